@@ -1,0 +1,10 @@
+// @skiff/api: the Kubernetes resource types Skiff serves, with their schemas, defaults,
+// validation, selectors and quantities.
+//
+//   import { findResource, parseLabelSelector, matchesLabels } from "@skiff/api";
+//   const pods = findResource("", "v1", "pods");
+//   matchesLabels(parseLabelSelector("app=web,tier!=db"), pod.metadata.labels);
+export * from "./resources.js";
+export * from "./quantity.js";
+export * from "./selectors.js";
+export * from "./fields.js";

@@ -1,0 +1,141 @@
+// The resources Skiff serves: one entry per kind, naming its group, version, plural,
+// scope and the discovery details kubectl relies on (short names, categories, verbs).
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export type Subresource = "status" | "scale" | "binding" | "log" | "exec" | "eviction";
+
+export interface ResourceInfo {
+  group: string; // "" for the core group
+  version: string;
+  kind: string;
+  listKind: string;
+  resource: string; // plural, lower case: "pods"
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  subresources: Subresource[];
+  /** Whether the object has a spec whose changes bump metadata.generation. */
+  hasSpec: boolean;
+  /** Whether PUT/PATCH on the main resource may not change .status (it has a status subresource). */
+  hasStatus: boolean;
+}
+
+const ALL = ["all"];
+
+function res(
+  group: string,
+  version: string,
+  kind: string,
+  resource: string,
+  namespaced: boolean,
+  opts: {
+    shortNames?: string[];
+    categories?: string[];
+    subresources?: Subresource[];
+    hasSpec?: boolean;
+  } = {},
+): ResourceInfo {
+  const subresources = opts.subresources ?? [];
+  return {
+    group,
+    version,
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singular: kind.toLowerCase(),
+    namespaced,
+    shortNames: opts.shortNames ?? [],
+    categories: opts.categories ?? [],
+    subresources,
+    hasSpec: opts.hasSpec ?? false,
+    hasStatus: subresources.includes("status"),
+  };
+}
+
+export const resources: readonly ResourceInfo[] = [
+  res("", "v1", "Namespace", "namespaces", false, {
+    shortNames: ["ns"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("", "v1", "Pod", "pods", true, {
+    shortNames: ["po"],
+    categories: ALL,
+    subresources: ["status", "binding", "log", "exec", "eviction"],
+    hasSpec: true,
+  }),
+  res("", "v1", "Node", "nodes", false, {
+    shortNames: ["no"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("", "v1", "Service", "services", true, {
+    shortNames: ["svc"],
+    categories: ALL,
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("", "v1", "Endpoints", "endpoints", true, { shortNames: ["ep"] }),
+  res("", "v1", "ConfigMap", "configmaps", true, { shortNames: ["cm"] }),
+  res("", "v1", "Secret", "secrets", true),
+  res("", "v1", "ServiceAccount", "serviceaccounts", true, { shortNames: ["sa"] }),
+  res("", "v1", "Event", "events", true, { shortNames: ["ev"] }),
+  res("apps", "v1", "Deployment", "deployments", true, {
+    shortNames: ["deploy"],
+    categories: ALL,
+    subresources: ["status", "scale"],
+    hasSpec: true,
+  }),
+  res("apps", "v1", "ReplicaSet", "replicasets", true, {
+    shortNames: ["rs"],
+    categories: ALL,
+    subresources: ["status", "scale"],
+    hasSpec: true,
+  }),
+  res("apps", "v1", "DaemonSet", "daemonsets", true, {
+    shortNames: ["ds"],
+    categories: ALL,
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("batch", "v1", "Job", "jobs", true, {
+    categories: ALL,
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
+  res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
+];
+
+export function apiVersionOf(info: { group: string; version: string }): string {
+  return info.group === "" ? info.version : `${info.group}/${info.version}`;
+}
+
+/** Finds a resource by group, version and plural name (as in a URL path). */
+export function findResource(
+  group: string,
+  version: string,
+  resource: string,
+): ResourceInfo | undefined {
+  return resources.find(
+    (r) => r.group === group && r.version === version && r.resource === resource,
+  );
+}
+
+/** Finds a resource by apiVersion ("apps/v1", "v1") and kind. */
+export function findResourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return resources.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+}
+
+/** The group/versions served, core first, in the order discovery lists them. */
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const r of resources) seen.set(apiVersionOf(r), { group: r.group, version: r.version });
+  return [...seen.values()];
+}

@@ -1,0 +1,106 @@
+// The one schema per kind that everything else derives from: schemaFor(info) for the
+// apiserver, the List schemas, and a small classifier the walkers (defaults, validation,
+// pruning, OpenAPI) share so that they read schemas the same way.
+import type { TObject, TSchema } from "@sinclair/typebox";
+import type { ResourceInfo } from "./resources.js";
+import { listSchemaOf } from "./schemas/meta.js";
+import * as core from "./schemas/core.js";
+import * as apps from "./schemas/apps.js";
+import * as batch from "./schemas/batch.js";
+import * as other from "./schemas/other.js";
+
+export * from "./schemas/meta.js";
+export * from "./schemas/core.js";
+export * from "./schemas/apps.js";
+export * from "./schemas/batch.js";
+export * from "./schemas/other.js";
+
+/** Schemas of the kinds served as resources, by kind. */
+const kindSchemas: Record<string, TObject> = {
+  Namespace: core.NamespaceSchema,
+  Pod: core.PodSchema,
+  Node: core.NodeSchema,
+  Service: core.ServiceSchema,
+  Endpoints: core.EndpointsSchema,
+  ConfigMap: core.ConfigMapSchema,
+  Secret: core.SecretSchema,
+  ServiceAccount: core.ServiceAccountSchema,
+  Event: core.EventSchema,
+  Deployment: apps.DeploymentSchema,
+  ReplicaSet: apps.ReplicaSetSchema,
+  DaemonSet: apps.DaemonSetSchema,
+  Job: batch.JobSchema,
+  Lease: other.LeaseSchema,
+  EndpointSlice: other.EndpointSliceSchema,
+};
+
+const listSchemas = new Map<string, TObject>();
+
+/** The schema of a resource's kind. Throws for a kind without one (a programming error). */
+export function schemaFor(info: Pick<ResourceInfo, "kind">): TObject {
+  const schema = kindSchemas[info.kind];
+  if (!schema) throw new Error(`no schema for kind ${info.kind}`);
+  return schema;
+}
+
+/** The schema of a resource's List kind (PodList, ...), named as Kubernetes names it. */
+export function listSchemaFor(info: Pick<ResourceInfo, "kind">): TObject {
+  const item = schemaFor(info);
+  let list = listSchemas.get(info.kind);
+  if (!list) {
+    list = listSchemaOf(`${item.$id ?? info.kind}List`, item);
+    listSchemas.set(info.kind, list);
+  }
+  return list;
+}
+
+// ---- reading schemas ----------------------------------------------------------------
+
+/** How a walker sees one schema node. */
+export type SchemaNode =
+  | { is: "struct"; properties: Record<string, TSchema> }
+  | { is: "map"; values: TSchema }
+  | { is: "array"; items: TSchema }
+  | { is: "scalar"; types: ScalarType[] }
+  | { is: "any" };
+
+export type ScalarType = "string" | "integer" | "number" | "boolean";
+
+export function classify(schema: TSchema): SchemaNode {
+  if (Array.isArray(schema.anyOf)) {
+    const types = (schema.anyOf as TSchema[]).map((s) => s.type as ScalarType);
+    return { is: "scalar", types };
+  }
+  switch (schema.type) {
+    case "object": {
+      if (schema.properties) return { is: "struct", properties: schema.properties };
+      const pattern = schema.patternProperties as Record<string, TSchema> | undefined;
+      const values = pattern ? Object.values(pattern)[0] : undefined;
+      if (values && !schema["x-kubernetes-preserve-unknown-fields"]) return { is: "map", values };
+      return { is: "any" };
+    }
+    case "array":
+      return { is: "array", items: schema.items as TSchema };
+    case "string":
+    case "integer":
+    case "number":
+    case "boolean":
+      return { is: "scalar", types: [schema.type] };
+    default:
+      return { is: "any" };
+  }
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Appends a struct field to a path: "spec" + "replicas" -> "spec.replicas". */
+export function child(path: string, name: string): string {
+  return path ? `${path}.${name}` : name;
+}
+
+/** Appends a list index or map key to a path: "spec.containers[0]", "limits[cpu]". */
+export function index(path: string, i: number | string): string {
+  return `${path}[${i}]`;
+}

@@ -1,0 +1,160 @@
+// apps/v1 kinds: Deployment, ReplicaSet, DaemonSet.
+import type { Static } from "@sinclair/typebox";
+import {
+  int32,
+  int64,
+  intOrString,
+  keyed,
+  named,
+  opt,
+  str,
+  bool,
+  time,
+  typeMeta,
+  withDefault,
+} from "./helpers.js";
+import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import { PodTemplateSpecSchema } from "./core.js";
+
+const APPS = "io.k8s.api.apps.v1";
+
+const workloadCondition = (id: string, withUpdate: boolean) =>
+  named(id, {
+    type: str(),
+    status: str(),
+    ...(withUpdate ? { lastUpdateTime: opt(time()) } : {}),
+    lastTransitionTime: opt(time()),
+    reason: opt(str()),
+    message: opt(str()),
+  });
+
+export const DeploymentConditionSchema = workloadCondition(`${APPS}.DeploymentCondition`, true);
+export type DeploymentCondition = Static<typeof DeploymentConditionSchema>;
+
+export const DeploymentSpecSchema = named(`${APPS}.DeploymentSpec`, {
+  replicas: opt(int32({ default: 1 })),
+  selector: LabelSelectorSchema,
+  template: PodTemplateSpecSchema,
+  strategy: opt(
+    withDefault(
+      named(`${APPS}.DeploymentStrategy`, {
+        type: opt(str()),
+        rollingUpdate: opt(
+          named(`${APPS}.RollingUpdateDeployment`, {
+            maxUnavailable: opt(intOrString()),
+            maxSurge: opt(intOrString()),
+          }),
+        ),
+      }),
+      {},
+    ),
+  ),
+  minReadySeconds: opt(int32()),
+  revisionHistoryLimit: opt(int32({ default: 10 })),
+  paused: opt(bool()),
+  progressDeadlineSeconds: opt(int32({ default: 600 })),
+});
+export type DeploymentSpec = Static<typeof DeploymentSpecSchema>;
+
+export const DeploymentStatusSchema = named(`${APPS}.DeploymentStatus`, {
+  observedGeneration: opt(int64()),
+  replicas: opt(int32()),
+  updatedReplicas: opt(int32()),
+  readyReplicas: opt(int32()),
+  availableReplicas: opt(int32()),
+  unavailableReplicas: opt(int32()),
+  terminatingReplicas: opt(int32()),
+  conditions: opt(keyed(DeploymentConditionSchema, "type")),
+  collisionCount: opt(int32()),
+});
+export type DeploymentStatus = Static<typeof DeploymentStatusSchema>;
+
+export const DeploymentSchema = named(`${APPS}.Deployment`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(DeploymentSpecSchema),
+  status: opt(withDefault(DeploymentStatusSchema, {})),
+});
+export type Deployment = Static<typeof DeploymentSchema>;
+
+export const ReplicaSetConditionSchema = workloadCondition(`${APPS}.ReplicaSetCondition`, false);
+
+export const ReplicaSetSpecSchema = named(`${APPS}.ReplicaSetSpec`, {
+  replicas: opt(int32({ default: 1 })),
+  minReadySeconds: opt(int32()),
+  selector: LabelSelectorSchema,
+  template: opt(PodTemplateSpecSchema),
+});
+export type ReplicaSetSpec = Static<typeof ReplicaSetSpecSchema>;
+
+export const ReplicaSetStatusSchema = named(`${APPS}.ReplicaSetStatus`, {
+  replicas: int32(),
+  fullyLabeledReplicas: opt(int32()),
+  readyReplicas: opt(int32()),
+  availableReplicas: opt(int32()),
+  terminatingReplicas: opt(int32()),
+  observedGeneration: opt(int64()),
+  conditions: opt(keyed(ReplicaSetConditionSchema, "type")),
+});
+export type ReplicaSetStatus = Static<typeof ReplicaSetStatusSchema>;
+
+export const ReplicaSetSchema = named(`${APPS}.ReplicaSet`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(ReplicaSetSpecSchema),
+  status: opt(withDefault(ReplicaSetStatusSchema, { replicas: 0 })),
+});
+export type ReplicaSet = Static<typeof ReplicaSetSchema>;
+
+export const DaemonSetConditionSchema = workloadCondition(`${APPS}.DaemonSetCondition`, false);
+
+export const DaemonSetSpecSchema = named(`${APPS}.DaemonSetSpec`, {
+  selector: LabelSelectorSchema,
+  template: PodTemplateSpecSchema,
+  updateStrategy: opt(
+    withDefault(
+      named(`${APPS}.DaemonSetUpdateStrategy`, {
+        type: opt(str()),
+        rollingUpdate: opt(
+          named(`${APPS}.RollingUpdateDaemonSet`, {
+            maxUnavailable: opt(intOrString()),
+            maxSurge: opt(intOrString()),
+          }),
+        ),
+      }),
+      {},
+    ),
+  ),
+  minReadySeconds: opt(int32()),
+  revisionHistoryLimit: opt(int32({ default: 10 })),
+});
+export type DaemonSetSpec = Static<typeof DaemonSetSpecSchema>;
+
+export const DaemonSetStatusSchema = named(`${APPS}.DaemonSetStatus`, {
+  currentNumberScheduled: int32(),
+  numberMisscheduled: int32(),
+  desiredNumberScheduled: int32(),
+  numberReady: int32(),
+  observedGeneration: opt(int64()),
+  updatedNumberScheduled: opt(int32()),
+  numberAvailable: opt(int32()),
+  numberUnavailable: opt(int32()),
+  collisionCount: opt(int32()),
+  conditions: opt(keyed(DaemonSetConditionSchema, "type")),
+});
+export type DaemonSetStatus = Static<typeof DaemonSetStatusSchema>;
+
+export const DaemonSetSchema = named(`${APPS}.DaemonSet`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(DaemonSetSpecSchema),
+  status: opt(
+    withDefault(DaemonSetStatusSchema, {
+      currentNumberScheduled: 0,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 0,
+      numberReady: 0,
+    }),
+  ),
+});
+export type DaemonSet = Static<typeof DaemonSetSchema>;

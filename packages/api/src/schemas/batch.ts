@@ -1,0 +1,98 @@
+// batch/v1 Job.
+import type { Static } from "@sinclair/typebox";
+import {
+  atomic,
+  bool,
+  int32,
+  int64,
+  keyed,
+  named,
+  opt,
+  set,
+  str,
+  time,
+  typeMeta,
+  withDefault,
+} from "./helpers.js";
+import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import { PodTemplateSpecSchema } from "./core.js";
+
+const BATCH = "io.k8s.api.batch.v1";
+
+export const JobConditionSchema = named(`${BATCH}.JobCondition`, {
+  type: str(),
+  status: str(),
+  lastProbeTime: opt(time()),
+  lastTransitionTime: opt(time()),
+  reason: opt(str()),
+  message: opt(str()),
+});
+export type JobCondition = Static<typeof JobConditionSchema>;
+
+export const PodFailurePolicyRuleSchema = named(`${BATCH}.PodFailurePolicyRule`, {
+  action: str(),
+  onExitCodes: opt(
+    named(`${BATCH}.PodFailurePolicyOnExitCodesRequirement`, {
+      containerName: opt(str()),
+      operator: str(),
+      values: set(int32()),
+    }),
+  ),
+  onPodConditions: opt(
+    atomic(
+      named(`${BATCH}.PodFailurePolicyOnPodConditionsPattern`, {
+        type: str(),
+        status: opt(str({ default: "True" })),
+      }),
+    ),
+  ),
+});
+
+export const JobSpecSchema = named(`${BATCH}.JobSpec`, {
+  parallelism: opt(int32()),
+  completions: opt(int32()),
+  activeDeadlineSeconds: opt(int64()),
+  podFailurePolicy: opt(
+    named(`${BATCH}.PodFailurePolicy`, { rules: atomic(PodFailurePolicyRuleSchema) }),
+  ),
+  backoffLimit: opt(int32()),
+  backoffLimitPerIndex: opt(int32()),
+  maxFailedIndexes: opt(int32()),
+  selector: opt(LabelSelectorSchema),
+  manualSelector: opt(bool()),
+  template: PodTemplateSpecSchema,
+  ttlSecondsAfterFinished: opt(int32()),
+  completionMode: opt(str({ default: "NonIndexed" })),
+  suspend: opt(bool({ default: false })),
+  podReplacementPolicy: opt(str()),
+  managedBy: opt(str()),
+});
+export type JobSpec = Static<typeof JobSpecSchema>;
+
+export const JobStatusSchema = named(`${BATCH}.JobStatus`, {
+  conditions: opt(keyed(JobConditionSchema, "type", { listType: "atomic" })),
+  startTime: opt(time()),
+  completionTime: opt(time()),
+  active: opt(int32()),
+  succeeded: opt(int32()),
+  failed: opt(int32()),
+  terminating: opt(int32()),
+  completedIndexes: opt(str()),
+  failedIndexes: opt(str()),
+  uncountedTerminatedPods: opt(
+    named(`${BATCH}.UncountedTerminatedPods`, {
+      succeeded: opt(set(str())),
+      failed: opt(set(str())),
+    }),
+  ),
+  ready: opt(int32()),
+});
+export type JobStatus = Static<typeof JobStatusSchema>;
+
+export const JobSchema = named(`${BATCH}.Job`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(JobSpecSchema),
+  status: opt(withDefault(JobStatusSchema, {})),
+});
+export type Job = Static<typeof JobSchema>;

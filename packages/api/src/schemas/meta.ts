@@ -1,0 +1,149 @@
+// meta/v1 shapes shared by every kind: ObjectMeta, ListMeta, LabelSelector, Status,
+// DeleteOptions, and the List wrapper.
+import { Type, type TSchema, type Static } from "@sinclair/typebox";
+import {
+  anyObject,
+  atomic,
+  bool,
+  int32,
+  int64,
+  keyed,
+  named,
+  opt,
+  set,
+  str,
+  strMap,
+  time,
+  typeMeta,
+} from "./helpers.js";
+
+const META = "io.k8s.apimachinery.pkg.apis.meta.v1";
+
+export const OwnerReferenceSchema = named(`${META}.OwnerReference`, {
+  apiVersion: str(),
+  kind: str(),
+  name: str(),
+  uid: str(),
+  controller: opt(bool()),
+  blockOwnerDeletion: opt(bool()),
+});
+export type OwnerReference = Static<typeof OwnerReferenceSchema>;
+
+export const ManagedFieldsEntrySchema = named(`${META}.ManagedFieldsEntry`, {
+  manager: opt(str()),
+  operation: opt(str()),
+  apiVersion: opt(str()),
+  time: opt(time()),
+  fieldsType: opt(str()),
+  fieldsV1: opt(anyObject()),
+  subresource: opt(str()),
+});
+export type ManagedFieldsEntry = Static<typeof ManagedFieldsEntrySchema>;
+
+export const ObjectMetaSchema = named(`${META}.ObjectMeta`, {
+  name: opt(str()),
+  generateName: opt(str()),
+  namespace: opt(str()),
+  selfLink: opt(str()),
+  uid: opt(str()),
+  resourceVersion: opt(str()),
+  generation: opt(int64()),
+  creationTimestamp: opt(time()),
+  deletionTimestamp: opt(time()),
+  deletionGracePeriodSeconds: opt(int64()),
+  labels: opt(strMap()),
+  annotations: opt(strMap()),
+  ownerReferences: opt(keyed(OwnerReferenceSchema, "uid")),
+  finalizers: opt(set(str(), true)),
+  managedFields: opt(atomic(ManagedFieldsEntrySchema)),
+});
+export type ObjectMeta = Static<typeof ObjectMetaSchema>;
+
+export const ListMetaSchema = named(`${META}.ListMeta`, {
+  selfLink: opt(str()),
+  resourceVersion: opt(str()),
+  continue: opt(str()),
+  remainingItemCount: opt(int64()),
+});
+export type ListMeta = Static<typeof ListMetaSchema>;
+
+export const LabelSelectorRequirementSchema = named(`${META}.LabelSelectorRequirement`, {
+  key: str(),
+  operator: str(),
+  values: opt(atomic(str())),
+});
+export type LabelSelectorRequirement = Static<typeof LabelSelectorRequirementSchema>;
+
+export const LabelSelectorSchema = named(`${META}.LabelSelector`, {
+  matchLabels: opt(strMap()),
+  matchExpressions: opt(atomic(LabelSelectorRequirementSchema)),
+});
+export type LabelSelector = Static<typeof LabelSelectorSchema>;
+
+/** meta/v1 Condition, the shape newer APIs use for status conditions. */
+export const ConditionSchema = named(`${META}.Condition`, {
+  type: str(),
+  status: str(),
+  observedGeneration: opt(int64()),
+  lastTransitionTime: time(),
+  reason: str(),
+  message: str(),
+});
+
+export const StatusCauseSchema = named(`${META}.StatusCause`, {
+  reason: opt(str()),
+  message: opt(str()),
+  field: opt(str()),
+});
+
+export const StatusDetailsSchema = named(`${META}.StatusDetails`, {
+  name: opt(str()),
+  group: opt(str()),
+  kind: opt(str()),
+  uid: opt(str()),
+  causes: opt(atomic(StatusCauseSchema)),
+  retryAfterSeconds: opt(int32()),
+});
+
+export const StatusSchema = named(`${META}.Status`, {
+  ...typeMeta,
+  metadata: opt(ListMetaSchema),
+  status: opt(str()),
+  message: opt(str()),
+  reason: opt(str()),
+  details: opt(StatusDetailsSchema),
+  code: opt(int32()),
+});
+export type Status = Static<typeof StatusSchema>;
+
+export const PreconditionsSchema = named(`${META}.Preconditions`, {
+  uid: opt(str()),
+  resourceVersion: opt(str()),
+});
+
+export const DeleteOptionsSchema = named(`${META}.DeleteOptions`, {
+  ...typeMeta,
+  gracePeriodSeconds: opt(int64()),
+  preconditions: opt(PreconditionsSchema),
+  orphanDependents: opt(bool()),
+  propagationPolicy: opt(str()),
+  dryRun: opt(atomic(str())),
+});
+export type DeleteOptions = Static<typeof DeleteOptionsSchema>;
+
+/** The List wrapper for a kind (PodList, DeploymentList, ...). */
+export function listSchemaOf<T extends TSchema>(id: string, item: T) {
+  return named(id, {
+    ...typeMeta,
+    metadata: opt(ListMetaSchema),
+    items: Type.Array(item),
+  });
+}
+
+/** The TypeScript shape of any List. */
+export interface KubeList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ListMeta;
+  items: T[];
+}

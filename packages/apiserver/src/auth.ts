@@ -1,0 +1,100 @@
+// Authentication: a client certificate signed by --client-ca-file (CN is the user, O the
+// groups) or a bearer token from --token-auth-file (CSV: token,user,uid,"group1,group2").
+import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { timingSafeEqual } from "node:crypto";
+
+export interface UserInfo {
+  name: string;
+  uid?: string;
+  groups: string[];
+}
+
+/** Splits one CSV line, honouring double quotes (with "" as an escaped quote). */
+export function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim());
+}
+
+/** Parses a kube-apiserver token file; throws naming the line that is wrong. */
+export function parseTokenFile(text: string, path = "token file"): Map<string, UserInfo> {
+  const tokens = new Map<string, UserInfo>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) return;
+    const [token, name, uid, groups] = splitCsvLine(line);
+    if (!token || !name || !uid) throw new Error(`${path}:${i + 1}: want token,user,uid[,"group1,group2"]`);
+    tokens.set(token, {
+      name,
+      uid,
+      groups: groups ? groups.split(",").map((g) => g.trim()).filter(Boolean) : [],
+    });
+  });
+  return tokens;
+}
+
+export type TokenVerifier = (token: string) => UserInfo | undefined;
+
+export class Authenticator {
+  private readonly tokens: Map<string, UserInfo>;
+  private readonly verifiers: TokenVerifier[] = [];
+
+  constructor(opts: { tokenAuthFile?: string }) {
+    this.tokens = opts.tokenAuthFile
+      ? parseTokenFile(readFileSync(opts.tokenAuthFile, "utf8"), opts.tokenAuthFile)
+      : new Map();
+  }
+
+  /** Adds another way to accept bearer tokens (e.g. service account JWTs). */
+  addTokenVerifier(v: TokenVerifier): void {
+    this.verifiers.push(v);
+  }
+
+  /** Returns who sent the request, or undefined for an anonymous one. */
+  authenticate(req: IncomingMessage): UserInfo | undefined {
+    const socket = req.socket as TLSSocket;
+    if (socket.authorized) {
+      const cert = socket.getPeerCertificate();
+      const cn = cert?.subject?.CN;
+      if (cn) {
+        const o = cert.subject.O;
+        const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
+        return { name: Array.isArray(cn) ? cn[0]! : cn, groups: [...groups, "system:authenticated"] };
+      }
+    }
+    const header = req.headers.authorization;
+    if (header && /^bearer /i.test(header)) {
+      const token = header.slice(7).trim();
+      const user = this.lookup(token) ?? this.verifiers.map((v) => v(token)).find(Boolean);
+      if (user) return { ...user, groups: [...user.groups, "system:authenticated"] };
+    }
+    return undefined;
+  }
+
+  private lookup(token: string): UserInfo | undefined {
+    const want = Buffer.from(token);
+    for (const [t, user] of this.tokens) {
+      const have = Buffer.from(t);
+      if (have.length === want.length && timingSafeEqual(have, want)) return user;
+    }
+    return undefined;
+  }
+}

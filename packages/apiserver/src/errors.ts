@@ -1,0 +1,206 @@
+// Every error the apiserver answers with, each a Kubernetes Status reason and HTTP code.
+// They are rendered to a `Status` body in exactly one place: `toStatus`.
+
+export interface StatusCause {
+  type?: string;
+  message: string;
+  field?: string;
+}
+
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  uid?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+}
+
+export interface Status {
+  kind: "Status";
+  apiVersion: "v1";
+  metadata: Record<string, never>;
+  status: "Failure" | "Success";
+  message: string;
+  reason: string;
+  details?: StatusDetails;
+  code: number;
+}
+
+/** Base of every error the API reports to clients. `retryable`: retrying may help. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: StatusDetails,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+interface Target {
+  kind: string; // plural resource name as Kubernetes reports it, e.g. "pods"
+  group: string;
+  name: string;
+}
+
+function qualified(t: Target): string {
+  return t.group ? `${t.kind}.${t.group}` : t.kind;
+}
+
+/** 404: the object, resource or path does not exist. */
+export class NotFoundError extends ApiError {
+  constructor(t: Target) {
+    super(404, "NotFound", `${qualified(t)} "${t.name}" not found`, {
+      name: t.name,
+      group: t.group || undefined,
+      kind: t.kind,
+    });
+  }
+}
+
+/** 404 for a path that names no resource this server knows. */
+export class UnknownResourceError extends ApiError {
+  constructor(path: string) {
+    super(404, "NotFound", `the server could not find the requested resource (${path})`, {});
+  }
+}
+
+/** 409: a create named an object that already exists. */
+export class AlreadyExistsError extends ApiError {
+  constructor(t: Target) {
+    super(409, "AlreadyExists", `${qualified(t)} "${t.name}" already exists`, {
+      name: t.name,
+      group: t.group || undefined,
+      kind: t.kind,
+    });
+  }
+}
+
+/** 409: an update carried a stale resourceVersion, or a precondition failed. */
+export class ConflictError extends ApiError {
+  constructor(t: Target, why: string, causes?: StatusCause[]) {
+    super(
+      409,
+      "Conflict",
+      `Operation cannot be fulfilled on ${qualified(t)} "${t.name}": ${why}`,
+      { name: t.name, group: t.group || undefined, kind: t.kind, causes },
+    );
+  }
+}
+
+/** 422: the object failed validation; one cause per offending field. */
+export class InvalidError extends ApiError {
+  constructor(kind: string, group: string, name: string, causes: StatusCause[]) {
+    const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+    const summary = list.length === 1 ? list[0] : `[${list.join(", ")}]`;
+    super(422, "Invalid", `${kind}${group ? "." + group : ""} "${name}" is invalid: ${summary}`, {
+      name,
+      group: group || undefined,
+      kind,
+      causes,
+    });
+  }
+}
+
+/** 400: the request itself is malformed (body, query, selector, mismatched namespace). */
+export class BadRequestError extends ApiError {
+  constructor(message: string, causes?: StatusCause[]) {
+    super(400, "BadRequest", message, causes ? { causes } : undefined);
+  }
+}
+
+/** 401: no valid credentials were presented. */
+export class UnauthorizedError extends ApiError {
+  constructor() {
+    super(401, "Unauthorized", "Unauthorized");
+  }
+}
+
+/** 403: the request is understood but not allowed (e.g. content in a terminating namespace). */
+export class ForbiddenError extends ApiError {
+  constructor(message: string, details?: StatusDetails) {
+    super(403, "Forbidden", message, details);
+  }
+}
+
+/** 405: the resource exists but does not support the verb. */
+export class MethodNotAllowedError extends ApiError {
+  constructor(verb: string, what: string) {
+    super(405, "MethodNotAllowed", `the server does not allow this method on the requested resource (${verb} ${what})`);
+  }
+}
+
+/** 410: the requested resourceVersion is older than what is still kept. */
+export class GoneError extends ApiError {
+  constructor(message: string) {
+    super(410, "Expired", message);
+  }
+}
+
+/** 413: the request body is larger than the server accepts. */
+export class TooLargeError extends ApiError {
+  constructor(limit: number) {
+    super(413, "RequestEntityTooLarge", `the request body is larger than ${limit} bytes`);
+  }
+}
+
+/** 415: the body's content type is one this server does not decode. */
+export class UnsupportedMediaTypeError extends ApiError {
+  constructor(contentType: string, supported: string[]) {
+    super(
+      415,
+      "UnsupportedMediaType",
+      `the body of the request was in an unknown format - accepted media types include: ${supported.join(", ")} (got ${JSON.stringify(contentType)})`,
+    );
+  }
+}
+
+/** 406: no representation the client accepts can be produced. */
+export class NotAcceptableError extends ApiError {
+  constructor(accept: string) {
+    super(406, "NotAcceptable", `only the following media types are accepted: application/json, application/yaml (got ${JSON.stringify(accept)})`);
+  }
+}
+
+/** 503: storage (etcd) cannot be reached; retrying later may help. */
+export class UnavailableError extends ApiError {
+  constructor(message: string) {
+    super(503, "ServiceUnavailable", message, { retryAfterSeconds: 1 }, true);
+  }
+}
+
+/** 504: storage did not answer in time; retrying may help. */
+export class TimeoutError extends ApiError {
+  constructor(message: string) {
+    super(504, "Timeout", message, { retryAfterSeconds: 1 }, true);
+  }
+}
+
+/** 500: a bug on our side. The message is generic; the detail goes to the log. */
+export class InternalError extends ApiError {
+  constructor(message = "an internal error occurred") {
+    super(500, "InternalError", message, undefined, true);
+  }
+}
+
+/** The one place an error becomes a Status body. */
+export function toStatus(err: ApiError): Status {
+  const status: Status = {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: err.message,
+    reason: err.reason,
+    code: err.code,
+  };
+  if (err.details && Object.keys(err.details).length > 0) status.details = stripUndefined(err.details);
+  return status;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,735 @@
+// The REST handlers for /api/v1/... and /apis/{group}/{version}/...: they turn an HTTP
+// request into registry calls, with Kubernetes' query parameters, content types,
+// subresources (status, scale, binding, eviction), field validation and Table output.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  apiVersionOf,
+  checkFieldSelector,
+  findResource,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  pruneUnknownFields,
+  selectableFields,
+  SelectorError,
+  unknownFields,
+  type FieldRequirement,
+  type Requirement,
+  type ResourceInfo,
+} from "@skiff/api";
+import {
+  ApiError,
+  BadRequestError,
+  ConflictError,
+  InvalidError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnknownResourceError,
+} from "./errors.js";
+import { Registry, storageError, type DeleteOptions } from "./registry.js";
+import type { KubeObject, Watcher, EventType, CacheEvent } from "./watchcache.js";
+import { bodyType, decode, decodeObject, negotiate, readBody, sendJson, type BodyType } from "./request.js";
+import { clone, get, isObject, meta, now } from "./objects.js";
+import { toTable } from "./tables.js";
+import {
+  jsonPatch,
+  mergePatch,
+  PatchError,
+  serverSideApply,
+  strategicMergePatch,
+  trackUpdate,
+} from "./patch/index.js";
+import type { UserInfo } from "./auth.js";
+import { stringify as toYaml } from "yaml";
+
+export interface Route {
+  info: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+/** Parses the part of a path after /api/v1 or /apis/{group}/{version}. */
+export function parseRoute(group: string, version: string, segments: string[]): Route {
+  const path = "/" + [group ? `apis/${group}` : "api", version, ...segments].join("/");
+  let namespace: string | undefined;
+  let rest = segments;
+  if (segments[0] === "namespaces" && segments.length >= 3) {
+    namespace = segments[1];
+    rest = segments.slice(2);
+  }
+  const [resource, name, subresource, ...extra] = rest;
+  const info = resource ? findResource(group, version, resource) : undefined;
+  if (!info || extra.length) throw new UnknownResourceError(path);
+  if (namespace !== undefined && !info.namespaced) throw new UnknownResourceError(path);
+  if (subresource !== undefined && !(info.subresources as string[]).includes(subresource) && !(info.kind === "Namespace" && subresource === "finalize")) {
+    throw new UnknownResourceError(path);
+  }
+  if (name === "") throw new UnknownResourceError(path);
+  return { info, namespace, name, subresource };
+}
+
+type Query = URLSearchParams;
+
+function intParam(q: Query, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === "") return undefined;
+  if (!/^-?\d+$/.test(v)) throw new BadRequestError(`invalid value for query parameter ${name}: "${v}" is not an integer`);
+  return Number(v);
+}
+
+function boolParam(q: Query, name: string): boolean {
+  const v = q.get(name);
+  if (v === null) return false;
+  if (v === "" || v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new BadRequestError(`invalid value for query parameter ${name}: "${v}" is not a boolean`);
+}
+
+function dryRun(q: Query): boolean {
+  const values = q.getAll("dryRun");
+  for (const v of values) if (v !== "All") throw new BadRequestError(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  return values.length > 0;
+}
+
+type FieldValidation = "Strict" | "Warn" | "Ignore";
+function fieldValidation(q: Query): FieldValidation {
+  const v = q.get("fieldValidation") ?? "";
+  if (v === "") return "Warn";
+  if (v === "Strict" || v === "Warn" || v === "Ignore") return v;
+  throw new BadRequestError(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+}
+
+function fieldManager(req: IncomingMessage, q: Query, required: boolean): string {
+  const m = q.get("fieldManager");
+  if (m) {
+    if (m.length > 128) throw new BadRequestError("fieldManager: Too long: may not be longer than 128 characters");
+    return m;
+  }
+  if (required) throw new BadRequestError("PATCH, application/apply-patch+yaml requires the fieldManager query parameter");
+  const agent = req.headers["user-agent"] ?? "unknown";
+  return agent.split("/")[0]!.slice(0, 128) || "unknown";
+}
+
+interface Selectors {
+  labels: Requirement[];
+  fields: FieldRequirement[];
+}
+
+function selectors(info: ResourceInfo, q: Query): Selectors {
+  try {
+    const labels = parseLabelSelector(q.get("labelSelector") ?? "");
+    const fields = parseFieldSelector(q.get("fieldSelector") ?? "");
+    const bad = checkFieldSelector(info, fields);
+    if (bad) throw new BadRequestError(`Unable to find "${apiVersionOf(info)}, Resource=${info.resource}" that match label selector "${q.get("labelSelector") ?? ""}", field selector "${q.get("fieldSelector") ?? ""}": ${bad}`);
+    return { labels, fields };
+  } catch (err) {
+    if (err instanceof SelectorError) throw new BadRequestError(`unable to parse requirement: ${err.message}`);
+    throw err;
+  }
+}
+
+function filterFor(info: ResourceInfo, sel: Selectors, namespace: string | undefined): (obj: KubeObject) => boolean {
+  return (obj) => {
+    if (namespace !== undefined && info.namespaced && meta(obj).namespace !== namespace) return false;
+    if (sel.labels.length && !matchesLabels(sel.labels, meta(obj).labels)) return false;
+    if (sel.fields.length && !matchesFields(sel.fields, selectableFields(info, obj))) return false;
+    return true;
+  };
+}
+
+export interface HandlerContext {
+  registries: Map<ResourceInfo, Registry>;
+  registry(info: ResourceInfo): Registry;
+  log: (msg: string, err?: unknown) => void;
+  onWatch: (info: ResourceInfo, delta: number) => void;
+  /** How long an un-timed watch stays open (Kubernetes: 30–60 minutes). */
+  watchTimeoutSeconds: () => number;
+  bookmarkIntervalMs: number;
+}
+
+export interface Request {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: Route;
+  query: Query;
+  user: UserInfo;
+}
+
+/** Serves one resource request; returns the verb for metrics. */
+export async function handleResource(ctx: HandlerContext, r: Request): Promise<string> {
+  const { req, route } = r;
+  const method = req.method ?? "GET";
+  const isItem = route.name !== undefined;
+  if (route.namespace === undefined && route.info.namespaced && isItem) {
+    throw new UnknownResourceError(req.url ?? "");
+  }
+  switch (method) {
+    case "GET":
+      if (!isItem) {
+        if (boolParam(r.query, "watch")) {
+          await watch(ctx, r);
+          return "WATCH";
+        }
+        await list(ctx, r);
+        return "LIST";
+      }
+      await getItem(ctx, r);
+      return "GET";
+    case "POST":
+      if (!isItem) {
+        await create(ctx, r);
+        return "POST";
+      }
+      if (route.subresource === "binding") {
+        await bind(ctx, r);
+        return "POST";
+      }
+      if (route.subresource === "eviction") {
+        await evict(ctx, r);
+        return "POST";
+      }
+      throw new MethodNotAllowedError("POST", route.info.resource);
+    case "PUT":
+      if (!isItem) throw new MethodNotAllowedError("PUT", route.info.resource);
+      await replace(ctx, r);
+      return "PUT";
+    case "PATCH":
+      if (!isItem) throw new MethodNotAllowedError("PATCH", route.info.resource);
+      await patch(ctx, r);
+      return "PATCH";
+    case "DELETE":
+      if (!isItem) {
+        await deleteCollection(ctx, r);
+        return "DELETE";
+      }
+      await remove(ctx, r);
+      return "DELETE";
+    default:
+      throw new MethodNotAllowedError(method, route.info.resource);
+  }
+}
+
+function respond(r: Request, code: number, obj: KubeObject | Record<string, unknown>, warnings: string[] = []): void {
+  const { table, yaml } = negotiate(r.req);
+  const headers: Record<string, string> = {};
+  if (warnings.length) {
+    r.res.setHeader(
+      "Warning",
+      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+    );
+  }
+  if (table && isObject(obj.metadata) && obj.kind !== "Status" && obj.kind !== "Scale") {
+    sendJson(r.res, code, toTable(r.route.info, [obj], { includeObject: includeObject(r.query) }), headers);
+  } else if (yaml) {
+    const data = toYaml(obj);
+    r.res.writeHead(code, { "Content-Type": "application/yaml", ...headers });
+    r.res.end(data);
+  } else {
+    sendJson(r.res, code, obj, headers);
+  }
+}
+
+function includeObject(q: Query): "None" | "Object" | "Metadata" {
+  const v = q.get("includeObject") ?? "Metadata";
+  if (v === "None" || v === "Object" || v === "Metadata") return v;
+  throw new BadRequestError(`includeObject: Unsupported value: "${v}": supported values: "None", "Object", "Metadata"`);
+}
+
+async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace, name, subresource } = r.route;
+  const reg = ctx.registry(info);
+  if (subresource === "log" || subresource === "exec") {
+    throw new ApiError(503, "ServiceUnavailable", `${info.resource}/${subresource} needs a kubelet connection, which this apiserver does not have configured`);
+  }
+  const obj = await reg.get(namespace, name!);
+  if (subresource === "scale") return respond(r, 200, toScale(obj));
+  if (subresource && subresource !== "status") throw new MethodNotAllowedError("GET", `${info.resource}/${subresource}`);
+  respond(r, 200, obj);
+}
+
+async function list(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace } = r.route;
+  const q = r.query;
+  const sel = selectors(info, q);
+  const limit = intParam(q, "limit");
+  if (limit !== undefined && limit < 0) throw new BadRequestError(`limit: Invalid value: ${limit}: must be greater than or equal to 0`);
+  const table = negotiate(r.req).table;
+  const page = await ctx.registry(info).list(namespace, {
+    filter: filterFor(info, sel, namespace),
+    filtered: sel.labels.length > 0 || sel.fields.length > 0,
+    limit,
+    continueToken: q.get("continue") || undefined,
+    resourceVersion: q.get("resourceVersion") || undefined,
+  });
+  if (table) {
+    sendJson(
+      r.res,
+      200,
+      toTable(info, page.items, {
+        includeObject: includeObject(q),
+        resourceVersion: page.resourceVersion,
+        continue: page.continueToken,
+        remainingItemCount: page.remainingItemCount,
+      }),
+    );
+    return;
+  }
+  const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
+  if (page.continueToken) metadata.continue = page.continueToken;
+  if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
+  respond(r, 200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata, items: page.items });
+}
+
+async function watch(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace } = r.route;
+  const q = r.query;
+  const sel = selectors(info, q);
+  const rvText = q.get("resourceVersion") ?? "";
+  let fromRevision: number | undefined;
+  if (rvText !== "" && rvText !== "0") {
+    if (!/^\d+$/.test(rvText)) throw new BadRequestError(`invalid resource version "${rvText}": must be a non-negative integer`);
+    fromRevision = Number(rvText);
+  }
+  const timeoutSeconds = intParam(q, "timeoutSeconds");
+  if (timeoutSeconds !== undefined && timeoutSeconds < 0) {
+    throw new BadRequestError(`timeoutSeconds: Invalid value: ${timeoutSeconds}: must be greater than or equal to 0`);
+  }
+  const bookmarks = boolParam(q, "allowWatchBookmarks");
+  const table = negotiate(r.req).table;
+  const incl = includeObject(q);
+  const reg = ctx.registry(info);
+  const res = r.res;
+  let lastSent = fromRevision ?? 0;
+  let ended = false;
+
+  const write = (line: string): void => {
+    if (ended) return;
+    // A watcher that does not read its stream is cut off rather than buffered forever.
+    if (res.writableLength > 16 * 1024 * 1024) {
+      end();
+      return;
+    }
+    res.write(line);
+  };
+  const watcher: Watcher = {
+    send(type: EventType, object: KubeObject, ev: CacheEvent) {
+      lastSent = ev.revision;
+      if (table) {
+        write(JSON.stringify({ type, object: toTable(info, [object], { includeObject: incl }) }) + "\n");
+      } else if (type === ev.type && object === ev.object) {
+        const shared = ev as CacheEvent & { line?: string };
+        shared.line ??= JSON.stringify({ type, object }) + "\n";
+        write(shared.line);
+      } else {
+        write(JSON.stringify({ type, object }) + "\n");
+      }
+    },
+    bookmark(revision: number) {
+      if (!bookmarks || revision <= lastSent) return;
+      lastSent = revision;
+      write(
+        JSON.stringify({
+          type: "BOOKMARK",
+          object: { kind: info.kind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: String(revision) } },
+        }) + "\n",
+      );
+    },
+    terminate() {
+      end();
+    },
+  };
+  let unregister: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let bookmarkTimer: NodeJS.Timeout | undefined;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    unregister?.();
+    clearTimeout(timer);
+    clearInterval(bookmarkTimer);
+    ctx.onWatch(info, -1);
+    res.end();
+  };
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    "Transfer-Encoding": "chunked",
+    "Cache-Control": "no-cache, private",
+  });
+  res.flushHeaders();
+  ctx.onWatch(info, +1);
+  res.on("close", end);
+  try {
+    unregister = await reg.cache.watch(watcher, { fromRevision, filter: filterFor(info, sel, namespace) });
+  } catch (err) {
+    // Errors once the stream has started are sent as an ERROR event, as Kubernetes does.
+    const status = err instanceof ApiError ? err : undefined;
+    if (!status) {
+      try {
+        storageError(err);
+      } catch (e) {
+        if (e instanceof ApiError) writeError(e);
+        else writeError(new ApiError(500, "InternalError", "an internal error occurred"));
+      }
+    } else writeError(status);
+    end();
+    return;
+  }
+  if (ended) {
+    unregister();
+    return;
+  }
+  const seconds = timeoutSeconds ?? ctx.watchTimeoutSeconds();
+  timer = setTimeout(() => {
+    watcher.bookmark(reg.cache.currentRevision());
+    end();
+  }, seconds * 1000);
+  if (bookmarks) bookmarkTimer = setInterval(() => watcher.bookmark(reg.cache.currentRevision()), ctx.bookmarkIntervalMs);
+
+  function writeError(e: ApiError): void {
+    write(
+      JSON.stringify({
+        type: "ERROR",
+        object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: e.message, reason: e.reason, code: e.code },
+      }) + "\n",
+    );
+  }
+}
+
+/** Checks apiVersion/kind/namespace/name of a body against the URL it was sent to. */
+function checkIdentity(r: Request, obj: Record<string, unknown>, expectKind = r.route.info.kind, expectVersion = apiVersionOf(r.route.info)): void {
+  const kind = obj.kind;
+  const apiVersion = obj.apiVersion;
+  if (kind === undefined || kind === "") throw new BadRequestError(`Object 'Kind' is missing in the request body`);
+  if (apiVersion === undefined || apiVersion === "") throw new BadRequestError(`Object 'apiVersion' is missing in the request body`);
+  if (apiVersion !== expectVersion) {
+    throw new BadRequestError(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${expectVersion})`);
+  }
+  if (kind !== expectKind) throw new BadRequestError(`the kind in the data (${String(kind)}) does not match the expected kind (${expectKind})`);
+  if (obj.metadata === undefined) obj.metadata = {};
+  if (!isObject(obj.metadata)) throw new BadRequestError("metadata: Invalid value: must be an object");
+  const m = obj.metadata;
+  if (r.route.info.namespaced && m.namespace !== undefined && m.namespace !== "" && m.namespace !== r.route.namespace) {
+    throw new BadRequestError("the namespace of the provided object does not match the namespace sent on the request");
+  }
+  if (r.route.name !== undefined && m.name !== undefined && m.name !== "" && m.name !== r.route.name) {
+    throw new BadRequestError(`the name of the object (${String(m.name)}) does not match the name on the URL (${r.route.name})`);
+  }
+}
+
+/** Strict/Warn/Ignore handling of fields the schema does not know. Returns warnings. */
+function handleUnknownFields(r: Request, obj: KubeObject, mode: FieldValidation): string[] {
+  if (mode === "Strict") {
+    const unknown = unknownFields(r.route.info, obj);
+    if (unknown.length) {
+      throw new BadRequestError(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`);
+    }
+    return [];
+  }
+  const dropped = pruneUnknownFields(r.route.info, obj);
+  return mode === "Warn" ? dropped.map((f) => `unknown field "${f}"`) : [];
+}
+
+async function create(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace } = r.route;
+  if (info.namespaced && namespace === undefined) throw new MethodNotAllowedError("POST", `${info.resource} (all namespaces)`);
+  const type = bodyType(r.req, ["json", "yaml"]);
+  const obj = decodeObject(await readBody(r.req), type) as KubeObject;
+  checkIdentity(r, obj);
+  const mode = fieldValidation(r.query);
+  const warnings = handleUnknownFields(r, obj, mode);
+  const manager = fieldManager(r.req, r.query, false);
+  const tracked = trackUpdate({ old: undefined, updated: obj, manager, operation: "Update", apiVersion: apiVersionOf(info), now: now(), kind: info }) as KubeObject;
+  const created = await ctx.registry(info).create(namespace, tracked, { dryRun: dryRun(r.query) });
+  respond(r, 201, created, warnings);
+}
+
+async function replace(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace, name, subresource } = r.route;
+  const type = bodyType(r.req, ["json", "yaml"]);
+  const body = decodeObject(await readBody(r.req), type);
+  const reg = ctx.registry(info);
+  const manager = fieldManager(r.req, r.query, false);
+  const dry = dryRun(r.query);
+  if (subresource === "scale") {
+    checkIdentity(r, body, "Scale", "autoscaling/v1");
+    const result = await updateScale(reg, namespace, name!, body, true, dry);
+    respond(r, 200, toScale(result.object));
+    return;
+  }
+  if (subresource === "finalize") {
+    checkIdentity(r, body);
+    const { object } = await reg.update(namespace, name!, (cur) => {
+      const next = clone(cur);
+      next.spec = { ...((cur.spec as object) ?? {}), finalizers: get(body, "spec", "finalizers") ?? [] };
+      meta(next).resourceVersion = meta(body as KubeObject).resourceVersion ?? meta(cur).resourceVersion;
+      return next;
+    }, { dryRun: dry, pinned: true });
+    respond(r, 200, object);
+    return;
+  }
+  if (subresource && subresource !== "status") throw new MethodNotAllowedError("PUT", `${info.resource}/${subresource}`);
+  checkIdentity(r, body);
+  const obj = body as KubeObject;
+  const warnings = handleUnknownFields(r, obj, fieldValidation(r.query));
+  const { object, created } = await reg.update(
+    namespace,
+    name!,
+    (cur) => trackUpdate({ old: cur, updated: obj, manager, operation: "Update", apiVersion: apiVersionOf(info), now: now(), kind: info }) as KubeObject,
+    { subresource: subresource === "status" ? "status" : undefined, dryRun: dry, pinned: true },
+  );
+  respond(r, created ? 201 : 200, object, warnings);
+}
+
+/** Applies a patch body of the given type to an object (or a Scale). */
+function applyPatch(type: BodyType, current: unknown, patchBody: unknown, info: ResourceInfo): unknown {
+  switch (type) {
+    case "merge":
+      if (!isObject(patchBody)) throw new BadRequestError("a merge patch must be a JSON object");
+      return mergePatch(current, patchBody);
+    case "jsonpatch":
+      return jsonPatch(current, patchBody);
+    case "strategic":
+      if (!isObject(patchBody)) throw new BadRequestError("a strategic merge patch must be a JSON object");
+      return strategicMergePatch(current, patchBody, info);
+    default:
+      throw new BadRequestError(`unsupported patch type ${type}`);
+  }
+}
+
+function patchErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof PatchError) {
+      throw new ApiError(err.code, err.reason, err.message, err.causes ? { causes: err.causes } : undefined);
+    }
+    throw err;
+  }
+}
+
+async function patch(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace, name, subresource } = r.route;
+  const type = bodyType(r.req, ["merge", "jsonpatch", "strategic", "apply"]);
+  const patchBody = decode(await readBody(r.req), type, "patch");
+  const reg = ctx.registry(info);
+  const dry = dryRun(r.query);
+  const mode = fieldValidation(r.query);
+  const apiVersion = apiVersionOf(info);
+  if (subresource === "scale") {
+    if (type === "apply") throw new BadRequestError("apply patches are not supported on the scale subresource");
+    const { object } = await reg.update(namespace, name!, (cur) => {
+      const scale = patchErrors(() => applyPatch(type, toScale(cur), patchBody, info));
+      return scaleInto(cur, scale);
+    }, { dryRun: dry });
+    respond(r, 200, toScale(object));
+    return;
+  }
+  if (subresource && subresource !== "status") throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
+  const status = subresource === "status" ? "status" : undefined;
+  let warnings: string[] = [];
+  if (type === "apply") {
+    if (!isObject(patchBody)) throw new BadRequestError("an apply patch must be an object");
+    checkIdentity(r, patchBody);
+    const manager = fieldManager(r.req, r.query, true);
+    const force = boolParam(r.query, "force");
+    warnings = handleUnknownFields(r, patchBody as KubeObject, mode);
+    const { object, created } = await reg.update(
+      namespace,
+      name!,
+      (cur) =>
+        patchErrors(
+          () =>
+            serverSideApply({
+              live: cur,
+              applied: patchBody,
+              manager,
+              force,
+              apiVersion,
+              now: now(),
+              kind: info,
+              ignoreStatus: status === undefined,
+            }) as KubeObject,
+        ),
+      { subresource: status, dryRun: dry, createIfMissing: status === undefined },
+    );
+    respond(r, created ? 201 : 200, object, warnings);
+    return;
+  }
+  const manager = fieldManager(r.req, r.query, false);
+  const { object } = await reg.update(
+    namespace,
+    name!,
+    (cur) => {
+      const next = patchErrors(() => applyPatch(type, cur, patchBody, info));
+      if (!isObject(next)) throw new BadRequestError("the patch did not produce an object");
+      const obj = next as KubeObject;
+      checkIdentity(r, obj);
+      warnings = handleUnknownFields(r, obj, mode);
+      // A patch is based on whatever is stored now, unless it pins a resourceVersion itself.
+      if (meta(obj).resourceVersion === undefined) meta(obj).resourceVersion = meta(cur).resourceVersion;
+      return trackUpdate({ old: cur, updated: obj, manager, operation: "Update", apiVersion, now: now(), kind: info }) as KubeObject;
+    },
+    { subresource: status, dryRun: dry },
+  );
+  respond(r, 200, object, warnings);
+}
+
+function readDeleteOptions(body: Buffer, q: Query): DeleteOptions {
+  const opts: DeleteOptions = {};
+  if (body.length) {
+    const parsed = decode(body, "json", "DeleteOptions");
+    if (!isObject(parsed)) throw new BadRequestError("DeleteOptions must be a JSON object");
+    const { gracePeriodSeconds, propagationPolicy, preconditions, orphanDependents } = parsed;
+    if (gracePeriodSeconds !== undefined && gracePeriodSeconds !== null) {
+      if (typeof gracePeriodSeconds !== "number" || !Number.isInteger(gracePeriodSeconds)) {
+        throw new BadRequestError("DeleteOptions.gracePeriodSeconds must be an integer");
+      }
+      opts.gracePeriodSeconds = gracePeriodSeconds;
+    }
+    if (propagationPolicy !== undefined && propagationPolicy !== null) opts.propagationPolicy = propagationPolicy as DeleteOptions["propagationPolicy"];
+    if (orphanDependents === true) opts.propagationPolicy ??= "Orphan";
+    if (isObject(preconditions)) {
+      opts.preconditions = {
+        uid: typeof preconditions.uid === "string" ? preconditions.uid : undefined,
+        resourceVersion: typeof preconditions.resourceVersion === "string" ? preconditions.resourceVersion : undefined,
+      };
+    } else if (preconditions !== undefined && preconditions !== null) throw new BadRequestError("DeleteOptions.preconditions must be an object");
+    if (Array.isArray(parsed.dryRun) && parsed.dryRun.includes("All")) opts.dryRun = true;
+  }
+  const g = intParam(q, "gracePeriodSeconds");
+  if (g !== undefined) opts.gracePeriodSeconds = g;
+  const p = q.get("propagationPolicy");
+  if (p) opts.propagationPolicy = p as DeleteOptions["propagationPolicy"];
+  if (opts.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(opts.propagationPolicy)) {
+    throw new BadRequestError(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+  }
+  if (dryRun(q)) opts.dryRun = true;
+  return opts;
+}
+
+async function remove(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace, name, subresource } = r.route;
+  if (subresource) throw new MethodNotAllowedError("DELETE", `${info.resource}/${subresource}`);
+  const opts = readDeleteOptions(await readBody(r.req), r.query);
+  const { object, deleted } = await ctx.registry(info).delete(namespace, name!, opts);
+  // Kubernetes answers 200 with the object; 202 when deletion continues in the background.
+  respond(r, deleted ? 200 : 202, object);
+}
+
+async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> {
+  const { info, namespace } = r.route;
+  const opts = readDeleteOptions(await readBody(r.req), r.query);
+  const sel = selectors(info, r.query);
+  const reg = ctx.registry(info);
+  const page = await reg.list(namespace, { filter: filterFor(info, sel, namespace) });
+  const items: KubeObject[] = [];
+  for (const obj of page.items) {
+    try {
+      const { object } = await reg.delete(meta(obj).namespace, meta(obj).name!, opts);
+      items.push(object);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  respond(r, 200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: page.resourceVersion }, items });
+}
+
+async function bind(ctx: HandlerContext, r: Request): Promise<void> {
+  const { namespace, name } = r.route;
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml"]));
+  checkIdentity(r, body, "Binding", "v1");
+  const target = body.target;
+  const node = isObject(target) ? target.name : undefined;
+  if (typeof node !== "string" || node === "") {
+    throw new InvalidError("Binding", "", name!, [{ type: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+  }
+  const reg = ctx.registry(r.route.info);
+  await reg.update(namespace, name!, (cur) => {
+    const spec = (cur.spec ?? {}) as Record<string, unknown>;
+    if (meta(cur).deletionTimestamp) {
+      throw new ConflictError({ kind: "pods", group: "", name: name! }, "pod is being deleted, cannot be assigned to a host");
+    }
+    if (spec.nodeName) {
+      throw new ConflictError({ kind: "pods", group: "", name: name! }, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
+    }
+    const uid = get(body, "metadata", "uid");
+    if (typeof uid === "string" && uid !== meta(cur).uid) {
+      throw new ConflictError({ kind: "pods", group: "", name: name! }, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${meta(cur).uid}`);
+    }
+    spec.nodeName = node;
+    cur.spec = spec;
+    const status = (cur.status ?? {}) as Record<string, unknown>;
+    const conditions = ((status.conditions as Record<string, unknown>[]) ?? []).filter((c) => c.type !== "PodScheduled");
+    conditions.push({ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: now() });
+    status.conditions = conditions;
+    cur.status = status;
+    return cur;
+  }, { dryRun: dryRun(r.query) });
+  // The binding changes spec and status together, which the main resource alone cannot.
+  sendJson(r.res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+}
+
+async function evict(ctx: HandlerContext, r: Request): Promise<void> {
+  const { namespace, name } = r.route;
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json"]));
+  checkIdentity(r, body, "Eviction", typeof body.apiVersion === "string" && body.apiVersion === "policy/v1beta1" ? "policy/v1beta1" : "policy/v1");
+  const deleteOptions = isObject(body.deleteOptions) ? body.deleteOptions : {};
+  const opts = readDeleteOptions(Buffer.from(JSON.stringify(deleteOptions)), new URLSearchParams());
+  await ctx.registry(r.route.info).delete(namespace, name!, opts);
+  sendJson(r.res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+}
+
+// The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
+export function toScale(obj: KubeObject): Record<string, unknown> {
+  const m = meta(obj);
+  const selector = get(obj, "spec", "selector");
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+    },
+    spec: { replicas: get(obj, "spec", "replicas") ?? 0 },
+    status: {
+      replicas: get(obj, "status", "replicas") ?? 0,
+      selector: isObject(selector) ? selectorString(selector) : "",
+    },
+  };
+}
+
+function selectorString(sel: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries((sel.matchLabels as Record<string, string>) ?? {})) parts.push(`${k}=${v}`);
+  for (const e of (sel.matchExpressions as Record<string, unknown>[]) ?? []) {
+    const values = ((e.values as string[]) ?? []).join(",");
+    if (e.operator === "In") parts.push(`${String(e.key)} in (${values})`);
+    else if (e.operator === "NotIn") parts.push(`${String(e.key)} notin (${values})`);
+    else if (e.operator === "Exists") parts.push(String(e.key));
+    else if (e.operator === "DoesNotExist") parts.push(`!${String(e.key)}`);
+  }
+  return parts.join(",");
+}
+
+function scaleInto(cur: KubeObject, scale: unknown): KubeObject {
+  const replicas = get(scale, "spec", "replicas");
+  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+    throw new InvalidError("Scale", "autoscaling", meta(cur).name ?? "", [
+      { type: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
+    ]);
+  }
+  const next = clone(cur);
+  (next.spec as Record<string, unknown>).replicas = replicas;
+  const rv = get(scale, "metadata", "resourceVersion");
+  if (typeof rv === "string" && rv !== "") meta(next).resourceVersion = rv;
+  return next;
+}
+
+async function updateScale(reg: Registry, namespace: string | undefined, name: string, body: Record<string, unknown>, pinned: boolean, dry: boolean) {
+  return reg.update(namespace, name, (cur) => scaleInto(cur, body), { pinned, dryRun: dry });
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// skiff-apiserver: parses kube-apiserver's flags, starts the server, stops on a signal.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { ApiServer } from "./server.js";
+
+const argv = yargs(hideBin(process.argv))
+  .scriptName("skiff-apiserver")
+  .usage("$0 [flags]: the Kubernetes API on etcd")
+  .option("etcd-servers", { type: "string", default: "http://127.0.0.1:2379", describe: "comma-separated etcd client URLs" })
+  .option("bind-address", { type: "string", default: "0.0.0.0" })
+  .option("secure-port", { type: "number", default: 6443 })
+  .option("tls-cert-file", { type: "string", demandOption: true, describe: "serving certificate (PEM)" })
+  .option("tls-private-key-file", { type: "string", demandOption: true, describe: "serving key (PEM)" })
+  .option("client-ca-file", { type: "string", describe: "CA that signs client certificates" })
+  .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
+  .option("service-cluster-ip-range", { type: "string", default: "10.96.0.0/12" })
+  .option("service-node-port-range", { type: "string", default: "30000-32767" })
+  .strict()
+  .fail((msg, err) => {
+    process.stderr.write(`skiff-apiserver: ${msg ?? err?.message}\n`);
+    process.exit(2);
+  })
+  .parseSync();
+
+async function main(): Promise<void> {
+  const server = new ApiServer({
+    etcdServers: argv["etcd-servers"].split(",").map((s) => s.trim()).filter(Boolean),
+    bindAddress: argv["bind-address"],
+    securePort: argv["secure-port"],
+    tlsCertFile: argv["tls-cert-file"],
+    tlsPrivateKeyFile: argv["tls-private-key-file"],
+    clientCaFile: argv["client-ca-file"],
+    tokenAuthFile: argv["token-auth-file"],
+    serviceClusterIpRange: argv["service-cluster-ip-range"],
+    serviceNodePortRange: argv["service-node-port-range"],
+  });
+  await server.start();
+  const stop = (signal: string): void => {
+    server.log.info({ signal }, "stopping");
+    void server.stop().then(() => process.exit(0));
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`skiff-apiserver: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+// Prometheus metrics of the apiserver, named as kube-apiserver names them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class ApiserverMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "apiserver_request_total",
+    help: "Requests by verb, resource and HTTP code.",
+    labelNames: ["verb", "group", "resource", "subresource", "code"],
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: "apiserver_request_duration_seconds",
+    help: "Request latency by verb and resource (watches excluded).",
+    labelNames: ["verb", "group", "resource", "subresource"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly watches = new Gauge({
+    name: "apiserver_longrunning_requests",
+    help: "Open long-running requests (watches) by resource.",
+    labelNames: ["verb", "group", "resource"],
+    registers: [this.registry],
+  });
+  readonly etcdLatency = new Histogram({
+    name: "etcd_request_duration_seconds",
+    help: "etcd request latency by operation.",
+    labelNames: ["operation"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,26 @@
+// Small helpers for plain JSON values: type tests, deep equality, deep copy.
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** JSON equality: objects compare by keys regardless of order, arrays by position. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** Deep copy, so that results never share structure with the caller's inputs. */
+export function clone<T>(v: T): T {
+  return v === undefined ? v : structuredClone(v);
+}

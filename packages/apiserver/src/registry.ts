@@ -1,0 +1,497 @@
+// The generic REST store: create, read, update, delete, list and watch of one resource
+// on etcd, with the Kubernetes rules every kind shares (uids, generation, status vs spec,
+// graceful deletion, finalizers) plus the per-kind rules from strategy.ts.
+import type { ResourceInfo } from "@skiff/api";
+import { apiVersionOf, applyDefaults, validate } from "@skiff/api";
+import {
+  ClaimTakenError,
+  CompactedError,
+  KeyExistsError,
+  RevisionConflictError,
+  StorageUnavailableError,
+  type Claims,
+  type Storage,
+} from "./storage.js";
+import { WatchCache, withVersion, type KubeObject } from "./watchcache.js";
+import {
+  AlreadyExistsError,
+  ApiError,
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  InvalidError,
+  NotFoundError,
+  TimeoutError,
+  UnavailableError,
+} from "./errors.js";
+import { clone, isObject, meta, now, type Meta } from "./objects.js";
+import {
+  addDefaultTolerations,
+  allocateServiceAddresses,
+  generateJobSelector,
+  initialStatus,
+  newUid,
+  rerollClaim,
+  serviceClaims,
+  specChanged,
+} from "./strategy.js";
+import type { ServiceAllocator } from "./allocator.js";
+
+export interface ListOptions {
+  filter?: (obj: KubeObject) => boolean;
+  limit?: number;
+  continueToken?: string;
+  resourceVersion?: string;
+  /** Whether a selector is in use (no remainingItemCount then, as Kubernetes). */
+  filtered?: boolean;
+}
+
+export interface ListPage {
+  items: KubeObject[];
+  resourceVersion: string;
+  continueToken?: string;
+  remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+/** Turns a storage failure into the API error a client should see. */
+export function storageError(err: unknown): never {
+  if (err instanceof ApiError) throw err;
+  if (err instanceof StorageUnavailableError) {
+    throw err.timeout ? new TimeoutError(err.message) : new UnavailableError(err.message);
+  }
+  if (err instanceof CompactedError) throw new GoneError(`The resourceVersion for the provided list is too old.`);
+  throw err;
+}
+
+const GRACEFUL_FINALIZERS = new Set(["orphan", "foregroundDeletion"]);
+
+export interface RegistryDeps {
+  storage: Storage;
+  allocator: ServiceAllocator;
+  /** Checks that a namespace exists and accepts new content (admission). */
+  namespaceAdmits: (ns: string) => Promise<void>;
+  log: (msg: string) => void;
+}
+
+export class Registry {
+  readonly cache: WatchCache;
+  private readonly base: string;
+
+  constructor(
+    readonly info: ResourceInfo,
+    private readonly deps: RegistryDeps,
+  ) {
+    const dir = info.resource === "services" ? "services/specs" : info.resource;
+    this.base = `/registry/${dir}/`;
+    this.cache = new WatchCache(deps.storage, this.base, 10_000, deps.log);
+  }
+
+  key(namespace: string | undefined, name: string): string {
+    return this.info.namespaced ? `${this.base}${namespace}/${name}` : `${this.base}${name}`;
+  }
+
+  prefix(namespace: string | undefined): string {
+    return this.info.namespaced && namespace ? `${this.base}${namespace}/` : this.base;
+  }
+
+  private target(name: string): { kind: string; group: string; name: string } {
+    return { kind: this.info.resource, group: this.info.group, name };
+  }
+
+  async get(namespace: string | undefined, name: string): Promise<KubeObject> {
+    const stored = await this.deps.storage.get(this.key(namespace, name)).catch(storageError);
+    if (!stored) throw new NotFoundError(this.target(name));
+    return withVersion(stored.value, stored.modRevision);
+  }
+
+  async list(namespace: string | undefined, opts: ListOptions): Promise<ListPage> {
+    const filter = opts.filter ?? (() => true);
+    // resourceVersion=0 means "any version": serve from the watch cache, unpaged.
+    if (opts.resourceVersion === "0" && !opts.continueToken) {
+      const { items, revision } = await this.cache.list().catch(storageError);
+      const prefix = this.prefix(namespace);
+      const keyed = namespace && this.info.namespaced ? items.filter((o) => meta(o).namespace === namespace) : items;
+      void prefix;
+      return { items: keyed.filter(filter), resourceVersion: String(revision) };
+    }
+    let revision: number | undefined;
+    let startKey: string | undefined;
+    if (opts.continueToken) {
+      const token = decodeContinue(opts.continueToken);
+      revision = token.rv;
+      startKey = this.prefix(namespace) + token.start;
+    } else if (opts.resourceVersion) {
+      revision = Number(opts.resourceVersion);
+      if (!Number.isInteger(revision) || revision < 0) {
+        throw new BadRequestError(`invalid resource version "${opts.resourceVersion}": must be a non-negative integer`);
+      }
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
+    const items: KubeObject[] = [];
+    const prefix = this.prefix(namespace);
+    for (;;) {
+      const want = limit ? Math.max(limit - items.length, 0) : 0;
+      const page = await this.deps.storage
+        .list(prefix, { limit: limit ? Math.max(want, 50) : undefined, startKey, revision })
+        .catch((err: unknown) => {
+          if (err instanceof CompactedError && opts.continueToken) {
+            throw new GoneError(
+              "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+            );
+          }
+          return storageError(err);
+        });
+      revision = page.revision;
+      for (const item of page.items) {
+        const obj = withVersion(item.value, item.modRevision);
+        if (!filter(obj)) continue;
+        items.push(obj);
+        if (limit && items.length === limit) {
+          const more = item !== page.items[page.items.length - 1] || page.nextKey !== undefined;
+          if (!more) break;
+          const out: ListPage = {
+            items,
+            resourceVersion: String(revision),
+            continueToken: encodeContinue(revision, item.key.slice(prefix.length)),
+          };
+          if (!opts.filtered && page.remaining !== undefined) {
+            const leftInPage = page.items.length - 1 - page.items.indexOf(item);
+            out.remainingItemCount = page.remaining + leftInPage;
+          }
+          return out;
+        }
+      }
+      if (!page.nextKey) break;
+      startKey = page.nextKey;
+    }
+    return { items, resourceVersion: String(revision) };
+  }
+
+  /** Fills in what the server owns on a new object and checks it. Returns the claims to take. */
+  private async prepareCreate(obj: KubeObject, namespace: string | undefined): Promise<void> {
+    const m = meta(obj);
+    if (!m.name && m.generateName) m.name = m.generateName + randomSuffix();
+    if (this.info.namespaced) m.namespace = namespace;
+    else delete m.namespace;
+    m.uid = newUid();
+    m.creationTimestamp = now();
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    if (this.info.hasSpec) m.generation = 1;
+    else delete m.generation;
+    obj.apiVersion = apiVersionOf(this.info);
+    obj.kind = this.info.kind;
+    initialStatus(this.info, obj);
+    if (this.info.kind === "Job") generateJobSelector(obj);
+    applyDefaults(this.info, obj);
+    if (this.info.kind === "Pod") addDefaultTolerations(obj);
+    this.check(obj);
+  }
+
+  private check(obj: KubeObject, old?: KubeObject): void {
+    const errors = validate(this.info, obj, old);
+    if (errors.length) {
+      throw new InvalidError(
+        this.info.kind,
+        this.info.group,
+        meta(obj).name ?? "",
+        errors.map((e) => ({ type: e.type, message: e.message, field: e.field })),
+      );
+    }
+  }
+
+  async create(namespace: string | undefined, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const obj = clone(input);
+    if (this.info.namespaced && namespace) await this.deps.namespaceAdmits(namespace);
+    await this.prepareCreate(obj, namespace);
+    const name = meta(obj).name!;
+    const requested = this.info.kind === "Service" ? new Set(serviceClaims(obj)) : new Set<string>();
+    if (this.info.kind === "Service") allocateServiceAddresses(obj, undefined, this.deps.allocator);
+    if (opts.dryRun) return obj;
+    for (let attempt = 0; ; attempt++) {
+      const claims: Claims = { create: this.info.kind === "Service" ? serviceClaims(obj) : [] };
+      try {
+        const rev = await this.deps.storage.create(this.key(namespace, name), obj, claims);
+        return withVersion(obj, rev);
+      } catch (err) {
+        if (err instanceof KeyExistsError) throw new AlreadyExistsError(this.target(name));
+        if (err instanceof ClaimTakenError) {
+          if (requested.has(err.claim) || attempt > 20) throw this.claimError(obj, err.claim);
+          rerollClaim(obj, err.claim, this.deps.allocator);
+          continue;
+        }
+        return storageError(err);
+      }
+    }
+  }
+
+  private claimError(obj: KubeObject, claim: string): InvalidError {
+    const what = claim.split("/").slice(-1)[0];
+    const isIP = claim.includes("serviceips");
+    return new InvalidError("Service", "", meta(obj).name ?? "", [
+      {
+        type: "FieldValueInvalid",
+        field: isIP ? "spec.clusterIPs" : "spec.ports[].nodePort",
+        message: isIP
+          ? `Invalid value: ${JSON.stringify([what])}: failed to allocate IP ${what}: provided IP is already allocated`
+          : `Invalid value: ${what}: provided port is already allocated`,
+      },
+    ]);
+  }
+
+  /**
+   * Replaces an object. `subresource` "status" changes only status; otherwise status is
+   * kept from the stored object. The caller's resourceVersion, when given, must match.
+   * `mutate` (for PATCH and subresources) computes the new object from the stored one and
+   * is retried on conflicts when the caller did not pin a resourceVersion.
+   */
+  async update(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    opts: WriteOptions & { subresource?: "status"; createIfMissing?: boolean; pinned?: boolean } = {},
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const key = this.key(namespace, name);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const stored = await this.deps.storage.get(key).catch(storageError);
+      if (!stored) {
+        if (!opts.createIfMissing) throw new NotFoundError(this.target(name));
+        const fresh = await mutate(undefined as unknown as KubeObject);
+        const created = await this.create(namespace, fresh, opts);
+        return { object: created, created: true };
+      }
+      const old = withVersion(stored.value, stored.modRevision);
+      const next = clone(await mutate(clone(old)));
+      if (!isObject(next.metadata)) next.metadata = {};
+      const sentRv = meta(next).resourceVersion;
+      if (sentRv !== undefined && sentRv !== "" && sentRv !== meta(old).resourceVersion) {
+        throw new ConflictError(this.target(name), "the object has been modified; please apply your changes to the latest version and try again");
+      }
+      const obj = this.prepareUpdate(next, old, namespace, opts.subresource);
+      const claims: Claims = {};
+      if (this.info.kind === "Service") {
+        allocateServiceAddresses(obj, old, this.deps.allocator);
+        const before = new Set(serviceClaims(old));
+        const after = new Set(serviceClaims(obj));
+        claims.create = [...after].filter((c) => !before.has(c));
+        claims.release = [...before].filter((c) => !after.has(c));
+      }
+      this.check(obj, old);
+      if (opts.dryRun) return { object: obj, created: false };
+      // Deleting objects whose last finalizer was just removed completes their deletion.
+      const m = meta(obj);
+      if (m.deletionTimestamp && !(m.finalizers?.length) && this.finishesOnFinalize(obj)) {
+        try {
+          const rev = await this.deps.storage.delete(key, stored.modRevision, { release: this.info.kind === "Service" ? serviceClaims(old) : [] });
+          return { object: withVersion(obj, rev), created: false };
+        } catch (err) {
+          if (err instanceof RevisionConflictError) continue;
+          return storageError(err);
+        }
+      }
+      try {
+        const rev = await this.deps.storage.update(key, stripVersion(obj), stored.modRevision, claims);
+        return { object: withVersion(obj, rev), created: false };
+      } catch (err) {
+        if (err instanceof RevisionConflictError) {
+          if (opts.pinned || (sentRv !== undefined && sentRv !== "")) {
+            throw new ConflictError(this.target(name), "the object has been modified; please apply your changes to the latest version and try again");
+          }
+          continue;
+        }
+        if (err instanceof ClaimTakenError) throw this.claimError(obj, err.claim);
+        return storageError(err);
+      }
+    }
+    throw new ConflictError(this.target(name), "too many concurrent updates; please try again");
+  }
+
+  /** Pods wait for the kubelet (grace period) even without finalizers; others go at once. */
+  private finishesOnFinalize(obj: KubeObject): boolean {
+    const m = meta(obj);
+    return (m.deletionGracePeriodSeconds ?? 0) === 0 || this.info.kind !== "Pod";
+  }
+
+  private prepareUpdate(next: KubeObject, old: KubeObject, namespace: string | undefined, subresource?: "status"): KubeObject {
+    const oldMeta = meta(old);
+    let obj: KubeObject;
+    if (subresource === "status") {
+      // Only status changes through the status subresource.
+      obj = { ...clone(old), status: next.status };
+    } else {
+      obj = next;
+      if (this.info.hasStatus) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = clone(old.status);
+      }
+      const m = meta(obj);
+      // Fields the server owns.
+      m.uid = oldMeta.uid;
+      m.creationTimestamp = oldMeta.creationTimestamp;
+      m.deletionTimestamp = oldMeta.deletionTimestamp;
+      m.deletionGracePeriodSeconds = oldMeta.deletionGracePeriodSeconds;
+      m.generation = oldMeta.generation;
+      if (m.deletionTimestamp === undefined) delete m.deletionTimestamp;
+      if (m.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds;
+      if (m.generation === undefined) delete m.generation;
+      if (m.name === undefined) m.name = oldMeta.name;
+      if (this.info.namespaced) m.namespace = namespace;
+      obj.apiVersion = apiVersionOf(this.info);
+      obj.kind = this.info.kind;
+      applyDefaults(this.info, obj);
+      if (this.info.hasSpec && specChanged(obj, old)) m.generation = (oldMeta.generation ?? 0) + 1;
+      // A terminating object may lose finalizers but gain none.
+      if (oldMeta.deletionTimestamp && m.finalizers) {
+        const had = new Set(oldMeta.finalizers ?? []);
+        const added = m.finalizers.filter((f) => !had.has(f));
+        if (added.length) {
+          throw new ForbiddenError(`no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`);
+        }
+      }
+    }
+    meta(obj).resourceVersion = oldMeta.resourceVersion;
+    return obj;
+  }
+
+  async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+    const key = this.key(namespace, name);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const stored = await this.deps.storage.get(key).catch(storageError);
+      if (!stored) throw new NotFoundError(this.target(name));
+      const old = withVersion(stored.value, stored.modRevision);
+      const m = meta(old);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== m.uid) {
+        throw new ConflictError(this.target(name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== m.resourceVersion) {
+        throw new ConflictError(this.target(name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
+      }
+      const graceful = this.gracefulDelete(old, opts);
+      if (graceful) {
+        if (opts.dryRun) return { object: graceful, deleted: false };
+        try {
+          const rev = await this.deps.storage.update(key, stripVersion(graceful), stored.modRevision);
+          return { object: withVersion(graceful, rev), deleted: false };
+        } catch (err) {
+          if (err instanceof RevisionConflictError) continue;
+          return storageError(err);
+        }
+      }
+      if (opts.dryRun) return { object: old, deleted: true };
+      try {
+        const rev = await this.deps.storage.delete(key, stored.modRevision, {
+          release: this.info.kind === "Service" ? serviceClaims(old) : [],
+        });
+        return { object: withVersion(old, rev), deleted: true };
+      } catch (err) {
+        if (err instanceof RevisionConflictError) {
+          if (!err.current) throw new NotFoundError(this.target(name));
+          continue;
+        }
+        return storageError(err);
+      }
+    }
+    throw new ConflictError(this.target(name), "too many concurrent updates; please try again");
+  }
+
+  /**
+   * Returns the object as it should be stored when deletion must wait (finalizers, a
+   * pod's grace period, a namespace being emptied), or undefined to delete it now.
+   */
+  private gracefulDelete(old: KubeObject, opts: DeleteOptions): KubeObject | undefined {
+    const obj = clone(old);
+    const m = meta(obj) as Meta;
+    const finalizers = new Set(m.finalizers ?? []);
+    if (opts.propagationPolicy === "Foreground") finalizers.add("foregroundDeletion");
+    if (opts.propagationPolicy === "Orphan") finalizers.add("orphan");
+    if (opts.propagationPolicy === "Background") {
+      finalizers.delete("foregroundDeletion");
+      finalizers.delete("orphan");
+    }
+    let grace = 0;
+    if (this.info.kind === "Pod") {
+      const phase = (obj.status as Record<string, unknown> | undefined)?.phase;
+      const scheduled = Boolean((obj.spec as Record<string, unknown> | undefined)?.nodeName);
+      const podGrace = (obj.spec as Record<string, unknown> | undefined)?.terminationGracePeriodSeconds;
+      grace = opts.gracePeriodSeconds ?? (typeof podGrace === "number" ? podGrace : 30);
+      if (!scheduled || phase === "Succeeded" || phase === "Failed") grace = 0;
+      if (grace < 0) grace = 0;
+    }
+    if (this.info.kind === "Namespace") {
+      const specFinalizers = ((obj.spec as Record<string, unknown> | undefined)?.finalizers as string[] | undefined) ?? [];
+      if (specFinalizers.length) {
+        (obj.status as Record<string, unknown>) = { ...((obj.status as Record<string, unknown>) ?? {}), phase: "Terminating" };
+        grace = 0;
+        m.deletionTimestamp ??= now();
+        m.deletionGracePeriodSeconds = 0;
+        if (finalizers.size) m.finalizers = [...finalizers];
+        return obj;
+      }
+    }
+    const alreadyDeleting = Boolean(m.deletionTimestamp);
+    if (finalizers.size === 0 && grace === 0) return undefined;
+    if (finalizers.size === 0 && alreadyDeleting && (m.deletionGracePeriodSeconds ?? 0) <= grace) {
+      // A second delete with a longer (or equal) grace period changes nothing.
+      return obj;
+    }
+    if (grace > 0) {
+      const at = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      if (!alreadyDeleting || grace < (m.deletionGracePeriodSeconds ?? Infinity)) {
+        m.deletionTimestamp = at;
+        m.deletionGracePeriodSeconds = grace;
+      }
+    } else {
+      m.deletionTimestamp ??= now();
+      m.deletionGracePeriodSeconds = 0;
+    }
+    if (finalizers.size) m.finalizers = [...finalizers];
+    else delete m.finalizers;
+    // Only the orphan/foreground finalizers the request asked for hold the object if the
+    // grace period is over and nothing else does.
+    if (grace === 0 && [...finalizers].every((f) => GRACEFUL_FINALIZERS.has(f)) && finalizers.size === 0) return undefined;
+    return obj;
+  }
+}
+
+function stripVersion(obj: KubeObject): KubeObject {
+  const copy = { ...obj, metadata: { ...obj.metadata } };
+  delete (copy.metadata as Meta).resourceVersion;
+  return copy;
+}
+
+function randomSuffix(): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  let s = "";
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}
+
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start })).toString("base64url");
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString()) as { rv?: unknown; start?: unknown };
+    if (typeof parsed.rv === "number" && typeof parsed.start === "string" && !parsed.start.includes("..")) {
+      return { rv: parsed.rv, start: parsed.start };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError(`continue key is not valid: ${token.slice(0, 64)}`);
+}

@@ -1,0 +1,138 @@
+// Reading requests and writing responses: body limits, content types, JSON/YAML decoding
+// and Status replies.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseYaml } from "yaml";
+import {
+  ApiError,
+  BadRequestError,
+  InternalError,
+  NotAcceptableError,
+  TooLargeError,
+  UnsupportedMediaTypeError,
+  toStatus,
+} from "./errors.js";
+import { isObject } from "./objects.js";
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+const MAX_DEPTH = 100;
+
+export type BodyType = "json" | "yaml" | "merge" | "jsonpatch" | "strategic" | "apply";
+
+const MEDIA: Record<string, BodyType> = {
+  "application/json": "json",
+  "application/yaml": "yaml",
+  "application/merge-patch+json": "merge",
+  "application/json-patch+json": "jsonpatch",
+  "application/strategic-merge-patch+json": "strategic",
+  "application/apply-patch+yaml": "apply",
+};
+
+export function bodyType(req: IncomingMessage, allowed: BodyType[]): BodyType {
+  const raw = req.headers["content-type"];
+  // A missing Content-Type is JSON (kubectl's PUT .../scale sends none).
+  const type = raw ? raw.split(";")[0]!.trim().toLowerCase() : "application/json";
+  const found = MEDIA[type];
+  if (!found || !allowed.includes(found)) {
+    const supported = Object.entries(MEDIA)
+      .filter(([, t]) => allowed.includes(t))
+      .map(([m]) => m);
+    throw new UnsupportedMediaTypeError(raw ?? "", supported);
+  }
+  return found;
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new TooLargeError(MAX_BODY_BYTES);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new TooLargeError(MAX_BODY_BYTES);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Rejects values nested deeper than any real object is, before recursive code sees them. */
+function checkDepth(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (d > MAX_DEPTH) throw new BadRequestError(`the request body is nested more than ${MAX_DEPTH} levels deep`);
+    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
+    else if (isObject(v)) for (const x of Object.values(v)) stack.push([x, d + 1]);
+  }
+}
+
+/** Decodes a JSON or YAML body; `what` names the body in errors. */
+export function decode(body: Buffer, type: BodyType, what = "body"): unknown {
+  if (body.length === 0) throw new BadRequestError(`the ${what} is empty`);
+  const text = body.toString("utf8");
+  let value: unknown;
+  try {
+    value = type === "yaml" || type === "apply" ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new BadRequestError(`error decoding ${what}: ${type === "yaml" || type === "apply" ? "yaml" : "json"}: ${msg}`);
+  }
+  checkDepth(value);
+  return value;
+}
+
+export function decodeObject(body: Buffer, type: BodyType): Record<string, unknown> {
+  const value = decode(body, type);
+  if (!isObject(value)) throw new BadRequestError("the request body must be a JSON object");
+  return value;
+}
+
+export interface Negotiated {
+  table: boolean;
+  yaml: boolean;
+}
+
+/** Chooses the response representation from the Accept header. */
+export function negotiate(req: IncomingMessage): Negotiated {
+  const accept = req.headers.accept;
+  if (!accept) return { table: false, yaml: false };
+  const options = accept.split(",").map((s) => s.trim().toLowerCase());
+  for (const o of options) {
+    const [type, ...params] = o.split(";").map((s) => s.trim());
+    if (type === "application/json" && params.includes("as=table") && params.some((p) => p === "g=meta.k8s.io")) {
+      return { table: true, yaml: false };
+    }
+    if (type === "application/json" && !params.some((p) => p.startsWith("as="))) return { table: false, yaml: false };
+    if (type === "application/yaml") return { table: false, yaml: true };
+    if (type === "*/*" || type === "application/*") return { table: false, yaml: false };
+  }
+  throw new NotAcceptableError(accept);
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+  const data = JSON.stringify(body);
+  res.writeHead(code, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(data),
+    ...extraHeaders,
+  });
+  res.end(data);
+}
+
+export function sendError(res: ServerResponse, err: unknown, log: (msg: string, err?: unknown) => void): number {
+  const apiErr = err instanceof ApiError ? err : new InternalError();
+  if (!(err instanceof ApiError)) log("internal error", err);
+  if (res.headersSent) {
+    res.destroy();
+    return apiErr.code;
+  }
+  const headers: Record<string, string> = {};
+  if (apiErr.details?.retryAfterSeconds) headers["Retry-After"] = String(apiErr.details.retryAfterSeconds);
+  sendJson(res, apiErr.code, toStatus(apiErr), headers);
+  return apiErr.code;
+}

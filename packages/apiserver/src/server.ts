@@ -1,0 +1,283 @@
+// The apiserver: an HTTPS server over the registries, with authentication, discovery,
+// OpenAPI, health and metrics. Construct it in a test or run it from bin/.
+import { createServer as createHttpsServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { pino, type Logger } from "pino";
+import { openapiV3Document, openapiV3Root, resources, type ResourceInfo } from "@skiff/api";
+import { EtcdStorage, type Storage } from "./storage.js";
+import { Registry } from "./registry.js";
+import { ServiceAllocator } from "./allocator.js";
+import { Authenticator, type UserInfo } from "./auth.js";
+import { ApiserverMetrics } from "./metrics.js";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
+import { handleResource, parseRoute, type HandlerContext } from "./handlers.js";
+import { sendError, sendJson } from "./request.js";
+import { ApiError, ForbiddenError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnknownResourceError } from "./errors.js";
+import { meta } from "./objects.js";
+
+export interface ApiServerOptions {
+  etcdServers: string[];
+  bindAddress: string;
+  securePort: number;
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  clientCaFile?: string;
+  tokenAuthFile?: string;
+  serviceClusterIpRange: string;
+  serviceNodePortRange: string;
+  /** Interval between watch bookmarks (Kubernetes: about a minute). */
+  bookmarkIntervalMs?: number;
+  logger?: Logger;
+}
+
+/** Paths anyone may read without credentials, as Kubernetes' public-info-viewer role allows. */
+const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+export class ApiServer {
+  readonly metrics = new ApiserverMetrics();
+  readonly log: Logger;
+  private readonly storage: Storage;
+  private readonly registries = new Map<ResourceInfo, Registry>();
+  private readonly auth: Authenticator;
+  private server: Server | undefined;
+  private bookmarkTimer: NodeJS.Timeout | undefined;
+  private readonly ctx: HandlerContext;
+  readonly allocator: ServiceAllocator;
+
+  constructor(readonly opts: ApiServerOptions) {
+    this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
+    this.storage = new EtcdStorage({
+      endpoints: opts.etcdServers,
+      onRequest: (op, seconds) => this.metrics.etcdLatency.observe({ operation: op }, seconds),
+    });
+    this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
+    this.auth = new Authenticator({ tokenAuthFile: opts.tokenAuthFile });
+    for (const info of resources) {
+      this.registries.set(
+        info,
+        new Registry(info, {
+          storage: this.storage,
+          allocator: this.allocator,
+          namespaceAdmits: (ns) => this.namespaceAdmits(ns),
+          log: (msg) => this.log.warn({ resource: info.resource }, msg),
+        }),
+      );
+    }
+    this.ctx = {
+      registries: this.registries,
+      registry: (info) => this.registries.get(info)!,
+      log: (msg, err) => this.log.error({ err }, msg),
+      onWatch: (info, delta) => this.metrics.watches.inc({ verb: "WATCH", group: info.group, resource: info.resource }, delta),
+      watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
+      bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+    };
+  }
+
+  registry(resource: string, group = ""): Registry {
+    const info = resources.find((r) => r.resource === resource && r.group === group);
+    if (!info) throw new Error(`no resource ${resource} in group "${group}"`);
+    return this.registries.get(info)!;
+  }
+
+  /** Admission for namespaced creates: the namespace must exist and not be terminating. */
+  private async namespaceAdmits(ns: string): Promise<void> {
+    const namespaces = this.registry("namespaces");
+    let obj;
+    try {
+      obj = await namespaces.get(undefined, ns);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError({ kind: "namespaces", group: "", name: ns });
+      throw err;
+    }
+    if (meta(obj).deletionTimestamp || (obj.status as Record<string, unknown> | undefined)?.phase === "Terminating") {
+      throw new ForbiddenError(`unable to create new content in namespace ${ns} because it is being terminated`, {
+        name: ns,
+        kind: "namespaces",
+        causes: [{ type: "NamespaceTerminating", message: `namespace ${ns} is being terminated`, field: "metadata.namespace" }],
+      });
+    }
+  }
+
+  /** Connects to etcd, creates the system namespaces, warms the namespace cache and listens. */
+  async start(): Promise<{ port: number }> {
+    await this.ensureSystemNamespaces();
+    const o = this.opts;
+    this.server = createHttpsServer(
+      {
+        cert: readFileSync(o.tlsCertFile),
+        key: readFileSync(o.tlsPrivateKeyFile),
+        ca: o.clientCaFile ? readFileSync(o.clientCaFile) : undefined,
+        requestCert: Boolean(o.clientCaFile),
+        rejectUnauthorized: false,
+        keepAliveTimeout: 60_000,
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server.headersTimeout = 60_000;
+    this.server.requestTimeout = 0; // watches are long-running
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(o.securePort, o.bindAddress, () => resolve());
+    });
+    this.bookmarkTimer = setInterval(() => {
+      for (const reg of this.registries.values()) reg.cache.bookmarkAll();
+    }, this.ctx.bookmarkIntervalMs);
+    const port = (this.server.address() as AddressInfo).port;
+    this.log.info({ port, etcd: o.etcdServers }, "serving");
+    return { port };
+  }
+
+  private async ensureSystemNamespaces(): Promise<void> {
+    const namespaces = this.registry("namespaces");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const name of SYSTEM_NAMESPACES) {
+          try {
+            await namespaces.get(undefined, name);
+          } catch (err) {
+            if (!(err instanceof NotFoundError)) throw err;
+            await namespaces
+              .create(undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name } })
+              .catch((e: unknown) => {
+                if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
+              });
+          }
+        }
+        return;
+      } catch (err) {
+        if (attempt >= 30) throw err;
+        this.log.warn({ err: (err as Error).message }, "waiting for etcd");
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.bookmarkTimer);
+    for (const reg of this.registries.values()) await reg.cache.stop();
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.storage.close();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    let verb = req.method ?? "GET";
+    let info: ResourceInfo | undefined;
+    let subresource = "";
+    let code = 200;
+    try {
+      const url = new URL(req.url ?? "/", "https://localhost");
+      const path = url.pathname.replace(/\/+$/, "") || "/";
+      const user = this.auth.authenticate(req);
+      if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
+      const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      if (segments[0] === "api" || segments[0] === "apis") {
+        const served = this.serveDiscovery(segments, req, res);
+        if (served) return;
+        const group = segments[0] === "api" ? "" : segments[1]!;
+        const version = segments[0] === "api" ? segments[1]! : segments[2]!;
+        const rest = segments.slice(segments[0] === "api" ? 2 : 3);
+        const route = parseRoute(group, version, rest);
+        info = route.info;
+        subresource = route.subresource ?? "";
+        verb = await handleResource(this.ctx, { req, res, route, query: url.searchParams, user: user as UserInfo });
+        code = res.statusCode;
+        return;
+      }
+      this.serveOther(path, url, req, res);
+      code = res.statusCode;
+    } catch (err) {
+      code = sendError(res, err, (msg, e) => this.log.error({ err: e, url: req.url }, msg));
+    } finally {
+      const labels = { verb, group: info?.group ?? "", resource: info?.resource ?? "", subresource };
+      this.metrics.requests.inc({ ...labels, code: String(code) });
+      if (verb !== "WATCH") this.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** Answers the discovery documents; returns false when the path is a resource path. */
+  private serveDiscovery(segments: string[], req: IncomingMessage, res: ServerResponse): boolean {
+    const isDiscovery = segments.length <= (segments[0] === "api" ? 2 : 3);
+    if (!isDiscovery) return false;
+    if (req.method !== "GET") throw new MethodNotAllowedError(req.method ?? "", req.url ?? "");
+    if (segments[0] === "api") {
+      if (segments.length === 1) {
+        sendJson(res, 200, apiVersions(req.headers.host ?? "127.0.0.1"));
+        return true;
+      }
+      if (segments.length === 2) {
+        const doc = apiResourceList("", segments[1]!);
+        if (!doc) throw new UnknownResourceError(req.url ?? "");
+        sendJson(res, 200, doc);
+        return true;
+      }
+      return false;
+    }
+    if (segments.length === 1) {
+      sendJson(res, 200, apiGroupList());
+      return true;
+    }
+    if (segments.length === 2) {
+      const doc = apiGroup(segments[1]!);
+      if (!doc) throw new UnknownResourceError(req.url ?? "");
+      sendJson(res, 200, doc);
+      return true;
+    }
+    if (segments.length === 3) {
+      const doc = apiResourceList(segments[1]!, segments[2]!);
+      if (!doc) throw new UnknownResourceError(req.url ?? "");
+      sendJson(res, 200, doc);
+      return true;
+    }
+    return false;
+  }
+
+  private serveOther(path: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== "GET" && req.method !== "HEAD") throw new UnknownResourceError(path);
+    switch (path) {
+      case "/version":
+        sendJson(res, 200, versionInfo());
+        return;
+      case "/healthz":
+      case "/livez":
+        res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
+        return;
+      case "/readyz":
+        void this.readyz(res);
+        return;
+      case "/metrics":
+        void this.metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(text);
+        });
+        return;
+      case "/openapi/v3":
+        sendJson(res, 200, openapiV3Root());
+        return;
+    }
+    if (path.startsWith("/openapi/v3/")) {
+      const doc = openapiV3Document(path.slice("/openapi/v3/".length));
+      if (!doc) throw new UnknownResourceError(path);
+      sendJson(res, 200, doc, { "Cache-Control": url.searchParams.has("hash") ? "public, immutable" : "no-cache" });
+      return;
+    }
+    throw new UnknownResourceError(path);
+  }
+
+  private async readyz(res: ServerResponse): Promise<void> {
+    try {
+      await this.storage.currentRevision();
+      res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
+    } catch (err) {
+      res.writeHead(503, { "Content-Type": "text/plain" }).end(`[-]etcd failed: ${(err as Error).message}\nreadyz check failed`);
+    }
+  }
+}
+

@@ -1,0 +1,294 @@
+// Storage: the apiserver's only path to etcd. Objects are JSON values under
+// /registry/...; an object's resourceVersion is the etcd mod revision of its key.
+//
+// Contract:
+// - create() succeeds only when the key does not exist; update() and delete() only when
+//   the key's mod revision still equals the one the caller read (compare-and-swap).
+// - "claims" are extra keys created (update: created or removed) in the same
+//   transaction as the object; they make unique allocations (ClusterIPs, NodePorts)
+//   atomic with the object that holds them.
+// - Revisions are numbers here; etcd3 hands them out as strings, converted at this boundary.
+import { Etcd3, isRecoverableError, EtcdError, type IKeyValue, type IRangeResponse } from "etcd3";
+import { retry, handleWhen, circuitBreaker, ConsecutiveBreaker } from "cockatiel";
+
+export interface StoredObject {
+  key: string;
+  value: Record<string, unknown>;
+  modRevision: number;
+}
+
+export interface ListResult {
+  items: StoredObject[];
+  /** The etcd revision the list was read at. */
+  revision: number;
+  /** The key after which the next page starts, when there are more items. */
+  nextKey?: string;
+  remaining?: number;
+}
+
+export interface WatchEventRaw {
+  type: "put" | "delete";
+  key: string;
+  value?: Record<string, unknown>;
+  prev?: Record<string, unknown>;
+  modRevision: number;
+}
+
+/** Thrown by create() when the key exists. */
+export class KeyExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`key exists: ${key}`);
+  }
+}
+/** Thrown by update()/delete() when the key's revision moved on, or by claims that collide. */
+export class RevisionConflictError extends Error {
+  constructor(
+    readonly key: string,
+    readonly current: StoredObject | undefined,
+  ) {
+    super(`revision conflict on ${key}`);
+  }
+}
+/** Thrown when a claim key is already held by another object. */
+export class ClaimTakenError extends Error {
+  constructor(readonly claim: string) {
+    super(`claim taken: ${claim}`);
+  }
+}
+/** Thrown when a read asks for a revision etcd has compacted away. */
+export class CompactedError extends Error {}
+/** Thrown when etcd cannot be reached or does not answer in time. */
+export class StorageUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly timeout: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface Claims {
+  create?: string[];
+  release?: string[];
+}
+
+export interface Storage {
+  get(key: string): Promise<StoredObject | undefined>;
+  list(prefix: string, opts?: { limit?: number; startKey?: string; revision?: number }): Promise<ListResult>;
+  listKeys(prefix: string): Promise<string[]>;
+  create(key: string, value: object, claims?: Claims): Promise<number>;
+  update(key: string, value: object, expectedModRevision: number, claims?: Claims): Promise<number>;
+  delete(key: string, expectedModRevision: number, claims?: Claims): Promise<number>;
+  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEventRaw[]) => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
+  currentRevision(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      const out = b.subarray(0, i + 1);
+      out[i] = out[i]! + 1;
+      return out;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function parse(kv: IKeyValue): StoredObject {
+  return {
+    key: kv.key.toString(),
+    value: JSON.parse(kv.value.toString()) as Record<string, unknown>,
+    modRevision: Number(kv.mod_revision),
+  };
+}
+
+export interface EtcdStorageOptions {
+  endpoints: string[];
+  /** Deadline for one etcd call, in ms. */
+  requestTimeoutMs?: number;
+  onRequest?: (op: string, seconds: number) => void;
+}
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private readonly timeoutMs: number;
+  private readonly onRequest: (op: string, seconds: number) => void;
+
+  constructor(opts: EtcdStorageOptions) {
+    this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.onRequest = opts.onRequest ?? (() => {});
+    this.client = new Etcd3({
+      hosts: opts.endpoints,
+      grpcOptions: {
+        "grpc.max_receive_message_length": 512 * 1024 * 1024,
+        "grpc.max_send_message_length": 16 * 1024 * 1024,
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2000,
+      },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
+      faultHandling: {
+        // Give up on a dead member quickly so another member (or a restarted one) is tried.
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), {
+            halfOpenAfter: 500,
+            breaker: new ConsecutiveBreaker(3),
+          }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: opts.endpoints.length + 1 }),
+      },
+    });
+  }
+
+  private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const start = process.hrtime.bigint();
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(err);
+    } finally {
+      this.onRequest(op, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const res = await this.call("get", () => this.client.get(key).exec());
+    const kv = res.kvs[0];
+    return kv ? parse(kv) : undefined;
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.call("get", () => this.client.get("/registry/health").exec());
+    return Number(res.header.revision);
+  }
+
+  async list(
+    prefix: string,
+    opts: { limit?: number; startKey?: string; revision?: number } = {},
+  ): Promise<ListResult> {
+    const start = opts.startKey !== undefined ? Buffer.concat([Buffer.from(opts.startKey), Buffer.from([0])]) : Buffer.from(prefix);
+    const res: IRangeResponse = await this.call("list", () => {
+      let q = this.client.getAll().inRange({ start, end: prefixEnd(prefix) });
+      if (opts.limit) q = q.limit(opts.limit);
+      if (opts.revision) q = q.revision(opts.revision);
+      return q.exec();
+    });
+    const items = res.kvs.map(parse);
+    const revision = Number(res.header.revision);
+    const out: ListResult = { items, revision: opts.revision ?? revision };
+    if (res.more && items.length > 0) {
+      out.nextKey = items[items.length - 1]!.key;
+      out.remaining = Number(res.count) - items.length;
+    }
+    return out;
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    return this.call("list", () => this.client.getAll().prefix(prefix).keys());
+  }
+
+  async create(key: string, value: object, claims: Claims = {}): Promise<number> {
+    const data = JSON.stringify(value);
+    const creates = claims.create ?? [];
+    let txn = this.client.if(key, "Create", "==", 0);
+    for (const c of creates) txn = txn.and(c, "Create", "==", 0);
+    const res = await this.call("create", () =>
+      txn
+        .then(this.client.put(key).value(data), ...creates.map((c) => this.client.put(c).value(key)))
+        .else(this.client.get(key), ...creates.map((c) => this.client.get(c)))
+        .commit(),
+    );
+    if (!res.succeeded) {
+      if (res.responses[0]?.response_range?.kvs.length) throw new KeyExistsError(key);
+      const taken = creates.find((_, i) => res.responses[i + 1]?.response_range?.kvs.length);
+      throw new ClaimTakenError(taken ?? key);
+    }
+    return Number(res.header.revision);
+  }
+
+  async update(key: string, value: object, expected: number, claims: Claims = {}): Promise<number> {
+    const data = JSON.stringify(value);
+    const creates = claims.create ?? [];
+    const releases = claims.release ?? [];
+    let txn = this.client.if(key, "Mod", "==", expected);
+    for (const c of creates) txn = txn.and(c, "Create", "==", 0);
+    const res = await this.call("update", () =>
+      txn
+        .then(
+          this.client.put(key).value(data),
+          ...creates.map((c) => this.client.put(c).value(key)),
+          ...releases.map((c) => this.client.delete().key(c)),
+        )
+        .else(this.client.get(key), ...creates.map((c) => this.client.get(c)))
+        .commit(),
+    );
+    if (!res.succeeded) {
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      const current = kv ? parse(kv) : undefined;
+      if (!current || current.modRevision !== expected) throw new RevisionConflictError(key, current);
+      const taken = creates.find((_, i) => res.responses[i + 1]?.response_range?.kvs.length);
+      throw new ClaimTakenError(taken ?? key);
+    }
+    return Number(res.header.revision);
+  }
+
+  async delete(key: string, expected: number, claims: Claims = {}): Promise<number> {
+    const releases = claims.release ?? [];
+    const res = await this.call("delete", () =>
+      this.client
+        .if(key, "Mod", "==", expected)
+        .then(this.client.delete().key(key), ...releases.map((c) => this.client.delete().key(c)))
+        .else(this.client.get(key))
+        .commit(),
+    );
+    if (!res.succeeded) {
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      throw new RevisionConflictError(key, kv ? parse(kv) : undefined);
+    }
+    return Number(res.header.revision);
+  }
+
+  async watch(
+    prefix: string,
+    fromRevision: number,
+    onEvents: (events: WatchEventRaw[]) => void,
+    onError: (err: Error) => void,
+  ): Promise<() => Promise<void>> {
+    const watcher = await this.client
+      .watch()
+      .prefix(prefix)
+      .startRevision(String(fromRevision))
+      .withPreviousKV()
+      .create();
+    watcher.on("data", (res) => {
+      const events: WatchEventRaw[] = [];
+      for (const ev of res.events) {
+        const kv = ev.kv;
+        events.push({
+          type: ev.type === "Delete" ? "delete" : "put",
+          key: kv.key.toString(),
+          value: ev.type === "Delete" ? undefined : (JSON.parse(kv.value.toString()) as Record<string, unknown>),
+          prev: ev.prev_kv ? (JSON.parse(ev.prev_kv.value.toString()) as Record<string, unknown>) : undefined,
+          modRevision: Number(kv.mod_revision),
+        });
+      }
+      if (events.length) onEvents(events);
+    });
+    watcher.on("error", (err) => onError(err));
+    return () => watcher.cancel();
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+
+function translate(err: unknown): Error {
+  if (err instanceof EtcdError || (err instanceof Error && /etcd|grpc|UNAVAILABLE|DEADLINE/i.test(err.message))) {
+    const msg = (err as Error).message;
+    if (/compacted/i.test(msg)) return new CompactedError(msg);
+    if (/deadline/i.test(msg)) return new StorageUnavailableError(`etcd did not answer in time: ${msg}`, true);
+    return new StorageUnavailableError(`etcd is unavailable: ${msg}`, false);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

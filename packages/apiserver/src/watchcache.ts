@@ -1,0 +1,226 @@
+// The watch cache: one etcd watch per resource, the current objects, and a bounded
+// history of events that fans out to every watcher of that resource.
+//
+// Contract:
+// - Events reach each watcher in revision order, with no gaps and no duplicates.
+// - A watch from revision R replays every event after R that is still in the history;
+//   if R is older than the history it is refused with GoneError (the client relists).
+// - A watcher's filter decides what it sees: an object that stops matching arrives as
+//   DELETED, one that starts matching as ADDED.
+// - Events already seen are kept as serialized JSON once, shared by all watchers.
+import type { Storage, WatchEventRaw } from "./storage.js";
+import { GoneError } from "./errors.js";
+
+export type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> };
+export type EventType = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface CacheEvent {
+  type: EventType;
+  key: string;
+  object: KubeObject;
+  prevObject?: KubeObject;
+  revision: number;
+}
+
+export interface Watcher {
+  /** Called with events in order. Returns false when the watcher is gone. */
+  send(type: EventType, object: KubeObject, event: CacheEvent): void;
+  bookmark(revision: number): void;
+  /** The cache cannot continue (storage trouble): the watcher must end its stream. */
+  terminate(reason: string): void;
+}
+
+export interface WatchOptions {
+  /** undefined: start with the current state as ADDED events. */
+  fromRevision: number | undefined;
+  filter: (obj: KubeObject) => boolean;
+}
+
+/** Sets metadata.resourceVersion from the etcd mod revision (it is not stored). */
+export function withVersion(value: Record<string, unknown>, rev: number): KubeObject {
+  const obj = value as KubeObject;
+  obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(rev) };
+  return obj;
+}
+
+export class WatchCache {
+  private state = new Map<string, KubeObject>();
+  private history: CacheEvent[] = [];
+  /** Events with revision > oldest are all in history. */
+  private oldest = 0;
+  private revision = 0;
+  private watchers = new Set<{ w: Watcher; filter: (o: KubeObject) => boolean }>();
+  private cancel: (() => Promise<void>) | undefined;
+  private ready: Promise<void> | undefined;
+  private stopped = false;
+  private waiters: { rev: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly prefix: string,
+    private readonly historySize = 10_000,
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
+
+  /** Lists the prefix, then watches it from the list's revision. Idempotent. */
+  start(): Promise<void> {
+    this.ready ??= this.init().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async init(): Promise<void> {
+    const state = new Map<string, KubeObject>();
+    let startKey: string | undefined;
+    let revision = 0;
+    for (;;) {
+      const page = await this.storage.list(this.prefix, { limit: 5000, startKey, revision: revision || undefined });
+      revision = page.revision;
+      for (const item of page.items) state.set(item.key, withVersion(item.value, item.modRevision));
+      if (!page.nextKey) break;
+      startKey = page.nextKey;
+    }
+    this.state = state;
+    this.history = [];
+    this.oldest = revision;
+    this.revision = revision;
+    this.cancel = await this.storage.watch(
+      this.prefix,
+      revision + 1,
+      (events) => this.apply(events),
+      (err) => this.restart(err),
+    );
+  }
+
+  private restart(err: Error): void {
+    if (this.stopped) return;
+    this.log(`watch on ${this.prefix} failed, relisting: ${err.message}`);
+    const cancel = this.cancel;
+    this.cancel = undefined;
+    this.ready = undefined;
+    void cancel?.().catch(() => {});
+    for (const entry of this.watchers) entry.w.terminate("storage watch restarted");
+    this.watchers.clear();
+    const retry = (): void => {
+      if (this.stopped) return;
+      this.start().catch(() => setTimeout(retry, 1000));
+    };
+    retry();
+  }
+
+  private apply(raw: WatchEventRaw[]): void {
+    for (const r of raw) {
+      if (r.modRevision <= this.revision) continue; // already seen (a resumed etcd watch)
+      const prev = this.state.get(r.key);
+      let ev: CacheEvent;
+      if (r.type === "put") {
+        const object = withVersion(r.value!, r.modRevision);
+        this.state.set(r.key, object);
+        ev = { type: prev ? "MODIFIED" : "ADDED", key: r.key, object, prevObject: prev, revision: r.modRevision };
+      } else {
+        if (!prev) continue;
+        this.state.delete(r.key);
+        // A deleted object is reported in its last state, at the deletion's revision.
+        const object = withVersion({ ...prev }, r.modRevision);
+        ev = { type: "DELETED", key: r.key, object, prevObject: prev, revision: r.modRevision };
+      }
+      this.revision = r.modRevision;
+      this.history.push(ev);
+      if (this.history.length > this.historySize) {
+        const dropped = this.history.splice(0, this.history.length - this.historySize);
+        this.oldest = dropped[dropped.length - 1]!.revision;
+      }
+      for (const entry of this.watchers) deliver(entry.w, entry.filter, ev);
+    }
+    if (raw.length) this.revision = Math.max(this.revision, raw[raw.length - 1]!.modRevision);
+    this.wake();
+  }
+
+  private wake(): void {
+    if (!this.waiters.length) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.rev <= this.revision ? w.resolve() : still.push(w));
+    this.waiters = still;
+  }
+
+  /** Resolves once the cache has seen revision `rev` (or after `timeoutMs`). */
+  async waitFor(rev: number, timeoutMs = 3000): Promise<void> {
+    await this.start();
+    if (rev <= this.revision) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.waiters.push({
+        rev,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      });
+    });
+  }
+
+  currentRevision(): number {
+    return this.revision;
+  }
+
+  /** The cached objects (for LIST with resourceVersion=0), sorted by key. */
+  async list(): Promise<{ items: KubeObject[]; revision: number }> {
+    await this.start();
+    const keys = [...this.state.keys()].sort();
+    return { items: keys.map((k) => this.state.get(k)!), revision: this.revision };
+  }
+
+  /** Registers a watcher; returns a function that removes it. */
+  async watch(w: Watcher, opts: WatchOptions): Promise<() => void> {
+    await this.start();
+    const entry = { w, filter: opts.filter };
+    if (opts.fromRevision === undefined) {
+      const keys = [...this.state.keys()].sort();
+      for (const k of keys) {
+        const obj = this.state.get(k)!;
+        if (opts.filter(obj)) w.send("ADDED", obj, { type: "ADDED", key: k, object: obj, revision: this.revision });
+      }
+    } else {
+      if (opts.fromRevision < this.oldest) {
+        throw new GoneError(`too old resource version: ${opts.fromRevision} (${this.oldest})`);
+      }
+      for (const ev of this.history) {
+        if (ev.revision > opts.fromRevision) deliver(w, opts.filter, ev);
+      }
+    }
+    this.watchers.add(entry);
+    return () => {
+      this.watchers.delete(entry);
+    };
+  }
+
+  /** Sends a bookmark with the current revision to every watcher that wants one. */
+  bookmarkAll(): void {
+    for (const entry of this.watchers) entry.w.bookmark(this.revision);
+  }
+
+  watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const entry of this.watchers) entry.w.terminate("server shutting down");
+    this.watchers.clear();
+    await this.cancel?.().catch(() => {});
+  }
+}
+
+function deliver(w: Watcher, filter: (o: KubeObject) => boolean, ev: CacheEvent): void {
+  const now = filter(ev.object);
+  if (ev.type === "MODIFIED") {
+    const before = ev.prevObject ? filter(ev.prevObject) : false;
+    if (now && before) w.send("MODIFIED", ev.object, ev);
+    else if (now) w.send("ADDED", ev.object, ev);
+    else if (before) w.send("DELETED", withVersion({ ...ev.prevObject! }, ev.revision), ev);
+    return;
+  }
+  if (now) w.send(ev.type, ev.object, ev);
+}

@@ -1,0 +1,166 @@
+// WATCH: ordered events from a resourceVersion, selectors, bookmarks, 410 Gone, timeouts.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { request as httpsRequest, Agent } from "node:https";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startApiserver, type TestApiserver } from "@skiff/testing";
+
+let api: TestApiserver;
+let agent: Agent;
+before(async () => {
+  api = await startApiserver({ bookmarkIntervalMs: 300 });
+  agent = new Agent({
+    ca: readFileSync(join(api.certDir, "ca.crt")),
+    cert: readFileSync(join(api.certDir, "admin.crt")),
+    key: readFileSync(join(api.certDir, "admin.key")),
+  });
+});
+after(async () => {
+  agent?.destroy();
+  await api?.stop();
+});
+
+interface WatchEvent {
+  type: string;
+  object: { kind: string; metadata: { name: string; resourceVersion: string }; data?: Record<string, string>; code?: number; rows?: unknown[] };
+}
+
+/** Opens a watch and collects its events; `until` decides when the test has seen enough. */
+function openWatch(path: string, accept?: string) {
+  const events: WatchEvent[] = [];
+  let ended = false;
+  let status = 0;
+  const waiters: (() => void)[] = [];
+  const req = httpsRequest(`${api.url}${path}`, { agent, headers: accept ? { Accept: accept } : {} }, (res) => {
+    status = res.statusCode ?? 0;
+    let buf = "";
+    res.on("data", (chunk: Buffer) => {
+      buf += chunk.toString();
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.trim()) events.push(JSON.parse(line) as WatchEvent);
+      }
+      waiters.splice(0).forEach((w) => w());
+    });
+    res.on("end", () => {
+      ended = true;
+      waiters.splice(0).forEach((w) => w());
+    });
+  });
+  req.end();
+  return {
+    events,
+    get ended() {
+      return ended;
+    },
+    get status() {
+      return status;
+    },
+    async until(pred: (evs: WatchEvent[]) => boolean, ms = 5000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!pred(events)) {
+        if (ended) throw new Error(`watch ended early with ${JSON.stringify(events)}`);
+        if (Date.now() > deadline) throw new Error(`timed out; events so far: ${JSON.stringify(events.map((e) => [e.type, e.object.metadata?.name]))}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 100);
+        });
+      }
+    },
+    close() {
+      req.destroy();
+    },
+  };
+}
+
+const cm = (name: string, data: Record<string, string>, labels: Record<string, string> = {}) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, labels },
+  data,
+});
+
+test("a watch from a resourceVersion gets every later event in order, with no gaps or duplicates", async () => {
+  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w1" } });
+  const list = (await api.request("GET", "/api/v1/namespaces/w1/configmaps")).json;
+  const w = openWatch(`/api/v1/namespaces/w1/configmaps?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
+  const created = (await api.request("POST", "/api/v1/namespaces/w1/configmaps", cm("a", { v: "0" }))).json;
+  let cur = created;
+  for (let i = 1; i <= 20; i++) {
+    cur = (await api.request("PUT", "/api/v1/namespaces/w1/configmaps/a", { ...cur, data: { v: String(i) } })).json;
+  }
+  await api.request("DELETE", "/api/v1/namespaces/w1/configmaps/a");
+  await w.until((evs) => evs.some((e) => e.type === "DELETED"));
+  w.close();
+  assert.equal(w.status, 200);
+  assert.deepEqual(
+    w.events.map((e) => e.type),
+    ["ADDED", ...Array(20).fill("MODIFIED"), "DELETED"],
+  );
+  assert.deepEqual(
+    w.events.slice(0, 21).map((e) => e.object.data?.v),
+    Array.from({ length: 21 }, (_, i) => String(i)),
+  );
+  const rvs = w.events.map((e) => Number(e.object.metadata.resourceVersion));
+  assert.deepEqual([...rvs].sort((a, b) => a - b), rvs, "resourceVersions increase");
+  assert.equal(new Set(rvs).size, rvs.length, "no duplicates");
+});
+
+test("a watch without a resourceVersion starts with the current objects as ADDED", async () => {
+  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w2" } });
+  await api.request("POST", "/api/v1/namespaces/w2/configmaps", cm("x", { v: "1" }));
+  await api.request("POST", "/api/v1/namespaces/w2/configmaps", cm("y", { v: "1" }));
+  const w = openWatch(`/api/v1/namespaces/w2/configmaps?watch=1`);
+  await w.until((evs) => evs.length >= 2);
+  w.close();
+  assert.deepEqual(w.events.map((e) => [e.type, e.object.metadata.name]), [["ADDED", "x"], ["ADDED", "y"]]);
+});
+
+test("an object that stops matching the selector arrives as DELETED, one that starts as ADDED", async () => {
+  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w3" } });
+  const list = (await api.request("GET", "/api/v1/namespaces/w3/configmaps")).json;
+  const w = openWatch(`/api/v1/namespaces/w3/configmaps?watch=true&labelSelector=tier%3Dweb&resourceVersion=${list.metadata.resourceVersion}`);
+  await api.request("POST", "/api/v1/namespaces/w3/configmaps", cm("m", { v: "1" }, { tier: "db" }));
+  await api.request("PATCH", "/api/v1/namespaces/w3/configmaps/m", { metadata: { labels: { tier: "web" } } }, { contentType: "application/merge-patch+json" });
+  await api.request("PATCH", "/api/v1/namespaces/w3/configmaps/m", { data: { v: "2" } }, { contentType: "application/merge-patch+json" });
+  await api.request("PATCH", "/api/v1/namespaces/w3/configmaps/m", { metadata: { labels: { tier: "db" } } }, { contentType: "application/merge-patch+json" });
+  await w.until((evs) => evs.length >= 3);
+  w.close();
+  assert.deepEqual(w.events.map((e) => e.type), ["ADDED", "MODIFIED", "DELETED"]);
+});
+
+test("a watch from before the history gets an ERROR event with 410 Gone", async () => {
+  const w = openWatch(`/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1`);
+  await w.until((evs) => evs.length >= 1);
+  w.close();
+  assert.equal(w.events[0]!.type, "ERROR");
+  assert.equal(w.events[0]!.object.code, 410);
+});
+
+test("bookmarks arrive when asked for, and timeoutSeconds ends the stream", async () => {
+  const list = (await api.request("GET", "/api/v1/namespaces/default/configmaps")).json;
+  const w = openWatch(`/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=${list.metadata.resourceVersion}`);
+  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w4" } });
+  await api.request("POST", "/api/v1/namespaces/w4/configmaps", cm("other-ns", { v: "1" }));
+  await w.until((evs) => evs.some((e) => e.type === "BOOKMARK"));
+  const started = Date.now();
+  while (!w.ended && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(w.ended, "the stream ended after timeoutSeconds");
+  const bookmark = w.events.find((e) => e.type === "BOOKMARK")!;
+  assert.equal(bookmark.object.kind, "ConfigMap");
+  assert.ok(Number(bookmark.object.metadata.resourceVersion) > Number(list.metadata.resourceVersion));
+  assert.ok(!w.events.some((e) => e.type === "ADDED"), "other namespaces' objects are not delivered");
+});
+
+test("watch events are Tables when the client asks for them", async () => {
+  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w5" } });
+  const w = openWatch(`/api/v1/namespaces/w5/configmaps?watch=true`, "application/json;as=Table;v=v1;g=meta.k8s.io,application/json");
+  await api.request("POST", "/api/v1/namespaces/w5/configmaps", cm("t", { a: "1", b: "2" }));
+  await w.until((evs) => evs.length >= 1);
+  w.close();
+  assert.equal(w.events[0]!.object.kind, "Table");
+  assert.equal(w.events[0]!.object.rows?.length, 1);
+});

@@ -1,0 +1,149 @@
+// Starts a real etcd and a real skiff-apiserver (in this process) on free loopback ports,
+// with freshly made certificates and an admin kubeconfig, for integration tests.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request as httpsRequest, Agent } from "node:https";
+import { ApiServer } from "@skiff/apiserver";
+import { pino } from "pino";
+import { startEtcd, freePort } from "./etcd.js";
+
+const repoRoot = new URL("../../../", import.meta.url).pathname;
+
+let certDir: string | undefined;
+/** Makes (once per process) a CA, serving and client certificates. */
+export function testCerts(): string {
+  if (!certDir) {
+    certDir = mkdtempSync(join(tmpdir(), "skiff-certs-"));
+    execFileSync("bash", [join(repoRoot, "scripts/make-certs.sh"), certDir], { stdio: "ignore" });
+    process.once("exit", () => rmSync(certDir!, { recursive: true, force: true }));
+  }
+  return certDir;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** The body parsed as JSON (undefined when it is not JSON). */
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface TestApiserver {
+  url: string;
+  port: number;
+  server: ApiServer;
+  etcdEndpoints: string[];
+  kubeconfig: string;
+  certDir: string;
+  /** A raw HTTPS request as the admin (or with `auth: "none"` anonymously, or a bearer token). */
+  request(method: string, path: string, body?: unknown, opts?: RequestOptions): Promise<HttpResponse>;
+  /** Stops and starts the apiserver (not etcd) on the same port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RequestOptions {
+  contentType?: string;
+  accept?: string;
+  auth?: "admin" | "none" | { token: string };
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface StartApiserverOptions {
+  etcdEndpoints?: string[];
+  tokenAuthFile?: string;
+  bookmarkIntervalMs?: number;
+}
+
+export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
+  const certs = testCerts();
+  const etcd = opts.etcdEndpoints ? undefined : await startEtcd();
+  const etcdEndpoints = opts.etcdEndpoints ?? etcd!.endpoints;
+  const port = await freePort();
+  const url = `https://127.0.0.1:${port}`;
+  const kubeDir = mkdtempSync(join(tmpdir(), "skiff-kubeconfig-"));
+  execFileSync("bash", [join(repoRoot, "scripts/make-certs.sh"), certs, url], { stdio: "ignore" });
+  const kubeconfig = join(kubeDir, "admin.kubeconfig");
+  execFileSync("cp", [join(certs, "admin.kubeconfig"), kubeconfig]);
+  const make = (): ApiServer =>
+    new ApiServer({
+      etcdServers: etcdEndpoints,
+      bindAddress: "127.0.0.1",
+      securePort: port,
+      tlsCertFile: join(certs, "apiserver.crt"),
+      tlsPrivateKeyFile: join(certs, "apiserver.key"),
+      clientCaFile: join(certs, "ca.crt"),
+      tokenAuthFile: opts.tokenAuthFile,
+      serviceClusterIpRange: "10.96.0.0/12",
+      serviceNodePortRange: "30000-32767",
+      bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
+    });
+  let server = make();
+  await server.start();
+  const admin = new Agent({
+    ca: readFileSync(join(certs, "ca.crt")),
+    cert: readFileSync(join(certs, "admin.crt")),
+    key: readFileSync(join(certs, "admin.key")),
+    keepAlive: true,
+  });
+  const anonymous = new Agent({ ca: readFileSync(join(certs, "ca.crt")), keepAlive: true });
+
+  const request = (method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<HttpResponse> =>
+    new Promise((resolve, reject) => {
+      const data = o.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+      const headers: Record<string, string> = { ...(o.headers ?? {}) };
+      if (data !== undefined) headers["Content-Type"] = o.contentType ?? "application/json";
+      if (o.accept) headers.Accept = o.accept;
+      if (typeof o.auth === "object") headers.Authorization = `Bearer ${o.auth.token}`;
+      const req = httpsRequest(
+        `${url}${path}`,
+        { method, headers, agent: o.auth === undefined || o.auth === "admin" ? admin : anonymous },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString();
+            let json: unknown;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      if (data !== undefined) req.write(data);
+      req.end();
+    });
+
+  return {
+    url,
+    port,
+    get server() {
+      return server;
+    },
+    etcdEndpoints,
+    kubeconfig,
+    certDir: certs,
+    request,
+    async restart() {
+      await server.stop();
+      server = make();
+      await server.start();
+    },
+    async stop() {
+      admin.destroy();
+      anonymous.destroy();
+      await server.stop();
+      await etcd?.stop();
+      rmSync(kubeDir, { recursive: true, force: true });
+    },
+  };
+}

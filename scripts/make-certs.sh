@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Makes a cluster CA, the apiserver's serving certificate, client certificates for the
+# admin and each component, and a kubeconfig for each, under DIR. Existing files are kept.
+#   scripts/make-certs.sh DIR [SERVER_URL]     (default https://127.0.0.1:6443)
+set -euo pipefail
+dir=${1:?usage: make-certs.sh DIR [SERVER_URL]}
+server=${2:-https://127.0.0.1:6443}
+mkdir -p "$dir"
+cd "$dir"
+umask 077
+
+if [ ! -f ca.crt ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.crt \
+    -subj "/CN=skiff-ca" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+fi
+
+# sign NAME SUBJECT EXTFILE-CONTENT
+sign() {
+  local name=$1 subject=$2 ext=$3
+  [ -f "$name.crt" ] && return 0
+  openssl req -newkey rsa:2048 -nodes -sha256 -keyout "$name.key" -out "$name.csr" -subj "$subject" 2>/dev/null
+  printf '%s\n' "$ext" >"$name.ext"
+  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -sha256 \
+    -extfile "$name.ext" -out "$name.crt" 2>/dev/null
+  rm -f "$name.csr" "$name.ext"
+}
+
+host=$(hostname)
+sans="DNS:localhost,DNS:$host,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1"
+for ip in $(hostname -I 2>/dev/null || true); do
+  case $ip in *:*) ;; *) sans="$sans,IP:$ip" ;; esac
+done
+sign apiserver "/CN=kube-apiserver" "subjectAltName=$sans
+extendedKeyUsage=serverAuth
+keyUsage=critical,digitalSignature,keyEncipherment"
+
+client() { # NAME CN [O]
+  local subject="/CN=$2"
+  [ -n "${3:-}" ] && subject="/O=$3$subject"
+  sign "$1" "$subject" "extendedKeyUsage=clientAuth
+keyUsage=critical,digitalSignature,keyEncipherment"
+}
+client admin kubernetes-admin system:masters
+client apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
+client controller-manager system:kube-controller-manager
+client scheduler system:kube-scheduler
+client proxy system:kube-proxy
+
+kubeconfig() { # NAME USER
+  local b64ca b64crt b64key
+  b64ca=$(base64 -w0 ca.crt)
+  b64crt=$(base64 -w0 "$1.crt")
+  b64key=$(base64 -w0 "$1.key")
+  cat >"$1.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: skiff
+  cluster:
+    server: $server
+    certificate-authority-data: $b64ca
+users:
+- name: $2
+  user:
+    client-certificate-data: $b64crt
+    client-key-data: $b64key
+contexts:
+- name: $2@skiff
+  context:
+    cluster: skiff
+    user: $2
+    namespace: default
+current-context: $2@skiff
+KC
+}
+kubeconfig admin kubernetes-admin
+kubeconfig controller-manager system:kube-controller-manager
+kubeconfig scheduler system:kube-scheduler
+kubeconfig proxy system:kube-proxy
+echo "certificates and kubeconfigs in $dir (server $server)"
