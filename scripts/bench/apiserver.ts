@@ -28,7 +28,9 @@ function pod(name: string): object {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "bench", labels: { app: "bench" } },
-    spec: { containers: [{ name: "c", image: "skiff.local/busybox:1.36", command: ["sleep", "3600"] }] },
+    spec: {
+      containers: [{ name: "c", image: "skiff.local/busybox:1.36", command: ["sleep", "3600"] }],
+    },
   };
 }
 
@@ -54,14 +56,24 @@ async function main(): Promise<void> {
     return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
   };
   const agent = new Agent({ ca, cert, key, keepAlive: true, maxSockets: 64 });
-  const call = (method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> =>
+  const call = (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(`${url}${path}`, { method, agent, headers: data ? { "Content-Type": "application/json" } : {} }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = request(
+        `${url}${path}`,
+        { method, agent, headers: data ? { "Content-Type": "application/json" } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
       req.on("error", reject);
       if (data) req.write(data);
       req.end();
@@ -75,7 +87,11 @@ async function main(): Promise<void> {
     if (i > 100) throw new Error("apiserver did not start");
     await new Promise((r) => setTimeout(r, 100));
   }
-  await call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
+  await call("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "bench" },
+  });
   const etcdClient = new Etcd3({ hosts: etcd.endpoints });
   const lines: string[] = [];
   const say = (s: string): void => {
@@ -111,12 +127,16 @@ async function main(): Promise<void> {
         }),
       );
       const secs = (performance.now() - start) / 1000;
-      say(`| ${clients} | ${target} | ${n} | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${Math.round(n / secs)} |`);
+      say(
+        `| ${clients} | ${target} | ${n} | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${Math.round(n / secs)} |`,
+      );
     }
   }
 
   // Fill up to 10,000 pods for the LIST and RSS measurements.
-  const have = JSON.parse((await call("GET", "/api/v1/namespaces/bench/pods?limit=1")).body) as { metadata: { remainingItemCount?: number } };
+  const have = JSON.parse((await call("GET", "/api/v1/namespaces/bench/pods?limit=1")).body) as {
+    metadata: { remainingItemCount?: number };
+  };
   let count = (have.metadata.remainingItemCount ?? 0) + 1;
   let fill = 0;
   await Promise.all(
@@ -146,11 +166,15 @@ async function main(): Promise<void> {
   }
   const t0 = performance.now();
   const raw = await etcdClient.getAll().prefix("/bench/pods/").strings();
-  say(`- raw etcd range of ${Object.keys(raw).length} values (for scale): ${ms(performance.now() - t0)}`);
+  say(
+    `- raw etcd range of ${Object.keys(raw).length} values (for scale): ${ms(performance.now() - t0)}`,
+  );
 
   // 2. Watch fan-out.
   say("\n## watch fan-out: 1,000 pod watchers, 100 updates");
-  const target = JSON.parse((await call("POST", "/api/v1/namespaces/bench/pods", pod("watched"))).body) as { metadata: { resourceVersion: string } };
+  const target = JSON.parse(
+    (await call("POST", "/api/v1/namespaces/bench/pods", pod("watched"))).body,
+  ) as { metadata: { resourceVersion: string } };
   const watchers = 1000;
   const watchAgent = new Agent({ ca, cert, key, keepAlive: true, maxSockets: Infinity });
   const received: Map<string, number>[] = [];
@@ -170,7 +194,9 @@ async function main(): Promise<void> {
               buf += c.toString();
               let i;
               while ((i = buf.indexOf("\n")) >= 0) {
-                const ev = JSON.parse(buf.slice(0, i)) as { object: { metadata: { resourceVersion: string } } };
+                const ev = JSON.parse(buf.slice(0, i)) as {
+                  object: { metadata: { resourceVersion: string } };
+                };
                 buf = buf.slice(i + 1);
                 seen.set(ev.object.metadata.resourceVersion, at);
               }
@@ -190,16 +216,25 @@ async function main(): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const data = JSON.stringify({ metadata: { labels: { round: String(i) } } });
-      const req = request(`${url}/api/v1/namespaces/bench/pods/watched`, { method: "PATCH", agent, headers: { "Content-Type": "application/merge-patch+json" } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on("data", (c: Buffer) => chunks.push(c));
-        r.on("end", () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = request(
+        `${url}/api/v1/namespaces/bench/pods/watched`,
+        { method: "PATCH", agent, headers: { "Content-Type": "application/merge-patch+json" } },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on("data", (c: Buffer) => chunks.push(c));
+          r.on("end", () =>
+            resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
       req.on("error", reject);
       req.end(data);
     });
     const ackAt = performance.now();
-    acks.set((JSON.parse(up.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion, ackAt);
+    acks.set(
+      (JSON.parse(up.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+      ackAt,
+    );
   }
   await new Promise((r) => setTimeout(r, 2000));
   const delays: number[] = [];
@@ -211,9 +246,15 @@ async function main(): Promise<void> {
       else delays.push(Math.max(0, at - ackAt));
     }
   }
-  say(`- events expected: ${watchers * acks.size}, received: ${delays.length}, missing: ${missing}`);
-  say(`- delivery after the write's ack: p50 ${ms(pct(delays, 50))}, p99 ${ms(pct(delays, 99))}, max ${ms(Math.max(...delays))}`);
-  say(`\n## apiserver RSS with 10,000 pods and 1,000 open watches: ${rssWithWatchers.toFixed(0)} MB`);
+  say(
+    `- events expected: ${watchers * acks.size}, received: ${delays.length}, missing: ${missing}`,
+  );
+  say(
+    `- delivery after the write's ack: p50 ${ms(pct(delays, 50))}, p99 ${ms(pct(delays, 99))}, max ${ms(Math.max(...delays))}`,
+  );
+  say(
+    `\n## apiserver RSS with 10,000 pods and 1,000 open watches: ${rssWithWatchers.toFixed(0)} MB`,
+  );
   for (const r of reqs) r.destroy();
   watchAgent.destroy();
   agent.destroy();

@@ -85,7 +85,8 @@ const hooks: Record<string, (o: Obj) => void> = {
         for (const [name, q] of Object.entries(limits)) requests[name] ??= q;
       }
       if (spec.hostNetwork === true) {
-        for (const p of list(c.ports)) if (unset(p.hostPort) || p.hostPort === 0) p.hostPort = p.containerPort;
+        for (const p of list(c.ports))
+          if (unset(p.hostPort) || p.hostPort === 0) p.hostPort = p.containerPort;
       }
     }
   },
@@ -102,6 +103,28 @@ const hooks: Record<string, (o: Obj) => void> = {
     if (unset(c.imagePullPolicy) && typeof c.image === "string") {
       c.imagePullPolicy = imageTag(c.image) === "latest" ? "Always" : "IfNotPresent";
     }
+  },
+
+  [`${CORE}.Probe`]: (probe) => {
+    // These are plain ints in Go, so 0 means unset there.
+    const fixed = {
+      timeoutSeconds: 1,
+      periodSeconds: 10,
+      successThreshold: 1,
+      failureThreshold: 3,
+    };
+    for (const [k, v] of Object.entries(fixed)) if (probe[k] === 0) probe[k] = v;
+  },
+
+  [`${CORE}.Secret`]: (secret) => {
+    // stringData is write-only: v1 folds it into data (base64), where it wins.
+    const stringData = secret.stringData;
+    if (!isObject(stringData)) return;
+    const data = obj(secret, "data");
+    for (const [k, v] of Object.entries(stringData)) {
+      if (typeof v === "string") data[k] = Buffer.from(v, "utf8").toString("base64");
+    }
+    delete secret.stringData;
   },
 
   [`${CORE}.Volume`]: (v) => {
@@ -176,7 +199,8 @@ const hooks: Record<string, (o: Obj) => void> = {
     const meta = obj(job, "metadata");
     const spec = isObject(job.spec) ? job.spec : undefined;
     const template = spec && isObject(spec.template) ? spec.template : undefined;
-    const templateLabels = template && isObject(template.metadata) ? template.metadata.labels : undefined;
+    const templateLabels =
+      template && isObject(template.metadata) ? template.metadata.labels : undefined;
     const labels = meta.labels;
     if (isObject(templateLabels) && (!isObject(labels) || Object.keys(labels).length === 0)) {
       meta.labels = { ...templateLabels };

@@ -21,11 +21,7 @@ const str =
   (path: string): Getter =>
   (obj) => {
     const v = get(obj, path);
-    return typeof v === "string"
-      ? v
-      : v === undefined || v === null
-        ? ""
-        : String(v);
+    return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
   };
 
 /** A boolean field printed as Go's strconv.FormatBool: absent is "false". */
@@ -87,27 +83,19 @@ function kindFields(info: ResourceInfo): Record<string, Getter> {
  * The values of every field a field selector may use on this object: metadata.name and
  * metadata.namespace for all kinds ("" namespace when cluster-scoped), plus the kind's own.
  */
-export function selectableFields(
-  info: ResourceInfo,
-  obj: unknown,
-): Record<string, string> {
+export function selectableFields(info: ResourceInfo, obj: unknown): Record<string, string> {
   const o: Json = obj !== null && typeof obj === "object" ? (obj as Json) : {};
   const fields: Record<string, string> = {
     "metadata.name": str("metadata.name")(o),
     "metadata.namespace": info.namespaced ? str("metadata.namespace")(o) : "",
   };
-  for (const [field, getter] of Object.entries(kindFields(info)))
-    fields[field] = getter(o);
+  for (const [field, getter] of Object.entries(kindFields(info))) fields[field] = getter(o);
   return fields;
 }
 
 /** The field names a field selector may use for this kind. */
 export function selectableFieldNames(info: ResourceInfo): string[] {
-  return [
-    "metadata.name",
-    "metadata.namespace",
-    ...Object.keys(kindFields(info)),
-  ];
+  return ["metadata.name", "metadata.namespace", ...Object.keys(kindFields(info))];
 }
 
 /** Kubernetes' error message for the first field this kind cannot select on, or undefined. */

@@ -8,3 +8,8 @@ export * from "./resources.js";
 export * from "./quantity.js";
 export * from "./selectors.js";
 export * from "./fields.js";
+export * from "./schema.js";
+export * from "./defaults.js";
+export * from "./validation.js";
+export * from "./prune.js";
+export * from "./openapi.js";

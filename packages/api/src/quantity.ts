@@ -42,8 +42,7 @@ export function parseQuantity(s: string | number): number {
   const match = SHAPE.exec(s);
   const digits = match?.[1];
   const suffix = match?.[2] ?? "";
-  if (digits === undefined || !NUMBER.test(digits))
-    throw new Error(QUANTITY_FORMAT_ERROR);
+  if (digits === undefined || !NUMBER.test(digits)) throw new Error(QUANTITY_FORMAT_ERROR);
   const mantissa = Number(digits);
   const multiplier = SUFFIXES[suffix];
   if (multiplier !== undefined) return scale(mantissa, suffix, multiplier);
@@ -75,8 +74,7 @@ export function isValidQuantity(s: unknown): boolean {
  * (134217728 → "128Mi") and decimal suffixes below 1Ki (1000 → "1k").
  */
 export function formatQuantity(value: number, kind: "cpu" | "memory"): string {
-  if (!Number.isFinite(value))
-    throw new Error(`cannot format ${value} as a quantity`);
+  if (!Number.isFinite(value)) throw new Error(`cannot format ${value} as a quantity`);
   if (kind === "cpu") return formatDecimal(value);
   // Memory is counted in whole bytes; Kubernetes rounds fractions up.
   const bytes = Math.ceil(value - 1e-9);

@@ -7,14 +7,7 @@ export class SelectorError extends Error {
 }
 
 export type SelectorOperator =
-  | "In"
-  | "NotIn"
-  | "Exists"
-  | "DoesNotExist"
-  | "Equals"
-  | "NotEquals"
-  | "Gt"
-  | "Lt";
+  "In" | "NotIn" | "Exists" | "DoesNotExist" | "Equals" | "NotEquals" | "Gt" | "Lt";
 
 export interface Requirement {
   key: string;
@@ -31,26 +24,22 @@ export interface LabelSelectorInput {
 // ---- label keys and values -------------------------------------------------------------
 
 const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN =
-  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** Why a label key is invalid (a qualified name: optional DNS-subdomain prefix, "/", name), or undefined. */
 export function labelKeyError(key: string): string | undefined {
   const parts = key.split("/");
-  if (parts.length > 2)
-    return `invalid label key "${key}": may contain at most one "/"`;
+  if (parts.length > 2) return `invalid label key "${key}": may contain at most one "/"`;
   const name = parts.length === 2 ? parts[1]! : parts[0]!;
   if (parts.length === 2) {
     const prefix = parts[0]!;
-    if (prefix.length === 0)
-      return `invalid label key "${key}": prefix part must be non-empty`;
+    if (prefix.length === 0) return `invalid label key "${key}": prefix part must be non-empty`;
     if (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) {
       return `invalid label key "${key}": prefix part must be a lowercase DNS subdomain of at most 253 characters`;
     }
   }
-  if (name.length === 0)
-    return `invalid label key "${key}": name part must be non-empty`;
+  if (name.length === 0) return `invalid label key "${key}": name part must be non-empty`;
   if (name.length > 63)
     return `invalid label key "${key}": name part must be no more than 63 characters`;
   if (!NAME.test(name)) {
@@ -120,10 +109,7 @@ export function newRequirement(
     if (valueError) throw new SelectorError(valueError);
   }
   // Kubernetes keeps set values sorted and unique; printing relies on it.
-  const set =
-    operator === "In" || operator === "NotIn"
-      ? [...new Set(values)].sort()
-      : values;
+  const set = operator === "In" || operator === "NotIn" ? [...new Set(values)].sort() : values;
   return { key, operator, values: set };
 }
 
@@ -196,9 +182,7 @@ export function parseLabelSelector(s: string): Requirement[] {
   for (;;) {
     const start = peek();
     if (start.kind !== "id" && !(start.kind === "op" && start.text === "!")) {
-      fail(
-        `found ${describe(start)}, expected: !, identifier, or 'end of string'`,
-      );
+      fail(`found ${describe(start)}, expected: !, identifier, or 'end of string'`);
     }
     requirements.push(parseRequirement());
     const after = next();
@@ -216,8 +200,7 @@ export function parseLabelSelector(s: string): Requirement[] {
       negated = true;
     }
     const keyToken = next();
-    if (keyToken.kind !== "id")
-      fail(`found ${describe(keyToken)}, expected: identifier`);
+    if (keyToken.kind !== "id") fail(`found ${describe(keyToken)}, expected: identifier`);
     const key = keyToken.text;
     const build = (op: SelectorOperator, values: string[]): Requirement => {
       try {
@@ -227,16 +210,11 @@ export function parseLabelSelector(s: string): Requirement[] {
       }
     };
     const lookahead = peek();
-    if (
-      lookahead.kind === "end" ||
-      (lookahead.kind === "op" && lookahead.text === ",")
-    ) {
+    if (lookahead.kind === "end" || (lookahead.kind === "op" && lookahead.text === ",")) {
       return build(negated ? "DoesNotExist" : "Exists", []);
     }
     if (negated)
-      fail(
-        `found ${describe(lookahead)}, expected: ',' or 'end of string' after '!${key}'`,
-      );
+      fail(`found ${describe(lookahead)}, expected: ',' or 'end of string' after '!${key}'`);
     const op = next();
     switch (op.kind === "op" ? op.text : op.kind) {
       case "in":
@@ -271,8 +249,7 @@ export function parseLabelSelector(s: string): Requirement[] {
   // "(a, b, c)" after in/notin; empty members stand for the empty value.
   function parseSet(): string[] {
     const open = next();
-    if (!(open.kind === "op" && open.text === "("))
-      fail(`found ${describe(open)}, expected: '('`);
+    if (!(open.kind === "op" && open.text === "(")) fail(`found ${describe(open)}, expected: '('`);
     const values: string[] = [];
     let expectValue = true;
     for (;;) {
@@ -287,8 +264,7 @@ export function parseLabelSelector(s: string): Requirement[] {
         continue;
       }
       if (t.kind === "end") fail("found 'end of string', expected: ')'");
-      if (t.kind === "op" || !expectValue)
-        fail(`found ${describe(t)}, expected: ',' or ')'`);
+      if (t.kind === "op" || !expectValue) fail(`found ${describe(t)}, expected: ',' or ')'`);
       values.push(t.text);
       expectValue = false;
     }
@@ -309,9 +285,7 @@ const SELECTOR_OPERATORS: Record<string, SelectorOperator> = {
  * An empty selector gives no requirements, which matches everything; whether an absent
  * selector should match nothing is for the caller to decide.
  */
-export function labelSelectorToRequirements(
-  sel: LabelSelectorInput,
-): Requirement[] {
+export function labelSelectorToRequirements(sel: LabelSelectorInput): Requirement[] {
   const requirements: Requirement[] = [];
   // The selector usually comes straight from a request body, so shapes are checked too.
   for (const [key, value] of Object.entries(sel.matchLabels ?? {})) {
@@ -327,15 +301,11 @@ export function labelSelectorToRequirements(
       !Array.isArray(values) ||
       values.some((v) => typeof v !== "string")
     ) {
-      throw new SelectorError(
-        "matchExpressions need a string key and a list of string values",
-      );
+      throw new SelectorError("matchExpressions need a string key and a list of string values");
     }
     const operator = SELECTOR_OPERATORS[expr.operator];
     if (operator === undefined) {
-      throw new SelectorError(
-        `"${expr.operator}" is not a valid label selector operator`,
-      );
+      throw new SelectorError(`"${expr.operator}" is not a valid label selector operator`);
     }
     requirements.push(newRequirement(expr.key, operator, expr.values ?? []));
   }
@@ -352,10 +322,7 @@ export function matchesLabels(
   return reqs.every((r) => requirementMatches(r, labels ?? {}));
 }
 
-function requirementMatches(
-  r: Requirement,
-  labels: Record<string, string>,
-): boolean {
+function requirementMatches(r: Requirement, labels: Record<string, string>): boolean {
   const has = Object.hasOwn(labels, r.key);
   const value = has ? labels[r.key]! : undefined;
   switch (r.operator) {
@@ -372,11 +339,7 @@ function requirementMatches(
     case "Gt":
     case "Lt": {
       // A label that is not an integer never satisfies Gt/Lt.
-      if (
-        value === undefined ||
-        !INTEGER.test(value) ||
-        !INTEGER.test(r.values[0] ?? "")
-      )
+      if (value === undefined || !INTEGER.test(value) || !INTEGER.test(r.values[0] ?? ""))
         return false;
       const have = BigInt(value);
       const want = BigInt(r.values[0]!);
@@ -401,10 +364,7 @@ export function nodeSelectorRequirementMatches(
   const operator = operators[req.operator];
   if (operator === undefined) return false;
   try {
-    return matchesLabels(
-      [newRequirement(req.key, operator, req.values ?? [])],
-      labels,
-    );
+    return matchesLabels([newRequirement(req.key, operator, req.values ?? [])], labels);
   } catch {
     return false;
   }
@@ -461,10 +421,7 @@ export function parseFieldSelector(s: string): FieldRequirement[] {
   for (const term of splitTerms(s)) {
     if (term === "") continue;
     const op = /!=|==|=/.exec(term);
-    if (!op)
-      throw new SelectorError(
-        `invalid selector: '${s}'; can't understand '${term}'`,
-      );
+    if (!op) throw new SelectorError(`invalid selector: '${s}'; can't understand '${term}'`);
     const field = term.slice(0, op.index);
     const value = unescapeFieldValue(term.slice(op.index + op[0].length));
     requirements.push({ field, operator: op[0] === "!=" ? "!=" : "=", value });
@@ -497,16 +454,12 @@ function unescapeFieldValue(raw: string): string {
     if (c === "\\") {
       const n = raw[i + 1];
       if (n !== "\\" && n !== "," && n !== "=") {
-        throw new SelectorError(
-          `invalid field selector: invalid escape sequence: \\${n ?? ""}`,
-        );
+        throw new SelectorError(`invalid field selector: invalid escape sequence: \\${n ?? ""}`);
       }
       out += n;
       i++;
     } else if (c === "," || c === "=") {
-      throw new SelectorError(
-        `invalid field selector: unescaped character in value: ${c}`,
-      );
+      throw new SelectorError(`invalid field selector: unescaped character in value: ${c}`);
     } else {
       out += c;
     }
@@ -515,10 +468,7 @@ function unescapeFieldValue(raw: string): string {
 }
 
 /** Whether an object's selectable fields satisfy every requirement; a missing field is "". */
-export function matchesFields(
-  reqs: FieldRequirement[],
-  fields: Record<string, string>,
-): boolean {
+export function matchesFields(reqs: FieldRequirement[], fields: Record<string, string>): boolean {
   return reqs.every((r) => {
     const value = Object.hasOwn(fields, r.field) ? fields[r.field]! : "";
     return r.operator === "=" ? value === r.value : value !== r.value;
@@ -528,9 +478,6 @@ export function matchesFields(
 /** Prints field requirements back in query syntax, escaping values. */
 export function fieldSelectorToString(reqs: FieldRequirement[]): string {
   return reqs
-    .map(
-      (r) =>
-        `${r.field}${r.operator}${r.value.replace(/[\\,=]/g, (c) => `\\${c}`)}`,
-    )
+    .map((r) => `${r.field}${r.operator}${r.value.replace(/[\\,=]/g, (c) => `\\${c}`)}`)
     .join(",");
 }

@@ -81,14 +81,8 @@ test("describe's event selector matches the events of one object", () => {
   );
   assert.equal(checkFieldSelector(events, sel), undefined);
   assert.equal(matchesFields(sel, fields), true);
-  assert.equal(
-    matchesFields(parseFieldSelector("involvedObject.uid=u-2"), fields),
-    false,
-  );
-  assert.equal(
-    matchesFields(parseFieldSelector("type=Warning"), fields),
-    false,
-  );
+  assert.equal(matchesFields(parseFieldSelector("involvedObject.uid=u-2"), fields), false);
+  assert.equal(matchesFields(parseFieldSelector("type=Warning"), fields), false);
 });
 
 test("kind-specific fields of nodes, namespaces, secrets, replicasets and jobs", () => {
@@ -100,9 +94,7 @@ test("kind-specific fields of nodes, namespaces, secrets, replicasets and jobs",
     "true",
   );
   assert.equal(
-    selectableFields(info("", "nodes"), { metadata: { name: "n1" } })[
-      "spec.unschedulable"
-    ],
+    selectableFields(info("", "nodes"), { metadata: { name: "n1" } })["spec.unschedulable"],
     "false",
   );
   assert.equal(
@@ -127,9 +119,7 @@ test("kind-specific fields of nodes, namespaces, secrets, replicasets and jobs",
     "3",
   );
   assert.equal(
-    selectableFields(info("apps", "replicasets"), { metadata: { name: "r" } })[
-      "status.replicas"
-    ],
+    selectableFields(info("apps", "replicasets"), { metadata: { name: "r" } })["status.replicas"],
     "0",
   );
   assert.equal(
@@ -151,26 +141,17 @@ test("cluster-scoped objects have an empty metadata.namespace", () => {
 
 test("selecting on a field the kind does not support is refused like Kubernetes", () => {
   const cm = info("", "configmaps");
-  assert.equal(
-    checkFieldSelector(cm, parseFieldSelector("metadata.name=x")),
-    undefined,
-  );
+  assert.equal(checkFieldSelector(cm, parseFieldSelector("metadata.name=x")), undefined);
   assert.equal(
     checkFieldSelector(cm, parseFieldSelector("metadata.name=x,spec.foo=y")),
     "field label not supported: spec.foo",
   );
   assert.equal(
-    checkFieldSelector(
-      info("", "pods"),
-      parseFieldSelector("status.podIP=1.2.3.4"),
-    ),
+    checkFieldSelector(info("", "pods"), parseFieldSelector("status.podIP=1.2.3.4")),
     undefined,
   );
   assert.equal(
-    checkFieldSelector(
-      info("", "nodes"),
-      parseFieldSelector("spec.nodeName=n1"),
-    ),
+    checkFieldSelector(info("", "nodes"), parseFieldSelector("spec.nodeName=n1")),
     "field label not supported: spec.nodeName",
   );
 });

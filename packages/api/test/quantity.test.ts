@@ -43,28 +43,11 @@ test("decimal exponents and signs are understood", () => {
 });
 
 test("text that is not a quantity is refused with Kubernetes' message", () => {
-  for (const bad of [
-    "",
-    "abc",
-    "1.2.3",
-    ".",
-    "1 Gi",
-    "Gi",
-    "1Gb",
-    "0x10",
-    "--1",
-  ]) {
-    assert.throws(
-      () => parseQuantity(bad),
-      { message: QUANTITY_FORMAT_ERROR },
-      bad,
-    );
+  for (const bad of ["", "abc", "1.2.3", ".", "1 Gi", "Gi", "1Gb", "0x10", "--1"]) {
+    assert.throws(() => parseQuantity(bad), { message: QUANTITY_FORMAT_ERROR }, bad);
     assert.equal(isValidQuantity(bad), false, bad);
   }
-  assert.throws(
-    () => parseQuantity("1mm"),
-    /unable to parse quantity's suffix/,
-  );
+  assert.throws(() => parseQuantity("1mm"), /unable to parse quantity's suffix/);
   assert.throws(() => parseQuantity("1e"), /unable to parse quantity's suffix/);
   assert.equal(isValidQuantity("100Mi"), true);
   assert.equal(isValidQuantity(1), true);

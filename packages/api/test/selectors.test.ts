@@ -23,21 +23,16 @@ test("equality selectors parse into sorted requirements", () => {
 });
 
 test("set-based selectors parse: in, notin, exists, does not exist", () => {
-  assert.deepEqual(
-    parseLabelSelector("env in (qa, prod),tier notin (db),gpu,!canary"),
-    [
-      { key: "canary", operator: "DoesNotExist", values: [] },
-      { key: "env", operator: "In", values: ["prod", "qa"] },
-      { key: "gpu", operator: "Exists", values: [] },
-      { key: "tier", operator: "NotIn", values: ["db"] },
-    ],
-  );
+  assert.deepEqual(parseLabelSelector("env in (qa, prod),tier notin (db),gpu,!canary"), [
+    { key: "canary", operator: "DoesNotExist", values: [] },
+    { key: "env", operator: "In", values: ["prod", "qa"] },
+    { key: "gpu", operator: "Exists", values: [] },
+    { key: "tier", operator: "NotIn", values: ["db"] },
+  ]);
   assert.deepEqual(parseLabelSelector("example.com/team=a"), [
     { key: "example.com/team", operator: "Equals", values: ["a"] },
   ]);
-  assert.deepEqual(parseLabelSelector("a="), [
-    { key: "a", operator: "Equals", values: [""] },
-  ]);
+  assert.deepEqual(parseLabelSelector("a="), [{ key: "a", operator: "Equals", values: [""] }]);
   assert.deepEqual(parseLabelSelector("replicas>2"), [
     { key: "replicas", operator: "Gt", values: ["2"] },
   ]);
@@ -83,11 +78,7 @@ test("labels match requirements as Kubernetes does", () => {
   const sel = (s: string) => parseLabelSelector(s);
   assert.equal(matchesLabels(sel("app=web,tier!=db"), web), true);
   assert.equal(matchesLabels(sel("app=web,tier=db"), web), false);
-  assert.equal(
-    matchesLabels(sel("missing!=x"), web),
-    true,
-    "!= matches an absent label",
-  );
+  assert.equal(matchesLabels(sel("missing!=x"), web), true, "!= matches an absent label");
   assert.equal(matchesLabels(sel("missing notin (x)"), web), true);
   assert.equal(matchesLabels(sel("missing=x"), web), false);
   assert.equal(matchesLabels(sel("env in (qa,prod)"), web), true);
@@ -115,20 +106,11 @@ test("a LabelSelector object converts to requirements and prints as kubectl show
     labelSelectorToString(selector),
     "app=nginx,!canary,env notin (dev),gpu,tier in (a,b)",
   );
-  assert.equal(
-    labelSelectorToString({ matchLabels: { app: "nginx" } }),
-    "app=nginx",
-  );
+  assert.equal(labelSelectorToString({ matchLabels: { app: "nginx" } }), "app=nginx");
   assert.equal(labelSelectorToString({}), "");
   const reqs = labelSelectorToRequirements(selector);
-  assert.equal(
-    matchesLabels(reqs, { app: "nginx", tier: "a", gpu: "1" }),
-    true,
-  );
-  assert.equal(
-    matchesLabels(reqs, { app: "nginx", tier: "c", gpu: "1" }),
-    false,
-  );
+  assert.equal(matchesLabels(reqs, { app: "nginx", tier: "a", gpu: "1" }), true);
+  assert.equal(matchesLabels(reqs, { app: "nginx", tier: "c", gpu: "1" }), false);
   // The printed form parses back to the same requirements.
   assert.deepEqual(parseLabelSelector(labelSelectorToString(selector)), reqs);
 });
@@ -167,37 +149,22 @@ test("a malformed LabelSelector object is refused", () => {
 test("node selector requirements compare integers with Gt and Lt", () => {
   const node = { "cpu-count": "8", zone: "a" };
   assert.equal(
-    nodeSelectorRequirementMatches(
-      { key: "cpu-count", operator: "Gt", values: ["4"] },
-      node,
-    ),
+    nodeSelectorRequirementMatches({ key: "cpu-count", operator: "Gt", values: ["4"] }, node),
     true,
   );
   assert.equal(
-    nodeSelectorRequirementMatches(
-      { key: "cpu-count", operator: "Lt", values: ["4"] },
-      node,
-    ),
+    nodeSelectorRequirementMatches({ key: "cpu-count", operator: "Lt", values: ["4"] }, node),
     false,
   );
   assert.equal(
-    nodeSelectorRequirementMatches(
-      { key: "zone", operator: "In", values: ["a", "b"] },
-      node,
-    ),
+    nodeSelectorRequirementMatches({ key: "zone", operator: "In", values: ["a", "b"] }, node),
     true,
   );
   assert.equal(
-    nodeSelectorRequirementMatches(
-      { key: "zone", operator: "Gt", values: ["x"] },
-      node,
-    ),
+    nodeSelectorRequirementMatches({ key: "zone", operator: "Gt", values: ["x"] }, node),
     false,
   );
-  assert.equal(
-    nodeSelectorRequirementMatches({ key: "zone", operator: "Bogus" }, node),
-    false,
-  );
+  assert.equal(nodeSelectorRequirementMatches({ key: "zone", operator: "Bogus" }, node), false);
 });
 
 test("the field selectors kubectl sends parse and match", () => {
@@ -213,9 +180,7 @@ test("the field selectors kubectl sends parse and match", () => {
       value: "3f2c1a9e-0b7d-4d6e-9a57-1c2b3d4e5f60",
     },
   ]);
-  const nodePods = parseFieldSelector(
-    "spec.nodeName=n1,status.phase!=Succeeded",
-  );
+  const nodePods = parseFieldSelector("spec.nodeName=n1,status.phase!=Succeeded");
   assert.deepEqual(nodePods, [
     { field: "spec.nodeName", operator: "=", value: "n1" },
     { field: "status.phase", operator: "!=", value: "Succeeded" },
@@ -260,26 +225,16 @@ test("escaped commas, equals signs and backslashes in field values", () => {
     { field: "metadata.name", operator: "=", value: "a,b=c\\d" },
     { field: "type", operator: "!=", value: "x" },
   ]);
-  assert.equal(
-    fieldSelectorToString(reqs),
-    "metadata.name=a\\,b\\=c\\\\d,type!=x",
-  );
+  assert.equal(fieldSelectorToString(reqs), "metadata.name=a\\,b\\=c\\\\d,type!=x");
 });
 
 test("a bad field selector is refused with an error naming the bad part", () => {
   assert.throws(() => parseFieldSelector("metadata.name"), {
     name: "SelectorError",
-    message:
-      "invalid selector: 'metadata.name'; can't understand 'metadata.name'",
+    message: "invalid selector: 'metadata.name'; can't understand 'metadata.name'",
   });
-  assert.throws(
-    () => parseFieldSelector("a=b=c"),
-    /unescaped character in value: =/,
-  );
-  assert.throws(
-    () => parseFieldSelector("a=b\\x"),
-    /invalid escape sequence: \\x/,
-  );
+  assert.throws(() => parseFieldSelector("a=b=c"), /unescaped character in value: =/);
+  assert.throws(() => parseFieldSelector("a=b\\x"), /invalid escape sequence: \\x/);
   assert.throws(() => parseFieldSelector("a=b\\"), /invalid escape sequence/);
 });
 

@@ -31,7 +31,8 @@ export function parseCidr(text: string): Cidr {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
   const ip = m ? ipToInt(m[1]!) : undefined;
   const bits = m ? Number(m[2]) : NaN;
-  if (ip === undefined || !(bits >= 8 && bits <= 30)) throw new Error(`invalid CIDR "${text}" (want e.g. 10.96.0.0/12)`);
+  if (ip === undefined || !(bits >= 8 && bits <= 30))
+    throw new Error(`invalid CIDR "${text}" (want e.g. 10.96.0.0/12)`);
   const size = 2 ** (32 - bits);
   return { base: ip - (ip % size), size, text };
 }
@@ -40,7 +41,8 @@ export function parsePortRange(text: string): { min: number; max: number } {
   const m = /^(\d+)-(\d+)$/.exec(text);
   const min = Number(m?.[1]);
   const max = Number(m?.[2]);
-  if (!m || min < 1 || max > 65535 || min > max) throw new Error(`invalid port range "${text}" (want e.g. 30000-32767)`);
+  if (!m || min < 1 || max > 65535 || min > max)
+    throw new Error(`invalid port range "${text}" (want e.g. 30000-32767)`);
   return { min, max };
 }
 
@@ -73,7 +75,11 @@ export class ServiceAllocator {
     const n = ipToInt(ip);
     if (n === undefined) {
       throw new InvalidError("Service", "", name, [
-        { type: "FieldValueInvalid", field, message: `Invalid value: "${ip}": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)` },
+        {
+          type: "FieldValueInvalid",
+          field,
+          message: `Invalid value: "${ip}": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`,
+        },
       ]);
     }
     if (n <= this.serviceCidr.base || n >= this.serviceCidr.base + this.serviceCidr.size - 1) {

@@ -41,11 +41,17 @@ export function parseTokenFile(text: string, path = "token file"): Map<string, U
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
     const [token, name, uid, groups] = splitCsvLine(line);
-    if (!token || !name || !uid) throw new Error(`${path}:${i + 1}: want token,user,uid[,"group1,group2"]`);
+    if (!token || !name || !uid)
+      throw new Error(`${path}:${i + 1}: want token,user,uid[,"group1,group2"]`);
     tokens.set(token, {
       name,
       uid,
-      groups: groups ? groups.split(",").map((g) => g.trim()).filter(Boolean) : [],
+      groups: groups
+        ? groups
+            .split(",")
+            .map((g) => g.trim())
+            .filter(Boolean)
+        : [],
     });
   });
   return tokens;
@@ -77,7 +83,10 @@ export class Authenticator {
       if (cn) {
         const o = cert.subject.O;
         const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
-        return { name: Array.isArray(cn) ? cn[0]! : cn, groups: [...groups, "system:authenticated"] };
+        return {
+          name: Array.isArray(cn) ? cn[0]! : cn,
+          groups: [...groups, "system:authenticated"],
+        };
       }
     }
     const header = req.headers.authorization;

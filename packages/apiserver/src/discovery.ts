@@ -20,7 +20,10 @@ export function versionInfo(): Record<string, string> {
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
-const SUBRESOURCE_VERBS: Record<string, { kind: string; group?: string; version?: string; verbs: string[] }> = {
+const SUBRESOURCE_VERBS: Record<
+  string,
+  { kind: string; group?: string; version?: string; verbs: string[] }
+> = {
   status: { kind: "", verbs: ["get", "patch", "update"] },
   scale: { kind: "Scale", group: "autoscaling", version: "v1", verbs: ["get", "patch", "update"] },
   binding: { kind: "Binding", verbs: ["create"] },
@@ -82,7 +85,12 @@ export function apiResourceList(group: string, version: string): object | undefi
       });
     }
   }
-  return { kind: "APIResourceList", apiVersion: "v1", groupVersion: apiVersionOf({ group, version }), resources: list };
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: apiVersionOf({ group, version }),
+    resources: list,
+  };
 }
 
 function resourceEntry(r: ResourceInfo): object {

@@ -82,12 +82,12 @@ export class AlreadyExistsError extends ApiError {
 /** 409: an update carried a stale resourceVersion, or a precondition failed. */
 export class ConflictError extends ApiError {
   constructor(t: Target, why: string, causes?: StatusCause[]) {
-    super(
-      409,
-      "Conflict",
-      `Operation cannot be fulfilled on ${qualified(t)} "${t.name}": ${why}`,
-      { name: t.name, group: t.group || undefined, kind: t.kind, causes },
-    );
+    super(409, "Conflict", `Operation cannot be fulfilled on ${qualified(t)} "${t.name}": ${why}`, {
+      name: t.name,
+      group: t.group || undefined,
+      kind: t.kind,
+      causes,
+    });
   }
 }
 
@@ -129,7 +129,11 @@ export class ForbiddenError extends ApiError {
 /** 405: the resource exists but does not support the verb. */
 export class MethodNotAllowedError extends ApiError {
   constructor(verb: string, what: string) {
-    super(405, "MethodNotAllowed", `the server does not allow this method on the requested resource (${verb} ${what})`);
+    super(
+      405,
+      "MethodNotAllowed",
+      `the server does not allow this method on the requested resource (${verb} ${what})`,
+    );
   }
 }
 
@@ -161,7 +165,11 @@ export class UnsupportedMediaTypeError extends ApiError {
 /** 406: no representation the client accepts can be produced. */
 export class NotAcceptableError extends ApiError {
   constructor(accept: string) {
-    super(406, "NotAcceptable", `only the following media types are accepted: application/json, application/yaml (got ${JSON.stringify(accept)})`);
+    super(
+      406,
+      "NotAcceptable",
+      `only the following media types are accepted: application/json, application/yaml (got ${JSON.stringify(accept)})`,
+    );
   }
 }
 
@@ -197,7 +205,8 @@ export function toStatus(err: ApiError): Status {
     reason: err.reason,
     code: err.code,
   };
-  if (err.details && Object.keys(err.details).length > 0) status.details = stripUndefined(err.details);
+  if (err.details && Object.keys(err.details).length > 0)
+    status.details = stripUndefined(err.details);
   return status;
 }
 

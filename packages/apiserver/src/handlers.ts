@@ -29,7 +29,16 @@ import {
 } from "./errors.js";
 import { Registry, storageError, type DeleteOptions } from "./registry.js";
 import type { KubeObject, Watcher, EventType, CacheEvent } from "./watchcache.js";
-import { bodyType, decode, decodeObject, negotiate, readBody, sendJson, type BodyType } from "./request.js";
+import {
+  bodyType,
+  decode,
+  decodeObject,
+  negotiate,
+  parseResourceVersion,
+  readBody,
+  sendJson,
+  type BodyType,
+} from "./request.js";
 import { clone, get, isObject, meta, now } from "./objects.js";
 import { toTable } from "./tables.js";
 import {
@@ -63,7 +72,11 @@ export function parseRoute(group: string, version: string, segments: string[]): 
   const info = resource ? findResource(group, version, resource) : undefined;
   if (!info || extra.length) throw new UnknownResourceError(path);
   if (namespace !== undefined && !info.namespaced) throw new UnknownResourceError(path);
-  if (subresource !== undefined && !(info.subresources as string[]).includes(subresource) && !(info.kind === "Namespace" && subresource === "finalize")) {
+  if (
+    subresource !== undefined &&
+    !(info.subresources as string[]).includes(subresource) &&
+    !(info.kind === "Namespace" && subresource === "finalize")
+  ) {
     throw new UnknownResourceError(path);
   }
   if (name === "") throw new UnknownResourceError(path);
@@ -75,7 +88,11 @@ type Query = URLSearchParams;
 function intParam(q: Query, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === "") return undefined;
-  if (!/^-?\d+$/.test(v)) throw new BadRequestError(`invalid value for query parameter ${name}: "${v}" is not an integer`);
+  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new BadRequestError(
+      `invalid value for query parameter ${name}: "${v}" is not an integer`,
+    );
+  }
   return Number(v);
 }
 
@@ -89,7 +106,9 @@ function boolParam(q: Query, name: string): boolean {
 
 function dryRun(q: Query): boolean {
   const values = q.getAll("dryRun");
-  for (const v of values) if (v !== "All") throw new BadRequestError(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  for (const v of values)
+    if (v !== "All")
+      throw new BadRequestError(`dryRun: Unsupported value: "${v}": supported values: "All"`);
   return values.length > 0;
 }
 
@@ -98,16 +117,22 @@ function fieldValidation(q: Query): FieldValidation {
   const v = q.get("fieldValidation") ?? "";
   if (v === "") return "Warn";
   if (v === "Strict" || v === "Warn" || v === "Ignore") return v;
-  throw new BadRequestError(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+  throw new BadRequestError(
+    `fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`,
+  );
 }
 
 function fieldManager(req: IncomingMessage, q: Query, required: boolean): string {
   const m = q.get("fieldManager");
   if (m) {
-    if (m.length > 128) throw new BadRequestError("fieldManager: Too long: may not be longer than 128 characters");
+    if (m.length > 128)
+      throw new BadRequestError("fieldManager: Too long: may not be longer than 128 characters");
     return m;
   }
-  if (required) throw new BadRequestError("PATCH, application/apply-patch+yaml requires the fieldManager query parameter");
+  if (required)
+    throw new BadRequestError(
+      "PATCH, application/apply-patch+yaml requires the fieldManager query parameter",
+    );
   const agent = req.headers["user-agent"] ?? "unknown";
   return agent.split("/")[0]!.slice(0, 128) || "unknown";
 }
@@ -122,17 +147,26 @@ function selectors(info: ResourceInfo, q: Query): Selectors {
     const labels = parseLabelSelector(q.get("labelSelector") ?? "");
     const fields = parseFieldSelector(q.get("fieldSelector") ?? "");
     const bad = checkFieldSelector(info, fields);
-    if (bad) throw new BadRequestError(`Unable to find "${apiVersionOf(info)}, Resource=${info.resource}" that match label selector "${q.get("labelSelector") ?? ""}", field selector "${q.get("fieldSelector") ?? ""}": ${bad}`);
+    if (bad)
+      throw new BadRequestError(
+        `Unable to find "${apiVersionOf(info)}, Resource=${info.resource}" that match label selector "${q.get("labelSelector") ?? ""}", field selector "${q.get("fieldSelector") ?? ""}": ${bad}`,
+      );
     return { labels, fields };
   } catch (err) {
-    if (err instanceof SelectorError) throw new BadRequestError(`unable to parse requirement: ${err.message}`);
+    if (err instanceof SelectorError)
+      throw new BadRequestError(`unable to parse requirement: ${err.message}`);
     throw err;
   }
 }
 
-function filterFor(info: ResourceInfo, sel: Selectors, namespace: string | undefined): (obj: KubeObject) => boolean {
+function filterFor(
+  info: ResourceInfo,
+  sel: Selectors,
+  namespace: string | undefined,
+): (obj: KubeObject) => boolean {
   return (obj) => {
-    if (namespace !== undefined && info.namespaced && meta(obj).namespace !== namespace) return false;
+    if (namespace !== undefined && info.namespaced && meta(obj).namespace !== namespace)
+      return false;
     if (sel.labels.length && !matchesLabels(sel.labels, meta(obj).labels)) return false;
     if (sel.fields.length && !matchesFields(sel.fields, selectableFields(info, obj))) return false;
     return true;
@@ -211,7 +245,12 @@ export async function handleResource(ctx: HandlerContext, r: Request): Promise<s
   }
 }
 
-function respond(r: Request, code: number, obj: KubeObject | Record<string, unknown>, warnings: string[] = []): void {
+function respond(
+  r: Request,
+  code: number,
+  obj: KubeObject | Record<string, unknown>,
+  warnings: string[] = [],
+): void {
   const { table, yaml } = negotiate(r.req);
   const headers: Record<string, string> = {};
   if (warnings.length) {
@@ -221,7 +260,12 @@ function respond(r: Request, code: number, obj: KubeObject | Record<string, unkn
     );
   }
   if (table && isObject(obj.metadata) && obj.kind !== "Status" && obj.kind !== "Scale") {
-    sendJson(r.res, code, toTable(r.route.info, [obj], { includeObject: includeObject(r.query) }), headers);
+    sendJson(
+      r.res,
+      code,
+      toTable(r.route.info, [obj], { includeObject: includeObject(r.query) }),
+      headers,
+    );
   } else if (yaml) {
     const data = toYaml(obj);
     r.res.writeHead(code, { "Content-Type": "application/yaml", ...headers });
@@ -234,18 +278,25 @@ function respond(r: Request, code: number, obj: KubeObject | Record<string, unkn
 function includeObject(q: Query): "None" | "Object" | "Metadata" {
   const v = q.get("includeObject") ?? "Metadata";
   if (v === "None" || v === "Object" || v === "Metadata") return v;
-  throw new BadRequestError(`includeObject: Unsupported value: "${v}": supported values: "None", "Object", "Metadata"`);
+  throw new BadRequestError(
+    `includeObject: Unsupported value: "${v}": supported values: "None", "Object", "Metadata"`,
+  );
 }
 
 async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   const reg = ctx.registry(info);
   if (subresource === "log" || subresource === "exec") {
-    throw new ApiError(503, "ServiceUnavailable", `${info.resource}/${subresource} needs a kubelet connection, which this apiserver does not have configured`);
+    throw new ApiError(
+      503,
+      "ServiceUnavailable",
+      `${info.resource}/${subresource} needs a kubelet connection, which this apiserver does not have configured`,
+    );
   }
   const obj = await reg.get(namespace, name!);
   if (subresource === "scale") return respond(r, 200, toScale(obj));
-  if (subresource && subresource !== "status") throw new MethodNotAllowedError("GET", `${info.resource}/${subresource}`);
+  if (subresource && subresource !== "status")
+    throw new MethodNotAllowedError("GET", `${info.resource}/${subresource}`);
   respond(r, 200, obj);
 }
 
@@ -254,7 +305,8 @@ async function list(ctx: HandlerContext, r: Request): Promise<void> {
   const q = r.query;
   const sel = selectors(info, q);
   const limit = intParam(q, "limit");
-  if (limit !== undefined && limit < 0) throw new BadRequestError(`limit: Invalid value: ${limit}: must be greater than or equal to 0`);
+  if (limit !== undefined && limit < 0)
+    throw new BadRequestError(`limit: Invalid value: ${limit}: must be greater than or equal to 0`);
   const table = negotiate(r.req).table;
   const page = await ctx.registry(info).list(namespace, {
     filter: filterFor(info, sel, namespace),
@@ -279,7 +331,12 @@ async function list(ctx: HandlerContext, r: Request): Promise<void> {
   const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
   if (page.continueToken) metadata.continue = page.continueToken;
   if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
-  respond(r, 200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata, items: page.items });
+  respond(r, 200, {
+    kind: info.listKind,
+    apiVersion: apiVersionOf(info),
+    metadata,
+    items: page.items,
+  });
 }
 
 async function watch(ctx: HandlerContext, r: Request): Promise<void> {
@@ -289,12 +346,13 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
   const rvText = q.get("resourceVersion") ?? "";
   let fromRevision: number | undefined;
   if (rvText !== "" && rvText !== "0") {
-    if (!/^\d+$/.test(rvText)) throw new BadRequestError(`invalid resource version "${rvText}": must be a non-negative integer`);
-    fromRevision = Number(rvText);
+    fromRevision = parseResourceVersion(rvText);
   }
   const timeoutSeconds = intParam(q, "timeoutSeconds");
   if (timeoutSeconds !== undefined && timeoutSeconds < 0) {
-    throw new BadRequestError(`timeoutSeconds: Invalid value: ${timeoutSeconds}: must be greater than or equal to 0`);
+    throw new BadRequestError(
+      `timeoutSeconds: Invalid value: ${timeoutSeconds}: must be greater than or equal to 0`,
+    );
   }
   const bookmarks = boolParam(q, "allowWatchBookmarks");
   const table = negotiate(r.req).table;
@@ -317,7 +375,9 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     send(type: EventType, object: KubeObject, ev: CacheEvent) {
       lastSent = ev.revision;
       if (table) {
-        write(JSON.stringify({ type, object: toTable(info, [object], { includeObject: incl }) }) + "\n");
+        write(
+          JSON.stringify({ type, object: toTable(info, [object], { includeObject: incl }) }) + "\n",
+        );
       } else if (type === ev.type && object === ev.object) {
         const shared = ev as CacheEvent & { line?: string };
         shared.line ??= JSON.stringify({ type, object }) + "\n";
@@ -332,7 +392,11 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
       write(
         JSON.stringify({
           type: "BOOKMARK",
-          object: { kind: info.kind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: String(revision) } },
+          object: {
+            kind: info.kind,
+            apiVersion: apiVersionOf(info),
+            metadata: { resourceVersion: String(revision) },
+          },
         }) + "\n",
       );
     },
@@ -341,14 +405,13 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     },
   };
   let unregister: (() => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let bookmarkTimer: NodeJS.Timeout | undefined;
+  const timers: { end?: NodeJS.Timeout; bookmarks?: NodeJS.Timeout } = {};
   const end = (): void => {
     if (ended) return;
     ended = true;
     unregister?.();
-    clearTimeout(timer);
-    clearInterval(bookmarkTimer);
+    clearTimeout(timers.end);
+    clearInterval(timers.bookmarks);
     ctx.onWatch(info, -1);
     res.end();
   };
@@ -361,7 +424,26 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
   ctx.onWatch(info, +1);
   res.on("close", end);
   try {
-    unregister = await reg.cache.watch(watcher, { fromRevision, filter: filterFor(info, sel, namespace) });
+    if (fromRevision !== undefined && fromRevision > reg.cache.currentRevision()) {
+      // A version from the future: give the cache a moment to catch up, as Kubernetes does.
+      await reg.cache.waitFor(fromRevision, 3000);
+      const current = reg.cache.currentRevision();
+      if (fromRevision > current) {
+        throw new ApiError(
+          504,
+          "Timeout",
+          `Too large resource version: ${fromRevision}, current: ${current}`,
+          {
+            causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
+            retryAfterSeconds: 1,
+          },
+        );
+      }
+    }
+    unregister = await reg.cache.watch(watcher, {
+      fromRevision,
+      filter: filterFor(info, sel, namespace),
+    });
   } catch (err) {
     // Errors once the stream has started are sent as an ERROR event, as Kubernetes does.
     const status = err instanceof ApiError ? err : undefined;
@@ -380,41 +462,79 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     unregister();
     return;
   }
-  const seconds = timeoutSeconds ?? ctx.watchTimeoutSeconds();
-  timer = setTimeout(() => {
+  // Timers cannot run longer than about 24 days; no watch needs to.
+  const seconds = Math.min(timeoutSeconds ?? ctx.watchTimeoutSeconds(), 2_000_000);
+  timers.end = setTimeout(() => {
     watcher.bookmark(reg.cache.currentRevision());
     end();
   }, seconds * 1000);
-  if (bookmarks) bookmarkTimer = setInterval(() => watcher.bookmark(reg.cache.currentRevision()), ctx.bookmarkIntervalMs);
+  if (bookmarks)
+    timers.bookmarks = setInterval(
+      () => watcher.bookmark(reg.cache.currentRevision()),
+      ctx.bookmarkIntervalMs,
+    );
 
   function writeError(e: ApiError): void {
     write(
       JSON.stringify({
         type: "ERROR",
-        object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: e.message, reason: e.reason, code: e.code },
+        object: {
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Failure",
+          message: e.message,
+          reason: e.reason,
+          code: e.code,
+        },
       }) + "\n",
     );
   }
 }
 
 /** Checks apiVersion/kind/namespace/name of a body against the URL it was sent to. */
-function checkIdentity(r: Request, obj: Record<string, unknown>, expectKind = r.route.info.kind, expectVersion = apiVersionOf(r.route.info)): void {
-  const kind = obj.kind;
-  const apiVersion = obj.apiVersion;
-  if (kind === undefined || kind === "") throw new BadRequestError(`Object 'Kind' is missing in the request body`);
-  if (apiVersion === undefined || apiVersion === "") throw new BadRequestError(`Object 'apiVersion' is missing in the request body`);
+function checkIdentity(
+  r: Request,
+  obj: Record<string, unknown>,
+  expectKind = r.route.info.kind,
+  expectVersion = apiVersionOf(r.route.info),
+): void {
+  // Like Kubernetes for built-in kinds, a body without apiVersion/kind takes them from the URL.
+  if (obj.kind === undefined || obj.kind === "") obj.kind = expectKind;
+  if (obj.apiVersion === undefined || obj.apiVersion === "") obj.apiVersion = expectVersion;
+  const { kind, apiVersion } = obj;
   if (apiVersion !== expectVersion) {
-    throw new BadRequestError(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${expectVersion})`);
+    throw new BadRequestError(
+      `the API version in the data (${String(apiVersion)}) does not match the expected API version (${expectVersion})`,
+    );
   }
-  if (kind !== expectKind) throw new BadRequestError(`the kind in the data (${String(kind)}) does not match the expected kind (${expectKind})`);
+  if (kind !== expectKind)
+    throw new BadRequestError(
+      `the kind in the data (${String(kind)}) does not match the expected kind (${expectKind})`,
+    );
   if (obj.metadata === undefined) obj.metadata = {};
-  if (!isObject(obj.metadata)) throw new BadRequestError("metadata: Invalid value: must be an object");
+  if (!isObject(obj.metadata))
+    throw new BadRequestError("metadata: Invalid value: must be an object");
   const m = obj.metadata;
-  if (r.route.info.namespaced && m.namespace !== undefined && m.namespace !== "" && m.namespace !== r.route.namespace) {
-    throw new BadRequestError("the namespace of the provided object does not match the namespace sent on the request");
+  if (
+    r.route.info.namespaced &&
+    m.namespace !== undefined &&
+    m.namespace !== "" &&
+    m.namespace !== r.route.namespace
+  ) {
+    throw new BadRequestError(
+      "the namespace of the provided object does not match the namespace sent on the request",
+    );
   }
-  if (r.route.name !== undefined && m.name !== undefined && m.name !== "" && m.name !== r.route.name) {
-    throw new BadRequestError(`the name of the object (${String(m.name)}) does not match the name on the URL (${r.route.name})`);
+  if (
+    r.route.name !== undefined &&
+    m.name !== undefined &&
+    m.name !== "" &&
+    m.name !== r.route.name
+  ) {
+    throw new BadRequestError(
+      `the name of the object (${String(m.name)}) does not match the name on the URL (${r.route.name})`,
+    );
   }
 }
 
@@ -423,7 +543,9 @@ function handleUnknownFields(r: Request, obj: KubeObject, mode: FieldValidation)
   if (mode === "Strict") {
     const unknown = unknownFields(r.route.info, obj);
     if (unknown.length) {
-      throw new BadRequestError(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`);
+      throw new BadRequestError(
+        `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`,
+      );
     }
     return [];
   }
@@ -433,14 +555,23 @@ function handleUnknownFields(r: Request, obj: KubeObject, mode: FieldValidation)
 
 async function create(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
-  if (info.namespaced && namespace === undefined) throw new MethodNotAllowedError("POST", `${info.resource} (all namespaces)`);
+  if (info.namespaced && namespace === undefined)
+    throw new MethodNotAllowedError("POST", `${info.resource} (all namespaces)`);
   const type = bodyType(r.req, ["json", "yaml"]);
   const obj = decodeObject(await readBody(r.req), type) as KubeObject;
   checkIdentity(r, obj);
   const mode = fieldValidation(r.query);
   const warnings = handleUnknownFields(r, obj, mode);
   const manager = fieldManager(r.req, r.query, false);
-  const tracked = trackUpdate({ old: undefined, updated: obj, manager, operation: "Update", apiVersion: apiVersionOf(info), now: now(), kind: info }) as KubeObject;
+  const tracked = trackUpdate({
+    old: undefined,
+    updated: obj,
+    manager,
+    operation: "Update",
+    apiVersion: apiVersionOf(info),
+    now: now(),
+    kind: info,
+  }) as KubeObject;
   const created = await ctx.registry(info).create(namespace, tracked, { dryRun: dryRun(r.query) });
   respond(r, 201, created, warnings);
 }
@@ -460,30 +591,54 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   }
   if (subresource === "finalize") {
     checkIdentity(r, body);
-    const { object } = await reg.update(namespace, name!, (cur) => {
-      const next = clone(cur);
-      next.spec = { ...((cur.spec as object) ?? {}), finalizers: get(body, "spec", "finalizers") ?? [] };
-      meta(next).resourceVersion = meta(body as KubeObject).resourceVersion ?? meta(cur).resourceVersion;
-      return next;
-    }, { dryRun: dry, pinned: true });
+    const { object } = await reg.update(
+      namespace,
+      name!,
+      (cur) => {
+        const next = clone(cur);
+        next.spec = {
+          ...((cur.spec as object) ?? {}),
+          finalizers: get(body, "spec", "finalizers") ?? [],
+        };
+        meta(next).resourceVersion =
+          meta(body as KubeObject).resourceVersion ?? meta(cur).resourceVersion;
+        return next;
+      },
+      { dryRun: dry, pinned: true, skipUpdateValidation: true },
+    );
     respond(r, 200, object);
     return;
   }
-  if (subresource && subresource !== "status") throw new MethodNotAllowedError("PUT", `${info.resource}/${subresource}`);
+  if (subresource && subresource !== "status")
+    throw new MethodNotAllowedError("PUT", `${info.resource}/${subresource}`);
   checkIdentity(r, body);
   const obj = body as KubeObject;
   const warnings = handleUnknownFields(r, obj, fieldValidation(r.query));
   const { object, created } = await reg.update(
     namespace,
     name!,
-    (cur) => trackUpdate({ old: cur, updated: obj, manager, operation: "Update", apiVersion: apiVersionOf(info), now: now(), kind: info }) as KubeObject,
+    (cur) =>
+      trackUpdate({
+        old: cur,
+        updated: obj,
+        manager,
+        operation: "Update",
+        apiVersion: apiVersionOf(info),
+        now: now(),
+        kind: info,
+      }) as KubeObject,
     { subresource: subresource === "status" ? "status" : undefined, dryRun: dry, pinned: true },
   );
   respond(r, created ? 201 : 200, object, warnings);
 }
 
 /** Applies a patch body of the given type to an object (or a Scale). */
-function applyPatch(type: BodyType, current: unknown, patchBody: unknown, info: ResourceInfo): unknown {
+function applyPatch(
+  type: BodyType,
+  current: unknown,
+  patchBody: unknown,
+  info: ResourceInfo,
+): unknown {
   switch (type) {
     case "merge":
       if (!isObject(patchBody)) throw new BadRequestError("a merge patch must be a JSON object");
@@ -491,7 +646,8 @@ function applyPatch(type: BodyType, current: unknown, patchBody: unknown, info: 
     case "jsonpatch":
       return jsonPatch(current, patchBody);
     case "strategic":
-      if (!isObject(patchBody)) throw new BadRequestError("a strategic merge patch must be a JSON object");
+      if (!isObject(patchBody))
+        throw new BadRequestError("a strategic merge patch must be a JSON object");
       return strategicMergePatch(current, patchBody, info);
     default:
       throw new BadRequestError(`unsupported patch type ${type}`);
@@ -503,7 +659,12 @@ function patchErrors<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof PatchError) {
-      throw new ApiError(err.code, err.reason, err.message, err.causes ? { causes: err.causes } : undefined);
+      throw new ApiError(
+        err.code,
+        err.reason,
+        err.message,
+        err.causes ? { causes: err.causes } : undefined,
+      );
     }
     throw err;
   }
@@ -518,15 +679,22 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
   const mode = fieldValidation(r.query);
   const apiVersion = apiVersionOf(info);
   if (subresource === "scale") {
-    if (type === "apply") throw new BadRequestError("apply patches are not supported on the scale subresource");
-    const { object } = await reg.update(namespace, name!, (cur) => {
-      const scale = patchErrors(() => applyPatch(type, toScale(cur), patchBody, info));
-      return scaleInto(cur, scale);
-    }, { dryRun: dry });
+    if (type === "apply")
+      throw new BadRequestError("apply patches are not supported on the scale subresource");
+    const { object } = await reg.update(
+      namespace,
+      name!,
+      (cur) => {
+        const scale = patchErrors(() => applyPatch(type, toScale(cur), patchBody, info));
+        return scaleInto(cur, scale);
+      },
+      { dryRun: dry },
+    );
     respond(r, 200, toScale(object));
     return;
   }
-  if (subresource && subresource !== "status") throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
+  if (subresource && subresource !== "status")
+    throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
   const status = subresource === "status" ? "status" : undefined;
   let warnings: string[] = [];
   if (type === "apply") {
@@ -568,8 +736,17 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
       checkIdentity(r, obj);
       warnings = handleUnknownFields(r, obj, mode);
       // A patch is based on whatever is stored now, unless it pins a resourceVersion itself.
-      if (meta(obj).resourceVersion === undefined) meta(obj).resourceVersion = meta(cur).resourceVersion;
-      return trackUpdate({ old: cur, updated: obj, manager, operation: "Update", apiVersion, now: now(), kind: info }) as KubeObject;
+      if (meta(obj).resourceVersion === undefined)
+        meta(obj).resourceVersion = meta(cur).resourceVersion;
+      return trackUpdate({
+        old: cur,
+        updated: obj,
+        manager,
+        operation: "Update",
+        apiVersion,
+        now: now(),
+        kind: info,
+      }) as KubeObject;
     },
     { subresource: status, dryRun: dry },
   );
@@ -588,22 +765,32 @@ function readDeleteOptions(body: Buffer, q: Query): DeleteOptions {
       }
       opts.gracePeriodSeconds = gracePeriodSeconds;
     }
-    if (propagationPolicy !== undefined && propagationPolicy !== null) opts.propagationPolicy = propagationPolicy as DeleteOptions["propagationPolicy"];
+    if (propagationPolicy !== undefined && propagationPolicy !== null)
+      opts.propagationPolicy = propagationPolicy as DeleteOptions["propagationPolicy"];
     if (orphanDependents === true) opts.propagationPolicy ??= "Orphan";
     if (isObject(preconditions)) {
       opts.preconditions = {
         uid: typeof preconditions.uid === "string" ? preconditions.uid : undefined,
-        resourceVersion: typeof preconditions.resourceVersion === "string" ? preconditions.resourceVersion : undefined,
+        resourceVersion:
+          typeof preconditions.resourceVersion === "string"
+            ? preconditions.resourceVersion
+            : undefined,
       };
-    } else if (preconditions !== undefined && preconditions !== null) throw new BadRequestError("DeleteOptions.preconditions must be an object");
+    } else if (preconditions !== undefined && preconditions !== null)
+      throw new BadRequestError("DeleteOptions.preconditions must be an object");
     if (Array.isArray(parsed.dryRun) && parsed.dryRun.includes("All")) opts.dryRun = true;
   }
   const g = intParam(q, "gracePeriodSeconds");
   if (g !== undefined) opts.gracePeriodSeconds = g;
   const p = q.get("propagationPolicy");
   if (p) opts.propagationPolicy = p as DeleteOptions["propagationPolicy"];
-  if (opts.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(opts.propagationPolicy)) {
-    throw new BadRequestError(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+  if (
+    opts.propagationPolicy &&
+    !["Orphan", "Background", "Foreground"].includes(opts.propagationPolicy)
+  ) {
+    throw new BadRequestError(
+      `propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
+    );
   }
   if (dryRun(q)) opts.dryRun = true;
   return opts;
@@ -633,7 +820,12 @@ async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> 
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
-  respond(r, 200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: page.resourceVersion }, items });
+  respond(r, 200, {
+    kind: info.listKind,
+    apiVersion: apiVersionOf(info),
+    metadata: { resourceVersion: page.resourceVersion },
+    items,
+  });
 }
 
 async function bind(ctx: HandlerContext, r: Request): Promise<void> {
@@ -643,42 +835,84 @@ async function bind(ctx: HandlerContext, r: Request): Promise<void> {
   const target = body.target;
   const node = isObject(target) ? target.name : undefined;
   if (typeof node !== "string" || node === "") {
-    throw new InvalidError("Binding", "", name!, [{ type: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+    throw new InvalidError("Binding", "", name!, [
+      { type: "FieldValueRequired", field: "target.name", message: "Required value" },
+    ]);
   }
   const reg = ctx.registry(r.route.info);
-  await reg.update(namespace, name!, (cur) => {
-    const spec = (cur.spec ?? {}) as Record<string, unknown>;
-    if (meta(cur).deletionTimestamp) {
-      throw new ConflictError({ kind: "pods", group: "", name: name! }, "pod is being deleted, cannot be assigned to a host");
-    }
-    if (spec.nodeName) {
-      throw new ConflictError({ kind: "pods", group: "", name: name! }, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
-    }
-    const uid = get(body, "metadata", "uid");
-    if (typeof uid === "string" && uid !== meta(cur).uid) {
-      throw new ConflictError({ kind: "pods", group: "", name: name! }, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${meta(cur).uid}`);
-    }
-    spec.nodeName = node;
-    cur.spec = spec;
-    const status = (cur.status ?? {}) as Record<string, unknown>;
-    const conditions = ((status.conditions as Record<string, unknown>[]) ?? []).filter((c) => c.type !== "PodScheduled");
-    conditions.push({ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: now() });
-    status.conditions = conditions;
-    cur.status = status;
-    return cur;
-  }, { dryRun: dryRun(r.query) });
+  await reg.update(
+    namespace,
+    name!,
+    (cur) => {
+      const spec = (cur.spec ?? {}) as Record<string, unknown>;
+      if (meta(cur).deletionTimestamp) {
+        throw new ConflictError(
+          { kind: "pods", group: "", name: name! },
+          "pod is being deleted, cannot be assigned to a host",
+        );
+      }
+      if (spec.nodeName) {
+        throw new ConflictError(
+          { kind: "pods", group: "", name: name! },
+          `pod ${name} is already assigned to node "${String(spec.nodeName)}"`,
+        );
+      }
+      const uid = get(body, "metadata", "uid");
+      if (typeof uid === "string" && uid !== meta(cur).uid) {
+        throw new ConflictError(
+          { kind: "pods", group: "", name: name! },
+          `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${meta(cur).uid}`,
+        );
+      }
+      spec.nodeName = node;
+      cur.spec = spec;
+      const status = (cur.status ?? {}) as Record<string, unknown>;
+      const conditions = ((status.conditions as Record<string, unknown>[]) ?? []).filter(
+        (c) => c.type !== "PodScheduled",
+      );
+      conditions.push({
+        type: "PodScheduled",
+        status: "True",
+        lastProbeTime: null,
+        lastTransitionTime: now(),
+      });
+      status.conditions = conditions;
+      cur.status = status;
+      return cur;
+    },
+    { dryRun: dryRun(r.query), skipUpdateValidation: true, withStatus: true },
+  );
   // The binding changes spec and status together, which the main resource alone cannot.
-  sendJson(r.res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+  sendJson(r.res, 201, {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    code: 201,
+  });
 }
 
 async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
   const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json"]));
-  checkIdentity(r, body, "Eviction", typeof body.apiVersion === "string" && body.apiVersion === "policy/v1beta1" ? "policy/v1beta1" : "policy/v1");
+  checkIdentity(
+    r,
+    body,
+    "Eviction",
+    typeof body.apiVersion === "string" && body.apiVersion === "policy/v1beta1"
+      ? "policy/v1beta1"
+      : "policy/v1",
+  );
   const deleteOptions = isObject(body.deleteOptions) ? body.deleteOptions : {};
   const opts = readDeleteOptions(Buffer.from(JSON.stringify(deleteOptions)), new URLSearchParams());
   await ctx.registry(r.route.info).delete(namespace, name!, opts);
-  sendJson(r.res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+  sendJson(r.res, 201, {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    code: 201,
+  });
 }
 
 // The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
@@ -705,7 +939,8 @@ export function toScale(obj: KubeObject): Record<string, unknown> {
 
 function selectorString(sel: Record<string, unknown>): string {
   const parts: string[] = [];
-  for (const [k, v] of Object.entries((sel.matchLabels as Record<string, string>) ?? {})) parts.push(`${k}=${v}`);
+  for (const [k, v] of Object.entries((sel.matchLabels as Record<string, string>) ?? {}))
+    parts.push(`${k}=${v}`);
   for (const e of (sel.matchExpressions as Record<string, unknown>[]) ?? []) {
     const values = ((e.values as string[]) ?? []).join(",");
     if (e.operator === "In") parts.push(`${String(e.key)} in (${values})`);
@@ -720,7 +955,11 @@ function scaleInto(cur: KubeObject, scale: unknown): KubeObject {
   const replicas = get(scale, "spec", "replicas");
   if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
     throw new InvalidError("Scale", "autoscaling", meta(cur).name ?? "", [
-      { type: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
+      {
+        type: "FieldValueInvalid",
+        field: "spec.replicas",
+        message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      },
     ]);
   }
   const next = clone(cur);
@@ -730,6 +969,13 @@ function scaleInto(cur: KubeObject, scale: unknown): KubeObject {
   return next;
 }
 
-async function updateScale(reg: Registry, namespace: string | undefined, name: string, body: Record<string, unknown>, pinned: boolean, dry: boolean) {
+async function updateScale(
+  reg: Registry,
+  namespace: string | undefined,
+  name: string,
+  body: Record<string, unknown>,
+  pinned: boolean,
+  dry: boolean,
+) {
   return reg.update(namespace, name, (cur) => scaleInto(cur, body), { pinned, dryRun: dry });
 }

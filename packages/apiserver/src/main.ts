@@ -7,11 +7,23 @@ import { ApiServer } from "./server.js";
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-apiserver")
   .usage("$0 [flags]: the Kubernetes API on etcd")
-  .option("etcd-servers", { type: "string", default: "http://127.0.0.1:2379", describe: "comma-separated etcd client URLs" })
+  .option("etcd-servers", {
+    type: "string",
+    default: "http://127.0.0.1:2379",
+    describe: "comma-separated etcd client URLs",
+  })
   .option("bind-address", { type: "string", default: "0.0.0.0" })
   .option("secure-port", { type: "number", default: 6443 })
-  .option("tls-cert-file", { type: "string", demandOption: true, describe: "serving certificate (PEM)" })
-  .option("tls-private-key-file", { type: "string", demandOption: true, describe: "serving key (PEM)" })
+  .option("tls-cert-file", {
+    type: "string",
+    demandOption: true,
+    describe: "serving certificate (PEM)",
+  })
+  .option("tls-private-key-file", {
+    type: "string",
+    demandOption: true,
+    describe: "serving key (PEM)",
+  })
   .option("client-ca-file", { type: "string", describe: "CA that signs client certificates" })
   .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
   .option("service-cluster-ip-range", { type: "string", default: "10.96.0.0/12" })
@@ -25,7 +37,10 @@ const argv = yargs(hideBin(process.argv))
 
 async function main(): Promise<void> {
   const server = new ApiServer({
-    etcdServers: argv["etcd-servers"].split(",").map((s) => s.trim()).filter(Boolean),
+    etcdServers: argv["etcd-servers"]
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     bindAddress: argv["bind-address"],
     securePort: argv["secure-port"],
     tlsCertFile: argv["tls-cert-file"],

@@ -6,6 +6,7 @@ import { apiVersionOf, applyDefaults, validate } from "@skiff/api";
 import {
   ClaimTakenError,
   CompactedError,
+  FutureRevisionError,
   KeyExistsError,
   RevisionConflictError,
   StorageUnavailableError,
@@ -25,7 +26,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from "./errors.js";
-import { clone, isObject, meta, now, type Meta } from "./objects.js";
+import { clone, get, isObject, meta, now, type Meta } from "./objects.js";
 import {
   addDefaultTolerations,
   allocateServiceAddresses,
@@ -37,6 +38,7 @@ import {
   specChanged,
 } from "./strategy.js";
 import type { ServiceAllocator } from "./allocator.js";
+import { parseResourceVersion } from "./request.js";
 
 export interface ListOptions {
   filter?: (obj: KubeObject) => boolean;
@@ -71,11 +73,16 @@ export function storageError(err: unknown): never {
   if (err instanceof StorageUnavailableError) {
     throw err.timeout ? new TimeoutError(err.message) : new UnavailableError(err.message);
   }
-  if (err instanceof CompactedError) throw new GoneError(`The resourceVersion for the provided list is too old.`);
+  if (err instanceof CompactedError)
+    throw new GoneError(`The resourceVersion for the provided list is too old.`);
+  if (err instanceof FutureRevisionError) {
+    throw new ApiError(504, "Timeout", "Too large resource version", {
+      causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    });
+  }
   throw err;
 }
-
-const GRACEFUL_FINALIZERS = new Set(["orphan", "foregroundDeletion"]);
 
 export interface RegistryDeps {
   storage: Storage;
@@ -122,7 +129,10 @@ export class Registry {
     if (opts.resourceVersion === "0" && !opts.continueToken) {
       const { items, revision } = await this.cache.list().catch(storageError);
       const prefix = this.prefix(namespace);
-      const keyed = namespace && this.info.namespaced ? items.filter((o) => meta(o).namespace === namespace) : items;
+      const keyed =
+        namespace && this.info.namespaced
+          ? items.filter((o) => meta(o).namespace === namespace)
+          : items;
       void prefix;
       return { items: keyed.filter(filter), resourceVersion: String(revision) };
     }
@@ -133,10 +143,7 @@ export class Registry {
       revision = token.rv;
       startKey = this.prefix(namespace) + token.start;
     } else if (opts.resourceVersion) {
-      revision = Number(opts.resourceVersion);
-      if (!Number.isInteger(revision) || revision < 0) {
-        throw new BadRequestError(`invalid resource version "${opts.resourceVersion}": must be a non-negative integer`);
-      }
+      revision = parseResourceVersion(opts.resourceVersion);
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
     const items: KubeObject[] = [];
@@ -166,9 +173,9 @@ export class Registry {
             resourceVersion: String(revision),
             continueToken: encodeContinue(revision, item.key.slice(prefix.length)),
           };
-          if (!opts.filtered && page.remaining !== undefined) {
+          if (!opts.filtered) {
             const leftInPage = page.items.length - 1 - page.items.indexOf(item);
-            out.remainingItemCount = page.remaining + leftInPage;
+            out.remainingItemCount = (page.remaining ?? 0) + leftInPage;
           }
           return out;
         }
@@ -213,12 +220,17 @@ export class Registry {
     }
   }
 
-  async create(namespace: string | undefined, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+  async create(
+    namespace: string | undefined,
+    input: KubeObject,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     const obj = clone(input);
     if (this.info.namespaced && namespace) await this.deps.namespaceAdmits(namespace);
     await this.prepareCreate(obj, namespace);
     const name = meta(obj).name!;
-    const requested = this.info.kind === "Service" ? new Set(serviceClaims(obj)) : new Set<string>();
+    const requested =
+      this.info.kind === "Service" ? new Set(serviceClaims(obj)) : new Set<string>();
     if (this.info.kind === "Service") allocateServiceAddresses(obj, undefined, this.deps.allocator);
     if (opts.dryRun) return obj;
     for (let attempt = 0; ; attempt++) {
@@ -262,7 +274,15 @@ export class Registry {
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions & { subresource?: "status"; createIfMissing?: boolean; pinned?: boolean } = {},
+    opts: WriteOptions & {
+      subresource?: "status";
+      createIfMissing?: boolean;
+      pinned?: boolean;
+      /** For server-internal writes that change immutable fields on purpose (pods/binding, namespace finalize). */
+      skipUpdateValidation?: boolean;
+      /** The mutation may change status along with the rest (pods/binding). */
+      withStatus?: boolean;
+    } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -278,9 +298,12 @@ export class Registry {
       if (!isObject(next.metadata)) next.metadata = {};
       const sentRv = meta(next).resourceVersion;
       if (sentRv !== undefined && sentRv !== "" && sentRv !== meta(old).resourceVersion) {
-        throw new ConflictError(this.target(name), "the object has been modified; please apply your changes to the latest version and try again");
+        throw new ConflictError(
+          this.target(name),
+          "the object has been modified; please apply your changes to the latest version and try again",
+        );
       }
-      const obj = this.prepareUpdate(next, old, namespace, opts.subresource);
+      const obj = this.prepareUpdate(next, old, namespace, opts.subresource, opts.withStatus);
       const claims: Claims = {};
       if (this.info.kind === "Service") {
         allocateServiceAddresses(obj, old, this.deps.allocator);
@@ -289,13 +312,15 @@ export class Registry {
         claims.create = [...after].filter((c) => !before.has(c));
         claims.release = [...before].filter((c) => !after.has(c));
       }
-      this.check(obj, old);
+      if (!opts.skipUpdateValidation) this.check(obj, old);
       if (opts.dryRun) return { object: obj, created: false };
       // Deleting objects whose last finalizer was just removed completes their deletion.
       const m = meta(obj);
-      if (m.deletionTimestamp && !(m.finalizers?.length) && this.finishesOnFinalize(obj)) {
+      if (m.deletionTimestamp && !m.finalizers?.length && this.finishesOnFinalize(obj)) {
         try {
-          const rev = await this.deps.storage.delete(key, stored.modRevision, { release: this.info.kind === "Service" ? serviceClaims(old) : [] });
+          const rev = await this.deps.storage.delete(key, stored.modRevision, {
+            release: this.info.kind === "Service" ? serviceClaims(old) : [],
+          });
           return { object: withVersion(obj, rev), created: false };
         } catch (err) {
           if (err instanceof RevisionConflictError) continue;
@@ -303,12 +328,20 @@ export class Registry {
         }
       }
       try {
-        const rev = await this.deps.storage.update(key, stripVersion(obj), stored.modRevision, claims);
+        const rev = await this.deps.storage.update(
+          key,
+          stripVersion(obj),
+          stored.modRevision,
+          claims,
+        );
         return { object: withVersion(obj, rev), created: false };
       } catch (err) {
         if (err instanceof RevisionConflictError) {
           if (opts.pinned || (sentRv !== undefined && sentRv !== "")) {
-            throw new ConflictError(this.target(name), "the object has been modified; please apply your changes to the latest version and try again");
+            throw new ConflictError(
+              this.target(name),
+              "the object has been modified; please apply your changes to the latest version and try again",
+            );
           }
           continue;
         }
@@ -325,7 +358,13 @@ export class Registry {
     return (m.deletionGracePeriodSeconds ?? 0) === 0 || this.info.kind !== "Pod";
   }
 
-  private prepareUpdate(next: KubeObject, old: KubeObject, namespace: string | undefined, subresource?: "status"): KubeObject {
+  private prepareUpdate(
+    next: KubeObject,
+    old: KubeObject,
+    namespace: string | undefined,
+    subresource?: "status",
+    withStatus = false,
+  ): KubeObject {
     const oldMeta = meta(old);
     let obj: KubeObject;
     if (subresource === "status") {
@@ -333,7 +372,7 @@ export class Registry {
       obj = { ...clone(old), status: next.status };
     } else {
       obj = next;
-      if (this.info.hasStatus) {
+      if (this.info.hasStatus && !withStatus) {
         if (old.status === undefined) delete obj.status;
         else obj.status = clone(old.status);
       }
@@ -358,7 +397,9 @@ export class Registry {
         const had = new Set(oldMeta.finalizers ?? []);
         const added = m.finalizers.filter((f) => !had.has(f));
         if (added.length) {
-          throw new ForbiddenError(`no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`);
+          throw new ForbiddenError(
+            `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+          );
         }
       }
     }
@@ -366,7 +407,11 @@ export class Registry {
     return obj;
   }
 
-  async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+  async delete(
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < 10; attempt++) {
       const stored = await this.deps.storage.get(key).catch(storageError);
@@ -375,16 +420,26 @@ export class Registry {
       const m = meta(old);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== m.uid) {
-        throw new ConflictError(this.target(name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid}`);
+        throw new ConflictError(
+          this.target(name),
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid}`,
+        );
       }
       if (pre?.resourceVersion && pre.resourceVersion !== m.resourceVersion) {
-        throw new ConflictError(this.target(name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
+        throw new ConflictError(
+          this.target(name),
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`,
+        );
       }
       const graceful = this.gracefulDelete(old, opts);
       if (graceful) {
         if (opts.dryRun) return { object: graceful, deleted: false };
         try {
-          const rev = await this.deps.storage.update(key, stripVersion(graceful), stored.modRevision);
+          const rev = await this.deps.storage.update(
+            key,
+            stripVersion(graceful),
+            stored.modRevision,
+          );
           return { object: withVersion(graceful, rev), deleted: false };
         } catch (err) {
           if (err instanceof RevisionConflictError) continue;
@@ -414,7 +469,7 @@ export class Registry {
    */
   private gracefulDelete(old: KubeObject, opts: DeleteOptions): KubeObject | undefined {
     const obj = clone(old);
-    const m = meta(obj) as Meta;
+    const m = meta(obj);
     const finalizers = new Set(m.finalizers ?? []);
     if (opts.propagationPolicy === "Foreground") finalizers.add("foregroundDeletion");
     if (opts.propagationPolicy === "Orphan") finalizers.add("orphan");
@@ -422,47 +477,45 @@ export class Registry {
       finalizers.delete("foregroundDeletion");
       finalizers.delete("orphan");
     }
-    let grace = 0;
-    if (this.info.kind === "Pod") {
-      const phase = (obj.status as Record<string, unknown> | undefined)?.phase;
-      const scheduled = Boolean((obj.spec as Record<string, unknown> | undefined)?.nodeName);
-      const podGrace = (obj.spec as Record<string, unknown> | undefined)?.terminationGracePeriodSeconds;
-      grace = opts.gracePeriodSeconds ?? (typeof podGrace === "number" ? podGrace : 30);
-      if (!scheduled || phase === "Succeeded" || phase === "Failed") grace = 0;
-      if (grace < 0) grace = 0;
-    }
-    if (this.info.kind === "Namespace") {
-      const specFinalizers = ((obj.spec as Record<string, unknown> | undefined)?.finalizers as string[] | undefined) ?? [];
-      if (specFinalizers.length) {
-        (obj.status as Record<string, unknown>) = { ...((obj.status as Record<string, unknown>) ?? {}), phase: "Terminating" };
-        grace = 0;
-        m.deletionTimestamp ??= now();
-        m.deletionGracePeriodSeconds = 0;
-        if (finalizers.size) m.finalizers = [...finalizers];
-        return obj;
-      }
-    }
-    const alreadyDeleting = Boolean(m.deletionTimestamp);
-    if (finalizers.size === 0 && grace === 0) return undefined;
-    if (finalizers.size === 0 && alreadyDeleting && (m.deletionGracePeriodSeconds ?? 0) <= grace) {
-      // A second delete with a longer (or equal) grace period changes nothing.
+    const setFinalizers = (): void => {
+      if (finalizers.size) m.finalizers = [...finalizers];
+      else delete m.finalizers;
+    };
+    // A namespace is emptied by the namespace controller, which then clears spec.finalizers.
+    const specFinalizers = get(obj, "spec", "finalizers");
+    if (this.info.kind === "Namespace" && Array.isArray(specFinalizers) && specFinalizers.length) {
+      obj.status = { ...((obj.status as Record<string, unknown>) ?? {}), phase: "Terminating" };
+      m.deletionTimestamp ??= now();
+      m.deletionGracePeriodSeconds = 0;
+      setFinalizers();
       return obj;
     }
+    let grace = 0;
+    if (this.info.kind === "Pod") {
+      // Running pods get their grace period, for the kubelet to stop them; the kubelet then
+      // deletes with grace 0. Unscheduled and finished pods go at once.
+      const podGrace = get(obj, "spec", "terminationGracePeriodSeconds");
+      grace = Math.max(
+        0,
+        opts.gracePeriodSeconds ?? (typeof podGrace === "number" ? podGrace : 30),
+      );
+      const phase = get(obj, "status", "phase");
+      if (!get(obj, "spec", "nodeName") || phase === "Succeeded" || phase === "Failed") grace = 0;
+    }
+    if (finalizers.size === 0 && grace === 0) return undefined;
     if (grace > 0) {
-      const at = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-      if (!alreadyDeleting || grace < (m.deletionGracePeriodSeconds ?? Infinity)) {
-        m.deletionTimestamp = at;
+      // A later delete may shorten the grace period, never lengthen it.
+      if (!m.deletionTimestamp || grace < (m.deletionGracePeriodSeconds ?? Infinity)) {
+        m.deletionTimestamp = new Date(Date.now() + grace * 1000)
+          .toISOString()
+          .replace(/\.\d{3}Z$/, "Z");
         m.deletionGracePeriodSeconds = grace;
       }
     } else {
       m.deletionTimestamp ??= now();
       m.deletionGracePeriodSeconds = 0;
     }
-    if (finalizers.size) m.finalizers = [...finalizers];
-    else delete m.finalizers;
-    // Only the orphan/foreground finalizers the request asked for hold the object if the
-    // grace period is over and nothing else does.
-    if (grace === 0 && [...finalizers].every((f) => GRACEFUL_FINALIZERS.has(f)) && finalizers.size === 0) return undefined;
+    setFinalizers();
     return obj;
   }
 }
@@ -486,8 +539,15 @@ function encodeContinue(rv: number, start: string): string {
 
 function decodeContinue(token: string): { rv: number; start: string } {
   try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString()) as { rv?: unknown; start?: unknown };
-    if (typeof parsed.rv === "number" && typeof parsed.start === "string" && !parsed.start.includes("..")) {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString()) as {
+      rv?: unknown;
+      start?: unknown;
+    };
+    if (
+      typeof parsed.rv === "number" &&
+      typeof parsed.start === "string" &&
+      !parsed.start.includes("..")
+    ) {
       return { rv: parsed.rv, start: parsed.start };
     }
   } catch {

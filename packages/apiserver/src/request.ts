@@ -65,7 +65,8 @@ function checkDepth(value: unknown): void {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length) {
     const [v, d] = stack.pop()!;
-    if (d > MAX_DEPTH) throw new BadRequestError(`the request body is nested more than ${MAX_DEPTH} levels deep`);
+    if (d > MAX_DEPTH)
+      throw new BadRequestError(`the request body is nested more than ${MAX_DEPTH} levels deep`);
     if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
     else if (isObject(v)) for (const x of Object.values(v)) stack.push([x, d + 1]);
   }
@@ -77,10 +78,15 @@ export function decode(body: Buffer, type: BodyType, what = "body"): unknown {
   const text = body.toString("utf8");
   let value: unknown;
   try {
-    value = type === "yaml" || type === "apply" ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
+    value =
+      type === "yaml" || type === "apply"
+        ? parseYaml(text, { maxAliasCount: 100 })
+        : JSON.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new BadRequestError(`error decoding ${what}: ${type === "yaml" || type === "apply" ? "yaml" : "json"}: ${msg}`);
+    throw new BadRequestError(
+      `error decoding ${what}: ${type === "yaml" || type === "apply" ? "yaml" : "json"}: ${msg}`,
+    );
   }
   checkDepth(value);
   return value;
@@ -104,17 +110,27 @@ export function negotiate(req: IncomingMessage): Negotiated {
   const options = accept.split(",").map((s) => s.trim().toLowerCase());
   for (const o of options) {
     const [type, ...params] = o.split(";").map((s) => s.trim());
-    if (type === "application/json" && params.includes("as=table") && params.some((p) => p === "g=meta.k8s.io")) {
+    if (
+      type === "application/json" &&
+      params.includes("as=table") &&
+      params.some((p) => p === "g=meta.k8s.io")
+    ) {
       return { table: true, yaml: false };
     }
-    if (type === "application/json" && !params.some((p) => p.startsWith("as="))) return { table: false, yaml: false };
+    if (type === "application/json" && !params.some((p) => p.startsWith("as=")))
+      return { table: false, yaml: false };
     if (type === "application/yaml") return { table: false, yaml: true };
     if (type === "*/*" || type === "application/*") return { table: false, yaml: false };
   }
   throw new NotAcceptableError(accept);
 }
 
-export function sendJson(res: ServerResponse, code: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
   const data = JSON.stringify(body);
   res.writeHead(code, {
     "Content-Type": "application/json",
@@ -124,7 +140,11 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, extra
   res.end(data);
 }
 
-export function sendError(res: ServerResponse, err: unknown, log: (msg: string, err?: unknown) => void): number {
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  log: (msg: string, err?: unknown) => void,
+): number {
   const apiErr = err instanceof ApiError ? err : new InternalError();
   if (!(err instanceof ApiError)) log("internal error", err);
   if (res.headersSent) {
@@ -132,7 +152,17 @@ export function sendError(res: ServerResponse, err: unknown, log: (msg: string, 
     return apiErr.code;
   }
   const headers: Record<string, string> = {};
-  if (apiErr.details?.retryAfterSeconds) headers["Retry-After"] = String(apiErr.details.retryAfterSeconds);
+  if (apiErr.details?.retryAfterSeconds)
+    headers["Retry-After"] = String(apiErr.details.retryAfterSeconds);
   sendJson(res, apiErr.code, toStatus(apiErr), headers);
   return apiErr.code;
+}
+
+/** A resourceVersion from a client: a non-negative integer that fits (etcd revisions are int64). */
+export function parseResourceVersion(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new BadRequestError(`invalid resource version "${text}": must be a non-negative integer`);
+  }
+  return n;
 }

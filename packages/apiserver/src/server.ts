@@ -14,7 +14,14 @@ import { ApiserverMetrics } from "./metrics.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
 import { handleResource, parseRoute, type HandlerContext } from "./handlers.js";
 import { sendError, sendJson } from "./request.js";
-import { ApiError, ForbiddenError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnknownResourceError } from "./errors.js";
+import {
+  ApiError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+  UnknownResourceError,
+} from "./errors.js";
 import { meta } from "./objects.js";
 
 export interface ApiServerOptions {
@@ -71,7 +78,11 @@ export class ApiServer {
       registries: this.registries,
       registry: (info) => this.registries.get(info)!,
       log: (msg, err) => this.log.error({ err }, msg),
-      onWatch: (info, delta) => this.metrics.watches.inc({ verb: "WATCH", group: info.group, resource: info.resource }, delta),
+      onWatch: (info, delta) =>
+        this.metrics.watches.inc(
+          { verb: "WATCH", group: info.group, resource: info.resource },
+          delta,
+        ),
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
     };
@@ -90,21 +101,36 @@ export class ApiServer {
     try {
       obj = await namespaces.get(undefined, ns);
     } catch (err) {
-      if (err instanceof NotFoundError) throw new NotFoundError({ kind: "namespaces", group: "", name: ns });
+      if (err instanceof NotFoundError)
+        throw new NotFoundError({ kind: "namespaces", group: "", name: ns });
       throw err;
     }
-    if (meta(obj).deletionTimestamp || (obj.status as Record<string, unknown> | undefined)?.phase === "Terminating") {
-      throw new ForbiddenError(`unable to create new content in namespace ${ns} because it is being terminated`, {
-        name: ns,
-        kind: "namespaces",
-        causes: [{ type: "NamespaceTerminating", message: `namespace ${ns} is being terminated`, field: "metadata.namespace" }],
-      });
+    if (
+      meta(obj).deletionTimestamp ||
+      (obj.status as Record<string, unknown> | undefined)?.phase === "Terminating"
+    ) {
+      throw new ForbiddenError(
+        `unable to create new content in namespace ${ns} because it is being terminated`,
+        {
+          name: ns,
+          kind: "namespaces",
+          causes: [
+            {
+              type: "NamespaceTerminating",
+              message: `namespace ${ns} is being terminated`,
+              field: "metadata.namespace",
+            },
+          ],
+        },
+      );
     }
   }
 
   /** Connects to etcd, creates the system namespaces, warms the namespace cache and listens. */
   async start(): Promise<{ port: number }> {
     await this.ensureSystemNamespaces();
+    // Every resource's watch cache starts now, so a watch from any recent list succeeds.
+    await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
     const o = this.opts;
     this.server = createHttpsServer(
       {
@@ -188,7 +214,13 @@ export class ApiServer {
         const route = parseRoute(group, version, rest);
         info = route.info;
         subresource = route.subresource ?? "";
-        verb = await handleResource(this.ctx, { req, res, route, query: url.searchParams, user: user as UserInfo });
+        verb = await handleResource(this.ctx, {
+          req,
+          res,
+          route,
+          query: url.searchParams,
+          user: user as UserInfo,
+        });
         code = res.statusCode;
         return;
       }
@@ -197,9 +229,15 @@ export class ApiServer {
     } catch (err) {
       code = sendError(res, err, (msg, e) => this.log.error({ err: e, url: req.url }, msg));
     } finally {
-      const labels = { verb, group: info?.group ?? "", resource: info?.resource ?? "", subresource };
+      const labels = {
+        verb,
+        group: info?.group ?? "",
+        resource: info?.resource ?? "",
+        subresource,
+      };
       this.metrics.requests.inc({ ...labels, code: String(code) });
-      if (verb !== "WATCH") this.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      if (verb !== "WATCH")
+        this.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
@@ -265,7 +303,9 @@ export class ApiServer {
     if (path.startsWith("/openapi/v3/")) {
       const doc = openapiV3Document(path.slice("/openapi/v3/".length));
       if (!doc) throw new UnknownResourceError(path);
-      sendJson(res, 200, doc, { "Cache-Control": url.searchParams.has("hash") ? "public, immutable" : "no-cache" });
+      sendJson(res, 200, doc, {
+        "Cache-Control": url.searchParams.has("hash") ? "public, immutable" : "no-cache",
+      });
       return;
     }
     throw new UnknownResourceError(path);
@@ -276,8 +316,9 @@ export class ApiServer {
       await this.storage.currentRevision();
       res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
     } catch (err) {
-      res.writeHead(503, { "Content-Type": "text/plain" }).end(`[-]etcd failed: ${(err as Error).message}\nreadyz check failed`);
+      res
+        .writeHead(503, { "Content-Type": "text/plain" })
+        .end(`[-]etcd failed: ${(err as Error).message}\nreadyz check failed`);
     }
   }
 }
-

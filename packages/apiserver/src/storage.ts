@@ -8,7 +8,7 @@
 //   transaction as the object; they make unique allocations (ClusterIPs, NodePorts)
 //   atomic with the object that holds them.
 // - Revisions are numbers here; etcd3 hands them out as strings, converted at this boundary.
-import { Etcd3, isRecoverableError, EtcdError, type IKeyValue, type IRangeResponse } from "etcd3";
+import { Etcd3, isRecoverableError, type IKeyValue, type IRangeResponse } from "etcd3";
 import { retry, handleWhen, circuitBreaker, ConsecutiveBreaker } from "cockatiel";
 
 export interface StoredObject {
@@ -57,6 +57,8 @@ export class ClaimTakenError extends Error {
 }
 /** Thrown when a read asks for a revision etcd has compacted away. */
 export class CompactedError extends Error {}
+/** Thrown when a read asks for a revision etcd has not reached yet. */
+export class FutureRevisionError extends Error {}
 /** Thrown when etcd cannot be reached or does not answer in time. */
 export class StorageUnavailableError extends Error {
   constructor(
@@ -74,12 +76,20 @@ export interface Claims {
 
 export interface Storage {
   get(key: string): Promise<StoredObject | undefined>;
-  list(prefix: string, opts?: { limit?: number; startKey?: string; revision?: number }): Promise<ListResult>;
+  list(
+    prefix: string,
+    opts?: { limit?: number; startKey?: string; revision?: number },
+  ): Promise<ListResult>;
   listKeys(prefix: string): Promise<string[]>;
   create(key: string, value: object, claims?: Claims): Promise<number>;
   update(key: string, value: object, expectedModRevision: number, claims?: Claims): Promise<number>;
   delete(key: string, expectedModRevision: number, claims?: Claims): Promise<number>;
-  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEventRaw[]) => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
+  watch(
+    prefix: string,
+    fromRevision: number,
+    onEvents: (events: WatchEventRaw[]) => void,
+    onError: (err: Error) => void,
+  ): Promise<() => Promise<void>>;
   currentRevision(): Promise<number>;
   close(): Promise<void>;
 }
@@ -166,7 +176,10 @@ export class EtcdStorage implements Storage {
     prefix: string,
     opts: { limit?: number; startKey?: string; revision?: number } = {},
   ): Promise<ListResult> {
-    const start = opts.startKey !== undefined ? Buffer.concat([Buffer.from(opts.startKey), Buffer.from([0])]) : Buffer.from(prefix);
+    const start =
+      opts.startKey !== undefined
+        ? Buffer.concat([Buffer.from(opts.startKey), Buffer.from([0])])
+        : Buffer.from(prefix);
     const res: IRangeResponse = await this.call("list", () => {
       let q = this.client.getAll().inRange({ start, end: prefixEnd(prefix) });
       if (opts.limit) q = q.limit(opts.limit);
@@ -194,7 +207,10 @@ export class EtcdStorage implements Storage {
     for (const c of creates) txn = txn.and(c, "Create", "==", 0);
     const res = await this.call("create", () =>
       txn
-        .then(this.client.put(key).value(data), ...creates.map((c) => this.client.put(c).value(key)))
+        .then(
+          this.client.put(key).value(data),
+          ...creates.map((c) => this.client.put(c).value(key)),
+        )
         .else(this.client.get(key), ...creates.map((c) => this.client.get(c)))
         .commit(),
     );
@@ -225,7 +241,8 @@ export class EtcdStorage implements Storage {
     if (!res.succeeded) {
       const kv = res.responses[0]?.response_range?.kvs[0];
       const current = kv ? parse(kv) : undefined;
-      if (!current || current.modRevision !== expected) throw new RevisionConflictError(key, current);
+      if (!current || current.modRevision !== expected)
+        throw new RevisionConflictError(key, current);
       const taken = creates.find((_, i) => res.responses[i + 1]?.response_range?.kvs.length);
       throw new ClaimTakenError(taken ?? key);
     }
@@ -267,8 +284,13 @@ export class EtcdStorage implements Storage {
         events.push({
           type: ev.type === "Delete" ? "delete" : "put",
           key: kv.key.toString(),
-          value: ev.type === "Delete" ? undefined : (JSON.parse(kv.value.toString()) as Record<string, unknown>),
-          prev: ev.prev_kv ? (JSON.parse(ev.prev_kv.value.toString()) as Record<string, unknown>) : undefined,
+          value:
+            ev.type === "Delete"
+              ? undefined
+              : (JSON.parse(kv.value.toString()) as Record<string, unknown>),
+          prev: ev.prev_kv
+            ? (JSON.parse(ev.prev_kv.value.toString()) as Record<string, unknown>)
+            : undefined,
           modRevision: Number(kv.mod_revision),
         });
       }
@@ -283,12 +305,13 @@ export class EtcdStorage implements Storage {
   }
 }
 
+// Everything an etcd call throws is about storage: compaction and future revisions have
+// their own meaning; anything else (no connection, circuit open, deadline) is unavailability.
 function translate(err: unknown): Error {
-  if (err instanceof EtcdError || (err instanceof Error && /etcd|grpc|UNAVAILABLE|DEADLINE/i.test(err.message))) {
-    const msg = (err as Error).message;
-    if (/compacted/i.test(msg)) return new CompactedError(msg);
-    if (/deadline/i.test(msg)) return new StorageUnavailableError(`etcd did not answer in time: ${msg}`, true);
-    return new StorageUnavailableError(`etcd is unavailable: ${msg}`, false);
-  }
-  return err instanceof Error ? err : new Error(String(err));
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/compacted/i.test(msg)) return new CompactedError(msg);
+  if (/future revision/i.test(msg)) return new FutureRevisionError(msg);
+  if (/deadline/i.test(msg))
+    return new StorageUnavailableError(`etcd did not answer in time: ${msg}`, true);
+  return new StorageUnavailableError(`etcd is unavailable: ${msg}`, false);
 }

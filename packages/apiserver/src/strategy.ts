@@ -55,7 +55,8 @@ export function qosClass(pod: KubeObject): "Guaranteed" | "Burstable" | "BestEff
     if (keys.some((k) => requests[k] !== undefined || limits[k] !== undefined)) any = true;
     for (const k of keys) {
       if (limits[k] === undefined) guaranteed = false;
-      else if (requests[k] !== undefined && String(requests[k]) !== String(limits[k])) guaranteed = false;
+      else if (requests[k] !== undefined && String(requests[k]) !== String(limits[k]))
+        guaranteed = false;
     }
   }
   if (!any) return "BestEffort";
@@ -66,10 +67,18 @@ export function qosClass(pod: KubeObject): "Guaranteed" | "Burstable" | "BestEff
 export function addDefaultTolerations(pod: KubeObject): void {
   const spec = pod.spec as Record<string, unknown> | undefined;
   if (!spec) return;
-  const tolerations = (Array.isArray(spec.tolerations) ? spec.tolerations : []) as Record<string, unknown>[];
+  const tolerations = (Array.isArray(spec.tolerations) ? spec.tolerations : []) as Record<
+    string,
+    unknown
+  >[];
   for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
-    const has = tolerations.some((t) => (t.key === key || (t.key === undefined && t.operator === "Exists")) && (t.effect === undefined || t.effect === "" || t.effect === "NoExecute"));
-    if (!has) tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 });
+    const has = tolerations.some(
+      (t) =>
+        (t.key === key || (t.key === undefined && t.operator === "Exists")) &&
+        (t.effect === undefined || t.effect === "" || t.effect === "NoExecute"),
+    );
+    if (!has)
+      tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 });
   }
   spec.tolerations = tolerations;
 }
@@ -89,7 +98,8 @@ export function generateJobSelector(job: KubeObject): void {
     "controller-uid": uid,
     "job-name": name,
   };
-  if (!spec.selector) spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
+  if (!spec.selector)
+    spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
 }
 
 export function newUid(): string {
@@ -101,10 +111,12 @@ export function serviceClaims(svc: KubeObject): string[] {
   const claims: string[] = [];
   const spec = svc.spec as Record<string, unknown> | undefined;
   if (!spec) return claims;
-  const ips = (spec.clusterIPs as string[] | undefined) ?? (spec.clusterIP ? [spec.clusterIP as string] : []);
+  const ips =
+    (spec.clusterIPs as string[] | undefined) ?? (spec.clusterIP ? [spec.clusterIP as string] : []);
   for (const ip of ips) if (ip && ip !== "None") claims.push(SERVICE_IP_CLAIMS + ip);
   for (const p of (spec.ports as Record<string, unknown>[] | undefined) ?? []) {
-    if (typeof p.nodePort === "number" && p.nodePort > 0) claims.push(NODE_PORT_CLAIMS + `${p.protocol ?? "TCP"}/${p.nodePort}`);
+    if (typeof p.nodePort === "number" && p.nodePort > 0)
+      claims.push(NODE_PORT_CLAIMS + `${p.protocol ?? "TCP"}/${p.nodePort}`);
   }
   return claims;
 }
@@ -131,9 +143,17 @@ export function allocateServiceAddresses(
     delete spec.clusterIP;
     delete spec.clusterIPs;
   } else if (old && oldSpec.clusterIP && oldSpec.type !== "ExternalName") {
-    if (spec.clusterIP !== undefined && spec.clusterIP !== "" && spec.clusterIP !== oldSpec.clusterIP) {
+    if (
+      spec.clusterIP !== undefined &&
+      spec.clusterIP !== "" &&
+      spec.clusterIP !== oldSpec.clusterIP
+    ) {
       throw new InvalidError("Service", "", name, [
-        { type: "FieldValueInvalid", field: "spec.clusterIPs[0]", message: `Invalid value: ${JSON.stringify([spec.clusterIP])}: may not change once set` },
+        {
+          type: "FieldValueInvalid",
+          field: "spec.clusterIPs[0]",
+          message: `Invalid value: ${JSON.stringify([spec.clusterIP])}: may not change once set`,
+        },
       ]);
     }
     spec.clusterIP = oldSpec.clusterIP;
@@ -149,7 +169,17 @@ export function allocateServiceAddresses(
   }
   const oldPorts = new Map<string, number>();
   for (const p of (oldSpec.ports as Record<string, unknown>[] | undefined) ?? []) {
-    if (typeof p.nodePort === "number") oldPorts.set(`${p.protocol ?? "TCP"}/${p.port}`, p.nodePort);
+    if (typeof p.nodePort === "number")
+      oldPorts.set(`${p.protocol ?? "TCP"}/${p.port}`, p.nodePort);
+  }
+  // Fields that belong to the old type go with it, as Kubernetes drops them on a type change.
+  if (
+    old &&
+    !needsNodePorts(spec) &&
+    spec.externalTrafficPolicy === oldSpec.externalTrafficPolicy
+  ) {
+    delete spec.externalTrafficPolicy;
+    delete spec.healthCheckNodePort;
   }
   const ports = (spec.ports as Record<string, unknown>[] | undefined) ?? [];
   ports.forEach((p, i) => {
@@ -174,7 +204,8 @@ export function rerollClaim(svc: KubeObject, claim: string, alloc: ServiceAlloca
   } else {
     const [proto, port] = claim.slice(NODE_PORT_CLAIMS.length).split("/");
     for (const p of (spec.ports as Record<string, unknown>[]) ?? []) {
-      if (p.nodePort === Number(port) && (p.protocol ?? "TCP") === proto) p.nodePort = alloc.randomPort();
+      if (p.nodePort === Number(port) && (p.protocol ?? "TCP") === proto)
+        p.nodePort = alloc.randomPort();
     }
   }
 }

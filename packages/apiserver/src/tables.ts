@@ -54,9 +54,7 @@ export interface TableOptions {
 type J = Record<string, unknown>;
 
 function rec(v: unknown): J {
-  return typeof v === "object" && v !== null && !Array.isArray(v)
-    ? (v as J)
-    : {};
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as J) : {};
 }
 function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
@@ -158,14 +156,8 @@ function hostPort(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-function listWithMore(
-  items: string[],
-  total: number,
-  max: number,
-  empty: string,
-): string {
-  if (total > max)
-    return `${items.slice(0, max).join(",")} + ${total - max} more...`;
+function listWithMore(items: string[], total: number, max: number, empty: string): string {
+  if (total > max) return `${items.slice(0, max).join(",")} + ${total - max} more...`;
   return items.length ? items.join(",") : empty;
 }
 
@@ -201,22 +193,14 @@ const AGE = col(
   "Age",
   "CreationTimestamp is a timestamp representing the server time when this object was created.",
 );
-const CONTAINERS = col(
-  "Containers",
-  "Names of each container in the template.",
-  { priority: 1 },
-);
-const IMAGES = col(
-  "Images",
-  "Images referenced by each container in the template.",
-  { priority: 1 },
-);
-const wideSelector = (description: string) =>
-  col("Selector", description, { priority: 1 });
+const CONTAINERS = col("Containers", "Names of each container in the template.", { priority: 1 });
+const IMAGES = col("Images", "Images referenced by each container in the template.", {
+  priority: 1,
+});
+const wideSelector = (description: string) => col("Selector", description, { priority: 1 });
 
 const name = (o: J) => text(rec(o["metadata"])["name"]);
-const age = (o: J, now: number) =>
-  since(rec(o["metadata"])["creationTimestamp"], now);
+const age = (o: J, now: number) => since(rec(o["metadata"])["creationTimestamp"], now);
 
 // Pods --------------------------------------------------------------------------------------
 
@@ -288,10 +272,8 @@ export function podSummary(
       lastSidecarRestart = Math.max(lastSidecarRestart, finishedAt(cs));
     }
     const state = rec(cs["state"]);
-    const terminated =
-      state["terminated"] === undefined ? undefined : rec(state["terminated"]);
-    const waiting =
-      state["waiting"] === undefined ? undefined : rec(state["waiting"]);
+    const terminated = state["terminated"] === undefined ? undefined : rec(state["terminated"]);
+    const waiting = state["waiting"] === undefined ? undefined : rec(state["waiting"]);
     if (terminated && int(terminated["exitCode"]) === 0) continue;
     if (sidecar && cs["started"] === true) {
       if (cs["ready"] === true) ready++;
@@ -300,14 +282,9 @@ export function podSummary(
     if (terminated) {
       const r = text(terminated["reason"]);
       if (r) reason = `Init:${r}`;
-      else if (int(terminated["signal"]) !== 0)
-        reason = `Init:Signal:${int(terminated["signal"])}`;
+      else if (int(terminated["signal"]) !== 0) reason = `Init:Signal:${int(terminated["signal"])}`;
       else reason = `Init:ExitCode:${int(terminated["exitCode"])}`;
-    } else if (
-      waiting &&
-      text(waiting["reason"]) &&
-      waiting["reason"] !== "PodInitializing"
-    ) {
+    } else if (waiting && text(waiting["reason"]) && waiting["reason"] !== "PodInitializing") {
       reason = `Init:${text(waiting["reason"])}`;
     } else {
       reason = `Init:${i}/${initContainers.length}`;
@@ -327,12 +304,8 @@ export function podSummary(
       restarts += int(cs["restartCount"]);
       lastRestart = Math.max(lastRestart, finishedAt(cs));
       const state = rec(cs["state"]);
-      const waiting =
-        state["waiting"] === undefined ? undefined : rec(state["waiting"]);
-      const terminated =
-        state["terminated"] === undefined
-          ? undefined
-          : rec(state["terminated"]);
+      const waiting = state["waiting"] === undefined ? undefined : rec(state["waiting"]);
+      const terminated = state["terminated"] === undefined ? undefined : rec(state["terminated"]);
       if (waiting && text(waiting["reason"])) {
         reason = text(waiting["reason"]);
       } else if (terminated && text(terminated["reason"])) {
@@ -355,8 +328,7 @@ export function podSummary(
 
   if (metadata["deletionTimestamp"] !== undefined) {
     if (status["reason"] === "NodeLost") reason = "Unknown";
-    else if (phase !== "Succeeded" && phase !== "Failed")
-      reason = "Terminating";
+    else if (phase !== "Succeeded" && phase !== "Failed") reason = "Terminating";
   }
 
   const restartsText =
@@ -369,10 +341,7 @@ export function podSummary(
 const pods: Printer = {
   columns: [
     NAME,
-    col(
-      "Ready",
-      "The aggregate readiness state of this pod for accepting traffic.",
-    ),
+    col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
     col("Status", "The aggregate status of the containers in this pod."),
     col(
       "Restarts",
@@ -402,19 +371,13 @@ const pods: Printer = {
     const spec = rec(pod["spec"]);
     const status = rec(pod["status"]);
     const s = podSummary(pod, now);
-    const ip =
-      text(rec(list(status["podIPs"])[0])["ip"]) ||
-      text(status["podIP"]) ||
-      "<none>";
-    const gates = list(spec["readinessGates"]).map((g) =>
-      text(rec(g)["conditionType"]),
-    );
+    const ip = text(rec(list(status["podIPs"])[0])["ip"]) || text(status["podIP"]) || "<none>";
+    const gates = list(spec["readinessGates"]).map((g) => text(rec(g)["conditionType"]));
     let readinessGates = "<none>";
     if (gates.length > 0) {
       const conditions = list(status["conditions"]).map(rec);
       const satisfied = gates.filter(
-        (type) =>
-          conditions.find((c) => c["type"] === type)?.["status"] === "True",
+        (type) => conditions.find((c) => c["type"] === type)?.["status"] === "True",
       ).length;
       readinessGates = `${satisfied}/${gates.length}`;
     }
@@ -497,8 +460,7 @@ const nodes: Printer = {
           ? "Ready"
           : "NotReady",
     ];
-    if (rec(node["spec"])["unschedulable"] === true)
-      states.push("SchedulingDisabled");
+    if (rec(node["spec"])["unschedulable"] === true) states.push("SchedulingDisabled");
     return {
       cells: [
         name(node),
@@ -558,8 +520,7 @@ const services: Printer = {
     const spec = rec(svc["spec"]);
     // Stored services are defaulted; an undefaulted one is a ClusterIP service.
     const type = text(spec["type"]) || "ClusterIP";
-    const clusterIP =
-      text(list(spec["clusterIPs"])[0]) || text(spec["clusterIP"]) || "<none>";
+    const clusterIP = text(list(spec["clusterIPs"])[0]) || text(spec["clusterIP"]) || "<none>";
     const ports = list(spec["ports"])
       .map(rec)
       .map((p) => {
@@ -608,21 +569,14 @@ function formatEndpoints(ep: J): string {
 }
 
 const endpoints: Printer = {
-  columns: [
-    NAME,
-    col("Endpoints", "The set of all endpoints is the union of all subsets."),
-    AGE,
-  ],
+  columns: [NAME, col("Endpoints", "The set of all endpoints is the union of all subsets."), AGE],
   row: (ep, now) => ({ cells: [name(ep), formatEndpoints(ep), age(ep, now)] }),
 };
 
 const endpointslices: Printer = {
   columns: [
     NAME,
-    col(
-      "AddressType",
-      "addressType specifies the type of address carried by this EndpointSlice.",
-    ),
+    col("AddressType", "addressType specifies the type of address carried by this EndpointSlice."),
     col(
       "Ports",
       "ports specifies the list of network ports exposed by each endpoint in this slice.",
@@ -633,13 +587,9 @@ const endpointslices: Printer = {
   row(slice, now) {
     const ports = list(slice["ports"]).map(rec);
     const portNames = ports.map((p) =>
-      typeof p["port"] === "number"
-        ? String(int(p["port"]))
-        : text(p["name"]) || "*",
+      typeof p["port"] === "number" ? String(int(p["port"])) : text(p["name"]) || "*",
     );
-    const addresses = list(slice["endpoints"]).flatMap((e) =>
-      list(rec(e)["addresses"]).map(text),
-    );
+    const addresses = list(slice["endpoints"]).flatMap((e) => list(rec(e)["addresses"]).map(text));
     return {
       cells: [
         name(slice),
@@ -697,10 +647,7 @@ const serviceaccounts: Printer = {
 const leases: Printer = {
   columns: [
     NAME,
-    col(
-      "Holder",
-      "holderIdentity contains the identity of the holder of a current lease.",
-    ),
+    col("Holder", "holderIdentity contains the identity of the holder of a current lease."),
     AGE,
   ],
   row: (l, now) => ({
@@ -712,29 +659,18 @@ const leases: Printer = {
 
 const events: Printer = {
   columns: [
-    col(
-      "Last Seen",
-      "The time at which the most recent occurrence of this event was recorded.",
-    ),
-    col(
-      "Type",
-      "Type of this event (Normal, Warning), new types could be added in the future",
-    ),
+    col("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
+    col("Type", "Type of this event (Normal, Warning), new types could be added in the future"),
     col(
       "Reason",
       "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
     ),
     col("Object", "The object that this event is about."),
-    col(
-      "Subobject",
-      "The field of the object the event is about, such as spec.containers{name}.",
-      { priority: 1 },
-    ),
+    col("Subobject", "The field of the object the event is about, such as spec.containers{name}.", {
+      priority: 1,
+    }),
     col("Source", "The component reporting this event.", { priority: 1 }),
-    col(
-      "Message",
-      "A human-readable description of the status of this operation.",
-    ),
+    col("Message", "A human-readable description of the status of this operation."),
     col("First Seen", "The time at which the event was first recorded.", {
       priority: 1,
     }),
@@ -752,9 +688,7 @@ const events: Printer = {
         ? since(ev["firstTimestamp"], now)
         : since(ev["eventTime"], now);
     let last =
-      parseTime(ev["lastTimestamp"]) !== undefined
-        ? since(ev["lastTimestamp"], now)
-        : first;
+      parseTime(ev["lastTimestamp"]) !== undefined ? since(ev["lastTimestamp"], now) : first;
     let count = int(ev["count"]);
     const series = ev["series"];
     if (series !== undefined && series !== null) {
@@ -765,12 +699,9 @@ const events: Printer = {
     }
     const involved = rec(ev["involvedObject"]);
     const kind = text(involved["kind"]).toLowerCase();
-    const target = text(involved["name"])
-      ? `${kind}/${text(involved["name"])}`
-      : kind;
+    const target = text(involved["name"]) ? `${kind}/${text(involved["name"])}` : kind;
     const source = rec(ev["source"]);
-    const component =
-      text(source["component"]) || text(ev["reportingComponent"]);
+    const component = text(source["component"]) || text(ev["reportingComponent"]);
     const instance = text(source["host"]) || text(ev["reportingInstance"]);
     return {
       cells: [
@@ -842,22 +773,16 @@ const replicasets: Printer = {
     col("Desired", "Replicas is the number of desired pods.", {
       type: "integer",
     }),
-    col(
-      "Current",
-      "Replicas is the most recently observed number of replicas.",
-      { type: "integer" },
-    ),
-    col(
-      "Ready",
-      "The number of pods targeted by this ReplicaSet with a Ready Condition.",
-      { type: "integer" },
-    ),
+    col("Current", "Replicas is the most recently observed number of replicas.", {
+      type: "integer",
+    }),
+    col("Ready", "The number of pods targeted by this ReplicaSet with a Ready Condition.", {
+      type: "integer",
+    }),
     AGE,
     CONTAINERS,
     IMAGES,
-    wideSelector(
-      "Selector is a label query over pods that should match the replica count.",
-    ),
+    wideSelector("Selector is a label query over pods that should match the replica count."),
   ],
   row(rs, now) {
     const status = rec(rs["status"]);
@@ -880,11 +805,9 @@ const replicasets: Printer = {
 const daemonsets: Printer = {
   columns: [
     NAME,
-    col(
-      "Desired",
-      "The total number of nodes that should be running the daemon pod.",
-      { type: "integer" },
-    ),
+    col("Desired", "The total number of nodes that should be running the daemon pod.", {
+      type: "integer",
+    }),
     col(
       "Current",
       "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.",
@@ -895,11 +818,9 @@ const daemonsets: Printer = {
       "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.",
       { type: "integer" },
     ),
-    col(
-      "Up-to-date",
-      "The total number of nodes that are running updated daemon pod",
-      { type: "integer" },
-    ),
+    col("Up-to-date", "The total number of nodes that are running updated daemon pod", {
+      type: "integer",
+    }),
     col(
       "Available",
       "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.",
@@ -938,12 +859,10 @@ const daemonsets: Printer = {
 function jobStatus(job: J): string {
   const conditions = list(rec(job["status"])["conditions"]).map(rec);
   // The first condition of a type decides, as in kubectl's hasJobCondition.
-  const has = (type: string) =>
-    conditions.find((c) => c["type"] === type)?.["status"] === "True";
+  const has = (type: string) => conditions.find((c) => c["type"] === type)?.["status"] === "True";
   if (has("Complete")) return "Complete";
   if (has("Failed")) return "Failed";
-  if (rec(job["metadata"])["deletionTimestamp"] !== undefined)
-    return "Terminating";
+  if (rec(job["metadata"])["deletionTimestamp"] !== undefined) return "Terminating";
   if (has("Suspended")) return "Suspended";
   if (has("FailureTarget")) return "FailureTarget";
   return "Running";
@@ -969,13 +888,11 @@ const jobs: Printer = {
       completions = `${succeeded}/${int(spec["completions"])}`;
     } else {
       const parallelism = int(spec["parallelism"]);
-      completions =
-        parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+      completions = parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
     }
     const start = parseTime(status["startTime"]);
     const end = parseTime(status["completionTime"]);
-    const duration =
-      start === undefined ? "" : humanDuration((end ?? now) - start);
+    const duration = start === undefined ? "" : humanDuration((end ?? now) - start);
     const [names, images] = containerCells(templateSpec(job));
     return {
       cells: [
@@ -1040,20 +957,14 @@ export function tableColumns(info: ResourceInfo): TableColumnDefinition[] {
  * Builds a meta.k8s.io/v1 Table for objects of one kind. Rows always carry the wide columns;
  * kubectl hides priority-1 columns unless asked for -o wide.
  */
-export function toTable(
-  info: ResourceInfo,
-  objects: object[],
-  opts: TableOptions = {},
-): Table {
+export function toTable(info: ResourceInfo, objects: object[], opts: TableOptions = {}): Table {
   const printer = printerFor(info);
   const now = (opts.now ?? new Date()).getTime();
   const include = opts.includeObject ?? "Metadata";
   const metadata: Table["metadata"] = {};
-  if (opts.resourceVersion !== undefined)
-    metadata.resourceVersion = opts.resourceVersion;
+  if (opts.resourceVersion !== undefined) metadata.resourceVersion = opts.resourceVersion;
   if (opts.continue) metadata.continue = opts.continue;
-  if (opts.remainingItemCount !== undefined)
-    metadata.remainingItemCount = opts.remainingItemCount;
+  if (opts.remainingItemCount !== undefined) metadata.remainingItemCount = opts.remainingItemCount;
   const rows = objects.map((o): TableRow => {
     const obj = rec(o);
     const row: TableRow = printer.row(obj, now);

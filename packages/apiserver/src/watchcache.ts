@@ -76,7 +76,11 @@ export class WatchCache {
     let startKey: string | undefined;
     let revision = 0;
     for (;;) {
-      const page = await this.storage.list(this.prefix, { limit: 5000, startKey, revision: revision || undefined });
+      const page = await this.storage.list(this.prefix, {
+        limit: 5000,
+        startKey,
+        revision: revision || undefined,
+      });
       revision = page.revision;
       for (const item of page.items) state.set(item.key, withVersion(item.value, item.modRevision));
       if (!page.nextKey) break;
@@ -118,7 +122,13 @@ export class WatchCache {
       if (r.type === "put") {
         const object = withVersion(r.value!, r.modRevision);
         this.state.set(r.key, object);
-        ev = { type: prev ? "MODIFIED" : "ADDED", key: r.key, object, prevObject: prev, revision: r.modRevision };
+        ev = {
+          type: prev ? "MODIFIED" : "ADDED",
+          key: r.key,
+          object,
+          prevObject: prev,
+          revision: r.modRevision,
+        };
       } else {
         if (!prev) continue;
         this.state.delete(r.key);
@@ -141,7 +151,10 @@ export class WatchCache {
   private wake(): void {
     if (!this.waiters.length) return;
     const still: typeof this.waiters = [];
-    for (const w of this.waiters) (w.rev <= this.revision ? w.resolve() : still.push(w));
+    for (const w of this.waiters) {
+      if (w.rev <= this.revision) w.resolve();
+      else still.push(w);
+    }
     this.waiters = still;
   }
 
@@ -180,7 +193,8 @@ export class WatchCache {
       const keys = [...this.state.keys()].sort();
       for (const k of keys) {
         const obj = this.state.get(k)!;
-        if (opts.filter(obj)) w.send("ADDED", obj, { type: "ADDED", key: k, object: obj, revision: this.revision });
+        if (opts.filter(obj))
+          w.send("ADDED", obj, { type: "ADDED", key: k, object: obj, revision: this.revision });
       }
     } else {
       if (opts.fromRevision < this.oldest) {

@@ -28,10 +28,17 @@ test("client-node creates, reads, replaces, patches and deletes, and sees Kubern
   const read = await core.readNamespacedConfigMap({ name: "one", namespace: "cn-crud" });
   assert.deepEqual(read.data, { a: "1" });
   read.data = { a: "2" };
-  const replaced = await core.replaceNamespacedConfigMap({ name: "one", namespace: "cn-crud", body: read });
+  const replaced = await core.replaceNamespacedConfigMap({
+    name: "one",
+    namespace: "cn-crud",
+    body: read,
+  });
   assert.deepEqual(replaced.data, { a: "2" });
   const list = await core.listNamespacedConfigMap({ namespace: "cn-crud" });
-  assert.deepEqual(list.items.map((i) => i.metadata?.name), ["one"]);
+  assert.deepEqual(
+    list.items.map((i) => i.metadata?.name),
+    ["one"],
+  );
   await assert.rejects(
     core.createNamespacedConfigMap({ namespace: "cn-crud", body: { metadata: { name: "one" } } }),
     (err: unknown) => (err as { code?: number }).code === 409,
@@ -53,11 +60,17 @@ async function serverView(ns: string): Promise<Map<string, string>> {
   return new Map(list.items.map((i) => [i.metadata!.name!, i.data?.v ?? ""]));
 }
 
-function informerView(informer: k8s.Informer<k8s.V1ConfigMap> & k8s.ObjectCache<k8s.V1ConfigMap>): Map<string, string> {
+function informerView(
+  informer: k8s.Informer<k8s.V1ConfigMap> & k8s.ObjectCache<k8s.V1ConfigMap>,
+): Map<string, string> {
   return new Map(informer.list().map((i) => [i.metadata!.name!, i.data?.v ?? ""]));
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+async function eventually(
+  check: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -86,7 +99,12 @@ test("a client-node informer stays exactly in sync through 1,000 changes and an 
       if (round % 4 === 3) {
         await core.deleteNamespacedConfigMap({ name, namespace: ns }).catch(() => {});
       } else if (round % 4 === 0) {
-        await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { v: `${i}` } } }).catch(() => {});
+        await core
+          .createNamespacedConfigMap({
+            namespace: ns,
+            body: { metadata: { name }, data: { v: `${i}` } },
+          })
+          .catch(() => {});
       } else {
         await core
           .patchNamespacedConfigMap(
@@ -98,15 +116,26 @@ test("a client-node informer stays exactly in sync through 1,000 changes and an 
       changes++;
     };
     // 1,000 changes, 10 at a time.
-    for (let i = 0; i < 1000; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => step(i + j)));
+    for (let i = 0; i < 1000; i += 10)
+      await Promise.all(Array.from({ length: 10 }, (_, j) => step(i + j)));
     assert.equal(changes, 1000);
     const want = await serverView(ns);
-    await eventually(() => JSON.stringify([...informerView(informer)].sort()) === JSON.stringify([...want].sort()), 10_000, "informer to match after 1,000 changes");
+    await eventually(
+      () => JSON.stringify([...informerView(informer)].sort()) === JSON.stringify([...want].sort()),
+      10_000,
+      "informer to match after 1,000 changes",
+    );
 
     await api.restart();
-    for (let i = 1000; i < 1200; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => step(i + j)));
+    for (let i = 1000; i < 1200; i += 10)
+      await Promise.all(Array.from({ length: 10 }, (_, j) => step(i + j)));
     const after = await serverView(ns);
-    await eventually(() => JSON.stringify([...informerView(informer)].sort()) === JSON.stringify([...after].sort()), 15_000, "informer to match after the restart");
+    await eventually(
+      () =>
+        JSON.stringify([...informerView(informer)].sort()) === JSON.stringify([...after].sort()),
+      15_000,
+      "informer to match after the restart",
+    );
   } finally {
     stopped = true;
     await informer.stop();

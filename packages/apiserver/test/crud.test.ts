@@ -11,7 +11,11 @@ after(async () => {
   await api?.stop();
 });
 
-const cm = (name: string, data: Record<string, string> = { a: "1" }, labels?: Record<string, string>) => ({
+const cm = (
+  name: string,
+  data: Record<string, string> = { a: "1" },
+  labels?: Record<string, string>,
+) => ({
   apiVersion: "v1",
   kind: "ConfigMap",
   metadata: { name, ...(labels ? { labels } : {}) },
@@ -56,11 +60,19 @@ test("creating an existing name is refused with 409 AlreadyExists", async () => 
 });
 
 test("a stale update is refused with 409 Conflict", async () => {
-  const created = (await api.request("POST", "/api/v1/namespaces/default/configmaps", cm("crud-stale"))).json;
-  const first = await api.request("PUT", "/api/v1/namespaces/default/configmaps/crud-stale", { ...created, data: { a: "2" } });
+  const created = (
+    await api.request("POST", "/api/v1/namespaces/default/configmaps", cm("crud-stale"))
+  ).json;
+  const first = await api.request("PUT", "/api/v1/namespaces/default/configmaps/crud-stale", {
+    ...created,
+    data: { a: "2" },
+  });
   assert.equal(first.status, 200, first.text);
   assert.notEqual(first.json.metadata.resourceVersion, created.metadata.resourceVersion);
-  const stale = await api.request("PUT", "/api/v1/namespaces/default/configmaps/crud-stale", { ...created, data: { a: "3" } });
+  const stale = await api.request("PUT", "/api/v1/namespaces/default/configmaps/crud-stale", {
+    ...created,
+    data: { a: "3" },
+  });
   assert.equal(stale.status, 409);
   assert.equal(stale.json.reason, "Conflict");
   const now = await api.request("GET", "/api/v1/namespaces/default/configmaps/crud-stale");
@@ -77,18 +89,35 @@ test("generateName makes a unique name with a random suffix", async () => {
 });
 
 test("generation is bumped by spec changes only, and status changes only through /status", async () => {
-  const created = (await api.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("gen-d"))).json;
+  const created = (
+    await api.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("gen-d"))
+  ).json;
   assert.equal(created.metadata.generation, 1);
   assert.equal(created.spec.strategy.type, "RollingUpdate", "defaults are applied");
   // A label change does not bump generation.
-  const labeled = await api.request("PATCH", "/apis/apps/v1/namespaces/default/deployments/gen-d", { metadata: { labels: { x: "y" } } }, { contentType: "application/merge-patch+json" });
+  const labeled = await api.request(
+    "PATCH",
+    "/apis/apps/v1/namespaces/default/deployments/gen-d",
+    { metadata: { labels: { x: "y" } } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(labeled.status, 200, labeled.text);
   assert.equal(labeled.json.metadata.generation, 1);
   // A spec change does.
-  const scaled = await api.request("PATCH", "/apis/apps/v1/namespaces/default/deployments/gen-d", { spec: { replicas: 3 } }, { contentType: "application/merge-patch+json" });
+  const scaled = await api.request(
+    "PATCH",
+    "/apis/apps/v1/namespaces/default/deployments/gen-d",
+    { spec: { replicas: 3 } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(scaled.json.metadata.generation, 2);
   // Status sent to the main resource is ignored.
-  const withStatus = await api.request("PATCH", "/apis/apps/v1/namespaces/default/deployments/gen-d", { status: { replicas: 7 } }, { contentType: "application/merge-patch+json" });
+  const withStatus = await api.request(
+    "PATCH",
+    "/apis/apps/v1/namespaces/default/deployments/gen-d",
+    { status: { replicas: 7 } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(withStatus.json.status.replicas, undefined);
   // Through /status it is written, and spec changes there are ignored.
   const status = await api.request(
@@ -105,39 +134,68 @@ test("generation is bumped by spec changes only, and status changes only through
 
 test("the scale subresource reads and writes replicas as an autoscaling/v1 Scale", async () => {
   await api.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("scale-d"));
-  const scale = await api.request("GET", "/apis/apps/v1/namespaces/default/deployments/scale-d/scale");
+  const scale = await api.request(
+    "GET",
+    "/apis/apps/v1/namespaces/default/deployments/scale-d/scale",
+  );
   assert.equal(scale.status, 200);
   assert.equal(scale.json.kind, "Scale");
   assert.equal(scale.json.apiVersion, "autoscaling/v1");
   assert.equal(scale.json.spec.replicas, 2);
   assert.equal(scale.json.status.selector, "app=scale-d");
-  const patched = await api.request("PATCH", "/apis/apps/v1/namespaces/default/deployments/scale-d/scale", { spec: { replicas: 5 } }, { contentType: "application/merge-patch+json" });
+  const patched = await api.request(
+    "PATCH",
+    "/apis/apps/v1/namespaces/default/deployments/scale-d/scale",
+    { spec: { replicas: 5 } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(patched.status, 200, patched.text);
   assert.equal(patched.json.spec.replicas, 5);
   // PUT without a Content-Type (as kubectl scale --current-replicas sends it).
-  const put = await api.request("PUT", "/apis/apps/v1/namespaces/default/deployments/scale-d/scale", undefined, {
-    rawBody: JSON.stringify({ ...patched.json, spec: { replicas: 1 } }),
-    headers: {},
-  });
+  const put = await api.request(
+    "PUT",
+    "/apis/apps/v1/namespaces/default/deployments/scale-d/scale",
+    undefined,
+    {
+      rawBody: JSON.stringify({ ...patched.json, spec: { replicas: 1 } }),
+      noContentType: true,
+    },
+  );
   assert.equal(put.status, 200, put.text);
   const d = await api.request("GET", "/apis/apps/v1/namespaces/default/deployments/scale-d");
   assert.equal(d.json.spec.replicas, 1);
-  const negative = await api.request("PATCH", "/apis/apps/v1/namespaces/default/deployments/scale-d/scale", { spec: { replicas: -1 } }, { contentType: "application/merge-patch+json" });
+  const negative = await api.request(
+    "PATCH",
+    "/apis/apps/v1/namespaces/default/deployments/scale-d/scale",
+    { spec: { replicas: -1 } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(negative.status, 422);
   assert.equal(negative.json.details.causes[0].field, "spec.replicas");
 });
 
 test("LIST pages with limit and continue, and carries the read revision", async () => {
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "paging" } });
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "paging" },
+  });
   for (let i = 0; i < 7; i++) {
-    const r = await api.request("POST", "/api/v1/namespaces/paging/configmaps", cm(`p-${i}`, { i: String(i) }, { batch: i % 2 ? "odd" : "even" }));
+    const r = await api.request(
+      "POST",
+      "/api/v1/namespaces/paging/configmaps",
+      cm(`p-${i}`, { i: String(i) }, { batch: i % 2 ? "odd" : "even" }),
+    );
     assert.equal(r.status, 201, r.text);
   }
   const names: string[] = [];
   let cont = "";
   let pages = 0;
   do {
-    const res = await api.request("GET", `/api/v1/namespaces/paging/configmaps?limit=3${cont ? `&continue=${cont}` : ""}`);
+    const res = await api.request(
+      "GET",
+      `/api/v1/namespaces/paging/configmaps?limit=3${cont ? `&continue=${cont}` : ""}`,
+    );
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.kind, "ConfigMapList");
     names.push(...res.json.items.map((i: { metadata: { name: string } }) => i.metadata.name));
@@ -150,26 +208,58 @@ test("LIST pages with limit and continue, and carries the read revision", async 
 });
 
 test("LIST filters by label selector and field selector", async () => {
-  const odd = await api.request("GET", "/api/v1/namespaces/paging/configmaps?labelSelector=batch%3Dodd");
-  assert.deepEqual(odd.json.items.map((i: { metadata: { name: string } }) => i.metadata.name), ["p-1", "p-3", "p-5"]);
-  const set = await api.request("GET", "/api/v1/namespaces/paging/configmaps?labelSelector=batch%20in%20(odd),batch!%3Deven");
+  const odd = await api.request(
+    "GET",
+    "/api/v1/namespaces/paging/configmaps?labelSelector=batch%3Dodd",
+  );
+  assert.deepEqual(
+    odd.json.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+    ["p-1", "p-3", "p-5"],
+  );
+  const set = await api.request(
+    "GET",
+    "/api/v1/namespaces/paging/configmaps?labelSelector=batch%20in%20(odd),batch!%3Deven",
+  );
   assert.equal(set.json.items.length, 3);
   const byName = await api.request("GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Dp-4");
-  assert.deepEqual(byName.json.items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace), ["paging"]);
-  const notIn = await api.request("GET", "/api/v1/namespaces/paging/configmaps?fieldSelector=metadata.name!%3Dp-4&labelSelector=batch%3Deven");
-  assert.deepEqual(notIn.json.items.map((i: { metadata: { name: string } }) => i.metadata.name), ["p-0", "p-2", "p-6"]);
-  const bad = await api.request("GET", "/api/v1/namespaces/paging/configmaps?labelSelector=a%20in%20(b");
+  assert.deepEqual(
+    byName.json.items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace),
+    ["paging"],
+  );
+  const notIn = await api.request(
+    "GET",
+    "/api/v1/namespaces/paging/configmaps?fieldSelector=metadata.name!%3Dp-4&labelSelector=batch%3Deven",
+  );
+  assert.deepEqual(
+    notIn.json.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+    ["p-0", "p-2", "p-6"],
+  );
+  const bad = await api.request(
+    "GET",
+    "/api/v1/namespaces/paging/configmaps?labelSelector=a%20in%20(b",
+  );
   assert.equal(bad.status, 400);
   assert.equal(bad.json.reason, "BadRequest");
-  const badField = await api.request("GET", "/api/v1/namespaces/paging/configmaps?fieldSelector=spec.nope%3D1");
+  const badField = await api.request(
+    "GET",
+    "/api/v1/namespaces/paging/configmaps?fieldSelector=spec.nope%3D1",
+  );
   assert.equal(badField.status, 400);
   assert.match(badField.json.message, /spec\.nope/);
 });
 
 test("LIST at an exact older resourceVersion shows the past", async () => {
-  const before = (await api.request("POST", "/api/v1/namespaces/default/configmaps", cm("past", { v: "old" }))).json;
-  await api.request("PUT", "/api/v1/namespaces/default/configmaps/past", { ...before, data: { v: "new" } });
-  const then = await api.request("GET", `/api/v1/namespaces/default/configmaps?resourceVersion=${before.metadata.resourceVersion}&resourceVersionMatch=Exact&fieldSelector=metadata.name%3Dpast`);
+  const before = (
+    await api.request("POST", "/api/v1/namespaces/default/configmaps", cm("past", { v: "old" }))
+  ).json;
+  await api.request("PUT", "/api/v1/namespaces/default/configmaps/past", {
+    ...before,
+    data: { v: "new" },
+  });
+  const then = await api.request(
+    "GET",
+    `/api/v1/namespaces/default/configmaps?resourceVersion=${before.metadata.resourceVersion}&resourceVersionMatch=Exact&fieldSelector=metadata.name%3Dpast`,
+  );
   assert.equal(then.status, 200, then.text);
   assert.deepEqual(then.json.items[0].data, { v: "old" });
   assert.equal(then.json.metadata.resourceVersion, before.metadata.resourceVersion);
@@ -192,7 +282,11 @@ test("validation errors are 422 Invalid with one cause per field path", async ()
 
 test("unknown fields: Strict refuses naming them, Warn drops them with a Warning header", async () => {
   const body = { ...cm("unknown-1"), bogus: 1, metadata: { name: "unknown-1", extra: "x" } };
-  const strict = await api.request("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", body);
+  const strict = await api.request(
+    "POST",
+    "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+    body,
+  );
   assert.equal(strict.status, 400, strict.text);
   assert.match(strict.json.message, /unknown field "bogus"/);
   assert.match(strict.json.message, /unknown field "metadata.extra"/);
@@ -206,20 +300,102 @@ test("unknown fields: Strict refuses naming them, Warn drops them with a Warning
 
 test("malformed bodies and requests get a 4xx Status naming the problem", async () => {
   const cases: [string, string, string | undefined, string, number, RegExp][] = [
-    ["POST", "/api/v1/namespaces/default/configmaps", "{not json", "application/json", 400, /error decoding/],
-    ["POST", "/api/v1/namespaces/default/configmaps", "[1,2]", "application/json", 400, /JSON object/],
-    ["POST", "/api/v1/namespaces/default/configmaps", JSON.stringify(cm("x")), "application/vnd.kubernetes.protobuf", 415, /application\/json/],
-    ["POST", "/api/v1/namespaces/default/configmaps", JSON.stringify({ ...cm("x"), apiVersion: "apps/v1" }), "application/json", 400, /API version/],
-    ["POST", "/api/v1/namespaces/default/configmaps", JSON.stringify({ ...cm("x"), kind: "Secret" }), "application/json", 400, /kind/],
-    ["POST", "/api/v1/namespaces/default/configmaps", JSON.stringify({ ...cm("x"), metadata: { name: "x", namespace: "other" } }), "application/json", 400, /namespace/],
-    ["GET", "/api/v1/namespaces/default/widgets", undefined, "application/json", 404, /could not find/],
-    ["GET", "/api/v1/namespaces/default/configmaps/none-such", undefined, "application/json", 404, /configmaps "none-such" not found/],
-    ["GET", "/api/v1/namespaces/default/configmaps?limit=abc", undefined, "application/json", 400, /limit/],
-    ["GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=abc", undefined, "application/json", 400, /resource version/],
-    ["POST", "/api/v1/namespaces/nope/configmaps", JSON.stringify(cm("x")), "application/json", 404, /namespaces "nope" not found/],
+    [
+      "POST",
+      "/api/v1/namespaces/default/configmaps",
+      "{not json",
+      "application/json",
+      400,
+      /error decoding/,
+    ],
+    [
+      "POST",
+      "/api/v1/namespaces/default/configmaps",
+      "[1,2]",
+      "application/json",
+      400,
+      /JSON object/,
+    ],
+    [
+      "POST",
+      "/api/v1/namespaces/default/configmaps",
+      JSON.stringify(cm("x")),
+      "application/vnd.kubernetes.protobuf",
+      415,
+      /application\/json/,
+    ],
+    [
+      "POST",
+      "/api/v1/namespaces/default/configmaps",
+      JSON.stringify({ ...cm("x"), apiVersion: "apps/v1" }),
+      "application/json",
+      400,
+      /API version/,
+    ],
+    [
+      "POST",
+      "/api/v1/namespaces/default/configmaps",
+      JSON.stringify({ ...cm("x"), kind: "Secret" }),
+      "application/json",
+      400,
+      /kind/,
+    ],
+    [
+      "POST",
+      "/api/v1/namespaces/default/configmaps",
+      JSON.stringify({ ...cm("x"), metadata: { name: "x", namespace: "other" } }),
+      "application/json",
+      400,
+      /namespace/,
+    ],
+    [
+      "GET",
+      "/api/v1/namespaces/default/widgets",
+      undefined,
+      "application/json",
+      404,
+      /could not find/,
+    ],
+    [
+      "GET",
+      "/api/v1/namespaces/default/configmaps/none-such",
+      undefined,
+      "application/json",
+      404,
+      /configmaps "none-such" not found/,
+    ],
+    [
+      "GET",
+      "/api/v1/namespaces/default/configmaps?limit=abc",
+      undefined,
+      "application/json",
+      400,
+      /limit/,
+    ],
+    [
+      "GET",
+      "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=abc",
+      undefined,
+      "application/json",
+      400,
+      /resource version/,
+    ],
+    [
+      "POST",
+      "/api/v1/namespaces/nope/configmaps",
+      JSON.stringify(cm("x")),
+      "application/json",
+      404,
+      /namespaces "nope" not found/,
+    ],
   ];
   for (const [method, path, body, type, code, message] of cases) {
-    const res = await api.request(method, path, undefined, body === undefined ? {} : { rawBody: body, contentType: type });
+    const res = await api.request(
+      method,
+      path,
+      undefined,
+      body === undefined ? {} : { rawBody: body, contentType: type },
+    );
     assert.equal(res.status, code, `${method} ${path} ${body ?? ""}: ${res.text}`);
     assert.equal(res.json.kind, "Status");
     assert.match(res.json.message, message);
@@ -236,40 +412,73 @@ test("anonymous requests get 401 except for health and version; tokens from the 
   assert.equal(anon.status, 401);
   assert.equal(anon.json.reason, "Unauthorized");
   assert.equal((await api.request("GET", "/healthz", undefined, { auth: "none" })).text, "ok");
-  assert.equal((await api.request("GET", "/version", undefined, { auth: "none" })).json.minor, "31");
-  const badToken = await api.request("GET", "/api/v1/namespaces", undefined, { auth: { token: "nope" } });
+  assert.equal(
+    (await api.request("GET", "/version", undefined, { auth: "none" })).json.minor,
+    "31",
+  );
+  const badToken = await api.request("GET", "/api/v1/namespaces", undefined, {
+    auth: { token: "nope" },
+  });
   assert.equal(badToken.status, 401);
 });
 
 test("deleting a configmap removes it; deleting again is 404", async () => {
   await api.request("POST", "/api/v1/namespaces/default/configmaps", cm("del-1"));
-  const del = await api.request("DELETE", "/api/v1/namespaces/default/configmaps/del-1", { propagationPolicy: "Background" });
+  const del = await api.request("DELETE", "/api/v1/namespaces/default/configmaps/del-1", {
+    propagationPolicy: "Background",
+  });
   assert.equal(del.status, 200, del.text);
   assert.equal(del.json.metadata.name, "del-1");
-  assert.equal((await api.request("GET", "/api/v1/namespaces/default/configmaps/del-1")).status, 404);
-  assert.equal((await api.request("DELETE", "/api/v1/namespaces/default/configmaps/del-1")).status, 404);
+  assert.equal(
+    (await api.request("GET", "/api/v1/namespaces/default/configmaps/del-1")).status,
+    404,
+  );
+  assert.equal(
+    (await api.request("DELETE", "/api/v1/namespaces/default/configmaps/del-1")).status,
+    404,
+  );
 });
 
 test("finalizers hold a deleted object until they are removed", async () => {
-  await api.request("POST", "/api/v1/namespaces/default/configmaps", { ...cm("fin-1"), metadata: { name: "fin-1", finalizers: ["example.com/hold"] } });
+  await api.request("POST", "/api/v1/namespaces/default/configmaps", {
+    ...cm("fin-1"),
+    metadata: { name: "fin-1", finalizers: ["example.com/hold"] },
+  });
   const del = await api.request("DELETE", "/api/v1/namespaces/default/configmaps/fin-1");
   assert.equal(del.status, 202);
   const held = await api.request("GET", "/api/v1/namespaces/default/configmaps/fin-1");
   assert.ok(held.json.metadata.deletionTimestamp);
-  const added = await api.request("PATCH", "/api/v1/namespaces/default/configmaps/fin-1", { metadata: { finalizers: ["example.com/hold", "x/y"] } }, { contentType: "application/merge-patch+json" });
+  const added = await api.request(
+    "PATCH",
+    "/api/v1/namespaces/default/configmaps/fin-1",
+    { metadata: { finalizers: ["example.com/hold", "x/y"] } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(added.status, 403, added.text);
-  const released = await api.request("PATCH", "/api/v1/namespaces/default/configmaps/fin-1", { metadata: { finalizers: null } }, { contentType: "application/merge-patch+json" });
+  const released = await api.request(
+    "PATCH",
+    "/api/v1/namespaces/default/configmaps/fin-1",
+    { metadata: { finalizers: null } },
+    { contentType: "application/merge-patch+json" },
+  );
   assert.equal(released.status, 200, released.text);
-  assert.equal((await api.request("GET", "/api/v1/namespaces/default/configmaps/fin-1")).status, 404);
+  assert.equal(
+    (await api.request("GET", "/api/v1/namespaces/default/configmaps/fin-1")).status,
+    404,
+  );
 });
 
 test("foreground and orphan deletion leave their finalizer for the garbage collector", async () => {
   await api.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("fg-d"));
-  const fg = await api.request("DELETE", "/apis/apps/v1/namespaces/default/deployments/fg-d", { propagationPolicy: "Foreground" });
+  const fg = await api.request("DELETE", "/apis/apps/v1/namespaces/default/deployments/fg-d", {
+    propagationPolicy: "Foreground",
+  });
   assert.equal(fg.status, 202, fg.text);
   assert.deepEqual(fg.json.metadata.finalizers, ["foregroundDeletion"]);
   await api.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("or-d"));
-  const or = await api.request("DELETE", "/apis/apps/v1/namespaces/default/deployments/or-d", { propagationPolicy: "Orphan" });
+  const or = await api.request("DELETE", "/apis/apps/v1/namespaces/default/deployments/or-d", {
+    propagationPolicy: "Orphan",
+  });
   assert.deepEqual(or.json.metadata.finalizers, ["orphan"]);
 });
 
@@ -284,31 +493,55 @@ test("a scheduled pod is deleted gracefully; grace 0 removes it at once", async 
   assert.equal(created.status, 201, created.text);
   assert.equal(created.json.status.phase, "Pending");
   assert.equal(created.json.status.qosClass, "BestEffort");
-  const del = await api.request("DELETE", "/api/v1/namespaces/default/pods/grace-1", { gracePeriodSeconds: 30 });
+  const del = await api.request("DELETE", "/api/v1/namespaces/default/pods/grace-1", {
+    gracePeriodSeconds: 30,
+  });
   assert.equal(del.status, 202);
   assert.equal(del.json.metadata.deletionGracePeriodSeconds, 30);
   assert.equal((await api.request("GET", "/api/v1/namespaces/default/pods/grace-1")).status, 200);
-  const now = await api.request("DELETE", "/api/v1/namespaces/default/pods/grace-1", { gracePeriodSeconds: 0 });
+  const now = await api.request("DELETE", "/api/v1/namespaces/default/pods/grace-1", {
+    gracePeriodSeconds: 0,
+  });
   assert.equal(now.status, 200, now.text);
   assert.equal((await api.request("GET", "/api/v1/namespaces/default/pods/grace-1")).status, 404);
 });
 
 test("pods/binding assigns a node once; a second binding is a conflict", async () => {
-  const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "bind-1" }, spec: { containers: [{ name: "c", image: "skiff.local/busybox:1.36" }] } };
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "bind-1" },
+    spec: { containers: [{ name: "c", image: "skiff.local/busybox:1.36" }] },
+  };
   await api.request("POST", "/api/v1/namespaces/default/pods", pod);
-  const binding = { apiVersion: "v1", kind: "Binding", metadata: { name: "bind-1" }, target: { apiVersion: "v1", kind: "Node", name: "node-a" } };
+  const binding = {
+    apiVersion: "v1",
+    kind: "Binding",
+    metadata: { name: "bind-1" },
+    target: { apiVersion: "v1", kind: "Node", name: "node-a" },
+  };
   const res = await api.request("POST", "/api/v1/namespaces/default/pods/bind-1/binding", binding);
   assert.equal(res.status, 201, res.text);
   const got = (await api.request("GET", "/api/v1/namespaces/default/pods/bind-1")).json;
   assert.equal(got.spec.nodeName, "node-a");
-  assert.equal(got.status.conditions.find((c: { type: string }) => c.type === "PodScheduled").status, "True");
-  const again = await api.request("POST", "/api/v1/namespaces/default/pods/bind-1/binding", { ...binding, target: { ...binding.target, name: "node-b" } });
+  assert.equal(
+    got.status.conditions.find((c: { type: string }) => c.type === "PodScheduled").status,
+    "True",
+  );
+  const again = await api.request("POST", "/api/v1/namespaces/default/pods/bind-1/binding", {
+    ...binding,
+    target: { ...binding.target, name: "node-b" },
+  });
   assert.equal(again.status, 409);
   assert.match(again.json.message, /already assigned/);
 });
 
 test("a terminating namespace refuses new content", async () => {
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "doomed" } });
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "doomed" },
+  });
   const del = await api.request("DELETE", "/api/v1/namespaces/doomed");
   assert.equal(del.status, 202, del.text);
   assert.equal(del.json.status.phase, "Terminating");

@@ -81,7 +81,10 @@ test("kubectl version and api-resources see the server's kinds", async () => {
 });
 
 test("kubectl create -f makes the objects; a second create says AlreadyExists", async () => {
-  const manifest = deploymentYaml("created", "skiff.local/busybox:1.36") + "---\n" + `
+  const manifest =
+    deploymentYaml("created", "skiff.local/busybox:1.36") +
+    "---\n" +
+    `
 apiVersion: v1
 kind: Service
 metadata: {name: created}
@@ -98,9 +101,18 @@ spec:
 });
 
 test("kubectl apply creates, then says unchanged, then configures a changed image", async () => {
-  assert.match(await ok(["apply", "-f", "-"], deploymentYaml("applied", "skiff.local/busybox:1.36")), /deployment\.apps\/applied created/);
-  assert.match(await ok(["apply", "-f", "-"], deploymentYaml("applied", "skiff.local/busybox:1.36")), /deployment\.apps\/applied unchanged/);
-  assert.match(await ok(["apply", "-f", "-"], deploymentYaml("applied", "skiff.local/busybox:1.36.1")), /deployment\.apps\/applied configured/);
+  assert.match(
+    await ok(["apply", "-f", "-"], deploymentYaml("applied", "skiff.local/busybox:1.36")),
+    /deployment\.apps\/applied created/,
+  );
+  assert.match(
+    await ok(["apply", "-f", "-"], deploymentYaml("applied", "skiff.local/busybox:1.36")),
+    /deployment\.apps\/applied unchanged/,
+  );
+  assert.match(
+    await ok(["apply", "-f", "-"], deploymentYaml("applied", "skiff.local/busybox:1.36.1")),
+    /deployment\.apps\/applied configured/,
+  );
   const obj = JSON.parse(await ok(["get", "deploy", "applied", "-o", "json"]));
   const c = obj.spec.template.spec.containers[0];
   assert.equal(c.image, "skiff.local/busybox:1.36.1");
@@ -110,11 +122,28 @@ test("kubectl apply creates, then says unchanged, then configures a changed imag
 });
 
 test("kubectl apply --server-side creates and updates, recording the field manager", async () => {
-  assert.match(await ok(["apply", "--server-side", "-f", "-"], deploymentYaml("ssa", "skiff.local/busybox:1.36")), /deployment\.apps\/ssa serverside-applied/);
-  assert.match(await ok(["apply", "--server-side", "-f", "-"], deploymentYaml("ssa", "skiff.local/busybox:1.36", 4)), /serverside-applied/);
+  assert.match(
+    await ok(
+      ["apply", "--server-side", "-f", "-"],
+      deploymentYaml("ssa", "skiff.local/busybox:1.36"),
+    ),
+    /deployment\.apps\/ssa serverside-applied/,
+  );
+  assert.match(
+    await ok(
+      ["apply", "--server-side", "-f", "-"],
+      deploymentYaml("ssa", "skiff.local/busybox:1.36", 4),
+    ),
+    /serverside-applied/,
+  );
   const obj = JSON.parse(await ok(["get", "deploy", "ssa", "-o", "json", "--show-managed-fields"]));
   assert.equal(obj.spec.replicas, 4);
-  assert.ok(obj.metadata.managedFields.some((m: { manager: string; operation: string }) => m.manager === "kubectl" && m.operation === "Apply"));
+  assert.ok(
+    obj.metadata.managedFields.some(
+      (m: { manager: string; operation: string }) =>
+        m.manager === "kubectl" && m.operation === "Apply",
+    ),
+  );
 });
 
 test("kubectl get prints tables, wide tables, yaml, json, and honours -l, -A and --field-selector", async () => {
@@ -133,7 +162,14 @@ test("kubectl get prints tables, wide tables, yaml, json, and honours -l, -A and
   const all = await ok(["get", "deploy", "-A"]);
   assert.match(all, /^NAMESPACE\s+NAME\s+READY/m);
   assert.match(all, /^default\s+created\s+/m);
-  const byField = await ok(["get", "deploy", "--field-selector", "metadata.name=applied", "-o", "name"]);
+  const byField = await ok([
+    "get",
+    "deploy",
+    "--field-selector",
+    "metadata.name=applied",
+    "-o",
+    "name",
+  ]);
   assert.equal(byField.trim(), "deployment.apps/applied");
   const svc = await ok(["get", "svc", "created"]);
   assert.match(svc, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/m);
@@ -150,7 +186,8 @@ test("kubectl get -w shows later changes", async () => {
     await new Promise((r) => setTimeout(r, 1500));
     await ok(["create", "configmap", "watched-later", "--from-literal=a=b"]);
     const deadline = Date.now() + 10_000;
-    while (!/watched-later/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!/watched-later/.test(out) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     assert.match(out, /watched-later\s+1\s+/);
   } finally {
     child.kill();
@@ -178,14 +215,40 @@ test("kubectl label and annotate change metadata", async () => {
 
 test("kubectl patch works with merge, json and strategic patches", async () => {
   await ok(["patch", "deploy", "applied", "--type", "merge", "-p", '{"spec":{"replicas":3}}']);
-  await ok(["patch", "deploy", "applied", "--type", "json", "-p", '[{"op":"replace","path":"/spec/minReadySeconds","value":5}]']);
-  await ok(["patch", "deploy", "applied", "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"B","value":"2"}]}]}}}}']);
+  await ok([
+    "patch",
+    "deploy",
+    "applied",
+    "--type",
+    "json",
+    "-p",
+    '[{"op":"add","path":"/spec/minReadySeconds","value":5}]',
+  ]);
+  await ok([
+    "patch",
+    "deploy",
+    "applied",
+    "-p",
+    '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"B","value":"2"}]}]}}}}',
+  ]);
   const obj = JSON.parse(await ok(["get", "deploy", "applied", "-o", "json"]));
   assert.equal(obj.spec.replicas, 3);
   assert.equal(obj.spec.minReadySeconds, 5);
   const env = obj.spec.template.spec.containers[0].env as { name: string }[];
-  assert.deepEqual(env.map((e) => e.name).sort(), ["A", "B"], "the strategic patch merged env by name");
-  const bad = await kubectl(["patch", "deploy", "applied", "--type", "json", "-p", '[{"op":"test","path":"/spec/replicas","value":99}]']);
+  assert.deepEqual(
+    env.map((e) => e.name).sort(),
+    ["A", "B"],
+    "the strategic patch merged env by name",
+  );
+  const bad = await kubectl([
+    "patch",
+    "deploy",
+    "applied",
+    "--type",
+    "json",
+    "-p",
+    '[{"op":"test","path":"/spec/replicas","value":99}]',
+  ]);
   assert.notEqual(bad.code, 0);
 });
 
@@ -194,7 +257,13 @@ test("kubectl scale changes replicas through the scale subresource", async () =>
   assert.equal(JSON.parse(await ok(["get", "deploy", "applied", "-o", "json"])).spec.replicas, 5);
   await ok(["scale", "deploy", "applied", "--current-replicas=5", "--replicas=1"]);
   assert.equal(JSON.parse(await ok(["get", "deploy", "applied", "-o", "json"])).spec.replicas, 1);
-  const wrong = await kubectl(["scale", "deploy", "applied", "--current-replicas=7", "--replicas=2"]);
+  const wrong = await kubectl([
+    "scale",
+    "deploy",
+    "applied",
+    "--current-replicas=7",
+    "--replicas=2",
+  ]);
   assert.notEqual(wrong.code, 0);
 });
 
@@ -219,7 +288,14 @@ test("kubectl delete namespace marks it Terminating and it refuses new content",
   await ok(["delete", "namespace", "going", "--wait=false"]);
   const ns = JSON.parse(await ok(["get", "namespace", "going", "-o", "json"]));
   assert.equal(ns.status.phase, "Terminating");
-  const refused = await kubectl(["create", "configmap", "late", "-n", "going", "--from-literal=a=b"]);
+  const refused = await kubectl([
+    "create",
+    "configmap",
+    "late",
+    "-n",
+    "going",
+    "--from-literal=a=b",
+  ]);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /being terminated/);
 });
@@ -228,7 +304,9 @@ test("kubectl 1.33's protobuf create gets a clear 415, or works", async () => {
   const real = realpathSync(execFileSync("bash", ["-c", "command -v kubectl"]).toString().trim());
   const k133 = join(dirname(real), "kubectl.1.33");
   assert.ok(existsSync(k133), `${k133} is bundled`);
-  const r = await kubectl(["create", "deployment", "proto", "--image=skiff.local/busybox:1.36"], { binary: k133 });
+  const r = await kubectl(["create", "deployment", "proto", "--image=skiff.local/busybox:1.36"], {
+    binary: k133,
+  });
   if (r.code === 0) {
     assert.match(r.stdout, /deployment\.apps\/proto created/);
   } else {

@@ -3,7 +3,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startApiserver, startEtcdCluster } from "@skiff/testing";
 
-const cm = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { v: name } });
+const cm = (name: string) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name },
+  data: { v: name },
+});
 
 test("with etcd stopped the apiserver answers 503/504 Status, recovers by itself, and loses no acknowledged write", async (t) => {
   const cluster = await startEtcdCluster(1);
@@ -17,7 +22,9 @@ test("with etcd stopped the apiserver answers 503/504 Status, recovers by itself
   const writer = (async () => {
     while (running) {
       const name = `w-${i++}`;
-      const res = await api.request("POST", "/api/v1/namespaces/default/configmaps", cm(name)).catch(() => undefined);
+      const res = await api
+        .request("POST", "/api/v1/namespaces/default/configmaps", cm(name))
+        .catch(() => undefined);
       if (res?.status === 201) acknowledged.push(name);
       else if (res) {
         assert.equal(res.json?.kind, "Status", `an error is a Status: ${res.text}`);
@@ -30,7 +37,10 @@ test("with etcd stopped the apiserver answers 503/504 Status, recovers by itself
   await cluster.members[0]!.stop();
   await new Promise((r) => setTimeout(r, 3000));
   const during = await api.request("GET", "/api/v1/namespaces/default/configmaps/w-0");
-  assert.ok([503, 504].includes(during.status), `GET during the outage: ${during.status} ${during.text}`);
+  assert.ok(
+    [503, 504].includes(during.status),
+    `GET during the outage: ${during.status} ${during.text}`,
+  );
   assert.equal(during.json.kind, "Status");
   const ready = await api.request("GET", "/readyz");
   assert.equal(ready.status, 503);
@@ -38,13 +48,17 @@ test("with etcd stopped the apiserver answers 503/504 Status, recovers by itself
   // Recovery: writes succeed again without restarting the apiserver.
   const deadline = Date.now() + 20_000;
   const before = acknowledged.length;
-  while (acknowledged.length < before + 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (acknowledged.length < before + 10 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
   running = false;
   await writer;
   assert.ok(acknowledged.length >= before + 10, "writes resumed after etcd came back");
-  for (const code of outageCodes) assert.ok(code === 503 || code === 504, `outage answered ${code}`);
+  for (const code of outageCodes)
+    assert.ok(code === 503 || code === 504, `outage answered ${code}`);
   const list = await api.request("GET", "/api/v1/namespaces/default/configmaps");
-  const stored = new Set(list.json.items.map((x: { metadata: { name: string } }) => x.metadata.name));
+  const stored = new Set(
+    list.json.items.map((x: { metadata: { name: string } }) => x.metadata.name),
+  );
   const lost = acknowledged.filter((n) => !stored.has(n));
   assert.deepEqual(lost, [], "every acknowledged write is stored");
 });
@@ -60,7 +74,11 @@ test("a three-member etcd keeps taking writes with one member stopped", async (t
   let i = 0;
   const writer = (async () => {
     while (running) {
-      const res = await api.request("POST", "/api/v1/namespaces/default/configmaps", cm(`c-${i++}`));
+      const res = await api.request(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        cm(`c-${i++}`),
+      );
       if (res.status === 201) ok++;
       else failures.push(`${res.status} ${res.text}`);
     }

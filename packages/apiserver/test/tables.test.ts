@@ -6,8 +6,7 @@ import { humanDuration, tableColumns, toTable } from "../src/tables.js";
 import type { Table } from "../src/tables.js";
 
 const now = new Date("2024-06-01T12:00:00Z");
-const ago = (seconds: number) =>
-  new Date(now.getTime() - seconds * 1000).toISOString();
+const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
 
 function info(group: string, resource: string): ResourceInfo {
   const r = findResource(group, "v1", resource);
@@ -26,15 +25,9 @@ function cells(group: string, resource: string, obj: object): unknown[] {
 }
 
 /** The cells of one row by column name, as kubectl -o wide lines them up. */
-function byName(
-  group: string,
-  resource: string,
-  obj: object,
-): Record<string, unknown> {
+function byName(group: string, resource: string, obj: object): Record<string, unknown> {
   const row = cells(group, resource, obj);
-  return Object.fromEntries(
-    tableColumns(info(group, resource)).map((c, i) => [c.name, row[i]]),
-  );
+  return Object.fromEntries(tableColumns(info(group, resource)).map((c, i) => [c.name, row[i]]));
 }
 
 test("ages read like kubectl's: exact seconds, then coarser units", () => {
@@ -62,8 +55,7 @@ test("ages read like kubectl's: exact seconds, then coarser units", () => {
     [735 * 24 * 3600 * s, "2y5d"],
     [10 * 365 * 24 * 3600 * s, "10y"],
   ];
-  for (const [ms, want] of cases)
-    assert.equal(humanDuration(ms), want, `${ms}ms`);
+  for (const [ms, want] of cases) assert.equal(humanDuration(ms), want, `${ms}ms`);
 });
 
 test("a pod table has kubectl's columns with the wide ones at priority 1", () => {
@@ -204,10 +196,7 @@ test("pod status while starting: Pending, ContainerCreating, init containers", (
     metadata: { name: "p", creationTimestamp: ago(5) },
     spec: { containers: [{ name: "c", image: "x" }] },
   };
-  assert.equal(
-    byName("", "pods", { ...base, status: { phase: "Pending" } })["Status"],
-    "Pending",
-  );
+  assert.equal(byName("", "pods", { ...base, status: { phase: "Pending" } })["Status"], "Pending");
   assert.equal(
     byName("", "pods", {
       ...base,
@@ -236,9 +225,7 @@ test("pod status while starting: Pending, ContainerCreating, init containers", (
       ...withInit,
       status: {
         phase: "Pending",
-        initContainerStatuses: [
-          { name: "init", ready: false, state: { running: {} } },
-        ],
+        initContainerStatuses: [{ name: "init", ready: false, state: { running: {} } }],
         containerStatuses: [
           {
             name: "c",
@@ -381,11 +368,7 @@ test("services show type, cluster IP, ports with node ports, and the selector wh
     metadata: { name: "h" },
     spec: { type: "ClusterIP", clusterIP: "None", clusterIPs: ["None"] },
   };
-  assert.deepEqual(cells("", "services", headless).slice(2, 5), [
-    "None",
-    "<none>",
-    "<none>",
-  ]);
+  assert.deepEqual(cells("", "services", headless).slice(2, 5), ["None", "<none>", "<none>"]);
   assert.equal(byName("", "services", headless)["Selector"], "<none>");
 });
 
@@ -404,14 +387,8 @@ test("endpoints and endpoint slices list up to three addresses", () => {
       },
     ],
   };
-  assert.equal(
-    cells("", "endpoints", ep)[1],
-    "10.0.0.1:80,10.0.0.2:80,10.0.0.1:443 + 1 more...",
-  );
-  assert.equal(
-    cells("", "endpoints", { metadata: { name: "none" } })[1],
-    "<none>",
-  );
+  assert.equal(cells("", "endpoints", ep)[1], "10.0.0.1:80,10.0.0.2:80,10.0.0.1:443 + 1 more...");
+  assert.equal(cells("", "endpoints", { metadata: { name: "none" } })[1], "<none>");
 
   assert.deepEqual(columns("discovery.k8s.io", "endpointslices"), [
     ["Name", 0],
@@ -426,10 +403,12 @@ test("endpoints and endpoint slices list up to three addresses", () => {
     ports: [{ name: "http", port: 80 }],
     endpoints: [{ addresses: ["10.0.0.1"] }, { addresses: ["10.0.0.2"] }],
   };
-  assert.deepEqual(
-    cells("discovery.k8s.io", "endpointslices", slice).slice(0, 4),
-    ["web-abc", "IPv4", "80", "10.0.0.1,10.0.0.2"],
-  );
+  assert.deepEqual(cells("discovery.k8s.io", "endpointslices", slice).slice(0, 4), [
+    "web-abc",
+    "IPv4",
+    "80",
+    "10.0.0.1,10.0.0.2",
+  ]);
   assert.deepEqual(
     cells("discovery.k8s.io", "endpointslices", {
       metadata: { name: "e" },
@@ -484,10 +463,10 @@ test("namespaces, configmaps, secrets, service accounts and leases", () => {
     ["Secrets", 0],
     ["Age", 0],
   ]);
-  assert.deepEqual(
-    cells("", "serviceaccounts", { metadata: { name: "default" } }).slice(0, 2),
-    ["default", 0],
-  );
+  assert.deepEqual(cells("", "serviceaccounts", { metadata: { name: "default" } }).slice(0, 2), [
+    "default",
+    0,
+  ]);
   assert.deepEqual(columns("coordination.k8s.io", "leases"), [
     ["Name", 0],
     ["Holder", 0],
@@ -515,10 +494,7 @@ test("events show last seen, type, reason, object and message", () => {
     ["Count", 1],
     ["Name", 1],
   ]);
-  assert.equal(
-    tableColumns(info("", "events")).find((c) => c.name === "Name")?.format,
-    "name",
-  );
+  assert.equal(tableColumns(info("", "events")).find((c) => c.name === "Name")?.format, "name");
   const ev = {
     metadata: { name: "web-1.17a", namespace: "default" },
     involvedObject: {
@@ -720,33 +696,19 @@ test("jobs show status, completions and duration", () => {
       conditions: [{ type: "Complete", status: "True" }],
     },
   };
-  assert.deepEqual(cells("batch", "jobs", job).slice(0, 5), [
-    "pi",
-    "Complete",
-    "1/1",
-    "18s",
-    "2m",
-  ]);
+  assert.deepEqual(cells("batch", "jobs", job).slice(0, 5), ["pi", "Complete", "1/1", "18s", "2m"]);
   const running = {
     metadata: { name: "r" },
     spec: { parallelism: 3 },
     status: { startTime: ago(7) },
   };
-  assert.deepEqual(cells("batch", "jobs", running).slice(1, 4), [
-    "Running",
-    "0/1 of 3",
-    "7s",
-  ]);
+  assert.deepEqual(cells("batch", "jobs", running).slice(1, 4), ["Running", "0/1 of 3", "7s"]);
   const suspended = {
     metadata: { name: "s" },
     spec: { completions: 5, suspend: true },
     status: { conditions: [{ type: "Suspended", status: "True" }] },
   };
-  assert.deepEqual(cells("batch", "jobs", suspended).slice(1, 4), [
-    "Suspended",
-    "0/5",
-    "",
-  ]);
+  assert.deepEqual(cells("batch", "jobs", suspended).slice(1, 4), ["Suspended", "0/5", ""]);
   const failed = {
     metadata: { name: "f" },
     spec: {},
@@ -782,14 +744,8 @@ test("rows carry PartialObjectMetadata by default, the object on request, or not
       uid: "u",
     },
   });
-  assert.deepEqual(
-    toTable(pods, [pod], { includeObject: "Object" }).rows[0]!.object,
-    pod,
-  );
-  assert.equal(
-    "object" in toTable(pods, [pod], { includeObject: "None" }).rows[0]!,
-    false,
-  );
+  assert.deepEqual(toTable(pods, [pod], { includeObject: "Object" }).rows[0]!.object, pod);
+  assert.equal("object" in toTable(pods, [pod], { includeObject: "None" }).rows[0]!, false);
   const paged = toTable(pods, [], {
     resourceVersion: "7",
     continue: "tok",

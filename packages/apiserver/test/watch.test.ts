@@ -23,7 +23,13 @@ after(async () => {
 
 interface WatchEvent {
   type: string;
-  object: { kind: string; metadata: { name: string; resourceVersion: string }; data?: Record<string, string>; code?: number; rows?: unknown[] };
+  object: {
+    kind: string;
+    metadata: { name: string; resourceVersion: string };
+    data?: Record<string, string>;
+    code?: number;
+    rows?: unknown[];
+  };
 }
 
 /** Opens a watch and collects its events; `until` decides when the test has seen enough. */
@@ -32,24 +38,28 @@ function openWatch(path: string, accept?: string) {
   let ended = false;
   let status = 0;
   const waiters: (() => void)[] = [];
-  const req = httpsRequest(`${api.url}${path}`, { agent, headers: accept ? { Accept: accept } : {} }, (res) => {
-    status = res.statusCode ?? 0;
-    let buf = "";
-    res.on("data", (chunk: Buffer) => {
-      buf += chunk.toString();
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim()) events.push(JSON.parse(line) as WatchEvent);
-      }
-      waiters.splice(0).forEach((w) => w());
-    });
-    res.on("end", () => {
-      ended = true;
-      waiters.splice(0).forEach((w) => w());
-    });
-  });
+  const req = httpsRequest(
+    `${api.url}${path}`,
+    { agent, headers: accept ? { Accept: accept } : {} },
+    (res) => {
+      status = res.statusCode ?? 0;
+      let buf = "";
+      res.on("data", (chunk: Buffer) => {
+        buf += chunk.toString();
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.trim()) events.push(JSON.parse(line) as WatchEvent);
+        }
+        waiters.splice(0).forEach((w) => w());
+      });
+      res.on("end", () => {
+        ended = true;
+        waiters.splice(0).forEach((w) => w());
+      });
+    },
+  );
   req.end();
   return {
     events,
@@ -63,7 +73,10 @@ function openWatch(path: string, accept?: string) {
       const deadline = Date.now() + ms;
       while (!pred(events)) {
         if (ended) throw new Error(`watch ended early with ${JSON.stringify(events)}`);
-        if (Date.now() > deadline) throw new Error(`timed out; events so far: ${JSON.stringify(events.map((e) => [e.type, e.object.metadata?.name]))}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out; events so far: ${JSON.stringify(events.map((e) => [e.type, e.object.metadata?.name]))}`,
+          );
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 100);
@@ -84,13 +97,26 @@ const cm = (name: string, data: Record<string, string>, labels: Record<string, s
 });
 
 test("a watch from a resourceVersion gets every later event in order, with no gaps or duplicates", async () => {
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w1" } });
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "w1" },
+  });
   const list = (await api.request("GET", "/api/v1/namespaces/w1/configmaps")).json;
-  const w = openWatch(`/api/v1/namespaces/w1/configmaps?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
-  const created = (await api.request("POST", "/api/v1/namespaces/w1/configmaps", cm("a", { v: "0" }))).json;
+  const w = openWatch(
+    `/api/v1/namespaces/w1/configmaps?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
+  );
+  const created = (
+    await api.request("POST", "/api/v1/namespaces/w1/configmaps", cm("a", { v: "0" }))
+  ).json;
   let cur = created;
   for (let i = 1; i <= 20; i++) {
-    cur = (await api.request("PUT", "/api/v1/namespaces/w1/configmaps/a", { ...cur, data: { v: String(i) } })).json;
+    cur = (
+      await api.request("PUT", "/api/v1/namespaces/w1/configmaps/a", {
+        ...cur,
+        data: { v: String(i) },
+      })
+    ).json;
   }
   await api.request("DELETE", "/api/v1/namespaces/w1/configmaps/a");
   await w.until((evs) => evs.some((e) => e.type === "DELETED"));
@@ -105,31 +131,73 @@ test("a watch from a resourceVersion gets every later event in order, with no ga
     Array.from({ length: 21 }, (_, i) => String(i)),
   );
   const rvs = w.events.map((e) => Number(e.object.metadata.resourceVersion));
-  assert.deepEqual([...rvs].sort((a, b) => a - b), rvs, "resourceVersions increase");
+  assert.deepEqual(
+    [...rvs].sort((a, b) => a - b),
+    rvs,
+    "resourceVersions increase",
+  );
   assert.equal(new Set(rvs).size, rvs.length, "no duplicates");
 });
 
 test("a watch without a resourceVersion starts with the current objects as ADDED", async () => {
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w2" } });
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "w2" },
+  });
   await api.request("POST", "/api/v1/namespaces/w2/configmaps", cm("x", { v: "1" }));
   await api.request("POST", "/api/v1/namespaces/w2/configmaps", cm("y", { v: "1" }));
   const w = openWatch(`/api/v1/namespaces/w2/configmaps?watch=1`);
   await w.until((evs) => evs.length >= 2);
   w.close();
-  assert.deepEqual(w.events.map((e) => [e.type, e.object.metadata.name]), [["ADDED", "x"], ["ADDED", "y"]]);
+  assert.deepEqual(
+    w.events.map((e) => [e.type, e.object.metadata.name]),
+    [
+      ["ADDED", "x"],
+      ["ADDED", "y"],
+    ],
+  );
 });
 
 test("an object that stops matching the selector arrives as DELETED, one that starts as ADDED", async () => {
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w3" } });
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "w3" },
+  });
   const list = (await api.request("GET", "/api/v1/namespaces/w3/configmaps")).json;
-  const w = openWatch(`/api/v1/namespaces/w3/configmaps?watch=true&labelSelector=tier%3Dweb&resourceVersion=${list.metadata.resourceVersion}`);
-  await api.request("POST", "/api/v1/namespaces/w3/configmaps", cm("m", { v: "1" }, { tier: "db" }));
-  await api.request("PATCH", "/api/v1/namespaces/w3/configmaps/m", { metadata: { labels: { tier: "web" } } }, { contentType: "application/merge-patch+json" });
-  await api.request("PATCH", "/api/v1/namespaces/w3/configmaps/m", { data: { v: "2" } }, { contentType: "application/merge-patch+json" });
-  await api.request("PATCH", "/api/v1/namespaces/w3/configmaps/m", { metadata: { labels: { tier: "db" } } }, { contentType: "application/merge-patch+json" });
+  const w = openWatch(
+    `/api/v1/namespaces/w3/configmaps?watch=true&labelSelector=tier%3Dweb&resourceVersion=${list.metadata.resourceVersion}`,
+  );
+  await api.request(
+    "POST",
+    "/api/v1/namespaces/w3/configmaps",
+    cm("m", { v: "1" }, { tier: "db" }),
+  );
+  await api.request(
+    "PATCH",
+    "/api/v1/namespaces/w3/configmaps/m",
+    { metadata: { labels: { tier: "web" } } },
+    { contentType: "application/merge-patch+json" },
+  );
+  await api.request(
+    "PATCH",
+    "/api/v1/namespaces/w3/configmaps/m",
+    { data: { v: "2" } },
+    { contentType: "application/merge-patch+json" },
+  );
+  await api.request(
+    "PATCH",
+    "/api/v1/namespaces/w3/configmaps/m",
+    { metadata: { labels: { tier: "db" } } },
+    { contentType: "application/merge-patch+json" },
+  );
   await w.until((evs) => evs.length >= 3);
   w.close();
-  assert.deepEqual(w.events.map((e) => e.type), ["ADDED", "MODIFIED", "DELETED"]);
+  assert.deepEqual(
+    w.events.map((e) => e.type),
+    ["ADDED", "MODIFIED", "DELETED"],
+  );
 });
 
 test("a watch from before the history gets an ERROR event with 410 Gone", async () => {
@@ -142,8 +210,14 @@ test("a watch from before the history gets an ERROR event with 410 Gone", async 
 
 test("bookmarks arrive when asked for, and timeoutSeconds ends the stream", async () => {
   const list = (await api.request("GET", "/api/v1/namespaces/default/configmaps")).json;
-  const w = openWatch(`/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=${list.metadata.resourceVersion}`);
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w4" } });
+  const w = openWatch(
+    `/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=${list.metadata.resourceVersion}`,
+  );
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "w4" },
+  });
   await api.request("POST", "/api/v1/namespaces/w4/configmaps", cm("other-ns", { v: "1" }));
   await w.until((evs) => evs.some((e) => e.type === "BOOKMARK"));
   const started = Date.now();
@@ -151,13 +225,25 @@ test("bookmarks arrive when asked for, and timeoutSeconds ends the stream", asyn
   assert.ok(w.ended, "the stream ended after timeoutSeconds");
   const bookmark = w.events.find((e) => e.type === "BOOKMARK")!;
   assert.equal(bookmark.object.kind, "ConfigMap");
-  assert.ok(Number(bookmark.object.metadata.resourceVersion) > Number(list.metadata.resourceVersion));
-  assert.ok(!w.events.some((e) => e.type === "ADDED"), "other namespaces' objects are not delivered");
+  assert.ok(
+    Number(bookmark.object.metadata.resourceVersion) > Number(list.metadata.resourceVersion),
+  );
+  assert.ok(
+    !w.events.some((e) => e.type === "ADDED"),
+    "other namespaces' objects are not delivered",
+  );
 });
 
 test("watch events are Tables when the client asks for them", async () => {
-  await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "w5" } });
-  const w = openWatch(`/api/v1/namespaces/w5/configmaps?watch=true`, "application/json;as=Table;v=v1;g=meta.k8s.io,application/json");
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "w5" },
+  });
+  const w = openWatch(
+    `/api/v1/namespaces/w5/configmaps?watch=true`,
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+  );
   await api.request("POST", "/api/v1/namespaces/w5/configmaps", cm("t", { a: "1", b: "2" }));
   await w.until((evs) => evs.length >= 1);
   w.close();

@@ -39,7 +39,10 @@ export interface Status {
  * when the apiserver answers with it. Any other reason the server sends is kept as is.
  */
 export const reasons = {
-  BadRequest: { code: 400, when: "the request is malformed: a bad query parameter, body or selector" },
+  BadRequest: {
+    code: 400,
+    when: "the request is malformed: a bad query parameter, body or selector",
+  },
   Unauthorized: { code: 401, when: "no valid credentials were presented" },
   Forbidden: { code: 403, when: "the user may not do this, or a namespace is terminating" },
   NotFound: { code: 404, when: "the object, resource or path does not exist" },
@@ -47,11 +50,20 @@ export const reasons = {
   NotAcceptable: { code: 406, when: "the server cannot produce the Accept type asked for" },
   AlreadyExists: { code: 409, when: "a create named an object that already exists" },
   Conflict: { code: 409, when: "an update carried a stale resourceVersion (re-read and retry)" },
-  Gone: { code: 410, when: "a watch or list asked for a resourceVersion or continue token older than the server keeps (relist)" },
+  Gone: {
+    code: 410,
+    when: "a watch or list asked for a resourceVersion or continue token older than the server keeps (relist)",
+  },
   RequestEntityTooLarge: { code: 413, when: "the request body is too large" },
-  UnsupportedMediaType: { code: 415, when: "the Content-Type is not accepted for this verb (e.g. a patch type)" },
+  UnsupportedMediaType: {
+    code: 415,
+    when: "the Content-Type is not accepted for this verb (e.g. a patch type)",
+  },
   Invalid: { code: 422, when: "the object failed validation; details.causes names the fields" },
-  TooManyRequests: { code: 429, when: "the server (or a priority level) is overloaded; retry after details.retryAfterSeconds" },
+  TooManyRequests: {
+    code: 429,
+    when: "the server (or a priority level) is overloaded; retry after details.retryAfterSeconds",
+  },
   InternalError: { code: 500, when: "the server failed unexpectedly" },
   ServiceUnavailable: { code: 503, when: "the server or its storage is not available right now" },
   Timeout: { code: 504, when: "the server could not finish the request in time" },
@@ -72,8 +84,8 @@ function reasonForCode(code: number): string {
 }
 
 /**
- * Thrown by every request the apiserver answered with a non-2xx code, and by a watch
- * stream that delivered an ERROR event (whose object is a Status; 410 Gone means relist).
+ * Thrown by every request the apiserver answered with a non-2xx code. The reflector also
+ * builds one from a watch ERROR event's Status (410 Gone there means: relist).
  */
 export class ApiError extends Error {
   override readonly name = "ApiError";

@@ -18,7 +18,12 @@
 // - Cached objects are read-only (see store.ts).
 import { apiVersionOf, matchesLabels, parseLabelSelector, type ResourceInfo } from "@skiff/api";
 import { defaultLogger, type Logger } from "./log.js";
-import { Reflector, type ListerWatcher, type ReflectorOptions, type ReflectorSink } from "./reflector.js";
+import {
+  Reflector,
+  type ListerWatcher,
+  type ReflectorOptions,
+  type ReflectorSink,
+} from "./reflector.js";
 import type { RestClient } from "./rest.js";
 import { Store, namespaceIndex, type IndexFunc } from "./store.js";
 import type { KubeObject } from "./types.js";
@@ -68,7 +73,8 @@ export class Lister<T extends KubeObject = KubeObject> {
 
   /** Objects (in this lister's namespace) whose labels match a selector ("app=web,tier!=db"). */
   list(labelSelector = ""): T[] {
-    const objs = this.ns === undefined ? this.store.list() : this.store.byIndex(namespaceIndex, this.ns);
+    const objs =
+      this.ns === undefined ? this.store.list() : this.store.byIndex(namespaceIndex, this.ns);
     if (labelSelector === "") return objs;
     const reqs = parseLabelSelector(labelSelector);
     return objs.filter((o) => matchesLabels(reqs, o.metadata.labels));
@@ -247,9 +253,18 @@ export class SharedInformerFactory {
   ) {}
 
   /** The informer for a resource; the same arguments give the same informer. */
-  forResource<T extends KubeObject = KubeObject>(info: ResourceInfo, opts: ForResourceOptions = {}): SharedInformer<T> {
+  forResource<T extends KubeObject = KubeObject>(
+    info: ResourceInfo,
+    opts: ForResourceOptions = {},
+  ): SharedInformer<T> {
     const namespace = info.namespaced ? (opts.namespace ?? this.opts.namespace) : undefined;
-    const key = [apiVersionOf(info), info.resource, namespace ?? "", opts.labelSelector ?? "", opts.fieldSelector ?? ""].join("|");
+    const key = [
+      apiVersionOf(info),
+      info.resource,
+      namespace ?? "",
+      opts.labelSelector ?? "",
+      opts.fieldSelector ?? "",
+    ].join("|");
     let informer = this.informers.get(key);
     if (!informer) {
       const rc = this.client.resource<T>(info);
@@ -274,7 +289,9 @@ export class SharedInformerFactory {
 
   /** Resolves true once every informer has synced (false on stop or timeout). */
   async waitForCacheSync(timeoutMs?: number): Promise<boolean> {
-    const results = await Promise.all([...this.informers.values()].map((i) => i.waitForSync(timeoutMs)));
+    const results = await Promise.all(
+      [...this.informers.values()].map((i) => i.waitForSync(timeoutMs)),
+    );
     return results.every(Boolean);
   }
 

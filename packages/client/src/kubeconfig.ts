@@ -70,12 +70,18 @@ interface Merged {
 }
 
 /** The kubeconfig files kubectl would read, in precedence order. */
-export function kubeconfigPaths(opts: KubeconfigOptions = {}): { paths: string[]; explicit: boolean } {
+export function kubeconfigPaths(opts: KubeconfigOptions = {}): {
+  paths: string[];
+  explicit: boolean;
+} {
   const env = opts.env ?? process.env;
   if (opts.kubeconfig) return { paths: [resolve(opts.kubeconfig)], explicit: true };
   const list = env.KUBECONFIG;
   if (list) {
-    const paths = list.split(delimiter).filter((p) => p !== "").map((p) => resolve(p));
+    const paths = list
+      .split(delimiter)
+      .filter((p) => p !== "")
+      .map((p) => resolve(p));
     return { paths: [...new Set(paths)], explicit: false };
   }
   return { paths: [resolve(env.HOME || homedir(), ".kube", "config")], explicit: false };
@@ -100,7 +106,13 @@ function readYaml(file: string): Record<string, unknown> {
   return doc;
 }
 
-function mergeList(into: Map<string, Named>, list: unknown, field: "cluster" | "user" | "context", file: string, key: string): void {
+function mergeList(
+  into: Map<string, Named>,
+  list: unknown,
+  field: "cluster" | "user" | "context",
+  file: string,
+  key: string,
+): void {
   if (list === undefined || list === null) return;
   if (!Array.isArray(list)) throw new KubeconfigError(`kubeconfig ${file}: ${key} must be a list`);
   for (const entry of list) {
@@ -108,7 +120,8 @@ function mergeList(into: Map<string, Named>, list: unknown, field: "cluster" | "
       throw new KubeconfigError(`kubeconfig ${file}: every entry of ${key} needs a name`);
     }
     const body = entry[field] ?? {};
-    if (!isRecord(body)) throw new KubeconfigError(`kubeconfig ${file}: ${field} "${entry.name}" must be a mapping`);
+    if (!isRecord(body))
+      throw new KubeconfigError(`kubeconfig ${file}: ${field} "${entry.name}" must be a mapping`);
     if (!into.has(entry.name)) into.set(entry.name, { name: entry.name, file, body });
   }
 }
@@ -157,7 +170,9 @@ function readRelative(entry: Named, path: string, field: string, where: string):
   try {
     return readFileSync(full, "utf8");
   } catch (e) {
-    throw new KubeconfigError(`${where}: cannot read ${field} ${full}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new KubeconfigError(
+      `${where}: cannot read ${field} ${full}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -166,18 +181,24 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): ClientConfig {
   const m = loadMerged(opts);
   const source = m.files.join(":");
   const contextName = opts.context ?? m.currentContext;
-  if (!contextName) throw new KubeconfigError(`no current-context is set in ${source}; choose a context`);
+  if (!contextName)
+    throw new KubeconfigError(`no current-context is set in ${source}; choose a context`);
   const context = m.contexts.get(contextName);
   if (!context) throw new KubeconfigError(`context "${contextName}" not found in ${source}`);
 
   const clusterName = str(context.body, "cluster", `context "${contextName}" in ${context.file}`);
-  if (!clusterName) throw new KubeconfigError(`context "${contextName}" in ${context.file} names no cluster`);
+  if (!clusterName)
+    throw new KubeconfigError(`context "${contextName}" in ${context.file} names no cluster`);
   const cluster = m.clusters.get(clusterName);
-  if (!cluster) throw new KubeconfigError(`cluster "${clusterName}" (of context "${contextName}") not found in ${source}`);
+  if (!cluster)
+    throw new KubeconfigError(
+      `cluster "${clusterName}" (of context "${contextName}") not found in ${source}`,
+    );
   const cw = `cluster "${clusterName}" in ${cluster.file}`;
   const server = str(cluster.body, "server", cw);
   if (!server) throw new KubeconfigError(`${cw} has no server`);
-  if (!/^https?:\/\//.test(server)) throw new KubeconfigError(`${cw}: server "${server}" must start with https:// or http://`);
+  if (!/^https?:\/\//.test(server))
+    throw new KubeconfigError(`${cw}: server "${server}" must start with https:// or http://`);
 
   const config: ClientConfig = {
     server: server.replace(/\/+$/, ""),
@@ -192,12 +213,17 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): ClientConfig {
   const userName = str(context.body, "user", `context "${contextName}"`);
   if (userName) {
     const user = m.users.get(userName);
-    if (!user) throw new KubeconfigError(`user "${userName}" (of context "${contextName}") not found in ${source}`);
+    if (!user)
+      throw new KubeconfigError(
+        `user "${userName}" (of context "${contextName}") not found in ${source}`,
+      );
     const uw = `user "${userName}" in ${user.file}`;
     const cert = pem(user, "client-certificate", uw);
     const key = pem(user, "client-key", uw);
     if ((cert === undefined) !== (key === undefined)) {
-      throw new KubeconfigError(`${uw} sets a client certificate without a key, or a key without a certificate`);
+      throw new KubeconfigError(
+        `${uw} sets a client certificate without a key, or a key without a certificate`,
+      );
     }
     if (cert !== undefined && key !== undefined) Object.assign(config, { cert, key });
     const token = str(user.body, "token", uw);
@@ -205,7 +231,9 @@ export function loadKubeconfig(opts: KubeconfigOptions = {}): ClientConfig {
     if (token) config.token = token;
     else if (tokenFile) config.token = readRelative(user, tokenFile, "tokenFile", uw).trim();
     if (!config.token && !config.cert && (user.body.exec || user.body["auth-provider"])) {
-      throw new KubeconfigError(`${uw} uses an exec or auth-provider plugin, which Skiff does not support; use a token or client certificate`);
+      throw new KubeconfigError(
+        `${uw} uses an exec or auth-provider plugin, which Skiff does not support; use a token or client certificate`,
+      );
     }
   }
   return config;
@@ -222,13 +250,17 @@ export function inClusterConfig(
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
-    throw new KubeconfigError("not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
+    throw new KubeconfigError(
+      "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set",
+    );
   }
   const read = (name: string): string => {
     try {
       return readFileSync(resolve(dir, name), "utf8");
     } catch (e) {
-      throw new KubeconfigError(`cannot read service account ${name} in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new KubeconfigError(
+        `cannot read service account ${name} in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
   };
   const hostPart = host.includes(":") ? `[${host}]` : host; // IPv6

@@ -166,13 +166,12 @@ export class LeaderElector {
   private sleep(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = (): void => {
         clearTimeout(timer);
-        self.wake = undefined;
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
@@ -190,7 +189,12 @@ export class LeaderElector {
   private observe(lease: Lease, now: number): void {
     const spec = lease.spec ?? {};
     const seen = this.observedSpec;
-    if (!seen || seen.holderIdentity !== spec.holderIdentity || seen.renewTime !== spec.renewTime || seen.acquireTime !== spec.acquireTime) {
+    if (
+      !seen ||
+      seen.holderIdentity !== spec.holderIdentity ||
+      seen.renewTime !== spec.renewTime ||
+      seen.acquireTime !== spec.acquireTime
+    ) {
       this.observedTime = now;
     }
     this.observedSpec = spec;
@@ -224,7 +228,13 @@ export class LeaderElector {
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: this.leaseDurationSeconds,
+            acquireTime: stamp,
+            renewTime: stamp,
+            leaseTransitions: 0,
+          },
         });
         this.observe(created, now);
         return true;
@@ -268,7 +278,13 @@ export class LeaderElector {
     try {
       await this.leases.update({
         ...lease,
-        spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: stamp, acquireTime: stamp },
+        spec: {
+          ...lease.spec,
+          holderIdentity: "",
+          leaseDurationSeconds: 1,
+          renewTime: stamp,
+          acquireTime: stamp,
+        },
       });
     } catch (e) {
       this.log.warn({ lease: this.config.name, err: e }, "cannot release lease");

@@ -105,16 +105,23 @@ export class Reflector<T extends KubeObject> {
         const events = await this.watchOnce();
         if (events > 0) this.backoff.reset();
         // A watch the server ends at once with nothing to say must not become a hot loop.
-        else if (Date.now() - started < 1000 && !this.stopped) await this.sleep(this.backoff.delay());
+        else if (Date.now() - started < 1000 && !this.stopped)
+          await this.sleep(this.backoff.delay());
       } catch (e) {
         if (this.stopped) break;
         if (isGone(e)) {
-          this.log.info({ resource: this.name, resourceVersion: this.lastRV }, "resourceVersion too old; relisting");
+          this.log.info(
+            { resource: this.name, resourceVersion: this.lastRV },
+            "resourceVersion too old; relisting",
+          );
           this.needList = true;
           continue;
         }
         const delay = this.backoff.delay();
-        this.log.warn({ resource: this.name, err: e, retryInMs: Math.round(delay) }, this.needList ? "list failed" : "watch failed");
+        this.log.warn(
+          { resource: this.name, err: e, retryInMs: Math.round(delay) },
+          this.needList ? "list failed" : "watch failed",
+        );
         await this.sleep(delay);
       }
     }

@@ -104,7 +104,8 @@ export class RestClient {
   /** Opens a streaming request (watch, follow logs); resolves to the body once the answer is 2xx. */
   async stream(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
     const res = await this.send(method, path, { accept: jsonType, ...opts }, true);
-    if (!ok(res)) throw apiErrorFromResponse(res.statusCode ?? 500, await readBody(res), method, path);
+    if (!ok(res))
+      throw apiErrorFromResponse(res.statusCode ?? 500, await readBody(res), method, path);
     return res;
   }
 
@@ -114,17 +115,28 @@ export class RestClient {
     this.watchAgent.destroy();
   }
 
-  private async send(method: string, path: string, opts: RequestOptions, streaming: boolean): Promise<IncomingMessage> {
+  private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    streaming: boolean,
+  ): Promise<IncomingMessage> {
     await this.limiter?.wait();
     const url = new URL(this.base.pathname.replace(/\/$/, "") + path, this.base);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
-    const headers: Record<string, string> = { "User-Agent": this.userAgent, Accept: opts.accept ?? jsonType };
+    const headers: Record<string, string> = {
+      "User-Agent": this.userAgent,
+      Accept: opts.accept ?? jsonType,
+    };
     if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
     let payload: string | Buffer | undefined;
     if (opts.body !== undefined) {
-      payload = typeof opts.body === "string" || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
+      payload =
+        typeof opts.body === "string" || Buffer.isBuffer(opts.body)
+          ? opts.body
+          : JSON.stringify(opts.body);
       headers["Content-Type"] = opts.contentType ?? jsonType;
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
@@ -138,10 +150,18 @@ export class RestClient {
       });
       req.on("response", resolve);
       req.on("error", (e: NodeJS.ErrnoException) => {
-        reject(e.name === "AbortError" ? e : new ConnectionError(`${method} ${url.origin}${url.pathname}: ${e.message}`, { cause: e }));
+        reject(
+          e.name === "AbortError"
+            ? e
+            : new ConnectionError(`${method} ${url.origin}${url.pathname}: ${e.message}`, {
+                cause: e,
+              }),
+        );
       });
       if (!streaming && this.timeoutMs > 0) {
-        req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+        req.setTimeout(this.timeoutMs, () =>
+          req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)),
+        );
       }
       req.end(payload);
     });
@@ -246,7 +266,8 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     p += `/${resource}`;
     if (name !== undefined) {
       if (name === "") throw new Error(`a ${this.info.kind} name is required`);
-      if (namespaced && !ns) throw new Error(`${resource} is namespaced: choose a namespace with .namespace(ns)`);
+      if (namespaced && !ns)
+        throw new Error(`${resource} is namespaced: choose a namespace with .namespace(ns)`);
       p += `/${encodeURIComponent(name)}`;
     }
     if (subresource) p += `/${subresource}`;
@@ -262,27 +283,37 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
   }
 
   private expectObject(v: unknown, what: string): T {
-    if (!isKubeObject(v)) throw new Error(`${what}: the server's answer is not a ${this.info.kind}`);
+    if (!isKubeObject(v))
+      throw new Error(`${what}: the server's answer is not a ${this.info.kind}`);
     return v as T;
   }
 
   async list(opts: ListOptions = {}): Promise<KubeList<T>> {
     const v = await this.rest.request("GET", this.path(), { query: { ...opts } });
     if (!isRecord(v) || !isRecord(v.metadata) || !(Array.isArray(v.items) || v.items === null)) {
-      throw new Error(`list ${this.info.resource}: the server's answer is not a ${this.info.listKind}`);
+      throw new Error(
+        `list ${this.info.resource}: the server's answer is not a ${this.info.listKind}`,
+      );
     }
     const items = (v.items ?? []) as unknown[];
-    if (!items.every(isKubeObject)) throw new Error(`list ${this.info.resource}: an item has no metadata`);
+    if (!items.every(isKubeObject))
+      throw new Error(`list ${this.info.resource}: an item has no metadata`);
     return { ...(v as unknown as KubeList<T>), items: items as T[] };
   }
 
   async get(name: string): Promise<T> {
-    return this.expectObject(await this.rest.request("GET", this.path(name)), `get ${this.info.resource}/${name}`);
+    return this.expectObject(
+      await this.rest.request("GET", this.path(name)),
+      `get ${this.info.resource}/${name}`,
+    );
   }
 
   async create(obj: T, opts: WriteOptions = {}): Promise<T> {
     const ns = this.ns ?? obj.metadata.namespace;
-    if (this.info.namespaced && !ns) throw new Error(`${this.info.resource} is namespaced: choose a namespace with .namespace(ns)`);
+    if (this.info.namespaced && !ns)
+      throw new Error(
+        `${this.info.resource} is namespaced: choose a namespace with .namespace(ns)`,
+      );
     const v = await this.rest.request("POST", this.path(undefined, undefined, ns), {
       body: this.withTypeMeta(obj),
       query: writeQuery(opts),
@@ -292,18 +323,25 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
 
   /** PUT; carries metadata.resourceVersion, so a stale object gets 409 Conflict. */
   async update(obj: T, opts: WriteOptions = {}): Promise<T> {
-    const v = await this.rest.request("PUT", this.objectPath(obj), { body: this.withTypeMeta(obj), query: writeQuery(opts) });
+    const v = await this.rest.request("PUT", this.objectPath(obj), {
+      body: this.withTypeMeta(obj),
+      query: writeQuery(opts),
+    });
     return this.expectObject(v, `update ${this.info.resource}`);
   }
 
   /** PUT to the status subresource: only .status changes. */
   async updateStatus(obj: T, opts: WriteOptions = {}): Promise<T> {
-    const v = await this.rest.request("PUT", this.objectPath(obj, "status"), { body: this.withTypeMeta(obj), query: writeQuery(opts) });
+    const v = await this.rest.request("PUT", this.objectPath(obj, "status"), {
+      body: this.withTypeMeta(obj),
+      query: writeQuery(opts),
+    });
     return this.expectObject(v, `update ${this.info.resource} status`);
   }
 
   async patch(name: string, patch: unknown, type: PatchType, opts: PatchOptions = {}): Promise<T> {
-    if (type === "apply" && !opts.fieldManager) throw new Error("server-side apply needs a fieldManager");
+    if (type === "apply" && !opts.fieldManager)
+      throw new Error("server-side apply needs a fieldManager");
     const v = await this.rest.request("PATCH", this.path(name, opts.subresource), {
       body: patch,
       contentType: patchContentTypes[type],
@@ -322,9 +360,14 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
   }
 
   /** Deletes every object the selectors match in this namespace. */
-  async deleteCollection(opts: DeleteOptions & Pick<ListOptions, "labelSelector" | "fieldSelector"> = {}): Promise<void> {
+  async deleteCollection(
+    opts: DeleteOptions & Pick<ListOptions, "labelSelector" | "fieldSelector"> = {},
+  ): Promise<void> {
     const { labelSelector, fieldSelector, ...rest } = opts;
-    await this.rest.request("DELETE", this.path(), { body: deleteBody(rest), query: { labelSelector, fieldSelector } });
+    await this.rest.request("DELETE", this.path(), {
+      body: deleteBody(rest),
+      query: { labelSelector, fieldSelector },
+    });
   }
 
   /** Starts a watch; iterate the result with `for await`, end it with `stop()`. */
@@ -335,14 +378,16 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
 
   async getScale(name: string): Promise<Scale> {
     const v = await this.rest.request("GET", this.path(name, "scale"));
-    if (!isKubeObject(v)) throw new Error(`get ${this.info.resource}/${name}/scale: the answer is not a Scale`);
+    if (!isKubeObject(v))
+      throw new Error(`get ${this.info.resource}/${name}/scale: the answer is not a Scale`);
     return v as Scale;
   }
 
   async updateScale(name: string, scale: Scale): Promise<Scale> {
     const body = { apiVersion: "autoscaling/v1", kind: "Scale", ...scale };
     const v = await this.rest.request("PUT", this.path(name, "scale"), { body });
-    if (!isKubeObject(v)) throw new Error(`update ${this.info.resource}/${name}/scale: the answer is not a Scale`);
+    if (!isKubeObject(v))
+      throw new Error(`update ${this.info.resource}/${name}/scale: the answer is not a Scale`);
     return v as Scale;
   }
 
@@ -359,7 +404,10 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
 
   /** A pod's container log as text. */
   async logs(podName: string, opts: LogOptions = {}): Promise<string> {
-    return this.rest.requestText("GET", this.path(podName, "log"), { query: { ...opts }, accept: "text/plain, */*" });
+    return this.rest.requestText("GET", this.path(podName, "log"), {
+      query: { ...opts },
+      accept: "text/plain, */*",
+    });
   }
 }
 
@@ -372,7 +420,9 @@ function deleteBody(opts: DeleteOptions): Record<string, unknown> {
     apiVersion: "v1",
     kind: "DeleteOptions",
     ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
-    ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
+    ...(opts.gracePeriodSeconds !== undefined
+      ? { gracePeriodSeconds: opts.gracePeriodSeconds }
+      : {}),
     ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
     ...(opts.dryRun ? { dryRun: ["All"] } : {}),
   };

@@ -63,5 +63,7 @@ export function metaNamespaceKey(obj: KubeObject): string {
 /** Splits a `namespace/name` (or `name`) key. */
 export function splitMetaNamespaceKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf("/");
-  return i < 0 ? { namespace: "", name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+  return i < 0
+    ? { namespace: "", name: key }
+    : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }

@@ -51,15 +51,25 @@ const types = new Set<string>(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERRO
 /** Checks a decoded line is a watch event and types it. */
 export function toWatchEvent<T extends KubeObject>(v: unknown): WatchEvent<T> {
   if (!isRecord(v) || typeof v.type !== "string" || !types.has(v.type)) {
-    throw new Error(`watch stream sent something that is not a watch event: ${JSON.stringify(v).slice(0, 120)}`);
+    throw new Error(
+      `watch stream sent something that is not a watch event: ${JSON.stringify(v).slice(0, 120)}`,
+    );
   }
   if (v.type === "ERROR") {
     const object: Status = isStatus(v.object)
       ? v.object
-      : { kind: "Status", apiVersion: "v1", status: "Failure", code: 500, reason: "InternalError", message: "watch ERROR event without a Status" };
+      : {
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          code: 500,
+          reason: "InternalError",
+          message: "watch ERROR event without a Status",
+        };
     return { type: "ERROR", object };
   }
-  if (!isKubeObject(v.object)) throw new Error(`watch ${v.type} event carries no object with metadata`);
+  if (!isKubeObject(v.object))
+    throw new Error(`watch ${v.type} event carries no object with metadata`);
   return { type: v.type as "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", object: v.object as T };
 }
 

@@ -76,7 +76,10 @@ export class MaxOfRateLimiter<K> implements RateLimiter<K> {
 }
 
 export function defaultControllerRateLimiter<K>(): RateLimiter<K> {
-  return new MaxOfRateLimiter<K>(new ItemExponentialFailureRateLimiter<K>(5, 1000_000), new BucketRateLimiter<K>());
+  return new MaxOfRateLimiter<K>(
+    new ItemExponentialFailureRateLimiter<K>(5, 1000_000),
+    new BucketRateLimiter<K>(),
+  );
 }
 
 /** Optional hooks for metrics (all times in seconds). */

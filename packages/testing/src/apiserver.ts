@@ -38,7 +38,12 @@ export interface TestApiserver {
   kubeconfig: string;
   certDir: string;
   /** A raw HTTPS request as the admin (or with `auth: "none"` anonymously, or a bearer token). */
-  request(method: string, path: string, body?: unknown, opts?: RequestOptions): Promise<HttpResponse>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: RequestOptions,
+  ): Promise<HttpResponse>;
   /** Stops and starts the apiserver (not etcd) on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -49,6 +54,8 @@ export interface RequestOptions {
   accept?: string;
   auth?: "admin" | "none" | { token: string };
   rawBody?: string | Buffer;
+  /** Send the body with no Content-Type header (kubectl does so for PUT .../scale). */
+  noContentType?: boolean;
   headers?: Record<string, string>;
 }
 
@@ -92,11 +99,20 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
   });
   const anonymous = new Agent({ ca: readFileSync(join(certs, "ca.crt")), keepAlive: true });
 
-  const request = (method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<HttpResponse> =>
+  const request = (
+    method: string,
+    path: string,
+    body?: unknown,
+    o: RequestOptions = {},
+  ): Promise<HttpResponse> =>
     new Promise((resolve, reject) => {
       const data = o.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
-      if (data !== undefined) headers["Content-Type"] = o.contentType ?? "application/json";
+      if (data !== undefined) {
+        if (!o.noContentType) headers["Content-Type"] = o.contentType ?? "application/json";
+        // Node sends DELETE bodies without chunking, so the length must be given.
+        headers["Content-Length"] = String(Buffer.byteLength(data));
+      }
       if (o.accept) headers.Accept = o.accept;
       if (typeof o.auth === "object") headers.Authorization = `Bearer ${o.auth.token}`;
       const req = httpsRequest(

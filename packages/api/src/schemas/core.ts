@@ -25,7 +25,8 @@ import { ConditionSchema, LabelSelectorSchema, ObjectMetaSchema } from "./meta.j
 
 const CORE = "io.k8s.api.core.v1";
 /** A map replaced as a whole by patches (selectors). */
-const atomicStrMap = () => Type.Record(Type.String(), Type.String(), { "x-kubernetes-map-type": "atomic" });
+const atomicStrMap = () =>
+  Type.Record(Type.String(), Type.String(), { "x-kubernetes-map-type": "atomic" });
 
 // ---- references and selectors -------------------------------------------------------
 
@@ -474,9 +475,7 @@ export const PodSpecSchema = named(`${CORE}.PodSpec`, {
   priority: opt(int32()),
   preemptionPolicy: opt(str()),
   dnsConfig: opt(PodDNSConfigSchema),
-  readinessGates: opt(
-    atomic(named(`${CORE}.PodReadinessGate`, { conditionType: str() })),
-  ),
+  readinessGates: opt(atomic(named(`${CORE}.PodReadinessGate`, { conditionType: str() }))),
   runtimeClassName: opt(str()),
   enableServiceLinks: opt(bool()),
   topologySpreadConstraints: opt(
@@ -502,9 +501,7 @@ export const PodConditionSchema = named(`${CORE}.PodCondition`, {
 export type PodCondition = Static<typeof PodConditionSchema>;
 
 export const ContainerStateSchema = named(`${CORE}.ContainerState`, {
-  waiting: opt(
-    named(`${CORE}.ContainerStateWaiting`, { reason: opt(str()), message: opt(str()) }),
-  ),
+  waiting: opt(named(`${CORE}.ContainerStateWaiting`, { reason: opt(str()), message: opt(str()) })),
   running: opt(named(`${CORE}.ContainerStateRunning`, { startedAt: opt(time()) })),
   terminated: opt(
     named(`${CORE}.ContainerStateTerminated`, {
@@ -795,9 +792,7 @@ export const EventSchema = named(`${CORE}.Event`, {
   involvedObject: ObjectReferenceSchema,
   reason: opt(str()),
   message: opt(str()),
-  source: opt(
-    named(`${CORE}.EventSource`, { component: opt(str()), host: opt(str()) }),
-  ),
+  source: opt(named(`${CORE}.EventSource`, { component: opt(str()), host: opt(str()) })),
   firstTimestamp: opt(time()),
   lastTimestamp: opt(time()),
   count: opt(int32()),
@@ -824,9 +819,7 @@ export const NamespaceConditionSchema = named(`${CORE}.NamespaceCondition`, {
 export const NamespaceSchema = named(`${CORE}.Namespace`, {
   ...typeMeta,
   metadata: opt(ObjectMetaSchema),
-  spec: opt(
-    withDefault(named(`${CORE}.NamespaceSpec`, { finalizers: opt(atomic(str())) }), {}),
-  ),
+  spec: opt(withDefault(named(`${CORE}.NamespaceSpec`, { finalizers: opt(atomic(str())) }), {})),
   status: opt(
     withDefault(
       named(`${CORE}.NamespaceStatus`, {

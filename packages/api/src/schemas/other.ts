@@ -84,11 +84,7 @@ const AUTOSCALING = "io.k8s.api.autoscaling.v1";
 export const ScaleSchema = named(`${AUTOSCALING}.Scale`, {
   ...typeMeta,
   metadata: opt(ObjectMetaSchema),
-  spec: opt(
-    withDefault(named(`${AUTOSCALING}.ScaleSpec`, { replicas: opt(int32()) }), {}),
-  ),
-  status: opt(
-    named(`${AUTOSCALING}.ScaleStatus`, { replicas: int32(), selector: opt(str()) }),
-  ),
+  spec: opt(withDefault(named(`${AUTOSCALING}.ScaleSpec`, { replicas: opt(int32()) }), {})),
+  status: opt(named(`${AUTOSCALING}.ScaleStatus`, { replicas: int32(), selector: opt(str()) })),
 });
 export type Scale = Static<typeof ScaleSchema>;

@@ -55,7 +55,11 @@ export class FieldErrors {
     this.add("FieldValueRequired", field, withDetail("Required value", detail));
   }
   invalid(field: string, value: unknown, detail?: string): void {
-    this.add("FieldValueInvalid", field, withDetail(`Invalid value: ${formatValue(value)}`, detail));
+    this.add(
+      "FieldValueInvalid",
+      field,
+      withDetail(`Invalid value: ${formatValue(value)}`, detail),
+    );
   }
   /** Every message from a check such as isDNS1123Label becomes one Invalid error. */
   invalidEach(field: string, value: unknown, details: string[]): void {

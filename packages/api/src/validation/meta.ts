@@ -42,9 +42,10 @@ export function validateObjectMeta(
   const m = meta ?? {};
   if (m.generateName) {
     // A generated name is the prefix plus random characters, so a trailing "-" is fine.
-    const prefix = m.generateName.endsWith("-") && m.generateName.length > 1
-      ? `${m.generateName.slice(0, -1)}a`
-      : m.generateName;
+    const prefix =
+      m.generateName.endsWith("-") && m.generateName.length > 1
+        ? `${m.generateName.slice(0, -1)}a`
+        : m.generateName;
     errs.invalidEach(`${path}.generateName`, m.generateName, nameCheck(prefix));
   }
   if (!m.name) {
@@ -95,11 +96,15 @@ export function validateObjectMetaUpdate(
 ): void {
   const m = meta ?? {};
   const o = old ?? {};
-  const immutable = (field: "name" | "namespace" | "uid" | "creationTimestamp", carried: boolean) => {
+  const immutable = (
+    field: "name" | "namespace" | "uid" | "creationTimestamp",
+    carried: boolean,
+  ) => {
     const now = m[field];
     const before = o[field];
     if (carried && (now === undefined || now === "")) return;
-    if ((now ?? "") !== (before ?? "")) errs.invalid(`metadata.${field}`, now ?? "", "field is immutable");
+    if ((now ?? "") !== (before ?? ""))
+      errs.invalid(`metadata.${field}`, now ?? "", "field is immutable");
   };
   immutable("name", false);
   immutable("namespace", false);
@@ -122,7 +127,10 @@ export function validateLabelSelector(
         errs.required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
     } else if (e.operator === "Exists" || e.operator === "DoesNotExist") {
       if (values.length > 0)
-        errs.forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+        errs.forbidden(
+          `${p}.values`,
+          "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+        );
     } else {
       errs.invalid(`${p}.operator`, e.operator, "not a valid selector operator");
     }

@@ -31,9 +31,8 @@ const PULL_POLICIES = ["Always", "IfNotPresent", "Never"];
 const PROTOCOLS = ["SCTP", "TCP", "UDP"];
 const TERMINATION_MESSAGE_POLICIES = ["FallbackToLogsOnError", "File"];
 const TAINT_EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"];
+// Env vars may also use metadata.labels['key'] and metadata.annotations['key'].
 const FIELD_REF_PATHS = [
-  "metadata.annotations",
-  "metadata.labels",
   "metadata.name",
   "metadata.namespace",
   "metadata.uid",
@@ -60,7 +59,11 @@ function nonNegative(errs: FieldErrors, value: number | undefined, path: string)
 }
 
 /** A port given by number or by name (probes, service targetPort). */
-export function validatePortNumOrName(errs: FieldErrors, port: number | string, path: string): void {
+export function validatePortNumOrName(
+  errs: FieldErrors,
+  port: number | string,
+  path: string,
+): void {
   if (typeof port === "number") errs.invalidEach(path, port, isValidPortNum(port));
   else if (port === "") errs.required(path);
   else errs.invalidEach(path, port, isValidPortName(port));
@@ -74,8 +77,22 @@ export function validatePodSpec(errs: FieldErrors, spec: PodSpec | undefined, pa
   const volumeNames = validateVolumes(errs, spec.volumes ?? [], `${path}.volumes`);
   const containerNames = new Set<string>();
   if ((spec.containers ?? []).length === 0) errs.required(`${path}.containers`);
-  validateContainers(errs, spec.initContainers ?? [], `${path}.initContainers`, volumeNames, containerNames, true);
-  validateContainers(errs, spec.containers ?? [], `${path}.containers`, volumeNames, containerNames, false);
+  validateContainers(
+    errs,
+    spec.initContainers ?? [],
+    `${path}.initContainers`,
+    volumeNames,
+    containerNames,
+    true,
+  );
+  validateContainers(
+    errs,
+    spec.containers ?? [],
+    `${path}.containers`,
+    volumeNames,
+    containerNames,
+    false,
+  );
 
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
     errs.notSupported(`${path}.restartPolicy`, spec.restartPolicy, RESTART_POLICIES);
@@ -87,7 +104,9 @@ export function validatePodSpec(errs: FieldErrors, spec: PodSpec | undefined, pa
     errs.required(`${path}.dnsConfig`, "must provide `dnsConfig` when `dnsPolicy` is None");
   }
   validateLabels(errs, spec.nodeSelector, `${path}.nodeSelector`);
-  const subdomainField = (field: "serviceAccountName" | "nodeName" | "schedulerName" | "priorityClassName") => {
+  const subdomainField = (
+    field: "serviceAccountName" | "nodeName" | "schedulerName" | "priorityClassName",
+  ) => {
     const v = spec[field];
     if (v) errs.invalidEach(`${path}.${field}`, v, isDNS1123Subdomain(v));
   };
@@ -95,8 +114,10 @@ export function validatePodSpec(errs: FieldErrors, spec: PodSpec | undefined, pa
   subdomainField("nodeName");
   subdomainField("schedulerName");
   subdomainField("priorityClassName");
-  if (spec.hostname) errs.invalidEach(`${path}.hostname`, spec.hostname, isDNS1123Label(spec.hostname));
-  if (spec.subdomain) errs.invalidEach(`${path}.subdomain`, spec.subdomain, isDNS1123Label(spec.subdomain));
+  if (spec.hostname)
+    errs.invalidEach(`${path}.hostname`, spec.hostname, isDNS1123Label(spec.hostname));
+  if (spec.subdomain)
+    errs.invalidEach(`${path}.subdomain`, spec.subdomain, isDNS1123Label(spec.subdomain));
   const ads = spec.activeDeadlineSeconds;
   if (ads !== undefined && (ads < 1 || ads > 2147483647)) {
     errs.invalid(`${path}.activeDeadlineSeconds`, ads, inclusiveRangeError(1, 2147483647));
@@ -108,10 +129,16 @@ export function validatePodSpec(errs: FieldErrors, spec: PodSpec | undefined, pa
   (spec.hostAliases ?? []).forEach((h, i) => {
     const p = `${path}.hostAliases[${i}]`;
     if (!isIP(h.ip)) errs.invalid(`${p}.ip`, h.ip, "must be valid IP address");
-    (h.hostnames ?? []).forEach((n) => errs.invalidEach(`${p}.hostnames`, n, isDNS1123Subdomain(n)));
+    (h.hostnames ?? []).forEach((n) =>
+      errs.invalidEach(`${p}.hostnames`, n, isDNS1123Subdomain(n)),
+    );
   });
   (spec.readinessGates ?? []).forEach((g, i) => {
-    errs.invalidEach(`${path}.readinessGates[${i}].conditionType`, g.conditionType, isQualifiedName(g.conditionType));
+    errs.invalidEach(
+      `${path}.readinessGates[${i}].conditionType`,
+      g.conditionType,
+      isQualifiedName(g.conditionType),
+    );
   });
   validateTopologySpread(errs, spec, path);
   validateAffinity(errs, spec, path);
@@ -168,16 +195,33 @@ function validateContainers(
     }
     if (c.restartPolicy !== undefined) {
       if (!init) errs.forbidden(`${p}.restartPolicy`, "may not be set for non-init containers");
-      else if (c.restartPolicy !== "Always") errs.notSupported(`${p}.restartPolicy`, c.restartPolicy, ["Always"]);
+      else if (c.restartPolicy !== "Always")
+        errs.notSupported(`${p}.restartPolicy`, c.restartPolicy, ["Always"]);
     }
     validateContainerPorts(errs, c.ports ?? [], `${p}.ports`);
     validateEnv(errs, c, p);
     validateResources(errs, c, `${p}.resources`);
     validateVolumeMounts(errs, c, `${p}.volumeMounts`, volumeNames);
-    if (init && (c.livenessProbe || c.readinessProbe || c.startupProbe) && c.restartPolicy !== "Always") {
-      if (c.livenessProbe) errs.forbidden(`${p}.livenessProbe`, "may not be set for init containers without restartPolicy=Always");
-      if (c.readinessProbe) errs.forbidden(`${p}.readinessProbe`, "may not be set for init containers without restartPolicy=Always");
-      if (c.startupProbe) errs.forbidden(`${p}.startupProbe`, "may not be set for init containers without restartPolicy=Always");
+    if (
+      init &&
+      (c.livenessProbe || c.readinessProbe || c.startupProbe) &&
+      c.restartPolicy !== "Always"
+    ) {
+      if (c.livenessProbe)
+        errs.forbidden(
+          `${p}.livenessProbe`,
+          "may not be set for init containers without restartPolicy=Always",
+        );
+      if (c.readinessProbe)
+        errs.forbidden(
+          `${p}.readinessProbe`,
+          "may not be set for init containers without restartPolicy=Always",
+        );
+      if (c.startupProbe)
+        errs.forbidden(
+          `${p}.startupProbe`,
+          "may not be set for init containers without restartPolicy=Always",
+        );
     } else {
       validateProbe(errs, c.livenessProbe, `${p}.livenessProbe`, true);
       validateProbe(errs, c.readinessProbe, `${p}.readinessProbe`, false);
@@ -201,8 +245,14 @@ function validateContainerPorts(errs: FieldErrors, ports: ContainerPort[], path:
       else names.add(port.name);
     }
     if (!port.containerPort) errs.required(`${p}.containerPort`);
-    else errs.invalidEach(`${p}.containerPort`, port.containerPort, isValidPortNum(port.containerPort));
-    if (port.hostPort) errs.invalidEach(`${p}.hostPort`, port.hostPort, isValidPortNum(port.hostPort));
+    else
+      errs.invalidEach(
+        `${p}.containerPort`,
+        port.containerPort,
+        isValidPortNum(port.containerPort),
+      );
+    if (port.hostPort)
+      errs.invalidEach(`${p}.hostPort`, port.hostPort, isValidPortNum(port.hostPort));
     if (port.protocol !== undefined && !PROTOCOLS.includes(port.protocol)) {
       errs.notSupported(`${p}.protocol`, port.protocol, PROTOCOLS);
     }
@@ -218,26 +268,31 @@ function validateEnv(errs: FieldErrors, c: Container, path: string): void {
     if (!from) return;
     const fp = `${p}.valueFrom`;
     if (ev.value) errs.invalid(fp, "", "may not be specified when `value` is not empty");
-    const sources = (["fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef"] as const).filter(
-      (s) => from[s] !== undefined,
-    );
+    const sources = (
+      ["fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef"] as const
+    ).filter((s) => from[s] !== undefined);
     if (sources.length === 0) {
-      errs.invalid(fp, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`");
+      errs.invalid(
+        fp,
+        "",
+        "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+      );
     } else if (sources.length > 1) {
       errs.invalid(fp, "", "may not have more than one field specified at a time");
     }
     if (from.fieldRef) {
       const fieldPath = from.fieldRef.fieldPath;
-      const base = fieldPath.replace(/\[.*\]$/, "");
+      const subscripted = /^metadata\.(labels|annotations)\['[^']+'\]$/.test(fieldPath);
       if (!fieldPath) errs.required(`${fp}.fieldRef.fieldPath`);
-      else if (!FIELD_REF_PATHS.includes(base) || (fieldPath === base && base.startsWith("metadata.") && (base.endsWith("labels") || base.endsWith("annotations")) && false)) {
+      else if (!subscripted && !FIELD_REF_PATHS.includes(fieldPath)) {
         errs.notSupported(`${fp}.fieldRef.fieldPath`, fieldPath, FIELD_REF_PATHS);
       }
     }
     if (from.resourceFieldRef) {
       const r = from.resourceFieldRef.resource;
       if (!r) errs.required(`${fp}.resourceFieldRef.resource`);
-      else if (!RESOURCE_REFS.includes(r)) errs.notSupported(`${fp}.resourceFieldRef.resource`, r, RESOURCE_REFS);
+      else if (!RESOURCE_REFS.includes(r))
+        errs.notSupported(`${fp}.resourceFieldRef.resource`, r, RESOURCE_REFS);
     }
     for (const ref of ["configMapKeyRef", "secretKeyRef"] as const) {
       const sel = from[ref];
@@ -256,11 +311,7 @@ function validateEnv(errs: FieldErrors, c: Container, path: string): void {
   });
 }
 
-function quantityValue(
-  errs: FieldErrors,
-  q: string | number,
-  path: string,
-): number | undefined {
+function quantityValue(errs: FieldErrors, q: string | number, path: string): number | undefined {
   try {
     const v = parseQuantity(q);
     if (v < 0) {
@@ -289,12 +340,21 @@ function validateResources(errs: FieldErrors, c: Container, path: string): void 
     const v = quantityValue(errs, q, p);
     const limit = limitValues.get(name);
     if (v !== undefined && limit !== undefined && v > limit) {
-      errs.invalid(p, String(q), `must be less than or equal to ${name} limit of ${String(limits[name])}`);
+      errs.invalid(
+        p,
+        String(q),
+        `must be less than or equal to ${name} limit of ${String(limits[name])}`,
+      );
     }
   }
 }
 
-function validateVolumeMounts(errs: FieldErrors, c: Container, path: string, volumes: Set<string>): void {
+function validateVolumeMounts(
+  errs: FieldErrors,
+  c: Container,
+  path: string,
+  volumes: Set<string>,
+): void {
   const paths = new Set<string>();
   (c.volumeMounts ?? []).forEach((m, i) => {
     const p = `${path}[${i}]`;
@@ -309,15 +369,20 @@ function validateVolumeMounts(errs: FieldErrors, c: Container, path: string, vol
   });
 }
 
-type Handler = Pick<Probe, "exec" | "httpGet" | "tcpSocket" | "grpc"> & { sleep?: { seconds: number } };
+type Handler = Pick<Probe, "exec" | "httpGet" | "tcpSocket" | "grpc"> & {
+  sleep?: { seconds: number };
+};
 
 function validateHandler(errs: FieldErrors, h: Handler, path: string): void {
-  const kinds = (["exec", "httpGet", "tcpSocket", "grpc", "sleep"] as const).filter((k) => h[k] !== undefined);
+  const kinds = (["exec", "httpGet", "tcpSocket", "grpc", "sleep"] as const).filter(
+    (k) => h[k] !== undefined,
+  );
   if (kinds.length === 0) {
     errs.required(path, "must specify a handler type");
     return;
   }
-  for (const extra of kinds.slice(1)) errs.forbidden(`${path}.${extra}`, "may not specify more than 1 handler type");
+  for (const extra of kinds.slice(1))
+    errs.forbidden(`${path}.${extra}`, "may not specify more than 1 handler type");
   if (h.exec && (h.exec.command ?? []).length === 0) errs.required(`${path}.exec.command`);
   if (h.httpGet) {
     validatePortNumOrName(errs, h.httpGet.port, `${path}.httpGet.port`);
@@ -331,7 +396,12 @@ function validateHandler(errs: FieldErrors, h: Handler, path: string): void {
   if (h.sleep && h.sleep.seconds < 0) errs.invalid(`${path}.sleep.seconds`, h.sleep.seconds, GE0);
 }
 
-function validateProbe(errs: FieldErrors, probe: Probe | undefined, path: string, mustSucceedOnce: boolean): void {
+function validateProbe(
+  errs: FieldErrors,
+  probe: Probe | undefined,
+  path: string,
+  mustSucceedOnce: boolean,
+): void {
   if (!probe) return;
   validateHandler(errs, probe, path);
   nonNegative(errs, probe.initialDelaySeconds, `${path}.initialDelaySeconds`);
@@ -343,7 +413,8 @@ function validateProbe(errs: FieldErrors, probe: Probe | undefined, path: string
     errs.invalid(`${path}.successThreshold`, probe.successThreshold, "must be 1");
   }
   const tgps = probe.terminationGracePeriodSeconds;
-  if (tgps !== undefined && tgps <= 0) errs.invalid(`${path}.terminationGracePeriodSeconds`, tgps, "must be greater than 0");
+  if (tgps !== undefined && tgps <= 0)
+    errs.invalid(`${path}.terminationGracePeriodSeconds`, tgps, "must be greater than 0");
 }
 
 function validateTolerations(errs: FieldErrors, tolerations: Toleration[], path: string): void {
@@ -351,10 +422,18 @@ function validateTolerations(errs: FieldErrors, tolerations: Toleration[], path:
     const p = `${path}[${i}]`;
     if (t.key) errs.invalidEach(`${p}.key`, t.key, isQualifiedName(t.key));
     if (!t.key && t.operator !== "Exists") {
-      errs.invalid(`${p}.operator`, t.operator ?? "", 'operator must be Exists when `key` is empty, which means "match all values and all keys"');
+      errs.invalid(
+        `${p}.operator`,
+        t.operator ?? "",
+        'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+      );
     }
     if (t.tolerationSeconds !== undefined && t.effect !== "NoExecute") {
-      errs.invalid(`${p}.effect`, t.effect ?? "", "effect must be 'NoExecute' when `tolerationSeconds` is set");
+      errs.invalid(
+        `${p}.effect`,
+        t.effect ?? "",
+        "effect must be 'NoExecute' when `tolerationSeconds` is set",
+      );
     }
     switch (t.operator) {
       case undefined:
@@ -363,12 +442,14 @@ function validateTolerations(errs: FieldErrors, tolerations: Toleration[], path:
         if (t.value) errs.invalidEach(`${p}.operator`, t.value, isValidLabelValue(t.value));
         break;
       case "Exists":
-        if (t.value) errs.invalid(`${p}.operator`, t.value, "value must be empty when `operator` is 'Exists'");
+        if (t.value)
+          errs.invalid(`${p}.operator`, t.value, "value must be empty when `operator` is 'Exists'");
         break;
       default:
         errs.notSupported(`${p}.operator`, t.operator, ["Equal", "Exists"]);
     }
-    if (t.effect && !TAINT_EFFECTS.includes(t.effect)) errs.notSupported(`${p}.effect`, t.effect, TAINT_EFFECTS);
+    if (t.effect && !TAINT_EFFECTS.includes(t.effect))
+      errs.notSupported(`${p}.effect`, t.effect, TAINT_EFFECTS);
   });
 }
 
@@ -380,7 +461,8 @@ function validateTopologySpread(errs: FieldErrors, spec: PodSpec, path: string):
     if (!c.topologyKey) errs.required(`${p}.topologyKey`, "can not be empty");
     else errs.invalidEach(`${p}.topologyKey`, c.topologyKey, isQualifiedName(c.topologyKey));
     const when = ["DoNotSchedule", "ScheduleAnyway"];
-    if (!when.includes(c.whenUnsatisfiable)) errs.notSupported(`${p}.whenUnsatisfiable`, c.whenUnsatisfiable, when);
+    if (!when.includes(c.whenUnsatisfiable))
+      errs.notSupported(`${p}.whenUnsatisfiable`, c.whenUnsatisfiable, when);
     const key = `{${c.topologyKey}, ${c.whenUnsatisfiable}}`;
     if (seen.has(key)) errs.duplicate(p, key);
     seen.add(key);
@@ -397,19 +479,32 @@ function validateAffinity(errs: FieldErrors, spec: PodSpec, path: string): void 
   const checkRequirement = (r: { key: string; operator: string; values?: string[] }, p: string) => {
     const values = r.values ?? [];
     if (r.operator === "In" || r.operator === "NotIn") {
-      if (values.length === 0) errs.required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
+      if (values.length === 0)
+        errs.required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
     } else if (r.operator === "Exists" || r.operator === "DoesNotExist") {
-      if (values.length > 0) errs.forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+      if (values.length > 0)
+        errs.forbidden(
+          `${p}.values`,
+          "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+        );
     } else if (r.operator === "Gt" || r.operator === "Lt") {
       if (values.length !== 1 || !/^-?[0-9]+$/.test(values[0] ?? ""))
-        errs.required(`${p}.values`, "must be specified single value when `operator` is 'Lt' or 'Gt'");
+        errs.required(
+          `${p}.values`,
+          "must be specified single value when `operator` is 'Lt' or 'Gt'",
+        );
     } else {
       errs.notSupported(`${p}.operator`, r.operator, NODE_SELECTOR_OPERATORS);
     }
     errs.invalidEach(`${p}.key`, r.key, isQualifiedName(r.key));
   };
-  const term = (t: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }, p: string) =>
-    (t.matchExpressions ?? []).forEach((r, i) => checkRequirement(r, `${p}.matchExpressions[${i}]`));
+  const term = (
+    t: { matchExpressions?: { key: string; operator: string; values?: string[] }[] },
+    p: string,
+  ) =>
+    (t.matchExpressions ?? []).forEach((r, i) =>
+      checkRequirement(r, `${p}.matchExpressions[${i}]`),
+    );
 
   const na = a.nodeAffinity;
   const required = na?.requiredDuringSchedulingIgnoredDuringExecution;
@@ -421,14 +516,18 @@ function validateAffinity(errs: FieldErrors, spec: PodSpec, path: string): void 
   }
   (na?.preferredDuringSchedulingIgnoredDuringExecution ?? []).forEach((t, i) => {
     const p = `${ap}.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
-    if (t.weight < 1 || t.weight > 100) errs.invalid(`${p}.weight`, t.weight, "must be in the range 1-100");
+    if (t.weight < 1 || t.weight > 100)
+      errs.invalid(`${p}.weight`, t.weight, "must be in the range 1-100");
     term(t.preference, `${p}.preference`);
   });
   for (const kind of ["podAffinity", "podAntiAffinity"] as const) {
     const pa = a[kind];
     if (!pa) continue;
     const kp = `${ap}.${kind}`;
-    const affinityTerm = (t: { topologyKey: string; labelSelector?: Parameters<typeof validateLabelSelector>[1] }, p: string) => {
+    const affinityTerm = (
+      t: { topologyKey: string; labelSelector?: Parameters<typeof validateLabelSelector>[1] },
+      p: string,
+    ) => {
       if (!t.topologyKey) errs.required(`${p}.topologyKey`, "can not be empty");
       else errs.invalidEach(`${p}.topologyKey`, t.topologyKey, isQualifiedName(t.topologyKey));
       validateLabelSelector(errs, t.labelSelector, `${p}.labelSelector`);
@@ -438,7 +537,8 @@ function validateAffinity(errs: FieldErrors, spec: PodSpec, path: string): void 
     );
     (pa.preferredDuringSchedulingIgnoredDuringExecution ?? []).forEach((t, i) => {
       const p = `${kp}.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
-      if (t.weight < 1 || t.weight > 100) errs.invalid(`${p}.weight`, t.weight, "must be in the range 1-100");
+      if (t.weight < 1 || t.weight > 100)
+        errs.invalid(`${p}.weight`, t.weight, "must be in the range 1-100");
       affinityTerm(t.podAffinityTerm, `${p}.podAffinityTerm`);
     });
   }
@@ -448,7 +548,11 @@ const POD_UPDATE_MESSAGE =
   "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 
 /** What an update may change in a pod's spec (Kubernetes' ValidatePodUpdate). */
-export function validatePodSpecUpdate(errs: FieldErrors, spec: PodSpec | undefined, old: PodSpec | undefined): void {
+export function validatePodSpecUpdate(
+  errs: FieldErrors,
+  spec: PodSpec | undefined,
+  old: PodSpec | undefined,
+): void {
   if (!spec || !old) return;
   for (const field of ["containers", "initContainers"] as const) {
     const now = spec[field] ?? [];
@@ -460,16 +564,29 @@ export function validatePodSpecUpdate(errs: FieldErrors, spec: PodSpec | undefin
     now.forEach((c, i) => {
       if (!c.image) errs.required(`spec.${field}[${i}].image`);
       else if (c.image.trim() !== c.image)
-        errs.invalid(`spec.${field}[${i}].image`, c.image, "must not have leading or trailing whitespace");
+        errs.invalid(
+          `spec.${field}[${i}].image`,
+          c.image,
+          "must not have leading or trailing whitespace",
+        );
     });
   }
   const ads = spec.activeDeadlineSeconds;
   if (ads !== undefined) {
-    if (ads < 0 || ads > 2147483647) errs.invalid("spec.activeDeadlineSeconds", ads, inclusiveRangeError(0, 2147483647));
+    if (ads < 0 || ads > 2147483647)
+      errs.invalid("spec.activeDeadlineSeconds", ads, inclusiveRangeError(0, 2147483647));
     else if (old.activeDeadlineSeconds !== undefined && old.activeDeadlineSeconds < ads)
-      errs.invalid("spec.activeDeadlineSeconds", ads, "must be less than or equal to previous value");
+      errs.invalid(
+        "spec.activeDeadlineSeconds",
+        ads,
+        "must be less than or equal to previous value",
+      );
   } else if (old.activeDeadlineSeconds !== undefined) {
-    errs.invalid("spec.activeDeadlineSeconds", null, "must not update from a positive integer to nil value");
+    errs.invalid(
+      "spec.activeDeadlineSeconds",
+      null,
+      "must not update from a positive integer to nil value",
+    );
   }
   // Tolerations may only be added; a NoExecute toleration's seconds may only shrink.
   for (const t of old.tolerations ?? []) {
@@ -486,7 +603,10 @@ export function validatePodSpecUpdate(errs: FieldErrors, spec: PodSpec | undefin
             n.tolerationSeconds <= t.tolerationSeconds)),
     );
     if (!kept) {
-      errs.forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds");
+      errs.forbidden(
+        "spec.tolerations",
+        "existing toleration can not be modified except its tolerationSeconds",
+      );
       break;
     }
   }
@@ -520,7 +640,13 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) {
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   }
-  if (typeof a === "object" && a !== null && typeof b === "object" && b !== null && !Array.isArray(b)) {
+  if (
+    typeof a === "object" &&
+    a !== null &&
+    typeof b === "object" &&
+    b !== null &&
+    !Array.isArray(b)
+  ) {
     const ra = a as Record<string, unknown>;
     const rb = b as Record<string, unknown>;
     const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);

@@ -4,9 +4,17 @@
 // applier stops applying are removed unless someone else still owns them.
 
 import { PatchError, badPatch } from "./errors.js";
-import { clone, deepEqual, isObject, type JsonObject } from "./json.js";
+import { clone, deepEqual, isObject, own, put, type JsonObject } from "./json.js";
 import { fieldStrategy, isSet, keyDefaults, listMapKeys } from "./schema.js";
-import { fieldValues, fromFieldsV1, matchesElement, printPath, toFieldsV1, type Kind, type PathSet } from "./fieldset.js";
+import {
+  fieldValues,
+  fromFieldsV1,
+  matchesElement,
+  printPath,
+  toFieldsV1,
+  type Kind,
+  type PathSet,
+} from "./fieldset.js";
 
 /** One `metadata.managedFields` entry, with its FieldsV1 decoded to a path set. */
 interface Manager {
@@ -34,8 +42,16 @@ export interface ApplyArgs {
 }
 
 /** Metadata the server sets: an apply never changes it and nobody owns it. */
-const serverMetadata = ["uid", "resourceVersion", "generation", "creationTimestamp", "selfLink", "managedFields",
-  "deletionTimestamp", "deletionGracePeriodSeconds"];
+const serverMetadata = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "selfLink",
+  "managedFields",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+];
 
 /**
  * Applies `applied` for `manager` and returns the new object with `metadata.managedFields`
@@ -47,7 +63,8 @@ export function serverSideApply(args: ApplyArgs): JsonObject {
   const { kind, manager } = args;
   if (!isObject(args.applied)) throw badPatch("an apply configuration must be a JSON object");
   const appliedMeta = args.applied.metadata;
-  if (isObject(appliedMeta) && appliedMeta.managedFields != null) throw badPatch("metadata.managedFields must be nil");
+  if (isObject(appliedMeta) && appliedMeta.managedFields != null)
+    throw badPatch("metadata.managedFields must be nil");
   const applied = withoutNulls(args.applied) as JsonObject;
   if (args.ignoreStatus ?? true) delete applied.status;
 
@@ -55,7 +72,12 @@ export function serverSideApply(args: ApplyArgs): JsonObject {
   const managers = readManagedFields(live);
   if (isObject(args.live) && managers.length === 0) {
     // An object nobody tracked yet: Kubernetes gives all it has to "before-first-apply".
-    managers.push({ manager: "before-first-apply", operation: "Update", apiVersion: args.apiVersion, fields: new Set(fieldValues(live, kind, false).keys()) });
+    managers.push({
+      manager: "before-first-apply",
+      operation: "Update",
+      apiVersion: args.apiVersion,
+      fields: new Set(fieldValues(live, kind, false).keys()),
+    });
   }
 
   const appliedSet: PathSet = new Set(fieldValues(applied, kind, true).keys());
@@ -63,18 +85,24 @@ export function serverSideApply(args: ApplyArgs): JsonObject {
   const previous = managers.find((m) => identity(m) === me);
   const others = managers.filter((m) => m !== previous);
 
-  let merged = mergeApplied(live, applied, [], kind) as JsonObject;
+  let merged = mergeApplied(clone(live), applied, [], kind) as JsonObject;
   const before = fieldValues(live, kind, false);
   const after = fieldValues(merged, kind, false);
-  const changed = [...appliedSet].filter((p) => !before.has(p) || !deepEqual(before.get(p), after.get(p)));
+  const changed = [...appliedSet].filter(
+    (p) => !before.has(p) || !deepEqual(before.get(p), after.get(p)),
+  );
 
-  const conflicts = others.flatMap((m) => changed.filter((p) => m.fields.has(p)).map((path) => ({ m, path })));
+  const conflicts = others.flatMap((m) =>
+    changed.filter((p) => m.fields.has(p)).map((path) => ({ m, path })),
+  );
   if (conflicts.length > 0 && !args.force) throw conflictError(conflicts);
   for (const { m, path } of conflicts) m.fields.delete(path); // force: the applier takes them over
 
   // Fields this manager applied last time but not now go away, unless someone else still holds them.
   const held = [appliedSet, ...others.map((m) => m.fields)];
-  const dropped = [...(previous?.fields ?? [])].filter((p) => !held.some((s) => s.has(p) || ownsBeneath(s, p)));
+  const dropped = [...(previous?.fields ?? [])].filter(
+    (p) => !held.some((s) => s.has(p) || ownsBeneath(s, p)),
+  );
   for (const p of dropped) merged = removePath(merged, JSON.parse(p) as string[], held);
   for (const m of others) for (const p of dropped) m.fields.delete(p);
 
@@ -83,7 +111,10 @@ export function serverSideApply(args: ApplyArgs): JsonObject {
     manager,
     operation: "Apply",
     apiVersion: args.apiVersion,
-    time: objectChanged || !previous || !sameSet(previous.fields, appliedSet) ? args.now : previous.time,
+    time:
+      objectChanged || !previous || !sameSet(previous.fields, appliedSet)
+        ? args.now
+        : previous.time,
     fields: appliedSet,
   };
   const entries = previous ? managers.map((m) => (m === previous ? mine : m)) : [...managers, mine];
@@ -125,11 +156,18 @@ export function trackUpdate(args: UpdateArgs): JsonObject {
 
   const before = fieldValues(old, kind, false);
   const after = fieldValues(updated, kind, false);
-  const changed = [...after.keys()].filter((p) => !before.has(p) || !deepEqual(before.get(p), after.get(p)));
+  const changed = [...after.keys()].filter(
+    (p) => !before.has(p) || !deepEqual(before.get(p), after.get(p)),
+  );
   const removed = [...before.keys()].filter((p) => !after.has(p));
   if (changed.length === 0 && removed.length === 0) return writeManagedFields(updated, managers);
 
-  const me = identity({ manager: args.manager, operation: "Update", apiVersion: args.apiVersion, subresource: args.subresource });
+  const me = identity({
+    manager: args.manager,
+    operation: "Update",
+    apiVersion: args.apiVersion,
+    subresource: args.subresource,
+  });
   for (const m of managers) for (const p of [...changed, ...removed]) m.fields.delete(p);
   const previous = managers.find((m) => identity(m) === me);
   const mine: Manager = {
@@ -146,8 +184,15 @@ export function trackUpdate(args: UpdateArgs): JsonObject {
 
 // Managers are the same when name, operation and subresource match; for updates, the
 // apiVersion too (Kubernetes' manager identifier).
-function identity(m: Pick<Manager, "manager" | "operation" | "apiVersion" | "subresource">): string {
-  return JSON.stringify([m.manager, m.operation, m.operation === "Update" ? m.apiVersion : "", m.subresource ?? ""]);
+function identity(
+  m: Pick<Manager, "manager" | "operation" | "apiVersion" | "subresource">,
+): string {
+  return JSON.stringify([
+    m.manager,
+    m.operation,
+    m.operation === "Update" ? m.apiVersion : "",
+    m.subresource ?? "",
+  ]);
 }
 
 function readManagedFields(obj: JsonObject): Manager[] {
@@ -155,7 +200,12 @@ function readManagedFields(obj: JsonObject): Manager[] {
   if (!Array.isArray(list)) return [];
   const managers: Manager[] = [];
   for (const e of list) {
-    if (!isObject(e) || typeof e.manager !== "string" || (e.operation !== "Apply" && e.operation !== "Update")) continue;
+    if (
+      !isObject(e) ||
+      typeof e.manager !== "string" ||
+      (e.operation !== "Apply" && e.operation !== "Update")
+    )
+      continue;
     managers.push({
       manager: e.manager,
       operation: e.operation,
@@ -195,17 +245,37 @@ function printManager(m: Manager): string {
 
 // Kubernetes' wording: one conflict inline, several grouped by manager.
 function conflictError(conflicts: { m: Manager; path: string }[]): PatchError {
-  const items = conflicts.map(({ m, path }) => ({ who: printManager(m), field: printPath(JSON.parse(path) as string[]) }));
-  const causes = items.map(({ who, field }) => ({ type: "FieldManagerConflict", message: `conflict with ${who}`, field }));
+  const items = conflicts.map(({ m, path }) => ({
+    who: printManager(m),
+    field: printPath(JSON.parse(path) as string[]),
+  }));
+  const causes = items.map(({ who, field }) => ({
+    type: "FieldManagerConflict",
+    message: `conflict with ${who}`,
+    field,
+  }));
   const [first] = items;
   if (items.length === 1 && first) {
-    return new PatchError(409, "Conflict", `Apply failed with 1 conflict: conflict with ${first.who}: ${first.field}`, causes);
+    return new PatchError(
+      409,
+      "Conflict",
+      `Apply failed with 1 conflict: conflict with ${first.who}: ${first.field}`,
+      causes,
+    );
   }
   const lines: string[] = [];
   for (const who of [...new Set(items.map((i) => i.who))].sort()) {
-    lines.push(`conflicts with ${who}:`, ...items.filter((i) => i.who === who).map((i) => `- ${i.field}`));
+    lines.push(
+      `conflicts with ${who}:`,
+      ...items.filter((i) => i.who === who).map((i) => `- ${i.field}`),
+    );
   }
-  return new PatchError(409, "Conflict", `Apply failed with ${items.length} conflicts: ${lines.join("\n")}`, causes);
+  return new PatchError(
+    409,
+    "Conflict",
+    `Apply failed with ${items.length} conflicts: ${lines.join("\n")}`,
+    causes,
+  );
 }
 
 /** Merges the applied configuration into a copy of the live object, list by list as the schema says. */
@@ -216,15 +286,18 @@ function mergeApplied(live: unknown, applied: unknown, fields: string[], kind: K
     const result: JsonObject = isObject(live) ? { ...live } : {};
     for (const [key, value] of Object.entries(applied)) {
       if (fields.length === 1 && fields[0] === "metadata" && serverMetadata.includes(key)) continue;
-      result[key] = mergeApplied(result[key], value, [...fields, key], kind);
+      put(result, key, mergeApplied(own(result, key), value, [...fields, key], kind));
     }
     return result;
   }
+  if (!Array.isArray(applied)) return clone(applied);
   const keys = listMapKeys(strategy);
   const result = Array.isArray(live) ? [...live] : [];
   if (keys) {
     for (const element of applied) {
-      const index = result.findIndex((e) => keys.every((k) => deepEqual(keyOf(e, k), keyOf(element, k))));
+      const index = result.findIndex((e) =>
+        keys.every((k) => deepEqual(keyOf(e, k), keyOf(element, k))),
+      );
       if (index >= 0) result[index] = mergeApplied(result[index], element, fields, kind);
       else result.push(clone(element));
     }
@@ -255,20 +328,27 @@ function removePath(obj: JsonObject, path: string[], held: PathSet[]): JsonObjec
   const last = path.at(-1);
   const parentPe = path.at(-2);
   if (last === undefined) return obj;
-  if (last.startsWith("f:") && parentPe?.startsWith("k:") && last.slice(2) in (JSON.parse(parentPe.slice(2)) as JsonObject)) return obj;
+  if (
+    last.startsWith("f:") &&
+    parentPe?.startsWith("k:") &&
+    last.slice(2) in (JSON.parse(parentPe.slice(2)) as JsonObject)
+  )
+    return obj;
   for (let depth = path.length - 1; depth >= 0; depth--) {
     const container = parents[depth];
     const pe = path[depth] ?? "";
     if (!detach(container, pe)) return obj;
     const prefix = JSON.stringify(path.slice(0, depth));
-    const empty = Array.isArray(container) ? container.length === 0 : isObject(container) && Object.keys(container).length === 0;
+    const empty = Array.isArray(container)
+      ? container.length === 0
+      : isObject(container) && Object.keys(container).length === 0;
     if (depth === 0 || !empty || held.some((s) => s.has(prefix))) break;
   }
   return obj;
 }
 
 function child(node: unknown, pe: string): unknown {
-  if (pe.startsWith("f:")) return isObject(node) ? node[pe.slice(2)] : undefined;
+  if (pe.startsWith("f:")) return isObject(node) ? own(node, pe.slice(2)) : undefined;
   return Array.isArray(node) ? node.find((e) => matchesElement(e, pe)) : undefined;
 }
 
@@ -307,5 +387,9 @@ function stripManagedFields(obj: JsonObject): JsonObject {
 function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls);
   if (!isObject(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, withoutNulls(x)]),
+  );
 }

@@ -6,7 +6,7 @@
 // paths is kept as a Set of `JSON.stringify(path)`, so that union and difference are Set ops.
 
 import { PatchError } from "./errors.js";
-import { isObject, type JsonObject } from "./json.js";
+import { isObject, own, put, type JsonObject } from "./json.js";
 import { fieldStrategy, isSet, keyDefaults, listMapKeys } from "./schema.js";
 
 export type Kind = { group: string; kind: string };
@@ -17,8 +17,18 @@ const untracked = new Set(
   [
     ["f:apiVersion"],
     ["f:kind"],
-    ...["name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
-      "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds"].map((f) => ["f:metadata", `f:${f}`]),
+    ...[
+      "name",
+      "namespace",
+      "uid",
+      "resourceVersion",
+      "generation",
+      "creationTimestamp",
+      "selfLink",
+      "managedFields",
+      "deletionTimestamp",
+      "deletionGracePeriodSeconds",
+    ].map((f) => ["f:metadata", `f:${f}`]),
   ].map((p) => JSON.stringify(p)),
 );
 
@@ -36,7 +46,14 @@ export function fieldValues(obj: JsonObject, kind: Kind, strict: boolean): Map<s
   return out;
 }
 
-function walk(value: unknown, fields: string[], path: string[], kind: Kind, strict: boolean, out: Map<string, unknown>): void {
+function walk(
+  value: unknown,
+  fields: string[],
+  path: string[],
+  kind: Kind,
+  strict: boolean,
+  out: Map<string, unknown>,
+): void {
   const strategy = fieldStrategy(kind, fields);
   if (strategy?.atomic || value === null || typeof value !== "object") {
     out.set(JSON.stringify(path), value);
@@ -46,13 +63,18 @@ function walk(value: unknown, fields: string[], path: string[], kind: Kind, stri
       for (const element of value) {
         const elementPath = [...path, keyElement(element, keys, path, strict)];
         if (strict && out.has(JSON.stringify(elementPath))) {
-          throw new PatchError(422, "Invalid", `${printPath(path)}: duplicate entries for key ${printElement(elementPath.at(-1) ?? "")}`);
+          throw new PatchError(
+            422,
+            "Invalid",
+            `${printPath(path)}: duplicate entries for key ${printElement(elementPath.at(-1) ?? "")}`,
+          );
         }
         out.set(JSON.stringify(elementPath), true);
         if (isObject(element)) walkMap(element, fields, elementPath, kind, strict, out);
       }
     } else if (isSet(strategy) && value.every((v) => v === null || typeof v !== "object")) {
-      for (const element of value) out.set(JSON.stringify([...path, `v:${JSON.stringify(element)}`]), true);
+      for (const element of value)
+        out.set(JSON.stringify([...path, `v:${JSON.stringify(element)}`]), true);
     } else {
       out.set(JSON.stringify(path), value);
     }
@@ -61,10 +83,18 @@ function walk(value: unknown, fields: string[], path: string[], kind: Kind, stri
   }
 }
 
-function walkMap(obj: JsonObject, fields: string[], path: string[], kind: Kind, strict: boolean, out: Map<string, unknown>): void {
+function walkMap(
+  obj: JsonObject,
+  fields: string[],
+  path: string[],
+  kind: Kind,
+  strict: boolean,
+  out: Map<string, unknown>,
+): void {
   const entries = Object.entries(obj);
   if (entries.length === 0 && path.length > 0) out.set(JSON.stringify(path), obj);
-  for (const [key, value] of entries) walk(value, [...fields, key], [...path, `f:${key}`], kind, strict, out);
+  for (const [key, value] of entries)
+    walk(value, [...fields, key], [...path, `f:${key}`], kind, strict, out);
 }
 
 /** `k:{"name":"nginx"}`: the key fields of a list element, sorted by name, defaults filled in. */
@@ -73,7 +103,12 @@ function keyElement(element: unknown, keys: string[], path: string[], strict: bo
   for (const key of [...keys].sort()) {
     const value = isObject(element) ? (element[key] ?? keyDefaults[key]) : undefined;
     if (value === undefined) {
-      if (strict) throw new PatchError(422, "Invalid", `${printPath(path)}: an element is missing its key field "${key}"`);
+      if (strict)
+        throw new PatchError(
+          422,
+          "Invalid",
+          `${printPath(path)}: an element is missing its key field "${key}"`,
+        );
       continue;
     }
     id[key] = value;
@@ -86,7 +121,9 @@ export function matchesElement(element: unknown, pe: string): boolean {
   if (pe.startsWith("v:")) return JSON.stringify(element) === pe.slice(2);
   if (!pe.startsWith("k:") || !isObject(element)) return false;
   const id = JSON.parse(pe.slice(2)) as JsonObject;
-  return Object.entries(id).every(([k, v]) => JSON.stringify(element[k] ?? keyDefaults[k]) === JSON.stringify(v));
+  return Object.entries(id).every(
+    ([k, v]) => JSON.stringify(element[k] ?? keyDefaults[k]) === JSON.stringify(v),
+  );
 }
 
 /** Encodes a path set as FieldsV1: nested `{"f:spec":{"f:replicas":{}}}`, "." marking a node that is itself a member. */
@@ -96,8 +133,9 @@ export function toFieldsV1(set: PathSet): JsonObject {
   for (const path of paths) {
     let node = root;
     for (const pe of path) {
-      const child = isObject(node[pe]) ? (node[pe] as JsonObject) : {};
-      node[pe] = child;
+      const existing = own(node, pe);
+      const child = isObject(existing) ? existing : {};
+      put(node, pe, child);
       node = child;
     }
     node["."] = {};
@@ -107,10 +145,12 @@ export function toFieldsV1(set: PathSet): JsonObject {
 
 // Leaves come out as `{}` and members with children as `{".":{}, ...}`, keys sorted.
 function sortAndTrim(node: JsonObject): JsonObject {
-  const keys = Object.keys(node).filter((k) => k !== ".").sort();
+  const keys = Object.keys(node)
+    .filter((k) => k !== ".")
+    .sort();
   if (keys.length === 0) return {};
   const out: JsonObject = Object.hasOwn(node, ".") ? { ".": {} } : {};
-  for (const k of keys) out[k] = sortAndTrim(node[k] as JsonObject);
+  for (const k of keys) put(out, k, sortAndTrim(node[k] as JsonObject));
   return out;
 }
 
@@ -138,7 +178,9 @@ function printElement(pe: string): string {
   if (pe.startsWith("v:")) return `[=${pe.slice(2)}]`;
   if (pe.startsWith("k:")) {
     const id = JSON.parse(pe.slice(2)) as JsonObject;
-    return `[${Object.entries(id).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}]`;
+    return `[${Object.entries(id)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(",")}]`;
   }
   return pe;
 }

@@ -1,7 +1,7 @@
 // RFC 6902 JSON patch (`application/json-patch+json`): add, remove, replace, move, copy, test.
 
 import { badPatch, unappliable } from "./errors.js";
-import { clone, deepEqual, isObject } from "./json.js";
+import { clone, deepEqual, isObject, put } from "./json.js";
 
 type Op = "add" | "remove" | "replace" | "move" | "copy" | "test";
 interface Operation {
@@ -32,16 +32,21 @@ function parseOperations(operations: unknown): Operation[] {
     if (!isObject(raw)) throw badPatch(`JSON patch operation ${i} is not an object`);
     const { op, path, from } = raw;
     if (typeof op !== "string" || !ops.has(op)) {
-      throw badPatch(`JSON patch operation ${i} has unknown op ${JSON.stringify(op)}: expected one of add, remove, replace, move, copy, test`);
+      throw badPatch(
+        `JSON patch operation ${i} has unknown op ${JSON.stringify(op)}: expected one of add, remove, replace, move, copy, test`,
+      );
     }
-    if (typeof path !== "string") throw badPatch(`JSON patch operation ${i} (${op}) needs a string "path"`);
+    if (typeof path !== "string")
+      throw badPatch(`JSON patch operation ${i} (${op}) needs a string "path"`);
     const parsed: Operation = { op: op as Op, path: parsePointer(path, i), pathText: path };
     if (op === "add" || op === "replace" || op === "test") {
-      if (!Object.hasOwn(raw, "value")) throw badPatch(`JSON patch operation ${i} (${op}) needs a "value"`);
+      if (!Object.hasOwn(raw, "value"))
+        throw badPatch(`JSON patch operation ${i} (${op}) needs a "value"`);
       parsed.value = raw.value;
     }
     if (op === "move" || op === "copy") {
-      if (typeof from !== "string") throw badPatch(`JSON patch operation ${i} (${op}) needs a string "from"`);
+      if (typeof from !== "string")
+        throw badPatch(`JSON patch operation ${i} (${op}) needs a string "from"`);
       parsed.from = parsePointer(from, i);
       parsed.fromText = from;
     }
@@ -52,7 +57,10 @@ function parseOperations(operations: unknown): Operation[] {
 // RFC 6901: "" is the whole document; "/a/b~1c" is ["a", "b/c"].
 function parsePointer(pointer: string, i: number): string[] {
   if (pointer === "") return [];
-  if (!pointer.startsWith("/")) throw badPatch(`JSON patch operation ${i}: path ${JSON.stringify(pointer)} must be empty or start with "/"`);
+  if (!pointer.startsWith("/"))
+    throw badPatch(
+      `JSON patch operation ${i}: path ${JSON.stringify(pointer)} must be empty or start with "/"`,
+    );
   return pointer
     .slice(1)
     .split("/")
@@ -71,7 +79,10 @@ function applyOne(doc: unknown, op: Operation): unknown {
     case "move": {
       const from = op.from ?? [];
       const isPrefix = from.length < op.path.length && from.every((t, i) => t === op.path[i]);
-      if (isPrefix) throw unappliable(`move operation cannot move ${op.fromText} into its own child ${op.pathText}`);
+      if (isPrefix)
+        throw unappliable(
+          `move operation cannot move ${op.fromText} into its own child ${op.pathText}`,
+        );
       const { doc: rest, value } = remove(doc, from, op.fromText ?? "");
       return add(rest, op.path, value, op.pathText);
     }
@@ -80,7 +91,9 @@ function applyOne(doc: unknown, op: Operation): unknown {
     case "test": {
       const actual = get(doc, op.path, op.pathText);
       if (!deepEqual(actual, op.value)) {
-        throw unappliable(`testing value ${op.pathText} failed: found ${JSON.stringify(actual)}, expected ${JSON.stringify(op.value)}`);
+        throw unappliable(
+          `testing value ${op.pathText} failed: found ${JSON.stringify(actual)}, expected ${JSON.stringify(op.value)}`,
+        );
       }
       return doc;
     }
@@ -88,14 +101,22 @@ function applyOne(doc: unknown, op: Operation): unknown {
 }
 
 function missing(pathText: string): Error {
-  return unappliable(`the JSON patch path ${JSON.stringify(pathText)} does not exist in the object`);
+  return unappliable(
+    `the JSON patch path ${JSON.stringify(pathText)} does not exist in the object`,
+  );
 }
 
 function arrayIndex(token: string, length: number, pathText: string, allowEnd: boolean): number {
   if (allowEnd && token === "-") return length;
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw unappliable(`the JSON patch path ${JSON.stringify(pathText)} has ${JSON.stringify(token)} where an array index is needed`);
+  if (!/^(0|[1-9][0-9]*)$/.test(token))
+    throw unappliable(
+      `the JSON patch path ${JSON.stringify(pathText)} has ${JSON.stringify(token)} where an array index is needed`,
+    );
   const index = Number(token);
-  if (index > length || (!allowEnd && index === length)) throw unappliable(`the JSON patch path ${JSON.stringify(pathText)}: index ${index} is out of bounds`);
+  if (index > length || (!allowEnd && index === length))
+    throw unappliable(
+      `the JSON patch path ${JSON.stringify(pathText)}: index ${index} is out of bounds`,
+    );
   return index;
 }
 
@@ -118,8 +139,9 @@ function add(doc: unknown, path: string[], value: unknown, pathText: string): un
   const last = path.at(-1);
   if (last === undefined) return value; // the whole document
   const parent = parentOf(doc, path, pathText);
-  if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, pathText, true), 0, value);
-  else if (isObject(parent)) parent[last] = value;
+  if (Array.isArray(parent))
+    parent.splice(arrayIndex(last, parent.length, pathText, true), 0, value);
+  else if (isObject(parent)) put(parent, last, value);
   else throw missing(pathText);
   return doc;
 }

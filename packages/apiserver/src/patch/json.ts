@@ -24,3 +24,15 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function clone<T>(v: T): T {
   return v === undefined ? v : structuredClone(v);
 }
+
+/**
+ * Reads and writes own properties only. Keys come from request bodies, and a key such as
+ * "__proto__" must name a plain field, never reach (or replace) an object's prototype.
+ */
+export function own(obj: JsonObject, key: string): unknown {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+export function put(obj: JsonObject, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}

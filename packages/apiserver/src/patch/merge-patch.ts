@@ -1,6 +1,6 @@
 // RFC 7386 JSON merge patch (`application/merge-patch+json`), as `kubectl label` and `scale` send it.
 
-import { clone, isObject } from "./json.js";
+import { clone, isObject, own, put } from "./json.js";
 
 /** Applies `patch` to `target`: objects merge key by key, `null` deletes a key, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -13,7 +13,7 @@ function mergeInto(target: unknown, patch: unknown): unknown {
   const result = isObject(target) ? target : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = mergeInto(result[key], value);
+    else put(result, key, mergeInto(own(result, key), value));
   }
   return result;
 }

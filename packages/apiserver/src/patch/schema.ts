@@ -35,7 +35,11 @@ const objectMeta: Fields = {
 };
 
 const container: Fields = {
-  ports: { patchStrategy: "merge", patchMergeKey: "containerPort", listMapKeys: ["containerPort", "protocol"] },
+  ports: {
+    patchStrategy: "merge",
+    patchMergeKey: "containerPort",
+    listMapKeys: ["containerPort", "protocol"],
+  },
   env: byName,
   volumeMounts: { patchStrategy: "merge", patchMergeKey: "mountPath" },
   volumeDevices: { patchStrategy: "merge", patchMergeKey: "devicePath" },
@@ -76,9 +80,16 @@ const kinds: Record<string, Fields> = {
     "status.hostIPs": { patchStrategy: "merge", patchMergeKey: "ip" },
   },
   "/PodTemplate": under("template.spec", podSpec),
-  "/ReplicationController": { ...under("spec.template.spec", podSpec), "status.conditions": byType },
+  "/ReplicationController": {
+    ...under("spec.template.spec", podSpec),
+    "status.conditions": byType,
+  },
   "/Service": {
-    "spec.ports": { patchStrategy: "merge", patchMergeKey: "port", listMapKeys: ["port", "protocol"] },
+    "spec.ports": {
+      patchStrategy: "merge",
+      patchMergeKey: "port",
+      listMapKeys: ["port", "protocol"],
+    },
     "spec.selector": atomic,
     "status.conditions": byType,
   },
@@ -93,14 +104,24 @@ const kinds: Record<string, Fields> = {
   "apps/DaemonSet": workload,
   "apps/StatefulSet": workload,
   "batch/Job": { ...workload, "status.conditions": { ...byType, atomic: true } }, // +listType=atomic for apply
-  "batch/CronJob": { "spec.jobTemplate.spec.selector": atomic, ...under("spec.jobTemplate.spec.template.spec", podSpec) },
+  "batch/CronJob": {
+    "spec.jobTemplate.spec.selector": atomic,
+    ...under("spec.jobTemplate.spec.template.spec", podSpec),
+  },
   // Endpoints subsets and EndpointSlice endpoints are untagged: atomic, nothing to list.
 };
 
 /** The strategy of the field at `path` (field names only) in objects of `kind`, if it has one. */
-export function fieldStrategy(kind: { group: string; kind: string }, path: readonly string[]): FieldStrategy | undefined {
+export function fieldStrategy(
+  kind: { group: string; kind: string },
+  path: readonly string[],
+): FieldStrategy | undefined {
   const key = path.join(".");
-  return objectMeta[key] ?? kinds[`${kind.group}/${kind.kind}`]?.[key];
+  const name = `${kind.group}/${kind.kind}`;
+  const fields = Object.hasOwn(kinds, name) ? kinds[name] : undefined;
+  // Paths come from request bodies: look up own entries only.
+  if (Object.hasOwn(objectMeta, key)) return objectMeta[key];
+  return fields && Object.hasOwn(fields, key) ? fields[key] : undefined;
 }
 
 /** Keys that identify elements of an associative list under server-side apply, if the list is one. */

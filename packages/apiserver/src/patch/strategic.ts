@@ -7,7 +7,7 @@
 // `$retainKeys`, `$setElementOrder/<list>`, `$deleteFromPrimitiveList/<list>`.
 
 import { badPatch, unappliable } from "./errors.js";
-import { clone, deepEqual, isObject, type JsonObject } from "./json.js";
+import { clone, deepEqual, isObject, own, put, type JsonObject } from "./json.js";
 import { fieldStrategy, hasMerge } from "./schema.js";
 
 type Kind = { group: string; kind: string };
@@ -30,7 +30,9 @@ function mergeMap(original: JsonObject, patch: JsonObject, path: string[], kind:
   }
   if (directive === "delete") return {};
   if (directive !== undefined && directive !== "merge") {
-    throw badPatch(`unknown $patch directive ${JSON.stringify(directive)} at ${where(path)}: expected replace, delete or merge`);
+    throw badPatch(
+      `unknown $patch directive ${JSON.stringify(directive)} at ${where(path)}: expected replace, delete or merge`,
+    );
   }
 
   if (Object.hasOwn(patch, "$retainKeys")) retainKeys(original, patch, path);
@@ -39,8 +41,13 @@ function mergeMap(original: JsonObject, patch: JsonObject, path: string[], kind:
     if (!key.startsWith(deleteFromPrefix)) continue;
     const list = key.slice(deleteFromPrefix.length);
     if (!Array.isArray(values)) throw badPatch(`${key} at ${where(path)} must be a list`);
-    const current = original[list];
-    if (Array.isArray(current)) original[list] = current.filter((v) => !values.some((d) => deepEqual(d, v)));
+    const current = own(original, list);
+    if (Array.isArray(current))
+      put(
+        original,
+        list,
+        current.filter((v) => !values.some((d) => deepEqual(d, v))),
+      );
   }
 
   for (const [key, value] of Object.entries(patch)) {
@@ -48,12 +55,12 @@ function mergeMap(original: JsonObject, patch: JsonObject, path: string[], kind:
     const fieldPath = [...path, key];
     if (value === null) delete original[key];
     else if (isObject(value)) {
-      const current = original[key];
-      original[key] = mergeMap(isObject(current) ? current : {}, value, fieldPath, kind);
+      const current = own(original, key);
+      put(original, key, mergeMap(isObject(current) ? current : {}, value, fieldPath, kind));
     } else if (Array.isArray(value)) {
-      const current = original[key];
-      original[key] = mergeList(Array.isArray(current) ? current : [], value, fieldPath, kind);
-    } else original[key] = value;
+      const current = own(original, key);
+      put(original, key, mergeList(Array.isArray(current) ? current : [], value, fieldPath, kind));
+    } else put(original, key, value);
   }
 
   // `$setElementOrder` also applies to lists the patch only reorders or deletes from.
@@ -61,9 +68,13 @@ function mergeMap(original: JsonObject, patch: JsonObject, path: string[], kind:
     if (!key.startsWith(setOrderPrefix)) continue;
     const list = key.slice(setOrderPrefix.length);
     if (!Array.isArray(order)) throw badPatch(`${key} at ${where(path)} must be a list`);
-    const current = original[list];
+    const current = own(original, list);
     if (Array.isArray(current)) {
-      original[list] = applyElementOrder(current, order, fieldStrategy(kind, [...path, list])?.patchMergeKey);
+      put(
+        original,
+        list,
+        applyElementOrder(current, order, fieldStrategy(kind, [...path, list])?.patchMergeKey),
+      );
     }
   }
   return original;
@@ -79,7 +90,9 @@ function retainKeys(original: JsonObject, patch: JsonObject, path: string[]): vo
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith("$") || value === null) continue;
     if (!keep.includes(key)) {
-      throw unappliable(`the patch at ${where(path)} sets ${JSON.stringify(key)}, which its $retainKeys list does not name`);
+      throw unappliable(
+        `the patch at ${where(path)} sets ${JSON.stringify(key)}, which its $retainKeys list does not name`,
+      );
     }
   }
   for (const key of Object.keys(original)) if (!keep.includes(key)) delete original[key];
@@ -97,16 +110,22 @@ function mergeList(original: unknown[], patch: unknown[], path: string[], kind: 
   if (mergeKey === undefined) {
     // A set of primitives: union, keeping the original's order.
     const result = [...original];
-    for (const value of patch) if (!result.some((v) => deepEqual(v, value))) result.push(clone(value));
+    for (const value of patch)
+      if (!result.some((v) => deepEqual(v, value))) result.push(clone(value));
     return result;
   }
 
   const result = [...original];
   for (const element of patch) {
-    if (!isObject(element)) throw badPatch(`${where(path)}: list elements must be objects with the merge key "${mergeKey}"`);
+    if (!isObject(element))
+      throw badPatch(
+        `${where(path)}: list elements must be objects with the merge key "${mergeKey}"`,
+      );
     if (element.$patch === "merge" && Object.keys(element).length === 1) continue;
     if (!Object.hasOwn(element, mergeKey)) {
-      throw badPatch(`${where(path)}: element ${JSON.stringify(element)} does not contain declared merge key: ${mergeKey}`);
+      throw badPatch(
+        `${where(path)}: element ${JSON.stringify(element)} does not contain declared merge key: ${mergeKey}`,
+      );
     }
     const index = result.findIndex((e) => isObject(e) && deepEqual(e[mergeKey], element[mergeKey]));
     if (element.$patch === "delete") {
@@ -132,11 +151,18 @@ function cleaned(value: unknown, path: string[], kind: Kind): unknown {
  * the others (present only on the server, or left out of the order) keep their place
  * relative to them as far as the original order says, as Kubernetes does.
  */
-function applyElementOrder(list: unknown[], order: unknown[], mergeKey: string | undefined): unknown[] {
-  const id = (e: unknown): string => JSON.stringify(mergeKey !== undefined && isObject(e) ? e[mergeKey] : e);
+function applyElementOrder(
+  list: unknown[],
+  order: unknown[],
+  mergeKey: string | undefined,
+): unknown[] {
+  const id = (e: unknown): string =>
+    JSON.stringify(mergeKey !== undefined && isObject(e) ? e[mergeKey] : e);
   const orderIds = order.map(id);
   const serverIds = list.map(id);
-  const named = list.filter((e) => orderIds.includes(id(e))).sort((a, b) => orderIds.indexOf(id(a)) - orderIds.indexOf(id(b)));
+  const named = list
+    .filter((e) => orderIds.includes(id(e)))
+    .sort((a, b) => orderIds.indexOf(id(a)) - orderIds.indexOf(id(b)));
   const others = list.filter((e) => !orderIds.includes(id(e)));
   const result: unknown[] = [];
   while (named.length > 0 && others.length > 0) {

@@ -1,0 +1,105 @@
+// validate(info, obj, old?): the schema's type checks, then Kubernetes' semantic checks for
+// the kind, then (for updates) what may not change. Errors carry Kubernetes' field paths
+// and wording, ready to become the causes of a 422 Invalid Status.
+import type { TSchema } from "@sinclair/typebox";
+import type { ResourceInfo } from "./resources.js";
+import type { ObjectMeta } from "./schemas/meta.js";
+import { child, classify, index, isObject, schemaFor } from "./schema.js";
+import { FieldErrors, type FieldError } from "./validation/errors.js";
+import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
+import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
+import { isDNS1123Subdomain } from "./validation/names.js";
+
+export type { FieldError, FieldErrorType } from "./validation/errors.js";
+export { formatValue } from "./validation/errors.js";
+export {
+  isDNS1035Label,
+  isDNS1123Label,
+  isDNS1123Subdomain,
+  isQualifiedName,
+  isValidLabelValue,
+} from "./validation/names.js";
+
+/**
+ * All that is wrong with obj as a resource of this kind; empty when it may be stored.
+ * Pass the stored object as `old` for an update. Run it after applyDefaults, as
+ * Kubernetes does. Wrong JSON types are reported alone, before any other check.
+ */
+export function validate(
+  info: Pick<ResourceInfo, "kind" | "namespaced">,
+  obj: Record<string, unknown>,
+  old?: object,
+): FieldError[] {
+  const errs = new FieldErrors();
+  checkTypes(errs, schemaFor(info), obj, "");
+  if (errs.list.length > 0) return errs.list;
+
+  // JSON null means "unset" to Kubernetes; the checks below see it that way.
+  const now = withoutNulls(obj) as { metadata?: ObjectMeta };
+  validateObjectMeta(
+    errs,
+    now.metadata,
+    info.namespaced,
+    nameChecks[info.kind] ?? isDNS1123Subdomain,
+  );
+  kindValidators[info.kind]?.(errs, now as never);
+  if (old) {
+    const before = withoutNulls(old) as { metadata?: ObjectMeta };
+    validateObjectMetaUpdate(errs, now.metadata, before.metadata);
+    updateValidators[info.kind]?.(errs, now as never, before as never);
+  }
+  return errs.list;
+}
+
+/** Type errors only: what a decoder would refuse. */
+export function typeErrors(schema: TSchema, value: unknown): FieldError[] {
+  const errs = new FieldErrors();
+  checkTypes(errs, schema, value, "");
+  return errs.list;
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
+  return typeof v;
+}
+
+function checkTypes(errs: FieldErrors, schema: TSchema, value: unknown, path: string): void {
+  if (value === undefined || value === null) return;
+  const node = classify(schema);
+  switch (node.is) {
+    case "struct":
+      if (!isObject(value)) return errs.typeInvalid(path, jsonType(value), "object");
+      for (const [name, prop] of Object.entries(node.properties)) {
+        checkTypes(errs, prop, value[name], child(path, name));
+      }
+      return;
+    case "map":
+      if (!isObject(value)) return errs.typeInvalid(path, jsonType(value), "object");
+      for (const [k, v] of Object.entries(value)) checkTypes(errs, node.values, v, index(path, k));
+      return;
+    case "array":
+      if (!Array.isArray(value)) return errs.typeInvalid(path, jsonType(value), "array");
+      value.forEach((v, i) => checkTypes(errs, node.items, v, index(path, i)));
+      return;
+    case "scalar": {
+      const actual = jsonType(value);
+      const ok = node.types.some((t) => t === actual || (t === "number" && actual === "integer"));
+      if (!ok) errs.typeInvalid(path, actual, node.types.join(" or "));
+      return;
+    }
+    case "any":
+      return;
+  }
+}
+
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (isObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+    return out;
+  }
+  return v;
+}

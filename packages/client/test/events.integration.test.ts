@@ -1,0 +1,129 @@
+// The event recorder against a real apiserver: repeats fold into one Event with a count;
+// failures never reach the caller.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { findResource } from "@skiff/api";
+import {
+  RestClient,
+  EventRecorder,
+  loadKubeconfig,
+  silentLogger,
+  type CoreEvent,
+  type KubeObject,
+} from "@skiff/client";
+
+let api: TestApiserver;
+let client: RestClient;
+before(async () => {
+  api = await startApiserver();
+  client = new RestClient(loadKubeconfig({ kubeconfig: api.kubeconfig, env: {} }));
+});
+after(async () => {
+  client?.close();
+  await api?.stop();
+});
+
+const events = () =>
+  client.resource<CoreEvent>(findResource("", "v1", "events")!).namespace("default");
+
+async function eventsAbout(name: string): Promise<CoreEvent[]> {
+  const list = await events().list();
+  return list.items.filter((e) => e.involvedObject.name === name);
+}
+
+test("repeats of the same event are aggregated into one Event with count and lastTimestamp", async () => {
+  const pod = (await client
+    .resource(findResource("", "v1", "configmaps")!)
+    .namespace("default")
+    .create({ metadata: { name: "ev-target" } })) as KubeObject;
+  let now = Date.UTC(2024, 0, 1, 12, 0, 0);
+  const rec = new EventRecorder(client, {
+    component: "test-controller",
+    host: "node-1",
+    logger: silentLogger,
+    now: () => now,
+  });
+  rec.event(pod, "Warning", "FailedSync", "could not sync");
+  now += 5_000;
+  rec.event(pod, "Warning", "FailedSync", "could not sync");
+  now += 5_000;
+  rec.event(pod, "Warning", "FailedSync", "could not sync");
+  rec.event(pod, "Normal", "Synced", "all good");
+  await rec.flush();
+
+  const got = await eventsAbout("ev-target");
+  assert.equal(got.length, 2);
+  const failed = got.find((e) => e.reason === "FailedSync")!;
+  assert.equal(failed.count, 3);
+  assert.equal(failed.type, "Warning");
+  assert.equal(failed.message, "could not sync");
+  assert.equal(failed.firstTimestamp, "2024-01-01T12:00:00Z");
+  assert.equal(failed.lastTimestamp, "2024-01-01T12:00:10Z");
+  assert.deepEqual(failed.source, { component: "test-controller", host: "node-1" });
+  assert.equal(failed.reportingComponent, "test-controller");
+  assert.equal(failed.reportingInstance, "node-1");
+  assert.match(failed.metadata.name!, /^ev-target\.[0-9a-f]+$/);
+  assert.deepEqual(failed.involvedObject, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    namespace: "default",
+    name: "ev-target",
+    uid: pod.metadata.uid,
+    resourceVersion: pod.metadata.resourceVersion,
+  });
+  assert.equal(got.find((e) => e.reason === "Synced")!.count, 1);
+
+  // After the 10-minute window, the same event starts a new Event.
+  now += 11 * 60_000;
+  rec.event(pod, "Warning", "FailedSync", "could not sync");
+  await rec.flush();
+  assert.equal((await eventsAbout("ev-target")).filter((e) => e.reason === "FailedSync").length, 2);
+});
+
+test("an event whose Event was deleted meanwhile is created again", async () => {
+  const obj: KubeObject = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { namespace: "default", name: "ev-deleted", uid: "u-1" },
+  };
+  const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
+  rec.event(obj, "Normal", "Started", "started");
+  await rec.flush();
+  const [first] = await eventsAbout("ev-deleted");
+  await events().delete(first!.metadata.name!);
+  rec.event(obj, "Normal", "Started", "started");
+  await rec.flush();
+  const again = await eventsAbout("ev-deleted");
+  assert.equal(again.length, 1);
+  assert.equal(again[0]!.count, 2);
+});
+
+test("recording never throws into the caller, even when the apiserver cannot be reached", async () => {
+  const dead = new RestClient({ server: "https://127.0.0.1:1", namespace: "default", qps: -1 });
+  const dropped: string[] = [];
+  const rec = new EventRecorder(dead, {
+    component: "c",
+    logger: { ...silentLogger, warn: (_o, msg) => void dropped.push(msg) },
+  });
+  assert.doesNotThrow(() =>
+    rec.event({ metadata: { name: "x", namespace: "default" } }, "Normal", "R", "m"),
+  );
+  await rec.flush();
+  assert.deepEqual(dropped, ["dropped event"]);
+  dead.close();
+});
+
+test("events about cluster-scoped objects go to the default namespace", async () => {
+  const rec = new EventRecorder(client, { component: "node-controller", logger: silentLogger });
+  rec.event(
+    { apiVersion: "v1", kind: "Node", metadata: { name: "ev-node" } },
+    "Normal",
+    "RegisteredNode",
+    "Node ev-node registered",
+  );
+  await rec.flush();
+  const [e] = await eventsAbout("ev-node");
+  assert.equal(e?.metadata.namespace, "default");
+  assert.equal(e?.involvedObject.kind, "Node");
+});

@@ -1,0 +1,346 @@
+// The iptables proxier: tracks Services and EndpointSlices, builds all rules with buildRules
+// and applies them with ONE iptables-restore --noflush per sync, touching only its own chains.
+import type { EndpointSlice, Logger, NodeInfo, Service } from "../types.js";
+import { silentLogger } from "../types.js";
+import type { Exec } from "../exec.js";
+import { exec as hostExec, mustExec } from "../exec.js";
+import { BoundedFrequencyRunner } from "../runner.js";
+import { ChangeTracker } from "../tracker.js";
+import type { SafetyNet } from "../safety.js";
+import type { ProxyOptions, ProxyState, RulesResult } from "./rules.js";
+import { buildRules } from "./rules.js";
+import { staleConntrackEntries } from "./conntrack.js";
+import type { JumpRule } from "./jumps.js";
+import { ensureJumps, removeJumps } from "./jumps.js";
+import {
+  isServiceChainName,
+  kubeExternalServicesChain,
+  kubeForwardChain,
+  kubeletFirewallChain,
+  kubeMarkMasqChain,
+  kubeNodePortsChain,
+  kubePostroutingChain,
+  kubeProxyFirewallChain,
+  kubeServicesChain,
+  serviceChainPrefixes,
+} from "./chains.js";
+
+export interface ProxierOptions extends ProxyOptions {
+  node: NodeInfo;
+  /** Full resync period (kube-proxy --iptables-sync-period, 30 s). */
+  syncPeriodMs?: number;
+  /** Minimum time between syncs (kube-proxy --iptables-min-sync-period, 1 s). */
+  minSyncPeriodMs?: number;
+  exec?: Exec;
+  log?: Logger;
+  /** The safety net below the rules; cleanup() removes it too. */
+  safety?: SafetyNet;
+}
+
+const newConnection = ["-m", "conntrack", "--ctstate", "NEW"];
+
+/** Every jump from a built-in chain into ours, as kube-proxy installs them. */
+export function jumpRules(localhostNodePorts: boolean): JumpRule[] {
+  const jumps: JumpRule[] = [
+    {
+      table: "filter",
+      from: "INPUT",
+      to: kubeExternalServicesChain,
+      comment: "kubernetes externally-visible service portals",
+      extraArgs: newConnection,
+    },
+    {
+      table: "filter",
+      from: "FORWARD",
+      to: kubeExternalServicesChain,
+      comment: "kubernetes externally-visible service portals",
+      extraArgs: newConnection,
+    },
+    {
+      table: "filter",
+      from: "INPUT",
+      to: kubeNodePortsChain,
+      comment: "kubernetes health check service ports",
+    },
+    {
+      table: "filter",
+      from: "FORWARD",
+      to: kubeServicesChain,
+      comment: "kubernetes service portals",
+      extraArgs: newConnection,
+    },
+    {
+      table: "filter",
+      from: "OUTPUT",
+      to: kubeServicesChain,
+      comment: "kubernetes service portals",
+      extraArgs: newConnection,
+    },
+    {
+      table: "filter",
+      from: "FORWARD",
+      to: kubeForwardChain,
+      comment: "kubernetes forwarding rules",
+    },
+    {
+      table: "filter",
+      from: "INPUT",
+      to: kubeProxyFirewallChain,
+      comment: "kubernetes load balancer firewall",
+      extraArgs: newConnection,
+    },
+    {
+      table: "filter",
+      from: "OUTPUT",
+      to: kubeProxyFirewallChain,
+      comment: "kubernetes load balancer firewall",
+      extraArgs: newConnection,
+    },
+    {
+      table: "filter",
+      from: "FORWARD",
+      to: kubeProxyFirewallChain,
+      comment: "kubernetes load balancer firewall",
+      extraArgs: newConnection,
+    },
+    { table: "nat", from: "OUTPUT", to: kubeServicesChain, comment: "kubernetes service portals" },
+    {
+      table: "nat",
+      from: "PREROUTING",
+      to: kubeServicesChain,
+      comment: "kubernetes service portals",
+    },
+    {
+      table: "nat",
+      from: "POSTROUTING",
+      to: kubePostroutingChain,
+      comment: "kubernetes postrouting rules",
+    },
+  ];
+  if (localhostNodePorts) {
+    jumps.push(
+      { table: "filter", from: "INPUT", to: kubeletFirewallChain },
+      { table: "filter", from: "OUTPUT", to: kubeletFirewallChain },
+    );
+  }
+  return jumps;
+}
+
+const routeLocalnet = "net.ipv4.conf.all.route_localnet";
+
+export class IptablesProxier {
+  private readonly services = new Map<string, Service>();
+  private readonly slices = new Map<string, EndpointSlice>();
+  private readonly serviceChanges = new ChangeTracker<Service>();
+  private readonly sliceChanges = new ChangeTracker<EndpointSlice>();
+  private state: ProxyState | undefined;
+  private needFullSync = true;
+  private lastFullSync = 0;
+  private savedRouteLocalnet: string | undefined;
+  private readonly runner: BoundedFrequencyRunner;
+  private readonly run: Exec;
+  private readonly log: Logger;
+  private readonly syncPeriodMs: number;
+  /** The result of the latest successful sync (for metrics and tests). */
+  lastResult:
+    | (RulesResult["stats"] & {
+        full: boolean;
+        ms: number;
+        prepareMs: number;
+        generateMs: number;
+        restoreMs: number;
+      })
+    | undefined;
+
+  constructor(private readonly options: ProxierOptions) {
+    this.run = options.exec ?? hostExec;
+    this.log = options.log ?? silentLogger;
+    this.syncPeriodMs = options.syncPeriodMs ?? 30_000;
+    this.runner = new BoundedFrequencyRunner(() => this.sync(), {
+      minIntervalMs: options.minSyncPeriodMs ?? 1_000,
+      maxIntervalMs: this.syncPeriodMs,
+    });
+  }
+
+  // Event handlers: record the change, poke the runner.
+  onServiceAdd(s: Service): void {
+    this.onServiceUpdate(undefined, s);
+  }
+  onServiceUpdate(old: Service | undefined, s: Service | undefined): void {
+    if (this.serviceChanges.update(objectKey((s ?? old)!), old, s)) this.runner.run();
+  }
+  onServiceDelete(s: Service): void {
+    this.onServiceUpdate(s, undefined);
+  }
+  onEndpointSliceAdd(e: EndpointSlice): void {
+    this.onEndpointSliceUpdate(undefined, e);
+  }
+  onEndpointSliceUpdate(old: EndpointSlice | undefined, e: EndpointSlice | undefined): void {
+    if (this.sliceChanges.update(objectKey((e ?? old)!), old, e)) this.runner.run();
+  }
+  onEndpointSliceDelete(e: EndpointSlice): void {
+    this.onEndpointSliceUpdate(e, undefined);
+  }
+
+  /** Starts periodic syncs (the first one at once). */
+  start(): void {
+    this.runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.runner.stop();
+  }
+
+  /** Asks for a full sync on the next run (e.g. someone else touched our chains). */
+  requestFullSync(): void {
+    this.needFullSync = true;
+    this.runner.run();
+  }
+
+  /**
+   * One sync: apply the tracked changes, build every rule, write them in one restore.
+   * Partial unless a full sync is due (first sync, after a failure, every syncPeriod).
+   */
+  async sync(): Promise<void> {
+    const started = Date.now();
+    for (const [key, c] of this.serviceChanges.drain()) apply(this.services, key, c.current);
+    for (const [key, c] of this.sliceChanges.drain()) apply(this.slices, key, c.current);
+    const full =
+      this.needFullSync || !this.state || started - this.lastFullSync >= this.syncPeriodMs;
+    try {
+      let existingChains: Set<string> | undefined;
+      if (full) {
+        await this.ensureHostSetup();
+        existingChains = await this.natChains();
+      }
+      const prepared = Date.now();
+      const result = buildRules({
+        services: [...this.services.values()],
+        endpointSlices: [...this.slices.values()],
+        node: this.options.node,
+        options: this.options,
+        ...(this.state ? { previous: this.state } : {}),
+        ...(full ? { fullSync: true, existingChains } : {}),
+      });
+      const generated = Date.now();
+      await mustExec(this.run, "iptables-restore", ["-w", "--noflush"], result.restore);
+      const restored = Date.now();
+      const before = this.state;
+      this.state = result.state;
+      this.needFullSync = false;
+      if (full) this.lastFullSync = started;
+      this.lastResult = {
+        ...result.stats,
+        full,
+        ms: restored - started,
+        prepareMs: prepared - started,
+        generateMs: generated - prepared,
+        restoreMs: restored - generated,
+      };
+      await this.clearConntrack(staleConntrackEntries(before, result.state));
+      this.log.info({ ...this.lastResult }, "synced iptables rules");
+    } catch (err) {
+      // The kernel may now differ from this.state in ways we cannot know: repair everything.
+      this.needFullSync = true;
+      this.log.error({ err: String(err), full }, "iptables sync failed; retrying");
+      this.runner.retryAfter(Math.min(this.syncPeriodMs, 10_000));
+      throw err;
+    }
+  }
+
+  /**
+   * Removes every rule and chain this proxier made (and the safety net below them);
+   * anyone else's rules, such as Docker's, stay.
+   */
+  async cleanup(): Promise<void> {
+    await this.runner.stop();
+    await removeJumps(this.run, jumpRules(true));
+    const natChains = [...(await this.natChains())].filter(isServiceChainName);
+    const byGroup = serviceChainPrefixes.flatMap((p) =>
+      natChains.filter((c) => c.startsWith(p)).sort(),
+    );
+    const top = {
+      nat: [kubeServicesChain, kubeNodePortsChain, kubePostroutingChain, kubeMarkMasqChain],
+      filter: [
+        kubeServicesChain,
+        kubeExternalServicesChain,
+        kubeForwardChain,
+        kubeNodePortsChain,
+        kubeProxyFirewallChain,
+        kubeletFirewallChain,
+      ],
+    };
+    // Flush the chains that jump elsewhere first, then delete in jump order.
+    const nat = [
+      ...top.nat.map((c) => `:${c} - [0:0]`),
+      ...byGroup.flatMap((c) => [`:${c} - [0:0]`, `-X ${c}`]),
+      ...top.nat.map((c) => `-X ${c}`),
+    ];
+    const filter = [...top.filter.map((c) => `:${c} - [0:0]`), ...top.filter.map((c) => `-X ${c}`)];
+    await mustExec(
+      this.run,
+      "iptables-restore",
+      ["-w", "--noflush"],
+      ["*filter", ...filter, "COMMIT", "*nat", ...nat, "COMMIT", ""].join("\n"),
+    );
+    if (this.savedRouteLocalnet !== undefined) {
+      await this.run("sysctl", ["-w", `${routeLocalnet}=${this.savedRouteLocalnet}`]);
+      this.savedRouteLocalnet = undefined;
+    }
+    await this.options.safety?.cleanup();
+    this.state = undefined;
+    this.needFullSync = true;
+    this.log.info({}, "removed kube-proxy iptables rules");
+  }
+
+  /** Jumps from built-in chains, route_localnet, the safety net: checked on full syncs only. */
+  private async ensureHostSetup(): Promise<void> {
+    const localhostNodePorts = this.options.localhostNodePorts ?? true;
+    if (localhostNodePorts && this.savedRouteLocalnet === undefined) {
+      // NodePorts on 127.0.0.1 need the kernel to route loopback-sourced packets out of the
+      // host; KUBE-FIREWALL drops the martians this would otherwise let in.
+      this.savedRouteLocalnet = (await mustExec(this.run, "sysctl", ["-n", routeLocalnet])).trim();
+      await mustExec(this.run, "sysctl", ["-w", `${routeLocalnet}=1`]);
+    }
+    await this.options.safety?.install();
+    await ensureJumps(this.run, jumpRules(localhostNodePorts));
+  }
+
+  /** The chains of the nat table. nft lists names in milliseconds; iptables-save takes seconds. */
+  private async natChains(): Promise<Set<string>> {
+    const chains = new Set<string>();
+    const nft = await this.run("nft", ["list", "chains", "ip"]).catch(() => undefined);
+    if (nft?.code === 0) {
+      let table = "";
+      for (const line of nft.stdout.split("\n")) {
+        const t = /^table ip (\S+) \{/.exec(line);
+        if (t) table = t[1]!;
+        const c = /^\s+chain (\S+) \{/.exec(line);
+        if (c && table === "nat") chains.add(c[1]!);
+      }
+      return chains;
+    }
+    const saved = await mustExec(this.run, "iptables-save", ["-t", "nat"]);
+    for (const line of saved.split("\n"))
+      if (line.startsWith(":")) chains.add(line.slice(1, line.indexOf(" ")));
+    return chains;
+  }
+
+  private async clearConntrack(deletions: string[][]): Promise<void> {
+    for (const args of deletions) {
+      const r = await this.run("conntrack", args);
+      // Exit 1 with "0 flow entries" just means there was nothing to delete.
+      if (r.code !== 0 && !/0 flow entries/.test(r.stderr))
+        this.log.warn({ args, stderr: r.stderr.trim() }, "conntrack delete failed");
+    }
+  }
+}
+
+function objectKey(o: Service | EndpointSlice): string {
+  return `${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
+}
+
+function apply<T>(map: Map<string, T>, key: string, current: T | undefined): void {
+  if (current === undefined) map.delete(key);
+  else map.set(key, current);
+}

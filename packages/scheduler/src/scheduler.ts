@@ -1,0 +1,343 @@
+// The scheduler: informers feed the cache and the queue; one loop pops a pod, decides, assumes
+// it onto the node and binds it in the background; pods no node fits get a FailedScheduling
+// event and a PodScheduled=False condition and wait for the cluster to change.
+import {
+  findResource,
+  labelSelectorToRequirements,
+  matchesLabels,
+  type Requirement,
+} from "@skiff/api";
+import {
+  DeletedFinalStateUnknown,
+  EventRecorder,
+  SharedInformerFactory,
+  defaultLogger,
+  isConflict,
+  isNotFound,
+  type KubeObject,
+  type Logger,
+  type ResourceClient,
+  type RestClient,
+  type SharedInformer,
+} from "@skiff/client";
+import { SchedulerCache } from "./cache.js";
+import { newPodInfo, type PodInfo } from "./framework/nodeinfo.js";
+import { Algorithm, FitError, NoNodesAvailableError } from "./framework/schedule.js";
+import type { SpreadGroup } from "./framework/scores.js";
+import { SchedulerMetrics, type AttemptResult } from "./metrics.js";
+import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from "./queue.js";
+import { podKey, type Node, type Pod, type Service } from "./types.js";
+
+export const defaultSchedulerName = "default-scheduler";
+
+export interface SchedulerOptions {
+  client: RestClient;
+  /** Pods whose spec.schedulerName is this are ours (default "default-scheduler"). */
+  schedulerName?: string;
+  logger?: Logger;
+  /** 0: Kubernetes' adaptive share of nodes to search in large clusters. */
+  percentageOfNodesToScore?: number;
+  /** Bindings in flight at once (default 64). */
+  maxInFlightBindings?: number;
+  queue?: QueueOptions;
+  /** Who reports events (the host or replica name). */
+  identity?: string;
+}
+
+/** Kubernetes truncates event and condition messages to this length. */
+const maxMessageLength = 1024;
+const truncate = (s: string) =>
+  s.length <= maxMessageLength ? s : s.slice(0, maxMessageLength - 3) + "...";
+
+const unwrap = <T extends KubeObject>(obj: T | DeletedFinalStateUnknown<T>): T =>
+  obj instanceof DeletedFinalStateUnknown ? obj.obj : obj;
+const isTerminal = (pod: Pod) =>
+  pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+const asPodRef = (pod: Pod): KubeObject => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: pod.metadata,
+});
+
+export class Scheduler {
+  readonly cache = new SchedulerCache();
+  readonly queue: SchedulingQueue;
+  readonly metrics: SchedulerMetrics;
+  readonly schedulerName: string;
+  private readonly factory: SharedInformerFactory;
+  private readonly pods: SharedInformer<Pod>;
+  private readonly nodes: SharedInformer<Node>;
+  private readonly services: SharedInformer<Service>;
+  private readonly algorithm: Algorithm;
+  private readonly recorder: EventRecorder;
+  private readonly log: Logger;
+  private readonly podClient: ResourceClient<Pod>;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
+  private readonly bindings = new Set<Promise<void>>();
+  private slotWaiters: (() => void)[] = [];
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.schedulerName = opts.schedulerName ?? defaultSchedulerName;
+    this.log = opts.logger ?? defaultLogger;
+    this.queue = new SchedulingQueue(opts.queue);
+    this.metrics = new SchedulerMetrics(() => this.queue.lengths());
+    this.algorithm = new Algorithm({ percentageOfNodesToScore: opts.percentageOfNodesToScore });
+    this.maxInFlight = opts.maxInFlightBindings ?? 64;
+    this.recorder = new EventRecorder(opts.client, {
+      component: this.schedulerName,
+      host: opts.identity,
+      logger: this.log,
+    });
+    const podsInfo = findResource("", "v1", "pods")!;
+    this.podClient = opts.client.resource<Pod>(podsInfo);
+    this.factory = new SharedInformerFactory(opts.client, { logger: this.log });
+    // Finished pods hold no resources: the scheduler never sees them.
+    this.pods = this.factory.forResource<Pod>(podsInfo, {
+      fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
+    });
+    this.nodes = this.factory.forResource<Node>(findResource("", "v1", "nodes")!);
+    this.services = this.factory.forResource<Service>(findResource("", "v1", "services")!);
+    this.addHandlers();
+  }
+
+  private responsible(pod: Pod): boolean {
+    return (pod.spec.schedulerName || defaultSchedulerName) === this.schedulerName;
+  }
+
+  private addHandlers(): void {
+    this.pods.addEventHandler({
+      add: (pod) => this.onPod(undefined, pod),
+      update: (old, pod) => {
+        if (old.metadata.resourceVersion !== pod.metadata.resourceVersion) this.onPod(old, pod);
+      },
+      delete: (obj) => this.onPodDelete(unwrap(obj)),
+    });
+    this.nodes.addEventHandler({
+      add: (node) => {
+        this.cache.addNode(node);
+        this.queue.moveAllToActiveOrBackoff("NodeAdd");
+      },
+      update: (old, node) => {
+        if (old.metadata.resourceVersion === node.metadata.resourceVersion) return;
+        this.cache.updateNode(node);
+        if (nodeChangeMayHelp(old, node)) this.queue.moveAllToActiveOrBackoff("NodeUpdate");
+      },
+      delete: (obj) => this.cache.removeNode(unwrap(obj).metadata.name ?? ""),
+    });
+  }
+
+  private onPod(old: Pod | undefined, pod: Pod): void {
+    if (isTerminal(pod)) return this.onPodDelete(pod);
+    if (pod.spec.nodeName) {
+      // Bound (by us or anyone): it leaves the queue and counts on its node.
+      if (old && !old.spec.nodeName) this.queue.delete(pod);
+      this.cache.addPod(pod);
+      return;
+    }
+    if (!this.responsible(pod) || pod.metadata.deletionTimestamp) return;
+    if (old) this.queue.update(pod, old);
+    else this.queue.add(pod);
+  }
+
+  private onPodDelete(pod: Pod): void {
+    if (pod.spec.nodeName || this.cache.nodeOf(podKey(pod))) {
+      this.cache.removePod(pod);
+      this.queue.moveAllToActiveOrBackoff("AssignedPodDelete");
+    }
+    this.queue.delete(pod);
+  }
+
+  /** Starts the informers; resolves once their caches are synced (false if stopped first). */
+  async start(): Promise<boolean> {
+    this.factory.start();
+    return this.factory.waitForCacheSync();
+  }
+
+  /** Schedules pods until `signal` aborts or `stop()` is called. */
+  run(signal?: AbortSignal): Promise<void> {
+    this.running ??= this.loop(signal);
+    return this.running;
+  }
+
+  private async loop(signal?: AbortSignal): Promise<void> {
+    signal?.addEventListener("abort", () => this.queue.close(), { once: true });
+    this.queue.run();
+    let sinceYield = 0;
+    for (;;) {
+      const qp = await this.queue.pop();
+      if (!qp || this.stopped || signal?.aborted) break;
+      this.scheduleOne(qp);
+      while (this.inFlight >= this.maxInFlight)
+        await new Promise<void>((r) => this.slotWaiters.push(r));
+      // Decisions are synchronous; let watch events and binding answers in now and then.
+      if (++sinceYield >= 16) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  }
+
+  /** Stops scheduling and the informers; waits for bindings in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.close();
+    for (const w of this.slotWaiters.splice(0)) w();
+    await this.running;
+    await Promise.allSettled([...this.bindings]);
+    this.factory.stop();
+    await this.recorder.flush();
+  }
+
+  /** The pods that count as one group for spreading: the pod's controller's, and its Services'. */
+  private spreadGroup(pod: Pod): SpreadGroup {
+    const namespace = pod.metadata.namespace ?? "";
+    const controllerUID = pod.metadata.ownerReferences?.find((o) => o.controller)?.uid;
+    const selectors: Requirement[][] = [];
+    for (const svc of this.services.lister().namespace(namespace).list()) {
+      const sel = svc.spec?.selector;
+      if (!sel || Object.keys(sel).length === 0) continue;
+      const reqs = labelSelectorToRequirements({ matchLabels: sel });
+      if (matchesLabels(reqs, pod.metadata.labels)) selectors.push(reqs);
+    }
+    return { namespace, controllerUID, selectors };
+  }
+
+  /** One scheduling cycle, synchronous; the binding continues in the background. */
+  scheduleOne(qp: QueuedPodInfo): void {
+    const started = performance.now();
+    const cycle = this.queue.schedulingCycle;
+    const pod = this.pods.store.get(qp.key);
+    // Gone, bound, being deleted, or already assumed: nothing to do.
+    if (
+      !pod ||
+      pod.spec.nodeName ||
+      pod.metadata.deletionTimestamp ||
+      this.cache.nodeOf(qp.key) ||
+      !this.responsible(pod)
+    ) {
+      this.queue.done(qp.key);
+      return;
+    }
+    const info = newPodInfo(pod);
+    let nodeName: string;
+    try {
+      nodeName = this.algorithm.schedule(info, this.cache, this.spreadGroup(pod)).nodeName;
+    } catch (e) {
+      if (e instanceof FitError || e instanceof NoNodesAvailableError) {
+        this.observe("unschedulable", started);
+        this.recordUnschedulable(pod, e.message);
+        this.queue.addUnschedulable(qp, cycle);
+      } else {
+        this.observe("error", started);
+        this.log.error({ pod: qp.key, err: e }, "scheduling failed");
+        this.queue.addBackoff(qp);
+      }
+      return;
+    }
+    this.cache.assumePod(info, nodeName);
+    this.inFlight++;
+    const binding = this.bind(qp, info, nodeName, started).finally(() => {
+      this.inFlight--;
+      this.bindings.delete(binding);
+      this.slotWaiters.shift()?.();
+    });
+    this.bindings.add(binding);
+  }
+
+  private async bind(
+    qp: QueuedPodInfo,
+    info: PodInfo,
+    nodeName: string,
+    started: number,
+  ): Promise<void> {
+    const { namespace = "", name = "", uid } = info.pod.metadata;
+    try {
+      await this.podClient.namespace(namespace).bind(name, nodeName, uid ? { uid } : {});
+    } catch (e) {
+      this.cache.forgetPod(info.key);
+      // The node's share is free again: pods waiting for room may fit now.
+      this.queue.moveAllToActiveOrBackoff("AssumedPodForgotten");
+      this.observe("error", started);
+      if (
+        isNotFound(e) ||
+        (isConflict(e) && /already assigned|being deleted|UID/.test(e.message))
+      ) {
+        this.log.info(
+          { pod: info.key, node: nodeName, err: e },
+          "binding refused for good; dropping the pod",
+        );
+        this.queue.done(info.key);
+      } else {
+        this.log.warn({ pod: info.key, node: nodeName, err: e }, "binding failed; will retry");
+        this.queue.addBackoff(qp);
+      }
+      return;
+    }
+    this.queue.done(info.key);
+    this.observe("scheduled", started);
+    this.metrics.podSchedulingDuration.observe(
+      { attempts: String(qp.attempts) },
+      (Date.now() - qp.initialTimestamp) / 1000,
+    );
+    this.recorder.event(
+      asPodRef(info.pod),
+      "Normal",
+      "Scheduled",
+      `Successfully assigned ${namespace}/${name} to ${nodeName}`,
+    );
+    this.log.debug({ pod: info.key, node: nodeName }, "bound");
+  }
+
+  private observe(result: AttemptResult, started: number): void {
+    const labels = { result, profile: this.schedulerName };
+    this.metrics.attempts.inc(labels);
+    this.metrics.attemptDuration.observe(labels, (performance.now() - started) / 1000);
+  }
+
+  /** A FailedScheduling event, and PodScheduled=False through pods/status when it changed. */
+  private recordUnschedulable(pod: Pod, message: string): void {
+    const msg = truncate(message);
+    this.recorder.event(asPodRef(pod), "Warning", "FailedScheduling", msg);
+    const current = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+    if (
+      current?.status === "False" &&
+      current.reason === "Unschedulable" &&
+      current.message === msg
+    )
+      return;
+    const condition = {
+      type: "PodScheduled",
+      status: "False",
+      lastProbeTime: null,
+      lastTransitionTime:
+        current?.status === "False" && current.lastTransitionTime
+          ? current.lastTransitionTime
+          : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      reason: "Unschedulable",
+      message: msg,
+    };
+    const { namespace = "", name = "" } = pod.metadata;
+    void this.podClient
+      .namespace(namespace)
+      .patch(name, { status: { conditions: [condition] } }, "strategic", { subresource: "status" })
+      .catch((e: unknown) => {
+        if (!isNotFound(e))
+          this.log.warn({ pod: podKey(pod), err: e }, "cannot set the PodScheduled condition");
+      });
+  }
+}
+
+/** Whether a node change could let a pending pod fit (Kubernetes' node update queueing hints, roughly). */
+export function nodeChangeMayHelp(old: Node, node: Node): boolean {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return (
+    !same(old.status?.allocatable, node.status?.allocatable) ||
+    !same(old.metadata.labels, node.metadata.labels) ||
+    !same(old.spec?.taints, node.spec?.taints) ||
+    (old.spec?.unschedulable ?? false) !== (node.spec?.unschedulable ?? false) ||
+    !same(old.status?.images, node.status?.images)
+  );
+}

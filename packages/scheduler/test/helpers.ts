@@ -1,0 +1,75 @@
+// Shared pieces of the integration tests: a real apiserver, a client, and waiting.
+import { findResource } from "@skiff/api";
+import { RestClient, loadClientConfig, silentLogger } from "@skiff/client";
+import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { Scheduler } from "../src/scheduler.js";
+import type { Node, Pod } from "../src/types.js";
+
+export const podsInfo = findResource("", "v1", "pods")!;
+export const nodesInfo = findResource("", "v1", "nodes")!;
+export const eventsInfo = findResource("", "v1", "events")!;
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Env {
+  api: TestApiserver;
+  client: RestClient;
+  createNode(node: Node): Promise<void>;
+  createPod(pod: Pod): Promise<void>;
+  getPod(name: string, ns?: string): Promise<Pod>;
+  boundNode(name: string, ns?: string): Promise<string>;
+  startScheduler(): Promise<Scheduler>;
+  stop(): Promise<void>;
+}
+
+/** A real etcd and apiserver, with helpers; `stop()` ends everything started. */
+export async function startEnv(): Promise<Env> {
+  const api = await startApiserver();
+  const client = new RestClient({ ...loadClientConfig({ kubeconfig: api.kubeconfig }), qps: -1 });
+  const schedulers: Scheduler[] = [];
+  const pods = client.resource<Pod>(podsInfo);
+  const env: Env = {
+    api,
+    client,
+    async createNode(node) {
+      const created = await client.resource<Node>(nodesInfo).create(node);
+      // Like a kubelet, report capacity through the status subresource too, in case create dropped it.
+      if (!created.status?.allocatable)
+        await client.resource<Node>(nodesInfo).updateStatus({ ...created, status: node.status });
+    },
+    async createPod(pod) {
+      await pods.namespace(pod.metadata.namespace ?? "default").create(pod);
+    },
+    getPod: (name, ns = "default") => pods.namespace(ns).get(name),
+    boundNode: (name, ns = "default") =>
+      waitFor(
+        `pod ${ns}/${name} to be bound`,
+        async () => (await pods.namespace(ns).get(name)).spec.nodeName || undefined,
+      ),
+    async startScheduler() {
+      const s = new Scheduler({ client, logger: silentLogger, queue: { flushIntervalMs: 100 } });
+      schedulers.push(s);
+      await s.start();
+      void s.run();
+      return s;
+    },
+    async stop() {
+      for (const s of schedulers) await s.stop();
+      client.close();
+      await api.stop();
+    },
+  };
+  return env;
+}
