@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const server = spawn(
     process.execPath,
     [
+      ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
       join(root, "packages/apiserver/dist/main.js"),
       `--etcd-servers=${etcd.endpoints.join(",")}`,
       "--bind-address=127.0.0.1",

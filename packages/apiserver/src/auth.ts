@@ -76,19 +76,8 @@ export class Authenticator {
 
   /** Returns who sent the request, or undefined for an anonymous one. */
   authenticate(req: IncomingMessage): UserInfo | undefined {
-    const socket = req.socket as TLSSocket;
-    if (socket.authorized) {
-      const cert = socket.getPeerCertificate();
-      const cn = cert?.subject?.CN;
-      if (cn) {
-        const o = cert.subject.O;
-        const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
-        return {
-          name: Array.isArray(cn) ? cn[0]! : cn,
-          groups: [...groups, "system:authenticated"],
-        };
-      }
-    }
+    const fromCert = this.certificateUser(req.socket as TLSSocket);
+    if (fromCert) return fromCert;
     const header = req.headers.authorization;
     if (header && /^bearer /i.test(header)) {
       const token = header.slice(7).trim();
@@ -96,6 +85,23 @@ export class Authenticator {
       if (user) return { ...user, groups: [...user.groups, "system:authenticated"] };
     }
     return undefined;
+  }
+
+  // A client certificate belongs to the connection, so it is read once per socket.
+  private readonly certUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
+  private certificateUser(socket: TLSSocket): UserInfo | undefined {
+    const cached = this.certUsers.get(socket);
+    if (cached !== undefined) return cached ?? undefined;
+    let user: UserInfo | null = null;
+    const cn = socket.authorized ? socket.getPeerCertificate()?.subject?.CN : undefined;
+    if (cn) {
+      const o = socket.getPeerCertificate().subject.O;
+      const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
+      user = { name: Array.isArray(cn) ? cn[0]! : cn, groups: [...groups, "system:authenticated"] };
+    }
+    this.certUsers.set(socket, user);
+    return user ?? undefined;
   }
 
   private lookup(token: string): UserInfo | undefined {
