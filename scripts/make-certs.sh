@@ -15,6 +15,12 @@ if [ ! -f ca.crt ]; then
     -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
 fi
 
+# The key pair that signs and verifies service account tokens.
+if [ ! -f sa.key ]; then
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+fi
+
 # sign NAME SUBJECT EXTFILE-CONTENT
 sign() {
   local name=$1 subject=$2 ext=$3

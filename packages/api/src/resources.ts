@@ -7,7 +7,7 @@ export interface GroupVersionKind {
   kind: string;
 }
 
-export type Subresource = "status" | "scale" | "binding" | "log" | "exec" | "eviction";
+export type Subresource = "status" | "scale" | "binding" | "log" | "exec" | "eviction" | "token";
 
 export interface ResourceInfo {
   group: string; // "" for the core group
@@ -84,7 +84,10 @@ export const resources: readonly ResourceInfo[] = [
   res("", "v1", "Endpoints", "endpoints", true, { shortNames: ["ep"] }),
   res("", "v1", "ConfigMap", "configmaps", true, { shortNames: ["cm"] }),
   res("", "v1", "Secret", "secrets", true),
-  res("", "v1", "ServiceAccount", "serviceaccounts", true, { shortNames: ["sa"] }),
+  res("", "v1", "ServiceAccount", "serviceaccounts", true, {
+    shortNames: ["sa"],
+    subresources: ["token"],
+  }),
   res("", "v1", "Event", "events", true, { shortNames: ["ev"] }),
   res("apps", "v1", "Deployment", "deployments", true, {
     shortNames: ["deploy"],

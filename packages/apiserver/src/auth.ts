@@ -57,7 +57,7 @@ export function parseTokenFile(text: string, path = "token file"): Map<string, U
   return tokens;
 }
 
-export type TokenVerifier = (token: string) => UserInfo | undefined;
+export type TokenVerifier = (token: string) => Promise<UserInfo | undefined>;
 
 export class Authenticator {
   private readonly tokens: Map<string, UserInfo>;
@@ -75,13 +75,14 @@ export class Authenticator {
   }
 
   /** Returns who sent the request, or undefined for an anonymous one. */
-  authenticate(req: IncomingMessage): UserInfo | undefined {
+  async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
     const fromCert = this.certificateUser(req.socket as TLSSocket);
     if (fromCert) return fromCert;
     const header = req.headers.authorization;
     if (header && /^bearer /i.test(header)) {
       const token = header.slice(7).trim();
-      const user = this.lookup(token) ?? this.verifiers.map((v) => v(token)).find(Boolean);
+      let user = this.lookup(token);
+      for (const verify of this.verifiers) user ??= await verify(token);
       if (user) return { ...user, groups: [...user.groups, "system:authenticated"] };
     }
     return undefined;

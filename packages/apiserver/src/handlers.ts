@@ -50,6 +50,7 @@ import {
   trackUpdate,
 } from "./patch/index.js";
 import type { UserInfo } from "./auth.js";
+import type { ServiceAccountTokens } from "./serviceaccount.js";
 import { stringify as toYaml } from "yaml";
 
 export interface Route {
@@ -181,6 +182,8 @@ export interface HandlerContext {
   /** How long an un-timed watch stays open (Kubernetes: 30–60 minutes). */
   watchTimeoutSeconds: () => number;
   bookmarkIntervalMs: number;
+  /** Issues service account tokens (TokenRequest); undefined when no signing key is set. */
+  tokens?: ServiceAccountTokens;
 }
 
 export interface Request {
@@ -222,6 +225,10 @@ export async function handleResource(ctx: HandlerContext, r: Request): Promise<s
       }
       if (route.subresource === "eviction") {
         await evict(ctx, r);
+        return "POST";
+      }
+      if (route.subresource === "token") {
+        await requestToken(ctx, r);
         return "POST";
       }
       throw new MethodNotAllowedError("POST", route.info.resource);
@@ -978,4 +985,75 @@ async function updateScale(
   dry: boolean,
 ) {
   return reg.update(namespace, name, (cur) => scaleInto(cur, body), { pinned, dryRun: dry });
+}
+
+/** TokenRequest: a signed token for a service account, optionally bound to a pod. */
+async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
+  const { namespace, name } = r.route;
+  if (!ctx.tokens) {
+    throw new ApiError(
+      503,
+      "ServiceUnavailable",
+      "this apiserver has no --service-account-signing-key-file",
+    );
+  }
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml"]));
+  checkIdentity(r, body, "TokenRequest", "authentication.k8s.io/v1");
+  const spec = isObject(body.spec) ? body.spec : {};
+  const audiences = spec.audiences ?? [];
+  if (!Array.isArray(audiences) || audiences.some((a) => typeof a !== "string")) {
+    throw new InvalidError("TokenRequest", "authentication.k8s.io", name!, [
+      {
+        type: "FieldValueInvalid",
+        field: "spec.audiences",
+        message: "Invalid value: must be a list of strings",
+      },
+    ]);
+  }
+  const expirationSeconds = spec.expirationSeconds ?? 3600;
+  if (
+    typeof expirationSeconds !== "number" ||
+    !Number.isInteger(expirationSeconds) ||
+    expirationSeconds < 600
+  ) {
+    throw new InvalidError("TokenRequest", "authentication.k8s.io", name!, [
+      {
+        type: "FieldValueInvalid",
+        field: "spec.expirationSeconds",
+        message: `Invalid value: ${JSON.stringify(expirationSeconds)}: may not specify a duration less than 10 minutes`,
+      },
+    ]);
+  }
+  const account = await ctx.registry(r.route.info).get(namespace, name!);
+  let pod: { name: string; uid: string } | undefined;
+  const bound = spec.boundObjectRef;
+  if (isObject(bound) && bound.kind === "Pod" && typeof bound.name === "string") {
+    const podInfo = findResource("", "v1", "pods")!;
+    const p = await ctx.registry(podInfo).get(namespace, bound.name);
+    if (typeof bound.uid === "string" && bound.uid !== meta(p).uid) {
+      throw new ConflictError(
+        { kind: "pods", group: "", name: bound.name },
+        "the bound object's uid does not match",
+      );
+    }
+    pod = { name: bound.name, uid: meta(p).uid! };
+  }
+  const { token, expirationTimestamp } = await ctx.tokens.issue({
+    namespace: namespace!,
+    serviceAccount: { name: name!, uid: meta(account).uid! },
+    pod,
+    audiences: audiences as string[],
+    expirationSeconds,
+  });
+  sendJson(r.res, 201, {
+    kind: "TokenRequest",
+    apiVersion: "authentication.k8s.io/v1",
+    metadata: { name, namespace, creationTimestamp: null },
+    spec: {
+      ...spec,
+      audiences: (audiences as string[]).length ? audiences : ctx.tokens.apiAudiences,
+      expirationSeconds,
+    },
+    status: { token, expirationTimestamp },
+  });
 }

@@ -13,6 +13,10 @@ const argv = yargs(hideBin(process.argv))
     describe: "comma-separated etcd client URLs",
   })
   .option("bind-address", { type: "string", default: "0.0.0.0" })
+  .option("advertise-address", {
+    type: "string",
+    describe: "address of this apiserver for in-cluster clients (default: the host's)",
+  })
   .option("secure-port", { type: "number", default: 6443 })
   .option("tls-cert-file", {
     type: "string",
@@ -26,6 +30,19 @@ const argv = yargs(hideBin(process.argv))
   })
   .option("client-ca-file", { type: "string", describe: "CA that signs client certificates" })
   .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
+  .option("service-account-signing-key-file", {
+    type: "string",
+    describe: "private key (PEM) that signs service account tokens",
+  })
+  .option("service-account-key-file", {
+    type: "string",
+    array: true,
+    describe: "public keys (PEM) that verify service account tokens",
+  })
+  .option("service-account-issuer", {
+    type: "string",
+    default: "https://kubernetes.default.svc.cluster.local",
+  })
   .option("service-cluster-ip-range", { type: "string", default: "10.96.0.0/12" })
   .option("service-node-port-range", { type: "string", default: "30000-32767" })
   .strict()
@@ -42,6 +59,7 @@ async function main(): Promise<void> {
       .map((s) => s.trim())
       .filter(Boolean),
     bindAddress: argv["bind-address"],
+    advertiseAddress: argv["advertise-address"],
     securePort: argv["secure-port"],
     tlsCertFile: argv["tls-cert-file"],
     tlsPrivateKeyFile: argv["tls-private-key-file"],
@@ -49,6 +67,9 @@ async function main(): Promise<void> {
     tokenAuthFile: argv["token-auth-file"],
     serviceClusterIpRange: argv["service-cluster-ip-range"],
     serviceNodePortRange: argv["service-node-port-range"],
+    serviceAccountSigningKeyFile: argv["service-account-signing-key-file"],
+    serviceAccountKeyFiles: argv["service-account-key-file"],
+    serviceAccountIssuer: argv["service-account-issuer"],
   });
   await server.start();
   const stop = (signal: string): void => {

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { pino, type Logger } from "pino";
 import { openapiV3Document, openapiV3Root, resources, type ResourceInfo } from "@skiff/api";
 import { EtcdStorage, type Storage } from "./storage.js";
@@ -23,6 +24,8 @@ import {
   UnknownResourceError,
 } from "./errors.js";
 import { meta } from "./objects.js";
+import type { KubeObject } from "./watchcache.js";
+import { ServiceAccountTokens } from "./serviceaccount.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -34,6 +37,13 @@ export interface ApiServerOptions {
   tokenAuthFile?: string;
   serviceClusterIpRange: string;
   serviceNodePortRange: string;
+  /** The address the `kubernetes` Service's endpoints point at (default: the host's address). */
+  advertiseAddress?: string;
+  /** Private key that signs service account tokens (PEM); without it, no TokenRequest. */
+  serviceAccountSigningKeyFile?: string;
+  /** More public keys that verify service account tokens. */
+  serviceAccountKeyFiles?: string[];
+  serviceAccountIssuer?: string;
   /** Interval between watch bookmarks (Kubernetes: about a minute). */
   bookmarkIntervalMs?: number;
   logger?: Logger;
@@ -63,6 +73,24 @@ export class ApiServer {
     });
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
     this.auth = new Authenticator({ tokenAuthFile: opts.tokenAuthFile });
+    const tokens = opts.serviceAccountSigningKeyFile
+      ? new ServiceAccountTokens({
+          signingKeyFile: opts.serviceAccountSigningKeyFile,
+          keyFiles: opts.serviceAccountKeyFiles,
+          issuer: opts.serviceAccountIssuer ?? "https://kubernetes.default.svc.cluster.local",
+        })
+      : undefined;
+    if (tokens) {
+      this.auth.addTokenVerifier((token) =>
+        tokens.verify(token, async (ns, name) => {
+          try {
+            return meta(await this.registry("serviceaccounts").get(ns, name)).uid;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+    }
     for (const info of resources) {
       this.registries.set(
         info,
@@ -85,6 +113,7 @@ export class ApiServer {
         ),
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+      tokens,
     };
   }
 
@@ -129,6 +158,7 @@ export class ApiServer {
   /** Connects to etcd, creates the system namespaces, warms the namespace cache and listens. */
   async start(): Promise<{ port: number }> {
     await this.ensureSystemNamespaces();
+    await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
     const o = this.opts;
@@ -182,6 +212,86 @@ export class ApiServer {
     }
   }
 
+  /** The address clients inside the cluster reach this apiserver at. */
+  advertiseAddress(): string {
+    if (this.opts.advertiseAddress) return this.opts.advertiseAddress;
+    if (this.opts.bindAddress && this.opts.bindAddress !== "0.0.0.0") return this.opts.bindAddress;
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+    }
+    return "127.0.0.1";
+  }
+
+  /**
+   * The `kubernetes` Service in `default` (the first address of the service range) and its
+   * Endpoints and EndpointSlice, pointing at this apiserver, as kube-apiserver keeps them.
+   */
+  private async ensureKubernetesService(): Promise<void> {
+    const port = this.opts.securePort;
+    const ip = this.advertiseAddress();
+    const services = this.registry("services");
+    try {
+      await services.get("default", "kubernetes");
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      await services
+        .create("default", {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: {
+            name: "kubernetes",
+            labels: { component: "apiserver", provider: "kubernetes" },
+          },
+          spec: {
+            clusterIP: this.allocator.firstIP(),
+            ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }],
+            sessionAffinity: "None",
+            type: "ClusterIP",
+          },
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
+        });
+    }
+    const endpoints = {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: {
+        name: "kubernetes",
+        namespace: "default",
+        labels: { "endpointslice.kubernetes.io/skip-mirror": "true" },
+      },
+      subsets: [{ addresses: [{ ip }], ports: [{ name: "https", port, protocol: "TCP" }] }],
+    };
+    const slice = {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "kubernetes",
+        namespace: "default",
+        labels: { "kubernetes.io/service-name": "kubernetes" },
+      },
+      addressType: "IPv4",
+      endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+      ports: [{ name: "https", port, protocol: "TCP" }],
+    };
+    for (const [resource, group, desired] of [
+      ["endpoints", "", endpoints],
+      ["endpointslices", "discovery.k8s.io", slice],
+    ] as const) {
+      await this.registry(resource, group).update(
+        "default",
+        "kubernetes",
+        (cur) => {
+          const next = structuredClone(desired) as unknown as KubeObject;
+          if (cur) next.metadata = { ...cur.metadata, labels: desired.metadata.labels };
+          return next;
+        },
+        { createIfMissing: true },
+      );
+    }
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.bookmarkTimer);
     for (const reg of this.registries.values()) await reg.cache.stop();
@@ -202,7 +312,7 @@ export class ApiServer {
     try {
       const url = new URL(req.url ?? "/", "https://localhost");
       const path = url.pathname.replace(/\/+$/, "") || "/";
-      const user = this.auth.authenticate(req);
+      const user = await this.auth.authenticate(req);
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
       if (segments[0] === "api" || segments[0] === "apis") {

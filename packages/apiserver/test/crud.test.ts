@@ -549,3 +549,61 @@ test("a terminating namespace refuses new content", async () => {
   assert.equal(res.status, 403);
   assert.match(res.json.message, /being terminated/);
 });
+
+test("a TokenRequest token authenticates as its service account until the account is gone", async () => {
+  await api.request("POST", "/api/v1/namespaces/default/serviceaccounts", {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "robot" },
+  });
+  const res = await api.request("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: 3600 },
+  });
+  assert.equal(res.status, 201, res.text);
+  const token = res.json.status.token as string;
+  assert.equal(token.split(".").length, 3);
+  const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+  assert.equal(claims.sub, "system:serviceaccount:default:robot");
+  const asRobot = await api.request("GET", "/api/v1/namespaces/default/configmaps", undefined, {
+    auth: { token },
+  });
+  assert.equal(asRobot.status, 200, asRobot.text);
+  const tooShort = await api.request(
+    "POST",
+    "/api/v1/namespaces/default/serviceaccounts/robot/token",
+    {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 10 },
+    },
+  );
+  assert.equal(tooShort.status, 422);
+  await api.request("DELETE", "/api/v1/namespaces/default/serviceaccounts/robot");
+  const afterDelete = await api.request("GET", "/api/v1/namespaces/default/configmaps", undefined, {
+    auth: { token },
+  });
+  assert.equal(afterDelete.status, 401);
+  const forged = await api.request("GET", "/api/v1/namespaces/default/configmaps", undefined, {
+    auth: { token: token.slice(0, -4) + "AAAA" },
+  });
+  assert.equal(forged.status, 401);
+});
+
+test("/metrics reports requests by verb, resource and code, latency, watches and etcd latency", async () => {
+  await api.request("GET", "/api/v1/namespaces/default/configmaps/none-such-for-metrics");
+  const res = await api.request("GET", "/metrics");
+  assert.equal(res.status, 200);
+  assert.match(
+    res.text,
+    /apiserver_request_total\{verb="GET",group="",resource="configmaps",subresource="",code="404"\} \d+/,
+  );
+  assert.match(
+    res.text,
+    /apiserver_request_duration_seconds_bucket\{le="0\.005",verb="POST",group="",resource="configmaps"/,
+  );
+  assert.match(res.text, /etcd_request_duration_seconds_count\{operation="create"\} \d+/);
+  assert.match(res.text, /# TYPE apiserver_longrunning_requests gauge/);
+  assert.equal((await api.request("GET", "/metrics", undefined, { auth: "none" })).status, 401);
+});

@@ -157,3 +157,18 @@ test("concurrent creates and an apiserver restart never hand out an address twic
   assert.equal(new Set(nodePorts).size, nodePorts.length, "no NodePort twice");
   assert.ok(nodePorts.length >= 60);
 });
+
+test("the kubernetes Service holds the first address of the range and points at the apiserver", async () => {
+  const svc = await api.request("GET", "/api/v1/namespaces/default/services/kubernetes");
+  assert.equal(svc.status, 200, svc.text);
+  assert.equal(svc.json.spec.clusterIP, "10.96.0.1");
+  assert.equal(svc.json.spec.ports[0].port, 443);
+  const ep = await api.request("GET", "/api/v1/namespaces/default/endpoints/kubernetes");
+  assert.equal(ep.json.subsets[0].addresses[0].ip, "127.0.0.1");
+  assert.equal(ep.json.subsets[0].ports[0].port, api.port);
+  const slice = await api.request(
+    "GET",
+    "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes",
+  );
+  assert.deepEqual(slice.json.endpoints[0].addresses, ["127.0.0.1"]);
+});

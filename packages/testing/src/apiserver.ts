@@ -87,6 +87,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       serviceClusterIpRange: "10.96.0.0/12",
       serviceNodePortRange: "30000-32767",
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
   let server = make();

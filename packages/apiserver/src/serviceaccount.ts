@@ -1,0 +1,99 @@
+// Service account tokens: the TokenRequest API (serviceaccounts/token) issues RS256 JWTs
+// shaped like Kubernetes' bound tokens, and the authenticator accepts them as the service
+// account's identity while the account (same uid) still exists.
+import { readFileSync } from "node:fs";
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+import type { UserInfo } from "./auth.js";
+
+export interface TokenClaims {
+  namespace: string;
+  serviceAccount: { name: string; uid: string };
+  pod?: { name: string; uid: string };
+  audiences: string[];
+  expirationSeconds: number;
+}
+
+export interface ServiceAccountTokensOptions {
+  signingKeyFile: string;
+  /** Public keys that verify tokens; the signing key's public half is always included. */
+  keyFiles?: string[];
+  issuer: string;
+  /** Audiences this apiserver accepts (kube-apiserver's --api-audiences; default the issuer). */
+  apiAudiences?: string[];
+}
+
+export class ServiceAccountTokens {
+  private readonly signingKey: KeyObject;
+  private readonly verifyKeys: KeyObject[];
+  readonly issuer: string;
+  readonly apiAudiences: string[];
+
+  constructor(opts: ServiceAccountTokensOptions) {
+    this.signingKey = createPrivateKey(readFileSync(opts.signingKeyFile));
+    this.verifyKeys = [
+      createPublicKey(this.signingKey),
+      ...(opts.keyFiles ?? []).map((f) => createPublicKey(readFileSync(f))),
+    ];
+    this.issuer = opts.issuer;
+    this.apiAudiences = opts.apiAudiences?.length ? opts.apiAudiences : [opts.issuer];
+  }
+
+  async issue(c: TokenClaims): Promise<{ token: string; expirationTimestamp: string }> {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + c.expirationSeconds;
+    const kubernetes: Record<string, unknown> = {
+      namespace: c.namespace,
+      serviceaccount: c.serviceAccount,
+    };
+    if (c.pod) kubernetes.pod = c.pod;
+    const token = await new SignJWT({ "kubernetes.io": kubernetes })
+      .setProtectedHeader({ alg: "RS256" })
+      .setIssuer(this.issuer)
+      .setSubject(`system:serviceaccount:${c.namespace}:${c.serviceAccount.name}`)
+      .setAudience(c.audiences.length ? c.audiences : this.apiAudiences)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(exp)
+      .sign(this.signingKey);
+    return {
+      token,
+      expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
+  }
+
+  /**
+   * The identity a token proves, or undefined. `accountUid` looks the service account up
+   * so that a token outlives neither its account nor a re-created one of the same name.
+   */
+  async verify(
+    token: string,
+    accountUid: (namespace: string, name: string) => Promise<string | undefined>,
+  ): Promise<UserInfo | undefined> {
+    if (token.split(".").length !== 3) return undefined;
+    for (const key of this.verifyKeys) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          issuer: this.issuer,
+          audience: this.apiAudiences,
+          algorithms: ["RS256"],
+        });
+        const k = payload["kubernetes.io"] as
+          { namespace?: string; serviceaccount?: { name?: string; uid?: string } } | undefined;
+        const ns = k?.namespace;
+        const sa = k?.serviceaccount;
+        if (!ns || !sa?.name || !sa.uid) return undefined;
+        if ((await accountUid(ns, sa.name)) !== sa.uid) return undefined;
+        return {
+          name: `system:serviceaccount:${ns}:${sa.name}`,
+          uid: sa.uid,
+          groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`],
+        };
+      } catch (err) {
+        if (err instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}
