@@ -1,5 +1,5 @@
 # The few verbs a person types. Logic lives in scripts/; see README.md.
-.PHONY: setup build lint test images up down clean
+.PHONY: setup build lint test images up down status logs clean
 
 setup:
 	bash scripts/setup-host.sh
@@ -20,11 +20,19 @@ test:
 images:
 	bash scripts/build-images.sh
 
+# A whole cluster on this host: etcd (ETCD=1 or 3), the control plane and one node.
 up: setup
-	@echo "make up: the cluster launcher does not exist yet (a later issue adds it); nothing was started" >&2; exit 1
+	@ETCD=$(or $(ETCD),1) bash scripts/cluster.sh up
 
 down:
-	@echo "make down: the cluster launcher does not exist yet (a later issue adds it); nothing to stop" >&2; exit 1
+	@bash scripts/cluster.sh down
+
+status:
+	@bash scripts/cluster.sh status
+
+logs:
+	@bash scripts/cluster.sh logs $(COMPONENT)
 
 clean:
+	@bash scripts/cluster.sh clean
 	npx tsc -b --clean

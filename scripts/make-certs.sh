@@ -52,6 +52,7 @@ client apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
 client controller-manager system:kube-controller-manager
 client scheduler system:kube-scheduler
 client proxy system:kube-proxy
+client kubelet "system:node:$host" system:nodes
 
 kubeconfig() { # NAME USER
   local b64ca b64crt b64key
@@ -84,4 +85,5 @@ kubeconfig admin kubernetes-admin
 kubeconfig controller-manager system:kube-controller-manager
 kubeconfig scheduler system:kube-scheduler
 kubeconfig proxy system:kube-proxy
+kubeconfig kubelet "system:node:$host"
 echo "certificates and kubeconfigs in $dir (server $server)"

@@ -23,3 +23,4 @@ export * from "./iptables/jumps.js";
 export * from "./iptables/proxier.js";
 export * from "./ipvs/netlink.js";
 export * from "./ipvs/detect.js";
+export * from "./proxy.js";

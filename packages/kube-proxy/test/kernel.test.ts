@@ -13,6 +13,7 @@ import type { EndpointSlice, Service } from "../src/types.js";
 import { exec, mustExec } from "../src/exec.js";
 import { IptablesProxier } from "../src/iptables/proxier.js";
 import { SafetyNet } from "../src/safety.js";
+import { lockKernel } from "./kernel-lock.js";
 
 const bridge = "skpt-br0";
 const backends = [0, 1, 2].map((i) => ({
@@ -86,6 +87,7 @@ const proxier = new IptablesProxier({
 });
 let othersBefore: string[] = [];
 let routeLocalnetBefore = "";
+let unlock = (): void => {};
 
 /** Everything in both tables that is not ours (Docker's chains and rules in particular). */
 async function othersRules(): Promise<string[]> {
@@ -133,6 +135,7 @@ function tryConnect(ip: string, port: number): Promise<{ error: string; ms: numb
 }
 
 before(async () => {
+  unlock = await lockKernel();
   othersBefore = await othersRules();
   routeLocalnetBefore = (await sh("sysctl", "-n", "net.ipv4.conf.all.route_localnet")).trim();
   await sh("ip", "link", "add", bridge, "type", "bridge");
@@ -180,6 +183,7 @@ after(async () => {
   for (const s of servers) s.kill();
   for (const b of backends) await exec("ip", ["netns", "del", b.netns]);
   await exec("ip", ["link", "del", bridge]);
+  unlock();
 });
 
 test("connections to a ClusterIP are spread over every endpoint", async () => {

@@ -35,7 +35,20 @@ export interface ProxierOptions extends ProxyOptions {
   log?: Logger;
   /** The safety net below the rules; cleanup() removes it too. */
   safety?: SafetyNet;
+  /** Told after every successful sync (metrics, healthz, benchmarks). */
+  onSync?: (result: SyncResult) => void;
 }
+
+/** What one successful sync did and how long it took. */
+export type SyncResult = RulesResult["stats"] & {
+  full: boolean;
+  /** When the sync started (Date.now()): changes recorded before then are in the kernel. */
+  startedAt: number;
+  ms: number;
+  prepareMs: number;
+  generateMs: number;
+  restoreMs: number;
+};
 
 const newConnection = ["-m", "conntrack", "--ctstate", "NEW"];
 
@@ -141,21 +154,17 @@ export class IptablesProxier {
   private readonly run: Exec;
   private readonly log: Logger;
   private readonly syncPeriodMs: number;
+  private node: NodeInfo;
   /** The result of the latest successful sync (for metrics and tests). */
-  lastResult:
-    | (RulesResult["stats"] & {
-        full: boolean;
-        ms: number;
-        prepareMs: number;
-        generateMs: number;
-        restoreMs: number;
-      })
-    | undefined;
+  lastResult: SyncResult | undefined;
+  /** When the oldest change not yet in the kernel was recorded (kube-proxy's healthz). */
+  pendingSince: number | undefined;
 
   constructor(private readonly options: ProxierOptions) {
     this.run = options.exec ?? hostExec;
     this.log = options.log ?? silentLogger;
     this.syncPeriodMs = options.syncPeriodMs ?? 30_000;
+    this.node = options.node;
     this.runner = new BoundedFrequencyRunner(() => this.sync(), {
       minIntervalMs: options.minSyncPeriodMs ?? 1_000,
       maxIntervalMs: this.syncPeriodMs,
@@ -167,7 +176,7 @@ export class IptablesProxier {
     this.onServiceUpdate(undefined, s);
   }
   onServiceUpdate(old: Service | undefined, s: Service | undefined): void {
-    if (this.serviceChanges.update(objectKey((s ?? old)!), old, s)) this.runner.run();
+    if (this.serviceChanges.update(objectKey((s ?? old)!), old, s)) this.poke();
   }
   onServiceDelete(s: Service): void {
     this.onServiceUpdate(s, undefined);
@@ -176,10 +185,22 @@ export class IptablesProxier {
     this.onEndpointSliceUpdate(undefined, e);
   }
   onEndpointSliceUpdate(old: EndpointSlice | undefined, e: EndpointSlice | undefined): void {
-    if (this.sliceChanges.update(objectKey((e ?? old)!), old, e)) this.runner.run();
+    if (this.sliceChanges.update(objectKey((e ?? old)!), old, e)) this.poke();
   }
   onEndpointSliceDelete(e: EndpointSlice): void {
     this.onEndpointSliceUpdate(e, undefined);
+  }
+
+  /** The node's addresses changed (its Node object): rewrite everything once. */
+  setNode(node: NodeInfo): void {
+    if (JSON.stringify(node) === JSON.stringify(this.node)) return;
+    this.node = node;
+    this.requestFullSync();
+  }
+
+  private poke(): void {
+    this.pendingSince ??= Date.now();
+    this.runner.run();
   }
 
   /** Starts periodic syncs (the first one at once). */
@@ -203,6 +224,8 @@ export class IptablesProxier {
    */
   async sync(): Promise<void> {
     const started = Date.now();
+    const pendingSince = this.pendingSince;
+    this.pendingSince = undefined;
     for (const [key, c] of this.serviceChanges.drain()) apply(this.services, key, c.current);
     for (const [key, c] of this.sliceChanges.drain()) apply(this.slices, key, c.current);
     const full =
@@ -217,7 +240,7 @@ export class IptablesProxier {
       const result = buildRules({
         services: [...this.services.values()],
         endpointSlices: [...this.slices.values()],
-        node: this.options.node,
+        node: this.node,
         options: this.options,
         ...(this.state ? { previous: this.state } : {}),
         ...(full ? { fullSync: true, existingChains } : {}),
@@ -232,6 +255,7 @@ export class IptablesProxier {
       this.lastResult = {
         ...result.stats,
         full,
+        startedAt: started,
         ms: restored - started,
         prepareMs: prepared - started,
         generateMs: generated - prepared,
@@ -239,7 +263,10 @@ export class IptablesProxier {
       };
       await this.clearConntrack(staleConntrackEntries(before, result.state));
       this.log.info({ ...this.lastResult }, "synced iptables rules");
+      this.options.onSync?.(this.lastResult);
     } catch (err) {
+      if (pendingSince !== undefined)
+        this.pendingSince = Math.min(pendingSince, this.pendingSince ?? Infinity);
       // The kernel may now differ from this.state in ways we cannot know: repair everything.
       this.needFullSync = true;
       this.log.error({ err: String(err), full }, "iptables sync failed; retrying");

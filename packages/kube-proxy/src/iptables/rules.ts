@@ -107,7 +107,15 @@ export interface RulesResult {
     written: number;
     deletedChains: number;
     natChains: number;
+    /** Rules in our chains of both tables after this sync (kubeproxy_sync_proxy_rules_iptables_total). */
+    rules: number;
   };
+}
+
+function countRules(lines: readonly string[]): number {
+  let n = 0;
+  for (const l of lines) if (l.startsWith("-A ")) n++;
+  return n;
 }
 
 interface EndpointInfo {
@@ -199,6 +207,9 @@ export function buildRules(input: RulesInput): RulesResult {
 
   const state: ProxyState = { servicePorts: new Map() };
   let written = 0;
+  // Rules of every service port's chains, and of those written now (to count all rules below).
+  let serviceRules = 0;
+  let writtenRules = 0;
   // iptables-nft finds a chain by walking a name-sorted list from its head. Creating chains in
   // reverse name order puts each new one at the head of its group, where the rules that fill
   // it and the jump to it find it at once: a load from scratch stays linear.
@@ -218,9 +229,12 @@ export function buildRules(input: RulesInput): RulesResult {
     };
     state.servicePorts.set(sp.hash, record);
     const before = previous?.servicePorts.get(sp.hash);
+    const rules = countRules(out.chainText);
+    serviceRules += rules;
     if (input.fullSync || !before || before.text !== record.text) {
       nat.push(...out.chainText);
       written++;
+      writtenRules += rules;
     }
     nat.push(...out.entryRules);
   }
@@ -275,6 +289,7 @@ export function buildRules(input: RulesInput): RulesResult {
       written,
       deletedChains,
       natChains,
+      rules: countRules(filter) + countRules(nat) - writtenRules + serviceRules,
     },
   };
 }
