@@ -52,6 +52,7 @@ import {
 import type { UserInfo } from "./auth.js";
 import type { ServiceAccountTokens } from "./serviceaccount.js";
 import { stringify as toYaml } from "yaml";
+import { proxyToKubelet } from "./kubelet-proxy.js";
 
 export interface Route {
   info: ResourceInfo;
@@ -65,7 +66,11 @@ export function parseRoute(group: string, version: string, segments: string[]): 
   const path = "/" + [group ? `apis/${group}` : "api", version, ...segments].join("/");
   let namespace: string | undefined;
   let rest = segments;
-  if (segments[0] === "namespaces" && segments.length >= 3) {
+  // namespaces/{name}/status and namespaces/{name}/finalize are the Namespace's own
+  // subresources; any other namespaces/{ns}/{resource}/... is a namespaced resource.
+  const namespaceSubresource =
+    segments.length === 3 && ["status", "finalize"].includes(segments[2]!);
+  if (segments[0] === "namespaces" && segments.length >= 3 && !namespaceSubresource) {
     namespace = segments[1];
     rest = segments.slice(2);
   }
@@ -293,12 +298,8 @@ function includeObject(q: Query): "None" | "Object" | "Metadata" {
 async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   const reg = ctx.registry(info);
-  if (subresource === "log" || subresource === "exec") {
-    throw new ApiError(
-      503,
-      "ServiceUnavailable",
-      `${info.resource}/${subresource} needs a kubelet connection, which this apiserver does not have configured`,
-    );
+  if (info.resource === "pods" && (subresource === "log" || subresource === "exec")) {
+    return proxyToKubelet(ctx, r, await reg.get(namespace, name!), subresource);
   }
   const obj = await reg.get(namespace, name!);
   if (subresource === "scale") return respond(r, 200, toScale(obj));
@@ -592,7 +593,10 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   const dry = dryRun(r.query);
   if (subresource === "scale") {
     checkIdentity(r, body, "Scale", "autoscaling/v1");
-    const result = await updateScale(reg, namespace, name!, body, true, dry);
+    const result = await reg.update(namespace, name!, (cur) => scaleInto(cur, body), {
+      precondition: rvOf(body),
+      dryRun: dry,
+    });
     respond(r, 200, toScale(result.object));
     return;
   }
@@ -607,11 +611,9 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
           ...((cur.spec as object) ?? {}),
           finalizers: get(body, "spec", "finalizers") ?? [],
         };
-        meta(next).resourceVersion =
-          meta(body as KubeObject).resourceVersion ?? meta(cur).resourceVersion;
         return next;
       },
-      { dryRun: dry, pinned: true, skipUpdateValidation: true },
+      { dryRun: dry, precondition: rvOf(body), skipUpdateValidation: true },
     );
     respond(r, 200, object);
     return;
@@ -634,7 +636,11 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
         now: now(),
         kind: info,
       }) as KubeObject,
-    { subresource: subresource === "status" ? "status" : undefined, dryRun: dry, pinned: true },
+    {
+      subresource: subresource === "status" ? "status" : undefined,
+      dryRun: dry,
+      precondition: rvOf(obj),
+    },
   );
   respond(r, created ? 201 : 200, object, warnings);
 }
@@ -695,7 +701,7 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
         const scale = patchErrors(() => applyPatch(type, toScale(cur), patchBody, info));
         return scaleInto(cur, scale);
       },
-      { dryRun: dry },
+      { dryRun: dry, precondition: patchPrecondition(type, patchBody) },
     );
     respond(r, 200, toScale(object));
     return;
@@ -727,7 +733,12 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
               ignoreStatus: status === undefined,
             }) as KubeObject,
         ),
-      { subresource: status, dryRun: dry, createIfMissing: status === undefined },
+      {
+        subresource: status,
+        dryRun: dry,
+        createIfMissing: status === undefined,
+        precondition: rvOf(patchBody),
+      },
     );
     respond(r, created ? 201 : 200, object, warnings);
     return;
@@ -742,9 +753,6 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
       const obj = next as KubeObject;
       checkIdentity(r, obj);
       warnings = handleUnknownFields(r, obj, mode);
-      // A patch is based on whatever is stored now, unless it pins a resourceVersion itself.
-      if (meta(obj).resourceVersion === undefined)
-        meta(obj).resourceVersion = meta(cur).resourceVersion;
       return trackUpdate({
         old: cur,
         updated: obj,
@@ -755,7 +763,7 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
         kind: info,
       }) as KubeObject;
     },
-    { subresource: status, dryRun: dry },
+    { subresource: status, dryRun: dry, precondition: patchPrecondition(type, patchBody) },
   );
   respond(r, 200, object, warnings);
 }
@@ -971,20 +979,29 @@ function scaleInto(cur: KubeObject, scale: unknown): KubeObject {
   }
   const next = clone(cur);
   (next.spec as Record<string, unknown>).replicas = replicas;
-  const rv = get(scale, "metadata", "resourceVersion");
-  if (typeof rv === "string" && rv !== "") meta(next).resourceVersion = rv;
   return next;
 }
 
-async function updateScale(
-  reg: Registry,
-  namespace: string | undefined,
-  name: string,
-  body: Record<string, unknown>,
-  pinned: boolean,
-  dry: boolean,
-) {
-  return reg.update(namespace, name, (cur) => scaleInto(cur, body), { pinned, dryRun: dry });
+/** The resourceVersion a request body demands, if any (a precondition for the write). */
+function rvOf(body: unknown): string | undefined {
+  const rv = get(body, "metadata", "resourceVersion");
+  return typeof rv === "string" && rv !== "" ? rv : undefined;
+}
+
+/** The resourceVersion a patch itself names, if any; a patch without one applies to the latest. */
+function patchPrecondition(type: BodyType, patchBody: unknown): string | undefined {
+  if (type !== "jsonpatch") return rvOf(patchBody);
+  if (!Array.isArray(patchBody)) return undefined;
+  for (const op of patchBody) {
+    if (
+      isObject(op) &&
+      op.path === "/metadata/resourceVersion" &&
+      (op.op === "test" || op.op === "replace")
+    ) {
+      return typeof op.value === "string" ? op.value : undefined;
+    }
+  }
+  return undefined;
 }
 
 /** TokenRequest: a signed token for a service account, optionally bound to a pod. */

@@ -29,6 +29,11 @@ const argv = yargs(hideBin(process.argv))
     describe: "serving key (PEM)",
   })
   .option("client-ca-file", { type: "string", describe: "CA that signs client certificates" })
+  .option("kubelet-client-certificate", {
+    type: "string",
+    describe: "client certificate (PEM) for pods/log and pods/exec calls to kubelets",
+  })
+  .option("kubelet-client-key", { type: "string", describe: "its key (PEM)" })
   .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
   .option("service-account-signing-key-file", {
     type: "string",
@@ -64,6 +69,8 @@ async function main(): Promise<void> {
     tlsCertFile: argv["tls-cert-file"],
     tlsPrivateKeyFile: argv["tls-private-key-file"],
     clientCaFile: argv["client-ca-file"],
+    kubeletClientCertificate: argv["kubelet-client-certificate"],
+    kubeletClientKey: argv["kubelet-client-key"],
     tokenAuthFile: argv["token-auth-file"],
     serviceClusterIpRange: argv["service-cluster-ip-range"],
     serviceNodePortRange: argv["service-node-port-range"],

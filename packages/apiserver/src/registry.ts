@@ -268,7 +268,7 @@ export class Registry {
    * Replaces an object. `subresource` "status" changes only status; otherwise status is
    * kept from the stored object. The caller's resourceVersion, when given, must match.
    * `mutate` (for PATCH and subresources) computes the new object from the stored one and
-   * is retried on conflicts when the caller did not pin a resourceVersion.
+   * is retried on conflicts when the caller did not demand a resourceVersion.
    */
   async update(
     namespace: string | undefined,
@@ -277,7 +277,8 @@ export class Registry {
     opts: WriteOptions & {
       subresource?: "status";
       createIfMissing?: boolean;
-      pinned?: boolean;
+      /** The resourceVersion the client demanded (PUT body, or one named in a patch): must match. */
+      precondition?: string;
       /** For server-internal writes that change immutable fields on purpose (pods/binding, namespace finalize). */
       skipUpdateValidation?: boolean;
       /** The mutation may change status along with the rest (pods/binding). */
@@ -296,8 +297,7 @@ export class Registry {
       const old = withVersion(stored.value, stored.modRevision);
       const next = clone(await mutate(clone(old)));
       if (!isObject(next.metadata)) next.metadata = {};
-      const sentRv = meta(next).resourceVersion;
-      if (sentRv !== undefined && sentRv !== "" && sentRv !== meta(old).resourceVersion) {
+      if (opts.precondition && opts.precondition !== meta(old).resourceVersion) {
         throw new ConflictError(
           this.target(name),
           "the object has been modified; please apply your changes to the latest version and try again",
@@ -337,7 +337,8 @@ export class Registry {
         return { object: withVersion(obj, rev), created: false };
       } catch (err) {
         if (err instanceof RevisionConflictError) {
-          if (opts.pinned || (sentRv !== undefined && sentRv !== "")) {
+          // Without a precondition the change is recomputed on the new state, as Kubernetes does.
+          if (opts.precondition) {
             throw new ConflictError(
               this.target(name),
               "the object has been modified; please apply your changes to the latest version and try again",
@@ -355,6 +356,11 @@ export class Registry {
   /** Pods wait for the kubelet (grace period) even without finalizers; others go at once. */
   private finishesOnFinalize(obj: KubeObject): boolean {
     const m = meta(obj);
+    if (this.info.kind === "Namespace") {
+      // A namespace also waits for its spec.finalizers (the namespace controller's).
+      const specFinalizers = get(obj, "spec", "finalizers");
+      return !Array.isArray(specFinalizers) || specFinalizers.length === 0;
+    }
     return (m.deletionGracePeriodSeconds ?? 0) === 0 || this.info.kind !== "Pod";
   }
 

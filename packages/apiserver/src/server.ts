@@ -1,9 +1,9 @@
 // The apiserver: an HTTPS server over the registries, with authentication, discovery,
 // OpenAPI, health and metrics. Construct it in a test or run it from bin/.
 import { createServer as createHttpsServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServerResponse, type IncomingMessage } from "node:http";
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { pino, type Logger } from "pino";
 import { openapiV3Document, openapiV3Root, resources, type ResourceInfo } from "@skiff/api";
@@ -14,6 +14,7 @@ import { Authenticator, type UserInfo } from "./auth.js";
 import { ApiserverMetrics } from "./metrics.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
 import { handleResource, parseRoute, type HandlerContext } from "./handlers.js";
+import { configureKubeletClient } from "./kubelet-proxy.js";
 import { sendError, sendJson } from "./request.js";
 import {
   ApiError,
@@ -46,6 +47,9 @@ export interface ApiServerOptions {
   serviceAccountIssuer?: string;
   /** Interval between watch bookmarks (Kubernetes: about a minute). */
   bookmarkIntervalMs?: number;
+  /** Client certificate and key for pods/log and pods/exec calls to kubelets. */
+  kubeletClientCertificate?: string;
+  kubeletClientKey?: string;
   logger?: Logger;
 }
 
@@ -115,6 +119,11 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
     };
+    configureKubeletClient(this.ctx, {
+      certFile: opts.kubeletClientCertificate,
+      keyFile: opts.kubeletClientKey,
+      tlsCertFile: opts.tlsCertFile,
+    });
   }
 
   registry(resource: string, group = ""): Registry {
@@ -173,6 +182,13 @@ export class ApiServer {
       },
       (req, res) => void this.handle(req, res),
     );
+    // pods/exec arrives as a WebSocket upgrade: it takes the ordinary path, whose handler
+    // (kubelet-proxy.ts) takes the socket over.
+    this.server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
+      const res = new ServerResponse(req);
+      res.assignSocket(socket);
+      void this.handle(req, res);
+    });
     this.server.headersTimeout = 60_000;
     this.server.requestTimeout = 0; // watches are long-running
     await new Promise<void>((resolve, reject) => {

@@ -607,3 +607,59 @@ test("/metrics reports requests by verb, resource and code, latency, watches and
   assert.match(res.text, /# TYPE apiserver_longrunning_requests gauge/);
   assert.equal((await api.request("GET", "/metrics", undefined, { auth: "none" })).status, 401);
 });
+
+test("concurrent patches without a resourceVersion all apply; a patch naming a stale one is a conflict", async () => {
+  await api.request("POST", "/api/v1/namespaces/default/configmaps", cm("busy", {}));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      api.request(
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/busy",
+        { data: { [`k${i}`]: String(i) } },
+        { contentType: "application/merge-patch+json" },
+      ),
+    ),
+  );
+  for (const r of results) assert.equal(r.status, 200, r.text);
+  const got = await api.request("GET", "/api/v1/namespaces/default/configmaps/busy");
+  assert.equal(Object.keys(got.json.data).length, 20);
+  const stale = await api.request(
+    "PATCH",
+    "/api/v1/namespaces/default/configmaps/busy",
+    { metadata: { resourceVersion: "1" }, data: { x: "y" } },
+    { contentType: "application/merge-patch+json" },
+  );
+  assert.equal(stale.status, 409);
+});
+
+test("namespaces/{name}/finalize clears the finalizers and the terminating namespace disappears", async () => {
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "finalized" },
+  });
+  await api.request("DELETE", "/api/v1/namespaces/finalized");
+  const ns = (await api.request("GET", "/api/v1/namespaces/finalized")).json;
+  assert.deepEqual(ns.spec.finalizers, ["kubernetes"]);
+  const status = await api.request("GET", "/api/v1/namespaces/finalized/status");
+  assert.equal(status.status, 200, status.text);
+  // Other changes leave it terminating.
+  const labeled = await api.request(
+    "PATCH",
+    "/api/v1/namespaces/finalized",
+    { metadata: { labels: { a: "b" } } },
+    { contentType: "application/merge-patch+json" },
+  );
+  assert.equal(labeled.status, 200, labeled.text);
+  assert.equal(
+    (await api.request("GET", "/api/v1/namespaces/finalized")).json.status.phase,
+    "Terminating",
+  );
+  const fresh = (await api.request("GET", "/api/v1/namespaces/finalized")).json;
+  const res = await api.request("PUT", "/api/v1/namespaces/finalized/finalize", {
+    ...fresh,
+    spec: { finalizers: [] },
+  });
+  assert.equal(res.status, 200, res.text);
+  assert.equal((await api.request("GET", "/api/v1/namespaces/finalized")).status, 404);
+});

@@ -1,0 +1,208 @@
+// pods/log and pods/exec: relayed to the kubelet of the pod's node (its InternalIP and
+// daemonEndpoints port) with the apiserver-kubelet-client certificate. Logs are a plain HTTPS
+// stream relay; exec is a WebSocket relay (v5.channel.k8s.io) between client and kubelet.
+import { existsSync, readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import https from "node:https";
+import { dirname, join } from "node:path";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { findResource } from "@skiff/api";
+import { ApiError, BadRequestError } from "./errors.js";
+import type { HandlerContext, Request } from "./handlers.js";
+import type { KubeObject } from "./watchcache.js";
+
+export interface KubeletClientOptions {
+  /** --kubelet-client-certificate / --kubelet-client-key. */
+  certFile?: string;
+  keyFile?: string;
+  /**
+   * The apiserver's serving cert: without explicit flags, `apiserver-kubelet-client.crt/.key`
+   * beside it are used (the layout kubeadm and scripts/make-certs.sh produce).
+   */
+  tlsCertFile?: string;
+}
+
+const clients = new WeakMap<HandlerContext, { cert: Buffer; key: Buffer }>();
+const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+export function configureKubeletClient(ctx: HandlerContext, o: KubeletClientOptions): void {
+  let { certFile, keyFile } = o;
+  if ((!certFile || !keyFile) && o.tlsCertFile) {
+    const dir = dirname(o.tlsCertFile);
+    certFile = join(dir, "apiserver-kubelet-client.crt");
+    keyFile = join(dir, "apiserver-kubelet-client.key");
+  }
+  if (certFile && keyFile && existsSync(certFile) && existsSync(keyFile)) {
+    clients.set(ctx, { cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  }
+}
+
+interface Target {
+  host: string;
+  port: number;
+  path: string;
+  tls: { cert: Buffer; key: Buffer };
+}
+
+async function target(
+  ctx: HandlerContext,
+  pod: KubeObject,
+  kind: "containerLogs" | "exec",
+  q: URLSearchParams,
+  pass: string[],
+): Promise<Target> {
+  const tls = clients.get(ctx);
+  if (!tls) {
+    throw new ApiError(503, "ServiceUnavailable", "no kubelet client certificate is configured");
+  }
+  const m = pod.metadata as { name: string; namespace: string };
+  const spec = pod.spec as { nodeName?: string; containers?: { name: string }[] } | undefined;
+  if (!spec?.nodeName) {
+    throw new BadRequestError(`pod ${m.name} does not have a host assigned`);
+  }
+  const names = (spec.containers ?? []).map((c) => c.name);
+  let container = q.get("container") ?? "";
+  if (!container) {
+    if (names.length !== 1) {
+      throw new BadRequestError(
+        `a container name must be specified for pod ${m.name}, choose one of: [${names.join(" ")}]`,
+      );
+    }
+    container = names[0]!;
+  }
+  const nodes = ctx.registry(findResource("", "v1", "nodes")!);
+  const node = await nodes.get(undefined, spec.nodeName);
+  const status = node.status as
+    | {
+        addresses?: { type: string; address: string }[];
+        daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
+      }
+    | undefined;
+  const host = status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+  if (!host)
+    throw new ApiError(503, "ServiceUnavailable", `node ${spec.nodeName} has no InternalIP`);
+  const port = status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250;
+  const query = new URLSearchParams();
+  for (const [k, v] of q) if (pass.includes(k)) query.append(k, v);
+  const path = `/${kind}/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}/${encodeURIComponent(container)}`;
+  return { host, port, path: `${path}?${query.toString()}`, tls };
+}
+
+/** Serves GET pods/log and pods/exec for an already-read pod. */
+export async function proxyToKubelet(
+  ctx: HandlerContext,
+  r: Request,
+  pod: KubeObject,
+  subresource: "log" | "exec",
+): Promise<void> {
+  if (subresource === "log") return proxyLog(ctx, r, pod);
+  return proxyExec(ctx, r, pod);
+}
+
+async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promise<void> {
+  const pass = [
+    "follow",
+    "tailLines",
+    "previous",
+    "timestamps",
+    "sinceSeconds",
+    "sinceTime",
+    "limitBytes",
+  ];
+  const t = await target(ctx, pod, "containerLogs", r.query, pass);
+  await new Promise<void>((resolve, reject) => {
+    const req = https.get(
+      {
+        host: t.host,
+        port: t.port,
+        path: t.path,
+        cert: t.tls.cert,
+        key: t.tls.key,
+        // The kubelet's serving cert is self-signed, as without --kubelet-certificate-authority.
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        const code = res.statusCode ?? 502;
+        if (code !== 200) {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            reject(
+              new ApiError(
+                code === 404 ? 404 : 500,
+                code === 404 ? "NotFound" : "InternalError",
+                Buffer.concat(chunks).toString().trim(),
+              ),
+            ),
+          );
+          return;
+        }
+        r.res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
+        res.pipe(r.res);
+        res.on("end", resolve);
+        res.on("error", () => resolve());
+      },
+    );
+    r.res.on("close", () => req.destroy());
+    req.on("error", (err) =>
+      r.res.headersSent
+        ? resolve()
+        : reject(new ApiError(503, "ServiceUnavailable", `kubelet: ${err.message}`)),
+    );
+  });
+}
+
+async function proxyExec(ctx: HandlerContext, r: Request, pod: KubeObject): Promise<void> {
+  const req: IncomingMessage = r.req;
+  if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+    throw new BadRequestError("pods/exec needs a WebSocket upgrade (v5.channel.k8s.io)");
+  }
+  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+  const protocols = EXEC_PROTOCOLS.filter((p) => offered.includes(p));
+  if (protocols.length === 0) {
+    throw new BadRequestError(`pods/exec speaks ${EXEC_PROTOCOLS.join(", ")}`);
+  }
+  const t = await target(ctx, pod, "exec", r.query, [
+    "command",
+    "stdin",
+    "stdout",
+    "stderr",
+    "tty",
+  ]);
+  const upstream = new WebSocket(`wss://${t.host}:${t.port}${t.path}`, protocols, {
+    cert: t.tls.cert,
+    key: t.tls.key,
+    rejectUnauthorized: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    upstream.once("open", () => resolve());
+    upstream.once("error", (err) =>
+      reject(new ApiError(503, "ServiceUnavailable", `kubelet: ${err.message}`)),
+    );
+    upstream.once("unexpected-response", (_req, res) => {
+      reject(
+        new ApiError(res.statusCode ?? 502, "InternalError", `kubelet answered ${res.statusCode}`),
+      );
+    });
+  });
+  // The client gets the protocol the kubelet chose.
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => upstream.protocol });
+  const client = await new Promise<WebSocket>((resolve) =>
+    wss.handleUpgrade(req, req.socket, Buffer.alloc(0), resolve),
+  );
+  const relay = (from: WebSocket, to: WebSocket) => {
+    from.on("message", (data: RawData, isBinary: boolean) => {
+      if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+    });
+    from.on("close", (code: number) => {
+      if (to.readyState === WebSocket.OPEN || to.readyState === WebSocket.CONNECTING) {
+        to.close(code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000);
+      }
+    });
+    from.on("error", () => to.terminate());
+  };
+  relay(client, upstream);
+  relay(upstream, client);
+  await new Promise<void>((resolve) => client.once("close", () => resolve()));
+  wss.close();
+}
