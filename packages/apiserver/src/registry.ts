@@ -286,7 +286,9 @@ export class Registry {
     } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.key(namespace, name);
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      // Writers racing on one object back off a little so that each gets its turn.
+      if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const stored = await this.deps.storage.get(key).catch(storageError);
       if (!stored) {
         if (!opts.createIfMissing) throw new NotFoundError(this.target(name));
