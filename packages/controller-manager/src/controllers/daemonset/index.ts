@@ -1,0 +1,388 @@
+// The DaemonSet controller: one pod per eligible node (nodeSelector, required node affinity,
+// taints the pod tolerates), replaced node by node on a template change (RollingUpdate,
+// maxUnavailable). Its pods are pinned to their node by node affinity on metadata.name,
+// as in Kubernetes, and the scheduler binds them.
+import { isDeepStrictEqual } from "node:util";
+import * as api from "@skiff/api";
+import { isNotFound, metaNamespaceKey, splitMetaNamespaceKey } from "@skiff/client";
+import type {
+  EventRecorder,
+  KubeObject,
+  Lister,
+  ResourceClient,
+  SharedInformer,
+  WorkQueue,
+} from "@skiff/client";
+import {
+  controllerRef,
+  newQueue,
+  runWorkers,
+  unwrapTombstone,
+  type Controller,
+  type ControllerConstructor,
+  type ControllerContext,
+} from "../../controller.js";
+import { Expectations } from "../../expectations.js";
+import { isPodAvailable, isPodReady, type Pod } from "../../objects.js";
+import { resourceInfo } from "../endpoints/pods.js";
+
+export interface DaemonSet extends KubeObject {
+  spec?: api.DaemonSetSpec;
+  status?: api.DaemonSetStatus;
+}
+export interface Node extends KubeObject {
+  spec?: NonNullable<api.Node["spec"]>;
+}
+type Toleration = api.Toleration;
+type Taint = api.Taint;
+
+/** The label that tells which template generation a pod was made from. */
+export const templateGenerationLabel = "pod-template-generation";
+
+/** Tolerations every daemon pod gets, so node trouble does not evict or block it. */
+export function daemonTolerations(hostNetwork: boolean): Toleration[] {
+  const t: Toleration[] = [
+    { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute" },
+    { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute" },
+    { key: "node.kubernetes.io/disk-pressure", operator: "Exists", effect: "NoSchedule" },
+    { key: "node.kubernetes.io/memory-pressure", operator: "Exists", effect: "NoSchedule" },
+    { key: "node.kubernetes.io/pid-pressure", operator: "Exists", effect: "NoSchedule" },
+    { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
+  ];
+  if (hostNetwork) {
+    t.push({
+      key: "node.kubernetes.io/network-unavailable",
+      operator: "Exists",
+      effect: "NoSchedule",
+    });
+  }
+  return t;
+}
+
+function withDaemonTolerations(spec: api.PodSpec | undefined): Toleration[] {
+  const own = spec?.tolerations ?? [];
+  const extra = daemonTolerations(spec?.hostNetwork === true).filter(
+    (d) => !own.some((o) => o.key === d.key && (o.effect ?? "") === d.effect),
+  );
+  return [...own, ...extra];
+}
+
+function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.operator === "Exists") return !t.key || t.key === taint.key;
+  return t.key === taint.key && (t.value ?? "") === (taint.value ?? "");
+}
+
+/** Whether a daemon pod of this DaemonSet should run on the node. */
+export function shouldRunOn(ds: DaemonSet, node: Node): boolean {
+  const spec = ds.spec?.template.spec;
+  const labels = node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const terms =
+    spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms && terms.length > 0) {
+    const fields = { "metadata.name": node.metadata.name ?? "" };
+    const ok = terms.some(
+      (term) =>
+        (term.matchExpressions?.length || term.matchFields?.length) &&
+        (term.matchExpressions ?? []).every((r) => api.nodeSelectorRequirementMatches(r, labels)) &&
+        (term.matchFields ?? []).every((r) => api.nodeSelectorRequirementMatches(r, fields)),
+    );
+    if (!ok) return false;
+  }
+  const tolerations = withDaemonTolerations(spec);
+  return (node.spec?.taints ?? [])
+    .filter((t) => t.effect === "NoSchedule" || t.effect === "NoExecute")
+    .every((taint) => tolerations.some((t) => tolerates(t, taint)));
+}
+
+/** A daemon pod for one node: the template, owned by the DaemonSet, pinned by node affinity. */
+export function newDaemonPod(ds: DaemonSet, nodeName: string): Pod {
+  const template = ds.spec!.template;
+  const spec = structuredClone(template.spec!);
+  spec.tolerations = withDaemonTolerations(spec);
+  spec.affinity = {
+    ...(spec.affinity ?? {}),
+    nodeAffinity: {
+      ...(spec.affinity?.nodeAffinity ?? {}),
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [
+          { matchFields: [{ key: "metadata.name", operator: "In", values: [nodeName] }] },
+        ],
+      },
+    },
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      generateName: `${ds.metadata.name ?? ""}-`,
+      namespace: ds.metadata.namespace,
+      labels: {
+        ...(template.metadata?.labels ?? {}),
+        [templateGenerationLabel]: String(ds.metadata.generation ?? 1),
+      },
+      ...(template.metadata?.annotations
+        ? { annotations: { ...template.metadata.annotations } }
+        : {}),
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "DaemonSet",
+          name: ds.metadata.name ?? "",
+          uid: ds.metadata.uid ?? "",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec,
+  } as Pod;
+}
+
+/** The node a daemon pod is for: where it is bound, else where its affinity pins it. */
+export function daemonPodNode(pod: Pod): string | undefined {
+  if (pod.spec?.nodeName) return pod.spec.nodeName;
+  const terms =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+      ?.nodeSelectorTerms ?? [];
+  for (const term of terms) {
+    for (const f of term.matchFields ?? []) {
+      if (f.key === "metadata.name" && f.operator === "In" && f.values?.length === 1)
+        return f.values[0];
+    }
+  }
+  return undefined;
+}
+
+/** maxUnavailable as a number of nodes (percentages round up; never below 1). */
+export function maxUnavailable(ds: DaemonSet, desired: number): number {
+  const v = ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1;
+  const n =
+    typeof v === "number"
+      ? v
+      : v.endsWith("%")
+        ? Math.ceil((Number(v.slice(0, -1)) * desired) / 100)
+        : Number(v);
+  return Number.isFinite(n) && n >= 1 ? n : 1;
+}
+
+export class DaemonSetController implements Controller {
+  readonly name = "daemonset";
+  readonly queue: WorkQueue<string>;
+  private readonly daemonSets: Lister<DaemonSet>;
+  private readonly nodes: Lister<Node>;
+  private readonly pods: SharedInformer<Pod>;
+  private readonly informers: SharedInformer[];
+  private readonly dsClient: ResourceClient<DaemonSet>;
+  private readonly podClient: ResourceClient<Pod>;
+  private readonly recorder: EventRecorder;
+  private readonly expectations = new Expectations();
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.queue = newQueue(ctx, this.name);
+    this.recorder = ctx.recorder("daemonset-controller");
+    const dsInfo = resourceInfo("apps", "v1", "daemonsets");
+    const podsInfo = resourceInfo("", "v1", "pods");
+    const daemonSets = ctx.informers.forResource<DaemonSet>(dsInfo);
+    const nodes = ctx.informers.forResource<Node>(resourceInfo("", "v1", "nodes"));
+    this.pods = ctx.informers.forResource<Pod>(podsInfo);
+    this.pods.addIndexers({ daemonSetUid: (p) => [ownerDaemonSet(p)?.uid] });
+    this.daemonSets = daemonSets.lister();
+    this.nodes = nodes.lister();
+    this.informers = [daemonSets, nodes, this.pods] as SharedInformer[];
+    this.dsClient = ctx.client.resource<DaemonSet>(dsInfo);
+    this.podClient = ctx.client.resource<Pod>(podsInfo);
+
+    const enqueue = (ds: DaemonSet) => this.queue.add(metaNamespaceKey(ds));
+    daemonSets.addEventHandler({
+      add: enqueue,
+      update: (o, n) => o.metadata.resourceVersion !== n.metadata.resourceVersion && enqueue(n),
+      delete: (d) => this.expectations.delete(metaNamespaceKey(unwrapTombstone(d))),
+    });
+    // Any node change may change where daemons belong: every DaemonSet takes a look.
+    const all = () => this.daemonSets.list().forEach(enqueue);
+    nodes.addEventHandler({
+      add: all,
+      update: (o, n) => o.metadata.resourceVersion !== n.metadata.resourceVersion && all(),
+      delete: all,
+    });
+    const dsKey = (p: Pod) => {
+      const ref = ownerDaemonSet(p);
+      return ref ? `${p.metadata.namespace ?? ""}/${ref.name}` : undefined;
+    };
+    this.pods.addEventHandler({
+      add: (p) => {
+        const key = dsKey(p);
+        if (!key) return;
+        this.expectations.creationObserved(key);
+        this.queue.add(key);
+      },
+      update: (o, n) => {
+        const key = dsKey(n);
+        if (!key || o.metadata.resourceVersion === n.metadata.resourceVersion) return;
+        // A pod that has begun terminating is as good as deleted for our counts.
+        if (n.metadata.deletionTimestamp)
+          this.expectations.deletionObserved(key, n.metadata.uid ?? "");
+        this.queue.add(key);
+      },
+      delete: (obj) => {
+        const p = unwrapTombstone(obj);
+        const key = dsKey(p);
+        if (!key) return;
+        this.expectations.deletionObserved(key, p.metadata.uid ?? "");
+        this.queue.add(key);
+      },
+    });
+  }
+
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(
+      {
+        name: this.name,
+        ctx: this.ctx,
+        queue: this.queue,
+        informers: this.informers,
+        sync: (k) => this.sync(k),
+      },
+      workers,
+      signal,
+    );
+  }
+
+  async sync(key: string): Promise<void> {
+    const { namespace, name } = splitMetaNamespaceKey(key);
+    const ds = this.daemonSets.namespace(namespace).get(name);
+    if (!ds || ds.metadata.deletionTimestamp || !ds.spec?.template.spec) return;
+    if (!this.expectations.satisfied(key)) return;
+    const generation = String(ds.metadata.generation ?? 1);
+    const now = Date.now();
+
+    const byNode = new Map<string, Pod[]>();
+    const toDelete: Pod[] = [];
+    for (const pod of this.pods.lister().byIndex("daemonSetUid", ds.metadata.uid ?? "")) {
+      if (pod.metadata.deletionTimestamp) continue;
+      const node = daemonPodNode(pod);
+      if (pod.status?.phase === "Failed" || !node) {
+        toDelete.push(pod); // a failed daemon is replaced
+        continue;
+      }
+      byNode.set(node, [...(byNode.get(node) ?? []), pod]);
+    }
+
+    const toCreate: string[] = [];
+    const placed: Pod[] = []; // the one pod kept on each eligible node
+    let misscheduled = 0;
+    const nodeNames = new Set<string>();
+    for (const node of this.nodes.list()) {
+      const nodeName = node.metadata.name ?? "";
+      nodeNames.add(nodeName);
+      const here = (byNode.get(nodeName) ?? []).sort((a, b) =>
+        (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+      );
+      if (!shouldRunOn(ds, node)) {
+        if (here.length > 0) misscheduled++;
+        toDelete.push(...here);
+      } else if (here.length === 0) {
+        toCreate.push(nodeName);
+      } else {
+        placed.push(here[0]!);
+        toDelete.push(...here.slice(1)); // one daemon per node: keep the oldest
+      }
+    }
+    for (const [nodeName, pods] of byNode) if (!nodeNames.has(nodeName)) toDelete.push(...pods);
+
+    // RollingUpdate: replace old pods, never leaving more than maxUnavailable nodes without
+    // an available daemon. Old pods that are not available anyway go first, for free.
+    const desired = placed.length + toCreate.length;
+    const minReady = ds.spec.minReadySeconds ?? 0;
+    if ((ds.spec.updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate") {
+      const old = placed.filter((p) => p.metadata.labels?.[templateGenerationLabel] !== generation);
+      const unavailable =
+        toCreate.length + placed.filter((p) => !isPodAvailable(p, minReady, now)).length;
+      let budget = maxUnavailable(ds, desired) - unavailable;
+      for (const p of old) {
+        if (!isPodAvailable(p, minReady, now)) toDelete.push(p);
+        else if (budget > 0) {
+          toDelete.push(p);
+          budget--;
+        }
+      }
+    }
+
+    await this.deletePods(key, toDelete);
+    await this.createPods(key, ds, toCreate);
+
+    const kept = placed.filter((p) => !toDelete.includes(p));
+    const available = kept.filter((p) => isPodAvailable(p, minReady, now)).length;
+    const status: api.DaemonSetStatus = {
+      ...structuredClone(ds.status ?? {}),
+      desiredNumberScheduled: desired,
+      currentNumberScheduled: placed.length,
+      numberMisscheduled: misscheduled,
+      numberReady: kept.filter(isPodReady).length,
+      updatedNumberScheduled: kept.filter(
+        (p) => p.metadata.labels?.[templateGenerationLabel] === generation,
+      ).length,
+      numberAvailable: available,
+      numberUnavailable: desired - available,
+      observedGeneration: ds.metadata.generation ?? 1,
+    };
+    if (minReady > 0 && kept.some((p) => isPodReady(p) && !isPodAvailable(p, minReady, now))) {
+      this.queue.addAfter(key, minReady * 1000); // becomes available later: look again
+    }
+    if (isDeepStrictEqual(status, ds.status ?? {})) return;
+    const next = structuredClone(ds);
+    next.status = status;
+    await this.dsClient.namespace(namespace).updateStatus(next);
+  }
+
+  private async createPods(key: string, ds: DaemonSet, nodes: string[]): Promise<void> {
+    if (nodes.length === 0) return;
+    this.expectations.expectCreations(key, nodes.length);
+    const client = this.podClient.namespace(ds.metadata.namespace ?? "");
+    for (const [i, nodeName] of nodes.entries()) {
+      try {
+        const pod = await client.create(newDaemonPod(ds, nodeName));
+        this.recorder.event(
+          ds,
+          "Normal",
+          "SuccessfulCreate",
+          `Created pod: ${pod.metadata.name ?? ""}`,
+        );
+      } catch (e) {
+        this.expectations.creationObserved(key, nodes.length - i);
+        throw e;
+      }
+    }
+  }
+
+  private async deletePods(key: string, pods: Pod[]): Promise<void> {
+    if (pods.length === 0) return;
+    this.expectations.expectDeletions(
+      key,
+      pods.map((p) => p.metadata.uid ?? ""),
+    );
+    for (const p of pods) {
+      try {
+        await this.podClient.namespace(p.metadata.namespace ?? "").delete(p.metadata.name ?? "");
+        this.recorder.event(
+          p,
+          "Normal",
+          "SuccessfulDelete",
+          `Deleted pod: ${p.metadata.name ?? ""}`,
+        );
+      } catch (e) {
+        this.expectations.deletionObserved(key, p.metadata.uid ?? "");
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+}
+
+function ownerDaemonSet(p: KubeObject) {
+  const ref = controllerRef(p);
+  return ref?.kind === "DaemonSet" && ref.apiVersion.startsWith("apps/") ? ref : undefined;
+}
+
+export const newDaemonSetController: ControllerConstructor = (ctx) => new DaemonSetController(ctx);

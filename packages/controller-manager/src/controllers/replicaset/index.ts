@@ -1,0 +1,407 @@
+// The ReplicaSet controller: keeps spec.replicas pods running for each ReplicaSet, adopts
+// matching orphans, releases pods that stop matching, and reports status.
+import { randomBytes } from "node:crypto";
+import { findResource } from "@skiff/api";
+import {
+  isNotFound,
+  metaNamespaceKey,
+  splitMetaNamespaceKey,
+  type EventRecorder,
+  type Lister,
+  type ResourceClient,
+  type SharedInformer,
+  type WorkQueue,
+} from "@skiff/client";
+import {
+  controllerRef,
+  enqueueHandler,
+  newQueue,
+  runWorkers,
+  unwrapTombstone,
+  type Controller,
+  type ControllerContext,
+} from "../../controller.js";
+import { Expectations } from "../../expectations.js";
+import {
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  podReadyCondition,
+  selectorOf,
+  selects,
+  timeNow,
+  type Pod,
+  type ReplicaSet,
+} from "../../objects.js";
+
+/** Most pods created or deleted in one sync (Kubernetes' burstReplicas). */
+const burstReplicas = 500;
+
+const podsInfo = findResource("", "v1", "pods")!;
+const rsInfo = findResource("apps", "v1", "replicasets")!;
+
+/** The pod a ReplicaSet creates: its template, named `<rs>-<random>`, owned by the RS. */
+export function newPodForReplicaSet(rs: ReplicaSet): Pod {
+  const t = rs.spec?.template ?? {};
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: `${rs.metadata.name ?? ""}-${randomSuffix()}`,
+      namespace: rs.metadata.namespace,
+      labels: { ...(t.metadata?.labels ?? {}) },
+      ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
+      ...(t.metadata?.finalizers ? { finalizers: [...t.metadata.finalizers] } : {}),
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: rs.metadata.name ?? "",
+          uid: rs.metadata.uid ?? "",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: structuredClone(t.spec) as Pod["spec"],
+  };
+}
+
+/** Five characters from Kubernetes' name-suffix alphabet (no vowels, no look-alikes). */
+export function randomSuffix(): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join("");
+}
+
+/**
+ * Orders pods so the ones to delete first come first: unscheduled before scheduled,
+ * Pending before Unknown before Running, not ready before ready, ready for less time
+ * before longer, more restarts before fewer, newer before older.
+ */
+export function deletionOrder(a: Pod, b: Pod): number {
+  const scheduled = (p: Pod) => (p.spec?.nodeName ? 1 : 0);
+  const phase = (p: Pod) =>
+    ({ Pending: 0, Unknown: 1, Running: 2 })[p.status?.phase ?? "Pending"] ?? 0;
+  const ready = (p: Pod) => (isPodReady(p) ? 1 : 0);
+  const readySince = (p: Pod) => Date.parse(podReadyCondition(p)?.lastTransitionTime ?? "") || 0;
+  const restarts = (p: Pod) =>
+    (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  const created = (p: Pod) => Date.parse(p.metadata.creationTimestamp ?? "") || 0;
+  return (
+    scheduled(a) - scheduled(b) ||
+    phase(a) - phase(b) ||
+    ready(a) - ready(b) ||
+    (ready(a) && ready(b) ? readySince(b) - readySince(a) : 0) ||
+    restarts(b) - restarts(a) ||
+    created(b) - created(a)
+  );
+}
+
+/** Runs `fn` `count` times in batches of 1, 2, 4, ...; stops after a batch with an error. */
+export async function slowStartBatch(
+  count: number,
+  fn: () => Promise<void>,
+): Promise<{ successes: number; skipped: number; error?: unknown }> {
+  let successes = 0;
+  let remaining = count;
+  for (let batch = Math.min(1, remaining); batch > 0; batch = Math.min(2 * batch, remaining)) {
+    const results = await Promise.allSettled(Array.from({ length: batch }, fn));
+    const failed = results.find((r) => r.status === "rejected");
+    successes += results.filter((r) => r.status === "fulfilled").length;
+    remaining -= batch;
+    if (failed) return { successes, skipped: remaining, error: failed.reason };
+  }
+  return { successes, skipped: 0 };
+}
+
+export class ReplicaSetController implements Controller {
+  readonly name = "replicaset";
+  readonly expectations = new Expectations();
+  private readonly queue: WorkQueue<string>;
+  private readonly rsInformer: SharedInformer<ReplicaSet>;
+  private readonly podInformer: SharedInformer<Pod>;
+  private readonly rsLister: Lister<ReplicaSet>;
+  private readonly podLister: Lister<Pod>;
+  private readonly pods: ResourceClient<Pod>;
+  private readonly replicaSets: ResourceClient<ReplicaSet>;
+  private readonly recorder: EventRecorder;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.queue = newQueue(ctx, this.name);
+    this.rsInformer = ctx.informers.forResource<ReplicaSet>(rsInfo);
+    this.podInformer = ctx.informers.forResource<Pod>(podsInfo);
+    this.rsLister = this.rsInformer.lister();
+    this.podLister = this.podInformer.lister();
+    this.pods = ctx.client.resource<Pod>(podsInfo);
+    this.replicaSets = ctx.client.resource<ReplicaSet>(rsInfo);
+    this.recorder = ctx.recorder("replicaset-controller");
+
+    this.rsInformer.addEventHandler(enqueueHandler<ReplicaSet>(this.queue));
+    this.podInformer.addEventHandler({
+      add: (pod) => {
+        const key = this.ownerKey(pod);
+        if (pod.metadata.deletionTimestamp) {
+          if (key) this.expectations.deletionObserved(key, pod.metadata.uid ?? "");
+        } else if (key) this.expectations.creationObserved(key);
+        this.enqueuePod(pod);
+      },
+      update: (oldPod, pod) => {
+        if (oldPod.metadata.resourceVersion === pod.metadata.resourceVersion) return;
+        const key = this.ownerKey(pod);
+        if (pod.metadata.deletionTimestamp && !oldPod.metadata.deletionTimestamp && key) {
+          this.expectations.deletionObserved(key, pod.metadata.uid ?? "");
+        }
+        // A label change may move the pod between ReplicaSets: tell both.
+        const oldKey = this.ownerKey(oldPod);
+        if (oldKey && oldKey !== key) this.queue.add(oldKey);
+        this.enqueuePod(oldPod);
+        this.enqueuePod(pod);
+      },
+      delete: (obj) => {
+        const pod = unwrapTombstone(obj);
+        const key = this.ownerKey(pod);
+        if (key) this.expectations.deletionObserved(key, pod.metadata.uid ?? "");
+        this.enqueuePod(pod);
+      },
+    });
+  }
+
+  /** The key of the ReplicaSet that controls a pod, if it is one we know. */
+  private ownerKey(pod: Pod): string | undefined {
+    const ref = controllerRef(pod);
+    if (ref?.kind !== "ReplicaSet") return undefined;
+    const rs = this.rsLister.namespace(pod.metadata.namespace ?? "").get(ref.name);
+    return rs && rs.metadata.uid === ref.uid ? metaNamespaceKey(rs) : undefined;
+  }
+
+  /** Owned pods wake their owner; orphans wake every ReplicaSet that could adopt them. */
+  private enqueuePod(pod: Pod): void {
+    const key = this.ownerKey(pod);
+    if (key) return this.queue.add(key);
+    if (controllerRef(pod)) return; // owned by something else
+    for (const rs of this.rsLister.namespace(pod.metadata.namespace ?? "").list()) {
+      if (selects(selectorOf(rs.spec?.selector), pod)) this.queue.add(metaNamespaceKey(rs));
+    }
+  }
+
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(
+      {
+        name: this.name,
+        ctx: this.ctx,
+        queue: this.queue,
+        informers: [this.rsInformer, this.podInformer],
+        sync: (key) => this.sync(key),
+      },
+      workers,
+      signal,
+    );
+  }
+
+  async sync(key: string): Promise<void> {
+    const { namespace, name } = splitMetaNamespaceKey(key);
+    const rs = this.rsLister.namespace(namespace).get(name);
+    if (!rs) {
+      this.expectations.delete(key);
+      return;
+    }
+    const selector = selectorOf(rs.spec?.selector);
+    if (!selector) {
+      this.ctx.log.warn({ replicaset: key }, "invalid selector; not syncing");
+      return;
+    }
+    const needsSync = this.expectations.satisfied(key);
+    const claimed = await this.claimPods(rs, this.podLister.namespace(namespace).list());
+    const active = claimed.filter(isPodActive);
+
+    let manageError: { reason: string; error: unknown } | undefined;
+    if (needsSync && !rs.metadata.deletionTimestamp) {
+      manageError = await this.manageReplicas(active, rs, key);
+    }
+    await this.updateStatus(rs, active, manageError);
+    if (manageError) throw manageError.error;
+  }
+
+  /** Adopts orphans that match, releases owned pods that no longer match; returns ours. */
+  private async claimPods(rs: ReplicaSet, pods: Pod[]): Promise<Pod[]> {
+    const selector = selectorOf(rs.spec?.selector);
+    const uid = rs.metadata.uid;
+    const mine: Pod[] = [];
+    let fresh: boolean | undefined; // whether a live read shows this RS may adopt
+    for (const pod of pods) {
+      const ref = controllerRef(pod);
+      const matches = selects(selector, pod);
+      if (ref) {
+        if (ref.uid !== uid) continue;
+        if (matches) mine.push(pod);
+        else if (!rs.metadata.deletionTimestamp) await this.release(rs, pod);
+        continue;
+      }
+      if (!matches || pod.metadata.deletionTimestamp || rs.metadata.deletionTimestamp) continue;
+      // Adopt only if the RS still exists as we know it and is not being deleted.
+      fresh ??= await this.replicaSets
+        .namespace(rs.metadata.namespace ?? "")
+        .get(rs.metadata.name ?? "")
+        .then(
+          (live) => live.metadata.uid === uid && !live.metadata.deletionTimestamp,
+          () => false,
+        );
+      if (!fresh) continue;
+      if (await this.adopt(rs, pod)) mine.push(pod);
+    }
+    return mine;
+  }
+
+  private async adopt(rs: ReplicaSet, pod: Pod): Promise<boolean> {
+    const refs = [
+      ...(pod.metadata.ownerReferences ?? []),
+      {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        name: rs.metadata.name ?? "",
+        uid: rs.metadata.uid ?? "",
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+    return this.patchOwners(pod, refs);
+  }
+
+  private async release(rs: ReplicaSet, pod: Pod): Promise<void> {
+    const refs = (pod.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid);
+    await this.patchOwners(pod, refs);
+  }
+
+  /** Sets a pod's ownerReferences, guarded by its resourceVersion (409 if it changed). */
+  private async patchOwners(pod: Pod, refs: unknown[]): Promise<boolean> {
+    try {
+      await this.pods
+        .namespace(pod.metadata.namespace ?? "")
+        .patch(
+          pod.metadata.name ?? "",
+          { metadata: { resourceVersion: pod.metadata.resourceVersion, ownerReferences: refs } },
+          "merge",
+        );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  private async manageReplicas(
+    active: Pod[],
+    rs: ReplicaSet,
+    key: string,
+  ): Promise<{ reason: string; error: unknown } | undefined> {
+    const want = rs.spec?.replicas ?? 1;
+    const diff = active.length - want;
+    const pods = this.pods.namespace(rs.metadata.namespace ?? "");
+    if (diff < 0) {
+      const n = Math.min(-diff, burstReplicas);
+      this.expectations.expectCreations(key, n);
+      const { successes, skipped, error } = await slowStartBatch(n, async () => {
+        try {
+          await pods.create(newPodForReplicaSet(rs));
+        } catch (e) {
+          this.expectations.creationObserved(key); // this one will never be seen
+          throw e;
+        }
+      });
+      // Pods never attempted after a failed batch will not be seen either.
+      if (skipped > 0) this.expectations.creationObserved(key, skipped);
+      if (successes > 0)
+        this.ctx.log.debug({ replicaset: key, created: successes }, "created pods");
+      if (error !== undefined) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.recorder.event(rs, "Warning", "FailedCreate", `Error creating: ${message}`);
+        return { reason: "FailedCreate", error };
+      }
+      return undefined;
+    }
+    if (diff > 0) {
+      const victims = [...active].sort(deletionOrder).slice(0, Math.min(diff, burstReplicas));
+      this.expectations.expectDeletions(
+        key,
+        victims.map((p) => p.metadata.uid ?? ""),
+      );
+      const results = await Promise.allSettled(
+        victims.map(async (p) => {
+          try {
+            await pods.delete(p.metadata.name ?? "", {
+              preconditions: { uid: p.metadata.uid ?? "" },
+            });
+          } catch (e) {
+            this.expectations.deletionObserved(key, p.metadata.uid ?? "");
+            if (!isNotFound(e)) throw e;
+          }
+        }),
+      );
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) {
+        const message = String((failed.reason as Error).message ?? failed.reason);
+        this.recorder.event(rs, "Warning", "FailedDelete", `Error deleting: ${message}`);
+        return { reason: "FailedDelete", error: failed.reason };
+      }
+    }
+    return undefined;
+  }
+
+  private async updateStatus(
+    rs: ReplicaSet,
+    active: Pod[],
+    manageError: { reason: string; error: unknown } | undefined,
+  ): Promise<void> {
+    const now = Date.now();
+    const minReady = rs.spec?.minReadySeconds ?? 0;
+    const templateLabels = Object.entries(rs.spec?.template?.metadata?.labels ?? {});
+    const status: NonNullable<ReplicaSet["status"]> = {
+      replicas: active.length,
+      fullyLabeledReplicas: active.filter((p) =>
+        templateLabels.every(([k, v]) => p.metadata.labels?.[k] === v),
+      ).length,
+      readyReplicas: active.filter(isPodReady).length,
+      availableReplicas: active.filter((p) => isPodAvailable(p, minReady, now)).length,
+      observedGeneration: rs.metadata.generation,
+    };
+    const others = (rs.status?.conditions ?? []).filter((c) => c.type !== "ReplicaFailure");
+    const failure = rs.status?.conditions?.find((c) => c.type === "ReplicaFailure");
+    if (manageError) {
+      const message =
+        manageError.error instanceof Error ? manageError.error.message : String(manageError.error);
+      others.push(
+        failure?.reason === manageError.reason
+          ? failure
+          : ({
+              type: "ReplicaFailure",
+              status: "True",
+              lastTransitionTime: timeNow(now),
+              reason: manageError.reason,
+              message,
+            } as (typeof others)[number]),
+      );
+    }
+    if (others.length) status.conditions = others;
+
+    const old = rs.status ?? { replicas: 0 };
+    const same =
+      old.replicas === status.replicas &&
+      (old.fullyLabeledReplicas ?? 0) === status.fullyLabeledReplicas &&
+      (old.readyReplicas ?? 0) === status.readyReplicas &&
+      (old.availableReplicas ?? 0) === status.availableReplicas &&
+      old.observedGeneration === status.observedGeneration &&
+      JSON.stringify(old.conditions ?? []) === JSON.stringify(status.conditions ?? []);
+    if (!same) {
+      const next = structuredClone(rs);
+      next.status = status;
+      await this.replicaSets.namespace(rs.metadata.namespace ?? "").updateStatus(next);
+    }
+    // Pods ready but not yet available: look again when they will be.
+    if (minReady > 0 && status.readyReplicas !== status.availableReplicas) {
+      this.queue.addAfter(metaNamespaceKey(rs), minReady * 1000 + 100);
+    }
+  }
+}
+
+export const newReplicaSetController = (ctx: ControllerContext): Controller =>
+  new ReplicaSetController(ctx);

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// skiff-controller-manager: flags → options → start → signals.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { pino } from "pino";
+import { ControllerManager } from "./manager.js";
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName("skiff-controller-manager")
+  .option("kubeconfig", { type: "string", describe: "Path to a kubeconfig file" })
+  .option("controllers", {
+    type: "string",
+    default: "*",
+    describe: "Controllers to enable: '*' for all, 'foo' enables, '-foo' disables",
+  })
+  .option("leader-elect", { type: "boolean", default: true, describe: "Lead through a Lease" })
+  .option("leader-elect-lease-duration", { type: "number", default: 15, describe: "Seconds" })
+  .option("leader-elect-renew-deadline", { type: "number", default: 10, describe: "Seconds" })
+  .option("leader-elect-retry-period", { type: "number", default: 2, describe: "Seconds" })
+  .option("port", {
+    type: "number",
+    default: 10257,
+    describe: "Port for /healthz and /metrics (plain HTTP)",
+  })
+  .option("bind-address", { type: "string", default: "127.0.0.1" })
+  .option("concurrent-syncs", { type: "number", default: 5, describe: "Workers per controller" })
+  .option("kube-api-qps", { type: "number", default: 200 })
+  .option("kube-api-burst", { type: "number", default: 400 })
+  .option("cluster-cidr", {
+    type: "string",
+    default: "10.244.0.0/16",
+    describe: "Pod CIDR of the cluster (nodeipam)",
+  })
+  .option("node-cidr-mask-size", { type: "number", default: 24 })
+  .option("node-monitor-grace-period", { type: "number", default: 40, describe: "Seconds" })
+  .option("v", { type: "number", default: 2, describe: "Log verbosity (4+: debug)" })
+  .strict()
+  .parseAsync();
+
+const logger = pino({ name: "kube-controller-manager", level: argv.v >= 4 ? "debug" : "info" });
+const cm = new ControllerManager({
+  kubeconfig: argv.kubeconfig,
+  controllers: argv.controllers.split(","),
+  leaderElect: argv["leader-elect"],
+  leaseDurationSeconds: argv["leader-elect-lease-duration"],
+  renewDeadlineMs: argv["leader-elect-renew-deadline"] * 1000,
+  retryPeriodMs: argv["leader-elect-retry-period"] * 1000,
+  port: argv.port,
+  bindAddress: argv["bind-address"],
+  concurrentSyncs: argv["concurrent-syncs"],
+  kubeApiQps: argv["kube-api-qps"],
+  kubeApiBurst: argv["kube-api-burst"],
+  clusterCIDR: argv["cluster-cidr"],
+  nodeCIDRMaskSize: argv["node-cidr-mask-size"],
+  nodeMonitorGracePeriodMs: argv["node-monitor-grace-period"] * 1000,
+  logger,
+  onStoppedLeading: () => {
+    logger.error("leader election lost");
+    process.exit(1);
+  },
+});
+await cm.start();
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, "shutting down");
+    void cm.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,249 @@
+// The controller manager: picks the enabled controllers, leads (or waits to lead) through
+// the kube-system/kube-controller-manager Lease, then runs them on one shared informer
+// factory, and serves /healthz and /metrics.
+//
+//   const cm = new ControllerManager({ kubeconfig: "cm.kubeconfig", controllers: ["*"] });
+//   await cm.start();      // serves health at once; controllers run while leading
+//   await cm.stop();
+import { setMaxListeners } from "node:events";
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import {
+  EventRecorder,
+  LeaderElector,
+  RestClient,
+  SharedInformerFactory,
+  loadClientConfig,
+  type ClientConfig,
+  type Logger,
+} from "@skiff/client";
+import { pino } from "pino";
+import type { Controller, ControllerConstructor, ControllerContext } from "./controller.js";
+import { newDaemonSetController } from "./controllers/daemonset/index.js";
+import { newDeploymentController } from "./controllers/deployment/index.js";
+import { newEndpointsController } from "./controllers/endpoints/index.js";
+import { newEndpointSliceController } from "./controllers/endpointslice/index.js";
+import { newJobController } from "./controllers/job/index.js";
+import { newNodeIpamController } from "./controllers/nodeipam/index.js";
+import { newNodeLifecycleController } from "./controllers/nodelifecycle/index.js";
+import { newServiceAccountController } from "./controllers/serviceaccount/index.js";
+import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
+import { newNamespaceController } from "./controllers/namespace/index.js";
+import { newReplicaSetController } from "./controllers/replicaset/index.js";
+import { ManagerMetrics, serve } from "./server.js";
+
+/** Options some controllers take (flags of kube-controller-manager). */
+export interface RegistryOptions {
+  /** --cluster-cidr for nodeipam (default 10.244.0.0/16). */
+  clusterCIDR?: string;
+  /** --node-cidr-mask-size (default 24). */
+  nodeCIDRMaskSize?: number;
+  /** --node-monitor-grace-period, in ms (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
+}
+
+/** Every controller this binary knows, by its --controllers name (kube-controller-manager's). */
+export function newRegistry(opts: RegistryOptions = {}): Record<string, ControllerConstructor> {
+  return {
+    replicaset: newReplicaSetController,
+    deployment: newDeploymentController,
+    garbagecollector: newGarbageCollector,
+    namespace: newNamespaceController,
+    endpoint: newEndpointsController,
+    endpointslice: newEndpointSliceController,
+    nodeipam: (ctx) =>
+      newNodeIpamController(ctx, {
+        clusterCIDR: opts.clusterCIDR,
+        nodeCIDRMaskSize: opts.nodeCIDRMaskSize,
+      }),
+    nodelifecycle: (ctx) =>
+      newNodeLifecycleController(ctx, { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }),
+    job: (ctx) => newJobController(ctx),
+    daemonset: newDaemonSetController,
+    serviceaccount: newServiceAccountController,
+  };
+}
+
+export const controllerRegistry = newRegistry();
+
+/**
+ * Resolves --controllers as kube-controller-manager does: `*` enables every known
+ * controller, `name` enables one, `-name` disables one (winning over `*`).
+ */
+export function enabledControllers(flags: string[], known: string[]): string[] {
+  const on = new Set<string>();
+  const off = new Set<string>();
+  for (const f of flags.map((s) => s.trim()).filter(Boolean)) {
+    if (f === "*") known.forEach((n) => on.add(n));
+    else if (f.startsWith("-")) off.add(f.slice(1));
+    else on.add(f);
+  }
+  for (const n of [...on, ...off]) {
+    if (!known.includes(n)) throw new Error(`unknown controller "${n}" in --controllers`);
+  }
+  return known.filter((n) => on.has(n) && !off.has(n));
+}
+
+export interface ControllerManagerOptions extends RegistryOptions {
+  kubeconfig?: string;
+  /** Used instead of --kubeconfig when given (tests). */
+  clientConfig?: ClientConfig;
+  /** --controllers (default ["*"]). */
+  controllers?: string[];
+  /** --leader-elect (default true). */
+  leaderElect?: boolean;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Unique per candidate (default hostname_uuid). */
+  identity?: string;
+  /** --port for /healthz and /metrics (default 10257; 0 picks a free one; -1 serves none). */
+  port?: number;
+  bindAddress?: string;
+  /** Workers per controller (--concurrent-syncs, default 5). */
+  concurrentSyncs?: number;
+  /** Informer resync period (default 30 s here; Kubernetes uses 12 h). */
+  resyncPeriodMs?: number;
+  /** Client-side rate limit towards the apiserver (default 200 qps, burst 400). */
+  kubeApiQps?: number;
+  kubeApiBurst?: number;
+  logger?: Logger;
+  registry?: Record<string, ControllerConstructor>;
+  /** Called when leadership is lost; main exits the process (as Kubernetes does). */
+  onStoppedLeading?: () => void;
+}
+
+export class ControllerManager {
+  readonly metrics = new ManagerMetrics();
+  readonly client: RestClient;
+  readonly identity: string;
+  private readonly log: Logger;
+  private readonly names: string[];
+  private readonly registry: Record<string, ControllerConstructor>;
+  private elector: LeaderElector | undefined;
+  private term:
+    { abort: AbortController; informers: SharedInformerFactory; done: Promise<void> } | undefined;
+  private server: { port: number; close(): Promise<void> } | undefined;
+  private leading = false;
+  private stopping = false;
+
+  constructor(private readonly opts: ControllerManagerOptions = {}) {
+    this.log = opts.logger ?? pino({ name: "kube-controller-manager" });
+    const config = opts.clientConfig ?? loadClientConfig({ kubeconfig: opts.kubeconfig });
+    this.client = new RestClient(
+      { ...config, qps: opts.kubeApiQps ?? 200, burst: opts.kubeApiBurst ?? 400 },
+      { userAgent: "skiff-controller-manager/0.1.0" },
+    );
+    this.identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+    this.registry = opts.registry ?? newRegistry(opts);
+    this.names = enabledControllers(opts.controllers ?? ["*"], Object.keys(this.registry));
+  }
+
+  /** The port /healthz and /metrics are served on (after start). */
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Serves health, then leads (or campaigns in the background). Resolves once serving. */
+  async start(): Promise<void> {
+    const port = this.opts.port ?? 10257;
+    if (port >= 0)
+      this.server = await serve(this.metrics, this.opts.bindAddress ?? "127.0.0.1", port);
+    this.log.info({ controllers: this.names, port: this.server?.port }, "starting");
+    if (this.opts.leaderElect === false) {
+      this.lead(new AbortController().signal);
+      return;
+    }
+    this.elector = new LeaderElector({
+      client: this.client,
+      namespace: "kube-system",
+      name: "kube-controller-manager",
+      identity: this.identity,
+      leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 15,
+      renewDeadlineMs: this.opts.renewDeadlineMs ?? 10_000,
+      retryPeriodMs: this.opts.retryPeriodMs ?? 2_000,
+      releaseOnCancel: true,
+      logger: this.log,
+      callbacks: {
+        onStartedLeading: (signal) => this.lead(signal),
+        onStoppedLeading: () => {
+          void this.stopLeading();
+          if (!this.stopping) this.opts.onStoppedLeading?.();
+        },
+      },
+    });
+    void this.elector.run();
+  }
+
+  /** Builds the enabled controllers on a fresh informer factory and runs them. */
+  private lead(signal: AbortSignal): void {
+    this.leading = true;
+    this.metrics.leader.set({ name: "kube-controller-manager" }, 1);
+    const abort = new AbortController();
+    setMaxListeners(0, abort.signal); // every controller listens for the end of the term
+    signal.addEventListener("abort", () => abort.abort(), { once: true });
+    const informers = new SharedInformerFactory(this.client, {
+      resyncPeriodMs: this.opts.resyncPeriodMs ?? 30_000,
+      logger: this.log,
+    });
+    const recorders = new Map<string, EventRecorder>();
+    const ctx: ControllerContext = {
+      client: this.client,
+      informers,
+      recorder: (component) => {
+        let r = recorders.get(component);
+        if (!r)
+          recorders.set(
+            component,
+            (r = new EventRecorder(this.client, { component, logger: this.log })),
+          );
+        return r;
+      },
+      log: this.log,
+      metrics: this.metrics,
+    };
+    const controllers: Controller[] = [];
+    for (const name of this.names) {
+      try {
+        controllers.push(this.registry[name]!(ctx));
+      } catch (err) {
+        this.log.error({ controller: name, err }, "cannot build controller; skipping it");
+      }
+    }
+    informers.start();
+    const workers = this.opts.concurrentSyncs ?? 5;
+    const done = Promise.all(
+      controllers.map((c) =>
+        c.run(workers, abort.signal).catch((err: unknown) => {
+          this.log.error({ controller: c.name, err }, "controller stopped with an error");
+        }),
+      ),
+    ).then(() => undefined);
+    this.term = { abort, informers, done };
+    this.log.info({ controllers: controllers.map((c) => c.name) }, "controllers started");
+  }
+
+  private async stopLeading(): Promise<void> {
+    this.leading = false;
+    this.metrics.leader.set({ name: "kube-controller-manager" }, 0);
+    const term = this.term;
+    this.term = undefined;
+    if (!term) return;
+    term.abort.abort();
+    term.informers.stop();
+    await term.done;
+  }
+
+  /** Stops the controllers, releases the lease and closes the server. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.elector) await this.elector.stop();
+    await this.stopLeading();
+    await this.server?.close();
+    this.client.close();
+  }
+}

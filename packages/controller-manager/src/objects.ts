@@ -1,0 +1,55 @@
+// The kinds the controllers handle, as @skiff/api types with the metadata the client
+// guarantees, plus small pod and selector helpers several controllers need.
+import type * as api from "@skiff/api";
+import { labelSelectorToRequirements, matchesLabels, type Requirement } from "@skiff/api";
+import type { KubeObject } from "@skiff/client";
+
+export type Pod = api.Pod & KubeObject;
+export type ReplicaSet = api.ReplicaSet & KubeObject;
+export type Deployment = api.Deployment & KubeObject;
+export type Namespace = api.Namespace & KubeObject;
+
+type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
+
+/** A selector as requirements; an absent selector matches nothing (undefined). */
+export function selectorOf(sel: api.LabelSelectorInput | undefined): Requirement[] | undefined {
+  if (!sel) return undefined;
+  try {
+    return labelSelectorToRequirements(sel);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether labels match; an invalid or absent selector (undefined) matches nothing. */
+export function selects(reqs: Requirement[] | undefined, obj: KubeObject): boolean {
+  return reqs !== undefined && matchesLabels(reqs, obj.metadata.labels);
+}
+
+export function podReadyCondition(pod: Pod): PodCondition | undefined {
+  return pod.status?.conditions?.find((c) => c.type === "Ready");
+}
+
+export function isPodReady(pod: Pod): boolean {
+  return podReadyCondition(pod)?.status === "True";
+}
+
+/** Ready for at least minReadySeconds (at `now`, in ms). */
+export function isPodAvailable(pod: Pod, minReadySeconds: number, now: number): boolean {
+  const ready = podReadyCondition(pod);
+  if (ready?.status !== "True") return false;
+  if (minReadySeconds <= 0) return true;
+  const since = ready.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : NaN;
+  return !Number.isNaN(since) && since + minReadySeconds * 1000 <= now;
+}
+
+/** Not finished and not being deleted: the pods that count toward replicas. */
+export function isPodActive(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase !== "Succeeded" && phase !== "Failed" && !pod.metadata.deletionTimestamp;
+}
+
+/** RFC 3339 to the second, as metav1.Time. */
+export function timeNow(ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
