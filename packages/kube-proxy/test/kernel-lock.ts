@@ -36,3 +36,13 @@ export async function lockKernel(timeoutMs = 300_000): Promise<() => void> {
     }
   }
 }
+
+/**
+ * The rules of others (Docker's) that were there before and are gone now. Rules of Docker's
+ * user-defined bridges (`br-…`) are left out: other suites create and remove Docker networks
+ * while these tests run, so those come and go for reasons of their own.
+ */
+export function othersRulesLost(before: string[], after: string[]): string[] {
+  const now = new Set(after);
+  return before.filter((rule) => !/\bbr-[0-9a-f]{12}\b/.test(rule) && !now.has(rule));
+}

@@ -1,6 +1,6 @@
-// @skiff/kubelet: runs a node's pods as Docker containers. This half holds the container
-// runtime (Docker, and a simulated one for scale benchmarks) and the pure decision of what to
-// do to a pod; the API wiring (pod workers, PLEG, status) builds on it.
+// @skiff/kubelet: runs a node's pods as Docker containers: the container runtime (Docker, and
+// a simulated one for scale benchmarks), the pure decision of what to do to a pod, and the
+// API wiring (node registration, pod workers, PLEG, status, the kubelet's HTTPS API).
 //
 //   import { DockerRuntime, computePodActions, hashContainer } from "@skiff/kubelet";
 //   const runtime = new DockerRuntime({ networkName: "skiff-pods" });
@@ -19,3 +19,8 @@ export { DockerRuntime, DEFAULT_NETWORK_NAME, DEFAULT_SANDBOX_IMAGE } from "./ru
 export type { DockerRuntimeOptions } from "./runtime/docker.js";
 export { SimulatedRuntime } from "./runtime/simulated.js";
 export type { SimulatedBehaviour, SimulatedRuntimeOptions } from "./runtime/simulated.js";
+export { Kubelet, defaultPullPolicy, qosClass } from "./kubelet.js";
+export type { KubeletOptions } from "./kubelet.js";
+export { NodeAgent, KUBELET_VERSION, parseTaints } from "./node.js";
+export { startKubelet } from "./start.js";
+export type { RunningKubelet, StartKubeletOptions } from "./start.js";

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { hashContainer } from "../src/container-hash.js";
 import { ImageNotFoundError, ImagePullError, PodNetworkConflictError } from "../src/errors.js";
 import { DockerRuntime } from "../src/runtime/docker.js";
-import { readAll } from "../src/runtime/docker-api.js";
+import { readAll } from "../src/runtime/streams.js";
 import {
   LABEL_ATTEMPT,
   LABEL_HASH,
@@ -69,8 +69,8 @@ async function runContainer(pod: PodRef, sandboxId: string, container: Container
 }
 
 async function waitExit(id: string): Promise<number> {
-  const res = await rt.api.call("POST", `/containers/${id}/wait`, { timeoutMs: 60_000 });
-  return (res as { StatusCode: number }).StatusCode;
+  const res = (await rt.docker.getContainer(id).wait()) as { StatusCode: number };
+  return res.StatusCode;
 }
 
 async function statusOf(id: string) {
@@ -104,19 +104,13 @@ async function readUntil(stream: Readable, pattern: RegExp, ms = 10_000): Promis
 }
 
 async function cleanup() {
-  const filters = JSON.stringify({ label: [`io.skiff.test=${runId}`] });
-  const containers = (await rt.api.call("GET", "/containers/json", {
-    query: { all: true, filters },
-  })) as { Id: string }[];
+  const filters = { label: [`io.skiff.test=${runId}`] };
+  const containers = await rt.docker.listContainers({ all: true, filters });
   await Promise.all(
-    containers.map((c) =>
-      rt.api.call("DELETE", `/containers/${c.Id}`, { query: { force: true, v: true } }),
-    ),
+    containers.map((c) => rt.docker.getContainer(c.Id).remove({ force: true, v: true })),
   );
-  const networks = (await rt.api.call("GET", "/networks", { query: { filters } })) as {
-    Id: string;
-  }[];
-  for (const n of networks) await rt.api.call("DELETE", `/networks/${n.Id}`);
+  const networks = await rt.docker.listNetworks({ filters });
+  for (const n of networks) await rt.docker.getNetwork(n.Id).remove();
 }
 
 describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
@@ -131,7 +125,7 @@ describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
     const first = await rt.ensurePodNetwork({ subnet: podCIDR });
     assert.equal(first.subnet, podCIDR);
     assert.equal(first.gateway, `10.244.${octet}.1`);
-    const detail = (await rt.api.call("GET", `/networks/${first.id}`)) as {
+    const detail = (await rt.docker.getNetwork(first.id).inspect()) as {
       IPAM: { Config: { Subnet: string; Gateway: string }[] };
       Labels: Record<string, string>;
     };
@@ -215,7 +209,7 @@ describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
     assert.equal(app.labels[LABEL_TYPE], "container");
 
     // Names follow skiff_<container>_<pod>_<ns>_<uid8>_<attempt>.
-    const detail = (await rt.api.call("GET", `/containers/${appId}/json`)) as { Name: string };
+    const detail = await rt.docker.getContainer(appId).inspect();
     assert.equal(detail.Name, `/skiff_app_adopted_default_${pod.uid.slice(0, 8)}_3`);
 
     // The sandbox stops at once: docker-init passes SIGTERM on to sleep.

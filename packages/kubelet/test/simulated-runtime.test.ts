@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { hashContainer } from "../src/container-hash.js";
 import { ImageNotFoundError } from "../src/errors.js";
 import { computePodActions } from "../src/pod-actions.js";
-import { readAll } from "../src/runtime/docker-api.js";
+import { readAll } from "../src/runtime/streams.js";
 import type { RuntimeEvent } from "../src/runtime/runtime.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
 import type { Pod } from "../src/types.js";

@@ -2,7 +2,8 @@
 // (docker-init + `sleep`, holding the network and IPC namespaces) plus one Docker container
 // per Kubernetes container, joined to the sandbox with `container:<sandboxId>` modes.
 import { writeFile } from "node:fs/promises";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
+import Docker from "dockerode";
 import { parseQuantity } from "@skiff/api";
 import {
   ImageNotFoundError,
@@ -13,7 +14,7 @@ import {
   RuntimeNotFoundError,
 } from "../errors.js";
 import type { Container } from "../types.js";
-import { DockerApi, DockerApiError, demultiplex, isRecord, jsonLines } from "./docker-api.js";
+import { demultiplex, isRecord, jsonLines } from "./streams.js";
 import {
   LABEL_ATTEMPT,
   LABEL_CONTAINER_NAME,
@@ -64,7 +65,8 @@ const NEVER = "0001-01-01T00:00:00Z";
 
 export class DockerRuntime implements ContainerRuntime {
   readonly type = "docker";
-  readonly api: DockerApi;
+  /** The dockerode client (the project's Docker library). */
+  readonly docker: Docker;
   readonly sandboxImage: string;
   readonly networkName: string;
   private readonly ownerLabels: Record<string, string>;
@@ -74,7 +76,7 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly cpuSamples = new Map<string, { at: number; usage: number }>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
-    this.api = new DockerApi(opts.socketPath);
+    this.docker = new Docker({ socketPath: opts.socketPath ?? "/var/run/docker.sock" });
     this.sandboxImage = opts.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
     this.networkName = opts.networkName ?? DEFAULT_NETWORK_NAME;
     this.ownerLabels = { ...opts.ownerLabels };
@@ -96,36 +98,36 @@ export class DockerRuntime implements ContainerRuntime {
             `${existing.containers} containers still use it`,
         );
       }
-      await this.api.call("DELETE", `/networks/${existing.id}`);
+      await this.call(() => this.docker.getNetwork(existing.id).remove());
     }
     const options: Record<string, string> = {};
     if (config.ipMasquerade === false) {
       options["com.docker.network.bridge.enable_ip_masquerade"] = "false";
     }
-    const created = await this.call("POST", "/networks/create", {
-      body: {
+    const created = await this.call(() =>
+      this.docker.createNetwork({
         Name: this.networkName,
         Driver: "bridge",
         CheckDuplicate: true,
         IPAM: { Driver: "default", Config: [{ Subnet: subnet, Gateway: gateway }] },
         Options: options,
         Labels: { ...this.ownerLabels, [LABEL_TYPE]: "network" },
-      },
-    });
-    return { name: this.networkName, id: str(created, "Id"), subnet, gateway };
+      }),
+    );
+    return { name: this.networkName, id: created.id, subnet, gateway };
   }
 
   private async findNetwork() {
-    const list = await this.call("GET", "/networks", {
-      query: { filters: JSON.stringify({ name: [this.networkName] }) },
-    });
+    const list: unknown = await this.call(() =>
+      this.docker.listNetworks({ filters: { name: [this.networkName] } }),
+    );
     // The name filter matches substrings: compare exactly.
     const match = (Array.isArray(list) ? list : []).find(
       (n) => str(n, "Name") === this.networkName,
     );
     if (!match) return undefined;
     const id = str(match, "Id");
-    const detail = await this.call("GET", `/networks/${id}`);
+    const detail: unknown = await this.call(() => this.docker.getNetwork(id).inspect());
     const ipamConfig = arr(rec(detail, "IPAM").Config)[0];
     return {
       id,
@@ -187,7 +189,7 @@ export class DockerRuntime implements ContainerRuntime {
    * The kubelet runs beside its engine (host, Docker-in-Docker or VM), so the path is local.
    */
   private async writeResolvConf(id: string, config: SandboxConfig): Promise<void> {
-    const path = str(await this.call("GET", `/containers/${id}/json`), "ResolvConfPath");
+    const path = str(await this.inspect(id), "ResolvConfPath");
     if (!path) throw new RuntimeError(`sandbox ${id} has no resolv.conf`);
     const lines = config.dns.servers.map((s) => `nameserver ${s}`);
     if (config.dns.searches.length) lines.push(`search ${config.dns.searches.join(" ")}`);
@@ -264,10 +266,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   async startContainer(id: string): Promise<void> {
     try {
-      await this.api.call("POST", `/containers/${id}/start`);
+      await this.docker.getContainer(id).start();
     } catch (err) {
       // 304: already started.
-      if (err instanceof DockerApiError && err.statusCode === 304) return;
+      if (statusOf(err) === 304) return;
       throw wrap(err);
     }
   }
@@ -276,24 +278,19 @@ export class DockerRuntime implements ContainerRuntime {
     const t = Math.max(0, Math.floor(gracePeriodSeconds));
     try {
       // Docker's stop is exactly the kubelet's: SIGTERM, wait t seconds, SIGKILL.
-      await this.api.call("POST", `/containers/${id}/stop`, {
-        query: { t },
-        timeoutMs: (t + 30) * 1000,
-      });
+      await this.docker.getContainer(id).stop({ t });
     } catch (err) {
-      if (err instanceof DockerApiError && (err.statusCode === 304 || err.statusCode === 404))
-        return;
+      if (statusOf(err) === 304 || statusOf(err) === 404) return;
       throw wrap(err);
     }
   }
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.api.call("DELETE", `/containers/${id}`, { query: { force: true, v: true } });
+      await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (err) {
       // 404: already gone; 409: "removal already in progress".
-      if (err instanceof DockerApiError && (err.statusCode === 404 || err.statusCode === 409))
-        return;
+      if (statusOf(err) === 404 || statusOf(err) === 409) return;
       throw wrap(err);
     }
   }
@@ -348,7 +345,7 @@ export class DockerRuntime implements ContainerRuntime {
     let digests = this.repoDigests.get(id);
     if (!digests) {
       try {
-        const detail = await this.api.call("GET", `/images/${id}/json`);
+        const detail: unknown = await this.docker.getImage(id).inspect();
         digests = arr(isRecord(detail) ? detail.RepoDigests : undefined).filter(
           (x): x is string => typeof x === "string",
         );
@@ -367,10 +364,7 @@ export class DockerRuntime implements ContainerRuntime {
     const ref = withDefaultTag(image);
     let progress: Readable;
     try {
-      progress = await this.api.stream("POST", "/images/create", {
-        query: { fromImage: ref },
-        timeoutMs: 300_000,
-      });
+      progress = (await this.docker.pull(ref)) as Readable;
     } catch (err) {
       throw pullError(image, err);
     }
@@ -385,9 +379,9 @@ export class DockerRuntime implements ContainerRuntime {
 
   async imageStatus(image: string): Promise<string | undefined> {
     try {
-      return str(await this.api.call("GET", `/images/${withDefaultTag(image)}/json`), "Id");
+      return (await this.docker.getImage(withDefaultTag(image)).inspect()).Id;
     } catch (err) {
-      if (err instanceof DockerApiError && err.statusCode === 404) return undefined;
+      if (statusOf(err) === 404) return undefined;
       throw wrap(err);
     }
   }
@@ -410,23 +404,25 @@ export class DockerRuntime implements ContainerRuntime {
           : `container "${containerName}" in pod "${pod.name}" not found`,
       );
     }
-    const detail = await this.call("GET", `/containers/${target.id}/json`);
+    const detail = await this.inspect(target.id);
     const since = opts.sinceTime
       ? Date.parse(opts.sinceTime) / 1000
       : opts.sinceSeconds !== undefined
         ? Date.now() / 1000 - opts.sinceSeconds
         : undefined;
-    const raw = await this.api.stream("GET", `/containers/${target.id}/logs`, {
-      query: {
-        stdout: true,
-        stderr: true,
-        follow: opts.follow === true,
-        timestamps: opts.timestamps === true,
-        tail: opts.tailLines ?? "all",
-        since: since === undefined ? undefined : since.toFixed(9),
-      },
-      signal: opts.signal,
-    });
+    const logOpts = {
+      stdout: true,
+      stderr: true,
+      timestamps: opts.timestamps === true,
+      tail: opts.tailLines ?? "all",
+      since: since === undefined ? undefined : since.toFixed(9),
+      abortSignal: opts.signal,
+    } as Docker.ContainerLogsOptions;
+    const container = this.docker.getContainer(target.id);
+    // dockerode answers a followed log with a stream and a finished one with a Buffer.
+    const raw: Readable = opts.follow
+      ? ((await this.call(() => container.logs({ ...logOpts, follow: true }))) as Readable)
+      : Readable.from([await this.call(() => container.logs({ ...logOpts, follow: false }))]);
     if (rec(detail, "Config").Tty === true) return raw;
     // Without a TTY the engine multiplexes stdout and stderr; Kubernetes shows them merged.
     const merged = new PassThrough();
@@ -436,17 +432,19 @@ export class DockerRuntime implements ContainerRuntime {
 
   async exec(containerId: string, opts: ExecOptions): Promise<ExecSession> {
     const tty = opts.tty === true;
-    const created = await this.call("POST", `/containers/${containerId}/exec`, {
-      body: {
+    const exec = await this.call(() =>
+      this.docker.getContainer(containerId).exec({
         AttachStdin: opts.stdin === true,
         AttachStdout: true,
         AttachStderr: true,
         Tty: tty,
         Cmd: opts.command,
-      },
-    });
-    const execId = str(created, "Id");
-    const socket = await this.api.upgrade(`/exec/${execId}/start`, { Detach: false, Tty: tty });
+      }),
+    );
+    // hijack: the engine hands over the raw connection (stdin in, framed output back).
+    const socket = await this.call(() =>
+      exec.start({ hijack: true, stdin: opts.stdin === true, Detach: false, Tty: tty }),
+    );
     let stdout: Readable;
     let stderr: Readable | null = null;
     if (tty) {
@@ -466,7 +464,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
     const exitCode = new Promise<number>((resolve, reject) => {
       socket.once("close", () => {
-        this.execExitCode(execId).then(resolve, reject);
+        this.execExitCode(exec).then(resolve, reject);
       });
     });
     return {
@@ -475,28 +473,28 @@ export class DockerRuntime implements ContainerRuntime {
       stderr,
       exitCode,
       resize: async (width, height) => {
-        await this.call("POST", `/exec/${execId}/resize`, { query: { w: width, h: height } });
+        await this.call(() => exec.resize({ w: width, h: height }));
       },
       close: () => socket.destroy(),
     };
   }
 
-  private async execExitCode(execId: string): Promise<number> {
+  private async execExitCode(exec: Docker.Exec): Promise<number> {
     // The output can close a moment before the engine records the exit.
     for (let i = 0; i < 50; i++) {
-      const info = await this.call("GET", `/exec/${execId}/json`);
+      const info: unknown = await this.call(() => exec.inspect());
       if (isRecord(info) && info.Running !== true && typeof info.ExitCode === "number") {
         return info.ExitCode;
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new RuntimeError(`exec ${execId} did not report an exit code`);
+    throw new RuntimeError(`exec ${exec.id} did not report an exit code`);
   }
 
   async containerStats(id: string): Promise<ContainerStats> {
-    const s = await this.call("GET", `/containers/${id}/stats`, {
-      query: { stream: false, "one-shot": true },
-    });
+    const s: unknown = await this.call(() =>
+      this.docker.getContainer(id).stats({ stream: false, "one-shot": true }),
+    );
     const at = Date.parse(str(s, "read")) || Date.now();
     const usage = num(rec(rec(s, "cpu_stats"), "cpu_usage"), "total_usage");
     const previous = this.cpuSamples.get(id);
@@ -541,10 +539,10 @@ export class DockerRuntime implements ContainerRuntime {
     };
     let stream: Readable;
     try {
-      stream = await this.api.stream("GET", "/events", {
-        query: { filters: JSON.stringify(filters) },
-        signal,
-      });
+      stream = (await this.docker.getEvents({
+        filters,
+        abortSignal: signal,
+      } as Docker.GetEventsOptions)) as Readable;
     } catch (err) {
       if (signal.aborted) return;
       throw wrap(err);
@@ -599,16 +597,16 @@ export class DockerRuntime implements ContainerRuntime {
       ...Object.entries(this.ownerLabels).map(([k, v]) => `${k}=${v}`),
     ];
     if (filter.podUid) label.push(`${LABEL_POD_UID}=${filter.podUid}`);
-    const list = await this.call("GET", "/containers/json", {
-      query: { all: true, filters: JSON.stringify({ label }) },
-    });
+    const list = await this.call(() =>
+      this.docker.listContainers({ all: true, filters: { label } }),
+    );
     const details = await Promise.all(
-      arr(list).map(async (c) => {
+      list.map(async (c): Promise<unknown> => {
         try {
-          return await this.api.call("GET", `/containers/${str(c, "Id")}/json`);
+          return await this.docker.getContainer(c.Id).inspect();
         } catch (err) {
           // Removed between the list and the inspect.
-          if (err instanceof DockerApiError && err.statusCode === 404) return undefined;
+          if (statusOf(err) === 404) return undefined;
           throw wrap(err);
         }
       }),
@@ -638,14 +636,11 @@ export class DockerRuntime implements ContainerRuntime {
   private async create(name: string, body: object): Promise<string> {
     for (let tries = 0; ; tries++) {
       try {
-        return str(
-          await this.api.call("POST", "/containers/create", { query: { name }, body }),
-          "Id",
-        );
+        return (await this.docker.createContainer({ name, ...body })).id;
       } catch (err) {
         // A container of this name left over from a crash between create and start: it
         // never ran this attempt, so it is safe to replace once.
-        if (err instanceof DockerApiError && err.statusCode === 409 && tries === 0) {
+        if (statusOf(err) === 409 && tries === 0) {
           await this.removeStale(name);
           continue;
         }
@@ -655,19 +650,23 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   private async removeStale(name: string): Promise<void> {
-    const detail = await this.call("GET", `/containers/${name}/json`);
+    const detail = await this.inspect(name);
     if (rec(detail, "State").Running === true) {
       throw new RuntimeError(`container ${name} already exists and is running`, 409);
     }
     await this.removeContainer(str(detail, "Id"));
   }
 
-  private async call(method: string, path: string, opts?: Parameters<DockerApi["call"]>[2]) {
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.api.call(method, path, opts);
+      return await fn();
     } catch (err) {
       throw wrap(err);
     }
+  }
+
+  private inspect(id: string): Promise<unknown> {
+    return this.call(() => this.docker.getContainer(id).inspect());
   }
 }
 
@@ -789,18 +788,30 @@ function parseSubnet(cidr: string): { subnet: string; gateway: string } {
 }
 
 function pullError(image: string, err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = typeof err === "string" ? err : engineMessage(err);
   const notFound =
-    (err instanceof DockerApiError && err.statusCode === 404) ||
+    statusOf(err) === 404 ||
     /not found|manifest unknown|repository does not exist|name unknown/i.test(message);
   return notFound ? new ImageNotFoundError(image, message) : new ImagePullError(image, message);
 }
 
+/** dockerode's errors carry the engine's HTTP status and its JSON answer. */
+function statusOf(err: unknown): number | undefined {
+  return isRecord(err) && typeof err.statusCode === "number" ? err.statusCode : undefined;
+}
+
+function engineMessage(err: unknown): string {
+  const json = isRecord(err) ? err.json : undefined;
+  if (isRecord(json) && typeof json.message === "string") return json.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
 function wrap(err: unknown): Error {
   if (err instanceof KubeletError) return err;
-  if (err instanceof DockerApiError) {
-    if (err.statusCode === 404) return new RuntimeNotFoundError(err.message);
-    return new RuntimeError(err.message, err.statusCode);
+  const status = statusOf(err);
+  if (status !== undefined) {
+    if (status === 404) return new RuntimeNotFoundError(engineMessage(err));
+    return new RuntimeError(engineMessage(err), status);
   }
   if (err instanceof Error && err.name !== "AbortError") {
     return new RuntimeError(`docker: ${err.message}`);

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// skiff-kubelet: flags → options → start → signals.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { pino } from "pino";
+import { startKubelet } from "./start.js";
+
+const argv = yargs(hideBin(process.argv))
+  .scriptName("skiff-kubelet")
+  .usage("$0 [flags]: runs this node's pods as Docker containers")
+  .options({
+    kubeconfig: { type: "string", describe: "Path to a kubeconfig for the kubelet's identity" },
+    "node-name": { type: "string", describe: "The Node's name (default: the hostname)" },
+    "node-ip": { type: "string", describe: "The node's InternalIP (default: primary address)" },
+    "root-dir": { type: "string", default: "/var/lib/skiff-kubelet" },
+    port: { type: "number", default: 10250, describe: "HTTPS port of the kubelet API (0: off)" },
+    address: { type: "string", default: "0.0.0.0", describe: "Address the HTTPS API binds" },
+    "client-ca-file": { type: "string", describe: "CA that signs the apiserver's client cert" },
+    "tls-cert-file": { type: "string", describe: "Serving cert (default: self-signed)" },
+    "tls-private-key-file": { type: "string" },
+    "cluster-dns": { type: "string", default: "10.96.0.10", describe: "Comma-separated" },
+    "cluster-domain": { type: "string", default: "cluster.local" },
+    "register-with-taints": { type: "string", default: "", describe: "key=value:Effect,..." },
+    runtime: { choices: ["docker", "simulated"] as const, default: "docker" as const },
+    "pod-manifest-path": { type: "string", describe: "Directory of static pod manifests" },
+    "log-level": { type: "string", default: "info" },
+  })
+  .strict()
+  .parseSync();
+
+const logger = pino({ level: argv["log-level"], base: { component: "skiff-kubelet" } });
+
+const running = await startKubelet({
+  kubeconfig: argv.kubeconfig,
+  nodeName: argv["node-name"],
+  nodeIP: argv["node-ip"],
+  rootDir: argv["root-dir"],
+  port: argv.port,
+  bindAddress: argv.address,
+  clientCAFile: argv["client-ca-file"],
+  tlsCertFile: argv["tls-cert-file"],
+  tlsPrivateKeyFile: argv["tls-private-key-file"],
+  clusterDNS: argv["cluster-dns"].split(",").filter(Boolean),
+  clusterDomain: argv["cluster-domain"],
+  registerWithTaints: argv["register-with-taints"],
+  runtime: argv.runtime,
+  podManifestPath: argv["pod-manifest-path"],
+  logger,
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, "shutting down");
+    void running.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,322 @@
+// The kubelet's HTTPS API on :10250, for the apiserver only (client certificate CN
+// kube-apiserver-kubelet-client): /healthz, /pods, /containerLogs, /exec (WebSocket,
+// v5.channel.k8s.io) and /stats/summary.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import https from "node:https";
+import os from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import type { Logger } from "@skiff/client";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { Kubelet } from "./kubelet.js";
+import type { Pod } from "./objects.js";
+
+/** The only identity allowed to call this API. */
+export const APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client";
+const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+export interface KubeletServerOptions {
+  kubelet: Kubelet;
+  port: number;
+  bindAddress: string;
+  rootDir: string;
+  nodeName: string;
+  clientCAFile?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  logger: Logger;
+}
+
+export interface KubeletServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startKubeletServer(opts: KubeletServerOptions): Promise<KubeletServer> {
+  if (!opts.clientCAFile)
+    throw new Error("--client-ca-file is required for the kubelet's HTTPS API");
+  const { cert, key } = servingCert(opts);
+  const server = https.createServer({
+    cert,
+    key,
+    ca: readFileSync(opts.clientCAFile),
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (!authorized(req.socket as TLSSocket)) return sendText(res, 403, "Forbidden");
+    handle(opts, req, res).catch((err: unknown) => {
+      opts.logger.warn({ err, url: req.url }, "kubelet API request failed");
+      if (!res.headersSent) sendText(res, 500, err instanceof Error ? err.message : String(err));
+      else res.destroy();
+    });
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!authorized(req.socket as TLSSocket) || !req.url?.startsWith("/exec/")) {
+      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      void exec(opts, req, ws).catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        sendStatus(ws, { status: "Failure", message, reason: "InternalError" });
+        ws.close(1000);
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.bindAddress, () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : opts.port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A self-signed serving certificate, made once under the root dir (or the given files). */
+function servingCert(opts: KubeletServerOptions): { cert: Buffer; key: Buffer } {
+  if (opts.tlsCertFile && opts.tlsPrivateKeyFile) {
+    return { cert: readFileSync(opts.tlsCertFile), key: readFileSync(opts.tlsPrivateKeyFile) };
+  }
+  const dir = join(opts.rootDir, "pki");
+  const certFile = join(dir, "kubelet.crt");
+  const keyFile = join(dir, "kubelet.key");
+  if (!existsSync(certFile) || !existsSync(keyFile)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const sans = [`DNS:${opts.nodeName}`, "DNS:localhost", "IP:127.0.0.1"];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "365"]
+        .concat([
+          "-keyout",
+          keyFile,
+          "-out",
+          certFile,
+          "-subj",
+          `/CN=${opts.nodeName}@skiff-kubelet`,
+        ])
+        .concat(["-addext", `subjectAltName=${sans.join(",")}`]),
+      { stdio: "ignore" },
+    );
+  }
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+}
+
+function authorized(socket: TLSSocket): boolean {
+  if (!socket.authorized) return false;
+  const subject = socket.getPeerCertificate().subject as Record<string, unknown> | undefined;
+  return subject?.CN === APISERVER_CLIENT_CN;
+}
+
+function sendText(res: ServerResponse, code: number, text: string): void {
+  res.writeHead(code, { "content-type": "text/plain" });
+  res.end(text);
+}
+
+function sendJSON(res: ServerResponse, value: unknown): void {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify(value));
+}
+
+function findPod(kubelet: Kubelet, ns: string, name: string): Pod | undefined {
+  return kubelet
+    .listPods()
+    .find((p) => p.metadata.namespace === ns && p.metadata.name === name && !!p.metadata.uid);
+}
+
+async function handle(opts: KubeletServerOptions, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? "/", "https://kubelet");
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const q = url.searchParams;
+  const { kubelet } = opts;
+  if (url.pathname === "/healthz") return sendText(res, 200, "ok");
+  if (url.pathname === "/pods") {
+    return sendJSON(res, {
+      kind: "PodList",
+      apiVersion: "v1",
+      metadata: {},
+      items: kubelet.listPods(),
+    });
+  }
+  if (url.pathname === "/stats/summary") return sendJSON(res, await summary(opts));
+  if (parts[0] === "containerLogs" && parts.length === 4) {
+    const [, ns, name, container] = parts as [string, string, string, string];
+    const pod = findPod(kubelet, ns, name);
+    if (!pod) return sendText(res, 404, `pod ${ns}/${name} not found`);
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    const int = (k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
+    const flag = (k: string) => q.get(k) === "true" || q.get(k) === "1";
+    let stream;
+    try {
+      stream = await kubelet.runtime.containerLogs(
+        { uid: pod.metadata.uid!, namespace: ns, name },
+        container,
+        {
+          follow: flag("follow"),
+          previous: flag("previous"),
+          timestamps: flag("timestamps"),
+          tailLines: int("tailLines"),
+          sinceSeconds: int("sinceSeconds"),
+          sinceTime: q.get("sinceTime") ?? undefined,
+          signal: abort.signal,
+        },
+      );
+    } catch (err) {
+      return sendText(res, 404, err instanceof Error ? err.message : String(err));
+    }
+    res.writeHead(200, { "content-type": "text/plain" });
+    stream.on("error", () => res.end());
+    stream.pipe(res);
+    return;
+  }
+  sendText(res, 404, "404 page not found");
+}
+
+/** /exec/{ns}/{pod}/{container}?command=...: the channel protocol over one WebSocket. */
+async function exec(
+  opts: KubeletServerOptions,
+  req: IncomingMessage,
+  ws: WebSocket,
+): Promise<void> {
+  // Clients send stdin at once: hold frames until the session exists.
+  const early: Buffer[] = [];
+  const handler: { frame?: (data: Buffer) => void } = {};
+  ws.on("message", (raw: RawData) => {
+    const data = Buffer.isBuffer(raw) ? raw : Buffer.concat(raw as Buffer[]);
+    if (handler.frame) handler.frame(data);
+    else early.push(data);
+  });
+  const url = new URL(req.url ?? "/", "https://kubelet");
+  const [, ns, name, containerName] = url.pathname
+    .split("/")
+    .filter(Boolean)
+    .map(decodeURIComponent);
+  const q = url.searchParams;
+  const flag = (k: string) => q.get(k) === "true" || q.get(k) === "1";
+  const pod = findPod(opts.kubelet, ns ?? "", name ?? "");
+  if (!pod) throw new Error(`pod ${ns}/${name} not found`);
+  const target = (await opts.kubelet.runtime.listContainers({ podUid: pod.metadata.uid! })).find(
+    (c) => c.name === containerName && c.state === "running",
+  );
+  if (!target) throw new Error(`container ${containerName} is not running`);
+  const session = await opts.kubelet.runtime.exec(target.id, {
+    command: q.getAll("command"),
+    stdin: flag("stdin"),
+    tty: flag("tty"),
+  });
+  const v5 = ws.protocol === "v5.channel.k8s.io";
+  const frame = (channel: number, data: Buffer) => {
+    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
+  };
+  handler.frame = (data: Buffer) => {
+    const channel = data[0];
+    const rest = data.subarray(1);
+    if (channel === 0) session.stdin?.write(rest);
+    else if (channel === 4) {
+      try {
+        const size = JSON.parse(rest.toString()) as { Width?: number; Height?: number };
+        if (size.Width && size.Height)
+          void session.resize(size.Width, size.Height).catch(() => undefined);
+      } catch {
+        // a malformed resize is ignored
+      }
+    } else if (channel === 255 && v5 && rest[0] === 0) session.stdin?.end();
+  };
+  for (const data of early.splice(0)) handler.frame(data);
+  ws.on("close", () => session.close());
+  const outputs = [session.stdout, session.stderr].filter((s) => s !== null);
+  const done = outputs.map(
+    (s, i) =>
+      new Promise<void>((resolve) => {
+        s.on("data", (chunk: Buffer) => frame(i === 0 ? 1 : 2, chunk));
+        s.on("end", resolve);
+        s.on("close", resolve);
+        s.on("error", () => resolve());
+      }),
+  );
+  const code = await session.exitCode;
+  await Promise.race([Promise.all(done), new Promise((r) => setTimeout(r, 1000))]);
+  sendStatus(
+    ws,
+    code === 0
+      ? { status: "Success" }
+      : {
+          status: "Failure",
+          message: `command terminated with non-zero exit code: exit status ${code}`,
+          reason: "NonZeroExitCode",
+          details: { causes: [{ reason: "ExitCode", message: String(code) }] },
+        },
+  );
+  ws.close(1000);
+}
+
+function sendStatus(ws: WebSocket, status: Record<string, unknown>): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(
+    Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, ...status }))]),
+  );
+}
+
+async function summary(opts: KubeletServerOptions): Promise<unknown> {
+  const now = new Date().toISOString();
+  const runtime = opts.kubelet.runtime;
+  const containers = (await runtime.listContainers()).filter((c) => c.state === "running");
+  const pods = [];
+  for (const pod of opts.kubelet.listPods()) {
+    const mine = containers.filter((c) => c.pod.uid === pod.metadata.uid);
+    const stats = await Promise.all(
+      mine.map(async (c) => {
+        const s = await runtime.containerStats(c.id).catch(() => undefined);
+        return {
+          name: c.name,
+          startTime: c.startedAt,
+          cpu: {
+            time: s?.timestamp ?? now,
+            usageNanoCores: s?.cpu.usageNanoCores ?? 0,
+            usageCoreNanoSeconds: s?.cpu.usageCoreNanoSeconds ?? 0,
+          },
+          memory: {
+            time: s?.timestamp ?? now,
+            usageBytes: s?.memory.usageBytes ?? 0,
+            workingSetBytes: s?.memory.workingSetBytes ?? 0,
+            rssBytes: s?.memory.rssBytes ?? 0,
+          },
+        };
+      }),
+    );
+    pods.push({
+      podRef: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+      startTime: pod.status?.startTime,
+      containers: stats,
+    });
+  }
+  const total = os.totalmem();
+  return {
+    node: {
+      nodeName: opts.nodeName,
+      startTime: new Date(Date.now() - os.uptime() * 1000).toISOString(),
+      memory: {
+        time: now,
+        availableBytes: os.freemem(),
+        usageBytes: total - os.freemem(),
+        workingSetBytes: total - os.freemem(),
+      },
+    },
+    pods,
+  };
+}

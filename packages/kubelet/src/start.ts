@@ -1,0 +1,117 @@
+// startKubelet: typed options → a running kubelet (node agent, pod workers, HTTPS server).
+// main.ts only turns flags into these options; tests call this directly.
+import { hostname } from "node:os";
+import { loadClientConfig, RestClient, type Logger } from "@skiff/client";
+import { Kubelet, ensureRootDir } from "./kubelet.js";
+import { NodeAgent, parseTaints, primaryAddress } from "./node.js";
+import { DockerRuntime } from "./runtime/docker.js";
+import type { ContainerRuntime } from "./runtime/runtime.js";
+import { SimulatedRuntime } from "./runtime/simulated.js";
+import { startKubeletServer, type KubeletServer } from "./server.js";
+
+export interface StartKubeletOptions {
+  kubeconfig?: string;
+  nodeName?: string;
+  nodeIP?: string;
+  rootDir?: string;
+  /** 0: no HTTPS server. */
+  port?: number;
+  bindAddress?: string;
+  clientCAFile?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  clusterDNS?: string[];
+  clusterDomain?: string;
+  registerWithTaints?: string;
+  /** "docker" (default) or "simulated". */
+  runtime?: "docker" | "simulated";
+  /** A ready runtime instead of one made from `runtime` (tests: owner labels, network name). */
+  containerRuntime?: ContainerRuntime;
+  resyncPeriodMs?: number;
+  podManifestPath?: string;
+  logger: Logger;
+}
+
+export interface RunningKubelet {
+  kubelet: Kubelet;
+  node: NodeAgent;
+  server?: KubeletServer;
+  nodeName: string;
+  stop(): Promise<void>;
+}
+
+export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKubelet> {
+  const client = new RestClient(loadClientConfig({ kubeconfig: opts.kubeconfig }));
+  const nodeName = (opts.nodeName ?? hostname()).toLowerCase();
+  const nodeIP = opts.nodeIP ?? primaryAddress();
+  const rootDir = opts.rootDir ?? "/var/lib/skiff-kubelet";
+  const port = opts.port ?? 10250;
+  await ensureRootDir(rootDir);
+  const runtime =
+    opts.containerRuntime ??
+    (opts.runtime === "simulated" ? new SimulatedRuntime() : new DockerRuntime());
+  let runtimeVersion = "simulated://0.1.0";
+  let storagePath = rootDir;
+  let runtimeHealthy = () => Promise.resolve(true);
+  if (runtime instanceof DockerRuntime) {
+    const info = (await runtime.docker.info()) as {
+      ServerVersion?: string;
+      DockerRootDir?: string;
+    };
+    runtimeVersion = `docker://${info.ServerVersion ?? "unknown"}`;
+    storagePath = info.DockerRootDir ?? "/var/lib/docker";
+    runtimeHealthy = () => runtime.docker.ping().then(() => true);
+  }
+  const kubelet = new Kubelet({
+    client,
+    runtime,
+    nodeName,
+    nodeIP,
+    rootDir,
+    clusterDNS: opts.clusterDNS ?? ["10.96.0.10"],
+    clusterDomain: opts.clusterDomain ?? "cluster.local",
+    log: opts.logger,
+    resyncPeriodMs: opts.resyncPeriodMs,
+    podManifestPath: opts.podManifestPath,
+  });
+  const node = new NodeAgent({
+    client,
+    nodeName,
+    nodeIP,
+    port,
+    runtimeVersion,
+    storagePath,
+    taints: parseTaints(opts.registerWithTaints ?? ""),
+    runtimeHealthy,
+    log: opts.logger,
+  });
+  await node.start((n) => kubelet.onNode(n));
+  await kubelet.start();
+  let server: KubeletServer | undefined;
+  if (port > 0) {
+    server = await startKubeletServer({
+      kubelet,
+      port,
+      bindAddress: opts.bindAddress ?? "0.0.0.0",
+      rootDir,
+      nodeName,
+      clientCAFile: opts.clientCAFile,
+      tlsCertFile: opts.tlsCertFile,
+      tlsPrivateKeyFile: opts.tlsPrivateKeyFile,
+      logger: opts.logger,
+    });
+  }
+  opts.logger.info({ nodeName, nodeIP, runtime: runtime.type }, "kubelet started");
+  return {
+    kubelet,
+    node,
+    server,
+    nodeName,
+    async stop() {
+      node.stop();
+      await server?.close();
+      await kubelet.stop();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,520 @@
+// The kubelet against a real apiserver and the real Docker engine: node registration, the pod
+// network, and pods from creation to deletion. Everything made here carries the run's label.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import {
+  IMAGE,
+  assignPodCIDR,
+  containerStatus,
+  startHarness,
+  waitFor,
+  type Harness,
+} from "./harness.js";
+
+let h: Harness;
+
+describe("kubelet on the real engine", { timeout: 600_000 }, () => {
+  before(async () => {
+    h = await startHarness();
+    await h.startKubelet();
+  });
+  after(async () => {
+    await h?.cleanup();
+  });
+
+  test("the node registers with capacity, addresses, node info, labels, a Ready condition and a lease", async () => {
+    const node = (await h.api.request("GET", `/api/v1/nodes/${h.nodeName}`)).json;
+    assert.equal(node.metadata.labels["kubernetes.io/hostname"], h.nodeName);
+    assert.equal(node.metadata.labels["kubernetes.io/os"], "linux");
+    assert.ok(node.metadata.labels["kubernetes.io/arch"]);
+    assert.equal(node.status.capacity.pods, "110");
+    assert.ok(Number(node.status.capacity.cpu) >= 1);
+    assert.match(node.status.capacity.memory, /^\d+Ki$/);
+    assert.match(node.status.capacity["ephemeral-storage"], /^\d+Ki$/);
+    assert.deepEqual(node.status.addresses, [
+      { type: "InternalIP", address: "127.0.0.1" },
+      { type: "Hostname", address: h.nodeName },
+    ]);
+    assert.match(node.status.nodeInfo.containerRuntimeVersion, /^docker:\/\/\d+/);
+    assert.equal(node.status.nodeInfo.kubeletVersion, "v1.31.0-skiff");
+    assert.equal(node.status.daemonEndpoints.kubeletEndpoint.Port, h.port);
+    const types = node.status.conditions.map((c: { type: string }) => c.type).sort();
+    assert.deepEqual(types, ["DiskPressure", "MemoryPressure", "PIDPressure", "Ready"]);
+    const ready = node.status.conditions.find((c: { type: string }) => c.type === "Ready");
+    assert.equal(ready.status, "True");
+    const lease = await h.api.request(
+      "GET",
+      `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${h.nodeName}`,
+    );
+    assert.equal(lease.status, 200);
+    assert.equal(lease.json.spec.holderIdentity, h.nodeName);
+  });
+
+  test("pods wait for the node's podCIDR, then get an IP from exactly that subnet", async () => {
+    await h.createPod("early", {
+      containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const early = await h.getPod("early");
+    assert.notEqual(early.status?.phase, "Running");
+    assert.equal(early.status?.podIP, undefined);
+    await assignPodCIDR(h);
+    const pod = await h.waitPod("early", (p) => p.status?.phase === "Running");
+    const prefix = h.podCIDR.replace(/0\/24$/, "");
+    assert.ok(pod.status.podIP.startsWith(prefix), `${pod.status.podIP} in ${h.podCIDR}`);
+    assert.deepEqual(pod.status.podIPs, [{ ip: pod.status.podIP }]);
+    assert.equal(pod.status.hostIP, "127.0.0.1");
+    assert.equal(pod.status.qosClass, "BestEffort");
+    const cs = containerStatus(pod, "app");
+    assert.equal(cs.ready, true);
+    assert.equal(cs.started, true);
+    assert.equal(cs.restartCount, 0);
+    assert.match(cs.containerID, /^docker:\/\/[0-9a-f]{64}$/);
+    assert.ok(cs.state.running.startedAt);
+    const ready = pod.status.conditions.find((c: { type: string }) => c.type === "Ready");
+    assert.equal(ready.status, "True");
+    const reasons = (await h.events("early")).map((e) => e.reason);
+    for (const r of ["Pulled", "Created", "Started"])
+      assert.ok(reasons.includes(r), `${r} in ${reasons}`);
+  });
+
+  test("two containers of a pod reach each other on localhost, with env from a ConfigMap and a Secret", async () => {
+    await h.api.request("POST", "/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "settings" },
+      data: { MODE: "fast", COLOR: "blue" },
+    });
+    await h.api.request("POST", "/api/v1/namespaces/default/secrets", {
+      metadata: { name: "creds" },
+      data: { PASSWORD: Buffer.from("s3cret").toString("base64") },
+    });
+    await h.createPod("pair", {
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "server",
+          image: IMAGE,
+          command: [
+            "sh",
+            "-c",
+            "echo hello-from-server > /tmp/index.html; httpd -f -p 8080 -h /tmp",
+          ],
+        },
+        {
+          name: "client",
+          image: IMAGE,
+          command: [
+            "sh",
+            "-c",
+            'for i in $(seq 50); do wget -qO- http://127.0.0.1:8080/index.html && break; sleep 0.2; done; echo "$MODE $PASSWORD $POD_NAME $OPT_COLOR"; sleep 3600',
+          ],
+          env: [
+            { name: "MODE", valueFrom: { configMapKeyRef: { name: "settings", key: "MODE" } } },
+            { name: "PASSWORD", valueFrom: { secretKeyRef: { name: "creds", key: "PASSWORD" } } },
+            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+          ],
+          envFrom: [{ prefix: "OPT_", configMapRef: { name: "settings" } }],
+        },
+      ],
+    });
+    const pod = await h.waitPod("pair", (p) => p.status?.phase === "Running");
+    const logs = await waitFor("client output", async () => {
+      const stream = await h.runtime.containerLogs(
+        { uid: pod.metadata.uid, namespace: "default", name: "pair" },
+        "client",
+      );
+      let text = "";
+      for await (const chunk of stream) text += String(chunk);
+      return text.includes("fast") ? text : undefined;
+    });
+    assert.match(logs, /hello-from-server/);
+    assert.match(logs, /fast s3cret pair blue/);
+  });
+
+  test("init containers run in order before the app, which sees their work in an emptyDir", async () => {
+    await h.createPod("init", {
+      restartPolicy: "Never",
+      volumes: [{ name: "work", emptyDir: {} }],
+      initContainers: [
+        {
+          name: "one",
+          image: IMAGE,
+          command: ["sh", "-c", "echo one >> /work/log"],
+          volumeMounts: [{ name: "work", mountPath: "/work" }],
+        },
+        {
+          name: "two",
+          image: IMAGE,
+          command: ["sh", "-c", "echo two >> /work/log"],
+          volumeMounts: [{ name: "work", mountPath: "/work" }],
+        },
+      ],
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          command: ["sh", "-c", "test \"$(cat /work/log | tr '\\n' ' ')\" = 'one two '"],
+          volumeMounts: [{ name: "work", mountPath: "/work" }],
+        },
+      ],
+    });
+    const pod = await h.waitPod(
+      "init",
+      (p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed",
+    );
+    assert.equal(pod.status.phase, "Succeeded", JSON.stringify(pod.status));
+    for (const name of ["one", "two"]) {
+      assert.equal(containerStatus(pod, name).state.terminated.exitCode, 0);
+    }
+    const initialized = pod.status.conditions.find(
+      (c: { type: string }) => c.type === "Initialized",
+    );
+    assert.equal(initialized.status, "True");
+  });
+
+  test("volumes: configMap (following updates), secret, downwardAPI, hostPath and a projected service account token", async () => {
+    await h.api.request("POST", "/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "files" },
+      data: { "greeting.txt": "v1" },
+    });
+    await h.api.request("POST", "/api/v1/namespaces/default/serviceaccounts", {
+      metadata: { name: "runner" },
+    });
+    await h.createPod(
+      "vols",
+      {
+        serviceAccountName: "runner",
+        volumes: [
+          { name: "cm", configMap: { name: "files" } },
+          { name: "sec", secret: { secretName: "creds" } },
+          {
+            name: "down",
+            downwardAPI: {
+              items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }],
+            },
+          },
+          { name: "host", hostPath: { path: h.rootDir, type: "Directory" } },
+          {
+            name: "token",
+            projected: {
+              sources: [
+                { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+                {
+                  downwardAPI: {
+                    items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+        containers: [
+          {
+            name: "app",
+            image: IMAGE,
+            command: ["sh", "-c", "echo from-pod > /host/marker; sleep 3600"],
+            volumeMounts: [
+              { name: "cm", mountPath: "/cm" },
+              { name: "sec", mountPath: "/sec", readOnly: true },
+              { name: "down", mountPath: "/down" },
+              { name: "host", mountPath: "/host" },
+              { name: "token", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount" },
+            ],
+          },
+        ],
+      },
+      { labels: { app: "vols" } },
+    );
+    const pod = await h.waitPod("vols", (p) => p.status?.phase === "Running");
+    const containerId = containerStatus(pod, "app").containerID.replace("docker://", "");
+    const sh = async (cmd: string) => {
+      const session = await h.runtime.exec(containerId, { command: ["sh", "-c", cmd] });
+      let out = "";
+      for await (const chunk of session.stdout) out += String(chunk);
+      await session.exitCode;
+      return out.trim();
+    };
+    assert.equal(await sh("cat /cm/greeting.txt"), "v1");
+    assert.equal(await sh("cat /sec/PASSWORD"), "s3cret");
+    assert.equal(await sh("cat /down/labels"), 'app="vols"');
+    const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+    assert.equal(await sh(`cat ${sa}/namespace`), "default");
+    assert.match(await sh(`cat ${sa}/token`), /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const { readFileSync } = await import("node:fs");
+    await waitFor(
+      "hostPath write",
+      async () => readFileSync(`${h.rootDir}/marker`, "utf8").trim() === "from-pod",
+    );
+    await h.api.request(
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/files",
+      { data: { "greeting.txt": "v2" } },
+      { contentType: "application/merge-patch+json" },
+    );
+    await waitFor(
+      "configMap update in the volume",
+      async () => (await sh("cat /cm/greeting.txt")) === "v2",
+      30_000,
+    );
+  });
+
+  test("a failing liveness probe restarts the container, counting restarts and keeping lastState", async () => {
+    await h.createPod("liveness", {
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          command: ["sh", "-c", "touch /tmp/healthy; sleep 3; rm /tmp/healthy; sleep 3600"],
+          livenessProbe: {
+            exec: { command: ["cat", "/tmp/healthy"] },
+            periodSeconds: 1,
+            failureThreshold: 2,
+          },
+        },
+      ],
+    });
+    const pod = await h.waitPod(
+      "liveness",
+      (p) => containerStatus(p, "app")?.restartCount >= 1,
+      90_000,
+    );
+    const cs = containerStatus(pod, "app");
+    assert.ok(cs.lastState.terminated, JSON.stringify(cs));
+    assert.equal(cs.lastState.terminated.reason, "Error");
+    const reasons = (await h.events("liveness")).map((e) => e.reason);
+    assert.ok(reasons.includes("Unhealthy"), String(reasons));
+    assert.ok(reasons.includes("Killing"), String(reasons));
+  });
+
+  test("a readiness probe flips the Ready condition both ways", async () => {
+    await h.createPod("readiness", {
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          command: ["sh", "-c", "sleep 3600"],
+          readinessProbe: {
+            exec: { command: ["test", "-f", "/tmp/ready"] },
+            periodSeconds: 1,
+            failureThreshold: 1,
+          },
+        },
+      ],
+    });
+    const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) =>
+      p.status?.conditions?.find((c) => c.type === "Ready")?.status;
+    let pod = await h.waitPod("readiness", (p) => p.status?.phase === "Running");
+    assert.equal(ready(pod), "False");
+    const id = containerStatus(pod, "app").containerID.replace("docker://", "");
+    const run = async (cmd: string[]) => (await h.runtime.exec(id, { command: cmd })).exitCode;
+    await run(["touch", "/tmp/ready"]);
+    pod = await h.waitPod("readiness", (p) => ready(p) === "True");
+    assert.equal(containerStatus(pod, "app").ready, true);
+    await run(["rm", "/tmp/ready"]);
+    await h.waitPod("readiness", (p) => ready(p) === "False");
+  });
+
+  test("exit codes and OOMKilled show in the terminated state; restartPolicy Never ends in Failed", async () => {
+    await h.createPod("exit3", {
+      restartPolicy: "Never",
+      containers: [{ name: "app", image: IMAGE, command: ["sh", "-c", "exit 3"] }],
+    });
+    await h.createPod("oom", {
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          command: ["sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"],
+          resources: { limits: { memory: "16Mi", cpu: "500m" } },
+        },
+      ],
+    });
+    const exited = await h.waitPod("exit3", (p) => p.status?.phase === "Failed");
+    const t = containerStatus(exited, "app").state.terminated;
+    assert.equal(t.exitCode, 3);
+    assert.equal(t.reason, "Error");
+    const oom = await h.waitPod("oom", (p) => p.status?.phase === "Failed", 90_000);
+    assert.equal(containerStatus(oom, "app").state.terminated.reason, "OOMKilled");
+    assert.equal(oom.status.qosClass, "Guaranteed");
+  });
+
+  test("a crashing container goes into CrashLoopBackOff", async () => {
+    await h.createPod("crash", {
+      containers: [{ name: "app", image: IMAGE, command: ["sh", "-c", "exit 1"] }],
+    });
+    const pod = await h.waitPod(
+      "crash",
+      (p) => containerStatus(p, "app")?.state?.waiting?.reason === "CrashLoopBackOff",
+    );
+    const cs = containerStatus(pod, "app");
+    assert.ok(cs.restartCount >= 1);
+    assert.equal(cs.lastState.terminated.exitCode, 1);
+    assert.ok((await h.events("crash")).some((e) => e.reason === "BackOff"));
+  });
+
+  test("deletion runs preStop, honours the grace period, and the pod disappears only when its containers are gone", async () => {
+    await h.createPod("graceful", {
+      terminationGracePeriodSeconds: 4,
+      volumes: [{ name: "host", hostPath: { path: h.rootDir } }],
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          // Ignores SIGTERM, so only SIGKILL at the end of the grace period stops it.
+          command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+          lifecycle: {
+            preStop: { exec: { command: ["sh", "-c", "echo prestop > /host/prestop"] } },
+          },
+          volumeMounts: [{ name: "host", mountPath: "/host" }],
+        },
+      ],
+    });
+    const pod = await h.waitPod("graceful", (p) => p.status?.phase === "Running");
+    const started = Date.now();
+    const del = await h.api.request("DELETE", "/api/v1/namespaces/default/pods/graceful");
+    assert.ok(del.status === 200 || del.status === 202, `DELETE answered ${del.status}`);
+    await waitFor("pod gone", async () => (await h.getPod("graceful")) === undefined, 60_000);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 3500, `took ${elapsed} ms, grace period 4 s`);
+    const { readFileSync } = await import("node:fs");
+    assert.equal(readFileSync(`${h.rootDir}/prestop`, "utf8").trim(), "prestop");
+    const left = await h.runtime.listContainers({ podUid: pod.metadata.uid });
+    assert.ok(
+      left.every((c) => c.state !== "running"),
+      "no container of the pod still runs",
+    );
+  });
+
+  test("a restarted kubelet adopts running containers and removes those of pods deleted meanwhile", async () => {
+    await h.createPod("keeper", {
+      containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+    });
+    await h.createPod("goner", {
+      containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+    });
+    const before = await h.waitPod("keeper", (p) => p.status?.phase === "Running");
+    const goner = await h.waitPod("goner", (p) => p.status?.phase === "Running");
+    await h.stopKubelet();
+    // Deleted for good while no kubelet watches (grace 0 removes the object at once).
+    await h.api.request("DELETE", "/api/v1/namespaces/default/pods/goner", {
+      gracePeriodSeconds: 0,
+    });
+    await h.startKubelet();
+    await waitFor(
+      "goner's containers removed",
+      async () =>
+        (await h.runtime.listContainers({ podUid: goner.metadata.uid })).length === 0 &&
+        (await h.runtime.listPodSandboxes({ podUid: goner.metadata.uid })).length === 0,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await h.waitPod("keeper", (p) => p.status?.phase === "Running");
+    const b = containerStatus(before, "app");
+    const a = containerStatus(after, "app");
+    assert.equal(a.containerID, b.containerID);
+    assert.equal(a.restartCount, 0);
+  });
+
+  test("an image is pulled from the local registry with imagePullPolicy Always", async () => {
+    await h.createPod("pulled", {
+      containers: [
+        {
+          name: "app",
+          image: "127.0.0.1:5000/skiff/busybox:1.36",
+          imagePullPolicy: "Always",
+          command: ["sleep", "3600"],
+        },
+      ],
+    });
+    const pod = await h.waitPod("pulled", (p) => p.status?.phase === "Running", 120_000);
+    assert.ok(containerStatus(pod, "app").imageID);
+    const reasons = (await h.events("pulled")).map((e) => e.reason);
+    assert.ok(reasons.includes("Pulling") && reasons.includes("Pulled"), String(reasons));
+  });
+
+  test("kubectl logs and kubectl exec reach the container through the apiserver and the kubelet", async () => {
+    await h.createPod("talk", {
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          command: ["sh", "-c", "echo line-one; echo line-two; sleep 3600"],
+        },
+      ],
+    });
+    await h.waitPod("talk", (p) => p.status?.phase === "Running");
+    const kubectl = (args: string[], input?: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(
+          "kubectl",
+          ["--kubeconfig", h.api.kubeconfig, "--request-timeout=20s", ...args],
+          { timeout: 30_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        child.stdin?.end(input ?? "");
+      });
+    const logs = await waitFor("logs", async () => {
+      const r = await kubectl(["logs", "talk"]);
+      return r.stdout.includes("line-two") ? r : undefined;
+    });
+    assert.equal(logs.stdout, "line-one\nline-two\n");
+    const tail = await kubectl(["logs", "talk", "--tail=1"]);
+    assert.equal(tail.stdout, "line-two\n");
+    const ok = await kubectl(["exec", "talk", "--", "sh", "-c", "echo out; echo err >&2"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "out\n");
+    assert.match(ok.stderr, /err/);
+    const piped = await kubectl(["exec", "-i", "talk", "--", "cat"], "from-stdin\n");
+    assert.equal(piped.stdout, "from-stdin\n", piped.stderr);
+    const failed = await kubectl(["exec", "talk", "--", "sh", "-c", "exit 3"]);
+    assert.equal(failed.code, 3, failed.stderr);
+  });
+
+  test("the kubelet API refuses clients other than the apiserver", async () => {
+    const { request } = await import("node:https");
+    const { readFileSync } = await import("node:fs");
+    const status = (cert: string) =>
+      new Promise<number>((resolve) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: h.port,
+            path: "/pods",
+            cert: readFileSync(`${h.api.certDir}/${cert}.crt`),
+            key: readFileSync(`${h.api.certDir}/${cert}.key`),
+            rejectUnauthorized: false,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", () => resolve(0));
+        req.end();
+      });
+    assert.equal(await status("apiserver-kubelet-client"), 200);
+    assert.equal(await status("admin"), 403);
+  });
+
+  test("a missing image shows ErrImagePull, then ImagePullBackOff, with events", async () => {
+    await h.createPod("missing", {
+      containers: [
+        { name: "app", image: "127.0.0.1:5000/skiff/does-not-exist:1.0", command: ["true"] },
+      ],
+    });
+    await h.waitPod("missing", (p) =>
+      ["ErrImagePull", "ImagePullBackOff"].includes(
+        containerStatus(p, "app")?.state?.waiting?.reason,
+      ),
+    );
+    await h.waitPod(
+      "missing",
+      (p) => containerStatus(p, "app")?.state?.waiting?.reason === "ImagePullBackOff",
+      60_000,
+    );
+    const events = await h.events("missing");
+    assert.ok(events.some((e) => e.reason === "Failed" && /Failed to pull image/.test(e.message)));
+  });
+});
