@@ -15,7 +15,9 @@ lint:
 test:
 	@$(MAKE) --no-print-directory setup
 	@$(MAKE) --no-print-directory lint
-	node scripts/run-tests.mjs
+	node scripts/run-tests.mjs packages
+	@# The end-to-end journey runs alone: its cluster owns the node's pods and KUBE-* chains.
+	node scripts/run-tests.mjs test/e2e
 
 images:
 	bash scripts/build-images.sh

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-state=$root/.skiff
+state=${SKIFF_STATE:-$root/.skiff}
 logs=$state/logs
 run=$state/run
 certs=$state/certs
@@ -14,6 +14,7 @@ node_name=$(hostname)
 api_port=${SKIFF_API_PORT:-6443}
 server=https://127.0.0.1:$api_port
 etcd_members=${ETCD:-1}
+etcd_port=${SKIFF_ETCD_PORT:-2379} # client port of the first member; peers and others follow
 
 say() { echo "==> $*"; }
 die() {
@@ -35,7 +36,7 @@ start() {
   fi
   nohup "$@" >>"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
-  say "started $name (pid $!, log .skiff/logs/$name.log)"
+  say "started $name (pid $!, log $logs/$name.log)"
 }
 
 curl_api() { # PATH
@@ -49,7 +50,7 @@ wait_for() { # WHAT SECONDS COMMAND...
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  die "$what did not come up within ${seconds}s: see .skiff/logs/"
+  die "$what did not come up within ${seconds}s: see $logs/"
 }
 
 node_ready() {
@@ -62,7 +63,7 @@ node_ready() {
 
 etcd_endpoints() {
   local eps=() i
-  for i in $(seq "$etcd_members"); do eps+=("http://127.0.0.1:$((2379 + (i - 1) * 10))"); done
+  for i in $(seq "$etcd_members"); do eps+=("http://127.0.0.1:$((etcd_port + (i - 1) * 10))"); done
   (IFS=,; echo "${eps[*]}")
 }
 
@@ -73,23 +74,23 @@ up() {
   done
   local started=$SECONDS
   mkdir -p "$logs" "$run" "$state/etcd"
-  [ -f "$certs/ca.crt" ] || say "making certificates and kubeconfigs in .skiff/certs"
+  [ -f "$certs/ca.crt" ] || say "making certificates and kubeconfigs in $certs"
   bash scripts/make-certs.sh "$certs" "$server" >/dev/null
   cp "$certs/admin.kubeconfig" "$state/kubeconfig"
 
   # etcd: one member, or three on loopback (ETCD=3).
   local cluster="" i
   for i in $(seq "$etcd_members"); do
-    cluster+="${cluster:+,}etcd$i=http://127.0.0.1:$((2380 + (i - 1) * 10))"
+    cluster+="${cluster:+,}etcd$i=http://127.0.0.1:$((etcd_port + 1 + (i - 1) * 10))"
   done
   for i in $(seq "$etcd_members"); do
-    local client=$((2379 + (i - 1) * 10)) peer=$((2380 + (i - 1) * 10))
+    local client=$((etcd_port + (i - 1) * 10)) peer=$((etcd_port + 1 + (i - 1) * 10))
     start "etcd$i" etcd --name "etcd$i" --data-dir "$state/etcd/etcd$i" \
       --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "$cluster" --initial-cluster-token skiff-local --initial-cluster-state new
   done
-  wait_for etcd 20 curl -fsS --max-time 1 "http://127.0.0.1:2379/health"
+  wait_for etcd 20 curl -fsS --max-time 1 "http://127.0.0.1:$etcd_port/health"
 
   start apiserver node packages/apiserver/dist/main.js \
     --etcd-servers="$(etcd_endpoints)" --bind-address=0.0.0.0 --secure-port="$api_port" \
@@ -168,7 +169,7 @@ case ${1:-} in
   clean)
     down
     rm -rf "$state"
-    say "removed .skiff/"
+    say "removed $state"
     ;;
   *) die "usage: cluster.sh up|down|status|logs [COMPONENT]|clean" ;;
 esac

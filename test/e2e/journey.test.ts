@@ -1,0 +1,324 @@
+// End to end: a cluster started the way `make up` starts it (scripts/cluster.sh: etcd and
+// every component as its own process, real Docker and iptables), driven with the real
+// kubectl and with skiffctl as a user would. Runs alone (after the package suites), since it
+// owns the node's pods and the host's KUBE-* chains while it runs.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "node:http";
+import { freePort } from "@skiff/testing";
+
+const root = new URL("../../", import.meta.url).pathname;
+const state = mkdtempSync(join(tmpdir(), "skiff-e2e-"));
+const kubeconfig = join(state, "kubeconfig");
+let env: NodeJS.ProcessEnv;
+
+function sh(
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { env, timeout: 120_000, maxBuffer: 16 << 20 },
+      (err, out, errOut) => {
+        resolve({
+          code: err ? Number((err as { code?: number }).code ?? 1) || 1 : 0,
+          out,
+          err: errOut,
+        });
+      },
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+async function kubectl(...args: string[]): Promise<string> {
+  const r = await sh("kubectl", [`--cache-dir=${join(state, "kubectl-cache")}`, ...args]);
+  assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}${r.out}`);
+  return r.out;
+}
+
+async function skiffctl(...args: string[]): Promise<string> {
+  const r = await sh("node", [join(root, "packages/skiffctl/bin/skiffctl.js"), ...args]);
+  assert.equal(r.code, 0, `skiffctl ${args.join(" ")}: ${r.err}${r.out}`);
+  return r.out;
+}
+
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** GET http://ip/ from the host; returns the body (the serving pod's hostname). */
+function httpGet(ip: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: ip, port: 80, path: "/", timeout: 3000, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve(body.trim()));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const manifest = (image: string, replicas: number) => `
+apiVersion: v1
+kind: Namespace
+metadata: {name: journey}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: journey}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: web
+        image: ${image}
+        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        ports: [{containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: journey}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`;
+
+before(async () => {
+  const apiPort = await freePort();
+  const etcdPort = await freePort();
+  env = {
+    ...process.env,
+    SKIFF_STATE: state,
+    SKIFF_API_PORT: String(apiPort),
+    SKIFF_ETCD_PORT: String(etcdPort),
+    KUBECONFIG: kubeconfig,
+  };
+  const started = Date.now();
+  const up = await sh("bash", [join(root, "scripts/cluster.sh"), "up"]);
+  assert.equal(up.code, 0, `cluster up failed:\n${up.out}\n${up.err}`);
+  assert.match(up.out, /Ready/);
+  console.log(`# cluster up and node Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+after(async () => {
+  const down = await sh("bash", [join(root, "scripts/cluster.sh"), "down"]);
+  if (down.code !== 0) console.log(down.out, down.err);
+  rmSync(state, { recursive: true, force: true });
+});
+
+test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up", async () => {
+  // A Deployment of 3 replicas serving HTTP and a Service; rollout status completes.
+  const applied = await sh(
+    "kubectl",
+    [`--cache-dir=${join(state, "kubectl-cache")}`, "apply", "-f", "-"],
+    manifest("skiff.local/busybox:1.36", 3),
+  );
+  assert.equal(applied.code, 0, applied.err);
+  assert.match(applied.out, /deployment\.apps\/web created/);
+  await kubectl("rollout", "status", "deploy/web", "-n", "journey", "--timeout=90s");
+
+  // Requests to the ClusterIP from the host reach all 3 pods.
+  const ip = (
+    await kubectl("get", "svc", "web", "-n", "journey", "-o", "jsonpath={.spec.clusterIP}")
+  ).trim();
+  const pods = (
+    await kubectl(
+      "get",
+      "pods",
+      "-n",
+      "journey",
+      "-l",
+      "app=web",
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    )
+  )
+    .trim()
+    .split(" ");
+  assert.equal(pods.length, 3);
+  const seen = new Set<string>();
+  await eventually("every pod answering through the ClusterIP", async () => {
+    for (let i = 0; i < 20; i++) seen.add(await httpGet(ip));
+    return pods.every((p) => seen.has(p));
+  });
+
+  // Scale to 5 and back to 2 (skiffctl for one of them).
+  await kubectl("scale", "deploy/web", "-n", "journey", "--replicas=5");
+  await kubectl("rollout", "status", "deploy/web", "-n", "journey", "--timeout=90s");
+  await skiffctl("scale", "deploy/web", "-n", "journey", "--replicas=2");
+  await eventually("2 running pods", async () => {
+    const out = await skiffctl("get", "pods", "-n", "journey", "-l", "app=web", "-o", "name");
+    return out.trim().split("\n").filter(Boolean).length === 2;
+  });
+
+  // Change the image tag: a rolling update that rollout status sees through; then undo it.
+  await kubectl("set", "image", "deploy/web", "-n", "journey", "web=skiff.local/busybox:1.36.1");
+  await kubectl("rollout", "status", "deploy/web", "-n", "journey", "--timeout=90s");
+  assert.equal(
+    (
+      await kubectl(
+        "get",
+        "deploy/web",
+        "-n",
+        "journey",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+      )
+    ).trim(),
+    "skiff.local/busybox:1.36.1",
+  );
+  await kubectl("rollout", "undo", "deploy/web", "-n", "journey");
+  await kubectl("rollout", "status", "deploy/web", "-n", "journey", "--timeout=90s");
+  assert.equal(
+    (
+      await kubectl(
+        "get",
+        "deploy/web",
+        "-n",
+        "journey",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+      )
+    ).trim(),
+    "skiff.local/busybox:1.36",
+  );
+
+  // `docker kill` one container: it restarts and its restartCount rises.
+  const running = async () =>
+    JSON.parse(
+      await kubectl(
+        "get",
+        "pods",
+        "-n",
+        "journey",
+        "-l",
+        "app=web",
+        "--field-selector=status.phase=Running",
+        "-o",
+        "json",
+      ),
+    ).items.filter(
+      (p: { metadata: { deletionTimestamp?: string } }) => !p.metadata.deletionTimestamp,
+    );
+  const victim = (await eventually("a running pod", async () => (await running())[0]))!;
+  const cid = String(victim.status.containerStatuses[0].containerID).replace("docker://", "");
+  execFileSync("docker", ["kill", cid]);
+  await eventually("restartCount to rise", async () => {
+    const p = JSON.parse(
+      await kubectl("get", "pod", victim.metadata.name, "-n", "journey", "-o", "json"),
+    );
+    return p.status.containerStatuses[0].restartCount >= 1 && p.status.containerStatuses[0].ready;
+  });
+
+  // Delete a pod: a new one replaces it.
+  await kubectl("delete", "pod", victim.metadata.name, "-n", "journey", "--wait=false");
+  await eventually("a replacement pod", async () => {
+    const now = await running();
+    return (
+      now.length === 2 &&
+      !now.some((p: { metadata: { name: string } }) => p.metadata.name === victim.metadata.name)
+    );
+  });
+
+  // logs and exec, with kubectl and skiffctl.
+  const one = (await running())[0].metadata.name as string;
+  const out = await kubectl("exec", one, "-n", "journey", "--", "cat", "/www/index.html");
+  assert.equal(out.trim(), one);
+  assert.equal((await skiffctl("exec", one, "-n", "journey", "--", "hostname")).trim(), one);
+  const failing = await sh("kubectl", [
+    `--cache-dir=${join(state, "kubectl-cache")}`,
+    "exec",
+    one,
+    "-n",
+    "journey",
+    "--",
+    "sh",
+    "-c",
+    "exit 3",
+  ]);
+  assert.equal(failing.code, 3);
+  await kubectl("exec", one, "-n", "journey", "--", "sh", "-c", "echo hello-log > /proc/1/fd/1");
+  await eventually("the line in kubectl logs", async () =>
+    (await kubectl("logs", one, "-n", "journey")).includes("hello-log"),
+  );
+  assert.match(await skiffctl("logs", one, "-n", "journey"), /hello-log/);
+
+  // A pod that cannot fit stays Pending with a FailedScheduling event.
+  await kubectl(
+    "run",
+    "too-big",
+    "-n",
+    "journey",
+    "--image=skiff.local/busybox:1.36",
+    "--restart=Never",
+    '--overrides={"spec":{"containers":[{"name":"too-big","image":"skiff.local/busybox:1.36","command":["sleep","3600"],"resources":{"requests":{"cpu":"512"}}}]}}',
+  );
+  await eventually("FailedScheduling", async () => {
+    const ev = await kubectl(
+      "get",
+      "events",
+      "-n",
+      "journey",
+      "--field-selector=involvedObject.name=too-big,reason=FailedScheduling",
+      "-o",
+      "name",
+    );
+    return ev.trim().length > 0;
+  });
+  assert.equal(
+    (
+      await kubectl("get", "pod", "too-big", "-n", "journey", "-o", "jsonpath={.status.phase}")
+    ).trim(),
+    "Pending",
+  );
+  assert.match(await kubectl("describe", "pod", "too-big", "-n", "journey"), /Insufficient cpu/);
+
+  // Delete the namespace: every pod, container and rule of it goes.
+  const svcChain = (await sh("iptables-save", ["-t", "nat"])).out
+    .split("\n")
+    .filter((l) => l.includes(`journey/web`));
+  assert.ok(svcChain.length > 0, "the service has rules while it exists");
+  await kubectl("delete", "namespace", "journey", "--timeout=120s");
+  const left = execFileSync("docker", [
+    "ps",
+    "-aq",
+    "--filter",
+    "label=io.skiff.pod.namespace=journey",
+  ])
+    .toString()
+    .trim();
+  assert.equal(left, "", "no container of the namespace is left");
+  await eventually(
+    "the service's rules to go",
+    async () => {
+      const nat = (await sh("iptables-save", ["-t", "nat"])).out;
+      return !nat.includes("journey/web");
+    },
+    20_000,
+  );
+});
