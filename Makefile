@@ -24,7 +24,7 @@ images:
 
 # A whole cluster on this host: etcd (ETCD=1 or 3), the control plane and one node.
 up: setup
-	@ETCD=$(or $(ETCD),1) bash scripts/cluster.sh up
+	@ETCD=$(ETCD) bash scripts/cluster.sh up
 
 down:
 	@bash scripts/cluster.sh down

@@ -13,7 +13,8 @@ certs=$state/certs
 node_name=$(hostname)
 api_port=${SKIFF_API_PORT:-6443}
 server=https://127.0.0.1:$api_port
-etcd_members=${ETCD:-1}
+# ETCD=1 or 3; by default what the existing data was made with, else 1.
+etcd_members=${ETCD:-$(cat "$state/etcd/members" 2>/dev/null || echo 1)}
 etcd_port=${SKIFF_ETCD_PORT:-2379} # client port of the first member; peers and others follow
 
 say() { echo "==> $*"; }
@@ -78,7 +79,12 @@ up() {
   bash scripts/make-certs.sh "$certs" "$server" >/dev/null
   cp "$certs/admin.kubeconfig" "$state/kubeconfig"
 
-  # etcd: one member, or three on loopback (ETCD=3).
+  # etcd: one member, or three on loopback (ETCD=3). Its data is kept across `make down`, so
+  # the member count cannot change under it.
+  if [ -f "$state/etcd/members" ] && [ "$(cat "$state/etcd/members")" != "$etcd_members" ]; then
+    die "the etcd data in $state/etcd has $(cat "$state/etcd/members") member(s); run 'make clean' to start over with ETCD=$etcd_members"
+  fi
+  echo "$etcd_members" >"$state/etcd/members"
   local cluster="" i
   for i in $(seq "$etcd_members"); do
     cluster+="${cluster:+,}etcd$i=http://127.0.0.1:$((etcd_port + 1 + (i - 1) * 10))"
