@@ -239,6 +239,46 @@ const commands: [string, string, (y: Argv) => Argv, Handler][] = [
   ["completion <shell>", "Print a shell completion script (bash)", (y) => y, completion],
 ];
 
+const GLOBAL_FLAGS = [
+  "kubeconfig",
+  "context",
+  "namespace",
+  "n",
+  "all-namespaces",
+  "A",
+  "help",
+  "h",
+];
+
+/**
+ * The first flag in `argv` that neither skiffctl nor the chosen command declares; kubectl
+ * refuses those ("unknown flag: --foo"). Arguments after `--` belong to the command run.
+ */
+function unknownFlag(argv: string[], builder: (y: Argv) => Argv): string | undefined {
+  // yargs' runtime view of a command's declared options (getOptions is not in its typings).
+  const declared = (
+    builder(yargs([])) as unknown as {
+      getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> };
+    }
+  ).getOptions();
+  const known = new Set<string>(GLOBAL_FLAGS);
+  for (const k of Object.keys(declared.key)) known.add(k);
+  for (const aliases of Object.values(declared.alias)) for (const a of aliases) known.add(a);
+  for (const arg of argv) {
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue;
+    const name = arg.replace(/^--?/, "").split("=")[0]!;
+    // Short flags may be bundled (-it); each letter must be known.
+    if (arg.startsWith("--")) {
+      // --no-foo negates a declared boolean --foo, unless --no-foo is itself declared.
+      if (!known.has(name) && !known.has(name.replace(/^no-/, ""))) return arg.split("=")[0];
+    } else if ([...name].some((n) => !known.has(n))) {
+      return arg.split("=")[0];
+    }
+  }
+  return undefined;
+}
+
 /** Runs skiffctl with `argv` (without the program name); resolves to the exit code. */
 export async function run(argv: string[], io: IO): Promise<number> {
   // yargs reads a lone "-" as a positional; `-f -` means stdin.
@@ -247,7 +287,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     if (a === "-" && isFileFlag(argv[i - 1])) return [];
     return isFileFlag(a) && argv[i + 1] === "-" ? ["--filename=-"] : [a];
   });
-  let chosen: { handler: Handler; args: Args } | undefined;
+  let chosen: { handler: Handler; args: Args; builder: (y: Argv) => Argv } | undefined;
   let parser = yargs(argv)
     .scriptName("skiffctl")
     .parserConfiguration({ "populate--": true })
@@ -268,7 +308,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     .wrap(100);
   for (const [spec, description, builder, handler] of commands) {
     parser = parser.command(spec, description, builder, (args) => {
-      chosen = { handler, args: args as Args };
+      chosen = { handler, args: args as Args, builder };
     });
   }
   if (argv.length === 0) {
@@ -290,6 +330,11 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (!chosen) {
     if (outcome.output) io.stdout.write(outcome.output + "\n");
     return 0;
+  }
+  const unknown = unknownFlag(argv, chosen.builder);
+  if (unknown) {
+    io.stderr.write(`error: unknown flag: ${unknown}\nSee 'skiffctl --help' for usage.\n`);
+    return 1;
   }
   const ctx = new Ctx(io, chosen.args);
   try {

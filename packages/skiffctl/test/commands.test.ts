@@ -312,6 +312,13 @@ test("no command prints the help; an unknown one is a one-line error", async () 
   assert.match(help.stdout, /skiffctl get \[resources\.\.\]/);
   const unknown = await sk("frobnicate");
   assert.deepEqual([unknown.code, unknown.stderr], [1, "error: Unknown command: frobnicate\n"]);
+  const flag = await sk("get", "pods", "--colour=always");
+  assert.equal(flag.code, 1);
+  assert.equal(flag.stderr.split("\n")[0], "error: unknown flag: --colour");
+  const short = await sk("get", "pods", "-z");
+  assert.equal(short.stderr.split("\n")[0], "error: unknown flag: -z");
+  // Declared flags, negations and bundles still work.
+  assert.equal((await sk("get", "pods", "--no-headers", "-A")).code, 0);
 });
 
 test("create generators build what kubectl create deployment|namespace|configmap|secret builds", async () => {
