@@ -6,6 +6,9 @@
 // did not delete is not mistaken for ours. Expectations older than 5 minutes count as met
 // (a lost event must not block a controller forever).
 
+import type { KubeObject, ResourceEventHandler, WorkQueue } from "@skiff/client";
+import { unwrapTombstone } from "./controller.js";
+
 const ttlMs = 5 * 60_000;
 
 interface Expectation {
@@ -46,4 +49,37 @@ export class Expectations {
   delete(key: string): void {
     this.byKey.delete(key);
   }
+}
+
+/**
+ * The event handler for the pods a controller creates: each event enqueues the pod's owner
+ * (`ownerKey`, or nothing for pods it does not own) and settles the expected creations and
+ * deletions. A pod that has begun terminating counts as deleted.
+ */
+export function ownedPodHandler<P extends KubeObject>(
+  queue: WorkQueue<string>,
+  expectations: Expectations,
+  ownerKey: (pod: P) => string | undefined,
+): ResourceEventHandler<P> {
+  return {
+    add: (p) => {
+      const key = ownerKey(p);
+      if (!key) return;
+      expectations.creationObserved(key);
+      queue.add(key);
+    },
+    update: (o, n) => {
+      const key = ownerKey(n);
+      if (!key || o.metadata.resourceVersion === n.metadata.resourceVersion) return;
+      if (n.metadata.deletionTimestamp) expectations.deletionObserved(key, n.metadata.uid ?? "");
+      queue.add(key);
+    },
+    delete: (obj) => {
+      const p = unwrapTombstone(obj);
+      const key = ownerKey(p);
+      if (!key) return;
+      expectations.deletionObserved(key, p.metadata.uid ?? "");
+      queue.add(key);
+    },
+  };
 }

@@ -22,7 +22,7 @@ import {
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-import { Expectations } from "../../expectations.js";
+import { Expectations, ownedPodHandler } from "../../expectations.js";
 import { isPodAvailable, isPodReady, type Pod } from "../../objects.js";
 import { resourceInfo } from "../endpoints/pods.js";
 
@@ -211,29 +211,7 @@ export class DaemonSetController implements Controller {
       const ref = ownerDaemonSet(p);
       return ref ? `${p.metadata.namespace ?? ""}/${ref.name}` : undefined;
     };
-    this.pods.addEventHandler({
-      add: (p) => {
-        const key = dsKey(p);
-        if (!key) return;
-        this.expectations.creationObserved(key);
-        this.queue.add(key);
-      },
-      update: (o, n) => {
-        const key = dsKey(n);
-        if (!key || o.metadata.resourceVersion === n.metadata.resourceVersion) return;
-        // A pod that has begun terminating is as good as deleted for our counts.
-        if (n.metadata.deletionTimestamp)
-          this.expectations.deletionObserved(key, n.metadata.uid ?? "");
-        this.queue.add(key);
-      },
-      delete: (obj) => {
-        const p = unwrapTombstone(obj);
-        const key = dsKey(p);
-        if (!key) return;
-        this.expectations.deletionObserved(key, p.metadata.uid ?? "");
-        this.queue.add(key);
-      },
-    });
+    this.pods.addEventHandler(ownedPodHandler(this.queue, this.expectations, dsKey));
   }
 
   run(workers: number, signal: AbortSignal): Promise<void> {

@@ -21,7 +21,7 @@ import {
   type Controller,
   type ControllerContext,
 } from "../../controller.js";
-import { Expectations } from "../../expectations.js";
+import { Expectations, ownedPodHandler } from "../../expectations.js";
 import { isPodActive, isPodReady, timeNow, type Pod } from "../../objects.js";
 import { resourceInfo } from "../endpoints/pods.js";
 
@@ -133,29 +133,7 @@ export class JobController implements Controller {
       const ref = ownerJob(p);
       return ref ? `${p.metadata.namespace ?? ""}/${ref.name}` : undefined;
     };
-    this.pods.addEventHandler({
-      add: (p) => {
-        const key = jobKey(p);
-        if (!key) return;
-        this.expectations.creationObserved(key);
-        this.queue.add(key);
-      },
-      update: (o, n) => {
-        const key = jobKey(n);
-        if (!key || o.metadata.resourceVersion === n.metadata.resourceVersion) return;
-        // A pod that has begun terminating is as good as deleted for our counts.
-        if (n.metadata.deletionTimestamp)
-          this.expectations.deletionObserved(key, n.metadata.uid ?? "");
-        this.queue.add(key);
-      },
-      delete: (obj) => {
-        const p = unwrapTombstone(obj);
-        const key = jobKey(p);
-        if (!key) return;
-        this.expectations.deletionObserved(key, p.metadata.uid ?? "");
-        this.queue.add(key);
-      },
-    });
+    this.pods.addEventHandler(ownedPodHandler(this.queue, this.expectations, jobKey));
   }
 
   run(workers: number, signal: AbortSignal): Promise<void> {
