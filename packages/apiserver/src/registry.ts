@@ -128,12 +128,10 @@ export class Registry {
     // resourceVersion=0 means "any version": serve from the watch cache, unpaged.
     if (opts.resourceVersion === "0" && !opts.continueToken) {
       const { items, revision } = await this.cache.list().catch(storageError);
-      const prefix = this.prefix(namespace);
       const keyed =
         namespace && this.info.namespaced
           ? items.filter((o) => meta(o).namespace === namespace)
           : items;
-      void prefix;
       return { items: keyed.filter(filter), resourceVersion: String(revision) };
     }
     let revision: number | undefined;

@@ -369,39 +369,18 @@ export class ApiServer {
 
   /** Answers the discovery documents; returns false when the path is a resource path. */
   private serveDiscovery(segments: string[], req: IncomingMessage, res: ServerResponse): boolean {
-    const isDiscovery = segments.length <= (segments[0] === "api" ? 2 : 3);
-    if (!isDiscovery) return false;
+    const core = segments[0] === "api";
+    if (segments.length > (core ? 2 : 3)) return false;
     if (req.method !== "GET") throw new MethodNotAllowedError(req.method ?? "", req.url ?? "");
-    if (segments[0] === "api") {
-      if (segments.length === 1) {
-        sendJson(res, 200, apiVersions(req.headers.host ?? "127.0.0.1"));
-        return true;
-      }
-      if (segments.length === 2) {
-        const doc = apiResourceList("", segments[1]!);
-        if (!doc) throw new UnknownResourceError(req.url ?? "");
-        sendJson(res, 200, doc);
-        return true;
-      }
-      return false;
-    }
-    if (segments.length === 1) {
-      sendJson(res, 200, apiGroupList());
-      return true;
-    }
-    if (segments.length === 2) {
-      const doc = apiGroup(segments[1]!);
-      if (!doc) throw new UnknownResourceError(req.url ?? "");
-      sendJson(res, 200, doc);
-      return true;
-    }
-    if (segments.length === 3) {
-      const doc = apiResourceList(segments[1]!, segments[2]!);
-      if (!doc) throw new UnknownResourceError(req.url ?? "");
-      sendJson(res, 200, doc);
-      return true;
-    }
-    return false;
+    const [, a, b] = segments;
+    let doc: object | undefined;
+    if (core)
+      doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
+    else if (a === undefined) doc = apiGroupList();
+    else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
+    if (!doc) throw new UnknownResourceError(req.url ?? "");
+    sendJson(res, 200, doc);
+    return true;
   }
 
   private serveOther(path: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
