@@ -8,7 +8,7 @@
 // last pod seen bound (by an informer), and each pod's wait from its create call to its binding.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, copyFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { findResource } from "@skiff/api";
@@ -47,6 +47,12 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds this (load-generating) process has used. */
+function ownCpu(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -57,7 +63,12 @@ function spawnUntil(
   args: string[],
   msg: string | undefined,
 ): { proc: ChildProcess; ready: Promise<void> } {
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  // SKIFF_BENCH_CPU_PROF=<dir>: each process writes a V8 CPU profile there when it exits.
+  const prof = process.env.SKIFF_BENCH_CPU_PROF;
+  const nodeArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const proc = spawn(process.execPath, [...nodeArgs, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const ready = new Promise<void>((resolve, reject) => {
     proc.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}`)));
     if (!msg) return resolve();
@@ -105,7 +116,7 @@ async function run(nodes: number, pods: number): Promise<string> {
   );
   const procs: ChildProcess[] = [apiserver.proc];
   try {
-    return await measure(kubeconfig, nodes, pods, procs);
+    return await measure(kubeconfig, nodes, pods, procs, etcd.pid);
   } finally {
     for (const p of procs) p.kill("SIGTERM");
     await etcd.stop();
@@ -118,6 +129,7 @@ async function measure(
   nodes: number,
   pods: number,
   procs: ChildProcess[],
+  etcdPid: number | undefined,
 ): Promise<string> {
   const client = new RestClient(
     { ...loadClientConfig({ kubeconfig }), qps: -1 },
@@ -186,7 +198,7 @@ async function measure(
 
   const names = Array.from({ length: pods }, (_, i) => `pod-${i}`);
   const [apiPid, schedPid] = [procs[0]!.pid, scheduler.proc.pid];
-  const cpu0 = [cpuSeconds(apiPid), cpuSeconds(schedPid)];
+  const cpu0 = [cpuSeconds(apiPid), cpuSeconds(schedPid), cpuSeconds(etcdPid), ownCpu()];
   const start = performance.now();
   await pool(names, 100, async (name) => {
     created.set(name, performance.now());
@@ -208,13 +220,18 @@ async function measure(
   await done;
   clearTimeout(timeout);
   const end = performance.now();
-  const cpu = [cpuSeconds(apiPid) - cpu0[0]!, cpuSeconds(schedPid) - cpu0[1]!];
+  const cpu = [
+    cpuSeconds(apiPid) - cpu0[0]!,
+    cpuSeconds(schedPid) - cpu0[1]!,
+    cpuSeconds(etcdPid) - cpu0[2]!,
+    ownCpu() - cpu0[3]!,
+  ];
 
   const waits = names.filter((n) => bound.has(n)).map((n) => bound.get(n)! - created.get(n)!);
   const secs = (end - start) / 1000;
   const line =
     `| ${nodes} | ${pods} | ${bound.size} | ${(bound.size / secs).toFixed(0)} | ${(pods / ((createdAt - start) / 1000)).toFixed(0)} | ` +
-    `${pct(waits, 50).toFixed(0)} | ${pct(waits, 99).toFixed(0)} | ${cpu[1]!.toFixed(1)} | ${cpu[0]!.toFixed(1)} | ${secs.toFixed(1)} |`;
+    `${pct(waits, 50).toFixed(0)} | ${pct(waits, 99).toFixed(0)} | ${cpu[1]!.toFixed(1)} | ${cpu[0]!.toFixed(1)} | ${cpu[2]!.toFixed(1)} | ${cpu[3]!.toFixed(1)} | ${secs.toFixed(1)} | ${loadavg()[0]!.toFixed(1)} |`;
   console.log(line);
 
   factory.stop();
@@ -262,8 +279,8 @@ async function main(): Promise<void> {
   const dlines = nodeCounts.map((n) => decisions(n, podCount));
   console.log([dheader, ...dlines].join("\n") + "\n");
   const header =
-    "| nodes (simulated) | pods | bound | pods/s create→bound | pods/s created | p50 wait ms | p99 wait ms | scheduler cpu s | apiserver cpu s | wall s |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|";
+    "| nodes (simulated) | pods | bound | pods/s create→bound | pods/s created | p50 wait ms | p99 wait ms | scheduler cpu s | apiserver cpu s | etcd cpu s | load generator cpu s | wall s | load average |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   console.log(header);
   const lines: string[] = [];
   for (const n of nodeCounts) lines.push(await run(n, podCount));

@@ -95,6 +95,8 @@ export interface RegistryDeps {
 export class Registry {
   readonly cache: WatchCache;
   private readonly base: string;
+  /** Keys this server was asked to delete lately: getCached reads them from etcd. */
+  private readonly recentlyDeleted = new Map<string, number>();
 
   constructor(
     readonly info: ResourceInfo,
@@ -121,6 +123,18 @@ export class Registry {
     const stored = await this.deps.storage.get(this.key(namespace, name)).catch(storageError);
     if (!stored) throw new NotFoundError(this.target(name));
     return withVersion(stored.value, stored.modRevision);
+  }
+
+  /**
+   * The object from the watch cache when it is there (it may lag etcd by a moment), else
+   * from etcd. For reads that tolerate that lag, as Kubernetes' admission reads from
+   * informers. The returned object must not be mutated.
+   */
+  async getCached(namespace: string | undefined, name: string): Promise<KubeObject> {
+    const key = this.key(namespace, name);
+    const deletedUntil = this.recentlyDeleted.get(key);
+    if (deletedUntil !== undefined && deletedUntil > Date.now()) return this.get(namespace, name);
+    return this.cache.peek(key) ?? this.get(namespace, name);
   }
 
   async list(namespace: string | undefined, opts: ListOptions): Promise<ListPage> {
@@ -284,10 +298,18 @@ export class Registry {
     } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.key(namespace, name);
+    // The first try starts from the watch cache's copy, saving an etcd read (Kubernetes'
+    // GuaranteedUpdate does the same); the compare-and-swap catches a stale copy, and the
+    // retries read etcd.
+    let fromCache = true;
     for (let attempt = 0; attempt < 100; attempt++) {
       // Writers racing on one object back off a little so that each gets its turn.
       if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-      const stored = await this.deps.storage.get(key).catch(storageError);
+      const cached = fromCache ? this.cache.peek(key) : undefined;
+      fromCache = false;
+      const stored = cached
+        ? { value: { ...cached }, modRevision: Number(meta(cached).resourceVersion) }
+        : await this.deps.storage.get(key).catch(storageError);
       if (!stored) {
         if (!opts.createIfMissing) throw new NotFoundError(this.target(name));
         const fresh = await mutate(undefined as unknown as KubeObject);
@@ -298,6 +320,7 @@ export class Registry {
       const next = clone(await mutate(clone(old)));
       if (!isObject(next.metadata)) next.metadata = {};
       if (opts.precondition && opts.precondition !== meta(old).resourceVersion) {
+        if (cached) continue; // the cache may be behind the caller: ask etcd
         throw new ConflictError(
           this.target(name),
           "the object has been modified; please apply your changes to the latest version and try again",
@@ -419,6 +442,14 @@ export class Registry {
     opts: DeleteOptions = {},
   ): Promise<{ object: KubeObject; deleted: boolean }> {
     const key = this.key(namespace, name);
+    // For the next 30 s a cached copy may still show the object alive (Kubernetes' namespace
+    // admission keeps the same "force live lookup" window).
+    const now = Date.now();
+    if (this.recentlyDeleted.size > 1000) {
+      for (const [k, until] of this.recentlyDeleted)
+        if (until <= now) this.recentlyDeleted.delete(k);
+    }
+    this.recentlyDeleted.set(key, now + 30_000);
     for (let attempt = 0; attempt < 10; attempt++) {
       const stored = await this.deps.storage.get(key).catch(storageError);
       if (!stored) throw new NotFoundError(this.target(name));

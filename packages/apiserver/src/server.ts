@@ -137,7 +137,7 @@ export class ApiServer {
     const namespaces = this.registry("namespaces");
     let obj;
     try {
-      obj = await namespaces.get(undefined, ns);
+      obj = await namespaces.getCached(undefined, ns);
     } catch (err) {
       if (err instanceof NotFoundError)
         throw new NotFoundError({ kind: "namespaces", group: "", name: ns });

@@ -53,6 +53,8 @@ export class WatchCache {
   private cancel: (() => Promise<void>) | undefined;
   private ready: Promise<void> | undefined;
   private stopped = false;
+  /** The state reflects a complete list plus the watch since (false while relisting). */
+  private synced = false;
   private waiters: { rev: number; resolve: () => void }[] = [];
 
   constructor(
@@ -87,6 +89,7 @@ export class WatchCache {
       startKey = page.nextKey;
     }
     this.state = state;
+    this.synced = true;
     this.history = [];
     this.oldest = revision;
     this.revision = revision;
@@ -104,6 +107,7 @@ export class WatchCache {
     const cancel = this.cancel;
     this.cancel = undefined;
     this.ready = undefined;
+    this.synced = false;
     void cancel?.().catch(() => {});
     for (const entry of this.watchers) entry.w.terminate("storage watch restarted");
     this.watchers.clear();
@@ -172,6 +176,14 @@ export class WatchCache {
         },
       });
     });
+  }
+
+  /**
+   * The cached object at `key`, possibly a little behind etcd, or undefined when the key is
+   * absent or the cache is not synced. Shared with every watcher: callers must not mutate it.
+   */
+  peek(key: string): KubeObject | undefined {
+    return this.synced ? this.state.get(key) : undefined;
   }
 
   currentRevision(): number {

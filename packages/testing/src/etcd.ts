@@ -10,6 +10,8 @@ export { freePort } from "./ports.js";
 /** One etcd server; `stop()` kills it and removes its data. */
 export interface Etcd {
   endpoints: string[];
+  /** The etcd process id (for benchmarks that count its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -20,6 +22,8 @@ export interface EtcdMember {
   readonly peerURL: string;
   readonly dataDir: string;
   readonly running: boolean;
+  /** The process id while running. */
+  readonly pid: number | undefined;
   /** Stops the member (its data directory is kept). */
   stop(): Promise<void>;
   /** Starts the member again and waits until it is healthy. */
@@ -48,7 +52,14 @@ process.once("exit", () => {
 /** Starts a single-member etcd cluster. */
 export async function startEtcd(): Promise<Etcd> {
   const cluster = await startEtcdCluster(1);
-  return { endpoints: cluster.endpoints, stop: () => cluster.stop() };
+  const member = cluster.members[0]!;
+  return {
+    endpoints: cluster.endpoints,
+    get pid() {
+      return member.pid;
+    },
+    stop: () => cluster.stop(),
+  };
 }
 
 /** Starts an etcd cluster of `size` members (default 3) and waits until every member is healthy. */
@@ -124,6 +135,10 @@ class Member implements EtcdMember {
 
   get running(): boolean {
     return this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async start(): Promise<void> {
