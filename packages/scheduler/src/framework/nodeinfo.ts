@@ -143,6 +143,8 @@ export interface PodInfo {
   nonZero: Resources;
   hostPorts: HostPort[];
   requiredAntiAffinity: AffinityTerm[];
+  /** The images of every container (init ones included), normalized as nodes report them. */
+  images: string[];
 }
 
 export function newPodInfo(pod: Pod): PodInfo {
@@ -167,6 +169,9 @@ export function newPodInfo(pod: Pod): PodInfo {
     nonZero: podRequests(pod, true),
     hostPorts,
     requiredAntiAffinity: anti.map((t) => parseTerm(t, ns)),
+    images: [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])].flatMap((c) =>
+      c.image ? [normalizedImageName(c.image)] : [],
+    ),
   };
 }
 

@@ -2,7 +2,7 @@
 // normalized across the feasible nodes and weighted as in Kubernetes' default profile.
 import { matchesLabels, type Requirement } from "@skiff/api";
 import { nodeSelectorTermMatches, toleratesTaint, type CycleState } from "./filters.js";
-import { normalizedImageName, type NodeInfo, type PodInfo } from "./nodeinfo.js";
+import type { NodeInfo, PodInfo } from "./nodeinfo.js";
 
 export const maxNodeScore = 100;
 
@@ -48,14 +48,17 @@ export const leastAllocated: ScorePlugin = {
   name: "NodeResourcesFit",
   weight: 1,
   score({ state }, node) {
-    const parts: [number, number][] = [
-      [node.allocatable.milliCPU, node.nonZeroRequested.milliCPU + state.pod.nonZero.milliCPU],
-      [node.allocatable.memory, node.nonZeroRequested.memory + state.pod.nonZero.memory],
-    ];
-    let sum = 0;
-    for (const [alloc, req] of parts)
-      sum += alloc === 0 || req > alloc ? 0 : Math.trunc(((alloc - req) * maxNodeScore) / alloc);
-    return Math.trunc(sum / parts.length);
+    const free = (alloc: number, req: number) =>
+      alloc === 0 || req > alloc ? 0 : Math.trunc(((alloc - req) * maxNodeScore) / alloc);
+    const cpu = free(
+      node.allocatable.milliCPU,
+      node.nonZeroRequested.milliCPU + state.pod.nonZero.milliCPU,
+    );
+    const memory = free(
+      node.allocatable.memory,
+      node.nonZeroRequested.memory + state.pod.nonZero.memory,
+    );
+    return Math.trunc((cpu + memory) / 2);
   },
 };
 
@@ -64,16 +67,12 @@ export const balancedAllocation: ScorePlugin = {
   name: "NodeResourcesBalancedAllocation",
   weight: 1,
   score({ state }, node) {
-    const fractions: number[] = [];
-    const add = (alloc: number, req: number) => {
-      if (alloc > 0) fractions.push(Math.min(1, req / alloc));
-    };
-    add(node.allocatable.milliCPU, node.requested.milliCPU + state.pod.requests.milliCPU);
-    add(node.allocatable.memory, node.requested.memory + state.pod.requests.memory);
-    if (fractions.length < 2) return maxNodeScore;
-    const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
-    const std = Math.sqrt(fractions.reduce((a, f) => a + (f - mean) ** 2, 0) / fractions.length);
-    return Math.trunc((1 - std) * maxNodeScore);
+    const { milliCPU, memory } = node.allocatable;
+    // With two resources the standard deviation of the fractions is half their difference.
+    if (milliCPU <= 0 || memory <= 0) return maxNodeScore;
+    const cpu = Math.min(1, (node.requested.milliCPU + state.pod.requests.milliCPU) / milliCPU);
+    const mem = Math.min(1, (node.requested.memory + state.pod.requests.memory) / memory);
+    return Math.trunc((1 - Math.abs(cpu - mem) / 2) * maxNodeScore);
   },
 };
 
@@ -99,11 +98,13 @@ export const taintTolerationPreferred: ScorePlugin = {
   name: "TaintToleration",
   weight: 3,
   score({ state }, node) {
+    const taints = node.node?.spec?.taints;
+    if (!taints?.length) return 0;
     const tolerations = (state.pod.pod.spec.tolerations ?? []).filter(
       (t) => !t.effect || t.effect === "PreferNoSchedule",
     );
     let n = 0;
-    for (const taint of node.node?.spec?.taints ?? []) {
+    for (const taint of taints) {
       if (taint.effect === "PreferNoSchedule" && !tolerations.some((t) => toleratesTaint(t, taint)))
         n++;
     }
@@ -147,15 +148,13 @@ export const imageLocality: ScorePlugin = {
   weight: 1,
   score({ state, totalNodes, nodesWithImage }, node) {
     const spec = state.pod.pod.spec;
-    const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+    const containers = (spec.initContainers?.length ?? 0) + (spec.containers?.length ?? 0);
     let sum = 0;
-    for (const c of containers) {
-      if (!c.image) continue;
-      const name = normalizedImageName(c.image);
+    for (const name of state.pod.images) {
       const size = node.imageSizes.get(name);
       if (size !== undefined && totalNodes > 0) sum += size * (nodesWithImage(name) / totalNodes);
     }
-    const maxThreshold = maxContainerThreshold * Math.max(1, containers.length);
+    const maxThreshold = maxContainerThreshold * Math.max(1, containers);
     const clamped = Math.min(Math.max(sum, minImageThreshold), maxThreshold);
     return Math.trunc(
       (maxNodeScore * (clamped - minImageThreshold)) / (maxThreshold - minImageThreshold),
