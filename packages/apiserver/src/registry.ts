@@ -232,12 +232,12 @@ export class Registry {
     }
   }
 
+  /** Creates `obj`, which the registry then owns: it fills in server fields in place. */
   async create(
     namespace: string | undefined,
-    input: KubeObject,
+    obj: KubeObject,
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
-    const obj = clone(input);
     if (this.info.namespaced && namespace) await this.deps.namespaceAdmits(namespace);
     await this.prepareCreate(obj, namespace);
     const name = meta(obj).name!;
