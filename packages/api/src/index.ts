@@ -6,6 +6,7 @@
 //   matchesLabels(parseLabelSelector("app=web,tier!=db"), pod.metadata.labels);
 export * from "./resources.js";
 export * from "./quantity.js";
+export * from "./duration.js";
 export * from "./selectors.js";
 export * from "./fields.js";
 export * from "./schema.js";

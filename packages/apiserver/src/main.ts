@@ -2,6 +2,7 @@
 // skiff-apiserver: parses kube-apiserver's flags, starts the server, stops on a signal.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { parseDuration } from "@skiff/api";
 import { ApiServer } from "./server.js";
 
 const argv = yargs(hideBin(process.argv))
@@ -50,6 +51,16 @@ const argv = yargs(hideBin(process.argv))
   })
   .option("service-cluster-ip-range", { type: "string", default: "10.96.0.0/12" })
   .option("service-node-port-range", { type: "string", default: "30000-32767" })
+  .option("event-ttl", {
+    type: "string",
+    default: "1h0m0s",
+    describe: "how long Events are kept",
+    coerce: (v: string) => {
+      const ms = parseDuration(v);
+      if (ms < 1000) throw new Error(`--event-ttl must be at least 1s, got "${v}"`);
+      return ms;
+    },
+  })
   .strict()
   .fail((msg, err) => {
     process.stderr.write(`skiff-apiserver: ${msg ?? err?.message}\n`);
@@ -77,6 +88,7 @@ async function main(): Promise<void> {
     serviceAccountSigningKeyFile: argv["service-account-signing-key-file"],
     serviceAccountKeyFiles: argv["service-account-key-file"],
     serviceAccountIssuer: argv["service-account-issuer"],
+    eventTtlSeconds: Math.round(argv["event-ttl"] / 1000),
   });
   await server.start();
   const stop = (signal: string): void => {

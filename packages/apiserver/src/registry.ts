@@ -90,6 +90,8 @@ export interface RegistryDeps {
   /** Checks that a namespace exists and accepts new content (admission). */
   namespaceAdmits: (ns: string) => Promise<void>;
   log: (msg: string) => void;
+  /** How long Events live (Kubernetes' --event-ttl, one hour by default). */
+  eventTtlSeconds: number;
 }
 
 export class Registry {
@@ -113,6 +115,11 @@ export class Registry {
 
   prefix(namespace: string | undefined): string {
     return this.info.namespaced && namespace ? `${this.base}${namespace}/` : this.base;
+  }
+
+  /** Events expire; everything else lives until deleted. */
+  private writeOptions(): { ttlSeconds?: number } {
+    return this.info.kind === "Event" ? { ttlSeconds: this.deps.eventTtlSeconds } : {};
   }
 
   private target(name: string): { kind: string; group: string; name: string } {
@@ -248,7 +255,12 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       const claims: Claims = { create: this.info.kind === "Service" ? serviceClaims(obj) : [] };
       try {
-        const rev = await this.deps.storage.create(this.key(namespace, name), obj, claims);
+        const rev = await this.deps.storage.create(
+          this.key(namespace, name),
+          obj,
+          claims,
+          this.writeOptions(),
+        );
         return withVersion(obj, rev);
       } catch (err) {
         if (err instanceof KeyExistsError) throw new AlreadyExistsError(this.target(name));
@@ -356,6 +368,7 @@ export class Registry {
           stripVersion(obj),
           stored.modRevision,
           claims,
+          this.writeOptions(),
         );
         return { object: withVersion(obj, rev), created: false };
       } catch (err) {

@@ -45,6 +45,8 @@ export interface ApiServerOptions {
   /** More public keys that verify service account tokens. */
   serviceAccountKeyFiles?: string[];
   serviceAccountIssuer?: string;
+  /** How long Events are kept (Kubernetes' --event-ttl; default one hour). */
+  eventTtlSeconds?: number;
   /** Interval between watch bookmarks (Kubernetes: about a minute). */
   bookmarkIntervalMs?: number;
   /** Client certificate and key for pods/log and pods/exec calls to kubelets. */
@@ -102,6 +104,7 @@ export class ApiServer {
           storage: this.storage,
           allocator: this.allocator,
           namespaceAdmits: (ns) => this.namespaceAdmits(ns),
+          eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
           log: (msg) => this.log.warn({ resource: info.resource }, msg),
         }),
       );

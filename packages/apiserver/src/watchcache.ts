@@ -49,6 +49,8 @@ export class WatchCache {
   /** Events with revision > oldest are all in history. */
   private oldest = 0;
   private revision = 0;
+  /** The keys already applied at `revision`. */
+  private readonly keysAtRevision = new Set<string>();
   private watchers = new Set<{ w: Watcher; filter: (o: KubeObject) => boolean }>();
   private cancel: (() => Promise<void>) | undefined;
   private ready: Promise<void> | undefined;
@@ -93,6 +95,7 @@ export class WatchCache {
     this.history = [];
     this.oldest = revision;
     this.revision = revision;
+    this.keysAtRevision.clear();
     this.cancel = await this.storage.watch(
       this.prefix,
       revision + 1,
@@ -120,7 +123,12 @@ export class WatchCache {
 
   private apply(raw: WatchEventRaw[]): void {
     for (const r of raw) {
-      if (r.modRevision <= this.revision) continue; // already seen (a resumed etcd watch)
+      // Already seen (a resumed etcd watch). One revision may change several keys (a revoked
+      // lease deletes all its Events at once), so the last revision is checked key by key.
+      if (r.modRevision < this.revision) continue;
+      if (r.modRevision === this.revision && this.keysAtRevision.has(r.key)) continue;
+      if (r.modRevision > this.revision) this.keysAtRevision.clear();
+      this.keysAtRevision.add(r.key);
       const prev = this.state.get(r.key);
       let ev: CacheEvent;
       if (r.type === "put") {

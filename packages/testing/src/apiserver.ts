@@ -63,6 +63,7 @@ export interface StartApiserverOptions {
   etcdEndpoints?: string[];
   tokenAuthFile?: string;
   bookmarkIntervalMs?: number;
+  eventTtlSeconds?: number;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -87,6 +88,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       serviceClusterIpRange: "10.96.0.0/12",
       serviceNodePortRange: "30000-32767",
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      eventTtlSeconds: opts.eventTtlSeconds,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
