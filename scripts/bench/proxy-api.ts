@@ -3,14 +3,18 @@
 // For 1,000 and 10,000 Services x 3 endpoints created through the API: the first full sync
 // after the caches fill, a forced full resync, and the time from one EndpointSlice update in
 // the API to its rule being in the kernel (p50/p99 of 20). "In the kernel" is measured
-// exactly: the iptables-restore carrying the new endpoint has returned. The proxy's rules go
-// to a network namespace made for the purpose (its own netfilter tables), deleted at the end.
+// exactly: the iptables-restore carrying the new endpoint has returned. The proxy runs with
+// kube-proxy's defaults (--min-sync-period 1 s; --sync-period 30 s: a sync, partial, after
+// 30 s without one, and a canary check every 30 s; a full sync at start and hourly). Every
+// sync is logged: the slowest changes are shown with the syncs around them, and the script
+// then waits for one periodic sync with nothing changed. The proxy's rules go to a network
+// namespace made for the purpose (its own netfilter tables), deleted at the end.
 import { execFileSync } from "node:child_process";
 import { findResource } from "@skiff/api";
 import { RestClient, loadClientConfig } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
 import { ProxyServer, cleanupProxyRules, execInNetns } from "@skiff/kube-proxy";
-import type { Exec } from "@skiff/kube-proxy";
+import type { Exec, SyncResult } from "@skiff/kube-proxy";
 import { startApiserver } from "@skiff/testing";
 
 const netns = `skiff-bench-api-${process.pid}`;
@@ -91,8 +95,20 @@ async function scenario(client: RestClient, n: number): Promise<void> {
       restores.push({ at: performance.now(), input: stdin });
     return r;
   };
+  // Every sync the proxier logs, with its timings.
+  const syncs: SyncResult[] = [];
+  const quiet = (): void => {};
+  const log = {
+    debug: quiet,
+    warn: quiet,
+    error: (obj: object, msg: string) => console.error(msg, obj),
+    info: (obj: object, msg: string) => {
+      if (msg === "synced iptables rules") syncs.push(obj as SyncResult);
+    },
+  };
   const proxy = new ProxyServer({
     client,
+    log,
     hostnameOverride: "node-0",
     metricsBindAddress: "",
     healthzBindAddress: "",
@@ -112,6 +128,7 @@ async function scenario(client: RestClient, n: number): Promise<void> {
     const resync = await resyncDone;
 
     const latencies: number[] = [];
+    const changes: { at: number; ms: number }[] = [];
     for (let g = 0; g < 20; g++) {
       await sleep(1100); // past --min-sync-period (1 s): each change is a fresh event
       const i = (g * 7919) % n;
@@ -119,6 +136,7 @@ async function scenario(client: RestClient, n: number): Promise<void> {
       const current = await rc.get(`svc-${i}`.concat("-x"));
       const fresh = `10.250.${g}.${(i % 250) + 1}`;
       const t0 = performance.now();
+      const at = Date.now();
       await rc.update(
         endpointSlice(
           ns,
@@ -131,6 +149,7 @@ async function scenario(client: RestClient, n: number): Promise<void> {
         const hit = restores.find((r) => r.input.includes(`--to-destination ${fresh}:8080`));
         if (hit) {
           latencies.push(hit.at - t0);
+          changes.push({ at, ms: hit.at - t0 });
           break;
         }
         if (performance.now() - t0 > 60_000) throw new Error("the change never reached the kernel");
@@ -138,6 +157,7 @@ async function scenario(client: RestClient, n: number): Promise<void> {
       }
       restores.length = 0;
     }
+    const periodic = await proxy.waitForSync(Date.now(), 60_000);
     console.log(
       `${n} services x 3 endpoints through the API (${initial.natChains} nat chains, ${initial.rules} rules)`,
     );
@@ -149,6 +169,20 @@ async function scenario(client: RestClient, n: number): Promise<void> {
     console.log(
       `  EndpointSlice update -> rule in kernel    p50 ${ms(pct(latencies, 50))}  p99 ${ms(pct(latencies, 99))}  (n=${latencies.length}, min-sync-period 1 s)`,
     );
+    console.log(
+      `  periodic sync, nothing changed            ${periodic.full ? "full" : "partial"}, ${ms(periodic.ms)} (${periodic.written} chains written)`,
+    );
+    // The slowest changes, with every sync from 2 s before the change to its arrival.
+    for (const c of [...changes].sort((a, b) => b.ms - a.ms).slice(0, 3)) {
+      const around = syncs
+        .filter((r) => r.startedAt + r.ms >= c.at - 2000 && r.startedAt <= c.at + c.ms)
+        .map(
+          (r) =>
+            `${r.full ? "full" : "partial"} sync at ${r.startedAt - c.at >= 0 ? "+" : ""}${r.startedAt - c.at} ms` +
+            ` (${r.written} chains written; prepare ${r.prepareMs}, generate ${r.generateMs}, restore ${r.restoreMs} ms)`,
+        );
+      console.log(`  change of ${ms(c.ms)}: ${around.join("; ")}`);
+    }
   } finally {
     await proxy.stop();
     await cleanupProxyRules({ exec: inNetns });

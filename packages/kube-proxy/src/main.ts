@@ -14,9 +14,18 @@ const argv = yargs(hideBin(process.argv))
   })
   .option("hostname-override", { type: "string", describe: "this node's name (default hostname)" })
   .option("proxy-mode", { choices: ["iptables", "ipvs"] as const, default: "iptables" as const })
+  .option("ipvs-scheduler", {
+    type: "string",
+    default: "rr",
+    describe: "IPVS scheduler (ipvs mode)",
+  })
   .option("cluster-cidr", { type: "string", default: defaultClusterCIDR })
   .option("min-sync-period", { type: "string", default: "1s" })
-  .option("sync-period", { type: "string", default: "30s" })
+  .option("sync-period", {
+    type: "string",
+    default: "30s",
+    describe: "how often to sync (partially) and check the canary; full syncs are hourly",
+  })
   .option("metrics-bind-address", { type: "string", default: "127.0.0.1:10249" })
   .option("healthz-bind-address", { type: "string", default: "0.0.0.0:10256" })
   .option("cleanup", { type: "boolean", default: false, describe: "remove every rule and exit" })
@@ -39,6 +48,7 @@ async function main(): Promise<void> {
     kubeconfig: argv.kubeconfig,
     hostnameOverride: argv["hostname-override"],
     proxyMode: argv["proxy-mode"],
+    ipvsScheduler: argv["ipvs-scheduler"],
     clusterCIDR: argv["cluster-cidr"],
     minSyncPeriodMs: parseDuration(argv["min-sync-period"]),
     syncPeriodMs: parseDuration(argv["sync-period"]),

@@ -20,10 +20,12 @@ import type { EndpointSlice, Service } from "./types.js";
 import type { Exec } from "./exec.js";
 import { exec as hostExec } from "./exec.js";
 import { SafetyNet } from "./safety.js";
+import { asEndpoints, endpointSliceChanges, servesEndpointSlices } from "./endpoints.js";
 import { IptablesProxier } from "./iptables/proxier.js";
 import type { SyncResult } from "./iptables/proxier.js";
 import { selectProxyMode } from "./ipvs/detect.js";
 import type { ProxyMode } from "./ipvs/detect.js";
+import { IpvsProxier } from "./ipvs/proxier.js";
 
 export interface ProxyServerOptions {
   /** Path of a kubeconfig; default as kubectl finds one. Ignored when `client` is given. */
@@ -33,6 +35,8 @@ export interface ProxyServerOptions {
   hostnameOverride?: string;
   /** --proxy-mode: "iptables" (default) or "ipvs" (falls back where the kernel has none). */
   proxyMode?: ProxyMode;
+  /** --ipvs-scheduler: the IPVS scheduler of every virtual server (default "rr"). */
+  ipvsScheduler?: string;
   /** --cluster-cidr, the pod network; default 10.244.0.0/16. */
   clusterCIDR?: string;
   /** --min-sync-period and --sync-period, in milliseconds (default 1 s and 30 s). */
@@ -147,6 +151,19 @@ class ProxyMetrics {
     buckets: exponentialBuckets(0.001, 2, 15),
     registers: [this.registry],
   });
+  // Since KEP-3453 kube-proxy also splits the latency by kind of sync.
+  private readonly fullDuration = new Histogram({
+    name: "kubeproxy_sync_full_proxy_rules_duration_seconds",
+    help: "SyncProxyRules latency in seconds for full resyncs",
+    buckets: exponentialBuckets(0.001, 2, 15),
+    registers: [this.registry],
+  });
+  private readonly partialDuration = new Histogram({
+    name: "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+    help: "SyncProxyRules latency in seconds for partial resyncs",
+    buckets: exponentialBuckets(0.001, 2, 15),
+    registers: [this.registry],
+  });
   private readonly lastTimestamp = new Gauge({
     name: "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
     help: "The last time proxy rules were successfully synced",
@@ -169,6 +186,7 @@ class ProxyMetrics {
 
   synced(r: SyncResult): void {
     this.duration.observe(r.ms / 1000);
+    (r.full ? this.fullDuration : this.partialDuration).observe(r.ms / 1000);
     this.lastTimestamp.set(Date.now() / 1000);
     this.rules.set(r.rules);
     this.servicePorts.set(r.servicePorts);
@@ -180,6 +198,8 @@ export class ProxyServer {
   mode: ProxyMode = "iptables";
   readonly nodeName: string;
   readonly proxier: IptablesProxier;
+  /** The IPVS proxier, once start() chose ipvs mode (the kernel has IPVS). */
+  ipvsProxier: IpvsProxier | undefined;
   private readonly client: RestClient;
   private readonly factory: SharedInformerFactory;
   private readonly metrics = new ProxyMetrics();
@@ -190,6 +210,7 @@ export class ProxyServer {
   private healthzServer: Server | undefined;
   private lastUpdated: Date | undefined;
   private readonly healthTimeoutMs: number;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: ProxyServerOptions = {}) {
     this.log = options.log ?? silentLogger;
@@ -221,21 +242,16 @@ export class ProxyServer {
   async start(): Promise<void> {
     this.mode = await selectProxyMode(this.options.proxyMode ?? "iptables", this.log);
     if (this.mode === "ipvs") {
-      // The IPVS messages exist (ipvs/netlink.ts), an IPVS proxier does not yet: say so.
-      this.log.warn({}, "IPVS is available but Skiff has no IPVS proxier yet; using iptables");
-      this.mode = "iptables";
+      // As kube-proxy: iptables mode's leftovers go first (its REJECTs would shadow IPVS).
+      await this.proxier.cleanup();
+      this.ipvsProxier = this.newIpvsProxier();
     }
-    const p = this.proxier;
+    const p = this.active;
     // Handlers only record the change and poke the runner; the sync does the work.
     this.factory.forResource(resource("", "v1", "services")).addEventHandler({
       add: (s) => p.onServiceAdd(asService(s)),
       update: (o, s) => p.onServiceUpdate(asService(o), asService(s)),
       delete: (s) => p.onServiceDelete(asService(s)),
-    });
-    this.factory.forResource(resource("discovery.k8s.io", "v1", "endpointslices")).addEventHandler({
-      add: (e) => p.onEndpointSliceAdd(asEndpointSlice(e)),
-      update: (o, e) => p.onEndpointSliceUpdate(asEndpointSlice(o), asEndpointSlice(e)),
-      delete: (e) => p.onEndpointSliceDelete(asEndpointSlice(e)),
     });
     const nodes = this.factory.forResource(resource("", "v1", "nodes"), {
       fieldSelector: `metadata.name=${this.nodeName}`,
@@ -249,17 +265,64 @@ export class ProxyServer {
     const healthzAddress = this.options.healthzBindAddress ?? "0.0.0.0:10256";
     if (healthzAddress) this.healthzServer = await listen(healthzAddress, this.serveHealthz);
     this.servers.push(...[this.metricsServer, this.healthzServer].filter((s) => s !== undefined));
+    // EndpointSlices where the apiserver serves them (Kubernetes >= 1.21), else core/v1 Endpoints.
+    const slices = await servesEndpointSlices(this.client, this.stopping.signal, this.log);
+    if (slices === undefined) return; // stopped before the apiserver answered
+    if (slices) {
+      this.factory
+        .forResource(resource("discovery.k8s.io", "v1", "endpointslices"))
+        .addEventHandler({
+          add: (e) => p.onEndpointSliceAdd(asEndpointSlice(e)),
+          update: (o, e) => p.onEndpointSliceUpdate(asEndpointSlice(o), asEndpointSlice(e)),
+          delete: (e) => p.onEndpointSliceDelete(asEndpointSlice(e)),
+        });
+    } else {
+      this.log.info({}, "the apiserver serves no discovery.k8s.io/v1; watching core/v1 Endpoints");
+      const changed = (o: KubeObject | undefined, e: KubeObject | undefined): void => {
+        const before = o && asEndpoints(unwrap(o));
+        for (const [old, cur] of endpointSliceChanges(before, e && asEndpoints(unwrap(e))))
+          p.onEndpointSliceUpdate(old, cur);
+      };
+      this.factory.forResource(resource("", "v1", "endpoints")).addEventHandler({
+        add: (e) => changed(undefined, e),
+        update: (o, e) => changed(o, e),
+        delete: (e) => changed(unwrap(e), undefined),
+      });
+    }
     this.factory.start();
     if (!(await this.factory.waitForCacheSync())) return; // stopped before the caches filled
     this.log.info({ mode: this.mode, node: this.nodeName }, "caches synced; syncing proxy rules");
     // Only once every cache is full: a sync from half the services would drop the rest.
-    this.proxier.start();
+    this.active.start();
+  }
+
+  /** The proxier of the mode in use. */
+  private get active(): IptablesProxier | IpvsProxier {
+    return this.ipvsProxier ?? this.proxier;
+  }
+
+  private newIpvsProxier(): IpvsProxier {
+    const clusterCIDR = this.options.clusterCIDR || defaultClusterCIDR;
+    const exec = this.options.exec ?? hostExec;
+    return new IpvsProxier({
+      node: { name: this.nodeName, addresses: hostAddresses() },
+      clusterCIDR,
+      serviceCIDR: "10.96.0.0/12",
+      ...(this.options.ipvsScheduler ? { scheduler: this.options.ipvsScheduler } : {}),
+      syncPeriodMs: this.options.syncPeriodMs ?? 30_000,
+      minSyncPeriodMs: this.options.minSyncPeriodMs ?? 1_000,
+      exec,
+      log: this.log,
+      ...(this.options.safetyNet === false ? {} : { safety: new SafetyNet({ clusterCIDR, exec }) }),
+      onSync: (r) => this.synced(r),
+    });
   }
 
   /** Stops watching and syncing; the rules stay in the kernel (as kube-proxy on SIGTERM). */
   async stop(): Promise<void> {
+    this.stopping.abort();
     this.factory.stop();
-    await this.proxier.stop();
+    await this.active.stop();
     await Promise.all(
       this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     );
@@ -294,7 +357,7 @@ export class ProxyServer {
 
   private nodeChanged(n: KubeObject): void {
     const addresses = nodeAddresses(n);
-    if (addresses.length > 0) this.proxier.setNode({ name: this.nodeName, addresses });
+    if (addresses.length > 0) this.active.setNode({ name: this.nodeName, addresses });
   }
 
   private synced(r: SyncResult): void {
@@ -330,7 +393,7 @@ export class ProxyServer {
   /** kube-proxy's answer: 200 once synced and no change has waited too long, else 503. */
   private readonly serveHealthz = (req: IncomingMessage, res: ServerResponse): void => {
     const now = new Date();
-    const pending = this.proxier.pendingSince;
+    const pending = this.active.pendingSince;
     const healthy =
       this.lastUpdated !== undefined &&
       (pending === undefined || now.getTime() - pending < this.healthTimeoutMs);
@@ -358,6 +421,14 @@ export async function cleanupProxyRules(
 ): Promise<void> {
   const clusterCIDR = opts.clusterCIDR || defaultClusterCIDR;
   const exec = opts.exec ?? hostExec;
+  // IPVS mode's virtual servers, kube-ipvs0 and chains first, then iptables mode's rules.
+  await new IpvsProxier({
+    node: { name: "", addresses: hostAddresses() },
+    clusterCIDR,
+    serviceCIDR: "10.96.0.0/12",
+    exec,
+    ...(opts.log ? { log: opts.log } : {}),
+  }).cleanup();
   const proxier = new IptablesProxier({
     node: { name: "", addresses: [] },
     clusterCIDR,

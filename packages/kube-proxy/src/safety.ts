@@ -6,7 +6,8 @@
 //    specific routes (the kubelet's Docker bridge), so they still win.
 // 2. In a Skiff-owned filter chain, jumped to from OUTPUT and FORWARD: packets headed for
 //    that device and not DNATed are REJECTed (so a connect fails at once instead of hanging),
-//    and the service range and cluster CIDR never leave through the default-route uplink.
+//    and the service range never leaves through the default-route uplink. The cluster CIDR
+//    may: on a multi-node cluster, pods on other nodes are reached through the uplink.
 import type { Exec } from "./exec.js";
 import { exec as hostExec, mustExec } from "./exec.js";
 import type { JumpRule } from "./iptables/jumps.js";
@@ -64,9 +65,7 @@ export class SafetyNet {
       `:${safetyChain} - [0:0]`,
       `-A ${safetyChain} -o ${this.device} -m conntrack ! --ctstate DNAT -j REJECT`,
     ];
-    if (uplink)
-      for (const cidr of this.cidrs)
-        rules.push(`-A ${safetyChain} -o ${uplink} -d ${cidr} -j DROP`);
+    if (uplink) rules.push(`-A ${safetyChain} -o ${uplink} -d ${this.serviceCIDR} -j DROP`);
     await ensureJumps(this.run, this.jumps());
     await mustExec(
       this.run,

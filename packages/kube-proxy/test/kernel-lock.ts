@@ -1,6 +1,8 @@
-// One test file at a time may own the kernel's KUBE-* chains: the runner runs files in
-// parallel, and two proxiers (or one's cleanup) would tear each other's rules down.
+// Helpers for the tests that use the host's own netfilter tables. One test file at a time may
+// own the kernel's KUBE-* chains: the runner runs files in parallel, and two proxiers (or one's
+// cleanup) would tear each other's rules down.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { exec, mustExec } from "../src/exec.js";
 
 const dir = "/tmp/skiff-kube-proxy-kernel.lock";
 
@@ -35,6 +37,17 @@ export async function lockKernel(timeoutMs = 300_000): Promise<() => void> {
       else await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** Everything in the filter and nat tables that is not ours (Docker's chains and rules). */
+export async function othersRules(): Promise<string[]> {
+  const saved =
+    (await mustExec(exec, "iptables-save", ["-t", "filter"])) +
+    (await mustExec(exec, "iptables-save", ["-t", "nat"]));
+  return saved
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#") && !/KUBE-|SKIFF-/.test(l))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ""));
 }
 
 /**

@@ -13,7 +13,7 @@ import type { EndpointSlice, Service } from "../src/types.js";
 import { exec, mustExec } from "../src/exec.js";
 import { IptablesProxier } from "../src/iptables/proxier.js";
 import { SafetyNet } from "../src/safety.js";
-import { lockKernel, othersRulesLost } from "./kernel-lock.js";
+import { lockKernel, othersRules, othersRulesLost } from "./kernel-lock.js";
 
 const bridge = "skpt-br0";
 const backends = [0, 1, 2].map((i) => ({
@@ -88,16 +88,6 @@ const proxier = new IptablesProxier({
 let othersBefore: string[] = [];
 let routeLocalnetBefore = "";
 let unlock = (): void => {};
-
-/** Everything in both tables that is not ours (Docker's chains and rules in particular). */
-async function othersRules(): Promise<string[]> {
-  const saved = await sh("iptables-save", "-t", "filter");
-  const nat = await sh("iptables-save", "-t", "nat");
-  return (saved + nat)
-    .split("\n")
-    .filter((l) => l && !l.startsWith("#") && !/KUBE-|SKIFF-/.test(l))
-    .map((l) => l.replace(/\[\d+:\d+\]/, ""));
-}
 
 function get(ip: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -17,7 +17,7 @@ import { freePort, startApiserver } from "@skiff/testing";
 import type { TestApiserver } from "@skiff/testing";
 import { exec, mustExec } from "../src/exec.js";
 import { ProxyServer, cleanupProxyRules, hostAddresses } from "../src/proxy.js";
-import { lockKernel, othersRulesLost } from "./kernel-lock.js";
+import { lockKernel, othersRules, othersRulesLost } from "./kernel-lock.js";
 
 const ns = "proxy-test";
 const nodeName = "proxy-test-node";
@@ -85,15 +85,6 @@ async function setEndpoints(svc: string, addresses: string[]): Promise<number> {
   await rc.update(next);
   await synced;
   return Date.now() - written;
-}
-
-async function othersRules(): Promise<string[]> {
-  const saved =
-    (await sh("iptables-save", "-t", "filter")) + (await sh("iptables-save", "-t", "nat"));
-  return saved
-    .split("\n")
-    .filter((l) => l && !l.startsWith("#") && !/KUBE-|SKIFF-/.test(l))
-    .map((l) => l.replace(/\[\d+:\d+\]/, ""));
 }
 
 function get(host: string, port: number, path = "/"): Promise<{ status: number; body: string }> {
@@ -284,6 +275,9 @@ test("/proxyMode, /metrics and /healthz answer as kube-proxy's do", async () => 
   });
   const metrics = (await get(mhost, Number(mport), "/metrics")).body;
   assert.match(metrics, /^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/m);
+  // A full sync at start; the endpoint changes above were partial ones.
+  assert.match(metrics, /^kubeproxy_sync_full_proxy_rules_duration_seconds_count [1-9]/m);
+  assert.match(metrics, /^kubeproxy_sync_partial_proxy_rules_duration_seconds_count [1-9]/m);
   assert.match(metrics, /^kubeproxy_sync_proxy_rules_iptables_total [1-9]\d+/m);
   assert.match(metrics, /^kubeproxy_sync_proxy_rules_last_timestamp_seconds \d/m);
   const [hhost, hport] = proxy.healthzAddress!.split(":") as [string, string];

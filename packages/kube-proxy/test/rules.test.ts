@@ -400,14 +400,12 @@ test("a partial sync rewrites only the changed service and deletes the chains it
   const first = build([svc1, svc2], [svc1Slice, svc2Slice]);
   const svc2Hash = portProtoHash("ns1/svc2:p80", "tcp");
 
-  // Nothing changed: no service chain is declared, the entry rules are all rewritten.
+  // Nothing changed: no chain at all is written, not even KUBE-SERVICES (its text is the
+  // kernel's already), and every rule is still counted.
   const same = build([svc1, svc2], [svc1Slice, svc2Slice], { previous: first.state });
   assert.equal(same.stats.written, 0);
-  assert.ok(!/^:KUBE-(SVC|SEP)-/m.test(same.restore));
-  assert.equal(
-    table(same.restore, "nat").filter((l) => l.startsWith("-A KUBE-SERVICES")).length,
-    3,
-  );
+  assert.equal(same.restore, "*filter\nCOMMIT\n*nat\nCOMMIT\n");
+  assert.equal(same.stats.rules, first.stats.rules);
 
   // svc1 loses an endpoint: only svc1's chains are written, the lost SEP chain is deleted last.
   const fewer = slice(
@@ -420,15 +418,51 @@ test("a partial sync rewrites only the changed service and deletes the chains it
   assert.ok(next.restore.includes(":KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]"));
   assert.ok(!next.restore.includes(`:KUBE-SVC-${svc2Hash}`));
   const nat = table(next.restore, "nat");
-  assert.deepEqual(nat.slice(-3, -1), [
+  assert.ok(!nat.some((l) => l.startsWith("-A KUBE-SERVICES")), "its ClusterIP rule is the same");
+  assert.deepEqual(nat.slice(-2), [
     ":KUBE-SEP-HFCXZX2G2CVJSJTQ - [0:0]",
     "-X KUBE-SEP-HFCXZX2G2CVJSJTQ",
   ]);
 
-  // svc2 is deleted: its chains go.
+  // svc2 is deleted: KUBE-SERVICES is rewritten without its rule, then its chains go.
   const gone = build([svc1], [fewer], { previous: next.state });
-  assert.ok(gone.restore.includes(`-X KUBE-SVC-${svc2Hash}`));
+  const goneNat = table(gone.restore, "nat");
+  assert.ok(goneNat.includes(":KUBE-SERVICES - [0:0]"));
+  assert.equal(goneNat.filter((l) => l.startsWith("-A KUBE-SERVICES")).length, 2);
+  assert.ok(goneNat.indexOf(":KUBE-SERVICES - [0:0]") < goneNat.indexOf(`-X KUBE-SVC-${svc2Hash}`));
   assert.equal(gone.stats.deletedChains, 2);
+});
+
+test("rules kept from the last sync are written again when the options or the node change", () => {
+  const first = build([svc1], [svc1Slice]);
+  const same = build([svc1], [svc1Slice], { previous: first.state });
+  assert.equal(same.stats.written, 0);
+  const masqAll = buildRules({
+    services: [svc1],
+    endpointSlices: [svc1Slice],
+    node,
+    options: { ...options, masqueradeAll: true },
+    previous: same.state,
+  });
+  assert.equal(masqAll.stats.written, 1);
+  assert.match(masqAll.restore, /-d 10\.96\.0\.41 --dport 80 -j KUBE-MARK-MASQ$/m);
+  // The same objects on the node that runs the endpoints: now they are local.
+  const local = service("local", {
+    clusterIP: "10.96.0.44",
+    internalTrafficPolicy: "Local",
+    ports: [{ name: "p80", port: 80 }],
+  });
+  const localSlice = slice("local", [{ name: "p80", port: 8080 }], [{ ip: "10.244.1.1" }]);
+  const onA = build([local], [localSlice]);
+  assert.equal(onA.stats.natChains, 0, "no local endpoint on node-a");
+  const onB = buildRules({
+    services: [local],
+    endpointSlices: [localSlice],
+    node: { name: "node-b", addresses: [] },
+    options,
+    previous: onA.state,
+  });
+  assert.match(onB.restore, /^:KUBE-SVL-\w{16} - \[0:0\]$/m);
 });
 
 test("a full sync rewrites every chain and deletes leftovers found in the kernel", () => {

@@ -23,6 +23,27 @@ test("a burst of sync requests costs one sync per minimum interval", async () =>
   await runner.stop();
 });
 
+test("with a burst of 2, a change right after a sync runs at once, the next one an interval later", async () => {
+  const runs: number[] = [];
+  const runner = new BoundedFrequencyRunner(async () => void runs.push(Date.now()), {
+    minIntervalMs: 300,
+    maxIntervalMs: 60_000,
+    burst: 2,
+  });
+  runner.start(); // the first run, say the periodic one
+  await sleep(20);
+  runner.run(); // a change that lands just after it
+  await sleep(60);
+  assert.equal(runs.length, 2, "the second run does not wait for the interval");
+  runner.run();
+  await sleep(100);
+  assert.equal(runs.length, 2, "the third one does");
+  await sleep(400);
+  assert.equal(runs.length, 3);
+  assert.ok(runs[2]! - runs[0]! >= 250, `${runs[2]! - runs[0]!} ms`);
+  await runner.stop();
+});
+
 test("without requests the runner still syncs every maximum interval, and retries when asked", async () => {
   let runs = 0;
   const runner = new BoundedFrequencyRunner(async () => void runs++, {

@@ -12,6 +12,13 @@ export const kubeProxyFirewallChain = "KUBE-PROXY-FIREWALL";
 /** Shared with the kubelet in Kubernetes; here kube-proxy writes it when localhost NodePorts are on. */
 export const kubeletFirewallChain = "KUBE-FIREWALL";
 
+/**
+ * An empty chain in mangle, nat and filter whose only job is to vanish: when someone flushes
+ * the tables (a firewall reload), it goes too, and the proxier knows to rewrite everything.
+ */
+export const kubeProxyCanaryChain = "KUBE-PROXY-CANARY";
+export const canaryTables = ["mangle", "nat", "filter"] as const;
+
 /** Per-service chains, in the order they may be deleted: a chain only jumps to later groups. */
 export const serviceChainPrefixes = ["KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-"] as const;
 

@@ -13,6 +13,7 @@ import { staleConntrackEntries } from "./conntrack.js";
 import type { JumpRule } from "./jumps.js";
 import { ensureJumps, removeJumps } from "./jumps.js";
 import {
+  canaryTables,
   isServiceChainName,
   kubeExternalServicesChain,
   kubeForwardChain,
@@ -20,6 +21,7 @@ import {
   kubeMarkMasqChain,
   kubeNodePortsChain,
   kubePostroutingChain,
+  kubeProxyCanaryChain,
   kubeProxyFirewallChain,
   kubeServicesChain,
   serviceChainPrefixes,
@@ -27,8 +29,13 @@ import {
 
 export interface ProxierOptions extends ProxyOptions {
   node: NodeInfo;
-  /** Full resync period (kube-proxy --iptables-sync-period, 30 s). */
+  /**
+   * kube-proxy --iptables-sync-period (30 s): how often the proxier syncs unasked (a partial
+   * sync: only changed service chains are rewritten) and checks its canary chains.
+   */
   syncPeriodMs?: number;
+  /** A full sync (every chain rewritten) happens at least this often (kube-proxy: 1 h). */
+  fullSyncPeriodMs?: number;
   /** Minimum time between syncs (kube-proxy --iptables-min-sync-period, 1 s). */
   minSyncPeriodMs?: number;
   exec?: Exec;
@@ -49,6 +56,9 @@ export type SyncResult = RulesResult["stats"] & {
   generateMs: number;
   restoreMs: number;
 };
+
+/** kube-proxy's FullSyncPeriod: without a reason to, every chain is rewritten once an hour. */
+export const fullSyncPeriodMs = 3_600_000;
 
 const newConnection = ["-m", "conntrack", "--ctstate", "NEW"];
 
@@ -154,6 +164,9 @@ export class IptablesProxier {
   private readonly run: Exec;
   private readonly log: Logger;
   private readonly syncPeriodMs: number;
+  private readonly fullSyncPeriodMs: number;
+  private canaryTimer: NodeJS.Timeout | undefined;
+  private canaryCheck: Promise<void> | undefined;
   private node: NodeInfo;
   /** The result of the latest successful sync (for metrics and tests). */
   lastResult: SyncResult | undefined;
@@ -164,10 +177,12 @@ export class IptablesProxier {
     this.run = options.exec ?? hostExec;
     this.log = options.log ?? silentLogger;
     this.syncPeriodMs = options.syncPeriodMs ?? 30_000;
+    this.fullSyncPeriodMs = options.fullSyncPeriodMs ?? fullSyncPeriodMs;
     this.node = options.node;
     this.runner = new BoundedFrequencyRunner(() => this.sync(), {
       minIntervalMs: options.minSyncPeriodMs ?? 1_000,
       maxIntervalMs: this.syncPeriodMs,
+      burst: 2, // as kube-proxy's burstSyncs
     });
   }
 
@@ -203,13 +218,50 @@ export class IptablesProxier {
     this.runner.run();
   }
 
-  /** Starts periodic syncs (the first one at once). */
+  /** Starts periodic syncs (the first one, a full one, at once) and the canary checks. */
   start(): void {
     this.runner.start();
+    clearInterval(this.canaryTimer);
+    this.canaryTimer = setInterval(() => {
+      this.canaryCheck ??= this.checkCanary()
+        .then(
+          () => {},
+          (err: unknown) => this.log.warn({ err: String(err) }, "iptables canary check failed"),
+        )
+        .finally(() => {
+          this.canaryCheck = undefined;
+        });
+    }, this.syncPeriodMs);
+    this.canaryTimer.unref();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.canaryTimer);
+    await this.canaryCheck;
     await this.runner.stop();
+  }
+
+  /**
+   * kube-proxy's canary: the full sync creates KUBE-PROXY-CANARY in mangle, nat and filter;
+   * once a sync period we look for it (a few ms even beside 10,000 chains). If it is gone
+   * from any table, someone flushed the tables under us (a firewall reload), and a partial
+   * sync would leave the service chains it did not rewrite empty: rewrite everything.
+   */
+  async checkCanary(): Promise<boolean> {
+    if (!this.state || this.needFullSync) return true; // a full sync is on its way anyway
+    const missing: string[] = [];
+    for (const table of canaryTables) {
+      const r = await this.run("iptables", ["-w", "-t", table, "-n", "-L", kubeProxyCanaryChain]);
+      // Exit 1: no such chain (or table). Anything else says nothing about our rules.
+      if (r.code === 1) missing.push(table);
+    }
+    if (missing.length === 0) return true;
+    this.log.warn(
+      { tables: missing, chain: kubeProxyCanaryChain },
+      "iptables canary is gone: the tables were flushed; forcing a full sync",
+    );
+    this.requestFullSync();
+    return false;
   }
 
   /** Asks for a full sync on the next run (e.g. someone else touched our chains). */
@@ -220,7 +272,9 @@ export class IptablesProxier {
 
   /**
    * One sync: apply the tracked changes, build every rule, write them in one restore.
-   * Partial unless a full sync is due (first sync, after a failure, every syncPeriod).
+   * Partial unless a full sync is due: the first sync, after a failure, when the canary is
+   * gone or the node changed, and otherwise once per fullSyncPeriodMs (kube-proxy since
+   * KEP-3453).
    */
   async sync(): Promise<void> {
     const started = Date.now();
@@ -229,7 +283,7 @@ export class IptablesProxier {
     for (const [key, c] of this.serviceChanges.drain()) apply(this.services, key, c.current);
     for (const [key, c] of this.sliceChanges.drain()) apply(this.slices, key, c.current);
     const full =
-      this.needFullSync || !this.state || started - this.lastFullSync >= this.syncPeriodMs;
+      this.needFullSync || !this.state || started - this.lastFullSync >= this.fullSyncPeriodMs;
     try {
       let existingChains: Set<string> | undefined;
       if (full) {
@@ -280,7 +334,7 @@ export class IptablesProxier {
    * anyone else's rules, such as Docker's, stay.
    */
   async cleanup(): Promise<void> {
-    await this.runner.stop();
+    await this.stop();
     await removeJumps(this.run, jumpRules(true));
     const natChains = [...(await this.natChains())].filter(isServiceChainName);
     const byGroup = serviceChainPrefixes.flatMap((p) =>
@@ -304,11 +358,16 @@ export class IptablesProxier {
       ...top.nat.map((c) => `-X ${c}`),
     ];
     const filter = [...top.filter.map((c) => `:${c} - [0:0]`), ...top.filter.map((c) => `-X ${c}`)];
+    const canary = [`:${kubeProxyCanaryChain} - [0:0]`, `-X ${kubeProxyCanaryChain}`];
     await mustExec(
       this.run,
       "iptables-restore",
       ["-w", "--noflush"],
-      ["*filter", ...filter, "COMMIT", "*nat", ...nat, "COMMIT", ""].join("\n"),
+      [
+        ...["*mangle", ...canary, "COMMIT"],
+        ...["*filter", ...filter, ...canary, "COMMIT"],
+        ...["*nat", ...nat, ...canary, "COMMIT", ""],
+      ].join("\n"),
     );
     if (this.savedRouteLocalnet !== undefined) {
       await this.run("sysctl", ["-w", `${routeLocalnet}=${this.savedRouteLocalnet}`]);
@@ -320,7 +379,7 @@ export class IptablesProxier {
     this.log.info({}, "removed kube-proxy iptables rules");
   }
 
-  /** Jumps from built-in chains, route_localnet, the safety net: checked on full syncs only. */
+  /** Jumps from built-in chains, route_localnet, the safety net, the canaries: on full syncs only. */
   private async ensureHostSetup(): Promise<void> {
     const localhostNodePorts = this.options.localhostNodePorts ?? true;
     if (localhostNodePorts && this.savedRouteLocalnet === undefined) {
@@ -331,6 +390,13 @@ export class IptablesProxier {
     }
     await this.options.safety?.install();
     await ensureJumps(this.run, jumpRules(localhostNodePorts));
+    // The canaries go in before the rules: a flush after this point is seen by the next check.
+    const canary = canaryTables.flatMap((t) => [
+      `*${t}`,
+      `:${kubeProxyCanaryChain} - [0:0]`,
+      "COMMIT",
+    ]);
+    await mustExec(this.run, "iptables-restore", ["-w", "--noflush"], canary.join("\n") + "\n");
   }
 
   /** The chains of the nat table. nft lists names in milliseconds; iptables-save takes seconds. */

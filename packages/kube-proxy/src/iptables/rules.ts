@@ -79,6 +79,31 @@ export interface ServicePortRecord {
 /** The rules of the last successful sync, keyed by the service port's chain hash. */
 export interface ProxyState {
   servicePorts: Map<string, ServicePortRecord>;
+  /** What the next sync may reuse instead of writing it again. */
+  cache?: RulesCache;
+}
+
+/**
+ * Work of the last sync kept for the next: a service whose object and slices are the same
+ * objects as last time (the proxier replaces an object only when it changes) keeps its
+ * service ports, and a service port that is the same keeps its rule text, as long as the
+ * options, node and layout they were written for (`context`) are the same too.
+ */
+export interface RulesCache {
+  /** Endpoints are local or not by the node's name: a service's ports hold for one node. */
+  nodeName: string;
+  context: string;
+  services: Map<string, { service: Service; slices: EndpointSlice[]; ports: ServicePortInfo[] }>;
+  outputs: Map<string, WrittenServicePort>;
+  /** The text of each fixed chain ("nat KUBE-SERVICES") as the kernel holds it. */
+  fixedChains: Map<string, string>;
+}
+
+export interface WrittenServicePort {
+  sp: ServicePortInfo;
+  out: ServicePortOutput;
+  text: string;
+  rules: number;
 }
 
 export interface RulesInput {
@@ -118,7 +143,7 @@ function countRules(lines: readonly string[]): number {
   return n;
 }
 
-interface EndpointInfo {
+export interface EndpointInfo {
   ip: string;
   /** "ip:port", kube-proxy's endpoint string. */
   endpoint: string;
@@ -128,7 +153,7 @@ interface EndpointInfo {
   isLocal: boolean;
 }
 
-interface ServicePortInfo {
+export interface ServicePortInfo {
   hash: string;
   name: string;
   protocol: string;
@@ -160,12 +185,33 @@ export function buildRules(input: RulesInput): RulesResult {
   const { options, previous } = input;
   const mark = "0x" + (1 << (options.masqueradeBit ?? 14)).toString(16);
   const localhostNodePorts = options.localhostNodePorts ?? true;
-  const ports = collectServicePorts(input);
+  const known = previous?.cache;
+  const cache: RulesCache = {
+    nodeName: input.node.name,
+    context: "",
+    services: new Map(),
+    outputs: new Map(),
+    fixedChains: new Map(),
+  };
+  const sameNode = known?.nodeName === input.node.name;
+  const ports = collectServicePorts(input, sameNode ? known : undefined, cache.services);
   const totalEndpoints = ports.reduce((n, p) => n + p.endpoints.length, 0);
   const largeCluster = totalEndpoints > (options.largeClusterEndpointsThreshold ?? 1000);
   const layout: Layout = options.layout ?? (largeCluster ? "compact" : "kube-proxy");
   const globalMasquerade = layout === "compact" && options.serviceCIDR !== undefined;
   const ctx: WriteContext = { options, mark, largeCluster, layout, globalMasquerade };
+  cache.context = JSON.stringify([
+    options.clusterCIDR,
+    options.serviceCIDR,
+    options.masqueradeAll,
+    options.masqueradeBit,
+    options.localhostNodePorts,
+    options.nodePortAddresses,
+    layout,
+    largeCluster,
+    globalMasquerade,
+  ]);
+  const outputs = sameNode && known?.context === cache.context ? known.outputs : undefined;
 
   const filter: string[] = ["*filter"];
   for (const c of [
@@ -207,15 +253,20 @@ export function buildRules(input: RulesInput): RulesResult {
 
   const state: ProxyState = { servicePorts: new Map() };
   let written = 0;
-  // Rules of every service port's chains, and of those written now (to count all rules below).
+  // Rules in every service port's chains (written now or not), to count all rules below.
   let serviceRules = 0;
-  let writtenRules = 0;
   // iptables-nft finds a chain by walking a name-sorted list from its head. Creating chains in
   // reverse name order puts each new one at the head of its group, where the rules that fill
   // it and the jump to it find it at once: a load from scratch stays linear.
   ports.sort((a, b) => (a.hash < b.hash ? 1 : a.hash > b.hash ? -1 : 0));
   for (const sp of ports) {
-    const out = writeServicePort(sp, ctx);
+    let output = outputs?.get(sp.hash);
+    if (output?.sp !== sp) {
+      const out = writeServicePort(sp, ctx);
+      output = { sp, out, text: out.chainText.join("\n"), rules: countRules(out.chainText) };
+    }
+    cache.outputs.set(sp.hash, output);
+    const out = output.out;
     filter.push(...out.filterRules);
     const record: ServicePortRecord = {
       name: sp.name,
@@ -225,16 +276,14 @@ export function buildRules(input: RulesInput): RulesResult {
       externalIPs: sp.externalIPs,
       endpoints: out.endpoints,
       chains: out.chains,
-      text: out.chainText.join("\n"),
+      text: output.text,
     };
     state.servicePorts.set(sp.hash, record);
     const before = previous?.servicePorts.get(sp.hash);
-    const rules = countRules(out.chainText);
-    serviceRules += rules;
+    serviceRules += output.rules;
     if (input.fullSync || !before || before.text !== record.text) {
       nat.push(...out.chainText);
       written++;
-      writtenRules += rules;
     }
     nat.push(...out.entryRules);
   }
@@ -274,14 +323,21 @@ export function buildRules(input: RulesInput): RulesResult {
     `-A ${kubeForwardChain} -m conntrack --ctstate INVALID -j DROP`,
     `-A ${kubeForwardChain} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`,
     `-A ${kubeForwardChain} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    "COMMIT",
   );
-  nat.push("COMMIT");
+
+  // kube-proxy rewrites KUBE-SERVICES and the other fixed chains on every sync; at 10,000
+  // services that is most of a partial sync's iptables-restore. Here a partial sync leaves
+  // out a fixed chain whose text the kernel already holds (the canary and the full syncs
+  // repair drift, as they do for service chains).
+  const before = input.fullSync ? undefined : known?.fixedChains;
+  const f = fixedChainsToWrite("filter", filter, filterFixedChains, before, cache.fixedChains);
+  const n = fixedChainsToWrite("nat", nat, natFixedChains, before, cache.fixedChains);
+  state.cache = cache;
 
   let natChains = 0;
   for (const r of state.servicePorts.values()) natChains += r.chains.length;
   return {
-    restore: filter.join("\n") + "\n" + nat.join("\n") + "\n",
+    restore: [...f.lines, "COMMIT", ...n.lines, "COMMIT", ""].join("\n"),
     state,
     stats: {
       servicePorts: ports.length,
@@ -289,9 +345,62 @@ export function buildRules(input: RulesInput): RulesResult {
       written,
       deletedChains,
       natChains,
-      rules: countRules(filter) + countRules(nat) - writtenRules + serviceRules,
+      rules: f.rules + n.rules + serviceRules,
     },
   };
+}
+
+const filterFixedChains = new Set([
+  kubeServicesChain,
+  kubeExternalServicesChain,
+  kubeForwardChain,
+  kubeNodePortsChain,
+  kubeProxyFirewallChain,
+  kubeletFirewallChain,
+]);
+const natFixedChains = new Set([
+  kubeServicesChain,
+  kubeNodePortsChain,
+  kubePostroutingChain,
+  kubeMarkMasqChain,
+]);
+
+/** The chain a restore line declares (":C - [0:0]") or appends to ("-A C ..."). */
+function chainOf(line: string): string | undefined {
+  if (line.startsWith(":")) return line.slice(1, line.indexOf(" "));
+  if (line.startsWith("-A ")) return line.slice(3, line.indexOf(" ", 3));
+  return undefined;
+}
+
+/**
+ * Records the text of each fixed chain in `after` and drops the lines of those whose text
+ * `before` (the kernel's, after the last sync) already holds. Also counts the fixed rules.
+ */
+function fixedChainsToWrite(
+  table: string,
+  lines: string[],
+  fixed: ReadonlySet<string>,
+  before: ReadonlyMap<string, string> | undefined,
+  after: Map<string, string>,
+): { lines: string[]; rules: number } {
+  const byChain = new Map<string, string[]>();
+  for (const line of lines) {
+    const chain = chainOf(line);
+    if (chain === undefined || !fixed.has(chain)) continue;
+    const list = byChain.get(chain) ?? [];
+    list.push(line);
+    byChain.set(chain, list);
+  }
+  let rules = 0;
+  const unchanged = new Set<string>();
+  for (const [chain, list] of byChain) {
+    rules += countRules(list);
+    const text = list.join("\n");
+    after.set(`${table} ${chain}`, text);
+    if (before?.get(`${table} ${chain}`) === text) unchanged.add(chain);
+  }
+  if (unchanged.size === 0) return { lines, rules };
+  return { lines: lines.filter((l) => !unchanged.has(chainOf(l) ?? "")), rules };
 }
 
 interface WriteContext {
@@ -302,9 +411,9 @@ interface WriteContext {
   globalMasquerade: boolean;
 }
 
-interface ServicePortOutput {
+export interface ServicePortOutput {
   filterRules: string[];
-  /** Rules in the shared chains KUBE-SERVICES / KUBE-NODEPORTS, rewritten on every sync. */
+  /** Rules in the shared chains KUBE-SERVICES / KUBE-NODEPORTS (written when those change). */
   entryRules: string[];
   /** Declarations and rules of the chains this service port owns (skipped when unchanged). */
   chainText: string[];
@@ -514,7 +623,11 @@ function isIPv4(ip: string): boolean {
 }
 
 /** Flattens services and their slices into service ports with their endpoints. */
-function collectServicePorts(input: RulesInput): ServicePortInfo[] {
+function collectServicePorts(
+  input: RulesInput,
+  cache: RulesCache | undefined,
+  services: RulesCache["services"],
+): ServicePortInfo[] {
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const slice of input.endpointSlices) {
     const svc = slice.metadata.labels?.[serviceNameLabel];
@@ -527,37 +640,56 @@ function collectServicePorts(input: RulesInput): ServicePortInfo[] {
 
   const result: ServicePortInfo[] = [];
   for (const svc of input.services) {
-    const { spec } = svc;
-    const clusterIP = spec.clusterIP ?? spec.clusterIPs?.[0] ?? "";
-    // Headless services and ExternalName have no virtual IP: DNS handles them.
-    if (spec.type === "ExternalName" || !isIPv4(clusterIP)) continue;
-    const namespace = svc.metadata.namespace ?? "default";
-    const slices = slicesByService.get(`${namespace}/${svc.metadata.name}`) ?? [];
-    const externallyAccessibleType = spec.type === "NodePort" || spec.type === "LoadBalancer";
-    for (const port of spec.ports ?? []) {
-      const protocol = (port.protocol ?? "TCP").toLowerCase();
-      const name = servicePortName(namespace, svc.metadata.name, port.name);
-      const nodePort = externallyAccessibleType ? (port.nodePort ?? 0) : 0;
-      const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
-      const externallyAccessible = nodePort !== 0 || externalIPs.length > 0;
-      result.push({
-        hash: portProtoHash(name, protocol),
-        name,
-        protocol,
-        clusterIP,
-        port: port.port,
-        nodePort,
-        externalIPs,
-        affinitySeconds:
-          spec.sessionAffinity === "ClientIP"
-            ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds)
-            : undefined,
-        internalLocal: spec.internalTrafficPolicy === "Local",
-        externalLocal: externallyAccessible && spec.externalTrafficPolicy === "Local",
-        externallyAccessible,
-        endpoints: endpointsFor(port, slices, input.node.name),
-      });
+    const key = `${svc.metadata.namespace ?? "default"}/${svc.metadata.name}`;
+    const slices = slicesByService.get(key) ?? [];
+    const before = cache?.services.get(key);
+    if (before?.service === svc && sameItems(before.slices, slices)) {
+      services.set(key, before);
+      result.push(...before.ports);
+      continue;
     }
+    const ports = servicePorts(svc, slices, input.node.name);
+    services.set(key, { service: svc, slices, ports });
+    result.push(...ports);
+  }
+  return result;
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function servicePorts(svc: Service, slices: EndpointSlice[], nodeName: string): ServicePortInfo[] {
+  const result: ServicePortInfo[] = [];
+  const { spec } = svc;
+  const clusterIP = spec.clusterIP ?? spec.clusterIPs?.[0] ?? "";
+  // Headless services and ExternalName have no virtual IP: DNS handles them.
+  if (spec.type === "ExternalName" || !isIPv4(clusterIP)) return [];
+  const namespace = svc.metadata.namespace ?? "default";
+  const externallyAccessibleType = spec.type === "NodePort" || spec.type === "LoadBalancer";
+  for (const port of spec.ports ?? []) {
+    const protocol = (port.protocol ?? "TCP").toLowerCase();
+    const name = servicePortName(namespace, svc.metadata.name, port.name);
+    const nodePort = externallyAccessibleType ? (port.nodePort ?? 0) : 0;
+    const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
+    const externallyAccessible = nodePort !== 0 || externalIPs.length > 0;
+    result.push({
+      hash: portProtoHash(name, protocol),
+      name,
+      protocol,
+      clusterIP,
+      port: port.port,
+      nodePort,
+      externalIPs,
+      affinitySeconds:
+        spec.sessionAffinity === "ClientIP"
+          ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds)
+          : undefined,
+      internalLocal: spec.internalTrafficPolicy === "Local",
+      externalLocal: externallyAccessible && spec.externalTrafficPolicy === "Local",
+      externallyAccessible,
+      endpoints: endpointsFor(port, slices, nodeName),
+    });
   }
   return result;
 }

@@ -1,24 +1,21 @@
 // Is IPVS there? Resolve the generic-netlink family "IPVS" through the kernel's controller;
 // the family exists only while the ip_vs module is loaded (or built in).
-import { createGenericNetlink, genl } from "netlink";
 import type { Logger } from "../types.js";
 import { silentLogger } from "../types.js";
 import { IPVS_GENL_NAME } from "./netlink.js";
+import { NetlinkConnection } from "./socket.js";
+import { resolveFamily } from "./client.js";
 
-/** The family id of "IPVS", or undefined when this kernel has no IPVS. */
+/** The family id of "IPVS", or undefined when this kernel has no IPVS (or no netlink). */
 export async function resolveIpvsFamily(): Promise<number | undefined> {
-  const socket = createGenericNetlink();
+  let conn: NetlinkConnection | undefined;
   try {
-    const [reply] = await socket.ctrlRequest(
-      genl.Commands.GET_FAMILY,
-      { familyName: IPVS_GENL_NAME },
-      { timeout: 2000 },
-    );
-    return reply?.familyId;
+    conn = new NetlinkConnection(2_000);
+    return await resolveFamily(conn, IPVS_GENL_NAME);
   } catch {
-    return undefined; // ENOENT: no such family
+    return undefined;
   } finally {
-    socket.socket.close();
+    conn?.close();
   }
 }
 
