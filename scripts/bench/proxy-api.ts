@@ -193,13 +193,21 @@ async function scenario(client: RestClient, n: number): Promise<void> {
 
 async function main(): Promise<void> {
   execFileSync("ip", ["netns", "add", netns]);
-  const api = await startApiserver();
   try {
-    const client = new RestClient({ ...loadClientConfig({ kubeconfig: api.kubeconfig }), qps: -1 });
     const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
-    for (const n of only ? [Number(only)] : [1_000, 10_000]) await scenario(client, n);
+    // A fresh apiserver and etcd per scenario: each programs exactly its own n services.
+    for (const n of only ? [Number(only)] : [1_000, 10_000]) {
+      const api = await startApiserver();
+      const config = loadClientConfig({ kubeconfig: api.kubeconfig });
+      const client = new RestClient({ ...config, qps: -1 });
+      try {
+        await scenario(client, n);
+      } finally {
+        client.close();
+        await api.stop();
+      }
+    }
   } finally {
-    await api.stop();
     execFileSync("ip", ["netns", "del", netns]);
   }
 }
