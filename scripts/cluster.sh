@@ -11,6 +11,9 @@ logs=$state/logs
 run=$state/run
 certs=$state/certs
 node_name=$(hostname)
+# The API-heavy components allocate fast: a 64 MiB young generation (V8's default is 16)
+# cuts their garbage collection a lot (docs/benchmarks.md, scheduler: ~15 % more pods/s).
+node_flags=--max-semi-space-size=64
 api_port=${SKIFF_API_PORT:-6443}
 server=https://127.0.0.1:$api_port
 # ETCD=1 or 3; by default what the existing data was made with, else 1.
@@ -98,7 +101,7 @@ up() {
   done
   wait_for etcd 20 curl -fsS --max-time 1 "http://127.0.0.1:$etcd_port/health"
 
-  start apiserver node packages/apiserver/dist/main.js \
+  start apiserver node $node_flags packages/apiserver/dist/main.js \
     --etcd-servers="$(etcd_endpoints)" --bind-address=0.0.0.0 --secure-port="$api_port" \
     --tls-cert-file="$certs/apiserver.crt" --tls-private-key-file="$certs/apiserver.key" \
     --client-ca-file="$certs/ca.crt" --service-account-signing-key-file="$certs/sa.key" \
@@ -106,8 +109,8 @@ up() {
     --kubelet-client-key="$certs/apiserver-kubelet-client.key"
   wait_for apiserver 30 curl_api /readyz
 
-  start controller-manager node packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig"
-  start scheduler node packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
+  start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig"
+  start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
   start kubelet node packages/kubelet/dist/main.js --kubeconfig="$certs/kubelet.kubeconfig" \
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"
   start proxy node packages/kube-proxy/dist/main.js --kubeconfig="$certs/proxy.kubeconfig" \

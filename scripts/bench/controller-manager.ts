@@ -34,6 +34,7 @@ const deployments = client
 const cm = spawn(
   process.execPath,
   [
+    "--max-semi-space-size=64", // as scripts/cluster.sh runs it
     "--conditions=source",
     "--import",
     "tsx",

@@ -65,7 +65,11 @@ function spawnUntil(
 ): { proc: ChildProcess; ready: Promise<void> } {
   // SKIFF_BENCH_CPU_PROF=<dir>: each process writes a V8 CPU profile there when it exits.
   const prof = process.env.SKIFF_BENCH_CPU_PROF;
-  const nodeArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  // The components run with the young-generation size scripts/cluster.sh gives them.
+  const nodeArgs = [
+    "--max-semi-space-size=64",
+    ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+  ];
   const proc = spawn(process.execPath, [...nodeArgs, ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
