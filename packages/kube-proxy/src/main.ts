@@ -3,7 +3,8 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { pino } from "pino";
-import { ProxyServer, cleanupProxyRules, defaultClusterCIDR, parseDuration } from "./proxy.js";
+import { parseDuration } from "@skiff/api";
+import { ProxyServer, cleanupProxyRules, defaultClusterCIDR } from "./proxy.js";
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-proxy")

@@ -53,21 +53,6 @@ export interface ProxyServerOptions {
 
 export const defaultClusterCIDR = "10.244.0.0/16";
 
-/** Parses a Go duration ("1s", "500ms", "1m30s") into milliseconds. */
-export function parseDuration(text: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  let ms = 0;
-  let rest = text;
-  while (rest !== "") {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!m) throw new Error(`invalid duration "${text}"`);
-    ms += Number(m[1]) * units[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return ms;
-}
-
 function resource(group: string, version: string, name: string): ResourceInfo {
   const info = findResource(group, version, name);
   if (!info) throw new Error(`unknown resource ${group}/${version}/${name}`);

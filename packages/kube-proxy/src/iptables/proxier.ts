@@ -1,11 +1,11 @@
 // The iptables proxier: tracks Services and EndpointSlices, builds all rules with buildRules
 // and applies them with ONE iptables-restore --noflush per sync, touching only its own chains.
-import type { EndpointSlice, Logger, NodeInfo, Service } from "../types.js";
+import type { Logger, NodeInfo } from "../types.js";
 import { silentLogger } from "../types.js";
 import type { Exec } from "../exec.js";
 import { exec as hostExec, mustExec } from "../exec.js";
 import { BoundedFrequencyRunner } from "../runner.js";
-import { ChangeTracker } from "../tracker.js";
+import { ServiceProxier } from "../tracker.js";
 import type { SafetyNet } from "../safety.js";
 import type { ProxyOptions, ProxyState, RulesResult } from "./rules.js";
 import { buildRules } from "./rules.js";
@@ -151,16 +151,12 @@ export function jumpRules(localhostNodePorts: boolean): JumpRule[] {
 
 const routeLocalnet = "net.ipv4.conf.all.route_localnet";
 
-export class IptablesProxier {
-  private readonly services = new Map<string, Service>();
-  private readonly slices = new Map<string, EndpointSlice>();
-  private readonly serviceChanges = new ChangeTracker<Service>();
-  private readonly sliceChanges = new ChangeTracker<EndpointSlice>();
+export class IptablesProxier extends ServiceProxier {
   private state: ProxyState | undefined;
   private needFullSync = true;
   private lastFullSync = 0;
   private savedRouteLocalnet: string | undefined;
-  private readonly runner: BoundedFrequencyRunner;
+  protected readonly runner: BoundedFrequencyRunner;
   private readonly run: Exec;
   private readonly log: Logger;
   private readonly syncPeriodMs: number;
@@ -170,10 +166,9 @@ export class IptablesProxier {
   private node: NodeInfo;
   /** The result of the latest successful sync (for metrics and tests). */
   lastResult: SyncResult | undefined;
-  /** When the oldest change not yet in the kernel was recorded (kube-proxy's healthz). */
-  pendingSince: number | undefined;
 
   constructor(private readonly options: ProxierOptions) {
+    super();
     this.run = options.exec ?? hostExec;
     this.log = options.log ?? silentLogger;
     this.syncPeriodMs = options.syncPeriodMs ?? 30_000;
@@ -186,36 +181,11 @@ export class IptablesProxier {
     });
   }
 
-  // Event handlers: record the change, poke the runner.
-  onServiceAdd(s: Service): void {
-    this.onServiceUpdate(undefined, s);
-  }
-  onServiceUpdate(old: Service | undefined, s: Service | undefined): void {
-    if (this.serviceChanges.update(objectKey((s ?? old)!), old, s)) this.poke();
-  }
-  onServiceDelete(s: Service): void {
-    this.onServiceUpdate(s, undefined);
-  }
-  onEndpointSliceAdd(e: EndpointSlice): void {
-    this.onEndpointSliceUpdate(undefined, e);
-  }
-  onEndpointSliceUpdate(old: EndpointSlice | undefined, e: EndpointSlice | undefined): void {
-    if (this.sliceChanges.update(objectKey((e ?? old)!), old, e)) this.poke();
-  }
-  onEndpointSliceDelete(e: EndpointSlice): void {
-    this.onEndpointSliceUpdate(e, undefined);
-  }
-
   /** The node's addresses changed (its Node object): rewrite everything once. */
   setNode(node: NodeInfo): void {
     if (JSON.stringify(node) === JSON.stringify(this.node)) return;
     this.node = node;
     this.requestFullSync();
-  }
-
-  private poke(): void {
-    this.pendingSince ??= Date.now();
-    this.runner.run();
   }
 
   /** Starts periodic syncs (the first one, a full one, at once) and the canary checks. */
@@ -278,10 +248,7 @@ export class IptablesProxier {
    */
   async sync(): Promise<void> {
     const started = Date.now();
-    const pendingSince = this.pendingSince;
-    this.pendingSince = undefined;
-    for (const [key, c] of this.serviceChanges.drain()) apply(this.services, key, c.current);
-    for (const [key, c] of this.sliceChanges.drain()) apply(this.slices, key, c.current);
+    const pendingSince = this.applyChanges();
     const full =
       this.needFullSync || !this.state || started - this.lastFullSync >= this.fullSyncPeriodMs;
     try {
@@ -319,8 +286,7 @@ export class IptablesProxier {
       this.log.info({ ...this.lastResult }, "synced iptables rules");
       this.options.onSync?.(this.lastResult);
     } catch (err) {
-      if (pendingSince !== undefined)
-        this.pendingSince = Math.min(pendingSince, this.pendingSince ?? Infinity);
+      this.changesNotSynced(pendingSince);
       // The kernel may now differ from this.state in ways we cannot know: repair everything.
       this.needFullSync = true;
       this.log.error({ err: String(err), full }, "iptables sync failed; retrying");
@@ -427,13 +393,4 @@ export class IptablesProxier {
         this.log.warn({ args, stderr: r.stderr.trim() }, "conntrack delete failed");
     }
   }
-}
-
-function objectKey(o: Service | EndpointSlice): string {
-  return `${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
-}
-
-function apply<T>(map: Map<string, T>, key: string, current: T | undefined): void {
-  if (current === undefined) map.delete(key);
-  else map.set(key, current);
 }

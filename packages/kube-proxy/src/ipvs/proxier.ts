@@ -1,12 +1,12 @@
 // The IPVS proxier (--proxy-mode=ipvs): tracks Services and EndpointSlices like the iptables
 // proxier; each sync lists the kernel's virtual servers over netlink, applies only the
 // differences, binds the ClusterIPs to kube-ipvs0 and rewrites its few iptables rules.
-import type { EndpointSlice, Logger, NodeInfo, Service } from "../types.js";
+import type { Logger, NodeInfo } from "../types.js";
 import { silentLogger } from "../types.js";
 import type { Exec } from "../exec.js";
 import { exec as hostExec, mustExec } from "../exec.js";
 import { BoundedFrequencyRunner } from "../runner.js";
-import { ChangeTracker } from "../tracker.js";
+import { ServiceProxier } from "../tracker.js";
 import type { SafetyNet } from "../safety.js";
 import { ensureJumps, removeJumps } from "../iptables/jumps.js";
 import type { SyncResult } from "../iptables/proxier.js";
@@ -43,22 +43,17 @@ const optionalSysctls = [
   "net.ipv4.vs.expire_quiescent_template=1",
 ];
 
-export class IpvsProxier {
-  private readonly services = new Map<string, Service>();
-  private readonly slices = new Map<string, EndpointSlice>();
-  private readonly serviceChanges = new ChangeTracker<Service>();
-  private readonly sliceChanges = new ChangeTracker<EndpointSlice>();
-  private readonly runner: BoundedFrequencyRunner;
+export class IpvsProxier extends ServiceProxier {
+  protected readonly runner: BoundedFrequencyRunner;
   private readonly run: Exec;
   private readonly log: Logger;
   private ipvs: Ipvs | undefined;
   private hostReady = false;
   private node: NodeInfo;
   lastResult: SyncResult | undefined;
-  /** When the oldest change not yet in the kernel was recorded (healthz). */
-  pendingSince: number | undefined;
 
   constructor(private readonly options: IpvsProxierOptions) {
+    super();
     this.run = options.exec ?? hostExec;
     this.log = options.log ?? silentLogger;
     this.node = options.node;
@@ -69,34 +64,10 @@ export class IpvsProxier {
     });
   }
 
-  onServiceAdd(s: Service): void {
-    this.onServiceUpdate(undefined, s);
-  }
-  onServiceUpdate(old: Service | undefined, s: Service | undefined): void {
-    if (this.serviceChanges.update(objectKey((s ?? old)!), old, s)) this.poke();
-  }
-  onServiceDelete(s: Service): void {
-    this.onServiceUpdate(s, undefined);
-  }
-  onEndpointSliceAdd(e: EndpointSlice): void {
-    this.onEndpointSliceUpdate(undefined, e);
-  }
-  onEndpointSliceUpdate(old: EndpointSlice | undefined, e: EndpointSlice | undefined): void {
-    if (this.sliceChanges.update(objectKey((e ?? old)!), old, e)) this.poke();
-  }
-  onEndpointSliceDelete(e: EndpointSlice): void {
-    this.onEndpointSliceUpdate(e, undefined);
-  }
-
   setNode(node: NodeInfo): void {
     if (JSON.stringify(node) === JSON.stringify(this.node)) return;
     this.node = node;
     this.poke();
-  }
-
-  private poke(): void {
-    this.pendingSince ??= Date.now();
-    this.runner.run();
   }
 
   start(): void {
@@ -118,10 +89,7 @@ export class IpvsProxier {
   /** One sync: every sync compares the whole table, so drift is repaired each time. */
   async sync(): Promise<void> {
     const started = Date.now();
-    const pendingSince = this.pendingSince;
-    this.pendingSince = undefined;
-    for (const [key, c] of this.serviceChanges.drain()) apply(this.services, key, c.current);
-    for (const [key, c] of this.sliceChanges.drain()) apply(this.slices, key, c.current);
+    const pendingSince = this.applyChanges();
     try {
       const ipvs = await this.openIpvs();
       if (!this.hostReady) await this.setUpHost();
@@ -163,8 +131,7 @@ export class IpvsProxier {
       );
       this.options.onSync?.(this.lastResult);
     } catch (err) {
-      if (pendingSince !== undefined)
-        this.pendingSince = Math.min(pendingSince, this.pendingSince ?? Infinity);
+      this.changesNotSynced(pendingSince);
       this.hostReady = false; // check the host set-up again next time
       this.log.error({ err: String(err) }, "IPVS sync failed; retrying");
       this.runner.retryAfter(Math.min(this.options.syncPeriodMs ?? 30_000, 10_000));
@@ -266,13 +233,4 @@ export async function applyOperations(ipvs: Ipvs, ops: readonly IpvsOperation[])
         break;
     }
   }
-}
-
-function objectKey(o: Service | EndpointSlice): string {
-  return `${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
-}
-
-function apply<T>(map: Map<string, T>, key: string, current: T | undefined): void {
-  if (current === undefined) map.delete(key);
-  else map.set(key, current);
 }
