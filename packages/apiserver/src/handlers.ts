@@ -432,21 +432,18 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
   ctx.onWatch(info, +1);
   res.on("close", end);
   try {
-    if (fromRevision !== undefined && fromRevision > reg.cache.currentRevision()) {
-      // A version from the future: give the cache a moment to catch up, as Kubernetes does.
-      await reg.cache.waitFor(fromRevision, 3000);
+    if (fromRevision !== undefined && !(await reg.cache.reachable(fromRevision))) {
+      // A version etcd itself has not reached (after a moment's grace, as Kubernetes gives).
       const current = reg.cache.currentRevision();
-      if (fromRevision > current) {
-        throw new ApiError(
-          504,
-          "Timeout",
-          `Too large resource version: ${fromRevision}, current: ${current}`,
-          {
-            causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
-            retryAfterSeconds: 1,
-          },
-        );
-      }
+      throw new ApiError(
+        504,
+        "Timeout",
+        `Too large resource version: ${fromRevision}, current: ${current}`,
+        {
+          causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
+          retryAfterSeconds: 1,
+        },
+      );
     }
     unregister = await reg.cache.watch(watcher, {
       fromRevision,

@@ -51,13 +51,13 @@ export class WatchCache {
   private revision = 0;
   /** The keys already applied at `revision`. */
   private readonly keysAtRevision = new Set<string>();
-  private watchers = new Set<{ w: Watcher; filter: (o: KubeObject) => boolean }>();
+  /** `after`: the watcher already has everything up to this revision (its starting point). */
+  private watchers = new Set<{ w: Watcher; filter: (o: KubeObject) => boolean; after: number }>();
   private cancel: (() => Promise<void>) | undefined;
   private ready: Promise<void> | undefined;
   private stopped = false;
   /** The state reflects a complete list plus the watch since (false while relisting). */
   private synced = false;
-  private waiters: { rev: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly storage: Storage,
@@ -154,36 +154,10 @@ export class WatchCache {
         const dropped = this.history.splice(0, this.history.length - this.historySize);
         this.oldest = dropped[dropped.length - 1]!.revision;
       }
-      for (const entry of this.watchers) deliver(entry.w, entry.filter, ev);
+      for (const entry of this.watchers)
+        if (ev.revision > entry.after) deliver(entry.w, entry.filter, ev);
     }
     if (raw.length) this.revision = Math.max(this.revision, raw[raw.length - 1]!.modRevision);
-    this.wake();
-  }
-
-  private wake(): void {
-    if (!this.waiters.length) return;
-    const still: typeof this.waiters = [];
-    for (const w of this.waiters) {
-      if (w.rev <= this.revision) w.resolve();
-      else still.push(w);
-    }
-    this.waiters = still;
-  }
-
-  /** Resolves once the cache has seen revision `rev` (or after `timeoutMs`). */
-  async waitFor(rev: number, timeoutMs = 3000): Promise<void> {
-    await this.start();
-    if (rev <= this.revision) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.waiters.push({
-        rev,
-        resolve: () => {
-          clearTimeout(t);
-          resolve();
-        },
-      });
-    });
   }
 
   /**
@@ -192,6 +166,22 @@ export class WatchCache {
    */
   peek(key: string): KubeObject | undefined {
     return this.synced ? this.state.get(key) : undefined;
+  }
+
+  /**
+   * Whether a watch may start at `rev`. Any revision etcd has reached will do, even one this
+   * cache has not seen: a LIST read from etcd carries etcd's global revision, which is ahead
+   * of the cache when nothing under its prefix changed since; such a watcher gets the events
+   * after `rev` as they come. A revision etcd has not reached gets up to `timeoutMs` to appear.
+   */
+  async reachable(rev: number, timeoutMs = 3000): Promise<boolean> {
+    await this.start();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (rev <= this.revision || rev <= (await this.storage.currentRevision())) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   currentRevision(): number {
@@ -208,7 +198,7 @@ export class WatchCache {
   /** Registers a watcher; returns a function that removes it. */
   async watch(w: Watcher, opts: WatchOptions): Promise<() => void> {
     await this.start();
-    const entry = { w, filter: opts.filter };
+    const entry = { w, filter: opts.filter, after: 0 };
     if (opts.fromRevision === undefined) {
       const keys = [...this.state.keys()].sort();
       for (const k of keys) {
@@ -223,6 +213,8 @@ export class WatchCache {
       for (const ev of this.history) {
         if (ev.revision > opts.fromRevision) deliver(w, opts.filter, ev);
       }
+      // A start ahead of the cache (see reachable): events up to it are not for this watcher.
+      entry.after = opts.fromRevision;
     }
     this.watchers.add(entry);
     return () => {
@@ -232,7 +224,7 @@ export class WatchCache {
 
   /** Sends a bookmark with the current revision to every watcher that wants one. */
   bookmarkAll(): void {
-    for (const entry of this.watchers) entry.w.bookmark(this.revision);
+    for (const entry of this.watchers) entry.w.bookmark(Math.max(this.revision, entry.after));
   }
 
   watcherCount(): number {

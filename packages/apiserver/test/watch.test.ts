@@ -96,6 +96,46 @@ const cm = (name: string, data: Record<string, string>, labels: Record<string, s
   data,
 });
 
+test("a watch from a LIST's resourceVersion starts at once when only other resources changed since", async () => {
+  await api.request("POST", "/api/v1/namespaces", { metadata: { name: "w-quiet" } });
+  await api.request("POST", "/api/v1/namespaces/w-quiet/configmaps", cm("before"));
+  // Writes elsewhere move etcd's revision past the last configmap change.
+  for (let i = 0; i < 3; i++)
+    await api.request("POST", "/api/v1/namespaces/w-quiet/secrets", {
+      metadata: { name: `s${i}` },
+    });
+  const list = (await api.request("GET", "/api/v1/namespaces/w-quiet/configmaps")).json;
+  const rv = list.metadata.resourceVersion;
+  // Nothing happens to configmaps: the watch runs its second and ends cleanly, no ERROR.
+  const idle = openWatch(
+    `/api/v1/namespaces/w-quiet/configmaps?watch=true&resourceVersion=${rv}&timeoutSeconds=1`,
+  );
+  const started = Date.now();
+  while (!idle.ended && Date.now() - started < 6000) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(idle.ended, "the watch ended after its timeoutSeconds");
+  assert.deepEqual(idle.events, [], "no events, no ERROR (Too large resource version)");
+  assert.ok(Date.now() - started < 2500, `it ran for its 1 s, not longer`);
+
+  // And it gets what comes after the list, only that.
+  const w = openWatch(`/api/v1/namespaces/w-quiet/configmaps?watch=true&resourceVersion=${rv}`);
+  await new Promise((r) => setTimeout(r, 200));
+  await api.request("POST", "/api/v1/namespaces/w-quiet/configmaps", cm("after"));
+  await w.until((evs) => evs.length > 0);
+  w.close();
+  assert.deepEqual(
+    w.events.map((e) => `${e.type} ${e.object.metadata.name}`),
+    ["ADDED after"],
+  );
+
+  // A version etcd has not reached is refused (after a short grace), as Kubernetes does.
+  const future = Number(list.metadata.resourceVersion) + 100_000;
+  const f = openWatch(`/api/v1/namespaces/w-quiet/configmaps?watch=true&resourceVersion=${future}`);
+  await f.until((evs) => evs.length > 0);
+  f.close();
+  assert.equal(f.events[0]?.type, "ERROR");
+  assert.equal(f.events[0]?.object.code, 504);
+});
+
 test("a watch from a resourceVersion gets every later event in order, with no gaps or duplicates", async () => {
   await api.request("POST", "/api/v1/namespaces", {
     apiVersion: "v1",
