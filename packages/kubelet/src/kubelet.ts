@@ -5,7 +5,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { findResource, type Container, type PodStatus } from "@skiff/api";
-import type { Node, Pod } from "./objects.js";
+import type { Node, Pod, Service } from "./objects.js";
+import { serviceEnv } from "./service-env.js";
 import {
   EventRecorder,
   SharedInformerFactory,
@@ -38,6 +39,12 @@ import type { Pod as KPod } from "./types.js";
 
 export interface KubeletOptions {
   client: RestClient;
+  /**
+   * The client events are written with (default: `client`). As Kubernetes' kubelet does
+   * (eventRecordQPS, eventBurst), a client of its own keeps events from using up the rate
+   * limit that status writes need.
+   */
+  eventClient?: RestClient;
   runtime: ContainerRuntime;
   nodeName: string;
   nodeIP: string;
@@ -84,6 +91,8 @@ export class Kubelet {
   private readonly recorder: EventRecorder;
   private readonly factory: SharedInformerFactory;
   private informer: SharedInformer<Pod> | undefined;
+  /** Every Service, for the service environment variables of new containers. */
+  private services: SharedInformer<Service> | undefined;
   private readonly abort = new AbortController();
   private timers: NodeJS.Timeout[] = [];
   private podCIDR: string | undefined;
@@ -95,7 +104,7 @@ export class Kubelet {
   constructor(private readonly opts: KubeletOptions) {
     this.log = opts.log;
     this.podClient = opts.client.resource<Pod>(findResource("", "v1", "pods")!);
-    this.recorder = new EventRecorder(opts.client, {
+    this.recorder = new EventRecorder(opts.eventClient ?? opts.client, {
       component: "kubelet",
       host: opts.nodeName,
       logger: opts.log,
@@ -125,7 +134,7 @@ export class Kubelet {
     });
     this.informer.addEventHandler({
       add: (p) => this.setPod(p),
-      update: (_o, p) => this.setPod(p),
+      update: (o, p) => this.setPod(p, o),
       delete: (p) => {
         const uid = "metadata" in p ? p.metadata?.uid : undefined;
         if (uid) {
@@ -134,6 +143,7 @@ export class Kubelet {
         }
       },
     });
+    this.services = this.factory.forResource<Service>(findResource("", "v1", "services")!);
     this.factory.start();
     await this.factory.waitForCacheSync();
     this.synced = true;
@@ -178,11 +188,14 @@ export class Kubelet {
     });
   }
 
-  private setPod(p: Pod): void {
+  private setPod(p: Pod, old?: Pod): void {
     const uid = p.metadata?.uid;
     // A mirror pod only shows a static pod; the manifest file is what runs.
     if (!uid || p.metadata.annotations?.[MIRROR_ANNOTATION]) return;
     this.pods.set(uid, p);
+    // As Kubernetes' pod config: a change of status alone (mostly this kubelet's own writes)
+    // is no reason to sync; without this every status write would cost a second sync.
+    if (old && !podsDifferSemantically(old, p)) return;
     this.enqueue(uid);
   }
 
@@ -191,6 +204,9 @@ export class Kubelet {
     while (!this.abort.signal.aborted) {
       try {
         for await (const e of this.runtime.events(this.abort.signal)) {
+          // Only the pod's own worker starts its containers, and it lists them after it has:
+          // a start seen while that worker runs needs no second sync.
+          if (e.type === "start" && e.pod && this.workers.has(e.pod.uid)) continue;
           if (e.pod?.uid) this.enqueue(e.pod.uid);
         }
       } catch (err) {
@@ -206,7 +222,8 @@ export class Kubelet {
     const uids = new Set(this.pods.keys());
     for (const s of await this.runtime.listPodSandboxes()) uids.add(s.pod.uid);
     for (const c of await this.runtime.listContainers()) uids.add(c.pod.uid);
-    for (const uid of uids) this.enqueue(uid);
+    // A pod syncing right now is as fresh as a resync would make it.
+    for (const uid of uids) if (!this.workers.has(uid)) this.enqueue(uid);
   }
 
   /** Runs the manifests' pods and keeps a mirror pod in the API for each. */
@@ -312,8 +329,9 @@ export class Kubelet {
     const st = this.state(uid);
     if (pod.metadata?.deletionTimestamp) return this.terminatePod(pod, st);
     // A pod that reached Succeeded or Failed never runs again.
-    if (st.terminated || pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed")
-      return;
+    if (st.terminated) return;
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed")
+      return this.refreshFinishedStatus(pod, st);
     const hostNetwork = pod.spec?.hostNetwork === true;
     if (!hostNetwork && !this.podCIDR) {
       st.waiting.set("*", {
@@ -326,8 +344,10 @@ export class Kubelet {
     st.waiting.delete("*");
     st.startTime ??= pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     const ref = podRef(pod);
-    let sandboxes = await this.runtime.listPodSandboxes({ podUid: uid });
-    let containers = await this.runtime.listContainers({ podUid: uid });
+    let [sandboxes, containers] = await Promise.all([
+      this.runtime.listPodSandboxes({ podUid: uid }),
+      this.runtime.listContainers({ podUid: uid }),
+    ]);
     const plan = computePodActions(pod as unknown as KPod, {
       sandboxes,
       containers,
@@ -408,7 +428,12 @@ export class Kubelet {
     }
     for (const b of plan.backOff) {
       st.waiting.set(b.name, { reason: "CrashLoopBackOff", message: b.message });
-      this.event(pod, "Warning", "BackOff", "Back-off restarting failed container " + b.name);
+      this.event(
+        pod,
+        "Warning",
+        "BackOff",
+        `Back-off restarting failed container ${b.name} in pod ${podKeyWithUid(pod)}`,
+      );
     }
     if (plan.requeueAt) this.requeue(uid, plan.requeueAt);
     if (plan.killPod && !plan.createSandbox) {
@@ -420,6 +445,18 @@ export class Kubelet {
     this.syncProbes(pod, st, containers, podIP);
     await this.collectGarbage(containers, sandboxes, sandboxId);
     await this.reportStatus(pod, st, sandboxes, containers);
+  }
+
+  /**
+   * A finished pod's status still takes facts the runtime reports late: Docker may mark an OOM
+   * kill just after the exit. Written only while the phase stays what it was.
+   */
+  private async refreshFinishedStatus(pod: Pod, st: PodState): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    const sandboxes = await this.runtime.listPodSandboxes({ podUid: uid });
+    const containers = await this.runtime.listContainers({ podUid: uid });
+    const status = this.computeStatus(pod, st, sandboxes, containers);
+    if (status.phase === pod.status?.phase) await this.reportStatus(pod, st, sandboxes, containers);
   }
 
   private async startContainer(
@@ -438,7 +475,12 @@ export class Kubelet {
     let env: { name: string; value: string }[];
     let mounts;
     try {
-      env = await resolveEnv(pod, c, source, this.opts.nodeIP, []);
+      const services = serviceEnv(
+        this.services?.lister().list() ?? [],
+        pod.metadata?.namespace ?? "default",
+        pod.spec?.enableServiceLinks ?? true,
+      );
+      env = await resolveEnv(pod, c, source, this.opts.nodeIP, services);
       mounts = mountsFor(c, volumes);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -925,6 +967,21 @@ function podRef(pod: Pod): PodRef {
 
 function podKey(pod: Pod): string {
   return `${pod.metadata?.namespace ?? "default"}/${pod.metadata?.name ?? ""}`;
+}
+
+/** Whether anything but status (and the resourceVersion and managedFields it bumps) changed. */
+function podsDifferSemantically(a: Pod, b: Pod): boolean {
+  const rest = (p: Pod) => {
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = p.metadata ?? {};
+    return JSON.stringify([meta, p.spec]);
+  };
+  return rest(a) !== rest(b);
+}
+
+/** As Kubernetes' messages name a pod: `name_namespace(uid)`. */
+function podKeyWithUid(pod: Pod): string {
+  const m = pod.metadata;
+  return `${m?.name ?? ""}_${m?.namespace ?? "default"}(${m?.uid ?? ""})`;
 }
 
 function findContainer(pod: Pod, name: string): Container | undefined {

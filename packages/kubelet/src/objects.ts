@@ -8,3 +8,4 @@ export type Node = api.Node & KubeObject;
 export type Lease = api.Lease & KubeObject;
 export type ConfigMap = api.ConfigMap & KubeObject;
 export type Secret = api.Secret & KubeObject;
+export type Service = api.Service & KubeObject;

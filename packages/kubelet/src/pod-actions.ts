@@ -13,7 +13,9 @@
 //   when its spec hash changed (then always restarted) or its liveness/startup probe failed
 //   (restarted unless restartPolicy is Never).
 // - Restarts of an exited container back off: 10 s doubling to 5 min; the delay resets once
-//   a container ran 10 minutes after its last restart. The first restart is immediate.
+//   a container ran 10 minutes after its last restart. The first restart is immediate. A
+//   container killed for a failed liveness or startup probe counts as exiting at that moment,
+//   so probe restarts share the same back-off; only a changed spec restarts without waiting.
 import { hashContainer } from "./container-hash.js";
 import type { ContainerStatus, SandboxStatus } from "./runtime/runtime.js";
 import type { Container, Pod, RestartPolicy } from "./types.js";
@@ -294,15 +296,19 @@ function latestByName(containers: ContainerStatus[]): Map<string, ContainerStatu
   return out;
 }
 
-/** Holds back restarts of exited containers that are still within their crash-loop delay. */
+/** Holds back restarts (after an exit or a probe kill) still within their crash-loop delay. */
 function applyBackoff(pod: Pod, observed: ObservedPod, plan: PodActions): PodActions {
   const latest = latestByName(observed.containers);
   const admit = (s: ContainerToStart): boolean => {
     const last = latest.get(s.name);
-    // Only restarts of a container that exited back off; first starts and kills do not.
-    if (last?.state !== "exited" || plan.containersToKill.some((k) => k.name === s.name))
-      return true;
-    const finishedAt = Date.parse(last.finishedAt ?? "") || observed.now;
+    // Restarts of a container that exited, or that this plan kills for a failed probe, back
+    // off; first starts, restarts for a changed spec and of an unknown state do not.
+    const kill = plan.containersToKill.find((k) => k.name === s.name);
+    const probeKill = kill?.reason === "LivenessProbe" || kill?.reason === "StartupProbe";
+    if (kill ? !probeKill : last?.state !== "exited") return true;
+    const finishedAt = probeKill
+      ? observed.now
+      : Date.parse(last?.finishedAt ?? "") || observed.now;
     const entry = plan.backoff[s.name];
     const fresh = !entry || finishedAt - entry.lastStartAt > BACKOFF_RESET_MS;
     if (!fresh && observed.now - finishedAt < entry.delayMs) {

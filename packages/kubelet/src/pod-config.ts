@@ -2,7 +2,7 @@
 // (value, valueFrom, envFrom) and host directories for its volumes (emptyDir, hostPath,
 // configMap, secret, downwardAPI, projected), written under the kubelet's root dir.
 import { execFile } from "node:child_process";
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { findResource, parseQuantity, type Container, type Volume } from "@skiff/api";
@@ -344,9 +344,14 @@ async function writeAtomically(path: string, files: Map<string, string>): Promis
   }
 }
 
+/** The host's mount points, from /proc/mounts. */
+async function mountPoints(): Promise<string[]> {
+  const text = await readFile("/proc/mounts", "utf8").catch(() => "");
+  return text.split("\n").flatMap((l) => l.split(" ")[1] ?? []);
+}
+
 async function mountTmpfs(path: string, sizeLimit: string | number | undefined): Promise<void> {
-  const { stdout } = await run("cat", ["/proc/mounts"]);
-  if (stdout.split("\n").some((l) => l.split(" ")[1] === path)) return;
+  if ((await mountPoints()).includes(path)) return;
   const size =
     sizeLimit === undefined ? [] : ["-o", `size=${Math.floor(parseQuantity(sizeLimit))}`];
   await run("mount", ["-t", "tmpfs", ...size, "tmpfs", path]);
@@ -354,10 +359,8 @@ async function mountTmpfs(path: string, sizeLimit: string | number | undefined):
 
 /** Unmounts tmpfs volumes and removes the pod's directory. */
 export async function cleanupPodDir(dir: string): Promise<void> {
-  const { stdout } = await run("cat", ["/proc/mounts"]).catch(() => ({ stdout: "" }));
-  for (const line of stdout.split("\n")) {
-    const mountPoint = line.split(" ")[1];
-    if (mountPoint?.startsWith(`${dir}/`)) await run("umount", [mountPoint]).catch(() => undefined);
+  for (const mountPoint of await mountPoints()) {
+    if (mountPoint.startsWith(`${dir}/`)) await run("umount", [mountPoint]).catch(() => undefined);
   }
   await rm(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import https from "node:https";
-import os from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -13,6 +12,7 @@ import type { Logger } from "@skiff/client";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Kubelet } from "./kubelet.js";
 import type { Pod } from "./objects.js";
+import { SummaryProvider } from "./stats.js";
 
 /** The only identity allowed to call this API. */
 export const APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client";
@@ -50,9 +50,15 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     noServer: true,
     handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
   });
+  const stats = new SummaryProvider({
+    nodeName: opts.nodeName,
+    runtime: opts.kubelet.runtime,
+    rootDir: opts.rootDir,
+    pods: () => opts.kubelet.listPods(),
+  });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     if (!authorized(req.socket as TLSSocket)) return sendText(res, 403, "Forbidden");
-    handle(opts, req, res).catch((err: unknown) => {
+    handle(opts, stats, req, res).catch((err: unknown) => {
       opts.logger.warn({ err, url: req.url }, "kubelet API request failed");
       if (!res.headersSent) sendText(res, 500, err instanceof Error ? err.message : String(err));
       else res.destroy();
@@ -138,7 +144,12 @@ function findPod(kubelet: Kubelet, ns: string, name: string): Pod | undefined {
     .find((p) => p.metadata.namespace === ns && p.metadata.name === name && !!p.metadata.uid);
 }
 
-async function handle(opts: KubeletServerOptions, req: IncomingMessage, res: ServerResponse) {
+async function handle(
+  opts: KubeletServerOptions,
+  stats: SummaryProvider,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   const url = new URL(req.url ?? "/", "https://kubelet");
   const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const q = url.searchParams;
@@ -152,7 +163,7 @@ async function handle(opts: KubeletServerOptions, req: IncomingMessage, res: Ser
       items: kubelet.listPods(),
     });
   }
-  if (url.pathname === "/stats/summary") return sendJSON(res, await summary(opts));
+  if (url.pathname === "/stats/summary") return sendJSON(res, await stats.summary());
   if (parts[0] === "containerLogs" && parts.length === 4) {
     const [, ns, name, container] = parts as [string, string, string, string];
     const pod = findPod(kubelet, ns, name);
@@ -270,53 +281,4 @@ function sendStatus(ws: WebSocket, status: Record<string, unknown>): void {
   ws.send(
     Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, ...status }))]),
   );
-}
-
-async function summary(opts: KubeletServerOptions): Promise<unknown> {
-  const now = new Date().toISOString();
-  const runtime = opts.kubelet.runtime;
-  const containers = (await runtime.listContainers()).filter((c) => c.state === "running");
-  const pods = [];
-  for (const pod of opts.kubelet.listPods()) {
-    const mine = containers.filter((c) => c.pod.uid === pod.metadata.uid);
-    const stats = await Promise.all(
-      mine.map(async (c) => {
-        const s = await runtime.containerStats(c.id).catch(() => undefined);
-        return {
-          name: c.name,
-          startTime: c.startedAt,
-          cpu: {
-            time: s?.timestamp ?? now,
-            usageNanoCores: s?.cpu.usageNanoCores ?? 0,
-            usageCoreNanoSeconds: s?.cpu.usageCoreNanoSeconds ?? 0,
-          },
-          memory: {
-            time: s?.timestamp ?? now,
-            usageBytes: s?.memory.usageBytes ?? 0,
-            workingSetBytes: s?.memory.workingSetBytes ?? 0,
-            rssBytes: s?.memory.rssBytes ?? 0,
-          },
-        };
-      }),
-    );
-    pods.push({
-      podRef: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
-      startTime: pod.status?.startTime,
-      containers: stats,
-    });
-  }
-  const total = os.totalmem();
-  return {
-    node: {
-      nodeName: opts.nodeName,
-      startTime: new Date(Date.now() - os.uptime() * 1000).toISOString(),
-      memory: {
-        time: now,
-        availableBytes: os.freemem(),
-        usageBytes: total - os.freemem(),
-        workingSetBytes: total - os.freemem(),
-      },
-    },
-    pods,
-  };
 }

@@ -41,7 +41,10 @@ export interface RunningKubelet {
 }
 
 export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKubelet> {
-  const client = new RestClient(loadClientConfig({ kubeconfig: opts.kubeconfig }));
+  const config = loadClientConfig({ kubeconfig: opts.kubeconfig });
+  const client = new RestClient(config);
+  // Events get their own rate limit, as Kubernetes' kubelet gives them (50/s, burst 100).
+  const eventClient = new RestClient(config);
   const nodeName = (opts.nodeName ?? hostname()).toLowerCase();
   const nodeIP = opts.nodeIP ?? primaryAddress();
   const rootDir = opts.rootDir ?? "/var/lib/skiff-kubelet";
@@ -64,6 +67,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   }
   const kubelet = new Kubelet({
     client,
+    eventClient,
     runtime,
     nodeName,
     nodeIP,
@@ -112,6 +116,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
       await server?.close();
       await kubelet.stop();
       client.close();
+      eventClient.close();
     },
   };
 }

@@ -334,8 +334,15 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
     const t = containerStatus(exited, "app").state.terminated;
     assert.equal(t.exitCode, 3);
     assert.equal(t.reason, "Error");
-    const oom = await h.waitPod("oom", (p) => p.status?.phase === "Failed", 90_000);
-    assert.equal(containerStatus(oom, "app").state.terminated.reason, "OOMKilled");
+    // Docker may mark the OOM kill a moment after the exit: the status catches up.
+    const oom = await h.waitPod(
+      "oom",
+      (p) =>
+        p.status?.phase === "Failed" &&
+        containerStatus(p, "app")?.state?.terminated?.reason === "OOMKilled",
+      90_000,
+    );
+    assert.equal(containerStatus(oom, "app").state.terminated.exitCode, 137);
     assert.equal(oom.status.qosClass, "Guaranteed");
   });
 

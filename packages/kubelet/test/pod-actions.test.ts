@@ -472,3 +472,40 @@ test("only the crashed container waits; the others of the pod still start", () =
   });
   assert.deepEqual(summary(plan), { ...nothing, start: ["b#0"], backOff: ["a@9s"] });
 });
+
+test("a liveness restart shares the crash-loop back-off: first at once, the next after the delay", () => {
+  const killed = (backoff?: Record<string, BackoffEntry>) =>
+    computePodActions(newPod(), {
+      sandboxes: [sandbox()],
+      containers: [running("app", { attempt: 1 })],
+      livenessFailed: ["app-1"],
+      backoff,
+      now: NOW,
+    });
+  const first = killed(undefined);
+  assert.deepEqual(summary(first), { ...nothing, start: ["app#2"], kill: ["app:LivenessProbe"] });
+  assert.deepEqual(first.backoff.app, { delayMs: 10_000, lastStartAt: NOW });
+  // Killed again 6 s after that restart: the kill happens, the start waits 10 s.
+  const second = killed({ app: { delayMs: 10_000, lastStartAt: NOW - 6_000 } });
+  assert.deepEqual(summary(second), {
+    ...nothing,
+    kill: ["app:LivenessProbe"],
+    backOff: ["app@10s"],
+  });
+  assert.equal(
+    second.backOff[0]?.message,
+    `back-off 10s restarting failed container=app pod=web_default(${UID})`,
+  );
+  assert.equal(second.requeueAt, NOW + 10_000);
+});
+
+test("a startup-probe restart backs off like a crash", () => {
+  const plan = computePodActions(newPod(), {
+    sandboxes: [sandbox()],
+    containers: [running("app", { attempt: 3 })],
+    startupFailed: ["app-3"],
+    backoff: { app: { delayMs: 40_000, lastStartAt: NOW - 20_000 } },
+    now: NOW,
+  });
+  assert.deepEqual(summary(plan), { ...nothing, kill: ["app:StartupProbe"], backOff: ["app@40s"] });
+});

@@ -62,6 +62,8 @@ export const DEFAULT_NETWORK_NAME = "skiff-pods";
 // Kubernetes' defaults for container log rotation (containerLogMaxSize, containerLogMaxFiles).
 const LOG_CONFIG = { Type: "json-file", Config: { "max-size": "10m", "max-file": "5" } };
 const NEVER = "0001-01-01T00:00:00Z";
+// How long a "present" answer of imageStatus is reused (see imageStatus).
+const IMAGE_STATUS_TTL_MS = 2000;
 
 export class DockerRuntime implements ContainerRuntime {
   readonly type = "docker";
@@ -72,6 +74,11 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly ownerLabels: Record<string, string>;
   // Image IDs never change meaning, so their repo digests are cached for imageID.
   private readonly repoDigests = new Map<string, string[]>();
+  // imageStatus answers by reference: in flight, or "present" and younger than the TTL.
+  private readonly imageAnswers = new Map<
+    string,
+    { at: number; id: Promise<string | undefined> }
+  >();
   // The previous CPU sample per container, to turn cumulative usage into a rate.
   private readonly cpuSamples = new Map<string, { at: number; usage: number }>();
 
@@ -372,14 +379,34 @@ export class DockerRuntime implements ContainerRuntime {
     for await (const line of jsonLines(progress)) {
       if (isRecord(line) && typeof line.error === "string") throw pullError(image, line.error);
     }
+    this.imageAnswers.delete(ref);
     const id = await this.imageStatus(ref);
     if (!id) throw new ImagePullError(image, "the engine reported success but has no such image");
     return id;
   }
 
-  async imageStatus(image: string): Promise<string | undefined> {
+  /**
+   * Pods starting together ask about the same image: they share one inspect, and a "present"
+   * answer serves for a moment (an image removed meanwhile makes the create fail, and the
+   * pod's next sync asks again). "Absent" is never reused, so a pull is seen at once.
+   */
+  imageStatus(image: string): Promise<string | undefined> {
+    const ref = withDefaultTag(image);
+    const cached = this.imageAnswers.get(ref);
+    if (cached && Date.now() - cached.at < IMAGE_STATUS_TTL_MS) return cached.id;
+    const id = this.inspectImage(ref);
+    const answer = { at: Date.now(), id };
+    this.imageAnswers.set(ref, answer);
+    const forget = () => {
+      if (this.imageAnswers.get(ref) === answer) this.imageAnswers.delete(ref);
+    };
+    id.then((v) => v === undefined && forget(), forget);
+    return id;
+  }
+
+  private async inspectImage(ref: string): Promise<string | undefined> {
     try {
-      return (await this.docker.getImage(withDefaultTag(image)).inspect()).Id;
+      return (await this.docker.getImage(ref).inspect()).Id;
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw wrap(err);

@@ -1,0 +1,321 @@
+// The kubelet's Summary API (/stats/summary, stats/v1alpha1 shape): the node's cpu, memory,
+// network and filesystem from /proc and statfs, and each pod's and container's cpu and memory
+// from the runtime's one-shot stats (the pod's network from its sandbox, which owns it).
+//
+// Rates (usageNanoCores) need two samples: the node's is kept here, the containers' by the
+// runtime, so a rate is absent until a second request (metrics-server scrapes repeatedly).
+import { readFile, statfs } from "node:fs/promises";
+import os from "node:os";
+import type { Pod } from "./objects.js";
+import type {
+  ContainerRuntime,
+  ContainerStats as RuntimeStats,
+  ContainerStatus,
+} from "./runtime/runtime.js";
+
+export interface CPUStats {
+  time: string;
+  usageNanoCores?: number;
+  usageCoreNanoSeconds?: number;
+}
+
+export interface MemoryStats {
+  time: string;
+  availableBytes?: number;
+  usageBytes?: number;
+  workingSetBytes?: number;
+  rssBytes?: number;
+}
+
+export interface InterfaceStats {
+  name: string;
+  rxBytes: number;
+  rxErrors: number;
+  txBytes: number;
+  txErrors: number;
+}
+
+/** The default interface's figures inline, as Kubernetes does, plus every interface. */
+export interface NetworkStats extends Partial<InterfaceStats> {
+  time: string;
+  interfaces: InterfaceStats[];
+}
+
+export interface FsStats {
+  time: string;
+  availableBytes: number;
+  capacityBytes: number;
+  usedBytes: number;
+  inodesFree: number;
+  inodes: number;
+  inodesUsed: number;
+}
+
+export interface ContainerStats {
+  name: string;
+  startTime: string;
+  cpu: CPUStats;
+  memory: MemoryStats;
+}
+
+export interface PodStats {
+  podRef: { name: string; namespace: string; uid: string };
+  startTime: string;
+  containers: ContainerStats[];
+  cpu: CPUStats;
+  memory: MemoryStats;
+  network?: NetworkStats;
+}
+
+export interface NodeStats {
+  nodeName: string;
+  startTime: string;
+  cpu: CPUStats;
+  memory: MemoryStats;
+  network?: NetworkStats;
+  fs?: FsStats;
+}
+
+export interface Summary {
+  node: NodeStats;
+  pods: PodStats[];
+}
+
+export interface SummaryProviderOptions {
+  nodeName: string;
+  runtime: ContainerRuntime;
+  /** The kubelet's root directory: its filesystem is the node's `fs`. */
+  rootDir: string;
+  pods: () => Pod[];
+}
+
+/** USER_HZ: /proc/stat counts in 1/100 s on every Linux architecture Skiff runs on. */
+const NS_PER_JIFFY = 10_000_000;
+const MIN_RATE_WINDOW_MS = 1000;
+
+export class SummaryProvider {
+  private lastNodeCPU: { at: number; usage: number } | undefined;
+  private nodeNanoCores: number | undefined;
+
+  constructor(private readonly opts: SummaryProviderOptions) {}
+
+  async summary(): Promise<Summary> {
+    const [node, pods] = await Promise.all([this.nodeStats(), this.podStats()]);
+    return { node, pods };
+  }
+
+  private async nodeStats(): Promise<NodeStats> {
+    const time = rfc3339(new Date().toISOString());
+    const [stat, meminfo, netdev, route] = await Promise.all(
+      ["/proc/stat", "/proc/meminfo", "/proc/net/dev", "/proc/net/route"].map((f) =>
+        readFile(f, "utf8").catch(() => ""),
+      ),
+    );
+    const usage = cpuUsageNs(stat ?? "");
+    const cpu: CPUStats = { time, usageCoreNanoSeconds: usage };
+    const now = Date.now();
+    const last = this.lastNodeCPU;
+    // /proc/stat ticks every 10 ms: a rate over less than a second would be mostly rounding,
+    // so a quicker request gets the last rate again.
+    if (!last || now - last.at >= MIN_RATE_WINDOW_MS) {
+      if (last) {
+        // ns of cpu per ms of wall time, times 1000: ns per second, i.e. nanocores.
+        this.nodeNanoCores = Math.round(((usage - last.usage) / (now - last.at)) * 1e3);
+      }
+      this.lastNodeCPU = { at: now, usage };
+    }
+    if (this.nodeNanoCores !== undefined) cpu.usageNanoCores = this.nodeNanoCores;
+    const out: NodeStats = {
+      nodeName: this.opts.nodeName,
+      startTime: rfc3339(new Date(Date.now() - os.uptime() * 1000).toISOString()),
+      cpu,
+      memory: nodeMemory(parseMeminfo(meminfo ?? ""), time),
+    };
+    const interfaces = parseNetDev(netdev ?? "").filter((i) => !isVirtual(i.name));
+    if (interfaces.length > 0) {
+      const name = defaultInterface(route ?? "");
+      const main = interfaces.find((i) => i.name === name) ?? interfaces[0]!;
+      out.network = { time, ...main, interfaces };
+    }
+    try {
+      const fs = await statfs(this.opts.rootDir);
+      out.fs = {
+        time,
+        capacityBytes: fs.blocks * fs.bsize,
+        availableBytes: fs.bavail * fs.bsize,
+        usedBytes: (fs.blocks - fs.bfree) * fs.bsize,
+        inodes: fs.files,
+        inodesFree: fs.ffree,
+        inodesUsed: fs.files - fs.ffree,
+      };
+    } catch {
+      // no fs figures when the root dir cannot be read
+    }
+    return out;
+  }
+
+  private async podStats(): Promise<PodStats[]> {
+    const { runtime } = this.opts;
+    const [containers, sandboxes] = await Promise.all([
+      runtime.listContainers(),
+      runtime.listPodSandboxes(),
+    ]);
+    const stats = async (id: string) => runtime.containerStats(id).catch(() => undefined);
+    const out: PodStats[] = [];
+    await Promise.all(
+      this.opts.pods().map(async (pod) => {
+        const uid = pod.metadata.uid ?? "";
+        const running = containers.filter((c) => c.pod.uid === uid && c.state === "running");
+        const sandbox = sandboxes.find((s) => s.pod.uid === uid && s.state === "ready");
+        if (!sandbox && running.length === 0) return;
+        const [sandboxStats, ...each] = await Promise.all([
+          sandbox && !sandbox.hostNetwork ? stats(sandbox.id) : undefined,
+          ...running.map((c) => stats(c.id)),
+        ]);
+        const time = rfc3339(new Date().toISOString());
+        const list = running
+          .map((c, i) => containerStats(c, each[i], time))
+          .sort((x, y) => x.name.localeCompare(y.name));
+        const podStats: PodStats = {
+          podRef: {
+            name: pod.metadata.name ?? "",
+            namespace: pod.metadata.namespace ?? "default",
+            uid,
+          },
+          startTime: pod.status?.startTime ?? sandbox?.createdAt ?? time,
+          containers: list,
+          cpu: sumCPU(list, time),
+          memory: sumMemory(list, time),
+        };
+        const net = sandboxStats?.network;
+        if (net) {
+          const eth0 = { name: "eth0", ...net };
+          podStats.network = { time: rfc3339(sandboxStats.timestamp), ...eth0, interfaces: [eth0] };
+        }
+        out.push(podStats);
+      }),
+    );
+    return out.sort((a, b) =>
+      `${a.podRef.namespace}/${a.podRef.name}`.localeCompare(
+        `${b.podRef.namespace}/${b.podRef.name}`,
+      ),
+    );
+  }
+}
+
+function containerStats(
+  c: ContainerStatus,
+  s: RuntimeStats | undefined,
+  now: string,
+): ContainerStats {
+  const time = s ? rfc3339(s.timestamp) : now;
+  const memory: MemoryStats = {
+    time,
+    usageBytes: s?.memory.usageBytes ?? 0,
+    workingSetBytes: s?.memory.workingSetBytes ?? 0,
+    rssBytes: s?.memory.rssBytes ?? 0,
+  };
+  // Docker reports the host's memory as the limit of an unlimited container: no limit, no figure.
+  if (s?.memory.limitBytes && s.memory.limitBytes < os.totalmem()) {
+    memory.availableBytes = Math.max(0, s.memory.limitBytes - s.memory.workingSetBytes);
+  }
+  const cpu: CPUStats = { time, usageCoreNanoSeconds: s?.cpu.usageCoreNanoSeconds ?? 0 };
+  if (s?.cpu.usageNanoCores !== undefined) cpu.usageNanoCores = s.cpu.usageNanoCores;
+  return { name: c.name, startTime: rfc3339(c.startedAt ?? c.createdAt), cpu, memory };
+}
+
+function sumCPU(list: ContainerStats[], time: string): CPUStats {
+  const cpu: CPUStats = { time, usageCoreNanoSeconds: 0 };
+  for (const c of list) cpu.usageCoreNanoSeconds! += c.cpu.usageCoreNanoSeconds ?? 0;
+  // A pod's rate is only known when every container's is.
+  if (list.every((c) => c.cpu.usageNanoCores !== undefined)) {
+    cpu.usageNanoCores = list.reduce((n, c) => n + (c.cpu.usageNanoCores ?? 0), 0);
+  }
+  return cpu;
+}
+
+function sumMemory(list: ContainerStats[], time: string): MemoryStats {
+  const memory = { time, usageBytes: 0, workingSetBytes: 0, rssBytes: 0 };
+  for (const c of list) {
+    memory.usageBytes += c.memory.usageBytes ?? 0;
+    memory.workingSetBytes += c.memory.workingSetBytes ?? 0;
+    memory.rssBytes += c.memory.rssBytes ?? 0;
+  }
+  return memory;
+}
+
+/** Times as Kubernetes writes them (metav1.Time): RFC 3339 in whole seconds. */
+function rfc3339(t: string): string {
+  return t.replace(/\.\d+Z$/, "Z");
+}
+
+/** Busy cpu time of all cores, in ns, from the first line of /proc/stat. */
+export function cpuUsageNs(procStat: string): number {
+  const line = procStat.split("\n").find((l) => l.startsWith("cpu "));
+  if (!line) return 0;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const busy = [0, 1, 2, 5, 6, 7].reduce((n, i) => n + (f[i] || 0), 0);
+  return busy * NS_PER_JIFFY;
+}
+
+/** /proc/meminfo in bytes, by field name. */
+export function parseMeminfo(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([^:]+):\s+(\d+)(?:\s+kB)?/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]) * (line.endsWith("kB") ? 1024 : 1);
+  }
+  return out;
+}
+
+/** As cAdvisor counts the root cgroup: working set is usage less inactive file pages. */
+function nodeMemory(m: Record<string, number>, time: string): MemoryStats {
+  const total = m.MemTotal ?? os.totalmem();
+  const usageBytes = total - (m.MemFree ?? os.freemem());
+  const workingSetBytes = Math.max(0, usageBytes - (m["Inactive(file)"] ?? 0));
+  return {
+    time,
+    // Kubernetes' memory.available (the eviction signal) is capacity less working set.
+    availableBytes: total - workingSetBytes,
+    usageBytes,
+    workingSetBytes,
+    rssBytes: m.AnonPages ?? 0,
+  };
+}
+
+/** /proc/net/dev: receive bytes and errors are columns 1 and 3, transmit 9 and 11. */
+export function parseNetDev(text: string): InterfaceStats[] {
+  const out: InterfaceStats[] = [];
+  for (const line of text.split("\n").slice(2)) {
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    out.push({
+      name: line.slice(0, colon).trim(),
+      rxBytes: f[0] ?? 0,
+      rxErrors: f[2] ?? 0,
+      txBytes: f[8] ?? 0,
+      txErrors: f[10] ?? 0,
+    });
+  }
+  return out;
+}
+
+/** Loopback, containers' veth ends and Docker's bridges are not the node's own traffic. */
+function isVirtual(name: string): boolean {
+  return name === "lo" || /^(veth|docker|br-)/.test(name);
+}
+
+/** The interface of the default route in /proc/net/route. */
+function defaultInterface(route: string): string | undefined {
+  for (const line of route.split("\n").slice(1)) {
+    const [iface, destination] = line.trim().split(/\s+/);
+    if (destination === "00000000") return iface;
+  }
+  return undefined;
+}

@@ -1,0 +1,234 @@
+// The kubelet on the real engine, for what happens over a container's life: probe restarts in
+// the crash-loop back-off, dead-container garbage collection, service environment variables
+// and the /stats/summary figures.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { request } from "node:https";
+import { after, before, describe, test } from "node:test";
+import { readAll } from "../src/runtime/streams.js";
+import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from "../src/runtime/runtime.js";
+import {
+  IMAGE,
+  assignPodCIDR,
+  containerStatus,
+  startHarness,
+  waitFor,
+  type Harness,
+  type Pod,
+} from "./harness.js";
+
+let h: Harness;
+
+/** A GET on the kubelet's API with the apiserver's client certificate. */
+function kubeletGet(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: h.port,
+        path,
+        cert: readFileSync(`${h.api.certDir}/apiserver-kubelet-client.crt`),
+        key: readFileSync(`${h.api.certDir}/apiserver-kubelet-client.key`),
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Every Docker container of a pod, as `docker ps -a --filter label=...` shows them. */
+async function dockerContainers(uid: string) {
+  return h.runtime.docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_POD_UID}=${uid}`] },
+  });
+}
+
+const seconds = (t: string) => Date.parse(t) / 1000;
+
+describe(
+  "kubelet container lifecycle on the real engine",
+  { timeout: 300_000, concurrency: true },
+  () => {
+    before(async () => {
+      h = await startHarness();
+      await h.startKubelet();
+      await assignPodCIDR(h);
+    });
+    after(async () => {
+      await h?.cleanup();
+    });
+
+    test("liveness restarts go through CrashLoopBackOff: the second restart waits 10 s", async () => {
+      await h.createPod("probe-loop", {
+        containers: [
+          {
+            name: "app",
+            image: IMAGE,
+            // Exits at once on SIGTERM, so each kill is quick.
+            command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+            livenessProbe: { exec: { command: ["false"] }, periodSeconds: 1, failureThreshold: 1 },
+          },
+        ],
+      });
+      // The first liveness restart is immediate; when that instance fails too, it waits.
+      const waiting = await h.waitPod(
+        "probe-loop",
+        (p) => containerStatus(p, "app")?.state?.waiting?.reason === "CrashLoopBackOff",
+        90_000,
+      );
+      const cs = containerStatus(waiting, "app");
+      assert.equal(cs.restartCount, 1, JSON.stringify(cs));
+      assert.match(
+        cs.state.waiting.message,
+        new RegExp(
+          `^back-off 10s restarting failed container=app pod=probe-loop_default\\(${waiting.metadata.uid}\\)$`,
+        ),
+      );
+      assert.ok(cs.lastState.terminated, JSON.stringify(cs));
+      const firstRestartEnded = seconds(cs.lastState.terminated.finishedAt);
+      const later = await h.waitPod(
+        "probe-loop",
+        (p) => containerStatus(p, "app")?.restartCount >= 2,
+        60_000,
+      );
+      const next = containerStatus(later, "app");
+      const secondRestartAt = seconds(
+        next.state.running?.startedAt ?? next.lastState.terminated.startedAt,
+      );
+      // Times are whole seconds: 10 s of back-off shows as at least 9.
+      assert.ok(secondRestartAt - firstRestartEnded >= 9, JSON.stringify({ cs, next }));
+      const events = await h.events("probe-loop");
+      assert.equal(
+        events.find((e) => e.reason === "BackOff")?.message,
+        `Back-off restarting failed container app in pod probe-loop_default(${waiting.metadata.uid})`,
+      );
+      assert.ok(events.some((e) => e.reason === "Unhealthy"));
+    });
+
+    test("dead containers are collected: one exited instance per container is kept, none once the pod is deleted", async () => {
+      const created = await h.createPod("crasher", {
+        containers: [{ name: "app", image: IMAGE, command: ["sh", "-c", "exit 1"] }],
+      });
+      const uid = created.metadata.uid as string;
+      await h.waitPod("crasher", (p) => containerStatus(p, "app")?.restartCount >= 3, 120_000);
+      const all = await dockerContainers(uid);
+      const apps = all.filter((c) => c.Labels[LABEL_CONTAINER_NAME] === "app");
+      const exited = apps.filter((c) => c.State !== "running");
+      assert.ok(apps.length >= 1 && exited.length <= 2, JSON.stringify(apps.map((c) => c.State)));
+      // Beyond the newest instance, at most one dead one remains.
+      assert.ok(apps.length <= 2, `${apps.length} instances of app are left`);
+      const del = await h.api.request("DELETE", "/api/v1/namespaces/default/pods/crasher");
+      assert.ok([200, 202].includes(del.status), `${del.status}`);
+      await waitFor("the pod's containers removed", async () =>
+        (await dockerContainers(uid)).length === 0 ? true : undefined,
+      );
+    });
+
+    test("containers get service environment variables; their own env wins", async () => {
+      const res = await h.api.request("POST", "/api/v1/namespaces/default/services", {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web-front" },
+        spec: {
+          selector: { app: "web" },
+          ports: [{ name: "http", port: 8080, targetPort: 80, protocol: "TCP" }],
+        },
+      });
+      assert.equal(res.status, 201, res.text);
+      const ip = res.json.spec.clusterIP as string;
+      assert.ok(ip);
+      const kubernetes = (
+        await h.api.request("GET", "/api/v1/namespaces/default/services/kubernetes")
+      ).json;
+      // Give the kubelet's Service informer a moment to see it.
+      await new Promise((r) => setTimeout(r, 1500));
+      await h.createPod("env-links", {
+        containers: [
+          {
+            name: "app",
+            image: IMAGE,
+            command: ["sleep", "3600"],
+            env: [{ name: "WEB_FRONT_SERVICE_PORT", value: "mine" }],
+          },
+        ],
+      });
+      await h.createPod("env-nolinks", {
+        enableServiceLinks: false,
+        containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+      });
+      const envOf = async (name: string) => {
+        const pod: Pod = await h.waitPod(name, (p) => p.status?.phase === "Running");
+        const id = containerStatus(pod, "app").containerID.replace("docker://", "");
+        const session = await h.runtime.exec(id, { command: ["env"] });
+        const [out] = await Promise.all([readAll(session.stdout), session.exitCode]);
+        session.stderr?.resume();
+        return Object.fromEntries(
+          out
+            .trim()
+            .split("\n")
+            .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
+      };
+      const env = await envOf("env-links");
+      assert.equal(env.WEB_FRONT_SERVICE_HOST, ip);
+      assert.equal(env.WEB_FRONT_SERVICE_PORT, "mine");
+      assert.equal(env.WEB_FRONT_SERVICE_PORT_HTTP, "8080");
+      assert.equal(env.WEB_FRONT_PORT, `tcp://${ip}:8080`);
+      assert.equal(env.WEB_FRONT_PORT_8080_TCP_ADDR, ip);
+      assert.equal(env.WEB_FRONT_PORT_8080_TCP_PROTO, "tcp");
+      assert.equal(env.KUBERNETES_SERVICE_HOST, kubernetes.spec.clusterIP);
+      const without = await envOf("env-nolinks");
+      assert.equal(without.KUBERNETES_SERVICE_HOST, kubernetes.spec.clusterIP);
+      assert.equal(without.WEB_FRONT_SERVICE_HOST, undefined);
+    });
+
+    test("/stats/summary shows the node and the running pod's cpu, memory and network", async () => {
+      await h.createPod("measured", {
+        containers: [
+          {
+            name: "app",
+            image: IMAGE,
+            command: ["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3600"],
+          },
+        ],
+      });
+      await h.waitPod("measured", (p) => p.status?.phase === "Running");
+      const pod = await waitFor("the pod in the summary", async () => {
+        const res = await kubeletGet("/stats/summary");
+        assert.equal(res.status, 200);
+        const summary = JSON.parse(res.body) as Pod;
+        const p = summary.pods.find((x: Pod) => x.podRef.name === "measured");
+        return p?.memory?.workingSetBytes > 0 ? { summary, p } : undefined;
+      });
+      const { summary, p } = pod;
+      assert.equal(p.podRef.namespace, "default");
+      assert.ok(p.cpu.usageCoreNanoSeconds > 0, JSON.stringify(p.cpu));
+      assert.ok(p.network && typeof p.network.rxBytes === "number", JSON.stringify(p.network));
+      const app = p.containers.find((c: Pod) => c.name === "app");
+      assert.ok(app.startTime);
+      assert.ok(app.memory.workingSetBytes > 0);
+      assert.ok(app.cpu.usageCoreNanoSeconds > 0);
+      assert.equal(summary.node.nodeName, h.nodeName);
+      assert.ok(summary.node.cpu.usageCoreNanoSeconds > 0);
+      assert.ok(summary.node.memory.workingSetBytes > 0);
+      assert.ok(summary.node.memory.availableBytes > 0);
+      assert.ok(summary.node.network.interfaces.length > 0);
+      // A look a second later has a rate for the node.
+      await new Promise((r) => setTimeout(r, 1100));
+      const again = JSON.parse((await kubeletGet("/stats/summary")).body) as Pod;
+      const nanoCores = again.node.cpu.usageNanoCores;
+      assert.equal(typeof nanoCores, "number");
+      // At most every core busy (with slack for /proc/stat's 10 ms ticks).
+      assert.ok(nanoCores >= 0 && nanoCores <= cpus().length * 1.1e9, `${nanoCores}`);
+    });
+  },
+);

@@ -1,0 +1,90 @@
+// What makes the kubelet sync a pod: a change to what the pod asks for does, a change to its
+// status alone (mostly the kubelet's own writes coming back on the watch) does not. Real
+// apiserver, simulated runtime, each sync seen as a runtime list call for the pod.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { pino } from "pino";
+import type { ListFilter } from "../src/runtime/runtime.js";
+import { SimulatedRuntime } from "../src/runtime/simulated.js";
+import { startKubelet, type RunningKubelet } from "../src/start.js";
+import { waitFor } from "./harness.js";
+
+let api: TestApiserver;
+let kubelet: RunningKubelet;
+const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-sync-"));
+/** Sandbox list calls by pod uid: one per sync of that pod. */
+const syncs = new Map<string, number>();
+
+class CountingRuntime extends SimulatedRuntime {
+  override listPodSandboxes(filter: ListFilter = {}) {
+    if (filter.podUid) syncs.set(filter.podUid, (syncs.get(filter.podUid) ?? 0) + 1);
+    return super.listPodSandboxes(filter);
+  }
+}
+
+before(async () => {
+  api = await startApiserver();
+  kubelet = await startKubelet({
+    kubeconfig: api.kubeconfig,
+    nodeName: "sync-node",
+    nodeIP: "127.0.0.1",
+    rootDir,
+    port: 0,
+    containerRuntime: new CountingRuntime(),
+    // No periodic resync during the test: every sync seen comes from an event.
+    resyncPeriodMs: 600_000,
+    logger: pino({ level: "silent" }),
+  });
+  await api.request(
+    "PATCH",
+    "/api/v1/nodes/sync-node",
+    { spec: { podCIDR: "10.244.98.0/24" } },
+    { contentType: "application/merge-patch+json" },
+  );
+});
+
+after(async () => {
+  await kubelet?.stop();
+  await api?.stop();
+  rmSync(rootDir, { recursive: true, force: true });
+});
+
+const path = "/api/v1/namespaces/default/pods/watched";
+const settle = () => new Promise((r) => setTimeout(r, 1000));
+
+test("a status-only update starts no sync; a label change does", async () => {
+  const created = await api.request("POST", "/api/v1/namespaces/default/pods", {
+    metadata: { name: "watched" },
+    spec: { nodeName: "sync-node", containers: [{ name: "app", image: "busybox:1.36" }] },
+  });
+  const uid: string = created.json.metadata.uid;
+  await waitFor("pod running", async () => {
+    const p = (await api.request("GET", path)).json;
+    return p?.status?.phase === "Running";
+  });
+  await settle();
+  const before = syncs.get(uid) ?? 0;
+
+  const status = await api.request(
+    "PATCH",
+    `${path}/status`,
+    { status: { message: "written by someone else" } },
+    { contentType: "application/merge-patch+json" },
+  );
+  assert.equal(status.status, 200);
+  await settle();
+  assert.equal(syncs.get(uid), before, "a status-only update started a sync");
+
+  const labels = await api.request(
+    "PATCH",
+    path,
+    { metadata: { labels: { tier: "web" } } },
+    { contentType: "application/merge-patch+json" },
+  );
+  assert.equal(labels.status, 200);
+  await waitFor("a sync after the label change", async () => (syncs.get(uid) ?? 0) > before);
+});
