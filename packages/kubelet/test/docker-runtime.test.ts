@@ -285,7 +285,12 @@ describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
     assert.ok(Math.abs(Date.parse(f.finishedAt) - Date.parse(f.startedAt)) < 10_000);
 
     assert.equal(await waitExit(hog), 137);
-    const h = await statusOf(hog);
+    // Docker may record the OOM kill a moment after the exit: the status catches up.
+    let h = await statusOf(hog);
+    for (let i = 0; i < 50 && !h.oomKilled; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      h = await statusOf(hog);
+    }
     assert.deepEqual([h.exitCode, h.oomKilled, h.reason], [137, true, "OOMKilled"]);
 
     const limited = await runContainer(pod, sandboxId, {
