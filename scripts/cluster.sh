@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-state=${SKIFF_STATE:-$root/.skiff}
+state=$(realpath -m "${SKIFF_STATE:-$root/.skiff}") # absolute: the kubelet's root dir labels its containers
 logs=$state/logs
 run=$state/run
 certs=$state/certs
@@ -144,9 +144,10 @@ down() {
   local name
   for name in proxy kubelet scheduler controller-manager apiserver; do stop_one "$name"; done
   for name in etcd1 etcd2 etcd3; do stop_one "$name"; done
-  # The pods' containers and Skiff's iptables rules and routes go too; the data stays.
+  # This cluster's pod containers (its kubelet labels them with its root dir; other
+  # clusters' and test runs' stay) and Skiff's iptables rules and routes go too; the data stays.
   local ids
-  ids=$(docker ps -aq --filter label=io.skiff.pod.uid 2>/dev/null || true)
+  ids=$(docker ps -aq --filter "label=io.skiff.kubelet.root-dir=$state/kubelet" 2>/dev/null || true)
   if [ -n "$ids" ]; then
     say "removing $(wc -w <<<"$ids") pod containers"
     docker rm -f $ids >/dev/null

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
@@ -321,4 +321,53 @@ test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up"
     },
     20_000,
   );
+});
+
+test("`cluster.sh down` removes this cluster's pod containers and leaves another kubelet's", async () => {
+  // A container as another kubelet on this engine (a test run, a second cluster) labels it.
+  const foreignAt = Date.now();
+  const foreign = execFileSync("docker", [
+    "run",
+    "-d",
+    "--network=none",
+    "--label=io.skiff.type=container",
+    "--label=io.skiff.pod.uid=foreign-pod",
+    "--label=io.skiff.kubelet.root-dir=/nonexistent/other-kubelet",
+    "skiff.local/busybox:1.36",
+    "sleep",
+    "300",
+  ])
+    .toString()
+    .trim();
+  try {
+    await kubectl("run", "last", "--image=skiff.local/busybox:1.36", "--", "sleep", "300");
+    await eventually(
+      "pod last to run",
+      async () =>
+        (await kubectl("get", "pod", "last", "-o", "jsonpath={.status.phase}")).trim() ===
+        "Running",
+      30_000,
+    );
+    const ours = () =>
+      execFileSync("docker", [
+        "ps",
+        "-aq",
+        "--filter",
+        `label=io.skiff.kubelet.root-dir=${realpathSync(state)}/kubelet`,
+      ])
+        .toString()
+        .trim();
+    assert.notEqual(ours(), "", "the kubelet labels its containers as its own");
+    // Past one periodic relist (10 s): the kubelet would have removed it by now as an orphan.
+    await new Promise((r) => setTimeout(r, Math.max(0, foreignAt + 11_000 - Date.now())));
+    const down = await sh("bash", [join(root, "scripts/cluster.sh"), "down"]);
+    assert.equal(down.code, 0, down.err);
+    assert.equal(ours(), "", "none of this cluster's containers is left");
+    const still = execFileSync("docker", ["inspect", "-f", "{{.State.Running}}", foreign])
+      .toString()
+      .trim();
+    assert.equal(still, "true", "the other kubelet's container was left alone");
+  } finally {
+    execFileSync("docker", ["rm", "-f", foreign]);
+  }
 });

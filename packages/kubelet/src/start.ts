@@ -1,11 +1,12 @@
 // startKubelet: typed options → a running kubelet (node agent, pod workers, HTTPS server).
 // main.ts only turns flags into these options; tests call this directly.
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { loadClientConfig, RestClient, type Logger } from "@skiff/client";
 import { Kubelet, ensureRootDir } from "./kubelet.js";
 import { NodeAgent, parseTaints, primaryAddress } from "./node.js";
 import { DockerRuntime } from "./runtime/docker.js";
-import type { ContainerRuntime } from "./runtime/runtime.js";
+import { LABEL_KUBELET, type ContainerRuntime } from "./runtime/runtime.js";
 import { SimulatedRuntime } from "./runtime/simulated.js";
 import { startKubeletServer, type KubeletServer } from "./server.js";
 
@@ -47,12 +48,14 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   const eventClient = new RestClient(config);
   const nodeName = (opts.nodeName ?? hostname()).toLowerCase();
   const nodeIP = opts.nodeIP ?? primaryAddress();
-  const rootDir = opts.rootDir ?? "/var/lib/skiff-kubelet";
+  const rootDir = resolve(opts.rootDir ?? "/var/lib/skiff-kubelet");
   const port = opts.port ?? 10250;
   await ensureRootDir(rootDir);
   const runtime =
     opts.containerRuntime ??
-    (opts.runtime === "simulated" ? new SimulatedRuntime() : new DockerRuntime());
+    (opts.runtime === "simulated"
+      ? new SimulatedRuntime()
+      : new DockerRuntime({ ownerLabels: { [LABEL_KUBELET]: rootDir } }));
   let runtimeVersion = "simulated://0.1.0";
   let storagePath = rootDir;
   let runtimeHealthy = () => Promise.resolve(true);

@@ -20,6 +20,12 @@ export const LABEL_ATTEMPT = "io.skiff.container.attempt";
 /** The spec hash a container was created from: a different hash means "restart it". */
 export const LABEL_HASH = "io.skiff.container.hash";
 export const LABEL_TYPE = "io.skiff.type";
+/**
+ * Which kubelet owns an object: its root directory (unique per kubelet on a host). Several
+ * kubelets — two clusters, a cluster and the test suites — share one Docker engine, and
+ * each adopts, garbage-collects and cleans up only its own.
+ */
+export const LABEL_KUBELET = "io.skiff.kubelet.root-dir";
 /** The container name recorded for sandboxes, as Kubernetes' dockershim did. */
 export const SANDBOX_CONTAINER_NAME = "POD";
 
