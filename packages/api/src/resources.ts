@@ -7,7 +7,8 @@ export interface GroupVersionKind {
   kind: string;
 }
 
-export type Subresource = "status" | "scale" | "binding" | "log" | "exec" | "eviction" | "token";
+export type Subresource =
+  "status" | "scale" | "binding" | "log" | "exec" | "portforward" | "eviction" | "token";
 
 export interface ResourceInfo {
   group: string; // "" for the core group
@@ -67,7 +68,7 @@ export const resources: readonly ResourceInfo[] = [
   res("", "v1", "Pod", "pods", true, {
     shortNames: ["po"],
     categories: ALL,
-    subresources: ["status", "binding", "log", "exec", "eviction"],
+    subresources: ["status", "binding", "log", "exec", "portforward", "eviction"],
     hasSpec: true,
   }),
   res("", "v1", "Node", "nodes", false, {

@@ -29,6 +29,7 @@ const SUBRESOURCE_VERBS: Record<
   binding: { kind: "Binding", verbs: ["create"] },
   log: { kind: "Pod", verbs: ["get"] },
   exec: { kind: "PodExecOptions", verbs: ["create", "get"] },
+  portforward: { kind: "PodPortForwardOptions", verbs: ["create", "get"] },
   eviction: { kind: "Eviction", group: "policy", version: "v1", verbs: ["create"] },
   token: { kind: "TokenRequest", group: "authentication.k8s.io", version: "v1", verbs: ["create"] },
 };

@@ -298,7 +298,10 @@ function includeObject(q: Query): "None" | "Object" | "Metadata" {
 async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   const reg = ctx.registry(info);
-  if (info.resource === "pods" && (subresource === "log" || subresource === "exec")) {
+  if (
+    info.resource === "pods" &&
+    (subresource === "log" || subresource === "exec" || subresource === "portforward")
+  ) {
     return proxyToKubelet(ctx, r, await reg.get(namespace, name!), subresource);
   }
   const obj = await reg.get(namespace, name!);

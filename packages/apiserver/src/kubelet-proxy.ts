@@ -1,6 +1,7 @@
-// pods/log and pods/exec: relayed to the kubelet of the pod's node (its InternalIP and
-// daemonEndpoints port) with the apiserver-kubelet-client certificate. Logs are a plain HTTPS
-// stream relay; exec is a WebSocket relay (v5.channel.k8s.io) between client and kubelet.
+// pods/log, pods/exec and pods/portforward: relayed to the kubelet of the pod's node (its
+// InternalIP and daemonEndpoints port) with the apiserver-kubelet-client certificate. Logs are
+// a plain HTTPS stream relay; exec (v5.channel.k8s.io) and portforward (SPDY/3.1 frames in
+// WebSocket messages, SPDY/3.1+portforward.k8s.io) are WebSocket relays.
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
@@ -24,6 +25,7 @@ export interface KubeletClientOptions {
 
 const clients = new WeakMap<HandlerContext, { cert: Buffer; key: Buffer }>();
 const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+const PORTFORWARD_PROTOCOLS = ["SPDY/3.1+portforward.k8s.io"];
 
 export function configureKubeletClient(ctx: HandlerContext, o: KubeletClientOptions): void {
   let { certFile, keyFile } = o;
@@ -47,7 +49,7 @@ interface Target {
 async function target(
   ctx: HandlerContext,
   pod: KubeObject,
-  kind: "containerLogs" | "exec",
+  kind: "containerLogs" | "exec" | "portForward",
   q: URLSearchParams,
   pass: string[],
 ): Promise<Target> {
@@ -62,7 +64,7 @@ async function target(
   }
   const names = (spec.containers ?? []).map((c) => c.name);
   let container = q.get("container") ?? "";
-  if (!container) {
+  if (!container && kind !== "portForward") {
     if (names.length !== 1) {
       throw new BadRequestError(
         `a container name must be specified for pod ${m.name}, choose one of: [${names.join(" ")}]`,
@@ -84,19 +86,24 @@ async function target(
   const port = status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250;
   const query = new URLSearchParams();
   for (const [k, v] of q) if (pass.includes(k)) query.append(k, v);
-  const path = `/${kind}/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}/${encodeURIComponent(container)}`;
+  let path = `/${kind}/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}`;
+  if (kind !== "portForward") path += `/${encodeURIComponent(container)}`;
   return { host, port, path: `${path}?${query.toString()}`, tls };
 }
 
-/** Serves GET pods/log and pods/exec for an already-read pod. */
+/** Serves GET pods/log, pods/exec and pods/portforward for an already-read pod. */
 export async function proxyToKubelet(
   ctx: HandlerContext,
   r: Request,
   pod: KubeObject,
-  subresource: "log" | "exec",
+  subresource: "log" | "exec" | "portforward",
 ): Promise<void> {
   if (subresource === "log") return proxyLog(ctx, r, pod);
-  return proxyExec(ctx, r, pod);
+  if (subresource === "portforward") {
+    return proxyWebSocket(ctx, r, pod, "portForward", PORTFORWARD_PROTOCOLS, ["port"]);
+  }
+  const pass = ["command", "stdin", "stdout", "stderr", "tty"];
+  return proxyWebSocket(ctx, r, pod, "exec", EXEC_PROTOCOLS, pass);
 }
 
 async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promise<void> {
@@ -152,24 +159,29 @@ async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promi
   });
 }
 
-async function proxyExec(ctx: HandlerContext, r: Request, pod: KubeObject): Promise<void> {
+async function proxyWebSocket(
+  ctx: HandlerContext,
+  r: Request,
+  pod: KubeObject,
+  kind: "exec" | "portForward",
+  speaks: string[],
+  pass: string[],
+): Promise<void> {
   const req: IncomingMessage = r.req;
+  const name = kind === "exec" ? "pods/exec" : "pods/portforward";
   if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
-    throw new BadRequestError("pods/exec needs a WebSocket upgrade (v5.channel.k8s.io)");
+    throw new BadRequestError(`${name} needs a WebSocket upgrade (${speaks.join(", ")})`);
   }
   const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-  const protocols = EXEC_PROTOCOLS.filter((p) => offered.includes(p));
+  const protocols = speaks.filter((p) => offered.includes(p));
   if (protocols.length === 0) {
-    throw new BadRequestError(`pods/exec speaks ${EXEC_PROTOCOLS.join(", ")}`);
+    throw new BadRequestError(`${name} speaks ${speaks.join(", ")}`);
   }
-  const t = await target(ctx, pod, "exec", r.query, [
-    "command",
-    "stdin",
-    "stdout",
-    "stderr",
-    "tty",
-  ]);
-  const upstream = new WebSocket(`wss://${t.host}:${t.port}${t.path}`, protocols, {
+  // "SPDY/3.1+portforward.k8s.io" is no RFC 7230 token, which `ws` insists on: the kubelet's
+  // /portForward needs no subprotocol, and the client's is echoed by hand below.
+  const tunnel = kind === "portForward";
+  const t = await target(ctx, pod, kind, r.query, pass);
+  const upstream = new WebSocket(`wss://${t.host}:${t.port}${t.path}`, tunnel ? [] : protocols, {
     cert: t.tls.cert,
     key: t.tls.key,
     rejectUnauthorized: false,
@@ -187,6 +199,12 @@ async function proxyExec(ctx: HandlerContext, r: Request, pod: KubeObject): Prom
   });
   // The client gets the protocol the kubelet chose.
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => upstream.protocol });
+  if (tunnel) {
+    delete req.headers["sec-websocket-protocol"];
+    wss.on("headers", (headers: string[]) =>
+      headers.push(`Sec-WebSocket-Protocol: ${protocols[0]}`),
+    );
+  }
   const client = await new Promise<WebSocket>((resolve) =>
     wss.handleUpgrade(req, req.socket, Buffer.alloc(0), resolve),
   );

@@ -1,6 +1,6 @@
 // The kubelet's HTTPS API on :10250, for the apiserver only (client certificate CN
 // kube-apiserver-kubelet-client): /healthz, /pods, /containerLogs, /exec (WebSocket,
-// v5.channel.k8s.io) and /stats/summary.
+// v5.channel.k8s.io), /portForward (SPDY/3.1 in WebSocket, portforward.ts) and /stats/summary.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -12,6 +12,7 @@ import type { Logger } from "@skiff/client";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Kubelet } from "./kubelet.js";
 import type { Pod } from "./objects.js";
+import { portForwardServer } from "./portforward.js";
 import { SummaryProvider } from "./stats.js";
 
 /** The only identity allowed to call this API. */
@@ -50,6 +51,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     noServer: true,
     handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
   });
+  const portForwards = portForwardServer(opts.kubelet, opts.logger);
   const stats = new SummaryProvider({
     nodeName: opts.nodeName,
     runtime: opts.kubelet.runtime,
@@ -65,6 +67,9 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (authorized(req.socket as TLSSocket) && req.url?.startsWith("/portForward/")) {
+      return portForwards.upgrade(req, socket, head);
+    }
     if (!authorized(req.socket as TLSSocket) || !req.url?.startsWith("/exec/")) {
       socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
       return;
@@ -87,6 +92,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     close: () =>
       new Promise((resolve) => {
         for (const c of wss.clients) c.terminate();
+        portForwards.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,0 +1,213 @@
+// `kubectl port-forward` end to end: the real kubectl (1.31: SPDY/3.1 in WebSocket messages)
+// through a real apiserver to a kubelet, whose hostNetwork pod's port is a server in this test;
+// and the kubelet's session against a scripted peer, for what kubectl never does.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EventEmitter } from "node:events";
+import net from "node:net";
+import { after, before, test } from "node:test";
+import { freePort, startApiserver, type TestApiserver } from "@skiff/testing";
+import { pino } from "pino";
+import type { WebSocket } from "ws";
+import { PortForwardSession } from "../src/portforward.js";
+import * as spdy from "../src/spdy.js";
+import { startKubelet, type RunningKubelet } from "../src/start.js";
+import { waitFor } from "./harness.js";
+
+let api: TestApiserver;
+let kubelet: RunningKubelet;
+let server: http.Server;
+let serverPort: number;
+const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-pf-"));
+const children: ChildProcess[] = [];
+
+before(async () => {
+  api = await startApiserver();
+  kubelet = await startKubelet({
+    kubeconfig: api.kubeconfig,
+    nodeName: "pf-node",
+    nodeIP: "127.0.0.1",
+    rootDir,
+    port: await freePort(),
+    bindAddress: "127.0.0.1",
+    clientCAFile: join(api.certDir, "ca.crt"),
+    runtime: "simulated",
+    resyncPeriodMs: 1000,
+    logger: pino({ level: "silent" }),
+  });
+  // The pod's "container": hostNetwork pods are reached on 127.0.0.1.
+  server = http.createServer((req, res) => {
+    let size = 0;
+    req.on("data", (c: Buffer) => (size += c.length));
+    req.on("end", () => {
+      const body = req.url === "/big" ? "x".repeat(300_000) : `hello ${size}`;
+      res.end(body);
+    });
+  });
+  serverPort = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+  );
+  const res = await api.request("POST", "/api/v1/namespaces/default/pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web" },
+    spec: {
+      nodeName: "pf-node",
+      hostNetwork: true,
+      containers: [{ name: "app", image: "skiff.local/busybox:1.36" }],
+    },
+  });
+  assert.equal(res.status, 201, res.text);
+  await waitFor("pod web running", async () => {
+    const pod = await api.request("GET", "/api/v1/namespaces/default/pods/web");
+    return (pod.json as { status?: { phase?: string } }).status?.phase === "Running";
+  });
+});
+
+after(async () => {
+  for (const c of children) c.kill();
+  await kubelet?.stop();
+  await api?.stop();
+  await new Promise((resolve) => server?.close(resolve));
+  rmSync(rootDir, { recursive: true, force: true });
+});
+
+/** Starts `kubectl port-forward pod/web LOCAL:REMOTE` and waits until it listens. */
+async function portForward(remote: number) {
+  const local = await freePort();
+  const child = spawn(
+    "kubectl",
+    [
+      "--kubeconfig",
+      api.kubeconfig,
+      `--cache-dir=${join(rootDir, "kubectl-cache")}`,
+      "port-forward",
+      "--address=127.0.0.1",
+      "pod/web",
+      `${local}:${remote}`,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  children.push(child);
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (d: Buffer) => (output.stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output.stderr += d.toString()));
+  await waitFor(
+    "kubectl port-forward to listen",
+    async () => output.stdout.includes("Forwarding from") || output.stderr.length > 0,
+    30_000,
+  );
+  assert.match(output.stdout, /Forwarding from 127\.0\.0\.1/, output.stderr);
+  return { local, child, output };
+}
+
+function post(port: number, path: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method: "POST", agent: false });
+    req.on("response", (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve(text));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("kubectl port-forward carries connections both ways, in parallel and past the 64 KiB window", async () => {
+  const pf = await portForward(serverPort);
+  assert.equal(await post(pf.local, "/", "ping"), "hello 4");
+  const replies = await Promise.all(
+    [1, 2, 3, 4].map((n) => post(pf.local, "/", "y".repeat(n * 100_000))),
+  );
+  assert.deepEqual(replies, ["hello 100000", "hello 200000", "hello 300000", "hello 400000"]);
+  assert.equal((await post(pf.local, "/big", "")).length, 300_000);
+  assert.equal(pf.output.stderr, "");
+  pf.child.kill();
+});
+
+test("a refused pod port is reported by kubectl as the kubelet's error", async () => {
+  const closed = await freePort();
+  const pf = await portForward(closed);
+  await post(pf.local, "/", "").catch(() => "refused");
+  await waitFor("kubectl to print the error", async () => pf.output.stderr.includes("refused"));
+  assert.match(
+    pf.output.stderr,
+    new RegExp(`error forwarding port ${closed} to pod .*connect: connection refused`),
+  );
+  pf.child.kill();
+});
+
+test("the kubelet answers PING and sends no more than the window a peer keeps", async () => {
+  const sent: Buffer[] = [];
+  const ws = Object.assign(new EventEmitter(), {
+    OPEN: 1,
+    readyState: 1,
+    send: (b: Buffer) => sent.push(b),
+    close: () => undefined,
+  });
+  const payload = Buffer.alloc(200_000, 1);
+  const pod = net.createServer((c) => c.end(payload));
+  const port = await new Promise<number>((resolve) =>
+    pod.listen(0, "127.0.0.1", () => resolve((pod.address() as { port: number }).port)),
+  );
+  new PortForwardSession(
+    ws as unknown as WebSocket,
+    "uid-1",
+    () => "127.0.0.1",
+    pino({ level: "silent" }),
+  );
+  const headers = new spdy.HeaderCompressor();
+  const reader = new spdy.FrameReader();
+  const frames: spdy.Frame[] = [];
+  const received = () => {
+    frames.push(...reader.push(Buffer.concat(sent.splice(0))));
+    return frames.filter((f) => !f.control && f.streamId === 3);
+  };
+  try {
+    const syn = async (id: number, type: string) =>
+      spdy.synStream(0, {
+        streamId: id,
+        associatedTo: 0,
+        priority: 0,
+        block: await headers.compress({
+          streamtype: [type],
+          port: [String(port)],
+          requestid: ["0"],
+        }),
+      });
+    ws.emit(
+      "message",
+      spdy.settings([{ flags: 0, id: spdy.SETTINGS_INITIAL_WINDOW_SIZE, value: 1000 }]),
+    );
+    ws.emit("message", Buffer.concat([await syn(1, "error"), await syn(3, "data"), spdy.ping(7)]));
+    await waitFor("the first 1000 bytes", async () => {
+      const n = received().reduce((sum, f) => sum + (f.control ? 0 : f.data.length), 0);
+      return n === 1000;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(
+      received().reduce((sum, f) => sum + (f.control ? 0 : f.data.length), 0),
+      1000,
+    );
+    assert.ok(
+      frames.some((f) => f.control && f.type === spdy.PING && spdy.parsePing(f.payload) === 7),
+    );
+    assert.equal(frames.filter((f) => f.control && f.type === spdy.SYN_REPLY).length, 2);
+    ws.emit("message", spdy.windowUpdate(3, 199_000));
+    const all = await waitFor("the rest and FIN", async () => {
+      const data = received();
+      return data.some((f) => !f.control && f.flags & spdy.FLAG_FIN) ? data : undefined;
+    });
+    const bytes = Buffer.concat(all.map((f) => (f.control ? Buffer.alloc(0) : f.data)));
+    assert.deepEqual(bytes, payload);
+  } finally {
+    headers.close();
+    ws.emit("close");
+    await new Promise((resolve) => pod.close(resolve));
+  }
+});
