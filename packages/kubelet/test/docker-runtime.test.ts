@@ -25,8 +25,10 @@ const IMAGE = "skiff.local/busybox:1.36";
 const runId = randomBytes(4).toString("hex");
 const ownerLabels = { "io.skiff.test": runId };
 const networkName = `skiff-test-${runId}`;
-// A test podCIDR inside the cluster CIDR 10.244.0.0/16, varied so concurrent runs do not clash.
-const octet = 240 + (parseInt(runId.slice(0, 2), 16) % 14);
+// A test podCIDR inside the cluster CIDR 10.244.0.0/16, varied so concurrent runs do not clash:
+// 10.244.240–249 (the kubelet harness uses 100–219, its benchmark 220–239, the kube-proxy
+// tests 251 and 252).
+const octet = 240 + (parseInt(runId.slice(0, 2), 16) % 9);
 const podCIDR = `10.244.${octet}.0/24`;
 const otherCIDR = `10.244.${octet + 1}.0/24`;
 // Fictitious cluster DNS: set so Docker never picks a server itself; nothing queries it.
