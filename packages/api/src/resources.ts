@@ -8,7 +8,7 @@ export interface GroupVersionKind {
 }
 
 export type Subresource =
-  "status" | "scale" | "binding" | "log" | "exec" | "portforward" | "eviction" | "token";
+  "status" | "scale" | "binding" | "log" | "exec" | "portforward" | "proxy" | "eviction" | "token";
 
 export interface ResourceInfo {
   group: string; // "" for the core group
@@ -73,7 +73,7 @@ export const resources: readonly ResourceInfo[] = [
   }),
   res("", "v1", "Node", "nodes", false, {
     shortNames: ["no"],
-    subresources: ["status"],
+    subresources: ["status", "proxy"],
     hasSpec: true,
   }),
   res("", "v1", "Service", "services", true, {

@@ -30,6 +30,7 @@ const SUBRESOURCE_VERBS: Record<
   log: { kind: "Pod", verbs: ["get"] },
   exec: { kind: "PodExecOptions", verbs: ["create", "get"] },
   portforward: { kind: "PodPortForwardOptions", verbs: ["create", "get"] },
+  proxy: { kind: "NodeProxyOptions", verbs: ["get"] },
   eviction: { kind: "Eviction", group: "policy", version: "v1", verbs: ["create"] },
   token: { kind: "TokenRequest", group: "authentication.k8s.io", version: "v1", verbs: ["create"] },
 };

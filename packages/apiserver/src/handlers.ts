@@ -52,13 +52,15 @@ import {
 import type { UserInfo } from "./auth.js";
 import type { ServiceAccountTokens } from "./serviceaccount.js";
 import { stringify as toYaml } from "yaml";
-import { proxyToKubelet } from "./kubelet-proxy.js";
+import { proxyToKubelet, proxyToNode } from "./kubelet-proxy.js";
 
 export interface Route {
   info: ResourceInfo;
   namespace?: string;
   name?: string;
   subresource?: string;
+  /** nodes/{name}/proxy/{path}: the path on the node's kubelet. */
+  proxyPath?: string;
 }
 
 /** Parses the part of a path after /api/v1 or /apis/{group}/{version}. */
@@ -76,7 +78,7 @@ export function parseRoute(group: string, version: string, segments: string[]): 
   }
   const [resource, name, subresource, ...extra] = rest;
   const info = resource ? findResource(group, version, resource) : undefined;
-  if (!info || extra.length) throw new UnknownResourceError(path);
+  if (!info || (extra.length && subresource !== "proxy")) throw new UnknownResourceError(path);
   if (namespace !== undefined && !info.namespaced) throw new UnknownResourceError(path);
   if (
     subresource !== undefined &&
@@ -86,6 +88,8 @@ export function parseRoute(group: string, version: string, segments: string[]): 
     throw new UnknownResourceError(path);
   }
   if (name === "") throw new UnknownResourceError(path);
+  if (subresource === "proxy")
+    return { info, namespace, name, subresource, proxyPath: extra.join("/") };
   return { info, namespace, name, subresource };
 }
 
@@ -303,6 +307,9 @@ async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
     (subresource === "log" || subresource === "exec" || subresource === "portforward")
   ) {
     return proxyToKubelet(ctx, r, await reg.get(namespace, name!), subresource);
+  }
+  if (info.resource === "nodes" && subresource === "proxy") {
+    return proxyToNode(ctx, r, await reg.get(undefined, name!), r.route.proxyPath ?? "");
   }
   const obj = await reg.get(namespace, name!);
   if (subresource === "scale") return respond(r, 200, toScale(obj));

@@ -73,22 +73,70 @@ async function target(
     container = names[0]!;
   }
   const nodes = ctx.registry(findResource("", "v1", "nodes")!);
-  const node = await nodes.get(undefined, spec.nodeName);
+  const { host, port } = kubeletEndpoint(await nodes.get(undefined, spec.nodeName));
+  const query = new URLSearchParams();
+  for (const [k, v] of q) if (pass.includes(k)) query.append(k, v);
+  let path = `/${kind}/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}`;
+  if (kind !== "portForward") path += `/${encodeURIComponent(container)}`;
+  return { host, port, path: `${path}?${query.toString()}`, tls };
+}
+
+/** The kubelet's address: the node's InternalIP and its daemonEndpoints port. */
+function kubeletEndpoint(node: KubeObject): { host: string; port: number } {
   const status = node.status as
     | {
         addresses?: { type: string; address: string }[];
         daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
       }
     | undefined;
+  const name = String(node.metadata.name);
   const host = status?.addresses?.find((a) => a.type === "InternalIP")?.address;
-  if (!host)
-    throw new ApiError(503, "ServiceUnavailable", `node ${spec.nodeName} has no InternalIP`);
-  const port = status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250;
-  const query = new URLSearchParams();
-  for (const [k, v] of q) if (pass.includes(k)) query.append(k, v);
-  let path = `/${kind}/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}`;
-  if (kind !== "portForward") path += `/${encodeURIComponent(container)}`;
-  return { host, port, path: `${path}?${query.toString()}`, tls };
+  if (!host) throw new ApiError(503, "ServiceUnavailable", `node ${name} has no InternalIP`);
+  return { host, port: status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250 };
+}
+
+/**
+ * GET nodes/{name}/proxy/{path}: the kubelet's own API (/stats/summary, /pods, /healthz),
+ * relayed with its status code and content type.
+ */
+export async function proxyToNode(
+  ctx: HandlerContext,
+  r: Request,
+  node: KubeObject,
+  path: string,
+): Promise<void> {
+  const tls = clients.get(ctx);
+  if (!tls) {
+    throw new ApiError(503, "ServiceUnavailable", "no kubelet client certificate is configured");
+  }
+  const { host, port } = kubeletEndpoint(node);
+  const query = r.query.toString();
+  const kubeletPath =
+    "/" + path.split("/").map(encodeURIComponent).join("/") + (query ? `?${query}` : "");
+  await new Promise<void>((resolve, reject) => {
+    const req = https.get(
+      { host, port, path: kubeletPath, cert: tls.cert, key: tls.key, rejectUnauthorized: false },
+      (res) => {
+        const type = res.headers["content-type"];
+        r.res.writeHead(res.statusCode ?? 502, type ? { "Content-Type": type } : {});
+        res.pipe(r.res);
+        res.on("end", resolve);
+        res.on("error", () => resolve());
+      },
+    );
+    r.res.on("close", () => req.destroy());
+    req.on("error", (err) =>
+      r.res.headersSent
+        ? resolve()
+        : reject(
+            new ApiError(
+              503,
+              "ServiceUnavailable",
+              `error trying to reach the kubelet at ${host}:${port}: ${err.message}`,
+            ),
+          ),
+    );
+  });
 }
 
 /** Serves GET pods/log, pods/exec and pods/portforward for an already-read pod. */

@@ -229,6 +229,15 @@ describe(
       assert.equal(typeof nanoCores, "number");
       // At most every core busy (with slack for /proc/stat's 10 ms ticks).
       assert.ok(nanoCores >= 0 && nanoCores <= cpus().length * 1.1e9, `${nanoCores}`);
+
+      // The same through the apiserver's nodes/{name}/proxy, as `kubectl get --raw` reads it.
+      const proxied = await h.api.request("GET", `/api/v1/nodes/${h.nodeName}/proxy/stats/summary`);
+      assert.equal(proxied.status, 200);
+      const viaApi = proxied.json as Pod;
+      assert.equal(viaApi.node.nodeName, h.nodeName);
+      assert.ok(viaApi.pods.some((x: Pod) => x.podRef.name === "measured"));
+      const missing = await h.api.request("GET", `/api/v1/nodes/${h.nodeName}/proxy/no-such-path`);
+      assert.equal(missing.status, 404, "the kubelet's own status code comes through");
     });
   },
 );
