@@ -113,29 +113,47 @@ export async function proxyToNode(
   const query = r.query.toString();
   const kubeletPath =
     "/" + path.split("/").map(encodeURIComponent).join("/") + (query ? `?${query}` : "");
-  await new Promise<void>((resolve, reject) => {
+  const res = await kubeletGet(r, { host, port, path: kubeletPath, tls });
+  const type = res.headers["content-type"];
+  r.res.writeHead(res.statusCode ?? 502, type ? { "Content-Type": type } : {});
+  await relay(res, r);
+}
+
+/** GETs a path of a kubelet's API; a kubelet that cannot be reached is a 503. */
+function kubeletGet(r: Request, t: Target): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
     const req = https.get(
-      { host, port, path: kubeletPath, cert: tls.cert, key: tls.key, rejectUnauthorized: false },
-      (res) => {
-        const type = res.headers["content-type"];
-        r.res.writeHead(res.statusCode ?? 502, type ? { "Content-Type": type } : {});
-        res.pipe(r.res);
-        res.on("end", resolve);
-        res.on("error", () => resolve());
+      {
+        host: t.host,
+        port: t.port,
+        path: t.path,
+        cert: t.tls.cert,
+        key: t.tls.key,
+        // The kubelet's serving cert is self-signed, as without --kubelet-certificate-authority.
+        rejectUnauthorized: false,
       },
+      resolve,
     );
     r.res.on("close", () => req.destroy());
     req.on("error", (err) =>
-      r.res.headersSent
-        ? resolve()
-        : reject(
-            new ApiError(
-              503,
-              "ServiceUnavailable",
-              `error trying to reach the kubelet at ${host}:${port}: ${err.message}`,
-            ),
-          ),
+      reject(
+        new ApiError(
+          503,
+          "ServiceUnavailable",
+          `error trying to reach the kubelet at ${t.host}:${t.port}: ${err.message}`,
+        ),
+      ),
     );
+  });
+}
+
+/** Streams a kubelet's answer to the client until either side ends. */
+function relay(res: IncomingMessage, r: Request): Promise<void> {
+  return new Promise((resolve) => {
+    res.pipe(r.res);
+    res.on("end", resolve);
+    res.on("error", () => resolve());
+    r.res.on("close", () => resolve());
   });
 }
 
@@ -165,46 +183,19 @@ async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promi
     "limitBytes",
   ];
   const t = await target(ctx, pod, "containerLogs", r.query, pass);
-  await new Promise<void>((resolve, reject) => {
-    const req = https.get(
-      {
-        host: t.host,
-        port: t.port,
-        path: t.path,
-        cert: t.tls.cert,
-        key: t.tls.key,
-        // The kubelet's serving cert is self-signed, as without --kubelet-certificate-authority.
-        rejectUnauthorized: false,
-      },
-      (res) => {
-        const code = res.statusCode ?? 502;
-        if (code !== 200) {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            reject(
-              new ApiError(
-                code === 404 ? 404 : 500,
-                code === 404 ? "NotFound" : "InternalError",
-                Buffer.concat(chunks).toString().trim(),
-              ),
-            ),
-          );
-          return;
-        }
-        r.res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
-        res.pipe(r.res);
-        res.on("end", resolve);
-        res.on("error", () => resolve());
-      },
+  const res = await kubeletGet(r, t);
+  const code = res.statusCode ?? 502;
+  if (code !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    throw new ApiError(
+      code === 404 ? 404 : 500,
+      code === 404 ? "NotFound" : "InternalError",
+      Buffer.concat(chunks).toString().trim(),
     );
-    r.res.on("close", () => req.destroy());
-    req.on("error", (err) =>
-      r.res.headersSent
-        ? resolve()
-        : reject(new ApiError(503, "ServiceUnavailable", `kubelet: ${err.message}`)),
-    );
-  });
+  }
+  r.res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
+  await relay(res, r);
 }
 
 async function proxyWebSocket(
