@@ -1,6 +1,7 @@
 // The contract every controller in skiff-controller-manager keeps, plus the few helpers
 // they all share (event handlers that enqueue keys, the worker loop, owner lookups).
 //
+//   class FooController extends QueueController { ... }   // name, queue, cachesToSync, sync
 //   export const newFooController: ControllerConstructor = (ctx) => new FooController(ctx);
 //
 // A controller is level-triggered (kubernetes/sample-controller): informers from the shared
@@ -90,52 +91,57 @@ export function newQueue(ctx: ControllerContext, name: string): WorkQueue<string
   return new WorkQueue<string>({ metrics: ctx.metrics.queue(name) });
 }
 
-export interface WorkerLoop {
-  name: string;
-  ctx: ControllerContext;
-  queue: WorkQueue<string>;
-  /** Every informer `sync` reads from: the workers start once all have synced. */
-  informers: Pick<SharedInformer, "waitForSync">[];
-  sync(key: string): Promise<void>;
-}
-
 /**
- * The sample-controller loop: wait for the informers, then `workers` workers take a key,
- * sync it, forget it on success or re-add it rate-limited on error, and always mark it
- * done. Resolves once `signal` aborts and the workers have stopped.
+ * The base of every controller: the sample-controller loop. `run` waits for the informers
+ * `sync` reads from, then `workers` workers take a key, sync it, forget it on success or
+ * re-add it rate-limited on error, and always mark it done; it resolves once `signal`
+ * aborts and the workers have stopped.
  */
-export async function runWorkers(loop: WorkerLoop, workers: number, signal: AbortSignal) {
-  const { name, ctx, queue } = loop;
-  if (signal.aborted) return;
-  signal.addEventListener("abort", () => queue.shutDown(), { once: true });
-  const synced = await new Promise<boolean>((resolve) => {
-    signal.addEventListener("abort", () => resolve(false), { once: true });
-    void Promise.all(loop.informers.map((i) => i.waitForSync())).then((r) =>
-      resolve(r.every(Boolean)),
-    );
-  });
-  if (!synced) return;
-  ctx.log.info({ controller: name, workers }, "caches synced; starting workers");
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const got = await queue.get();
-      if (got.shutdown) return;
-      const key = got.key;
-      const started = performance.now();
-      try {
-        await loop.sync(key);
-        queue.forget(key);
-        ctx.metrics.sync(name, (performance.now() - started) / 1000, false);
-      } catch (err) {
-        ctx.metrics.sync(name, (performance.now() - started) / 1000, true);
-        // A conflict only means our cache was behind: retry quietly.
-        const log = isConflict(err) ? ctx.log.debug : ctx.log.warn;
-        log.call(ctx.log, { controller: name, key, err }, "sync failed; will retry");
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
+export abstract class QueueController implements Controller {
+  abstract readonly name: string;
+  protected abstract readonly queue: WorkQueue<string>;
+
+  constructor(protected readonly ctx: ControllerContext) {}
+
+  /** Every informer `sync` reads from: the workers start once all have synced. */
+  protected abstract cachesToSync(): Pick<SharedInformer, "waitForSync">[];
+
+  /** Brings what `key` names to its desired state; idempotent. */
+  abstract sync(key: string): Promise<void>;
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    const { name, ctx, queue } = this;
+    if (signal.aborted) return;
+    signal.addEventListener("abort", () => queue.shutDown(), { once: true });
+    const synced = await new Promise<boolean>((resolve) => {
+      signal.addEventListener("abort", () => resolve(false), { once: true });
+      void Promise.all(this.cachesToSync().map((i) => i.waitForSync())).then((r) =>
+        resolve(r.every(Boolean)),
+      );
+    });
+    if (!synced) return;
+    ctx.log.info({ controller: name, workers }, "caches synced; starting workers");
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const got = await queue.get();
+        if (got.shutdown) return;
+        const key = got.key;
+        const started = performance.now();
+        try {
+          await this.sync(key);
+          queue.forget(key);
+          ctx.metrics.sync(name, (performance.now() - started) / 1000, false);
+        } catch (err) {
+          ctx.metrics.sync(name, (performance.now() - started) / 1000, true);
+          // A conflict only means our cache was behind: retry quietly.
+          const log = isConflict(err) ? ctx.log.debug : ctx.log.warn;
+          log.call(ctx.log, { controller: name, key, err }, "sync failed; will retry");
+          queue.addRateLimited(key);
+        } finally {
+          queue.done(key);
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
+    };
+    await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
+  }
 }

@@ -16,9 +16,8 @@ import type {
 import {
   controllerRef,
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
-  type Controller,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
@@ -167,7 +166,7 @@ export function maxUnavailable(ds: DaemonSet, desired: number): number {
   return Number.isFinite(n) && n >= 1 ? n : 1;
 }
 
-export class DaemonSetController implements Controller {
+export class DaemonSetController extends QueueController {
   readonly name = "daemonset";
   readonly queue: WorkQueue<string>;
   private readonly daemonSets: Lister<DaemonSet>;
@@ -179,7 +178,8 @@ export class DaemonSetController implements Controller {
   private readonly recorder: EventRecorder;
   private readonly expectations = new Expectations();
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     this.recorder = ctx.recorder("daemonset-controller");
     const dsInfo = resourceInfo("apps", "v1", "daemonsets");
@@ -214,18 +214,8 @@ export class DaemonSetController implements Controller {
     this.pods.addEventHandler(ownedPodHandler(this.queue, this.expectations, dsKey));
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: this.informers,
-        sync: (k) => this.sync(k),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return this.informers;
   }
 
   async sync(key: string): Promise<void> {

@@ -15,7 +15,7 @@ import {
 import {
   controllerRef,
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
   type Controller,
   type ControllerContext,
@@ -49,9 +49,9 @@ const byCreation = (a: ReplicaSet, b: ReplicaSet): number =>
   (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
   (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
 
-export class DeploymentController implements Controller {
+export class DeploymentController extends QueueController {
   readonly name = "deployment";
-  private readonly queue: WorkQueue<string>;
+  protected readonly queue: WorkQueue<string>;
   private readonly dInformer: SharedInformer<Deployment>;
   private readonly rsInformer: SharedInformer<ReplicaSet>;
   private readonly podInformer: SharedInformer<Pod>;
@@ -61,7 +61,8 @@ export class DeploymentController implements Controller {
   private readonly deployments: ResourceClient<Deployment>;
   private readonly replicaSets: ResourceClient<ReplicaSet>;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     this.dInformer = ctx.informers.forResource<Deployment>(deploymentsInfo);
     this.rsInformer = ctx.informers.forResource<ReplicaSet>(rsInfo);
@@ -114,18 +115,8 @@ export class DeploymentController implements Controller {
     }
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: [this.dInformer, this.rsInformer, this.podInformer],
-        sync: (key) => this.sync(key),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return [this.dInformer, this.rsInformer, this.podInformer];
   }
 
   async sync(key: string): Promise<void> {

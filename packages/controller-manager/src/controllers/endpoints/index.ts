@@ -7,8 +7,7 @@ import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } fr
 import {
   enqueueHandler,
   newQueue,
-  runWorkers,
-  type Controller,
+  QueueController,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
@@ -93,7 +92,7 @@ export function endpointsLabels(svc: Service): Record<string, string> {
   return labels;
 }
 
-export class EndpointsController implements Controller {
+export class EndpointsController extends QueueController {
   readonly name = "endpoint"; // its --controllers name, as in kube-controller-manager
   readonly queue: WorkQueue<string>;
   private readonly services: Lister<Service>;
@@ -102,7 +101,8 @@ export class EndpointsController implements Controller {
   private readonly informers: SharedInformer[];
   private readonly endpointsClient: ResourceClient<Endpoints>;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     const services = ctx.informers.forResource<Service>(resourceInfo("", "v1", "services"));
     const pods = ctx.informers.forResource<Pod>(resourceInfo("", "v1", "pods"));
@@ -121,18 +121,8 @@ export class EndpointsController implements Controller {
     endpoints.addEventHandler(enqueueHandler<Endpoints>(this.queue));
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: this.informers,
-        sync: (k) => this.sync(k),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return this.informers;
   }
 
   async sync(key: string): Promise<void> {

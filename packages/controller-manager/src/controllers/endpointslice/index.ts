@@ -8,8 +8,7 @@ import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } fr
 import {
   enqueueHandler,
   newQueue,
-  runWorkers,
-  type Controller,
+  QueueController,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
@@ -98,7 +97,7 @@ export function desiredSlices(
   return slices;
 }
 
-export class EndpointSliceController implements Controller {
+export class EndpointSliceController extends QueueController {
   readonly name = "endpointslice";
   readonly queue: WorkQueue<string>;
   private readonly services: Lister<Service>;
@@ -110,9 +109,10 @@ export class EndpointSliceController implements Controller {
   private readonly unseen = new Map<string, { names: string[]; at: number }>();
 
   constructor(
-    private readonly ctx: ControllerContext,
+    ctx: ControllerContext,
     private readonly opts: { maxEndpointsPerSlice?: number } = {},
   ) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     const services = ctx.informers.forResource<Service>(resourceInfo("", "v1", "services"));
     const pods = ctx.informers.forResource<Pod>(resourceInfo("", "v1", "pods"));
@@ -141,18 +141,8 @@ export class EndpointSliceController implements Controller {
     );
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: this.informers,
-        sync: (k) => this.sync(k),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return this.informers;
   }
 
   async sync(key: string): Promise<void> {

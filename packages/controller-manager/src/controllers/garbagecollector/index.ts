@@ -16,7 +16,7 @@ import {
 } from "@skiff/client";
 import {
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
   type Controller,
   type ControllerContext,
@@ -43,9 +43,9 @@ interface Node {
 
 const itemOf = (resource: string, key: string): string => `${resource}|${key}`;
 
-export class GarbageCollector implements Controller {
+export class GarbageCollector extends QueueController {
   readonly name = "garbagecollector";
-  private readonly queue: WorkQueue<string>;
+  protected readonly queue: WorkQueue<string>;
   private readonly informers = new Map<string, SharedInformer<KubeObject>>();
   private readonly infos = new Map<string, ResourceInfo>();
   /** uid → where the object lives. */
@@ -53,7 +53,8 @@ export class GarbageCollector implements Controller {
   /** owner uid → items of objects that list it in ownerReferences. */
   private readonly dependents = new Map<string, Set<string>>();
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     for (const [group, resource] of gcResources) {
       const info = findResource(group, "v1", resource);
@@ -108,18 +109,8 @@ export class GarbageCollector implements Controller {
     for (const dep of this.dependents.get(uid) ?? []) this.queue.add(dep);
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: [...this.informers.values()],
-        sync: (item) => this.sync(item),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return [...this.informers.values()];
   }
 
   private client(resource: string, namespace: string): ResourceClient<KubeObject> {

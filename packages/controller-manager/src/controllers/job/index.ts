@@ -16,9 +16,8 @@ import type {
 import {
   controllerRef,
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
-  type Controller,
   type ControllerContext,
 } from "../../controller.js";
 import { Expectations, ownedPodHandler } from "../../expectations.js";
@@ -87,7 +86,7 @@ export function countFailures(job: Job, pods: Pod[]): { failedPods: number; fail
   return { failedPods, failures: failedPods + restarts };
 }
 
-export class JobController implements Controller {
+export class JobController extends QueueController {
   readonly name = "job";
   readonly queue: WorkQueue<string>;
   private readonly jobs: Lister<Job>;
@@ -101,10 +100,8 @@ export class JobController implements Controller {
   /** Per Job: the failure count last seen and when it last grew (the backoff clock). */
   private readonly lastFailure = new Map<string, { failures: number; at: number }>();
 
-  constructor(
-    private readonly ctx: ControllerContext,
-    opts: JobControllerOptions = {},
-  ) {
+  constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
+    super(ctx);
     this.backoffMs = opts.podFailureBackoffMs ?? 10_000;
     this.queue = newQueue(ctx, this.name);
     this.recorder = ctx.recorder("job-controller");
@@ -136,18 +133,8 @@ export class JobController implements Controller {
     this.pods.addEventHandler(ownedPodHandler(this.queue, this.expectations, jobKey));
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: this.informers,
-        sync: (k) => this.sync(k),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return this.informers;
   }
 
   async sync(key: string): Promise<void> {

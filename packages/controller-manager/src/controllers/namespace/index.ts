@@ -11,7 +11,7 @@ import {
 } from "@skiff/client";
 import {
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
   type Controller,
   type ControllerContext,
@@ -23,12 +23,13 @@ const namespacesInfo = findResource("", "v1", "namespaces")!;
 /** How soon to look again while objects are still going away (pods in their grace period). */
 const recheckMs = 1_000;
 
-export class NamespaceController implements Controller {
+export class NamespaceController extends QueueController {
   readonly name = "namespace";
-  private readonly queue: WorkQueue<string>;
+  protected readonly queue: WorkQueue<string>;
   private readonly informer: SharedInformer<Namespace>;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     this.informer = ctx.informers.forResource<Namespace>(namespacesInfo);
     const enqueue = (ns: Namespace) => {
@@ -41,18 +42,8 @@ export class NamespaceController implements Controller {
     });
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: [this.informer],
-        sync: (key) => this.sync(key),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return [this.informer];
   }
 
   async sync(name: string): Promise<void> {

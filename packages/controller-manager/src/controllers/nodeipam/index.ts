@@ -6,8 +6,7 @@ import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } fr
 import {
   enqueueHandler,
   newQueue,
-  runWorkers,
-  type Controller,
+  QueueController,
   type ControllerContext,
 } from "../../controller.js";
 import { resourceInfo } from "../endpoints/pods.js";
@@ -104,7 +103,7 @@ export class CidrSet {
   }
 }
 
-export class NodeIpamController implements Controller {
+export class NodeIpamController extends QueueController {
   readonly name = "nodeipam";
   readonly queue: WorkQueue<string>;
   readonly cidrs: CidrSet;
@@ -115,10 +114,8 @@ export class NodeIpamController implements Controller {
   private readonly allocated = new Map<string, string>();
   private rebuilt = false;
 
-  constructor(
-    private readonly ctx: ControllerContext,
-    opts: NodeIpamOptions = {},
-  ) {
+  constructor(ctx: ControllerContext, opts: NodeIpamOptions = {}) {
+    super(ctx);
     this.cidrs = new CidrSet(opts.clusterCIDR ?? "10.244.0.0/16", opts.nodeCIDRMaskSize ?? 24);
     this.queue = newQueue(ctx, this.name);
     const info = resourceInfo("", "v1", "nodes");
@@ -128,19 +125,13 @@ export class NodeIpamController implements Controller {
     this.informer.addEventHandler(enqueueHandler<Node>(this.queue));
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: [this.informer as SharedInformer],
-        sync: (k) => this.sync(k),
-      },
-      // One worker: allocation must see every earlier allocation.
-      Math.min(workers, 1),
-      signal,
-    );
+  protected cachesToSync() {
+    return [this.informer as SharedInformer];
+  }
+
+  override run(workers: number, signal: AbortSignal): Promise<void> {
+    // One worker: allocation must see every earlier allocation.
+    return super.run(Math.min(workers, 1), signal);
   }
 
   /** Before the first allocation, learn what every existing Node already holds. */

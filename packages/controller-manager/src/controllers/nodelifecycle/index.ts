@@ -15,8 +15,7 @@ import type {
 import {
   enqueueHandler,
   newQueue,
-  runWorkers,
-  type Controller,
+  QueueController,
   type ControllerContext,
 } from "../../controller.js";
 import { timeNow, type Pod } from "../../objects.js";
@@ -84,7 +83,7 @@ export function evictionTime(pod: Pod, noExecute: Taint[], now: number): number 
   return at;
 }
 
-export class NodeLifecycleController implements Controller {
+export class NodeLifecycleController extends QueueController {
   readonly name = "nodelifecycle";
   readonly queue: WorkQueue<string>;
   private readonly nodes: Lister<Node>;
@@ -100,10 +99,8 @@ export class NodeLifecycleController implements Controller {
   private readonly health = new Map<string, { signature: string; probeAt: number }>();
   private lastNoExecuteAt = -Infinity;
 
-  constructor(
-    private readonly ctx: ControllerContext,
-    opts: NodeLifecycleOptions = {},
-  ) {
+  constructor(ctx: ControllerContext, opts: NodeLifecycleOptions = {}) {
+    super(ctx);
     this.graceMs = opts.nodeMonitorGracePeriodMs ?? 40_000;
     const rate = opts.nodeEvictionRate ?? 0.1;
     this.evictionIntervalMs = rate > 0 ? 1000 / rate : 0;
@@ -129,18 +126,8 @@ export class NodeLifecycleController implements Controller {
     this.pods.addEventHandler(enqueueHandler<Pod>(this.queue, (p) => [p.spec?.nodeName]));
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: this.informers,
-        sync: (k) => this.sync(k),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return this.informers;
   }
 
   async sync(key: string): Promise<void> {

@@ -16,7 +16,7 @@ import {
   controllerRef,
   enqueueHandler,
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
   type Controller,
   type ControllerContext,
@@ -114,10 +114,10 @@ export async function slowStartBatch(
   return { successes, skipped: 0 };
 }
 
-export class ReplicaSetController implements Controller {
+export class ReplicaSetController extends QueueController {
   readonly name = "replicaset";
   readonly expectations = new Expectations();
-  private readonly queue: WorkQueue<string>;
+  protected readonly queue: WorkQueue<string>;
   private readonly rsInformer: SharedInformer<ReplicaSet>;
   private readonly podInformer: SharedInformer<Pod>;
   private readonly rsLister: Lister<ReplicaSet>;
@@ -126,7 +126,8 @@ export class ReplicaSetController implements Controller {
   private readonly replicaSets: ResourceClient<ReplicaSet>;
   private readonly recorder: EventRecorder;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     this.rsInformer = ctx.informers.forResource<ReplicaSet>(rsInfo);
     this.podInformer = ctx.informers.forResource<Pod>(podsInfo);
@@ -184,18 +185,8 @@ export class ReplicaSetController implements Controller {
     }
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: [this.rsInformer, this.podInformer],
-        sync: (key) => this.sync(key),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return [this.rsInformer, this.podInformer];
   }
 
   async sync(key: string): Promise<void> {

@@ -5,9 +5,8 @@ import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } fr
 import {
   enqueueHandler,
   newQueue,
-  runWorkers,
+  QueueController,
   unwrapTombstone,
-  type Controller,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
@@ -18,7 +17,7 @@ export type ServiceAccount = KubeObject;
 
 export const defaultServiceAccountName = "default";
 
-export class ServiceAccountController implements Controller {
+export class ServiceAccountController extends QueueController {
   readonly name = "serviceaccount";
   readonly queue: WorkQueue<string>;
   private readonly namespaces: Lister<Namespace>;
@@ -26,7 +25,8 @@ export class ServiceAccountController implements Controller {
   private readonly informers: SharedInformer[];
   private readonly client: ResourceClient<ServiceAccount>;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(ctx: ControllerContext) {
+    super(ctx);
     this.queue = newQueue(ctx, this.name);
     const namespaces = ctx.informers.forResource<Namespace>(resourceInfo("", "v1", "namespaces"));
     const saInfo = resourceInfo("", "v1", "serviceaccounts");
@@ -45,18 +45,8 @@ export class ServiceAccountController implements Controller {
     });
   }
 
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(
-      {
-        name: this.name,
-        ctx: this.ctx,
-        queue: this.queue,
-        informers: this.informers,
-        sync: (k) => this.sync(k),
-      },
-      workers,
-      signal,
-    );
+  protected cachesToSync() {
+    return this.informers;
   }
 
   async sync(namespace: string): Promise<void> {
