@@ -63,6 +63,22 @@ export function controllerRef(obj: KubeObject): OwnerReference | undefined {
   return obj.metadata.ownerReferences?.find((r) => r.controller === true);
 }
 
+/** The controller ownerReference, if it points at a `kind` of API group `group`. */
+export function controllerRefTo(
+  obj: KubeObject,
+  group: string,
+  kind: string,
+): OwnerReference | undefined {
+  const ref = controllerRef(obj);
+  return ref?.kind === kind && ref.apiVersion.startsWith(`${group}/`) ? ref : undefined;
+}
+
+/** `namespace/name` of the object's controller when that is a `kind` of `group`. */
+export function controllerKey(obj: KubeObject, group: string, kind: string): string | undefined {
+  const ref = controllerRefTo(obj, group, kind);
+  return ref ? `${obj.metadata.namespace ?? ""}/${ref.name}` : undefined;
+}
+
 /**
  * An event handler that maps every add, change and delete to keys and enqueues them.
  * Resyncs (same resourceVersion) are ignored; tombstones are unwrapped.

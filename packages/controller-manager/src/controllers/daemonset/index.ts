@@ -14,7 +14,8 @@ import type {
   WorkQueue,
 } from "@skiff/client";
 import {
-  controllerRef,
+  controllerKey,
+  controllerRefTo,
   newQueue,
   QueueController,
   unwrapTombstone,
@@ -187,7 +188,7 @@ export class DaemonSetController extends QueueController {
     const daemonSets = ctx.informers.forResource<DaemonSet>(dsInfo);
     const nodes = ctx.informers.forResource<Node>(resourceInfo("", "v1", "nodes"));
     this.pods = ctx.informers.forResource<Pod>(podsInfo);
-    this.pods.addIndexers({ daemonSetUid: (p) => [ownerDaemonSet(p)?.uid] });
+    this.pods.addIndexers({ daemonSetUid: (p) => [controllerRefTo(p, "apps", "DaemonSet")?.uid] });
     this.daemonSets = daemonSets.lister();
     this.nodes = nodes.lister();
     this.informers = [daemonSets, nodes, this.pods] as SharedInformer[];
@@ -207,11 +208,11 @@ export class DaemonSetController extends QueueController {
       update: (o, n) => o.metadata.resourceVersion !== n.metadata.resourceVersion && all(),
       delete: all,
     });
-    const dsKey = (p: Pod) => {
-      const ref = ownerDaemonSet(p);
-      return ref ? `${p.metadata.namespace ?? ""}/${ref.name}` : undefined;
-    };
-    this.pods.addEventHandler(ownedPodHandler(this.queue, this.expectations, dsKey));
+    this.pods.addEventHandler(
+      ownedPodHandler(this.queue, this.expectations, (p: Pod) =>
+        controllerKey(p, "apps", "DaemonSet"),
+      ),
+    );
   }
 
   protected cachesToSync() {
@@ -346,11 +347,6 @@ export class DaemonSetController extends QueueController {
       }
     }
   }
-}
-
-function ownerDaemonSet(p: KubeObject) {
-  const ref = controllerRef(p);
-  return ref?.kind === "DaemonSet" && ref.apiVersion.startsWith("apps/") ? ref : undefined;
 }
 
 export const newDaemonSetController: ControllerConstructor = (ctx) => new DaemonSetController(ctx);

@@ -14,7 +14,8 @@ import type {
   WorkQueue,
 } from "@skiff/client";
 import {
-  controllerRef,
+  controllerKey,
+  controllerRefTo,
   newQueue,
   QueueController,
   unwrapTombstone,
@@ -109,7 +110,7 @@ export class JobController extends QueueController {
     const podsInfo = resourceInfo("", "v1", "pods");
     const jobs = ctx.informers.forResource<Job>(jobsInfo);
     this.pods = ctx.informers.forResource<Pod>(podsInfo);
-    this.pods.addIndexers({ jobUid: (p) => [ownerJob(p)?.uid] });
+    this.pods.addIndexers({ jobUid: (p) => [controllerRefTo(p, "batch", "Job")?.uid] });
     this.jobs = jobs.lister();
     this.informers = [jobs, this.pods] as SharedInformer[];
     this.jobClient = ctx.client.resource<Job>(jobsInfo);
@@ -126,11 +127,9 @@ export class JobController extends QueueController {
       },
     });
     // Pods enqueue their Job, and settle the creations and deletions we expect.
-    const jobKey = (p: Pod) => {
-      const ref = ownerJob(p);
-      return ref ? `${p.metadata.namespace ?? ""}/${ref.name}` : undefined;
-    };
-    this.pods.addEventHandler(ownedPodHandler(this.queue, this.expectations, jobKey));
+    this.pods.addEventHandler(
+      ownedPodHandler(this.queue, this.expectations, (p: Pod) => controllerKey(p, "batch", "Job")),
+    );
   }
 
   protected cachesToSync() {
@@ -311,11 +310,6 @@ export class JobController extends QueueController {
       if (!isNotFound(e)) throw e;
     }
   }
-}
-
-function ownerJob(p: KubeObject) {
-  const ref = controllerRef(p);
-  return ref?.kind === "Job" && ref.apiVersion.startsWith("batch/") ? ref : undefined;
 }
 
 /** Fits the registry as is, or with options: `(ctx) => newJobController(ctx, opts)`. */
