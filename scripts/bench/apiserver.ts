@@ -10,17 +10,13 @@ import { join } from "node:path";
 import { Agent, request } from "node:https";
 import { Etcd3 } from "etcd3";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
+import { pct } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const certs = testCerts();
 const ca = readFileSync(join(certs, "ca.crt"));
 const cert = readFileSync(join(certs, "admin.crt"));
 const key = readFileSync(join(certs, "admin.key"));
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
 const ms = (x: number): string => `${x.toFixed(2)} ms`;
 
 function pod(name: string): object {

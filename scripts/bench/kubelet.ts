@@ -17,7 +17,7 @@
 // Everything is removed by the run's label io.skiff.bench=<run id>.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -29,6 +29,7 @@ import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { pino } from "pino";
 import { DockerRuntime } from "../../packages/kubelet/src/runtime/docker.js";
 import type { ContainerRuntime } from "../../packages/kubelet/src/runtime/runtime.js";
+import { cpuSeconds, pct } from "./lib.js";
 
 const IMAGE = "skiff.local/busybox:1.36";
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -55,11 +56,6 @@ interface ChildConfig {
 
 /** Epoch milliseconds with sub-millisecond precision (comparable with Docker's timeNano). */
 const now = () => performance.timeOrigin + performance.now();
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
 
 const secs = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : "–");
 const load = () =>
@@ -481,16 +477,6 @@ async function dockerEvents(
  * after each side's cleanup keeps that work out of the next side's figures.
  */
 const settle = () => new Promise((r) => setTimeout(r, 3000));
-
-/** CPU seconds a process has used so far (user + system). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /**
  * A /24 that no Docker network on this engine uses yet, in 10.244.220-239: inside the cluster

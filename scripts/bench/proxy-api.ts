@@ -16,32 +16,14 @@ import type { KubeObject } from "@skiff/client";
 import { ProxyServer, cleanupProxyRules, execInNetns } from "@skiff/kube-proxy";
 import type { Exec, SyncResult } from "@skiff/kube-proxy";
 import { startApiserver } from "@skiff/testing";
+import { pct, pool } from "./lib.js";
 
 const netns = `skiff-bench-api-${process.pid}`;
 const services = findResource("", "v1", "services")!;
 const slices = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 const namespaces = findResource("", "v1", "namespaces")!;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
 const ms = (x: number): string => `${Math.round(x)} ms`;
 const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
-
-/** Runs fn over items with `width` requests in flight. */
-async function parallel<T>(
-  items: T[],
-  width: number,
-  fn: (t: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 function endpointSlice(ns: string, svc: string, ips: string[], rv?: string): KubeObject {
   return {
@@ -67,7 +49,7 @@ async function scenario(client: RestClient, n: number): Promise<void> {
   const ns = `bench-${n}`;
   await client.resource(namespaces).create({ metadata: { name: ns } });
   const created = Date.now();
-  await parallel([...Array(n).keys()], 64, async (i) => {
+  await pool([...Array(n).keys()], 64, async (i) => {
     await client
       .resource(services)
       .namespace(ns)

@@ -8,15 +8,11 @@
 import { execFileSync } from "node:child_process";
 import { IptablesProxier, buildRules, execInNetns } from "@skiff/kube-proxy";
 import type { EndpointSlice, Layout, Service } from "@skiff/kube-proxy";
+import { pct } from "./lib.js";
 
 const netns = `skiff-bench-${process.pid}`;
 const withKubeProxyLayout10k = process.argv.includes("--kube-proxy-layout-10k");
 const allLocal = process.argv.includes("--all-local");
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
 const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 function fixture(n: number, epsPerService = 3): { services: Service[]; slices: EndpointSlice[] } {

@@ -7,7 +7,7 @@
 // created through the apiserver, 100 at a time. Reported: pods/s from the first create to the
 // last pod seen bound (by an informer), and each pod's wait from its create call to its binding.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, copyFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -26,6 +26,7 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
+import { cpuSeconds, pct, pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -37,25 +38,10 @@ interface Pod extends KubeObject {
   spec: { nodeName?: string };
 }
 
-/** CPU seconds a process has used so far (user + system). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /** CPU seconds this (load-generating) process has used. */
 function ownCpu(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 /** Runs a process and resolves once a JSON log line with `msg` appears on its stdout. */
@@ -82,19 +68,6 @@ function spawnUntil(
   });
   if (!msg) proc.stdout!.resume();
   return { proc, ready };
-}
-
-async function pool<T>(
-  items: T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 async function run(nodes: number, pods: number): Promise<string> {

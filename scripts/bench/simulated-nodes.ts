@@ -9,7 +9,7 @@
 // time; reports registration time, pods/s from the first create to the last Running seen on a
 // watch, each pod's created → Running p50/p99, and this process's memory.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -23,6 +23,7 @@ import {
 } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { startKubelet, type RunningKubelet } from "../../packages/kubelet/src/index.js";
+import { cpuSeconds, pct, pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -34,25 +35,6 @@ if (kubeletCount > 250) throw new Error("--kubelets: at most 250 (one 10.244.N.0
 interface Pod extends KubeObject {
   spec: { nodeName?: string };
   status?: { phase?: string };
-}
-
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-
-async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const etcd = await startEtcd();
