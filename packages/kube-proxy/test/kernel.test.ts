@@ -4,8 +4,6 @@
 // (All kernel tests live in this one file so that they never race each other.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { request } from "node:http";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
@@ -14,23 +12,12 @@ import { exec, mustExec } from "../src/exec.js";
 import { IptablesProxier } from "../src/iptables/proxier.js";
 import { SafetyNet } from "../src/safety.js";
 import { lockKernel, othersRules, othersRulesLost } from "./kernel-lock.js";
+import { backendNet, startBackends } from "./backends.js";
 
-const bridge = "skpt-br0";
-const backends = [0, 1, 2].map((i) => ({
-  name: `be${i}`,
-  netns: `skpt-be${i}`,
-  veth: `skpt-h${i}`,
-  ip: `10.244.251.${10 + i}`,
-}));
-const servers: ChildProcess[] = [];
+const net = backendNet("skpt", 251, 3);
+const { bridge, backends } = net;
+let stopBackends = async (): Promise<void> => {};
 const sh = (cmd: string, ...args: string[]): Promise<string> => mustExec(exec, cmd, args);
-
-// One node process per backend: HTTP on 8080 answers its name, UDP 5353 echoes with its name.
-const serverScript = (name: string): string => `
-  require("http").createServer((q, r) => r.end(${JSON.stringify(name)})).listen(8080);
-  const u = require("dgram").createSocket("udp4");
-  u.on("message", (m, from) => u.send(${JSON.stringify(name)} + ":" + m, from.port, from.address));
-  u.bind(5353);`;
 
 function service(name: string, clusterIP: string, spec: Partial<Service["spec"]> = {}): Service {
   return {
@@ -128,34 +115,7 @@ before(async () => {
   unlock = await lockKernel();
   othersBefore = await othersRules();
   routeLocalnetBefore = (await sh("sysctl", "-n", "net.ipv4.conf.all.route_localnet")).trim();
-  await sh("ip", "link", "add", bridge, "type", "bridge");
-  await sh("ip", "addr", "add", "10.244.251.1/24", "dev", bridge);
-  await sh("ip", "link", "set", bridge, "up");
-  for (const b of backends) {
-    await sh("ip", "netns", "add", b.netns);
-    await sh("ip", "link", "add", b.veth, "type", "veth", "peer", "name", "eth0", "netns", b.netns);
-    await sh("ip", "link", "set", b.veth, "master", bridge, "up");
-    await sh("ip", "-n", b.netns, "addr", "add", `${b.ip}/24`, "dev", "eth0");
-    await sh("ip", "-n", b.netns, "link", "set", "eth0", "up");
-    await sh("ip", "-n", b.netns, "link", "set", "lo", "up");
-    await sh("ip", "-n", b.netns, "route", "add", "default", "via", "10.244.251.1");
-    servers.push(
-      spawn("ip", ["netns", "exec", b.netns, process.execPath, "-e", serverScript(b.name)], {
-        stdio: "ignore",
-      }),
-    );
-  }
-  for (const b of backends) {
-    for (let i = 0; ; i++) {
-      try {
-        assert.equal(await get(b.ip, 8080), b.name);
-        break;
-      } catch (e) {
-        if (i > 50) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
+  stopBackends = await startBackends(net);
   for (const s of [web, sticky, nodePort, empty, echo]) proxier.onServiceAdd(s);
   for (const s of [
     webSlice,
@@ -170,9 +130,7 @@ before(async () => {
 
 after(async () => {
   await proxier.cleanup().catch(() => {});
-  for (const s of servers) s.kill();
-  for (const b of backends) await exec("ip", ["netns", "del", b.netns]);
-  await exec("ip", ["link", "del", bridge]);
+  await stopBackends();
   unlock();
 });
 

@@ -18,20 +18,16 @@ import type { TestApiserver } from "@skiff/testing";
 import { exec, mustExec } from "../src/exec.js";
 import { ProxyServer, cleanupProxyRules, hostAddresses } from "../src/proxy.js";
 import { lockKernel, othersRules, othersRulesLost } from "./kernel-lock.js";
+import { backendNet, startBackends } from "./backends.js";
 
 const ns = "proxy-test";
 const nodeName = "proxy-test-node";
-const bridge = "skpa-br0";
-const backends = [0, 1, 2, 3].map((i) => ({
-  name: `be${i}`,
-  netns: `skpa-be${i}`,
-  veth: `skpa-h${i}`,
-  ip: `10.244.252.${10 + i}`,
-}));
+const net = backendNet("skpa", 252, 4);
+const { backends } = net;
+let stopBackends = async (): Promise<void> => {};
 const ips = backends.map((b) => b.ip);
 const hostIP = hostAddresses()[0]!;
 const mainScript = new URL("../src/main.ts", import.meta.url).pathname;
-const servers: ChildProcess[] = [];
 const sh = (cmd: string, ...args: string[]): Promise<string> => mustExec(exec, cmd, args);
 
 let api: TestApiserver;
@@ -45,13 +41,6 @@ const services = findResource("", "v1", "services")!;
 const slices = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 
 // Per backend: HTTP 8080 answers its name, UDP 5353 echoes with its name, TCP 9000 echoes.
-const serverScript = (name: string): string => `
-  require("http").createServer((q, r) => r.end(${JSON.stringify(name)})).listen(8080);
-  require("net").createServer((s) => s.pipe(s)).listen(9000);
-  const u = require("dgram").createSocket("udp4");
-  u.on("message", (m, from) => u.send(${JSON.stringify(name)} + ":" + m, from.port, from.address));
-  u.bind(5353);`;
-
 type Port = { name: string; port: number; protocol: "TCP" | "UDP"; targetPort: number };
 const http: Port = { name: "http", port: 80, protocol: "TCP", targetPort: 8080 };
 
@@ -144,25 +133,7 @@ before(async () => {
   routeLocalnetBefore = (await sh("sysctl", "-n", "net.ipv4.conf.all.route_localnet")).trim();
   api = await startApiserver();
   client = new RestClient(loadClientConfig({ kubeconfig: api.kubeconfig }));
-  await sh("ip", "link", "add", bridge, "type", "bridge");
-  await sh("ip", "addr", "add", "10.244.252.1/24", "dev", bridge);
-  await sh("ip", "link", "set", bridge, "up");
-  for (const b of backends) {
-    await sh("ip", "netns", "add", b.netns);
-    await sh("ip", "link", "add", b.veth, "type", "veth", "peer", "name", "eth0", "netns", b.netns);
-    await sh("ip", "link", "set", b.veth, "master", bridge, "up");
-    await sh("ip", "-n", b.netns, "addr", "add", `${b.ip}/24`, "dev", "eth0");
-    await sh("ip", "-n", b.netns, "link", "set", "eth0", "up");
-    await sh("ip", "-n", b.netns, "link", "set", "lo", "up");
-    await sh("ip", "-n", b.netns, "route", "add", "default", "via", "10.244.252.1");
-    servers.push(
-      spawn("ip", ["netns", "exec", b.netns, process.execPath, "-e", serverScript(b.name)], {
-        stdio: "ignore",
-      }),
-    );
-  }
-  for (const b of backends)
-    await eventually(async () => assert.equal((await get(b.ip, 8080)).body, b.name));
+  stopBackends = await startBackends(net);
 
   await client.resource(findResource("", "v1", "namespaces")!).create({ metadata: { name: ns } });
   const nodes = client.resource(findResource("", "v1", "nodes")!);
@@ -211,9 +182,7 @@ after(async () => {
   // --cleanup in a fresh process cannot know the value the first proxy found (nor does
   // kube-proxy restore it): put the host back as it was.
   await exec("sysctl", ["-w", `net.ipv4.conf.all.route_localnet=${routeLocalnetBefore}`]);
-  for (const s of servers) s.kill();
-  for (const b of backends) await exec("ip", ["netns", "del", b.netns]);
-  await exec("ip", ["link", "del", bridge]);
+  await stopBackends();
   await api?.stop();
   unlock();
 });
