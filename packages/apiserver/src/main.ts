@@ -56,7 +56,12 @@ const argv = yargs(hideBin(process.argv))
     default: "1h0m0s",
     describe: "how long Events are kept",
     coerce: (v: string) => {
-      const ms = parseDuration(v);
+      let ms: number;
+      try {
+        ms = parseDuration(v);
+      } catch {
+        throw new Error(`--event-ttl: invalid duration "${v}" (examples: 30m, 1h0m0s)`);
+      }
       if (ms < 1000) throw new Error(`--event-ttl must be at least 1s, got "${v}"`);
       return ms;
     },

@@ -6,6 +6,15 @@ import { pino } from "pino";
 import { parseDuration } from "@skiff/api";
 import { ProxyServer, cleanupProxyRules, defaultClusterCIDR } from "./proxy.js";
 
+/** A duration flag in milliseconds; a bad one is a usage error naming the flag. */
+function duration(flag: string, v: string): number {
+  try {
+    return parseDuration(v);
+  } catch {
+    throw new Error(`--${flag}: invalid duration "${v}" (examples: 500ms, 1s, 1m30s)`);
+  }
+}
+
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-proxy")
   .usage("$0 [flags]: Service rules in the kernel, from the API")
@@ -21,11 +30,16 @@ const argv = yargs(hideBin(process.argv))
     describe: "IPVS scheduler (ipvs mode)",
   })
   .option("cluster-cidr", { type: "string", default: defaultClusterCIDR })
-  .option("min-sync-period", { type: "string", default: "1s" })
+  .option("min-sync-period", {
+    type: "string",
+    default: "1s",
+    coerce: (v: string) => duration("min-sync-period", v),
+  })
   .option("sync-period", {
     type: "string",
     default: "30s",
     describe: "how often to sync (partially) and check the canary; full syncs are hourly",
+    coerce: (v: string) => duration("sync-period", v),
   })
   .option("metrics-bind-address", { type: "string", default: "127.0.0.1:10249" })
   .option("healthz-bind-address", { type: "string", default: "0.0.0.0:10256" })
@@ -51,8 +65,8 @@ async function main(): Promise<void> {
     proxyMode: argv["proxy-mode"],
     ipvsScheduler: argv["ipvs-scheduler"],
     clusterCIDR: argv["cluster-cidr"],
-    minSyncPeriodMs: parseDuration(argv["min-sync-period"]),
-    syncPeriodMs: parseDuration(argv["sync-period"]),
+    minSyncPeriodMs: argv["min-sync-period"],
+    syncPeriodMs: argv["sync-period"],
     metricsBindAddress: argv["metrics-bind-address"],
     healthzBindAddress: argv["healthz-bind-address"],
     log,

@@ -1,0 +1,21 @@
+// Bad flags of skiff-apiserver: one line naming the flag, exit code 2, before
+// anything is touched.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+
+const run = (main: string, ...args: string[]) =>
+  spawnSync(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", new URL(main, import.meta.url).pathname, ...args],
+    { encoding: "utf8", timeout: 30_000 },
+  );
+
+test("a bad --event-ttl is a one-line usage error naming the flag", () => {
+  const apiserver = run("../src/main.ts", "--event-ttl=1x", "--etcd-servers=x");
+  assert.equal(apiserver.status, 2);
+  assert.equal(
+    apiserver.stderr,
+    'skiff-apiserver: --event-ttl: invalid duration "1x" (examples: 30m, 1h0m0s)\n',
+  );
+});
