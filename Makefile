@@ -1,5 +1,5 @@
 # The few verbs a person types. Logic lives in scripts/; see README.md.
-.PHONY: setup build lint test images up down status logs clean
+.PHONY: setup build lint test images load up down status logs clean
 
 setup:
 	bash scripts/setup-host.sh
@@ -19,8 +19,13 @@ test:
 	@# The end-to-end journey runs alone: its cluster owns the node's pods and KUBE-* chains.
 	node scripts/run-tests.mjs test/e2e
 
+# The local test images and registry, and the Skiff image (skiff.local/skiff:<version>).
 images:
 	bash scripts/build-images.sh
+
+# Copies a local image into every node of the compose cluster: make load IMAGE=my/app:dev
+load:
+	@bash scripts/load-image.sh "$(IMAGE)"
 
 # A whole cluster on this host: etcd (ETCD=1 or 3), the control plane and one node.
 up: setup

@@ -20,24 +20,8 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers: run 'make setup' (
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   step "$IMAGE present"
 else
-  [ -x /bin/busybox ] || die "/bin/busybox is missing: apt-get install busybox-static"
   step "building $IMAGE from /bin/busybox"
-  rootfs=$(mktemp -d)
-  trap 'rm -rf "$rootfs"' EXIT
-  mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,proc,sys,dev,var/www}
-  chmod 1777 "$rootfs/tmp"
-  cp /bin/busybox "$rootfs/bin/busybox"
-  for applet in $(/bin/busybox --list-full); do
-    [ -e "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
-  done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
-    >"$rootfs/etc/passwd"
-  printf 'root:x:0:\nnobody:x:65534:\n' >"$rootfs/etc/group"
-  tar -C "$rootfs" --numeric-owner -c . |
-    docker import \
-      --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
-      --change 'CMD ["sh"]' \
-      - "$IMAGE" >/dev/null
+  bash "$(dirname "$0")/busybox-image.sh" "$IMAGE"
 fi
 if [ "$(docker image inspect -f '{{.Id}}' "$SECOND_TAG" 2>/dev/null)" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
   step "tagging $SECOND_TAG"
@@ -90,3 +74,6 @@ else
   docker rmi "$PUSHED" >/dev/null
   docker pull -q "$PUSHED" >/dev/null
 fi
+
+# --- the Skiff image (docker-compose.yml, the DNS addon) ---
+bash "$(dirname "$0")/build-skiff-image.sh"

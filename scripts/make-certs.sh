@@ -2,9 +2,16 @@
 # Makes a cluster CA, the apiserver's serving certificate, client certificates for the
 # admin and each component, and a kubeconfig for each, under DIR. Existing files are kept.
 #   scripts/make-certs.sh DIR [SERVER_URL]     (default https://127.0.0.1:6443)
+# For a cluster of several machines (docker-compose.yml, deploy/), from the environment:
+#   NODES="node1 node2"   a kubelet certificate and kubeconfig per node (kubelet-NAME.*)
+#                         instead of one for this host's name (kubelet.*)
+#   API_SANS="IP:…,DNS:…" more names for the apiserver's serving certificate
+#   INTERNAL_SERVER=URL   the server the components' kubeconfigs name (default SERVER_URL);
+#                         admin.kubeconfig, the user's, always names SERVER_URL
 set -euo pipefail
 dir=${1:?usage: make-certs.sh DIR [SERVER_URL]}
 server=${2:-https://127.0.0.1:6443}
+internal_server=${INTERNAL_SERVER:-$server}
 mkdir -p "$dir"
 cd "$dir"
 umask 077
@@ -37,6 +44,7 @@ sans="DNS:localhost,DNS:$host,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernet
 for ip in $(hostname -I 2>/dev/null || true); do
   case $ip in *:*) ;; *) sans="$sans,IP:$ip" ;; esac
 done
+[ -z "${API_SANS:-}" ] || sans="$sans,$API_SANS"
 sign apiserver "/CN=kube-apiserver" "subjectAltName=$sans
 extendedKeyUsage=serverAuth
 keyUsage=critical,digitalSignature,keyEncipherment"
@@ -52,10 +60,16 @@ client apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
 client controller-manager system:kube-controller-manager
 client scheduler system:kube-scheduler
 client proxy system:kube-proxy
-client kubelet "system:node:$host" system:nodes
+client net system:skiff-net
+nodes=${NODES:-}
+if [ -z "$nodes" ]; then
+  client kubelet "system:node:$host" system:nodes
+else
+  for n in $nodes; do client "kubelet-$n" "system:node:$n" system:nodes; done
+fi
 
-kubeconfig() { # NAME USER
-  local b64ca b64crt b64key
+kubeconfig() { # NAME USER [SERVER]
+  local b64ca b64crt b64key url=${3:-$internal_server}
   b64ca=$(base64 -w0 ca.crt)
   b64crt=$(base64 -w0 "$1.crt")
   b64key=$(base64 -w0 "$1.key")
@@ -65,7 +79,7 @@ kind: Config
 clusters:
 - name: skiff
   cluster:
-    server: $server
+    server: $url
     certificate-authority-data: $b64ca
 users:
 - name: $2
@@ -81,9 +95,14 @@ contexts:
 current-context: $2@skiff
 KC
 }
-kubeconfig admin kubernetes-admin
+kubeconfig admin kubernetes-admin "$server"
 kubeconfig controller-manager system:kube-controller-manager
 kubeconfig scheduler system:kube-scheduler
 kubeconfig proxy system:kube-proxy
-kubeconfig kubelet "system:node:$host"
+kubeconfig net system:skiff-net
+if [ -z "$nodes" ]; then
+  kubeconfig kubelet "system:node:$host"
+else
+  for n in $nodes; do kubeconfig "kubelet-$n" "system:node:$n"; done
+fi
 echo "certificates and kubeconfigs in $dir (server $server)"

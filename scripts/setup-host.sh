@@ -27,6 +27,8 @@ want ip iproute2
 want openssl openssl
 want curl curl
 want make make
+want debootstrap debootstrap           # the Skiff image's base where no registry answers
+want docker-compose docker-compose     # the compose cluster (docker compose works too)
 # The image is built from a static busybox: a dynamic one would need libc inside it.
 if ! [ -x /bin/busybox ] || [[ "$(LC_ALL=C ldd /bin/busybox 2>&1)" != *"not a dynamic"* ]]; then
   missing+=(busybox-static)

@@ -51,6 +51,8 @@ export interface KubeletOptions {
   rootDir: string;
   clusterDNS: string[];
   clusterDomain: string;
+  /** MTU of the pod network's interfaces (default: the engine's); lower under an overlay. */
+  podNetworkMTU?: number;
   log: Logger;
   /** How often every pod is synced again regardless of events (default 10 s). */
   resyncPeriodMs?: number;
@@ -178,7 +180,11 @@ export class Kubelet {
     this.networkChain = this.networkChain.then(async () => {
       if (cidr === this.podCIDR) return;
       try {
-        await this.runtime.ensurePodNetwork({ subnet: cidr });
+        await this.runtime.ensurePodNetwork({
+          subnet: cidr,
+          ipMasquerade: false,
+          mtu: this.opts.podNetworkMTU,
+        });
         this.podCIDR = cidr;
         this.log.info({ podCIDR: cidr }, "pod network ready");
         for (const uid of this.pods.keys()) this.enqueue(uid);

@@ -20,12 +20,27 @@ const argv = yargs(hideBin(process.argv))
     "tls-private-key-file": { type: "string" },
     "cluster-dns": { type: "string", default: "10.96.0.10", describe: "Comma-separated" },
     "cluster-domain": { type: "string", default: "cluster.local" },
+    "pod-network-mtu": {
+      type: "number",
+      describe: "MTU of pod interfaces (default: the engine's); the uplink's minus 50 under VXLAN",
+    },
     "register-with-taints": { type: "string", default: "", describe: "key=value:Effect,..." },
     runtime: { choices: ["docker", "simulated"] as const, default: "docker" as const },
     "pod-manifest-path": { type: "string", describe: "Directory of static pod manifests" },
     "log-level": { type: "string", default: "info" },
   })
+  .check((a) => {
+    const mtu = a["pod-network-mtu"];
+    if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 576 && mtu <= 65535)) {
+      throw new Error(`--pod-network-mtu=${String(mtu)}: must be a whole number from 576 to 65535`);
+    }
+    return true;
+  })
   .strict()
+  .fail((msg, err) => {
+    process.stderr.write(`skiff-kubelet: ${msg ?? err?.message}\n`);
+    process.exit(2);
+  })
   .parseSync();
 
 const logger = pino({ level: argv["log-level"], base: { component: "skiff-kubelet" } });
@@ -42,10 +57,15 @@ const running = await startKubelet({
   tlsPrivateKeyFile: argv["tls-private-key-file"],
   clusterDNS: argv["cluster-dns"].split(",").filter(Boolean),
   clusterDomain: argv["cluster-domain"],
+  podNetworkMTU: argv["pod-network-mtu"],
   registerWithTaints: argv["register-with-taints"],
   runtime: argv.runtime,
   podManifestPath: argv["pod-manifest-path"],
   logger,
+}).catch((err: unknown) => {
+  // One line naming the cause (no engine, a bad kubeconfig, a refused registration).
+  logger.fatal({ err: err instanceof Error ? err.message : String(err) }, "kubelet cannot start");
+  process.exit(1);
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -61,7 +61,18 @@ export class NodeAgent {
   /** Registers the node and starts the lease and status loops; `onNode` sees every read of it. */
   async start(onNode: (node: Node) => void): Promise<void> {
     this.onNode = onNode;
-    await this.register();
+    // As Kubernetes' kubelet: keep trying to register while the apiserver cannot be reached
+    // (a node often starts before its control plane), backing off up to 7 s.
+    for (let delay = 100; ; delay = Math.min(delay * 2, 7_000)) {
+      try {
+        await this.register();
+        break;
+      } catch (err) {
+        if (!(err instanceof Error && "retryable" in err && err.retryable === true)) throw err;
+        this.opts.log.warn({ err: err.message, retryInMs: delay }, "cannot register the node yet");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
     await this.renewLease();
     await this.syncStatus();
     const every = (ms: number, fn: () => Promise<void>) =>

@@ -23,6 +23,7 @@ export interface StartKubeletOptions {
   tlsPrivateKeyFile?: string;
   clusterDNS?: string[];
   clusterDomain?: string;
+  podNetworkMTU?: number;
   registerWithTaints?: string;
   /** "docker" (default) or "simulated". */
   runtime?: "docker" | "simulated";
@@ -77,6 +78,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     rootDir,
     clusterDNS: opts.clusterDNS ?? ["10.96.0.10"],
     clusterDomain: opts.clusterDomain ?? "cluster.local",
+    podNetworkMTU: opts.podNetworkMTU,
     log: opts.logger,
     resyncPeriodMs: opts.resyncPeriodMs,
     podManifestPath: opts.podManifestPath,

@@ -1,5 +1,6 @@
 // The Docker runtime against the real engine on this machine. Every container and network
 // made here carries `io.skiff.test=<run id>` and is removed by that label afterwards.
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
@@ -138,6 +139,28 @@ describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
     const moved = await rt.ensurePodNetwork({ subnet: otherCIDR });
     assert.notEqual(moved.id, first.id);
     assert.equal(moved.subnet, otherCIDR);
+    await rt.ensurePodNetwork({ subnet: podCIDR });
+  });
+
+  test("the pod network as the kubelet asks for it: no engine masquerade, the given MTU", async () => {
+    const options = async (id: string) =>
+      ((await rt.docker.getNetwork(id).inspect()) as { Options: Record<string, string> }).Options;
+    const net = await rt.ensurePodNetwork({ subnet: podCIDR, ipMasquerade: false, mtu: 1450 });
+    assert.deepEqual(await options(net.id), {
+      "com.docker.network.bridge.enable_ip_masquerade": "false",
+      "com.docker.network.driver.mtu": "1450",
+    });
+    // Docker's own MASQUERADE rule for the subnet is absent: skiff-net decides what leaves.
+    const nat = execFileSync("iptables", ["-t", "nat", "-S", "POSTROUTING"], { encoding: "utf8" });
+    assert.doesNotMatch(nat, new RegExp(`-s ${podCIDR.replace(/[./]/g, "\\$&")} .*MASQUERADE`));
+    // The same request keeps it; another MTU recreates it while no pod uses it.
+    assert.equal(
+      (await rt.ensurePodNetwork({ subnet: podCIDR, ipMasquerade: false, mtu: 1450 })).id,
+      net.id,
+    );
+    const other = await rt.ensurePodNetwork({ subnet: podCIDR, ipMasquerade: false, mtu: 1400 });
+    assert.notEqual(other.id, net.id);
+    assert.equal((await options(other.id))["com.docker.network.driver.mtu"], "1400");
     await rt.ensurePodNetwork({ subnet: podCIDR });
   });
 

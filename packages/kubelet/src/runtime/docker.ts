@@ -62,6 +62,9 @@ export const DEFAULT_NETWORK_NAME = "skiff-pods";
 // Kubernetes' defaults for container log rotation (containerLogMaxSize, containerLogMaxFiles).
 const LOG_CONFIG = { Type: "json-file", Config: { "max-size": "10m", "max-file": "5" } };
 const NEVER = "0001-01-01T00:00:00Z";
+// The bridge driver's options the pod network sets (docker network create -o).
+const MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade";
+const MTU_OPTION = "com.docker.network.driver.mtu";
 // How long a "present" answer of imageStatus is reused (see imageStatus).
 const IMAGE_STATUS_TTL_MS = 2000;
 
@@ -93,23 +96,25 @@ export class DockerRuntime implements ContainerRuntime {
 
   async ensurePodNetwork(config: PodNetworkConfig): Promise<PodNetwork> {
     const { subnet, gateway } = parseSubnet(config.subnet);
+    const options: Record<string, string> = {};
+    if (config.ipMasquerade === false) options[MASQUERADE_OPTION] = "false";
+    if (config.mtu !== undefined) options[MTU_OPTION] = String(config.mtu);
     const existing = await this.findNetwork();
     if (existing) {
       const ipam = existing.ipam;
-      if (ipam?.subnet === subnet && ipam.gateway === gateway) {
-        return { name: this.networkName, id: existing.id, subnet, gateway };
-      }
+      const same =
+        ipam?.subnet === subnet &&
+        ipam.gateway === gateway &&
+        [MASQUERADE_OPTION, MTU_OPTION].every((k) => existing.options[k] === options[k]);
+      if (same) return { name: this.networkName, id: existing.id, subnet, gateway };
       if (existing.containers > 0) {
         throw new PodNetworkConflictError(
-          `network ${this.networkName} has subnet ${ipam?.subnet ?? "?"}, not ${subnet}, and ` +
-            `${existing.containers} containers still use it`,
+          `network ${this.networkName} has subnet ${ipam?.subnet ?? "?"} and options ` +
+            `${JSON.stringify(existing.options)}, not ${subnet} and ${JSON.stringify(options)}, ` +
+            `and ${existing.containers} containers still use it`,
         );
       }
       await this.call(() => this.docker.getNetwork(existing.id).remove());
-    }
-    const options: Record<string, string> = {};
-    if (config.ipMasquerade === false) {
-      options["com.docker.network.bridge.enable_ip_masquerade"] = "false";
     }
     const created = await this.call(() =>
       this.docker.createNetwork({
@@ -142,6 +147,11 @@ export class DockerRuntime implements ContainerRuntime {
         ? { subnet: str(ipamConfig, "Subnet"), gateway: str(ipamConfig, "Gateway") }
         : undefined,
       containers: Object.keys(rec(detail, "Containers")).length,
+      options: Object.fromEntries(
+        Object.entries(rec(detail, "Options")).filter(
+          (e): e is [string, string] => typeof e[1] === "string",
+        ),
+      ),
     };
   }
 

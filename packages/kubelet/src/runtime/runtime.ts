@@ -43,8 +43,14 @@ export function runtimeContainerName(pod: PodRef, container: string, attempt: nu
 export interface PodNetworkConfig {
   /** The node's podCIDR, e.g. "10.244.1.0/24"; the gateway is its first address. */
   subnet: string;
-  /** Whether traffic leaving the node from pods is masqueraded (Docker's default: yes). */
+  /**
+   * Whether the engine masquerades traffic leaving the node from pods (Docker's default: yes).
+   * The kubelet says no: pods on other nodes must see a pod's own address, and the network
+   * agent (skiff-net) masquerades only what leaves the cluster.
+   */
   ipMasquerade?: boolean;
+  /** The pod interfaces' MTU (default: the engine's, 1500); lower under an overlay. */
+  mtu?: number;
 }
 
 export interface PodNetwork {
