@@ -70,7 +70,8 @@ const argv = yargs(hideBin(process.argv))
   })
   .strict()
   .fail((msg, err) => {
-    process.stderr.write(`skiff-net: ${msg ?? err?.message}\n`);
+    // One line: yargs spreads some messages (invalid choices) over several.
+    process.stderr.write(`skiff-net: ${(msg ?? err?.message ?? "").replace(/\s*\n\s*/g, " ")}\n`);
     process.exit(2);
   })
   .parseSync();
