@@ -181,7 +181,7 @@ export class NetAgent {
     const changed = plan.actions.length + rules.length + (patch ? 1 : 0);
     this.log[changed ? "info" : "debug"](
       {
-        actions: plan.actions.map(describe),
+        actions: plan.actions.map(describeAction),
         rules,
         annotated: !!patch,
         skipped: plan.skipped,
@@ -194,7 +194,7 @@ export class NetAgent {
 }
 
 /** One line per action for the logs: "addRoute 10.244.2.0/24 via 10.244.2.0 dev skiff.1". */
-export function describe(a: NetAction): string {
+export function describeAction(a: NetAction): string {
   switch (a.op) {
     case "deleteLink":
       return `${a.op} ${a.name} (${a.reason})`;

@@ -22,14 +22,14 @@ const jumps: Jump[] = [
   { table: "filter", from: "FORWARD", to: forwardChain, comment: "skiff-net: forward pod traffic" },
 ];
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
 /** Runs a host tool; never throws for a non-zero exit. */
-export function run(command: string, args: readonly string[], stdin?: string): Promise<RunResult> {
+function run(command: string, args: readonly string[], stdin?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;

@@ -103,12 +103,15 @@ for (const backend of ["vxlan", "host-gw"] as const) {
         startEchoAddress(topo, n.pod, echoPort);
       }
       startEchoAddress(topo, topo.switchNetns, echoPort);
-      for (const n of topo.nodes)
-        await eventually(
-          `${n.name}'s routes`,
-          async () => (await ourRoutes(n)).length === 2,
-          30_000,
-        );
+      for (const n of topo.nodes) {
+        const routed = async () => (await ourRoutes(n)).length === 2;
+        await eventually(`${n.name}'s routes`, routed, 30_000);
+        // A sync writes the Node's annotations last, after routes and rules.
+        await eventually(`${n.name}'s annotations`, async () => {
+          const res = await api.request("GET", `/api/v1/nodes/${n.name}`);
+          return res.json?.metadata?.annotations?.["net.skiff.io/backend-type"] === backend;
+        });
+      }
     });
     after(async () => {
       await topo?.destroy();
@@ -141,6 +144,16 @@ for (const backend of ["vxlan", "host-gw"] as const) {
     test("pod → outside traffic is masqueraded to the node's IP; a node reaches remote pods", async () => {
       assert.equal(await whoAmI(topo, n1.pod, topo.outsideIP, echoPort), n1.ip);
       assert.notEqual(await whoAmI(topo, n1.netns, n2.podIP, echoPort), "");
+    });
+
+    test("drift is repaired within a resync: a flushed chain, a deleted route", async () => {
+      const before = await kernelState(n2);
+      const inN2 = (...args: string[]) => sh("ip", "netns", "exec", n2.netns, ...args);
+      await inN2("iptables", "-w", "-t", "nat", "-F", "SKIFF-NET-POSTRTG");
+      await inN2("iptables", "-w", "-F", "SKIFF-NET-FWD");
+      await sh("ip", "-n", n2.netns, "route", "del", n1.podCIDR);
+      await eventually("the repair", async () => (await kernelState(n2)) === before, 10_000);
+      assert.equal(await whoAmI(topo, n2.pod, n1.podIP, echoPort), n2.podIP);
     });
 
     test("a restarted agent changes nothing that is already right", async () => {
