@@ -15,3 +15,12 @@ export function parseDuration(text: string): number {
   }
   return ms;
 }
+
+/** A duration flag of a program, in milliseconds; a bad value is an error naming the flag. */
+export function durationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new Error(`--${flag}: invalid duration "${text}" (examples: 500ms, 1s, 1m30s)`);
+  }
+}

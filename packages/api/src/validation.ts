@@ -13,9 +13,11 @@ import { isDNS1123Subdomain } from "./validation/names.js";
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { formatValue } from "./validation/errors.js";
 export {
+  isCIDR,
   isDNS1035Label,
   isDNS1123Label,
   isDNS1123Subdomain,
+  isIPv4,
   isQualifiedName,
   isValidLabelValue,
 } from "./validation/names.js";
