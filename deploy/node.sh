@@ -56,6 +56,7 @@ dockerd_flags=(--ip-masq=false --dns=127.0.0.1 --log-level=warn)
 
 uplink=$(ip -o route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
 [ -n "$uplink" ] || fail "no default route: the node container has no network"
+node_ip=$(ip -4 -o addr show dev "$uplink" | awk '{ split($4, a, "/"); print a[1]; exit }')
 mtu=$(cat "/sys/class/net/$uplink/mtu")
 [ "$backend" = vxlan ] && mtu=$((mtu - 50)) # the VXLAN header
 
@@ -107,7 +108,8 @@ supervise skiff-net skiff-net --kubeconfig="$certs/net.kubeconfig" --node-name="
   --backend="$backend" --cluster-cidr="$cluster_cidr" --iface="$uplink" &
 children+=($!)
 supervise skiff-kubelet skiff-kubelet --kubeconfig="$kubeconfig" --node-name="$node_name" \
-  --root-dir=/var/lib/skiff-kubelet --client-ca-file="$certs/ca.crt" --pod-network-mtu="$mtu" &
+  --node-ip="$node_ip" --root-dir=/var/lib/skiff-kubelet --client-ca-file="$certs/ca.crt" \
+  --pod-network-mtu="$mtu" &
 children+=($!)
 supervise skiff-proxy skiff-proxy --kubeconfig="$certs/proxy.kubeconfig" --hostname-override="$node_name" \
   --cluster-cidr="$cluster_cidr" &

@@ -128,7 +128,13 @@ spec:
         - -c
         - |
           mkdir -p /www/cgi-bin
-          printf '#!/bin/sh\\necho "Content-Type: text/plain"\\necho\\necho "$(hostname) $REMOTE_ADDR"\\n' >/www/cgi-bin/who
+          cat >/www/cgi-bin/who <<'EOF'
+          #!/bin/sh
+          ip=\${REMOTE_ADDR#"[::ffff:"}
+          echo "Content-Type: text/plain"
+          echo
+          echo "$(hostname) \${ip%"]"}"
+          EOF
           chmod +x /www/cgi-bin/who
           exec httpd -f -p 8080 -h /www
         ports: [{containerPort: 8080}]

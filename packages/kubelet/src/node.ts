@@ -274,11 +274,40 @@ export function goArch(): string {
 }
 
 /** The host's primary IPv4 address (first non-internal interface), else 127.0.0.1. */
-export function primaryAddress(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+/**
+ * The node's default InternalIP, as Kubernetes chooses it without --node-ip: the IPv4 address
+ * of the interface that holds the default route, not the first one listed (a pod bridge or
+ * skiff-net's VXLAN device may come first, and their addresses change the node's identity).
+ */
+export function primaryAddress(routes = readDefaultRouteTable()): string {
+  const ifaces = os.networkInterfaces();
+  const ipv4 = (name: string) =>
+    ifaces[name]?.find((a) => a.family === "IPv4" && !a.internal)?.address;
+  const uplink = defaultRouteInterface(routes);
+  const chosen = uplink ? ipv4(uplink) : undefined;
+  if (chosen) return chosen;
+  for (const name of Object.keys(ifaces)) {
+    const a = ipv4(name);
+    if (a) return a;
   }
   return "127.0.0.1";
+}
+
+function readDefaultRouteTable(): string {
+  try {
+    return readFileSync("/proc/net/route", "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The interface of the default route in /proc/net/route's text (destination and mask 0). */
+export function defaultRouteInterface(table: string): string | undefined {
+  for (const line of table.split("\n").slice(1)) {
+    const [iface, destination, , , , , , mask] = line.trim().split(/\s+/);
+    if (iface && destination === "00000000" && mask === "00000000") return iface;
+  }
+  return undefined;
 }
 
 /** Parses `--register-with-taints`: "key=value:Effect,key2:Effect". */

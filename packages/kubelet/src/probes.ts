@@ -53,7 +53,10 @@ async function runOnce(h: Handler, t: HandlerTarget): Promise<string | undefined
     const host = g.host ?? t.podIP;
     return new Promise((resolve) => {
       const headers = Object.fromEntries((g.httpHeaders ?? []).map((x) => [x.name, x.value]));
-      const req = http.get({ host, port, path: g.path ?? "/", headers }, (res) => {
+      // Go's HTTP client (Kubernetes' kubelet) accepts header lines that end in a bare LF, as
+      // busybox httpd's CGI answers do; Node's strict parser would fail such a probe.
+      const options = { host, port, path: g.path ?? "/", headers, insecureHTTPParser: true };
+      const req = http.get(options, (res) => {
         res.resume();
         const code = res.statusCode ?? 0;
         resolve(
