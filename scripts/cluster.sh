@@ -73,7 +73,7 @@ etcd_endpoints() {
 
 up() {
   [ "$(id -u)" = 0 ] || die "needs root (Docker and iptables): run 'sudo make up'"
-  for b in packages/apiserver/dist/main.js packages/controller-manager/dist/main.js packages/scheduler/dist/main.js packages/kubelet/dist/main.js packages/kube-proxy/dist/main.js; do
+  for b in packages/apiserver/dist/main.js packages/controller-manager/dist/main.js packages/scheduler/dist/main.js packages/kubelet/dist/main.js packages/kube-proxy/dist/main.js packages/net/dist/main.js; do
     [ -f "$b" ] || die "$b is missing: run 'make setup' (it builds)"
   done
   local started=$SECONDS
@@ -115,6 +115,10 @@ up() {
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"
   start proxy node packages/kube-proxy/dist/main.js --kubeconfig="$certs/proxy.kubeconfig" \
     --hostname-override="$node_name"
+  # The pod network agent: with one node it only masquerades what leaves the cluster (the
+  # kubelet's pod bridge does not) and lets cluster traffic through FORWARD.
+  start net node packages/net/dist/main.js --kubeconfig="$certs/net.kubeconfig" \
+    --node-name="$node_name" --backend=host-gw
   say "waiting for node $node_name to be Ready"
   wait_for "node $node_name" 60 node_ready
   say "cluster up in $((SECONDS - started))s"
@@ -142,7 +146,7 @@ stop_one() { # NAME
 
 down() {
   local name
-  for name in proxy kubelet scheduler controller-manager apiserver; do stop_one "$name"; done
+  for name in net proxy kubelet scheduler controller-manager apiserver; do stop_one "$name"; done
   for name in etcd1 etcd2 etcd3; do stop_one "$name"; done
   # This cluster's pod containers (its kubelet labels them with its root dir; other
   # clusters' and test runs' stay) and Skiff's iptables rules and routes go too; the data stays.
@@ -155,11 +159,14 @@ down() {
   if [ -f packages/kube-proxy/dist/main.js ]; then
     node packages/kube-proxy/dist/main.js --cleanup >>"$logs/proxy.log" 2>&1 && say "removed Skiff's iptables rules"
   fi
+  if [ -f packages/net/dist/main.js ]; then
+    node packages/net/dist/main.js --cleanup >>"$logs/net.log" 2>&1 && say "removed skiff-net's rules and routes"
+  fi
 }
 
 status() {
   local name
-  for name in etcd1 etcd2 etcd3 apiserver controller-manager scheduler kubelet proxy; do
+  for name in etcd1 etcd2 etcd3 apiserver controller-manager scheduler kubelet proxy net; do
     case $name in etcd2 | etcd3) [ -f "$run/$name.pid" ] || continue ;; esac
     if running "$name"; then printf '%-20s running (pid %s)\n' "$name" "$(cat "$run/$name.pid")"; else printf '%-20s stopped\n' "$name"; fi
   done
