@@ -71,7 +71,7 @@ async function kernelState(node: SimNode): Promise<string> {
     await sh("ip", "-n", node.netns, "-d", "link", "show", "skiff.1").catch(() => ""),
     await sh("ip", "-n", node.netns, "route", "show"),
     await sh("ip", "-n", node.netns, "neigh", "show", "nud", "permanent"),
-    await sh("bridge", "-n", node.netns, "fdb", "show").catch(() => ""),
+    await sh("bridge", "-n", node.netns, "fdb", "show", "dev", "skiff.1").catch(() => ""),
     await sh("ip", "netns", "exec", node.netns, "iptables-save"),
   ];
   return parts
