@@ -30,11 +30,6 @@ export function parseCIDR(cidr: string): CIDR {
   return { network: (ipToNumber(ip) & mask(prefix)) >>> 0, prefix };
 }
 
-/** The canonical text of a CIDR (host bits cleared). */
-export function formatCIDR(c: CIDR): string {
-  return `${numberToIp(c.network)}/${c.prefix}`;
-}
-
 /** The network address of a CIDR: "10.244.1.0/24" → "10.244.1.0". */
 export function networkAddress(cidr: string): string {
   return numberToIp(parseCIDR(cidr).network);

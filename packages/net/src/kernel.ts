@@ -93,8 +93,10 @@ export class Kernel {
     return { name: link.name, index: link.index, mtu: link.mtu };
   }
 
-  /** The VXLAN device `name` as the kernel has it (with its MAC), if it exists and is VXLAN. */
-  async vxlanLink(name: string): Promise<(VxlanLink & { index: number; mac: string }) | undefined> {
+  /** The VXLAN device `name` as the kernel has it, its index and MAC; undefined if no VXLAN. */
+  async vxlanLink(
+    name: string,
+  ): Promise<{ state: VxlanLink; index: number; mac: string } | undefined> {
     const links = await this.links();
     const link = links.find((l) => l.name === name);
     if (!link?.linkinfo) return undefined;
@@ -102,10 +104,8 @@ export class Kernel {
     if (info.kind !== "vxlan" || !info.data) return undefined;
     const vx = ifla.parseVxlan(info.data);
     const addrs = await this.nl.getAddresses({ family: AF_INET });
-    return {
+    const state: VxlanLink = {
       name,
-      index: link.index,
-      mac: link.mac ?? "",
       vni: vx.id ?? 0,
       local: vx.local ? bytesToIp(vx.local) : "",
       port: vx.port ? vx.port.readUInt16BE(0) : 0,
@@ -117,6 +117,7 @@ export class Kernel {
         .filter((a) => a.data.index === link.index && (a.attrs.local ?? a.attrs.address))
         .map((a) => `${bytesToIp((a.attrs.local ?? a.attrs.address)!)}/${a.data.prefixlen ?? 32}`),
     };
+    return { state, index: link.index, mac: link.mac ?? "" };
   }
 
   /** What skiff-net owns: the VXLAN device `dev` (if any), our routes, its neighbours and FDB. */
@@ -134,8 +135,7 @@ export class Kernel {
         onlink: ((r.data.flags?.__unknown ?? 0) & RTNH_F_ONLINK) !== 0,
       }));
     if (!link) return { routes, neighbours: [], fdb: [] };
-    const { index, mac, ...state } = link;
-    void mac; // published on the Node, not part of the state the plan compares
+    const { state, index } = link;
     const neighbours: NeighbourEntry[] = (await this.nl.getNeighbors({ family: AF_INET }))
       .filter(
         (n) => n.data.ifindex === index && n.data.state?.permanent && n.attrs.dst && n.attrs.lladdr,

@@ -6,7 +6,15 @@ import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { startApiserver } from "@skiff/testing";
 import type { TestApiserver } from "@skiff/testing";
-import { buildTopology, eventually, sh, startEchoAddress, whoAmI } from "./topology.js";
+import {
+  buildTopology,
+  eventually,
+  runTs,
+  sh,
+  startEchoAddress,
+  tsNode,
+  whoAmI,
+} from "./topology.js";
 import type { SimNode, Topology } from "./topology.js";
 
 const main = new URL("../src/main.ts", import.meta.url).pathname;
@@ -28,10 +36,7 @@ interface Agent {
 
 function startAgent(topo: Topology, node: SimNode, backend: string): Agent {
   const child = topo.spawnIn(node.netns, [
-    process.execPath,
-    "--conditions=source",
-    "--import",
-    "tsx",
+    ...tsNode,
     main,
     `--kubeconfig=${api.kubeconfig}`,
     `--node-name=${node.name}`,
@@ -66,7 +71,7 @@ async function kernelState(node: SimNode): Promise<string> {
     await sh("ip", "-n", node.netns, "-d", "link", "show", "skiff.1").catch(() => ""),
     await sh("ip", "-n", node.netns, "route", "show"),
     await sh("ip", "-n", node.netns, "neigh", "show", "nud", "permanent"),
-    await sh("bridge", "-n", node.netns, "fdb", "show").catch(() => ""),
+    await sh("bridge", "-n", node.netns, "fdb", "show", "dev", "skiff.1").catch(() => ""),
     await sh("ip", "netns", "exec", node.netns, "iptables-save"),
   ];
   return parts
@@ -212,18 +217,7 @@ for (const backend of ["vxlan", "host-gw"] as const) {
 
     test("--cleanup removes every device, route, entry and rule skiff-net made, and exits 0", async () => {
       for (const n of [n1, n2]) await stopAgent(agents.get(n.name)!);
-      await sh(
-        "ip",
-        "netns",
-        "exec",
-        n1.netns,
-        process.execPath,
-        "--conditions=source",
-        "--import",
-        "tsx",
-        main,
-        "--cleanup",
-      );
+      await runTs(n1.netns, [main, "--cleanup"]);
       assert.deepEqual(await ourRoutes(n1), []);
       assert.doesNotMatch(await sh("ip", "-n", n1.netns, "link", "show"), /skiff\./);
       assert.doesNotMatch(await sh("ip", "netns", "exec", n1.netns, "iptables-save"), /SKIFF/);

@@ -4,26 +4,8 @@ import assert from "node:assert/strict";
 import { desiredState, planNetwork } from "../src/plan.js";
 import type { NetAction, NetState, PlanInput } from "../src/plan.js";
 import type { NodeNet } from "../src/nodes.js";
+import { a, b, c, self } from "./fixtures.js";
 
-const self = { name: "a", podCIDR: "10.244.1.0/24", publicIP: "192.168.77.1" };
-const a: NodeNet = {
-  name: "a",
-  podCIDR: "10.244.1.0/24",
-  publicIP: "192.168.77.1",
-  vtepMAC: "0a:00:00:00:00:01",
-};
-const b: NodeNet = {
-  name: "b",
-  podCIDR: "10.244.2.0/24",
-  publicIP: "192.168.77.2",
-  vtepMAC: "0a:00:00:00:00:02",
-};
-const c: NodeNet = {
-  name: "c",
-  podCIDR: "10.244.3.0/24",
-  publicIP: "192.168.77.3",
-  vtepMAC: "0a:00:00:00:00:03",
-};
 const empty: NetState = { routes: [], neighbours: [], fdb: [] };
 
 function input(

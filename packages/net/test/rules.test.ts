@@ -1,8 +1,8 @@
 // skiff-net's netfilter rules in a network namespace of their own: written once, left alone
 // when right, the masquerading chain removed with --ip-masq=false, everything by --cleanup.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sh } from "./topology.js";
+import { runTs, scratchNetns, sh } from "./topology.js";
 
 const netns = "sknt-rules";
 const opts = { clusterCIDR: "10.244.0.0/16", podCIDR: "10.244.1.0/24" };
@@ -12,18 +12,7 @@ async function inNetns(call: string): Promise<unknown> {
   const script = `import("@skiff/net").then(async (net) => {
     process.stdout.write(JSON.stringify(await net.${call}));
   })`;
-  const out = await sh(
-    "ip",
-    "netns",
-    "exec",
-    netns,
-    process.execPath,
-    "--conditions=source",
-    "--import",
-    "tsx",
-    "-e",
-    script,
-  );
+  const out = await runTs(netns, ["-e", script]);
   return JSON.parse(out);
 }
 
@@ -33,13 +22,7 @@ const saved = async (): Promise<string> =>
     .filter((l) => /SKIFF/.test(l))
     .join("\n");
 
-before(async () => {
-  await sh("ip", "netns", "del", netns).catch(() => undefined);
-  await sh("ip", "netns", "add", netns);
-});
-after(async () => {
-  await sh("ip", "netns", "del", netns).catch(() => undefined);
-});
+scratchNetns(netns);
 
 test("rules are written once, then left alone; --ip-masq=false drops only the NAT chain", async () => {
   assert.deepEqual(await inNetns(`ensureRules(${JSON.stringify({ ...opts, ipMasq: true })})`), [

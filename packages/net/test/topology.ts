@@ -7,6 +7,7 @@
 //   <p>-p<i>      a pod on node i: eth0 10.244.<i>.2/24, default route via 10.244.<i>.1
 // Nothing here touches the host's own network: every address lives inside these namespaces.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
 import { existsSync, rmSync } from "node:fs";
 
 export interface SimNode {
@@ -179,4 +180,23 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** node, running this repository's TypeScript sources. */
+export const tsNode = [process.execPath, "--conditions=source", "--import", "tsx"];
+
+/** Runs TypeScript of this repository (a file, or `-e` and a script) with node inside `netns`. */
+export function runTs(netns: string, args: string[]): Promise<string> {
+  return sh("ip", "netns", "exec", netns, ...tsNode, ...args);
+}
+
+/** A namespace of the test file's own, made before its tests and deleted after them. */
+export function scratchNetns(netns: string, setUp?: () => Promise<void>): void {
+  const del = () => sh("ip", "netns", "del", netns).catch(() => undefined);
+  before(async () => {
+    await del();
+    await sh("ip", "netns", "add", netns);
+    await setUp?.();
+  });
+  after(del);
 }
