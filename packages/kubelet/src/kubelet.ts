@@ -688,6 +688,8 @@ export class Kubelet {
       if (!spec) continue;
       const workers: ProbeWorker[] = [];
       const target = { runtime: this.runtime, containerId: c.id, container: spec, podIP };
+      // Liveness and readiness wait until a startup probe (if any) has succeeded.
+      const started = () => !spec.startupProbe || st.started.get(c.id) === true;
       const add = (kind: ProbeKind, probe: typeof spec.livenessProbe) => {
         if (!probe) return;
         workers.push(
@@ -703,6 +705,7 @@ export class Kubelet {
                 "Unhealthy",
                 `${capitalize(w.kind)} probe failed: ${message}`,
               ),
+            kind === "startup" ? undefined : started,
           ),
         );
       };
