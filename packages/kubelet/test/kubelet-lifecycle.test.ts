@@ -1,6 +1,6 @@
 // The kubelet on the real engine, for what happens over a container's life: probe restarts in
-// the crash-loop back-off, dead-container garbage collection, service environment variables
-// and the /stats/summary figures.
+// the crash-loop back-off, httpGet, tcpSocket and startup probes, postStart hooks,
+// dead-container garbage collection, service environment variables and /stats/summary.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -112,6 +112,143 @@ describe(
         `Back-off restarting failed container app in pod probe-loop_default(${waiting.metadata.uid})`,
       );
       assert.ok(events.some((e) => e.reason === "Unhealthy"));
+    });
+
+    test("an httpGet liveness probe restarts a real container on a 404; its postStart hook runs in each instance", async () => {
+      await h.createPod("http-live", {
+        containers: [
+          {
+            name: "web",
+            image: IMAGE,
+            command: [
+              "sh",
+              "-c",
+              "mkdir -p /www; echo ok > /www/healthz; exec httpd -f -p 8080 -h /www",
+            ],
+            ports: [{ name: "http", containerPort: 8080 }],
+            lifecycle: { postStart: { exec: { command: ["sh", "-c", "hostname > /tmp/hooked"] } } },
+            livenessProbe: {
+              httpGet: { path: "/healthz", port: "http" },
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
+          },
+        ],
+      });
+      const run = async (id: string, cmd: string): Promise<string> => {
+        const session = await h.runtime.exec(id, { command: ["sh", "-c", cmd] });
+        const [out] = await Promise.all([readAll(session.stdout), session.exitCode]);
+        session.stderr?.resume();
+        return out.trim();
+      };
+      const first = await h.waitPod("http-live", (p) => containerStatus(p, "web")?.ready);
+      const firstId = containerStatus(first, "web").containerID.replace("docker://", "");
+      assert.notEqual(await run(firstId, "cat /tmp/hooked"), "", "postStart ran");
+      // Several probe periods pass with the server answering 200: no restart.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(containerStatus(await h.getPod("http-live"), "web").restartCount, 0);
+      await run(firstId, "rm /www/healthz");
+      const restarted = await h.waitPod(
+        "http-live",
+        (p) => containerStatus(p, "web")?.restartCount === 1 && containerStatus(p, "web").ready,
+        60_000,
+      );
+      const cs = containerStatus(restarted, "web");
+      assert.ok(cs.lastState.terminated, JSON.stringify(cs));
+      const secondId = cs.containerID.replace("docker://", "");
+      assert.notEqual(secondId, firstId);
+      assert.notEqual(await run(secondId, "cat /tmp/hooked"), "", "postStart ran again");
+      const unhealthy = (await h.events("http-live")).filter((e) => e.reason === "Unhealthy");
+      assert.ok(
+        unhealthy.some(
+          (e) => e.message === "Liveness probe failed: HTTP probe failed with statuscode: 404",
+        ),
+        JSON.stringify(unhealthy),
+      );
+    });
+
+    test("a failing postStart hook kills the container with a FailedPostStartHook event", async () => {
+      await h.createPod("hook-fails", {
+        restartPolicy: "Never",
+        containers: [
+          {
+            name: "app",
+            image: IMAGE,
+            command: ["sleep", "3600"],
+            lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo no; exit 7"] } } },
+          },
+        ],
+      });
+      const pod = await h.waitPod("hook-fails", (p) => p.status?.phase === "Failed");
+      assert.ok(containerStatus(pod, "app").state.terminated, JSON.stringify(pod.status));
+      const events = await h.events("hook-fails");
+      assert.equal(
+        events.find((e) => e.reason === "FailedPostStartHook")?.message,
+        "command exited with 7: no",
+      );
+    });
+
+    test("a tcpSocket readiness probe follows the port; liveness waits for the startup probe", async () => {
+      await h.createPod("tcp-startup", {
+        containers: [
+          {
+            name: "tcp",
+            image: IMAGE,
+            command: [
+              "sh",
+              "-c",
+              "until [ -f /tmp/listen ]; do sleep 0.2; done; exec httpd -f -p 9090",
+            ],
+            readinessProbe: { tcpSocket: { port: 9090 }, periodSeconds: 1, failureThreshold: 1 },
+          },
+          {
+            name: "slow",
+            image: IMAGE,
+            command: ["sleep", "3600"],
+            startupProbe: {
+              exec: { command: ["test", "-f", "/tmp/started"] },
+              periodSeconds: 1,
+              failureThreshold: 60,
+            },
+            // Would restart the container at once if it ran before startup succeeded.
+            livenessProbe: {
+              exec: { command: ["test", "-f", "/tmp/started"] },
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
+          },
+        ],
+      });
+      const pod = await h.waitPod("tcp-startup", (p) => p.status?.phase === "Running");
+      const idOf = (name: string) =>
+        containerStatus(pod, name).containerID.replace("docker://", "");
+      const touch = async (name: string, file: string) =>
+        (await h.runtime.exec(idOf(name), { command: ["touch", file] })).exitCode;
+      // Several probe periods with nothing listening and startup not done.
+      await new Promise((r) => setTimeout(r, 3000));
+      let now = await h.getPod("tcp-startup");
+      assert.equal(containerStatus(now, "tcp").ready, false);
+      const slow = containerStatus(now, "slow");
+      assert.equal(slow.started, false, JSON.stringify(slow));
+      assert.equal(slow.ready, false);
+      assert.equal(slow.restartCount, 0, "liveness must not run before startup succeeds");
+      const refused = (await h.events("tcp-startup")).find((e) =>
+        e.message.startsWith("Readiness probe failed: dial tcp "),
+      );
+      assert.match(refused?.message ?? "", /^Readiness probe failed: dial tcp [\d.]+:9090: /);
+
+      assert.equal(await touch("tcp", "/tmp/listen"), 0);
+      now = await h.waitPod("tcp-startup", (p) => containerStatus(p, "tcp")?.ready === true);
+      assert.equal(containerStatus(now, "slow").ready, false);
+      assert.equal(await touch("slow", "/tmp/started"), 0);
+      await h.waitPod("tcp-startup", (p) => containerStatus(p, "slow")?.started === true);
+      now = await h.waitPod("tcp-startup", (p) =>
+        p.status?.conditions?.some(
+          (c: { type: string; status: string }) => c.type === "Ready" && c.status === "True",
+        ),
+      );
+      assert.equal(containerStatus(now, "slow").ready, true);
+      assert.equal(containerStatus(now, "slow").restartCount, 0);
     });
 
     test("dead containers are collected: one exited instance per container is kept, none once the pod is deleted", async () => {
