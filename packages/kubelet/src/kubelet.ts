@@ -242,10 +242,14 @@ export class Kubelet {
           if (isNotFound(err)) return undefined;
           throw err;
         });
-        if (mirror && mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid) {
-          await ns.delete(mirror.metadata.name!, { gracePeriodSeconds: 0 });
-        }
-        if (!mirror || mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid) {
+        // A mirror of another manifest, or one being deleted (nothing else would finish a
+        // graceful delete of it), is replaced: the manifest, not the API, says what runs.
+        const stale =
+          mirror !== undefined &&
+          (mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid ||
+            mirror.metadata.deletionTimestamp !== undefined);
+        if (stale) await ns.delete(mirror.metadata.name!, { gracePeriodSeconds: 0 });
+        if (!mirror || stale) {
           const node = await nodes.get(this.opts.nodeName);
           await ns.create(mirrorPod(pod, { name: this.opts.nodeName, uid: node.metadata.uid! }));
           // A new mirror has no status yet: report it again.
