@@ -1,9 +1,10 @@
 // The kubelet on the real engine, for what happens over a container's life: probe restarts in
-// the crash-loop back-off, httpGet, tcpSocket and startup probes, postStart hooks,
-// dead-container garbage collection, service environment variables and /stats/summary.
+// the crash-loop back-off, httpGet, tcpSocket and startup probes, postStart hooks, static
+// pods, dead-container garbage collection, service environment variables and /stats/summary.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { join } from "node:path";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { readAll } from "../src/runtime/streams.js";
@@ -249,6 +250,49 @@ describe(
       );
       assert.equal(containerStatus(now, "slow").ready, true);
       assert.equal(containerStatus(now, "slow").restartCount, 0);
+    });
+
+    test("a static pod from --pod-manifest-path runs on the engine with a mirror pod, which comes back when deleted, until its file goes", async () => {
+      const file = join(h.manifestDir, "static-web.yaml");
+      writeFileSync(
+        file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web, namespace: default}\n" +
+          "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n" +
+          `  - {name: app, image: "${IMAGE}", command: [sleep, "3600"]}\n`,
+      );
+      const mirrorName = `static-web-${h.nodeName}`;
+      const mirror = await h.waitPod(mirrorName, (p) => p.status?.phase === "Running");
+      const staticUid = mirror.metadata.annotations["kubernetes.io/config.mirror"];
+      assert.ok(staticUid);
+      assert.notEqual(staticUid, mirror.metadata.uid);
+      assert.equal(mirror.metadata.annotations["kubernetes.io/config.source"], "file");
+      assert.equal(mirror.spec.nodeName, h.nodeName);
+      const containerID = containerStatus(mirror, "app").containerID;
+      const running = await dockerContainers(staticUid);
+      assert.ok(
+        running.some((c) => `docker://${c.Id}` === containerID && c.State === "running"),
+        JSON.stringify(running.map((c) => [c.Id, c.State])),
+      );
+      // Deleting the mirror (as `kubectl delete pod` does, gracefully) leaves the static pod
+      // running; the kubelet puts a new mirror in its place.
+      const del = await h.api.request("DELETE", `/api/v1/namespaces/default/pods/${mirrorName}`);
+      assert.ok([200, 202].includes(del.status), del.text);
+      const again = await h.waitPod(
+        mirrorName,
+        (p) =>
+          p.metadata.uid !== mirror.metadata.uid &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.phase === "Running",
+        30_000,
+      );
+      assert.equal(containerStatus(again, "app").containerID, containerID);
+      unlinkSync(file);
+      await waitFor("the mirror pod gone", async () => !(await h.getPod(mirrorName)), 30_000);
+      await waitFor(
+        "the static pod's containers removed",
+        async () => (await dockerContainers(staticUid)).length === 0,
+        30_000,
+      );
     });
 
     test("dead containers are collected: one exited instance per container is kept, none once the pod is deleted", async () => {
