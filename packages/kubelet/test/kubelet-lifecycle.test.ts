@@ -3,10 +3,12 @@
 // pods, dead-container garbage collection, service environment variables and /stats/summary.
 import assert from "node:assert/strict";
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { readAll } from "../src/runtime/streams.js";
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from "../src/runtime/runtime.js";
 import {
@@ -20,6 +22,7 @@ import {
 } from "./harness.js";
 
 let h: Harness;
+const skiffctlMain = fileURLToPath(new URL("../../skiffctl/src/main.ts", import.meta.url));
 
 /** A GET on the kubelet's API with the apiserver's client certificate. */
 function kubeletGet(path: string): Promise<{ status: number; body: string }> {
@@ -293,6 +296,47 @@ describe(
         async () => (await dockerContainers(staticUid)).length === 0,
         30_000,
       );
+    });
+
+    test("skiffctl exec -i pipes stdin to the command and exits with its exit code, through the apiserver and the kubelet", async () => {
+      await h.createPod("skiffctl-exec", {
+        containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+      });
+      await h.waitPod("skiffctl-exec", (p) => p.status?.phase === "Running");
+      // skiffctl as a user runs it: its own process, from source, reading this stdin.
+      const skiffctl = (args: string[], input: string) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          const child = execFile(
+            process.execPath,
+            ["--conditions=source", "--import", "tsx", skiffctlMain, ...args],
+            {
+              env: { ...process.env, KUBECONFIG: h.api.kubeconfig, HOME: h.rootDir },
+              timeout: 60_000,
+              maxBuffer: 4 << 20,
+            },
+            (err, stdout, stderr) =>
+              resolve({
+                code: err ? Number((err as { code?: unknown }).code ?? 1) : 0,
+                stdout,
+                stderr,
+              }),
+          );
+          child.stdin!.end(input);
+        });
+      const failed = await skiffctl(
+        ["exec", "-i", "skiffctl-exec", "--", "sh", "-c", "tr a-z A-Z; echo to-stderr >&2; exit 5"],
+        "typed input\n",
+      );
+      assert.equal(failed.code, 5, failed.stderr);
+      assert.equal(failed.stdout, "TYPED INPUT\n");
+      assert.match(failed.stderr, /^to-stderr$/m);
+      // More than one frame's worth of stdin arrives whole, and the end of it is the EOF.
+      const counted = await skiffctl(
+        ["exec", "-i", "skiffctl-exec", "--", "wc", "-c"],
+        "z".repeat(300_000),
+      );
+      assert.equal(counted.code, 0, counted.stderr);
+      assert.equal(counted.stdout.trim(), "300000");
     });
 
     test("dead containers are collected: one exited instance per container is kept, none once the pod is deleted", async () => {
