@@ -304,15 +304,13 @@ test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up"
     .filter((l) => l.includes(`journey/web`));
   assert.ok(svcChain.length > 0, "the service has rules while it exists");
   await kubectl("delete", "namespace", "journey", "--timeout=120s");
-  const left = execFileSync("docker", [
-    "ps",
-    "-aq",
-    "--filter",
-    "label=io.skiff.pod.namespace=journey",
-  ])
-    .toString()
-    .trim();
-  assert.equal(left, "", "no container of the namespace is left");
+  // The pods are gone once their containers have stopped; the kubelet removes the stopped
+  // containers after the pods' final delete, so their removal is waited for.
+  const left = () =>
+    execFileSync("docker", ["ps", "-aq", "--filter", "label=io.skiff.pod.namespace=journey"])
+      .toString()
+      .trim();
+  await eventually("no container of the namespace to be left", async () => left() === "", 30_000);
   await eventually(
     "the service's rules to go",
     async () => {

@@ -1,14 +1,26 @@
 // The apiserver on a real etcd: create, read, update, delete, list and the rules around them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Etcd3 } from "etcd3";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { parseTokenFile } from "../src/auth.js";
+
+// The apiserver reads this token file (--token-auth-file) at start.
+const tokenDir = mkdtempSync(join(tmpdir(), "skiff-tokens-"));
+const tokenFile = join(tokenDir, "tokens.csv");
+const aliceToken = "alice-0123456789abcdef";
+writeFileSync(tokenFile, `${aliceToken},alice,uid-alice,"dev,ops"\n`);
 
 let api: TestApiserver;
 before(async () => {
-  api = await startApiserver();
+  api = await startApiserver({ tokenAuthFile: tokenFile });
 });
 after(async () => {
   await api?.stop();
+  rmSync(tokenDir, { recursive: true, force: true });
 });
 
 const cm = (
@@ -416,10 +428,36 @@ test("anonymous requests get 401 except for health and version; tokens from the 
     (await api.request("GET", "/version", undefined, { auth: "none" })).json.minor,
     "31",
   );
-  const badToken = await api.request("GET", "/api/v1/namespaces", undefined, {
-    auth: { token: "nope" },
+  const good = await api.request("GET", "/api/v1/namespaces", undefined, {
+    auth: { token: aliceToken },
   });
-  assert.equal(badToken.status, 401);
+  assert.equal(good.status, 200, good.text);
+  assert.equal(good.json.kind, "NamespaceList");
+  const created = await api.request(
+    "POST",
+    "/api/v1/namespaces/default/configmaps",
+    cm("by-token"),
+    {
+      auth: { token: aliceToken },
+    },
+  );
+  assert.equal(created.status, 201, created.text);
+  // Not in the file: a wrong token, one of the same length, a prefix of the right one.
+  for (const token of ["nope", aliceToken.replace(/f$/, "e"), aliceToken.slice(0, -1)]) {
+    const bad = await api.request("GET", "/api/v1/namespaces", undefined, { auth: { token } });
+    assert.equal(bad.status, 401, token);
+    assert.equal(bad.json.reason, "Unauthorized");
+  }
+});
+
+test("a token file line gives the user, uid and quoted groups; a short line is refused by line number", () => {
+  const users = parseTokenFile(`# comment\n\nt1,alice,u1,"dev,ops"\nt2,bob,u2\n`, "tokens.csv");
+  assert.deepEqual(users.get("t1"), { name: "alice", uid: "u1", groups: ["dev", "ops"] });
+  assert.deepEqual(users.get("t2"), { name: "bob", uid: "u2", groups: [] });
+  assert.throws(
+    () => parseTokenFile("t1,alice,u1\nt2,bob\n", "tokens.csv"),
+    /^Error: tokens\.csv:2: want token,user,uid/,
+  );
 });
 
 test("deleting a configmap removes it; deleting again is 404", async () => {
@@ -662,4 +700,47 @@ test("namespaces/{name}/finalize clears the finalizers and the terminating names
   });
   assert.equal(res.status, 200, res.text);
   assert.equal((await api.request("GET", "/api/v1/namespaces/finalized")).status, 404);
+});
+
+test("after etcd compacts past them, a LIST at an old resourceVersion and an old continue token get 410 Expired", async () => {
+  await api.request("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "compacted" },
+  });
+  for (const name of ["c-0", "c-1", "c-2"])
+    await api.request("POST", "/api/v1/namespaces/compacted/configmaps", cm(name));
+  const path = "/api/v1/namespaces/compacted/configmaps";
+  const first = await api.request("GET", `${path}?limit=2`);
+  const { resourceVersion: oldRv, continue: oldContinue } = first.json.metadata;
+  assert.ok(oldContinue);
+  await api.request("POST", path, cm("c-3"));
+  // Before compaction, the old revision is still readable: it does not hold c-3.
+  const atOld = await api.request("GET", `${path}?resourceVersion=${oldRv}&limit=10`);
+  assert.equal(atOld.status, 200, atOld.text);
+  assert.equal(atOld.json.items.length, 3);
+
+  const etcd = new Etcd3({ hosts: api.etcdEndpoints });
+  try {
+    const head = Number((await etcd.kv.range({ key: Buffer.from("/") })).header.revision);
+    await etcd.kv.compact({ revision: String(head), physical: true });
+  } finally {
+    etcd.close();
+  }
+  const list = await api.request("GET", `${path}?resourceVersion=${oldRv}&limit=10`);
+  assert.equal(list.status, 410, list.text);
+  assert.equal(list.json.kind, "Status");
+  assert.equal(list.json.reason, "Expired");
+  assert.equal(list.json.message, "The resourceVersion for the provided list is too old.");
+  const next = await api.request("GET", `${path}?limit=2&continue=${oldContinue}`);
+  assert.equal(next.status, 410, next.text);
+  assert.equal(next.json.reason, "Expired");
+  assert.equal(
+    next.json.message,
+    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+  );
+  // A fresh list still works.
+  const fresh = await api.request("GET", path);
+  assert.equal(fresh.status, 200, fresh.text);
+  assert.equal(fresh.json.items.length, 4);
 });

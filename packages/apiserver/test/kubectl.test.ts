@@ -177,18 +177,27 @@ test("kubectl get prints tables, wide tables, yaml, json, and honours -l, -A and
 });
 
 test("kubectl get -w shows later changes", async () => {
+  await ok(["create", "configmap", "watched-first", "--from-literal=a=b"]);
   const child = spawn("kubectl", [`--cache-dir=${cacheDir}`, "get", "configmaps", "-w"], {
     env: { ...process.env, KUBECONFIG: api.kubeconfig },
   });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  try {
-    await new Promise((r) => setTimeout(r, 1500));
-    await ok(["create", "configmap", "watched-later", "--from-literal=a=b"]);
+  const until = async (re: RegExp, what: string): Promise<void> => {
     const deadline = Date.now() + 10_000;
-    while (!/watched-later/.test(out) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    assert.match(out, /watched-later\s+1\s+/);
+    while (!re.test(out)) {
+      if (Date.now() > deadline)
+        assert.fail(`timed out waiting for ${what}; kubectl printed:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    // The initial table first; the configmap made after it can only arrive as a watch event.
+    await until(/^watched-first\s+1\s+/m, "the initial table");
+    assert.match(out, /^NAME\s+DATA\s+AGE$/m);
+    assert.doesNotMatch(out, /watched-later/);
+    await ok(["create", "configmap", "watched-later", "--from-literal=a=b"]);
+    await until(/^watched-later\s+1\s+/m, "a row for the configmap made while watching");
   } finally {
     child.kill();
   }

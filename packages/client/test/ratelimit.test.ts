@@ -31,12 +31,20 @@ test("saved tokens never exceed the burst", () => {
   assert.ok(b.reserve() > 0);
 });
 
-test("wait resolves after the reserved delay", async () => {
-  const b = new TokenBucket(20, 1);
-  await b.wait();
-  const t0 = performance.now();
-  await b.wait();
-  assert.ok(performance.now() - t0 >= 40, "second request waited ~50 ms");
+test("wait resolves after the reserved delay", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  let now = 0;
+  const b = new TokenBucket(20, 1, () => now);
+  await b.wait(); // the saved token: at once
+  let done = false;
+  const second = b.wait().then(() => (done = true));
+  const settle = () => new Promise((r) => setImmediate(r));
+  t.mock.timers.tick(49);
+  await settle();
+  assert.equal(done, false, "one token takes 1/20 s");
+  now = 50;
+  t.mock.timers.tick(1);
+  await second;
 });
 
 test("a bucket with no rate is refused", () => {

@@ -65,16 +65,25 @@ test("waiting workers are served in the order they asked", async () => {
   assert.deepEqual(order, ["w1:a", "w2:b"]);
 });
 
-test("addAfter adds the key only after the delay, and the earliest delay wins", async () => {
+test("addAfter adds the key only after the delay, and the earliest delay wins", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const q = new WorkQueue<string>();
   q.addAfter("late", 60);
   q.addAfter("late", 1000); // later than pending: ignored
+  q.addAfter("early", 100);
+  q.addAfter("early", 30); // earlier than pending: wins
   assert.equal(q.len(), 0);
-  await sleep(20);
+  t.mock.timers.tick(29);
   assert.equal(q.len(), 0, "not yet");
-  await sleep(80);
+  t.mock.timers.tick(1);
   assert.equal(q.len(), 1);
+  assert.equal((await q.get()).key, "early");
+  t.mock.timers.tick(29);
+  assert.equal(q.len(), 0, "not yet");
+  t.mock.timers.tick(1);
   assert.equal((await q.get()).key, "late");
+  t.mock.timers.tick(2000);
+  assert.equal(q.len(), 0, "each key was added once");
   q.shutDown();
 });
 
@@ -105,14 +114,16 @@ test("the default rate limiter also caps the overall rate at 10/s after a burst 
   assert.ok(defaultControllerRateLimiter<string>().when("x") >= 5);
 });
 
-test("addRateLimited delays by the backoff and numRequeues counts retries", async () => {
+test("addRateLimited delays by the backoff and numRequeues counts retries", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const q = new WorkQueue<string>({
     rateLimiter: new ItemExponentialFailureRateLimiter<string>(20, 1000),
   });
   q.addRateLimited("k");
   assert.equal(q.numRequeues("k"), 1);
+  t.mock.timers.tick(19);
   assert.equal(q.len(), 0);
-  await sleep(50);
+  t.mock.timers.tick(1);
   assert.equal(q.len(), 1);
   q.forget("k");
   assert.equal(q.numRequeues("k"), 0);

@@ -4,7 +4,6 @@ import { isPodReady, type Deployment, type Pod } from "../src/objects.js";
 import {
   eventually,
   listPods,
-  retryOnConflict,
   podTemplate,
   simulateKubelet,
   startCluster,
@@ -72,14 +71,52 @@ async function complete(name: string, replicas: number): Promise<Deployment> {
   );
 }
 
+// No resourceVersion in these patches: the apiserver applies them to the latest object
+// (retrying its own compare-and-swap), so they never get 409 Conflict.
 const setImage = (name: string, image: string) =>
-  retryOnConflict(() =>
-    deps().patch(
-      name,
-      { spec: { template: { spec: { containers: [{ name: "web", image }] } } } },
-      "strategic",
-    ),
+  deps().patch(
+    name,
+    { spec: { template: { spec: { containers: [{ name: "web", image }] } } } },
+    "strategic",
   );
+
+/**
+ * Follows every state of the app's pods: a list, then a watch from the list's revision, so
+ * no change falls between two looks. `check` sees the pods after each change; the returned
+ * function stops the watch and says how many states there were.
+ */
+async function everyState(
+  app: string,
+  check: (pods: Pod[]) => void,
+): Promise<() => Promise<number>> {
+  const pods = c.pods.namespace("default");
+  const list = await pods.list({ labelSelector: `app=${app}` });
+  const current = new Map(list.items.map((p) => [p.metadata.uid, p]));
+  let states = 1;
+  check([...current.values()]);
+  const w = pods.watch({
+    labelSelector: `app=${app}`,
+    resourceVersion: list.metadata.resourceVersion,
+  });
+  const following = (async () => {
+    for await (const ev of w) {
+      if (ev.type === "ERROR") throw new Error(`watch failed: ${ev.object.message}`);
+      if (ev.type === "BOOKMARK") continue;
+      if (ev.type === "DELETED") current.delete(ev.object.metadata.uid);
+      else current.set(ev.object.metadata.uid, ev.object);
+      states++;
+      check([...current.values()]);
+    }
+  })();
+  return async () => {
+    w.stop();
+    await following;
+    return states;
+  };
+}
+
+const readyPods = (pods: Pod[]) =>
+  pods.filter((p) => isPodReady(p) && !p.metadata.deletionTimestamp).length;
 
 test("a rolling update with maxUnavailable 0 never has fewer ready pods than replicas", async () => {
   await deps().create(
@@ -95,21 +132,13 @@ test("a rolling update with maxUnavailable 0 never has fewer ready pods than rep
   const hash = rs1!.metadata.labels?.["pod-template-hash"];
   assert.ok(hash && rs1!.spec?.selector.matchLabels?.["pod-template-hash"] === hash);
 
-  await setImage("roll", "nginx:1.28");
   let minReady = Infinity;
-  let done = false;
-  const watcher = (async () => {
-    while (!done) {
-      const ready = (await listPods(c, "default", "app=roll")).filter(
-        (p: Pod) => isPodReady(p) && !p.metadata.deletionTimestamp,
-      );
-      minReady = Math.min(minReady, ready.length);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const stop = await everyState("roll", (pods) => (minReady = Math.min(minReady, readyPods(pods))));
+  await setImage("roll", "nginx:1.28");
   const d = await complete("roll", 3);
-  done = true;
-  await watcher;
+  const states = await stop();
+  // 3 new pods created, made ready, 3 old ones deleted: at least 9 changes were seen.
+  assert.ok(states >= 9, `only ${states} states seen`);
   assert.ok(minReady >= 3, `ready pods dropped to ${minReady}`);
   assert.equal(d.metadata.annotations?.["deployment.kubernetes.io/revision"], "2");
   const pods = await listPods(c, "default", "app=roll");
@@ -118,43 +147,39 @@ test("a rolling update with maxUnavailable 0 never has fewer ready pods than rep
 });
 
 test("rollout undo (the deployment's template set back) re-adopts the old ReplicaSet as revision 3", async () => {
-  const before = await rss("roll");
+  await deps().create(deployment("undo", 2, {}));
+  await complete("undo", 2);
+  await setImage("undo", "nginx:1.28");
+  await complete("undo", 2);
+  const before = await rss("undo");
   const old = before.find(
     (rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] === "1",
   )!;
   // What kubectl 1.31 does client-side: copy the old RS template without its hash label.
   const template = structuredClone(old.spec!.template!);
   delete template.metadata!.labels!["pod-template-hash"];
-  await deps().patch("roll", [{ op: "replace", path: "/spec/template", value: template }], "json");
-  const d = await complete("roll", 3);
+  await deps().patch("undo", [{ op: "replace", path: "/spec/template", value: template }], "json");
+  const d = await complete("undo", 2);
   assert.equal(d.metadata.annotations?.["deployment.kubernetes.io/revision"], "3");
-  const after = await rss("roll");
+  const after = await rss("undo");
   assert.equal(after.length, 2, "no new ReplicaSet was created");
   const back = after.find((rs) => rs.metadata.uid === old.metadata.uid)!;
   assert.equal(back.metadata.annotations?.["deployment.kubernetes.io/revision"], "3");
-  assert.equal(back.spec?.replicas, 3);
-  const pods = await listPods(c, "default", "app=roll");
+  assert.equal(back.spec?.replicas, 2);
+  const pods = await listPods(c, "default", "app=undo");
   assert.ok(pods.every((p) => p.spec?.containers[0]?.image === "nginx:1.27"));
 });
 
 test("Recreate removes every old pod before the first new one is created", async () => {
   await deps().create(deployment("recreate", 2, { type: "Recreate" }));
   await complete("recreate", 2);
-  await setImage("recreate", "nginx:1.28");
   let mixed = false;
-  let done = false;
-  const watcher = (async () => {
-    while (!done) {
-      const images = new Set(
-        (await listPods(c, "default", "app=recreate")).map((p) => p.spec?.containers[0]?.image),
-      );
-      if (images.size > 1) mixed = true;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const stop = await everyState("recreate", (pods) => {
+    if (new Set(pods.map((p) => p.spec?.containers[0]?.image)).size > 1) mixed = true;
+  });
+  await setImage("recreate", "nginx:1.28");
   await complete("recreate", 2);
-  done = true;
-  await watcher;
+  await stop();
   assert.equal(mixed, false, "old and new pods ran at the same time");
 });
 
@@ -174,7 +199,7 @@ test("scaling during a stuck rollout spreads the new replicas proportionally", a
     return list.length === 2 && sizes[0] === 5 && sizes[1] === 8 && list;
   }, "the rollout stuck at 8 old + 5 new");
   const oldUid = stuck.find((rs) => rs.spec?.replicas === 8)!.metadata.uid;
-  await retryOnConflict(() => deps().patch("prop", { spec: { replicas: 15 } }, "merge"));
+  await deps().patch("prop", { spec: { replicas: 15 } }, "merge");
   const grown = await eventually(async () => {
     const list = await rss("prop");
     const total = list.reduce((n, rs) => n + (rs.spec?.replicas ?? 0), 0);
@@ -195,7 +220,7 @@ test("scaling during a stuck rollout spreads the new replicas proportionally", a
 test("a paused deployment does not roll out until resumed", async () => {
   await deps().create(deployment("pause", 2, {}));
   await complete("pause", 2);
-  await retryOnConflict(() => deps().patch("pause", { spec: { paused: true } }, "merge"));
+  await deps().patch("pause", { spec: { paused: true } }, "merge");
   await setImage("pause", "nginx:1.28");
   await eventually(
     async () =>
@@ -204,7 +229,7 @@ test("a paused deployment does not roll out until resumed", async () => {
   );
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await rss("pause")).length, 1);
-  await retryOnConflict(() => deps().patch("pause", { spec: { paused: false } }, "merge"));
+  await deps().patch("pause", { spec: { paused: false } }, "merge");
   await complete("pause", 2);
   assert.equal((await rss("pause")).length, 2);
 });

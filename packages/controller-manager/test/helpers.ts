@@ -133,18 +133,3 @@ export function simulateKubelet(
     await loop;
   };
 }
-
-/**
- * Retries on 409 Conflict. (The apiserver answers a PATCH without a resourceVersion with
- * 409 when the object changes underneath it, where Kubernetes retries server-side.)
- */
-export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (i >= 10 || (e as { code?: number }).code !== 409) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}

@@ -1,8 +1,9 @@
-// IPVS generic-netlink messages, byte for byte, and the detection on this IPVS-less kernel.
+// IPVS generic-netlink messages, byte for byte, and the detection of IPVS in this kernel.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { delDest, delService, newDest, newService } from "../src/ipvs/netlink.js";
 import { ipvsAvailable, selectProxyMode } from "../src/ipvs/detect.js";
+import { kernelHasIpvs } from "./ipvs-kernel.js";
 
 const hex = (s: string): string => s.replace(/\s+/g, "");
 const svc = { address: "10.96.0.10", protocol: "TCP" as const, port: 80 };
@@ -58,15 +59,23 @@ test("IPVS_CMD_DEL_DEST names the service and the real server", () => {
   );
 });
 
-test("this kernel has no IPVS, so ipvs mode falls back to iptables with one log line", async () => {
-  assert.equal(await ipvsAvailable(), false);
+test("ipvs mode runs where the kernel has IPVS and falls back to iptables with one log line where not", async () => {
+  const hasIpvs = kernelHasIpvs();
+  assert.equal(await ipvsAvailable(), hasIpvs);
   const lines: string[] = [];
   const log = {
     info() {},
     error() {},
     warn: (_: object, msg?: string) => void lines.push(msg ?? ""),
   };
-  assert.equal(await selectProxyMode("ipvs", log), "iptables");
-  assert.equal(lines.length, 1);
-  assert.match(lines[0]!, /IPVS is not available/);
+  assert.equal(await selectProxyMode("iptables", log), "iptables");
+  assert.deepEqual(lines, [], "iptables mode does not look for IPVS");
+  if (hasIpvs) {
+    assert.equal(await selectProxyMode("ipvs", log), "ipvs");
+    assert.deepEqual(lines, []);
+  } else {
+    assert.equal(await selectProxyMode("ipvs", log), "iptables");
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /IPVS is not available/);
+  }
 });

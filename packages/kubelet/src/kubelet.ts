@@ -248,10 +248,14 @@ export class Kubelet {
           if (isNotFound(err)) return undefined;
           throw err;
         });
-        if (mirror && mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid) {
-          await ns.delete(mirror.metadata.name!, { gracePeriodSeconds: 0 });
-        }
-        if (!mirror || mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid) {
+        // A mirror of another manifest, or one being deleted (nothing else would finish a
+        // graceful delete of it), is replaced: the manifest, not the API, says what runs.
+        const stale =
+          mirror !== undefined &&
+          (mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid ||
+            mirror.metadata.deletionTimestamp !== undefined);
+        if (stale) await ns.delete(mirror.metadata.name!, { gracePeriodSeconds: 0 });
+        if (!mirror || stale) {
           const node = await nodes.get(this.opts.nodeName);
           await ns.create(mirrorPod(pod, { name: this.opts.nodeName, uid: node.metadata.uid! }));
           // A new mirror has no status yet: report it again.
@@ -694,6 +698,8 @@ export class Kubelet {
       if (!spec) continue;
       const workers: ProbeWorker[] = [];
       const target = { runtime: this.runtime, containerId: c.id, container: spec, podIP };
+      // Liveness and readiness wait until a startup probe (if any) has succeeded.
+      const started = () => !spec.startupProbe || st.started.get(c.id) === true;
       const add = (kind: ProbeKind, probe: typeof spec.livenessProbe) => {
         if (!probe) return;
         workers.push(
@@ -709,6 +715,7 @@ export class Kubelet {
                 "Unhealthy",
                 `${capitalize(w.kind)} probe failed: ${message}`,
               ),
+            kind === "startup" ? undefined : started,
           ),
         );
       };

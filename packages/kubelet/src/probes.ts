@@ -111,6 +111,11 @@ export class ProbeWorker {
     private readonly onChange: (worker: ProbeWorker, message: string) => void,
     /** Called after every failed run (for Unhealthy events). */
     private readonly onFailure: (worker: ProbeWorker, message: string) => void,
+    /**
+     * While this returns false the probe is not run (a period passes without a result), as
+     * Kubernetes holds liveness and readiness probes until the startup probe has succeeded.
+     */
+    private readonly enabled: () => boolean = () => true,
   ) {
     const delay = (probe.initialDelaySeconds ?? 0) * 1000;
     this.timer = setTimeout(() => void this.tick(), delay);
@@ -123,6 +128,10 @@ export class ProbeWorker {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    if (!this.enabled()) {
+      this.timer = setTimeout(() => void this.tick(), (this.probe.periodSeconds ?? 10) * 1000);
+      return;
+    }
     const timeoutMs = (this.probe.timeoutSeconds ?? 1) * 1000;
     const failure = await runHandler(this.probe, this.target, timeoutMs);
     if (this.stopped) return;

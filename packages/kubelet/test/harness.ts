@@ -18,6 +18,8 @@ export interface Harness {
   nodeName: string;
   podCIDR: string;
   rootDir: string;
+  /** The kubelet's --pod-manifest-path (static pods); empty until a test writes to it. */
+  manifestDir: string;
   kubelet: RunningKubelet | undefined;
   port: number;
   startKubelet(): Promise<RunningKubelet>;
@@ -68,6 +70,7 @@ export async function startHarness(): Promise<Harness> {
     ownerLabels: { "io.skiff.test": runId },
   });
   const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-"));
+  const manifestDir = mkdtempSync(join(tmpdir(), "skiff-manifests-"));
   const port = await freePort();
   const h: Harness = {
     api,
@@ -75,6 +78,7 @@ export async function startHarness(): Promise<Harness> {
     nodeName,
     podCIDR,
     rootDir,
+    manifestDir,
     port,
     kubelet: undefined,
     async startKubelet() {
@@ -88,6 +92,7 @@ export async function startHarness(): Promise<Harness> {
         clientCAFile: join(api.certDir, "ca.crt"),
         containerRuntime: runtime,
         resyncPeriodMs: 2000,
+        podManifestPath: manifestDir,
         logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
       });
       return h.kubelet;
@@ -146,6 +151,7 @@ export async function startHarness(): Promise<Harness> {
       }
       await api.stop();
       rmSync(rootDir, { recursive: true, force: true });
+      rmSync(manifestDir, { recursive: true, force: true });
     },
   };
   return h;

@@ -1,11 +1,14 @@
 // The kubelet on the real engine, for what happens over a container's life: probe restarts in
-// the crash-loop back-off, dead-container garbage collection, service environment variables
-// and the /stats/summary figures.
+// the crash-loop back-off, httpGet, tcpSocket and startup probes, postStart hooks, static
+// pods, dead-container garbage collection, service environment variables and /stats/summary.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { cpus } from "node:os";
+import { join } from "node:path";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { readAll } from "../src/runtime/streams.js";
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from "../src/runtime/runtime.js";
 import {
@@ -19,6 +22,7 @@ import {
 } from "./harness.js";
 
 let h: Harness;
+const skiffctlMain = fileURLToPath(new URL("../../skiffctl/src/main.ts", import.meta.url));
 
 /** A GET on the kubelet's API with the apiserver's client certificate. */
 function kubeletGet(path: string): Promise<{ status: number; body: string }> {
@@ -112,6 +116,227 @@ describe(
         `Back-off restarting failed container app in pod probe-loop_default(${waiting.metadata.uid})`,
       );
       assert.ok(events.some((e) => e.reason === "Unhealthy"));
+    });
+
+    test("an httpGet liveness probe restarts a real container on a 404; its postStart hook runs in each instance", async () => {
+      await h.createPod("http-live", {
+        containers: [
+          {
+            name: "web",
+            image: IMAGE,
+            command: [
+              "sh",
+              "-c",
+              "mkdir -p /www; echo ok > /www/healthz; exec httpd -f -p 8080 -h /www",
+            ],
+            ports: [{ name: "http", containerPort: 8080 }],
+            lifecycle: { postStart: { exec: { command: ["sh", "-c", "hostname > /tmp/hooked"] } } },
+            livenessProbe: {
+              httpGet: { path: "/healthz", port: "http" },
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
+          },
+        ],
+      });
+      const run = async (id: string, cmd: string): Promise<string> => {
+        const session = await h.runtime.exec(id, { command: ["sh", "-c", cmd] });
+        const [out] = await Promise.all([readAll(session.stdout), session.exitCode]);
+        session.stderr?.resume();
+        return out.trim();
+      };
+      const first = await h.waitPod("http-live", (p) => containerStatus(p, "web")?.ready);
+      const firstId = containerStatus(first, "web").containerID.replace("docker://", "");
+      assert.notEqual(await run(firstId, "cat /tmp/hooked"), "", "postStart ran");
+      // Several probe periods pass with the server answering 200: no restart.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(containerStatus(await h.getPod("http-live"), "web").restartCount, 0);
+      await run(firstId, "rm /www/healthz");
+      const restarted = await h.waitPod(
+        "http-live",
+        (p) => containerStatus(p, "web")?.restartCount === 1 && containerStatus(p, "web").ready,
+        60_000,
+      );
+      const cs = containerStatus(restarted, "web");
+      assert.ok(cs.lastState.terminated, JSON.stringify(cs));
+      const secondId = cs.containerID.replace("docker://", "");
+      assert.notEqual(secondId, firstId);
+      assert.notEqual(await run(secondId, "cat /tmp/hooked"), "", "postStart ran again");
+      const unhealthy = (await h.events("http-live")).filter((e) => e.reason === "Unhealthy");
+      assert.ok(
+        unhealthy.some(
+          (e) => e.message === "Liveness probe failed: HTTP probe failed with statuscode: 404",
+        ),
+        JSON.stringify(unhealthy),
+      );
+    });
+
+    test("a failing postStart hook kills the container with a FailedPostStartHook event", async () => {
+      await h.createPod("hook-fails", {
+        restartPolicy: "Never",
+        containers: [
+          {
+            name: "app",
+            image: IMAGE,
+            command: ["sleep", "3600"],
+            lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo no; exit 7"] } } },
+          },
+        ],
+      });
+      const pod = await h.waitPod("hook-fails", (p) => p.status?.phase === "Failed");
+      assert.ok(containerStatus(pod, "app").state.terminated, JSON.stringify(pod.status));
+      const events = await h.events("hook-fails");
+      assert.equal(
+        events.find((e) => e.reason === "FailedPostStartHook")?.message,
+        "command exited with 7: no",
+      );
+    });
+
+    test("a tcpSocket readiness probe follows the port; liveness waits for the startup probe", async () => {
+      await h.createPod("tcp-startup", {
+        containers: [
+          {
+            name: "tcp",
+            image: IMAGE,
+            command: [
+              "sh",
+              "-c",
+              "until [ -f /tmp/listen ]; do sleep 0.2; done; exec httpd -f -p 9090",
+            ],
+            readinessProbe: { tcpSocket: { port: 9090 }, periodSeconds: 1, failureThreshold: 1 },
+          },
+          {
+            name: "slow",
+            image: IMAGE,
+            command: ["sleep", "3600"],
+            startupProbe: {
+              exec: { command: ["test", "-f", "/tmp/started"] },
+              periodSeconds: 1,
+              failureThreshold: 60,
+            },
+            // Would restart the container at once if it ran before startup succeeded.
+            livenessProbe: {
+              exec: { command: ["test", "-f", "/tmp/started"] },
+              periodSeconds: 1,
+              failureThreshold: 1,
+            },
+          },
+        ],
+      });
+      const pod = await h.waitPod("tcp-startup", (p) => p.status?.phase === "Running");
+      const idOf = (name: string) =>
+        containerStatus(pod, name).containerID.replace("docker://", "");
+      const touch = async (name: string, file: string) =>
+        (await h.runtime.exec(idOf(name), { command: ["touch", file] })).exitCode;
+      // Several probe periods with nothing listening and startup not done.
+      await new Promise((r) => setTimeout(r, 3000));
+      let now = await h.getPod("tcp-startup");
+      assert.equal(containerStatus(now, "tcp").ready, false);
+      const slow = containerStatus(now, "slow");
+      assert.equal(slow.started, false, JSON.stringify(slow));
+      assert.equal(slow.ready, false);
+      assert.equal(slow.restartCount, 0, "liveness must not run before startup succeeds");
+      const refused = (await h.events("tcp-startup")).find((e) =>
+        e.message.startsWith("Readiness probe failed: dial tcp "),
+      );
+      assert.match(refused?.message ?? "", /^Readiness probe failed: dial tcp [\d.]+:9090: /);
+
+      assert.equal(await touch("tcp", "/tmp/listen"), 0);
+      now = await h.waitPod("tcp-startup", (p) => containerStatus(p, "tcp")?.ready === true);
+      assert.equal(containerStatus(now, "slow").ready, false);
+      assert.equal(await touch("slow", "/tmp/started"), 0);
+      await h.waitPod("tcp-startup", (p) => containerStatus(p, "slow")?.started === true);
+      now = await h.waitPod("tcp-startup", (p) =>
+        p.status?.conditions?.some(
+          (c: { type: string; status: string }) => c.type === "Ready" && c.status === "True",
+        ),
+      );
+      assert.equal(containerStatus(now, "slow").ready, true);
+      assert.equal(containerStatus(now, "slow").restartCount, 0);
+    });
+
+    test("a static pod from --pod-manifest-path runs on the engine with a mirror pod, which comes back when deleted, until its file goes", async () => {
+      const file = join(h.manifestDir, "static-web.yaml");
+      writeFileSync(
+        file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web, namespace: default}\n" +
+          "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n" +
+          `  - {name: app, image: "${IMAGE}", command: [sleep, "3600"]}\n`,
+      );
+      const mirrorName = `static-web-${h.nodeName}`;
+      const mirror = await h.waitPod(mirrorName, (p) => p.status?.phase === "Running");
+      const staticUid = mirror.metadata.annotations["kubernetes.io/config.mirror"];
+      assert.ok(staticUid);
+      assert.notEqual(staticUid, mirror.metadata.uid);
+      assert.equal(mirror.metadata.annotations["kubernetes.io/config.source"], "file");
+      assert.equal(mirror.spec.nodeName, h.nodeName);
+      const containerID = containerStatus(mirror, "app").containerID;
+      const running = await dockerContainers(staticUid);
+      assert.ok(
+        running.some((c) => `docker://${c.Id}` === containerID && c.State === "running"),
+        JSON.stringify(running.map((c) => [c.Id, c.State])),
+      );
+      // Deleting the mirror (as `kubectl delete pod` does, gracefully) leaves the static pod
+      // running; the kubelet puts a new mirror in its place.
+      const del = await h.api.request("DELETE", `/api/v1/namespaces/default/pods/${mirrorName}`);
+      assert.ok([200, 202].includes(del.status), del.text);
+      const again = await h.waitPod(
+        mirrorName,
+        (p) =>
+          p.metadata.uid !== mirror.metadata.uid &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.phase === "Running",
+        30_000,
+      );
+      assert.equal(containerStatus(again, "app").containerID, containerID);
+      unlinkSync(file);
+      await waitFor("the mirror pod gone", async () => !(await h.getPod(mirrorName)), 30_000);
+      await waitFor(
+        "the static pod's containers removed",
+        async () => (await dockerContainers(staticUid)).length === 0,
+        30_000,
+      );
+    });
+
+    test("skiffctl exec -i pipes stdin to the command and exits with its exit code, through the apiserver and the kubelet", async () => {
+      await h.createPod("skiffctl-exec", {
+        containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+      });
+      await h.waitPod("skiffctl-exec", (p) => p.status?.phase === "Running");
+      // skiffctl as a user runs it: its own process, from source, reading this stdin.
+      const skiffctl = (args: string[], input: string) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          const child = execFile(
+            process.execPath,
+            ["--conditions=source", "--import", "tsx", skiffctlMain, ...args],
+            {
+              env: { ...process.env, KUBECONFIG: h.api.kubeconfig, HOME: h.rootDir },
+              timeout: 60_000,
+              maxBuffer: 4 << 20,
+            },
+            (err, stdout, stderr) =>
+              resolve({
+                code: err ? Number((err as { code?: unknown }).code ?? 1) : 0,
+                stdout,
+                stderr,
+              }),
+          );
+          child.stdin!.end(input);
+        });
+      const failed = await skiffctl(
+        ["exec", "-i", "skiffctl-exec", "--", "sh", "-c", "tr a-z A-Z; echo to-stderr >&2; exit 5"],
+        "typed input\n",
+      );
+      assert.equal(failed.code, 5, failed.stderr);
+      assert.equal(failed.stdout, "TYPED INPUT\n");
+      assert.match(failed.stderr, /^to-stderr$/m);
+      // More than one frame's worth of stdin arrives whole, and the end of it is the EOF.
+      const counted = await skiffctl(
+        ["exec", "-i", "skiffctl-exec", "--", "wc", "-c"],
+        "z".repeat(300_000),
+      );
+      assert.equal(counted.code, 0, counted.stderr);
+      assert.equal(counted.stdout.trim(), "300000");
     });
 
     test("dead containers are collected: one exited instance per container is kept, none once the pod is deleted", async () => {

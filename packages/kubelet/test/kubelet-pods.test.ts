@@ -10,14 +10,25 @@ import {
   startHarness,
   waitFor,
   type Harness,
+  type Pod,
 } from "./harness.js";
 
 let h: Harness;
+/** The pod "early" as it was before the node had a podCIDR. */
+let earlyBeforeCIDR: Pod;
 
 describe("kubelet on the real engine", { timeout: 600_000 }, () => {
   before(async () => {
     h = await startHarness();
     await h.startKubelet();
+    // Every test needs the node's podCIDR, so it is set here; the pod made before it shows
+    // (in the test on podCIDRs) how pods wait for it.
+    await h.createPod("early", {
+      containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    earlyBeforeCIDR = await h.getPod("early");
+    await assignPodCIDR(h);
   });
   after(async () => {
     await h?.cleanup();
@@ -52,14 +63,8 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
   });
 
   test("pods wait for the node's podCIDR, then get an IP from exactly that subnet", async () => {
-    await h.createPod("early", {
-      containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
-    });
-    await new Promise((r) => setTimeout(r, 1500));
-    const early = await h.getPod("early");
-    assert.notEqual(early.status?.phase, "Running");
-    assert.equal(early.status?.podIP, undefined);
-    await assignPodCIDR(h);
+    assert.notEqual(earlyBeforeCIDR.status?.phase, "Running");
+    assert.equal(earlyBeforeCIDR.status?.podIP, undefined);
     const pod = await h.waitPod("early", (p) => p.status?.phase === "Running");
     const prefix = h.podCIDR.replace(/0\/24$/, "");
     assert.ok(pod.status.podIP.startsWith(prefix), `${pod.status.podIP} in ${h.podCIDR}`);

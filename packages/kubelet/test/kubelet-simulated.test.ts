@@ -13,7 +13,6 @@ import { waitFor } from "./harness.js";
 let api: TestApiserver;
 let kubelet: RunningKubelet;
 const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-sim-"));
-const manifests = mkdtempSync(join(tmpdir(), "skiff-manifests-"));
 
 before(async () => {
   api = await startApiserver();
@@ -25,7 +24,6 @@ before(async () => {
     port: 0,
     runtime: "simulated",
     resyncPeriodMs: 1000,
-    podManifestPath: manifests,
     logger: pino({ level: "silent" }),
   });
 });
@@ -34,7 +32,6 @@ after(async () => {
   await kubelet?.stop();
   await api?.stop();
   rmSync(rootDir, { recursive: true, force: true });
-  rmSync(manifests, { recursive: true, force: true });
 });
 
 test("a simulated node reports a simulated runtime and runs pods once it has a podCIDR", async () => {
@@ -77,26 +74,4 @@ test("a simulated node reports a simulated runtime and runs pods once it has a p
     return res.status === 404;
   });
   await waitFor("tmpfs unmounted", async () => !readFileSync("/proc/mounts", "utf8").includes(dir));
-});
-
-test("a static pod from --pod-manifest-path runs and shows as a mirror pod until its file goes", async () => {
-  const { writeFileSync, unlinkSync } = await import("node:fs");
-  const file = join(manifests, "web.yaml");
-  writeFileSync(
-    file,
-    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: default\n" +
-      "spec:\n  containers:\n  - name: app\n    image: busybox:1.36\n",
-  );
-  const mirror = await waitFor("mirror pod running", async () => {
-    const p = (await api.request("GET", "/api/v1/namespaces/default/pods/web-sim-node")).json;
-    return p?.status?.phase === "Running" ? p : undefined;
-  });
-  assert.ok(mirror.metadata.annotations["kubernetes.io/config.mirror"]);
-  assert.equal(mirror.metadata.annotations["kubernetes.io/config.source"], "file");
-  assert.equal(mirror.spec.nodeName, "sim-node");
-  unlinkSync(file);
-  await waitFor("mirror pod gone", async () => {
-    const res = await api.request("GET", "/api/v1/namespaces/default/pods/web-sim-node");
-    return res.status === 404;
-  });
 });

@@ -1,45 +1,34 @@
 // `kubectl port-forward` end to end: the real kubectl (1.31: SPDY/3.1 in WebSocket messages)
-// through a real apiserver to a kubelet, whose hostNetwork pod's port is a server in this test;
-// and the kubelet's session against a scripted peer, for what kubectl never does.
+// through a real apiserver to a kubelet on the real Docker engine — to a pod's IP on the pod
+// network (an echo server in the container) and to a hostNetwork pod (whose port is a server
+// in this test, on 127.0.0.1); and the kubelet's session against a scripted peer, for what
+// kubectl never does.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventEmitter } from "node:events";
 import net from "node:net";
 import { after, before, test } from "node:test";
-import { freePort, startApiserver, type TestApiserver } from "@skiff/testing";
+import { freePort } from "@skiff/testing";
 import { pino } from "pino";
 import type { WebSocket } from "ws";
 import { PortForwardSession } from "../src/portforward.js";
 import * as spdy from "../src/spdy.js";
-import { startKubelet, type RunningKubelet } from "../src/start.js";
-import { waitFor } from "./harness.js";
+import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness } from "./harness.js";
 
-let api: TestApiserver;
-let kubelet: RunningKubelet;
+let h: Harness;
 let server: http.Server;
 let serverPort: number;
-const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-pf-"));
 const children: ChildProcess[] = [];
+/** The echo server's port inside the "echo" pod (nothing on the host listens there). */
+const ECHO_PORT = 7407;
 
 before(async () => {
-  api = await startApiserver();
-  kubelet = await startKubelet({
-    kubeconfig: api.kubeconfig,
-    nodeName: "pf-node",
-    nodeIP: "127.0.0.1",
-    rootDir,
-    port: await freePort(),
-    bindAddress: "127.0.0.1",
-    clientCAFile: join(api.certDir, "ca.crt"),
-    runtime: "simulated",
-    resyncPeriodMs: 1000,
-    logger: pino({ level: "silent" }),
-  });
-  // The pod's "container": hostNetwork pods are reached on 127.0.0.1.
+  h = await startHarness();
+  await h.startKubelet();
+  await assignPodCIDR(h);
+  // The hostNetwork pod's "container": hostNetwork pods are reached on 127.0.0.1.
   server = http.createServer((req, res) => {
     let size = 0;
     req.on("data", (c: Buffer) => (size += c.length));
@@ -51,43 +40,42 @@ before(async () => {
   serverPort = await new Promise<number>((resolve) =>
     server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
   );
-  const res = await api.request("POST", "/api/v1/namespaces/default/pods", {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "web" },
-    spec: {
-      nodeName: "pf-node",
-      hostNetwork: true,
-      containers: [{ name: "app", image: "skiff.local/busybox:1.36" }],
-    },
+  await h.createPod("echo", {
+    containers: [
+      {
+        name: "app",
+        image: IMAGE,
+        // One `cat` per connection: every byte sent comes back.
+        command: ["nc", "-ll", "-p", String(ECHO_PORT), "-e", "cat"],
+      },
+    ],
   });
-  assert.equal(res.status, 201, res.text);
-  await waitFor("pod web running", async () => {
-    const pod = await api.request("GET", "/api/v1/namespaces/default/pods/web");
-    return (pod.json as { status?: { phase?: string } }).status?.phase === "Running";
+  await h.createPod("host", {
+    hostNetwork: true,
+    containers: [{ name: "app", image: IMAGE, command: ["sleep", "3600"] }],
   });
+  await h.waitPod("echo", (p) => p.status?.phase === "Running");
+  await h.waitPod("host", (p) => p.status?.phase === "Running");
 });
 
 after(async () => {
   for (const c of children) c.kill();
-  await kubelet?.stop();
-  await api?.stop();
+  await h?.cleanup();
   await new Promise((resolve) => server?.close(resolve));
-  rmSync(rootDir, { recursive: true, force: true });
 });
 
-/** Starts `kubectl port-forward pod/web LOCAL:REMOTE` and waits until it listens. */
-async function portForward(remote: number) {
+/** Starts `kubectl port-forward pod/NAME LOCAL:REMOTE` and waits until it listens. */
+async function portForward(pod: string, remote: number) {
   const local = await freePort();
   const child = spawn(
     "kubectl",
     [
       "--kubeconfig",
-      api.kubeconfig,
-      `--cache-dir=${join(rootDir, "kubectl-cache")}`,
+      h.api.kubeconfig,
+      `--cache-dir=${join(h.rootDir, "kubectl-cache")}`,
       "port-forward",
       "--address=127.0.0.1",
-      "pod/web",
+      `pod/${pod}`,
       `${local}:${remote}`,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
@@ -105,6 +93,27 @@ async function portForward(remote: number) {
   return { local, child, output };
 }
 
+/** Sends `data` on a new connection and resolves with the first data.length bytes back. */
+function echo(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const c = net.connect({ host: "127.0.0.1", port }, () => c.write(data));
+    c.on("data", (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= data.length) {
+        c.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    c.on("error", reject);
+    c.on("close", () =>
+      reject(new Error(`connection closed after ${got} of ${data.length} bytes`)),
+    );
+  });
+}
+
 function post(port: number, path: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port, path, method: "POST", agent: false });
@@ -118,21 +127,27 @@ function post(port: number, path: string, body: string): Promise<string> {
   });
 }
 
-test("kubectl port-forward carries connections both ways, in parallel and past the 64 KiB window", async () => {
-  const pf = await portForward(serverPort);
-  assert.equal(await post(pf.local, "/", "ping"), "hello 4");
-  const replies = await Promise.all(
-    [1, 2, 3, 4].map((n) => post(pf.local, "/", "y".repeat(n * 100_000))),
-  );
-  assert.deepEqual(replies, ["hello 100000", "hello 200000", "hello 300000", "hello 400000"]);
+test("kubectl port-forward reaches a pod's IP: connections both ways, in parallel and past the 64 KiB window", async () => {
+  const pf = await portForward("echo", ECHO_PORT);
+  assert.deepEqual(await echo(pf.local, Buffer.from("ping")), Buffer.from("ping"));
+  const payloads = [1, 2, 3, 4].map((n) => Buffer.alloc(n * 100_000, `payload ${n};`));
+  const replies = await Promise.all(payloads.map((p) => echo(pf.local, p)));
+  replies.forEach((r, i) => assert.ok(r.equals(payloads[i]!), `connection ${i + 1}`));
+  assert.equal(pf.output.stderr, "");
+  pf.child.kill();
+});
+
+test("kubectl port-forward reaches a hostNetwork pod's port on 127.0.0.1", async () => {
+  const pf = await portForward("host", serverPort);
+  assert.equal(await post(pf.local, "/", "y".repeat(100_000)), "hello 100000");
   assert.equal((await post(pf.local, "/big", "")).length, 300_000);
   assert.equal(pf.output.stderr, "");
   pf.child.kill();
 });
 
 test("a refused pod port is reported by kubectl as the kubelet's error", async () => {
-  const closed = await freePort();
-  const pf = await portForward(closed);
+  const closed = ECHO_PORT + 1;
+  const pf = await portForward("echo", closed);
   await post(pf.local, "/", "").catch(() => "refused");
   await waitFor("kubectl to print the error", async () => pf.output.stderr.includes("refused"));
   assert.match(

@@ -210,6 +210,8 @@ test("rollout restart and pause/resume patch the deployment", async () => {
   assert.equal((await sk("rollout", "pause", "deploy/rr")).stdout, "deployment.apps/rr paused\n");
   assert.equal((await json("get", "deploy", "rr")).spec.paused, true);
   assert.equal((await sk("rollout", "resume", "deploy/rr")).stdout, "deployment.apps/rr resumed\n");
+  // Resumed: the field is gone, as kubectl's {"spec":{"paused":null}} leaves it.
+  assert.equal((await json("get", "deploy", "rr")).spec.paused, undefined);
 });
 
 test("describe shows the key fields and the object's events", async () => {

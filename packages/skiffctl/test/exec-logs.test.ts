@@ -1,5 +1,6 @@
-// exec and logs against a small stand-in apiserver on loopback (the test apiserver has no
-// kubelet behind it): the v5.channel.k8s.io framing, exit codes, and the pods/log query.
+// exec and logs against a small stand-in apiserver on loopback, for the v5.channel.k8s.io
+// framing, container choice and the pods/log query. `skiffctl exec -i` through a real
+// apiserver and kubelet (stdin, exit codes) is tested in kubelet/test/kubelet-lifecycle.test.ts.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";

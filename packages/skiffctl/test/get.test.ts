@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { kubectl, skiffctl, tempHome, withoutAges, type Result } from "./helpers.js";
+import { kubectl, skiffctl, tempHome, until, withoutAges, type Result } from "./helpers.js";
 
 let api: TestApiserver;
 let home: ReturnType<typeof tempHome>;
@@ -136,25 +136,27 @@ test("a missing object or unknown type is one line on stderr and exit code 1", a
 
 test("get -w prints the table, then a row per change, until stopped", async () => {
   const ac = new AbortController();
+  let live = "";
   const watching = skiffctl(api.kubeconfig, home.home, ["get", "pods", "-w"], {
     signal: ac.signal,
+    onStdout: (s) => (live = s),
   });
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal((await sk("run", "watched", "--image=busybox")).code, 0);
-  await new Promise((r) => setTimeout(r, 1500));
-  ac.abort();
+  try {
+    // The initial table first; the pod made after it can only arrive as a watch event.
+    await until(() => /^db-0 /m.test(live), 10_000, "the initial table");
+    assert.doesNotMatch(live, /^watched /m);
+    assert.equal((await sk("run", "watched", "--image=busybox")).code, 0);
+    await until(() => /^watched /m.test(live), 10_000, "a row for the pod made while watching");
+  } finally {
+    ac.abort();
+  }
   const result = await watching;
   assert.equal(result.code, 0, result.stderr);
   const lines = result.stdout.trim().split("\n");
   assert.match(lines[0]!, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
-  assert.ok(
-    lines.some((l) => l.startsWith("db-0 ")),
-    result.stdout,
-  );
-  assert.ok(
-    lines.some((l) => l.startsWith("watched ")),
-    result.stdout,
-  );
+  const db = lines.findIndex((l) => l.startsWith("db-0 "));
+  const watched = lines.findIndex((l) => l.startsWith("watched "));
+  assert.ok(db > 0 && watched > db, result.stdout);
 });
 
 test("api-resources matches kubectl's list", async () => {

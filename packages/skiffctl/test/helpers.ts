@@ -23,14 +23,25 @@ export async function skiffctl(
   kubeconfig: string,
   home: string,
   args: string[],
-  opts: { stdin?: string; signal?: AbortSignal; env?: Record<string, string> } = {},
+  opts: {
+    stdin?: string;
+    signal?: AbortSignal;
+    env?: Record<string, string>;
+    /** Called with all stdout so far after each write (to follow `get -w` as it runs). */
+    onStdout?: (stdout: string) => void;
+  } = {},
 ): Promise<Result> {
   let stdout = "";
   let stderr = "";
   const decode = (s: string | Uint8Array): string =>
     typeof s === "string" ? s : Buffer.from(s).toString("utf8");
   const code = await run(args, {
-    stdout: { write: (s) => (stdout += decode(s)) },
+    stdout: {
+      write: (s) => {
+        stdout += decode(s);
+        opts.onStdout?.(stdout);
+      },
+    },
     stderr: { write: (s) => (stderr += decode(s)) },
     stdin: Readable.from([opts.stdin ?? ""]),
     env: { KUBECONFIG: kubeconfig, HOME: home, ...opts.env },
@@ -61,4 +72,13 @@ export function withoutAges(text: string): string[] {
       .map((cell) => (/^\d+(s|m|h|d|y)(\d+(s|m|h))?$/.test(cell.trim()) ? "<age>" : cell.trim()))
       .join(" | "),
   );
+}
+
+/** Resolves once `check` holds, polling every 50 ms; fails naming `what` after `ms`. */
+export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
