@@ -18,6 +18,8 @@ test:
 	node scripts/run-tests.mjs packages
 	@# The end-to-end journey runs alone: its cluster owns the node's pods and KUBE-* chains.
 	node scripts/run-tests.mjs test/e2e
+	@# Then the compose cluster (docker-compose.yml): three nodes in containers of the Skiff image.
+	node scripts/run-tests.mjs test/compose
 
 # The local test images and registry, and the Skiff image (skiff.local/skiff:<version>).
 images:

@@ -84,7 +84,9 @@ async function fromClient(url: string): Promise<string> {
 /** GET from the host (node IPs are on the compose network, reachable from here). */
 function httpGet(host: string, port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, timeout: 3000, agent: false }, (res) => {
+    // As curl and Go's client (busybox httpd's CGI answers end header lines in a bare LF).
+    const options = { host, port, path, timeout: 3000, agent: false, insecureHTTPParser: true };
+    const req = request(options, (res) => {
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString()));
       res.on("end", () =>

@@ -4,38 +4,21 @@
 // owns the node's pods and the host's KUBE-* chains while it runs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
 import { freePort } from "@skiff/testing";
+import { eventually, run } from "../lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const state = mkdtempSync(join(tmpdir(), "skiff-e2e-"));
 const kubeconfig = join(state, "kubeconfig");
 let env: NodeJS.ProcessEnv;
 
-function sh(
-  cmd: string,
-  args: string[],
-  input?: string,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      cmd,
-      args,
-      { env, timeout: 120_000, maxBuffer: 16 << 20 },
-      (err, out, errOut) => {
-        resolve({
-          code: err ? Number((err as { code?: number }).code ?? 1) || 1 : 0,
-          out,
-          err: errOut,
-        });
-      },
-    );
-    if (input !== undefined) child.stdin!.end(input);
-  });
+function sh(cmd: string, args: string[], input?: string) {
+  return run(cmd, args, env, input);
 }
 
 async function kubectl(...args: string[]): Promise<string> {
@@ -48,20 +31,6 @@ async function skiffctl(...args: string[]): Promise<string> {
   const r = await sh("node", [join(root, "packages/skiffctl/bin/skiffctl.js"), ...args]);
   assert.equal(r.code, 0, `skiffctl ${args.join(" ")}: ${r.err}${r.out}`);
   return r.out;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 /** GET http://ip/ from the host; returns the body (the serving pod's hostname). */
