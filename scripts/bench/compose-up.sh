@@ -13,6 +13,7 @@ project=skiffbench$$
 dc() { "${compose[@]}" -p "$project" "$@"; }
 trap 'dc down -v -t 5 >/dev/null 2>&1; rm -rf "$state"' EXIT
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+secs() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); } # MS → seconds, one decimal
 ready() {
   KUBECONFIG=$state/kubeconfig kubectl get nodes --no-headers 2>/dev/null | awk '$2 == "Ready"' | wc -l
 }
@@ -26,5 +27,5 @@ for r in $(seq "$rounds"); do
     [ $(($(now_ms) - start)) -lt 180000 ] || { echo "round $r: not Ready in 180 s" >&2; exit 1; }
   done
   done_at=$(now_ms)
-  echo "round $r: compose up returned after $(((up - start) / 100))e-1 s, 3 nodes Ready after $(((done_at - start) / 100))e-1 s"
+  echo "round $r: compose up returned after $(secs $((up - start))) s, 3 nodes Ready after $(secs $((done_at - start))) s"
 done
