@@ -1,6 +1,7 @@
 // What the end-to-end suites share: running a program as a user would, and waiting for a
 // condition with a deadline.
 import { execFile } from "node:child_process";
+import { request } from "node:http";
 
 export interface Ran {
   code: number;
@@ -52,4 +53,27 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/**
+ * GET http://host:port/path from the test process; resolves with the body of a 200 answer.
+ * Lenient about header lines ending in a bare LF, as curl and Go's client are (busybox
+ * httpd's CGI answers end them so).
+ */
+export function httpGet(host: string, port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const options = { host, port, path, timeout: 3000, agent: false, insecureHTTPParser: true };
+    const req = request(options, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () =>
+        res.statusCode === 200
+          ? resolve(body.trim())
+          : reject(new Error(`GET http://${host}:${port}${path}: HTTP ${res.statusCode}`)),
+      );
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
 }

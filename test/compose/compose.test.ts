@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { request } from "node:http";
 import { freePort } from "@skiff/testing";
-import { eventually, run } from "../lib.js";
+import { eventually, httpGet, run } from "../lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const state = mkdtempSync(join(tmpdir(), "skiff-compose-"));
@@ -79,24 +78,6 @@ async function servingWhoPods(): Promise<Pod[]> {
 /** `hostname callerIP` from a `who` server, fetched inside the client pod. */
 async function fromClient(url: string): Promise<string> {
   return (await kubectl("exec", "client", "--", "timeout", "5", "wget", "-qO-", url)).trim();
-}
-
-/** GET from the host (node IPs are on the compose network, reachable from here). */
-function httpGet(host: string, port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // As curl and Go's client (busybox httpd's CGI answers end header lines in a bare LF).
-    const options = { host, port, path, timeout: 3000, agent: false, insecureHTTPParser: true };
-    const req = request(options, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`HTTP ${res.statusCode}`)),
-      );
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 async function containerOf(service: string): Promise<string> {

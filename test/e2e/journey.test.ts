@@ -8,9 +8,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { request } from "node:http";
 import { freePort } from "@skiff/testing";
-import { eventually, run } from "../lib.js";
+import { eventually, httpGet, run } from "../lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const state = mkdtempSync(join(tmpdir(), "skiff-e2e-"));
@@ -31,20 +30,6 @@ async function skiffctl(...args: string[]): Promise<string> {
   const r = await sh("node", [join(root, "packages/skiffctl/bin/skiffctl.js"), ...args]);
   assert.equal(r.code, 0, `skiffctl ${args.join(" ")}: ${r.err}${r.out}`);
   return r.out;
-}
-
-/** GET http://ip/ from the host; returns the body (the serving pod's hostname). */
-function httpGet(ip: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: ip, port: 80, path: "/", timeout: 3000, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve(body.trim()));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 const manifest = (image: string, replicas: number) => `
@@ -132,7 +117,7 @@ test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up"
   assert.equal(pods.length, 3);
   const seen = new Set<string>();
   await eventually("every pod answering through the ClusterIP", async () => {
-    for (let i = 0; i < 20; i++) seen.add(await httpGet(ip));
+    for (let i = 0; i < 20; i++) seen.add(await httpGet(ip, 80, "/"));
     return pods.every((p) => seen.has(p));
   });
 
