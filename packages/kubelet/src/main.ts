@@ -20,6 +20,12 @@ const argv = yargs(hideBin(process.argv))
     "tls-private-key-file": { type: "string" },
     "cluster-dns": { type: "string", default: "10.96.0.10", describe: "Comma-separated" },
     "cluster-domain": { type: "string", default: "cluster.local" },
+    "resolv-conf": {
+      type: "string",
+      default: "",
+      describe:
+        "The node's resolv.conf, for pods with dnsPolicy Default (Kubernetes: /etc/resolv.conf; here none unless named, so that no pod gets a nameserver nobody chose)",
+    },
     "register-with-taints": { type: "string", default: "", describe: "key=value:Effect,..." },
     runtime: { choices: ["docker", "simulated"] as const, default: "docker" as const },
     "pod-manifest-path": { type: "string", describe: "Directory of static pod manifests" },
@@ -42,6 +48,7 @@ const running = await startKubelet({
   tlsPrivateKeyFile: argv["tls-private-key-file"],
   clusterDNS: argv["cluster-dns"].split(",").filter(Boolean),
   clusterDomain: argv["cluster-domain"],
+  resolvConf: argv["resolv-conf"],
   registerWithTaints: argv["register-with-taints"],
   runtime: argv.runtime,
   podManifestPath: argv["pod-manifest-path"],

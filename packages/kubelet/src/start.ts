@@ -23,6 +23,8 @@ export interface StartKubeletOptions {
   tlsPrivateKeyFile?: string;
   clusterDNS?: string[];
   clusterDomain?: string;
+  /** The node's resolv.conf for dnsPolicy Default; "" or unset: none. */
+  resolvConf?: string;
   registerWithTaints?: string;
   /** "docker" (default) or "simulated". */
   runtime?: "docker" | "simulated";
@@ -77,6 +79,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     rootDir,
     clusterDNS: opts.clusterDNS ?? ["10.96.0.10"],
     clusterDomain: opts.clusterDomain ?? "cluster.local",
+    resolvConf: opts.resolvConf ?? "",
     log: opts.logger,
     resyncPeriodMs: opts.resyncPeriodMs,
     podManifestPath: opts.podManifestPath,
