@@ -26,6 +26,7 @@ want docker-registry docker-registry
 want ip iproute2
 want openssl openssl
 want curl curl
+want dig dnsutils # the DNS tests ask skiff-dns with dig
 want make make
 # The image is built from a static busybox: a dynamic one would need libc inside it.
 if ! [ -x /bin/busybox ] || [[ "$(LC_ALL=C ldd /bin/busybox 2>&1)" != *"not a dynamic"* ]]; then

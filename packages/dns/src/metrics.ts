@@ -54,6 +54,7 @@ export class DnsMetrics {
   });
   // prom-client builds a label hash per call; the hot path reuses the children instead.
   private readonly children = new Map<string, { inc(): void }>();
+  private readonly durations = new Map<string, { observe(v: number): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -66,7 +67,9 @@ export class DnsMetrics {
 
   response(proto: "udp" | "tcp", rcode: string, seconds: number): void {
     this.child(`r|${rcode}`, () => this.responses.labels(rcode)).inc();
-    this.duration.labels(proto).observe(seconds);
+    let d = this.durations.get(proto);
+    if (!d) this.durations.set(proto, (d = this.duration.labels(proto)));
+    d.observe(seconds);
   }
 
   cache(name: CacheName, hit: boolean): void {
