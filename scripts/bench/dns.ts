@@ -7,7 +7,8 @@
 // addresses from a hosts file. Each server is pinned to the same one core (taskset -c 1),
 // dnsperf to the other. For each server, in turn: the most queries/s dnsperf gets answered
 // (`-q 200` outstanding), then a fixed 5,000 queries/s with every query's latency (`-v`),
-// from which p50/p99 are taken. The query file asks A for random Service names. Memory is
+// from which p50/p99 are taken; the two servers take turns, `--rounds` times (default 3),
+// and the table shows each figure's median over the rounds (the shared machine is noisy). The query file asks A for random Service names. Memory is
 // skiff-dns' resident set (VmRSS, and its peak VmHWM) with the N Services cached. Neither
 // server has an upstream: skiff-dns gets an empty resolv.conf, dnsmasq --no-resolv.
 import { execFileSync, spawn } from "node:child_process";
@@ -24,6 +25,7 @@ const arg = (name: string, def: number): number =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const n = arg("services", 10_000);
 const seconds = arg("seconds", 10);
+const rounds = arg("rounds", 3);
 const ns = "bench-dns";
 const root = new URL("../../", import.meta.url).pathname;
 const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
@@ -182,14 +184,40 @@ try {
   const rssIdle = rssMB(skiff.pid, "VmRSS");
   const masqRss = rssMB(masq.pid, "VmRSS");
 
-  const skiffFig = measure(dnsPort, join(dir, "queries.txt"));
-  const masqFig = measure(masqPort, join(dir, "queries.txt"));
+  const runs: { skiff: Figures; masq: Figures }[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const skiff = measure(dnsPort, join(dir, "queries.txt"));
+    const masq = measure(masqPort, join(dir, "queries.txt"));
+    runs.push({ skiff, masq });
+    const show = (f: Figures): string =>
+      `${Math.round(f.maxQps)}/s max, p99 ${f.p99.toFixed(3)} ms at ${Math.round(f.fixedQps)}/s`;
+    console.log(`round ${r + 1}: skiff-dns ${show(skiff)}; dnsmasq ${show(masq)}`);
+  }
+  const median = (side: "skiff" | "masq"): Figures => {
+    const m = (k: keyof Figures): number =>
+      pct(
+        runs.map((x) => x[side][k]),
+        50,
+      );
+    return {
+      maxQps: m("maxQps"),
+      maxLostPct: m("maxLostPct"),
+      fixedQps: m("fixedQps"),
+      fixedLost: m("fixedLost"),
+      p50: m("p50"),
+      p99: m("p99"),
+    };
+  };
+  const skiffFig = median("skiff");
+  const masqFig = median("masq");
   const rssAfter = rssMB(skiff.pid, "VmRSS");
   const rssPeak = rssMB(skiff.pid, "VmHWM");
 
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`\nmachine: ${cpu}, ${cpus().length} cores; ${new Date().toISOString()}`);
-  console.log(`each server pinned to core 1, dnsperf to core 0; ${seconds} s per run`);
+  console.log(
+    `each server pinned to core 1, dnsperf to core 0; ${seconds} s per run; medians of ${rounds} rounds`,
+  );
   console.log("| | skiff-dns | dnsmasq 2.90 |\n|---|---|---|");
   const row = (label: string, f: (x: Figures) => string): void =>
     console.log(`| ${label} | ${f(skiffFig)} | ${f(masqFig)} |`);
