@@ -18,4 +18,5 @@ export * from "./forward.js";
 export * from "./metrics.js";
 export * from "./handler.js";
 export * from "./transport.js";
+export * from "./slim.js";
 export * from "./server.js";

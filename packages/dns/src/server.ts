@@ -7,10 +7,10 @@ import type { AddressInfo } from "node:net";
 import { isIP } from "node:net";
 import { findResource } from "@skiff/api";
 import type { ResourceInfo } from "@skiff/api";
-import { RestClient, SharedInformerFactory, loadClientConfig, silentLogger } from "@skiff/client";
-import type { Logger } from "@skiff/client";
+import { RestClient, SharedInformer, loadClientConfig, silentLogger } from "@skiff/client";
+import type { IndexFunc, KubeObject, Logger } from "@skiff/client";
 import { ClusterZone, endpointSliceIndexers, podIndexers, serviceIndexers } from "./records.js";
-import type { EndpointSliceObject, PodObject, ServiceObject } from "./records.js";
+import { slimEndpointSlice, slimPod, slimService, slimmed } from "./slim.js";
 import { Forwarder } from "./forward.js";
 import type { Nameserver } from "./forward.js";
 import { DnsHandler } from "./handler.js";
@@ -47,13 +47,14 @@ export class DnsServer {
   readonly zone: ClusterZone;
   readonly forwarder: Forwarder;
   private readonly client: RestClient;
-  private readonly factory: SharedInformerFactory;
+  private readonly informers: { start(): void; stop(): void; waitForSync(): Promise<boolean> }[];
   private readonly listeners: DnsListeners;
   private readonly log: Logger;
   private readonly http: Server[] = [];
   private healthServer: Server | undefined;
   private metricsServer: Server | undefined;
   private generation = 0;
+  private readonly changed = (): void => void this.generation++;
   private synced = false;
 
   constructor(private readonly options: DnsServerOptions = {}) {
@@ -63,20 +64,28 @@ export class DnsServer {
       new RestClient(loadClientConfig({ kubeconfig: options.kubeconfig }), {
         userAgent: "skiff-dns/0.1.0",
       });
-    this.factory = new SharedInformerFactory(this.client, { logger: this.log });
-    const services = this.factory.forResource<ServiceObject>(resource("", "v1", "services"));
-    const slices = this.factory.forResource<EndpointSliceObject>(
-      resource("discovery.k8s.io", "v1", "endpointslices"),
+    // Informers of our own rather than a factory's: their caches keep slim copies.
+    const informer = <T extends KubeObject>(
+      group: string,
+      name: string,
+      slim: (o: T) => T,
+      indexers: Record<string, IndexFunc<T>>,
+    ): SharedInformer<T> => {
+      const lw = slimmed(this.client.resource<T>(resource(group, "v1", name)), slim);
+      const i = new SharedInformer<T>(lw, { name, logger: this.log, indexers });
+      // Any change may change an answer: the response cache starts over.
+      i.addEventHandler({ add: this.changed, update: this.changed, delete: this.changed });
+      return i;
+    };
+    const services = informer("", "services", slimService, serviceIndexers);
+    const slices = informer(
+      "discovery.k8s.io",
+      "endpointslices",
+      slimEndpointSlice,
+      endpointSliceIndexers,
     );
-    const pods = this.factory.forResource<PodObject>(resource("", "v1", "pods"));
-    services.addIndexers(serviceIndexers);
-    slices.addIndexers(endpointSliceIndexers);
-    pods.addIndexers(podIndexers);
-    // Any change may change an answer: the response cache starts over.
-    const changed = { add: this.changed, update: this.changed, delete: this.changed };
-    services.addEventHandler(changed);
-    slices.addEventHandler(changed);
-    pods.addEventHandler(changed);
+    const pods = informer("", "pods", slimPod, podIndexers);
+    this.informers = [services, slices, pods];
     this.zone = new ClusterZone({
       services: services.store,
       endpointSlices: slices.store,
@@ -108,15 +117,16 @@ export class DnsServer {
       { address, port: this.listeners.port, upstreams: this.forwarder.nameservers },
       "serving DNS; waiting for the caches",
     );
-    this.factory.start();
-    if (!(await this.factory.waitForCacheSync())) return; // stopped first
+    for (const i of this.informers) i.start();
+    const synced = await Promise.all(this.informers.map((i) => i.waitForSync()));
+    if (!synced.every(Boolean)) return; // stopped first
     this.synced = true;
     this.generation++;
     this.log.info({ zone: this.zone.zone }, "caches synced; ready");
   }
 
   async stop(): Promise<void> {
-    this.factory.stop();
+    for (const i of this.informers) i.stop();
     await this.listeners.close();
     await Promise.all(
       this.http.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
@@ -140,8 +150,6 @@ export class DnsServer {
   get metricsAddress(): string | undefined {
     return addressOf(this.metricsServer);
   }
-
-  private readonly changed = (): void => void this.generation++;
 
   /** An upstream that is this server itself would loop every outside query back here. */
   private isSelf(ns: Nameserver): boolean {
