@@ -107,7 +107,7 @@ const dir = mkdtempSync(join(tmpdir(), "skiff-bench-dns-"));
 const api = await startApiserver();
 const children: ChildProcess[] = [];
 try {
-  const client = new RestClient(loadClientConfig({ kubeconfig: api.kubeconfig }));
+  const client = new RestClient({ ...loadClientConfig({ kubeconfig: api.kubeconfig }), qps: -1 });
   await client.resource(findResource("", "v1", "namespaces")!).create({ metadata: { name: ns } });
   const ips: string[] = new Array<string>(n);
   const createdAt = Date.now();
