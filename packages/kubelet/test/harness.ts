@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { freePort, startApiserver, type TestApiserver } from "@skiff/testing";
 import { pino } from "pino";
 import { DockerRuntime } from "../src/runtime/docker.js";
-import { startKubelet, type RunningKubelet } from "../src/start.js";
+import { startKubelet, type RunningKubelet, type StartKubeletOptions } from "../src/start.js";
 
 export const IMAGE = "skiff.local/busybox:1.36";
 
@@ -20,7 +20,8 @@ export interface Harness {
   rootDir: string;
   kubelet: RunningKubelet | undefined;
   port: number;
-  startKubelet(): Promise<RunningKubelet>;
+  /** Starts the kubelet; `extra` overrides or adds options (e.g. resolvConf). */
+  startKubelet(extra?: Partial<StartKubeletOptions>): Promise<RunningKubelet>;
   stopKubelet(): Promise<void>;
   createPod(
     name: string,
@@ -77,7 +78,7 @@ export async function startHarness(): Promise<Harness> {
     rootDir,
     port,
     kubelet: undefined,
-    async startKubelet() {
+    async startKubelet(extra = {}) {
       h.kubelet = await startKubelet({
         kubeconfig: api.kubeconfig,
         nodeName,
@@ -89,6 +90,7 @@ export async function startHarness(): Promise<Harness> {
         containerRuntime: runtime,
         resyncPeriodMs: 2000,
         logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
+        ...extra,
       });
       return h.kubelet;
     },
