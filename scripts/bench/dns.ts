@@ -3,7 +3,7 @@
 // Needs Debian's dnsperf and dnsmasq (apt-get install dnsperf dnsmasq-base) and taskset.
 //
 // A real apiserver (and etcd) on loopback gets N Services; skiff-dns (the built program,
-// dist/main.js) serves them from its informer caches, dnsmasq serves the same names and
+// bin/skiff-dns.js) serves them from its informer caches, dnsmasq serves the same names and
 // addresses from a hosts file. Each server is pinned to the same one core (taskset -c 1),
 // dnsperf to the other. For each server, in turn: the most queries/s dnsperf gets answered
 // (`-q 200` outstanding), then a fixed 5,000 queries/s with every query's latency (`-v`),
@@ -148,8 +148,7 @@ try {
     [
       "-c",
       "1",
-      process.execPath,
-      join(root, "packages/dns/dist/main.js"),
+      join(root, "packages/dns/bin/skiff-dns.js"),
       `--kubeconfig=${api.kubeconfig}`,
       "--dns-address=127.0.0.1",
       `--dns-port=${dnsPort}`,

@@ -5,11 +5,13 @@ import { hideBin } from "yargs/helpers";
 import { pino } from "pino";
 import { DnsServer } from "./server.js";
 
-/** A port flag: an integer 0-65535, else a usage error naming the flag. */
-function port(flag: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > 65535)
-    throw new Error(`--${flag}: invalid port "${v}" (an integer from 0 to 65535)`);
-  return v;
+/** A whole-number flag within [0, max], else a usage error naming the flag and its text. */
+function whole(flag: string, max: number, what: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(String(v)) || Number(v) > max)
+      throw new Error(`--${flag}: invalid ${what} "${v}" (a whole number from 0 to ${max})`);
+    return Number(v);
+  };
 }
 
 const argv = yargs(hideBin(process.argv))
@@ -24,29 +26,25 @@ const argv = yargs(hideBin(process.argv))
     default: "0.0.0.0",
     describe: "address to serve on (DNS, health, metrics)",
   })
-  .option("dns-port", { type: "number", default: 53, coerce: (v: number) => port("dns-port", v) })
+  .option("dns-port", { type: "string", default: "53", coerce: whole("dns-port", 65535, "port") })
   .option("health-port", {
-    type: "number",
-    default: 8080,
+    type: "string",
+    default: "8080",
     describe: "/health and /ready",
-    coerce: (v: number) => port("health-port", v),
+    coerce: whole("health-port", 65535, "port"),
   })
   .option("metrics-port", {
-    type: "number",
-    default: 9153,
+    type: "string",
+    default: "9153",
     describe: "/metrics",
-    coerce: (v: number) => port("metrics-port", v),
+    coerce: whole("metrics-port", 65535, "port"),
   })
   .option("cluster-domain", { type: "string", default: "cluster.local" })
   .option("ttl", {
-    type: "number",
-    default: 30,
+    type: "string",
+    default: "30",
     describe: "TTL of the zone's records, seconds",
-    coerce: (v: number) => {
-      if (!Number.isInteger(v) || v < 0 || v > 2147483647)
-        throw new Error(`--ttl: invalid TTL "${v}" (whole seconds, 0 or more)`);
-      return v;
-    },
+    coerce: whole("ttl", 2147483647, "TTL"),
   })
   .option("resolv-conf", {
     type: "string",

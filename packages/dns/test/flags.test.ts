@@ -21,14 +21,17 @@ test("a port out of range is a one-line usage error naming the flag", () => {
   assert.equal(r.status, 2);
   assert.equal(
     r.stderr,
-    'skiff-dns: --dns-port: invalid port "70000" (an integer from 0 to 65535)\n',
+    'skiff-dns: --dns-port: invalid port "70000" (a whole number from 0 to 65535)\n',
   );
 });
 
-test("a negative TTL and an unknown flag are usage errors too", () => {
-  const ttl = run("--ttl=-5");
+test("a TTL that is not a number and an unknown flag are usage errors too", () => {
+  const ttl = run("--ttl=ten");
   assert.equal(ttl.status, 2);
-  assert.equal(ttl.stderr, 'skiff-dns: --ttl: invalid TTL "-5" (whole seconds, 0 or more)\n');
+  assert.equal(
+    ttl.stderr,
+    'skiff-dns: --ttl: invalid TTL "ten" (a whole number from 0 to 2147483647)\n',
+  );
   const unknown = run("--dns-prot=53");
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /^skiff-dns: Unknown arguments?: dns-prot.*\n$/);
