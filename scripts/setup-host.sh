@@ -26,6 +26,7 @@ want docker-registry docker-registry
 want ip iproute2
 want openssl openssl
 want curl curl
+want dig dnsutils # the DNS tests ask skiff-dns with dig
 want make make
 want debootstrap debootstrap           # the Skiff image's base where no registry answers
 want docker-compose docker-compose     # the compose cluster (docker compose works too)

@@ -14,6 +14,7 @@ export * from "./types.js";
 export * from "./errors.js";
 export * from "./container-hash.js";
 export * from "./pod-actions.js";
+export * from "./pod-dns.js";
 export * from "./runtime/runtime.js";
 export { DockerRuntime, DEFAULT_NETWORK_NAME, DEFAULT_SANDBOX_IMAGE } from "./runtime/docker.js";
 export type { DockerRuntimeOptions } from "./runtime/docker.js";

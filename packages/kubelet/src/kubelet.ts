@@ -2,6 +2,7 @@
 // (serialized per pod, concurrent across pods), woken by the pod watch, by runtime events
 // (the PLEG) and by a periodic relist; each sync decides with computePodActions, carries the
 // plan out, and reports pods/status.
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { findResource, type Container, type PodStatus } from "@skiff/api";
@@ -27,6 +28,7 @@ import {
   resolveEnv,
 } from "./pod-config.js";
 import { MIRROR_ANNOTATION, mirrorPod, readStaticPods } from "./static-pods.js";
+import { noDNS, parseResolvConf, podDNSConfig } from "./pod-dns.js";
 import { ProbeWorker, runHandler, type ProbeKind } from "./probes.js";
 import type {
   ContainerRuntime,
@@ -53,6 +55,12 @@ export interface KubeletOptions {
   clusterDomain: string;
   /** MTU of the pod network's interfaces (default: the engine's); lower under an overlay. */
   podNetworkMTU?: number;
+  /**
+   * The node's resolv.conf, which pods with dnsPolicy Default (and hostNetwork pods with
+   * ClusterFirst) get; "" or unset: none, so that such pods have no nameserver rather than
+   * one nobody chose for them.
+   */
+  resolvConf?: string;
   log: Logger;
   /** How often every pod is synced again regardless of events (default 10 s). */
   resyncPeriodMs?: number;
@@ -928,31 +936,28 @@ export class Kubelet {
     return status as PodStatus;
   }
 
+  /** The pod's resolv.conf (pod-dns.ts decides); what it had to leave out becomes an event. */
   private dnsFor(pod: Pod): DNSConfig {
-    const spec = pod.spec!;
-    const ns = pod.metadata?.namespace ?? "default";
-    const domain = this.opts.clusterDomain;
-    const extra = spec.dnsConfig ?? {};
-    let base: DNSConfig = {
-      servers: this.opts.clusterDNS,
-      searches: [`${ns}.svc.${domain}`, `svc.${domain}`, domain],
-      options: ["ndots:5"],
-    };
-    // "Default" would inherit the host's resolver; this kubelet never hands a pod a DNS
-    // server it did not choose, so Default also gets the cluster DNS (without the searches).
-    if (spec.dnsPolicy === "Default")
-      base = { servers: this.opts.clusterDNS, searches: [], options: [] };
-    if (spec.dnsPolicy === "None") base = { servers: [], searches: [], options: [] };
-    return {
-      servers: [...base.servers, ...(extra.nameservers ?? [])],
-      searches: [...base.searches, ...(extra.searches ?? [])],
-      options: [
-        ...base.options,
-        ...(extra.options ?? []).map((o) =>
-          o.value === undefined ? (o.name ?? "") : `${o.name ?? ""}:${o.value}`,
-        ),
-      ],
-    };
+    const { dns, warnings } = podDNSConfig({
+      namespace: pod.metadata?.namespace ?? "default",
+      spec: pod.spec ?? {},
+      clusterDNS: this.opts.clusterDNS,
+      clusterDomain: this.opts.clusterDomain,
+      hostDNS: this.hostDNS(),
+    });
+    for (const w of warnings) this.event(pod, "Warning", w.reason, w.message);
+    return dns;
+  }
+
+  /** The node's resolver, read again for each new sandbox (as the kubelet re-reads the file). */
+  private hostDNS(): DNSConfig {
+    if (!this.opts.resolvConf) return noDNS;
+    try {
+      return parseResolvConf(readFileSync(this.opts.resolvConf, "utf8"));
+    } catch (err) {
+      this.log.warn({ path: this.opts.resolvConf, err: String(err) }, "cannot read --resolv-conf");
+      return noDNS;
+    }
   }
 
   private event(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void {

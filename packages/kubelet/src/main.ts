@@ -24,6 +24,12 @@ const argv = yargs(hideBin(process.argv))
       type: "number",
       describe: "MTU of pod interfaces (default: the engine's); the uplink's minus 50 under VXLAN",
     },
+    "resolv-conf": {
+      type: "string",
+      default: "",
+      describe:
+        "The node's resolv.conf, for pods with dnsPolicy Default (Kubernetes: /etc/resolv.conf; here none unless named, so that no pod gets a nameserver nobody chose)",
+    },
     "register-with-taints": { type: "string", default: "", describe: "key=value:Effect,..." },
     runtime: { choices: ["docker", "simulated"] as const, default: "docker" as const },
     "pod-manifest-path": { type: "string", describe: "Directory of static pod manifests" },
@@ -58,6 +64,7 @@ const running = await startKubelet({
   clusterDNS: argv["cluster-dns"].split(",").filter(Boolean),
   clusterDomain: argv["cluster-domain"],
   podNetworkMTU: argv["pod-network-mtu"],
+  resolvConf: argv["resolv-conf"],
   registerWithTaints: argv["register-with-taints"],
   runtime: argv.runtime,
   podManifestPath: argv["pod-manifest-path"],

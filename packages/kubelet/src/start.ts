@@ -24,6 +24,8 @@ export interface StartKubeletOptions {
   clusterDNS?: string[];
   clusterDomain?: string;
   podNetworkMTU?: number;
+  /** The node's resolv.conf for dnsPolicy Default; "" or unset: none. */
+  resolvConf?: string;
   registerWithTaints?: string;
   /** "docker" (default) or "simulated". */
   runtime?: "docker" | "simulated";
@@ -79,6 +81,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     clusterDNS: opts.clusterDNS ?? ["10.96.0.10"],
     clusterDomain: opts.clusterDomain ?? "cluster.local",
     podNetworkMTU: opts.podNetworkMTU,
+    resolvConf: opts.resolvConf ?? "",
     log: opts.logger,
     resyncPeriodMs: opts.resyncPeriodMs,
     podManifestPath: opts.podManifestPath,

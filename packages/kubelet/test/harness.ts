@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { freePort, startApiserver, type TestApiserver } from "@skiff/testing";
 import { pino } from "pino";
 import { DockerRuntime } from "../src/runtime/docker.js";
-import { startKubelet, type RunningKubelet } from "../src/start.js";
+import { startKubelet, type RunningKubelet, type StartKubeletOptions } from "../src/start.js";
 
 export const IMAGE = "skiff.local/busybox:1.36";
 
@@ -22,7 +22,8 @@ export interface Harness {
   manifestDir: string;
   kubelet: RunningKubelet | undefined;
   port: number;
-  startKubelet(): Promise<RunningKubelet>;
+  /** Starts the kubelet; `extra` overrides or adds options (e.g. resolvConf). */
+  startKubelet(extra?: Partial<StartKubeletOptions>): Promise<RunningKubelet>;
   stopKubelet(): Promise<void>;
   createPod(
     name: string,
@@ -81,7 +82,7 @@ export async function startHarness(): Promise<Harness> {
     manifestDir,
     port,
     kubelet: undefined,
-    async startKubelet() {
+    async startKubelet(extra = {}) {
       h.kubelet = await startKubelet({
         kubeconfig: api.kubeconfig,
         nodeName,
@@ -94,6 +95,7 @@ export async function startHarness(): Promise<Harness> {
         resyncPeriodMs: 2000,
         podManifestPath: manifestDir,
         logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
+        ...extra,
       });
       return h.kubelet;
     },
