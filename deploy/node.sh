@@ -103,6 +103,19 @@ done
 docker info >/dev/null 2>&1 ||
   fail "the Docker engine did not start within 60 s (see the dockerd lines above); is /var/lib/docker a volume and the container granted cap_add: [ALL]?"
 bash /opt/skiff/scripts/busybox-image.sh || fail "cannot import the pod sandbox image into the node's engine"
+# Cluster add-ons (DNS) run from the Skiff image; the node's engine gets it from the node's own
+# root filesystem (once per /var/lib/docker volume and image build), since no registry serves it.
+skiff_image=skiff.local/skiff:$(node -p 'require("/opt/skiff/package.json").version')
+inputs=${SKIFF_IMAGE_INPUTS:-unknown}
+if [ "$(docker image inspect -f '{{index .Config.Labels "io.skiff.inputs"}}' "$skiff_image" 2>/dev/null)" != "$inputs" ]; then
+  say "importing $skiff_image into the node's engine"
+  tar -C / --numeric-owner --one-file-system --exclude=./var/lib/docker --exclude=./var/lib/skiff-kubelet \
+    --exclude=./proc --exclude=./sys --exclude=./dev --exclude=./run --exclude=./tmp --exclude=./etc/skiff -c . |
+    docker import --change "LABEL io.skiff.inputs=$inputs" --change "ENV NODE_ENV=production" \
+      --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+      --change "WORKDIR /opt/skiff" - "$skiff_image" >/dev/null ||
+    fail "cannot import $skiff_image into the node's engine"
+fi
 
 supervise skiff-net skiff-net --kubeconfig="$certs/net.kubeconfig" --node-name="$node_name" \
   --backend="$backend" --cluster-cidr="$cluster_cidr" --iface="$uplink" &

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs cluster add-ons with kubectl and waits until they are available. Safe to run again.
+# Installs cluster add-ons with kubectl (or skiffctl, where no kubectl is on PATH, as in the
+# Skiff image) and waits until they are available. Safe to run again.
 #   scripts/addons.sh install dns KUBECONFIG CERTDIR
 # dns: makes skiff-dns a client certificate with the cluster CA in CERTDIR (ca.crt, ca.key,
 # as scripts/make-certs.sh leaves them), puts a kubeconfig for it (server https://10.96.0.1:443,
@@ -25,9 +26,15 @@ certs=$4
 [ "$addon" = dns ] || die "unknown add-on \"$addon\" (known: dns)"
 [ -r "$kubeconfig" ] || die "no kubeconfig at $kubeconfig"
 [ -r "$certs/ca.crt" ] && [ -r "$certs/ca.key" ] || die "no cluster CA (ca.crt, ca.key) in $certs"
-command -v kubectl >/dev/null || die "kubectl is not on PATH"
+if command -v kubectl >/dev/null; then
+  client=kubectl
+elif command -v skiffctl >/dev/null; then
+  client=skiffctl
+else
+  die "neither kubectl nor skiffctl is on PATH"
+fi
 timeout=${SKIFF_ADDON_TIMEOUT:-180s}
-k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+k() { "$client" --kubeconfig "$kubeconfig" "$@"; }
 
 # The identity skiff-dns' ServiceAccount will have once pods get tokens, so that an RBAC
 # binding made for the ServiceAccount also covers this certificate.
@@ -45,6 +52,12 @@ if [ ! -f "$certs/skiff-dns.crt" ] || [ ! -f "$certs/skiff-dns.key" ]; then
       -sha256 -extfile "$ext" -out skiff-dns.crt 2>/dev/null
   )
 fi
+
+# The apiserver may still be starting (the compose cluster runs this beside it).
+for _ in $(seq 60); do
+  k get namespace kube-system >/dev/null 2>&1 && break
+  sleep 1
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -71,8 +84,14 @@ current-context: skiff-dns@skiff
 KC
 
 echo "==> dns: Secret kube-system/skiff-dns-kubeconfig"
-k -n kube-system create secret generic skiff-dns-kubeconfig \
-  --from-file=kubeconfig="$work/kubeconfig" --dry-run=client -o yaml | k apply -f - >/dev/null
+k apply -f - >/dev/null <<SECRET
+apiVersion: v1
+kind: Secret
+metadata: {name: skiff-dns-kubeconfig, namespace: kube-system}
+type: Opaque
+data:
+  kubeconfig: $(base64 -w0 "$work/kubeconfig")
+SECRET
 echo "==> dns: applying deploy/addons/dns.yaml"
 k apply -f "$root/deploy/addons/dns.yaml" >/dev/null
 echo "==> dns: waiting (up to $timeout) for Deployment kube-system/skiff-dns to be Available"

@@ -55,7 +55,7 @@ fi
 inputs=$( (
   echo "$base $(docker image inspect -f '{{.Id}}' "$base" 2>/dev/null || true)"
   git ls-files -co --exclude-standard -- package.json package-lock.json .npmrc tsconfig.base.json \
-    tsconfig.json packages deploy scripts/make-certs.sh scripts/busybox-image.sh |
+    tsconfig.json packages deploy scripts/make-certs.sh scripts/busybox-image.sh scripts/addons.sh |
     grep -v '/test/' | sort | xargs sha256sum
 ) | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f '{{index .Config.Labels "io.skiff.inputs"}}' "$image" 2>/dev/null)" = "$inputs" ]; then
@@ -72,7 +72,7 @@ resolver=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)
 extra_ca=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)
 if ! docker build --network host --build-arg "BASE=$base" --build-arg "RESOLVER=$resolver" \
   --build-arg "EXTRA_CA_CERTS=$extra_ca" \
-  --label "io.skiff.inputs=$inputs" \
+  --label "io.skiff.inputs=$inputs" --build-arg "SKIFF_INPUTS=$inputs" \
   -t "$image" -f deploy/Dockerfile . >/tmp/skiff-image-build.log 2>&1; then
   tail -n 30 /tmp/skiff-image-build.log >&2
   die "docker build failed: see /tmp/skiff-image-build.log"

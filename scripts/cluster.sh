@@ -122,6 +122,9 @@ up() {
   say "waiting for node $node_name to be Ready"
   wait_for "node $node_name" 60 node_ready
   say "cluster up in $((SECONDS - started))s"
+  # Cluster add-ons (DNS on 10.96.0.10), from the Skiff image that `make setup` builds.
+  bash scripts/addons.sh install dns "$state/kubeconfig" "$certs" | sed 's/^==> /==> addons: /' ||
+    die "the DNS add-on did not come up: see 'kubectl -n kube-system describe pods'"
   status
   echo
   echo "Use it with:  export KUBECONFIG=$state/kubeconfig; kubectl get nodes"

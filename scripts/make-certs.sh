@@ -68,12 +68,12 @@ else
   for n in $nodes; do client "kubelet-$n" "system:node:$n" system:nodes; done
 fi
 
-kubeconfig() { # NAME USER [SERVER]
-  local b64ca b64crt b64key url=${3:-$internal_server}
+kubeconfig() { # NAME USER [SERVER [FILE]]
+  local b64ca b64crt b64key url=${3:-$internal_server} file=${4:-$1}
   b64ca=$(base64 -w0 ca.crt)
   b64crt=$(base64 -w0 "$1.crt")
   b64key=$(base64 -w0 "$1.key")
-  cat >"$1.kubeconfig" <<KC
+  cat >"$file.kubeconfig" <<KC
 apiVersion: v1
 kind: Config
 clusters:
@@ -96,6 +96,8 @@ current-context: $2@skiff
 KC
 }
 kubeconfig admin kubernetes-admin "$server"
+# The admin's identity for what runs inside the cluster's network (the add-on installer).
+[ "$internal_server" = "$server" ] || kubeconfig admin kubernetes-admin "$internal_server" admin-internal
 kubeconfig controller-manager system:kube-controller-manager
 kubeconfig scheduler system:kube-scheduler
 kubeconfig proxy system:kube-proxy
