@@ -77,3 +77,14 @@ fi
 
 # --- the Skiff image (docker-compose.yml, the DNS addon) ---
 bash "$(dirname "$0")/build-skiff-image.sh"
+
+# --- skiff.local/dnsutils: dig, nslookup and curl for the DNS tests, on the Skiff image's base ---
+if docker image inspect skiff.local/dnsutils:1 >/dev/null 2>&1; then
+  step "skiff.local/dnsutils:1 present"
+else
+  step "building skiff.local/dnsutils:1"
+  resolver=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)
+  docker build -q --network host --build-arg "BASE=${SKIFF_BASE:-skiff.local/node:20-bookworm}" \
+    --build-arg "RESOLVER=$resolver" -t skiff.local/dnsutils:1 "$(dirname "$0")/../deploy/dnsutils" >/dev/null ||
+    die "building skiff.local/dnsutils:1 failed"
+fi

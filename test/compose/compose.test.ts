@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@skiff/testing";
+import { checkClusterDNS } from "../dns-checks.js";
 import { eventually, httpGet, run } from "../lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -297,6 +298,30 @@ test("an image built on the host and loaded into the nodes runs", async () => {
   } finally {
     await run("docker", ["rmi", "-f", image], env);
   }
+});
+
+test("cluster DNS: the add-on the compose cluster installs answers a pod on another node", async () => {
+  await eventually(
+    "the DNS add-on available",
+    async () =>
+      (await kubectl(
+        "-n",
+        "kube-system",
+        "get",
+        "deploy",
+        "skiff-dns",
+        "-o",
+        "jsonpath={.status.availableReplicas}",
+      )) === "2",
+    180_000,
+  );
+  const loaded = await run(
+    "bash",
+    [join(root, "scripts/load-image.sh"), "skiff.local/dnsutils:1", project],
+    env,
+  );
+  assert.equal(loaded.code, 0, loaded.err + loaded.out);
+  await checkClusterDNS(kubectl, "dns-e2e", "node2");
 });
 
 test("a stopped node goes NotReady, its pods are recreated elsewhere and the Service follows; started again, it rejoins", async () => {

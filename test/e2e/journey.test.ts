@@ -9,6 +9,7 @@ import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@skiff/testing";
+import { checkClusterDNS } from "../dns-checks.js";
 import { eventually, httpGet, run } from "../lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -273,6 +274,11 @@ test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up"
     },
     20_000,
   );
+});
+
+test("cluster DNS: the add-on answers Services, endpoints and pods by name from a pod", async () => {
+  await kubectl("-n", "kube-system", "rollout", "status", "deploy/skiff-dns", "--timeout=120s");
+  await checkClusterDNS(kubectl, "dns-e2e");
 });
 
 test("`cluster.sh down` removes this cluster's pod containers and leaves another kubelet's", async () => {
