@@ -415,8 +415,15 @@ test("the host-gw backend also carries pod traffic across nodes", async () => {
     90_000,
   );
   const client = await json<Pod>("get", "pod", "client");
-  const elsewhere = (await servingWhoPods()).filter((p) => p.spec.nodeName !== "node1");
-  assert.ok(elsewhere.length >= 1);
+  // Recreated node containers restart every pod: wait for servers on both other nodes.
+  const elsewhere = await eventually(
+    "who pods serving on node2 and node3",
+    async () => {
+      const pods = (await servingWhoPods()).filter((p) => p.spec.nodeName !== "node1");
+      return new Set(pods.map((p) => p.spec.nodeName)).size === 2 && pods;
+    },
+    120_000,
+  );
   for (const p of elsewhere) {
     const answer = await eventually(
       `${p.metadata.name} by pod IP`,
