@@ -16,6 +16,8 @@ test:
 	@$(MAKE) --no-print-directory setup
 	@$(MAKE) --no-print-directory lint
 	node scripts/run-tests.mjs packages
+	@# make up's launcher: components restarted with back-off, one that cannot start says why.
+	node scripts/run-tests.mjs test/cluster
 	@# The end-to-end journey runs alone: its cluster owns the node's pods and KUBE-* chains.
 	node scripts/run-tests.mjs test/e2e
 	@# Then the compose cluster (docker-compose.yml): three nodes in containers of the Skiff image.
