@@ -1,5 +1,5 @@
 # The few verbs a person types. Logic lives in scripts/; see README.md.
-.PHONY: setup build lint test images load up down status logs clean
+.PHONY: setup build lint test images load up down status logs clean vms vms-down deploy
 
 setup:
 	bash scripts/setup-host.sh
@@ -47,3 +47,14 @@ logs:
 clean:
 	@bash scripts/cluster.sh clean
 	npx tsc -b --clean
+
+# Three stand-in VMs on this host (containers with systemd and sshd) for `make deploy`.
+vms:
+	@bash scripts/vms.sh up
+
+vms-down:
+	@bash scripts/vms.sh down
+
+# A highly available cluster on three Debian machines over SSH: make deploy INVENTORY=path
+deploy:
+	@bash scripts/deploy.sh "$(INVENTORY)"
