@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Three stand-in VMs on this machine for `make deploy` (behind `make vms` / `make vms-down`):
 # containers that behave as Debian machines — systemd as PID 1, sshd, their own network and
-# fixed addresses, an SSH key — since no hypervisor runs here. Everything made is labelled
-# io.skiff.vms and removed by that label.
+# fixed addresses, an SSH key — since no hypervisor runs here. The VMs, their volumes and
+# network are labelled io.skiff.vms=<network name> and removed by that label; the image
+# (skiff.local/vm:bookworm, io.skiff.vms=image) stays as a build cache.
 #   scripts/vms.sh up | down | image
 # Environment: SKIFF_VMS_STATE (.skiff/vms), SKIFF_VMS_PREFIX (the network's /24, 172.30.213),
 # SKIFF_VMS_NETWORK (skiff-vms), SKIFF_VMS_NAME (container name prefix, skiff-vm).
@@ -83,7 +84,7 @@ up() {
   mkdir -p "$state"
   [ -f "$state/id_ed25519" ] || ssh-keygen -q -t ed25519 -N "" -C skiff-vms -f "$state/id_ed25519"
   if ! docker network inspect "$network" >/dev/null 2>&1; then
-    docker network create --label "$label=network" --subnet "$prefix.0/24" "$network" >/dev/null
+    docker network create --label "$label=$network" --subnet "$prefix.0/24" "$network" >/dev/null
     say "network $network ($prefix.0/24)"
   fi
   # The VMs resolve names (Debian's mirror for apt) through this host's own resolver, named
@@ -101,11 +102,11 @@ up() {
     if docker inspect "$name" >/dev/null 2>&1; then
       docker start "$name" >/dev/null
     else
-      docker run -d --name "$name" --hostname "vm$i" --label "$label=vm" \
+      docker run -d --name "$name" --hostname "vm$i" --label "$label=$network" \
         --network "$network" --ip "$ip" --dns "$resolver" \
         --stop-signal SIGRTMIN+3 --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
         --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-        --mount "type=volume,source=$name-docker,target=/var/lib/docker,volume-label=$label=volume" \
+        --mount "type=volume,source=$name-docker,target=/var/lib/docker,volume-label=$label=$network" \
         "$image" >/dev/null
     fi
     say "started $name ($ip)"
@@ -144,13 +145,19 @@ up() {
 
 down() {
   local ids
-  ids=$(docker ps -aq --filter "label=$label=vm")
+  ids=$(docker ps -aq --filter "label=$label=$network")
   [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
-  ids=$(docker volume ls -q --filter "label=$label=volume")
+  ids=$(docker volume ls -q --filter "label=$label=$network")
   [ -z "$ids" ] || docker volume rm $ids >/dev/null
-  ids=$(docker network ls -q --filter "label=$label=network")
+  ids=$(docker network ls -q --filter "label=$label=$network")
   [ -z "$ids" ] || docker network rm $ids >/dev/null
   rm -rf "$state"
+  # Fresh VMs at these addresses will have new host keys: deploy's known_hosts forgets the old.
+  local known=${SKIFF_DEPLOY_STATE:-.skiff/deploy}/known_hosts i
+  if [ -f "$known" ]; then
+    for i in $(seq "$count"); do ssh-keygen -q -R "$prefix.$((10 + i))" -f "$known" >/dev/null 2>&1 || true; done
+    rm -f "$known.old"
+  fi
   say "removed the VMs, their volumes and network, and $state"
 }
 
