@@ -79,7 +79,5 @@ server.on("error", (err) => {
   process.stderr.write(`skiff-lb: ${err.message}\n`);
   process.exit(1);
 });
-server.listen(port, host, () =>
-  console.log(`skiff-lb: ${listen} → ${backends.join(", ")}`),
-);
+server.listen(port, host, () => console.log(`skiff-lb: ${listen} → ${backends.join(", ")}`));
 for (const sig of ["SIGTERM", "SIGINT"]) process.once(sig, () => process.exit(0));
