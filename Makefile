@@ -1,5 +1,5 @@
 # The few verbs a person types. Logic lives in scripts/; see README.md.
-.PHONY: setup build lint test images load up down status logs clean
+.PHONY: setup build lint test images load up down status logs clean vms vms-down deploy
 
 setup:
 	bash scripts/setup-host.sh
@@ -16,6 +16,8 @@ test:
 	@$(MAKE) --no-print-directory setup
 	@$(MAKE) --no-print-directory lint
 	node scripts/run-tests.mjs packages
+	@# make up's launcher: components restarted with back-off, one that cannot start says why.
+	node scripts/run-tests.mjs test/cluster
 	@# The end-to-end journey runs alone: its cluster owns the node's pods and KUBE-* chains.
 	node scripts/run-tests.mjs test/e2e
 	@# Then the compose cluster (docker-compose.yml): three nodes in containers of the Skiff image.
@@ -45,3 +47,14 @@ logs:
 clean:
 	@bash scripts/cluster.sh clean
 	npx tsc -b --clean
+
+# Three stand-in VMs on this host (containers with systemd and sshd) for `make deploy`.
+vms:
+	@bash scripts/vms.sh up
+
+vms-down:
+	@bash scripts/vms.sh down
+
+# A highly available cluster on three Debian machines over SSH: make deploy INVENTORY=path
+deploy:
+	@bash scripts/deploy.sh "$(INVENTORY)"

@@ -30,28 +30,87 @@ running() { # NAME
   [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null
 }
 
-# start NAME COMMAND... : runs a component in the background unless it already runs.
+# supervise NAME COMMAND... : runs COMMAND again whenever it exits, after a back-off that
+# doubles from 1 s to 30 s (and starts over once a run lasted a minute), as systemd's
+# Restart=always does on the VMs. Its pid is NAME.pid; the component's is NAME.child; each
+# exit is counted in NAME.restarts and logged.
+supervise() {
+  local name=$1 child="" delay=1 began code restarts
+  shift
+  set +e
+  trap '' HUP
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+  while :; do
+    began=$SECONDS
+    "$@" </dev/null &
+    child=$!
+    echo "$child" >"$run/$name.child"
+    wait "$child"
+    code=$?
+    child=""
+    restarts=$(($(cat "$run/$name.restarts" 2>/dev/null || echo 0) + 1))
+    echo "$restarts" >"$run/$name.restarts"
+    [ $((SECONDS - began)) -ge 60 ] && delay=1
+    echo "cluster: $name exited with code $code; restarting in ${delay}s (restart $restarts)"
+    sleep "$delay" &
+    child=$!
+    wait "$child"
+    child=""
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
+# start NAME COMMAND... : runs a component, supervised, unless it already runs.
 start() {
   local name=$1
   shift
   if running "$name"; then
-    say "$name already running (pid $(cat "$run/$name.pid"))"
+    say "$name already running (pid $(cat "$run/$name.child" 2>/dev/null || cat "$run/$name.pid"))"
     return
   fi
-  nohup "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  rm -f "$run/$name.restarts" "$run/$name.child"
+  # Where this start's output begins in the log: a component that fails at once is shown from here.
+  stat -c %s "$logs/$name.log" 2>/dev/null >"$run/$name.logstart" || echo 0 >"$run/$name.logstart"
+  supervise "$name" "$@" >>"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
-  say "started $name (pid $!, log $logs/$name.log)"
+  for _ in $(seq 50); do [ -f "$run/$name.child" ] && break; sleep 0.1; done
+  say "started $name (pid $(cat "$run/$name.child" 2>/dev/null), log $logs/$name.log)"
+}
+
+# failed NAME: true once the component has exited since `start`; prints why (its error lines
+# from this start's log) and stops its supervisor.
+failed() {
+  local name=$1
+  [ -f "$run/$name.restarts" ] || return 1
+  echo "cluster: $name exited at start; from $logs/$name.log:" >&2
+  tail -c +$(($(cat "$run/$name.logstart" 2>/dev/null || echo 0) + 1)) "$logs/$name.log" |
+    grep -v '^cluster: ' | node -e '
+      let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const lines = s.split("\n").filter(Boolean).map((l) => {
+          try {
+            const j = JSON.parse(l);
+            return [j.msg, j.err?.message ?? j.error].filter(Boolean).join(": ");
+          } catch { return l; }
+        });
+        const errs = lines.filter((l) => /error|EADDRINUSE|EACCES|cannot|fatal|panic/i.test(l));
+        console.log([...new Set(errs.length ? errs : lines)].slice(-5).map((l) => "  " + l).join("\n"));
+      });' >&2
+  stop_one "$name" >/dev/null
+  return 0
 }
 
 curl_api() { # PATH
   curl -fsS --max-time 3 --cacert "$certs/ca.crt" --cert "$certs/admin.crt" --key "$certs/admin.key" "$server$1"
 }
 
-wait_for() { # WHAT SECONDS COMMAND...
-  local what=$1 seconds=$2
-  shift 2
+wait_for() { # WHAT SECONDS COMPONENTS COMMAND... (COMPONENTS: the processes that must stay up)
+  local what=$1 seconds=$2 component=$3
+  shift 3
   for _ in $(seq $((seconds * 10))); do
     "$@" >/dev/null 2>&1 && return 0
+    for c in $component; do
+      failed "$c" && die "$c cannot start (see above); 'make down' stops what did start"
+    done
     sleep 0.1
   done
   die "$what did not come up within ${seconds}s: see $logs/"
@@ -99,7 +158,7 @@ up() {
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "$cluster" --initial-cluster-token skiff-local --initial-cluster-state new
   done
-  wait_for etcd 20 curl -fsS --max-time 1 "http://127.0.0.1:$etcd_port/health"
+  wait_for etcd 20 etcd1 curl -fsS --max-time 1 "http://127.0.0.1:$etcd_port/health"
 
   start apiserver node $node_flags packages/apiserver/dist/main.js \
     --etcd-servers="$(etcd_endpoints)" --bind-address=0.0.0.0 --secure-port="$api_port" \
@@ -107,7 +166,7 @@ up() {
     --client-ca-file="$certs/ca.crt" --service-account-signing-key-file="$certs/sa.key" \
     --kubelet-client-certificate="$certs/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$certs/apiserver-kubelet-client.key"
-  wait_for apiserver 30 curl_api /readyz
+  wait_for apiserver 30 apiserver curl_api /readyz
 
   start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig"
   start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
@@ -120,7 +179,7 @@ up() {
   start net node packages/net/dist/main.js --kubeconfig="$certs/net.kubeconfig" \
     --node-name="$node_name" --backend=host-gw
   say "waiting for node $node_name to be Ready"
-  wait_for "node $node_name" 60 node_ready
+  wait_for "node $node_name" 60 "controller-manager scheduler kubelet proxy net" node_ready
   say "cluster up in $((SECONDS - started))s"
   # Cluster add-ons (DNS on 10.96.0.10), from the Skiff image that `make setup` builds.
   bash scripts/addons.sh install dns "$state/kubeconfig" "$certs" | sed 's/^==> /==> addons: /' ||
@@ -131,19 +190,20 @@ up() {
 }
 
 stop_one() { # NAME
-  local name=$1 pid
+  local name=$1 pid child
   running "$name" || {
-    rm -f "$run/$name.pid"
+    rm -f "$run/$name.pid" "$run/$name.child"
     return 0
   }
   pid=$(cat "$run/$name.pid")
-  kill "$pid" 2>/dev/null || true
+  child=$(cat "$run/$name.child" 2>/dev/null || true)
+  kill "$pid" 2>/dev/null || true # its supervisor stops the component and waits for it
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$run/$name.pid"
+  kill -9 "$pid" ${child:+"$child"} 2>/dev/null || true
+  rm -f "$run/$name.pid" "$run/$name.child"
   say "stopped $name"
 }
 
@@ -159,10 +219,11 @@ down() {
     say "removing $(wc -w <<<"$ids") pod containers"
     docker rm -f $ids >/dev/null
   fi
-  if [ -f packages/kube-proxy/dist/main.js ]; then
+  # Only a cluster that ran a proxy or an agent here has rules to remove (others' stay).
+  if [ -f packages/kube-proxy/dist/main.js ] && [ -f "$logs/proxy.log" ]; then
     node packages/kube-proxy/dist/main.js --cleanup >>"$logs/proxy.log" 2>&1 && say "removed Skiff's iptables rules"
   fi
-  if [ -f packages/net/dist/main.js ]; then
+  if [ -f packages/net/dist/main.js ] && [ -f "$logs/net.log" ]; then
     node packages/net/dist/main.js --cleanup >>"$logs/net.log" 2>&1 && say "removed skiff-net's rules and routes"
   fi
 }
@@ -171,7 +232,19 @@ status() {
   local name
   for name in etcd1 etcd2 etcd3 apiserver controller-manager scheduler kubelet proxy net; do
     case $name in etcd2 | etcd3) [ -f "$run/$name.pid" ] || continue ;; esac
-    if running "$name"; then printf '%-20s running (pid %s)\n' "$name" "$(cat "$run/$name.pid")"; else printf '%-20s stopped\n' "$name"; fi
+    if ! running "$name"; then
+      printf '%-20s stopped\n' "$name"
+      continue
+    fi
+    local child restarts
+    child=$(cat "$run/$name.child" 2>/dev/null || true)
+    restarts=$(cat "$run/$name.restarts" 2>/dev/null || echo 0)
+    if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+      printf '%-20s running (pid %s, restarts %s)\n' "$name" "$child" "$restarts"
+    else
+      printf '%-20s restarting (back-off; restarts %s; last: %s)\n' "$name" "$restarts" \
+        "$(grep '^cluster: ' "$logs/$name.log" | tail -n 1 | sed 's/^cluster: //')"
+    fi
   done
   if running apiserver && curl_api /readyz >/dev/null 2>&1; then
     printf '%-20s %s\n' "apiserver /readyz" ok

@@ -156,6 +156,7 @@ export class Kubelet {
     this.services = this.factory.forResource<Service>(findResource("", "v1", "services")!);
     this.factory.start();
     await this.factory.waitForCacheSync();
+    await this.markGonePodsNotReady();
     this.synced = true;
     void this.pleg();
     await this.relist();
@@ -179,6 +180,63 @@ export class Kubelet {
       st.probes.clear();
     }
     await this.recorder.flush();
+  }
+
+  /**
+   * On start, before the first sync: a pod the API still shows ready whose sandbox or
+   * containers are gone (the engine restarted, `make down` removed them) is reported not
+   * ready at once, so endpoints drop it; its first sync (image pulls, many pods) may be slow.
+   */
+  private async markGonePodsNotReady(): Promise<void> {
+    const sandboxes = new Set(
+      (await this.runtime.listPodSandboxes())
+        .filter((s) => s.state === "ready")
+        .map((s) => s.pod.uid),
+    );
+    const running = new Set(
+      (await this.runtime.listContainers())
+        .filter((c) => c.state === "running")
+        .map((c) => `docker://${c.id}`),
+    );
+    const pods = this.informer?.lister().list() ?? [];
+    await Promise.all(
+      pods.map(async (pod) => {
+        const uid = pod.metadata?.uid;
+        const status = pod.status;
+        if (!uid || !status || pod.metadata.annotations?.[MIRROR_ANNOTATION]) return;
+        const gone = (cs: { containerID?: string }) =>
+          !sandboxes.has(uid) || !cs.containerID || !running.has(cs.containerID);
+        let changed = false;
+        const containerStatuses = status.containerStatuses?.map((cs) => {
+          if (!cs.ready || !gone(cs)) return cs;
+          changed = true;
+          return { ...cs, ready: false, started: false };
+        });
+        if (!changed) return;
+        const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+        const conditions = status.conditions?.map((c) =>
+          (c.type === "Ready" || c.type === "ContainersReady") && c.status === "True"
+            ? { ...c, status: "False", reason: "ContainersNotReady", lastTransitionTime: now }
+            : c,
+        );
+        try {
+          await this.podClient
+            .namespace(pod.metadata.namespace ?? "default")
+            .patch(
+              pod.metadata.name!,
+              [{ op: "add", path: "/status", value: { ...status, conditions, containerStatuses } }],
+              "json",
+              { subresource: "status" },
+            );
+          this.log.info(
+            { pod: `${pod.metadata.namespace}/${pod.metadata.name}` },
+            "containers gone: marked not ready",
+          );
+        } catch (err) {
+          if (!isNotFound(err)) this.log.warn({ err, uid }, "cannot mark a pod not ready");
+        }
+      }),
+    );
   }
 
   /** Called with every read of this kubelet's Node: the podCIDR makes the pod network. */

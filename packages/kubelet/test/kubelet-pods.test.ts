@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { LABEL_POD_UID } from "../src/runtime/runtime.js";
 import {
   IMAGE,
   assignPodCIDR,
@@ -426,6 +427,51 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
     const a = containerStatus(after, "app");
     assert.equal(a.containerID, b.containerID);
     assert.equal(a.restartCount, 0);
+  });
+
+  test("after a restart, a pod whose containers are gone is not Ready before its first sync", async () => {
+    // An image only this pod uses, gone once the pod runs: its containers cannot come back,
+    // so only the kubelet's start-up check can make its status true.
+    const image = `skiff.local/kt-gone-${h.nodeName}:1`;
+    await h.runtime.docker.getImage(IMAGE).tag({
+      repo: image.split(":")[0],
+      tag: "1",
+    });
+    await h.createPod("vanished", {
+      containers: [{ name: "app", image, imagePullPolicy: "Never", command: ["sleep", "3600"] }],
+    });
+    const ready = await h.waitPod(
+      "vanished",
+      (p) => p.status?.conditions?.find((c: Pod) => c.type === "Ready")?.status === "True",
+    );
+    await h.stopKubelet();
+    // What `make down` or an engine restart does: every container of the pod goes.
+    const uid = ready.metadata.uid;
+    const ids = await h.runtime.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_POD_UID}=${uid}`] },
+    });
+    assert.ok(ids.length >= 2, "the pod had a sandbox and a container");
+    await Promise.all(ids.map((c) => h.runtime.docker.getContainer(c.Id).remove({ force: true })));
+    await h.runtime.docker.getImage(image).remove();
+    assert.equal(
+      (await h.getPod("vanished")).status.conditions.find((c: Pod) => c.type === "Ready").status,
+      "True",
+      "the API still shows it Ready while no kubelet runs",
+    );
+    await h.startKubelet();
+    const now = await h.getPod("vanished");
+    const cond = (t: string) => now.status.conditions.find((c: Pod) => c.type === t);
+    assert.equal(cond("Ready").status, "False", JSON.stringify(now.status));
+    assert.equal(cond("Ready").reason, "ContainersNotReady");
+    assert.equal(cond("ContainersReady").status, "False");
+    assert.equal(containerStatus(now, "app").ready, false);
+    // And it stays so: its sync cannot bring the container back without the image.
+    const later = await h.waitPod(
+      "vanished",
+      (p) => containerStatus(p, "app")?.state?.waiting?.reason === "ErrImageNeverPull",
+    );
+    assert.equal(later.status.conditions.find((c: Pod) => c.type === "Ready").status, "False");
   });
 
   test("an image is pulled from the local registry with imagePullPolicy Always", async () => {
