@@ -41,6 +41,7 @@ import {
 } from "./request.js";
 import { clone, get, isObject, meta, now } from "./objects.js";
 import { toTable } from "./tables.js";
+import { boolParam, intParam, type Query } from "./query.js";
 import {
   jsonPatch,
   mergePatch,
@@ -91,27 +92,6 @@ export function parseRoute(group: string, version: string, segments: string[]): 
   if (subresource === "proxy")
     return { info, namespace, name, subresource, proxyPath: extra.join("/") };
   return { info, namespace, name, subresource };
-}
-
-type Query = URLSearchParams;
-
-function intParam(q: Query, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === "") return undefined;
-  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
-    throw new BadRequestError(
-      `invalid value for query parameter ${name}: "${v}" is not an integer`,
-    );
-  }
-  return Number(v);
-}
-
-function boolParam(q: Query, name: string): boolean {
-  const v = q.get(name);
-  if (v === null) return false;
-  if (v === "" || v === "true" || v === "1") return true;
-  if (v === "false" || v === "0") return false;
-  throw new BadRequestError(`invalid value for query parameter ${name}: "${v}" is not a boolean`);
 }
 
 function dryRun(q: Query): boolean {
