@@ -12,7 +12,17 @@ import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
 import { ApiserverMetrics } from "./metrics.js";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  discoveryFormat,
+  etagOf,
+  versionInfo,
+} from "./discovery.js";
 import { handleResource, parseRoute, type HandlerContext } from "./handlers.js";
 import { configureKubeletClient } from "./kubelet-proxy.js";
 import { sendError, sendJson } from "./request.js";
@@ -27,6 +37,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -334,6 +345,12 @@ export class ApiServer {
       const user = await this.auth.authenticate(req);
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      if (isSelfSubjectReview(segments)) {
+        verb = "POST";
+        await serveSelfSubjectReview(segments, req, res, user as UserInfo);
+        code = res.statusCode;
+        return;
+      }
       if (segments[0] === "api" || segments[0] === "apis") {
         const served = this.serveDiscovery(segments, req, res);
         if (served) return;
@@ -376,13 +393,20 @@ export class ApiServer {
     if (segments.length > (core ? 2 : 3)) return false;
     if (req.method !== "GET") throw new MethodNotAllowedError(req.method ?? "", req.url ?? "");
     const [, a, b] = segments;
+    if (a === undefined) {
+      const format = discoveryFormat(req.headers.accept);
+      if (format !== "legacy") {
+        sendDiscovery(req, res, aggregatedDiscovery(core, format), aggregatedContentType(format));
+        return true;
+      }
+    }
     let doc: object | undefined;
     if (core)
       doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
     else if (a === undefined) doc = apiGroupList();
     else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
-    sendJson(res, 200, doc);
+    sendDiscovery(req, res, doc, "application/json");
     return true;
   }
 
@@ -429,4 +453,27 @@ export class ApiServer {
         .end(`[-]etcd failed: ${(err as Error).message}\nreadyz check failed`);
     }
   }
+}
+
+/** Sends a discovery document with an ETag; a client that already has it gets 304. */
+function sendDiscovery(
+  req: IncomingMessage,
+  res: ServerResponse,
+  doc: object,
+  contentType: string,
+): void {
+  const data = JSON.stringify(doc);
+  const etag = etagOf(data);
+  const headers = { ETag: etag, Vary: "Accept", "Cache-Control": "no-cache, private" };
+  const known = req.headers["if-none-match"];
+  if (known && known.split(",").some((t) => t.trim() === etag)) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  res.writeHead(200, {
+    ...headers,
+    "Content-Type": contentType,
+    "Content-Length": Buffer.byteLength(data),
+  });
+  res.end(data);
 }
