@@ -14,3 +14,4 @@ export * from "./defaults.js";
 export * from "./validation.js";
 export * from "./prune.js";
 export * from "./openapi.js";
+export * from "./openapi-v2.js";

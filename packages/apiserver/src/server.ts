@@ -6,7 +6,14 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { pino, type Logger } from "pino";
-import { openapiV3Document, openapiV3Root, resources, type ResourceInfo } from "@skiff/api";
+import {
+  openapiV2Document,
+  openapiV3Document,
+  openapiV3Root,
+  resources,
+  type ResourceInfo,
+} from "@skiff/api";
+import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { EtcdStorage, type Storage } from "./storage.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
@@ -428,6 +435,9 @@ export class ApiServer {
           res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(text);
         });
         return;
+      case "/openapi/v2":
+        serveOpenApiV2(req, res);
+        return;
       case "/openapi/v3":
         sendJson(res, 200, openapiV3Root());
         return;
@@ -474,6 +484,37 @@ function sendDiscovery(
     ...headers,
     "Content-Type": contentType,
     "Content-Length": Buffer.byteLength(data),
+  });
+  res.end(data);
+}
+
+const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+let openapiV2: { json: string; protobuf: Buffer } | undefined;
+
+/** GET /openapi/v2: protobuf when the client lists that type before JSON, else JSON. */
+function serveOpenApiV2(req: IncomingMessage, res: ServerResponse): void {
+  openapiV2 ??= (() => {
+    const doc = openapiV2Document();
+    return { json: JSON.stringify(doc), protobuf: Buffer.from(encodeOpenApiV2(doc)) };
+  })();
+  const accepted = (req.headers.accept ?? "")
+    .split(",")
+    .map((o) => o.split(";")[0]!.trim().toLowerCase());
+  const pb = accepted.indexOf(OPENAPI_V2_PROTOBUF);
+  const json = accepted.findIndex((t) => t === "application/json" || t === "*/*");
+  const protobuf = pb >= 0 && (json < 0 || pb < json);
+  const data = protobuf ? openapiV2.protobuf : Buffer.from(openapiV2.json);
+  const etag = etagOf(data);
+  const headers = { ETag: etag, Vary: "Accept", "Cache-Control": "no-cache, private" };
+  if (req.headers["if-none-match"] === etag) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  res.writeHead(200, {
+    ...headers,
+    // Go's mime parser refuses the '@' of the type asked for, so the bytes go as octet-stream.
+    "Content-Type": protobuf ? "application/octet-stream" : "application/json",
+    "Content-Length": data.length,
   });
   res.end(data);
 }

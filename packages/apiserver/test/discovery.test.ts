@@ -3,18 +3,14 @@
 // the real kubectl of several versions.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, realpathSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { runKubectl } from "./bundled-kubectl.js";
 
 let api: TestApiserver;
 let dir: string;
-const kubectlDir = dirname(
-  realpathSync(execFileSync("bash", ["-c", "command -v kubectl"]).toString().trim()),
-);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "skiff-discovery-"));
@@ -27,23 +23,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function kubectl(
-  version: string,
-  args: string[],
-  kubeconfig = api.kubeconfig,
-): Promise<{ code: number; out: string; err: string }> {
-  const cache = mkdtempSync(join(dir, "cache-"));
-  return new Promise((resolve) => {
-    execFile(
-      join(kubectlDir, `kubectl.${version}`),
-      [`--cache-dir=${cache}`, ...args],
-      { env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 60_000 },
-      (err, out, stderr) => {
-        const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code, out, err: stderr });
-      },
-    );
-  });
+function kubectl(version: string, args: string[], kubeconfig = api.kubeconfig) {
+  return runKubectl(version, args, { kubeconfig, cacheDir: mkdtempSync(join(dir, "cache-")) });
 }
 
 const AGGREGATED_V2 =
