@@ -15,3 +15,4 @@ export * from "./validation.js";
 export * from "./prune.js";
 export * from "./openapi.js";
 export * from "./openapi-v2.js";
+export * from "./protobuf.js";

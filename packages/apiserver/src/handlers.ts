@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   apiVersionOf,
   checkFieldSelector,
+  encodeWatchFrame,
   findResource,
   matchesFields,
   matchesLabels,
@@ -37,6 +38,8 @@ import {
   parseResourceVersion,
   readBody,
   sendJson,
+  sendProtobuf,
+  PROTOBUF,
   type BodyType,
 } from "./request.js";
 import { clone, get, isObject, meta, now } from "./objects.js";
@@ -247,7 +250,7 @@ function respond(
   obj: KubeObject | Record<string, unknown>,
   warnings: string[] = [],
 ): void {
-  const { table, yaml } = negotiate(r.req);
+  const { table, yaml, protobuf } = negotiate(r.req);
   const headers: Record<string, string> = {};
   if (warnings.length) {
     r.res.setHeader(
@@ -262,6 +265,8 @@ function respond(
       toTable(r.route.info, [obj], { includeObject: includeObject(r.query) }),
       headers,
     );
+  } else if (protobuf && sendProtobuf(r.res, code, obj, headers)) {
+    return;
   } else if (yaml) {
     const data = toYaml(obj);
     r.res.writeHead(code, { "Content-Type": "application/yaml", ...headers });
@@ -353,14 +358,17 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     );
   }
   const bookmarks = boolParam(q, "allowWatchBookmarks");
-  const table = negotiate(r.req).table;
+  const { table, protobuf } = negotiate(r.req);
+  // One event: a JSON line, or a length-prefixed protobuf frame when asked for protobuf.
+  const encode = (type: string, object: Record<string, unknown>): string | Buffer =>
+    protobuf ? encodeWatchFrame(type, object) : JSON.stringify({ type, object }) + "\n";
   const incl = includeObject(q);
   const reg = ctx.registry(info);
   const res = r.res;
   let lastSent = fromRevision ?? 0;
   let ended = false;
 
-  const write = (line: string): void => {
+  const write = (line: string | Buffer): void => {
     if (ended) return;
     // A watcher that does not read its stream is cut off rather than buffered forever.
     if (res.writableLength > 16 * 1024 * 1024) {
@@ -376,6 +384,8 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
         write(
           JSON.stringify({ type, object: toTable(info, [object], { includeObject: incl }) }) + "\n",
         );
+      } else if (protobuf) {
+        write(encode(type, object));
       } else if (type === ev.type && object === ev.object) {
         const shared = ev as CacheEvent & { line?: string };
         shared.line ??= JSON.stringify({ type, object }) + "\n";
@@ -388,14 +398,11 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
       if (!bookmarks || revision <= lastSent) return;
       lastSent = revision;
       write(
-        JSON.stringify({
-          type: "BOOKMARK",
-          object: {
-            kind: info.kind,
-            apiVersion: apiVersionOf(info),
-            metadata: { resourceVersion: String(revision) },
-          },
-        }) + "\n",
+        encode("BOOKMARK", {
+          kind: info.kind,
+          apiVersion: apiVersionOf(info),
+          metadata: { resourceVersion: String(revision) },
+        }),
       );
     },
     terminate() {
@@ -414,7 +421,7 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     res.end();
   };
   res.writeHead(200, {
-    "Content-Type": "application/json",
+    "Content-Type": protobuf ? `${PROTOBUF};stream=watch` : "application/json",
     "Transfer-Encoding": "chunked",
     "Cache-Control": "no-cache, private",
   });
@@ -471,18 +478,15 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
 
   function writeError(e: ApiError): void {
     write(
-      JSON.stringify({
-        type: "ERROR",
-        object: {
-          kind: "Status",
-          apiVersion: "v1",
-          metadata: {},
-          status: "Failure",
-          message: e.message,
-          reason: e.reason,
-          code: e.code,
-        },
-      }) + "\n",
+      encode("ERROR", {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: e.message,
+        reason: e.reason,
+        code: e.code,
+      }),
     );
   }
 }
@@ -552,7 +556,7 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
   if (info.namespaced && namespace === undefined)
     throw new MethodNotAllowedError("POST", `${info.resource} (all namespaces)`);
-  const type = bodyType(r.req, ["json", "yaml"]);
+  const type = bodyType(r.req, ["json", "yaml", "protobuf"]);
   const obj = decodeObject(await readBody(r.req), type) as KubeObject;
   checkIdentity(r, obj);
   const mode = fieldValidation(r.query);
@@ -573,7 +577,7 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
 
 async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
-  const type = bodyType(r.req, ["json", "yaml"]);
+  const type = bodyType(r.req, ["json", "yaml", "protobuf"]);
   const body = decodeObject(await readBody(r.req), type);
   const reg = ctx.registry(info);
   const manager = fieldManager(r.req, r.query, false);
@@ -832,7 +836,7 @@ async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> 
 
 async function bind(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
-  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml"]));
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml", "protobuf"]));
   checkIdentity(r, body, "Binding", "v1");
   const target = body.target;
   const node = isObject(target) ? target.name : undefined;
@@ -896,7 +900,7 @@ async function bind(ctx: HandlerContext, r: Request): Promise<void> {
 
 async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
-  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json"]));
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "protobuf"]));
   checkIdentity(
     r,
     body,
@@ -1001,7 +1005,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
       "this apiserver has no --service-account-signing-key-file",
     );
   }
-  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml"]));
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml", "protobuf"]));
   checkIdentity(r, body, "TokenRequest", "authentication.k8s.io/v1");
   const spec = isObject(body.spec) ? body.spec : {};
   const audiences = spec.audiences ?? [];

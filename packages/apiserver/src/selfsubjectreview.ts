@@ -30,7 +30,7 @@ export async function serveSelfSubjectReview(
     throw new MethodNotAllowedError(req.method ?? "", "selfsubjectreviews");
   const body = await readBody(req);
   // The body carries nothing the review uses, but it must be a well-formed object.
-  if (body.length) decodeObject(body, bodyType(req, ["json", "yaml"]));
+  if (body.length) decodeObject(body, bodyType(req, ["json", "yaml", "protobuf"]));
   const userInfo: Record<string, unknown> = { username: user.name, groups: user.groups };
   if (user.uid) userInfo.uid = user.uid;
   sendJson(res, 201, {
