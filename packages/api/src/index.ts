@@ -16,3 +16,4 @@ export * from "./prune.js";
 export * from "./openapi.js";
 export * from "./openapi-v2.js";
 export * from "./protobuf.js";
+export { protobufMessages, type ProtoField, type ProtoFieldMode } from "./protobuf-fields.js";

@@ -96,7 +96,7 @@ test("kubectl 1.27 still discovers through the legacy documents", async () => {
   assert.match(r.out, /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
 });
 
-for (const version of ["1.27", "1.28", "1.31"]) {
+for (const version of ["1.27", "1.28", "1.31", "1.33"]) {
   test(`kubectl ${version} auth whoami names the certificate's user and groups`, async () => {
     const r = await kubectl(version, ["auth", "whoami"]);
     assert.equal(r.code, 0, r.err);

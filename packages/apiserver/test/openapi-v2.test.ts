@@ -3,13 +3,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { decodeOpenApiV2 } from "../src/openapi-v2-proto.js";
 import { runKubectl } from "./bundled-kubectl.js";
+import { rawRequest } from "./raw-request.js";
 
 let api: TestApiserver;
 let dir: string;
@@ -24,28 +23,7 @@ after(async () => {
 
 const PB = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
-function getBytes(accept: string): Promise<{ type: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${api.url}/openapi/v2`,
-      {
-        headers: { Accept: accept },
-        ca: readFileSync(join(api.certDir, "ca.crt")),
-        cert: readFileSync(join(api.certDir, "admin.crt")),
-        key: readFileSync(join(api.certDir, "admin.key")),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ type: String(res.headers["content-type"]), body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
+const getBytes = (accept: string) => rawRequest(api, "GET", "/openapi/v2", { accept });
 
 test("/openapi/v2 in JSON declares each kind and its PATCH with fieldValidation", async () => {
   const r = await api.request("GET", "/openapi/v2", undefined, { accept: "application/json" });
