@@ -3,11 +3,13 @@
 // parameters are read as Kubernetes reads them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 
 const script = fileURLToPath(new URL("./fixtures/python-client.py", import.meta.url));
+const informerScript = fileURLToPath(new URL("./fixtures/python-informer.py", import.meta.url));
 // Debian's interpreter, which has python3-kubernetes (a pyenv python3 on PATH may not).
 const python = "/usr/bin/python3";
 
@@ -85,4 +87,59 @@ test("boolean query parameters are read as Go's strconv.ParseBool, integers as P
   );
   assert.equal(unknown.status, 200, "unknown parameters are ignored");
   assert.equal(unknown.json.kind, "ConfigMapList");
+});
+
+test("a Python informer (list + watch + re-watch) stays in sync through an apiserver restart", async () => {
+  const ns = "py-informer";
+  await api.request("POST", "/api/v1/namespaces", { metadata: { name: ns } });
+  const cms = `/api/v1/namespaces/${ns}/configmaps`;
+  await api.request("POST", cms, { metadata: { name: "before" }, data: { v: "0" } });
+  const child = spawn(python, [informerScript, api.kubeconfig, ns], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const states: { event: string; state: Record<string, string> }[] = [];
+  const waiters: (() => void)[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    states.push(JSON.parse(line) as { event: string; state: Record<string, string> });
+    for (const w of waiters.splice(0)) w();
+  });
+  const stateIs = async (want: Record<string, string>, what: string): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    const same = () => JSON.stringify(states.at(-1)?.state) === JSON.stringify(want);
+    while (!same()) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}: ${JSON.stringify(states.at(-1))}\n${stderr}`,
+        );
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  };
+  try {
+    await stateIs({ before: "0" }, "the initial list");
+    await api.request("POST", cms, { metadata: { name: "a" }, data: { v: "1" } });
+    await stateIs({ before: "0", a: "1" }, "a watch event");
+    await api.restart();
+    await api.request(
+      "PATCH",
+      `${cms}/a`,
+      { data: { v: "2" } },
+      {
+        contentType: "application/merge-patch+json",
+      },
+    );
+    await api.request("POST", cms, { metadata: { name: "b" }, data: { v: "1" } });
+    await api.request("DELETE", `${cms}/before`);
+    await stateIs({ a: "2", b: "1" }, "the changes made after the restart");
+    assert.ok(
+      states.some((s) => s.event === "reconnecting" || s.event === "relisted"),
+      "the restart broke the stream and the informer watched again",
+    );
+  } finally {
+    child.kill();
+  }
 });
