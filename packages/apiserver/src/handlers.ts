@@ -759,10 +759,15 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
   respond(r, 200, object, warnings);
 }
 
-function readDeleteOptions(body: Buffer, q: Query): DeleteOptions {
+/** A DELETE's body: protobuf when labelled so (client-go in protobuf mode), else JSON. */
+function deleteBodyType(req: IncomingMessage): BodyType {
+  return (req.headers["content-type"] ?? "").startsWith(PROTOBUF) ? "protobuf" : "json";
+}
+
+function readDeleteOptions(body: Buffer, q: Query, type: BodyType = "json"): DeleteOptions {
   const opts: DeleteOptions = {};
   if (body.length) {
-    const parsed = decode(body, "json", "DeleteOptions");
+    const parsed = decode(body, type, "DeleteOptions");
     if (!isObject(parsed)) throw new BadRequestError("DeleteOptions must be a JSON object");
     const { gracePeriodSeconds, propagationPolicy, preconditions, orphanDependents } = parsed;
     if (gracePeriodSeconds !== undefined && gracePeriodSeconds !== null) {
@@ -805,7 +810,7 @@ function readDeleteOptions(body: Buffer, q: Query): DeleteOptions {
 async function remove(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   if (subresource) throw new MethodNotAllowedError("DELETE", `${info.resource}/${subresource}`);
-  const opts = readDeleteOptions(await readBody(r.req), r.query);
+  const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
   const { object, deleted } = await ctx.registry(info).delete(namespace, name!, opts);
   // Kubernetes answers 200 with the object; 202 when deletion continues in the background.
   respond(r, deleted ? 200 : 202, object);
@@ -813,7 +818,7 @@ async function remove(ctx: HandlerContext, r: Request): Promise<void> {
 
 async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
-  const opts = readDeleteOptions(await readBody(r.req), r.query);
+  const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
   const sel = selectors(info, r.query);
   const reg = ctx.registry(info);
   const page = await reg.list(namespace, { filter: filterFor(info, sel, namespace) });

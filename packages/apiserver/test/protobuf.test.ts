@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeEnvelope } from "@skiff/api";
+import { decodeEnvelope, encodeEnvelope } from "@skiff/api";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { runKubectl } from "./bundled-kubectl.js";
 import { rawRequest } from "./raw-request.js";
@@ -251,4 +251,25 @@ test("kubectl 1.33's create generators, token and whoami work against Skiff", as
   const svc = await api.request("GET", "/api/v1/namespaces/gen/services/web");
   assert.match(svc.json.spec.clusterIP, /^10\.\d+\.\d+\.\d+$/);
   assert.equal(svc.json.spec.ports[0].targetPort, 8080);
+});
+
+test("a DELETE's DeleteOptions may come in protobuf", async () => {
+  await api.request("POST", "/api/v1/namespaces", { metadata: { name: "pbdelete" } });
+  const cms = "/api/v1/namespaces/pbdelete/configmaps";
+  await api.request("POST", cms, { metadata: { name: "kept" } });
+  const body = encodeEnvelope({
+    apiVersion: "v1",
+    kind: "DeleteOptions",
+    propagationPolicy: "Orphan",
+  });
+  const r = await rawRequest(api, "DELETE", `${cms}/kept`, { body, contentType: PROTOBUF });
+  assert.equal(r.status, 202, r.body.toString());
+  // Orphan leaves the orphan finalizer for the garbage collector: the options were read.
+  const left = await api.request("GET", `${cms}/kept`);
+  assert.deepEqual(left.json.metadata.finalizers, ["orphan"]);
+  const bad = await rawRequest(api, "DELETE", `${cms}/kept`, {
+    body: Buffer.from("k8s\0\x0a\xff"),
+    contentType: PROTOBUF,
+  });
+  assert.equal(bad.status, 400);
 });
