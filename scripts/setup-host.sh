@@ -30,6 +30,8 @@ want dig dnsutils # the DNS tests ask skiff-dns with dig
 want make make
 want debootstrap debootstrap           # the Skiff image's base where no registry answers
 want docker-compose docker-compose     # the compose cluster (docker compose works too)
+# The official Python client, for the apiserver's compatibility test (Debian's interpreter).
+/usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1 || missing+=(python3-kubernetes)
 # The image is built from a static busybox: a dynamic one would need libc inside it.
 if ! [ -x /bin/busybox ] || [[ "$(LC_ALL=C ldd /bin/busybox 2>&1)" != *"not a dynamic"* ]]; then
   missing+=(busybox-static)

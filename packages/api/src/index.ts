@@ -14,3 +14,6 @@ export * from "./defaults.js";
 export * from "./validation.js";
 export * from "./prune.js";
 export * from "./openapi.js";
+export * from "./openapi-v2.js";
+export * from "./protobuf.js";
+export { protobufMessages, type ProtoField, type ProtoFieldMode } from "./protobuf-fields.js";

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   apiVersionOf,
   checkFieldSelector,
+  encodeWatchFrame,
   findResource,
   matchesFields,
   matchesLabels,
@@ -37,10 +38,13 @@ import {
   parseResourceVersion,
   readBody,
   sendJson,
+  sendProtobuf,
+  PROTOBUF,
   type BodyType,
 } from "./request.js";
 import { clone, get, isObject, meta, now } from "./objects.js";
 import { toTable } from "./tables.js";
+import { boolParam, intParam, type Query } from "./query.js";
 import {
   jsonPatch,
   mergePatch,
@@ -91,27 +95,6 @@ export function parseRoute(group: string, version: string, segments: string[]): 
   if (subresource === "proxy")
     return { info, namespace, name, subresource, proxyPath: extra.join("/") };
   return { info, namespace, name, subresource };
-}
-
-type Query = URLSearchParams;
-
-function intParam(q: Query, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === "") return undefined;
-  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
-    throw new BadRequestError(
-      `invalid value for query parameter ${name}: "${v}" is not an integer`,
-    );
-  }
-  return Number(v);
-}
-
-function boolParam(q: Query, name: string): boolean {
-  const v = q.get(name);
-  if (v === null) return false;
-  if (v === "" || v === "true" || v === "1") return true;
-  if (v === "false" || v === "0") return false;
-  throw new BadRequestError(`invalid value for query parameter ${name}: "${v}" is not a boolean`);
 }
 
 function dryRun(q: Query): boolean {
@@ -267,7 +250,7 @@ function respond(
   obj: KubeObject | Record<string, unknown>,
   warnings: string[] = [],
 ): void {
-  const { table, yaml } = negotiate(r.req);
+  const { table, yaml, protobuf } = negotiate(r.req);
   const headers: Record<string, string> = {};
   if (warnings.length) {
     r.res.setHeader(
@@ -282,6 +265,8 @@ function respond(
       toTable(r.route.info, [obj], { includeObject: includeObject(r.query) }),
       headers,
     );
+  } else if (protobuf && sendProtobuf(r.res, code, obj, headers)) {
+    return;
   } else if (yaml) {
     const data = toYaml(obj);
     r.res.writeHead(code, { "Content-Type": "application/yaml", ...headers });
@@ -373,14 +358,17 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     );
   }
   const bookmarks = boolParam(q, "allowWatchBookmarks");
-  const table = negotiate(r.req).table;
+  const { table, protobuf } = negotiate(r.req);
+  // One event: a JSON line, or a length-prefixed protobuf frame when asked for protobuf.
+  const encode = (type: string, object: Record<string, unknown>): string | Buffer =>
+    protobuf ? encodeWatchFrame(type, object) : JSON.stringify({ type, object }) + "\n";
   const incl = includeObject(q);
   const reg = ctx.registry(info);
   const res = r.res;
   let lastSent = fromRevision ?? 0;
   let ended = false;
 
-  const write = (line: string): void => {
+  const write = (line: string | Buffer): void => {
     if (ended) return;
     // A watcher that does not read its stream is cut off rather than buffered forever.
     if (res.writableLength > 16 * 1024 * 1024) {
@@ -396,6 +384,8 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
         write(
           JSON.stringify({ type, object: toTable(info, [object], { includeObject: incl }) }) + "\n",
         );
+      } else if (protobuf) {
+        write(encode(type, object));
       } else if (type === ev.type && object === ev.object) {
         const shared = ev as CacheEvent & { line?: string };
         shared.line ??= JSON.stringify({ type, object }) + "\n";
@@ -408,14 +398,11 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
       if (!bookmarks || revision <= lastSent) return;
       lastSent = revision;
       write(
-        JSON.stringify({
-          type: "BOOKMARK",
-          object: {
-            kind: info.kind,
-            apiVersion: apiVersionOf(info),
-            metadata: { resourceVersion: String(revision) },
-          },
-        }) + "\n",
+        encode("BOOKMARK", {
+          kind: info.kind,
+          apiVersion: apiVersionOf(info),
+          metadata: { resourceVersion: String(revision) },
+        }),
       );
     },
     terminate() {
@@ -434,7 +421,7 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
     res.end();
   };
   res.writeHead(200, {
-    "Content-Type": "application/json",
+    "Content-Type": protobuf ? `${PROTOBUF};stream=watch` : "application/json",
     "Transfer-Encoding": "chunked",
     "Cache-Control": "no-cache, private",
   });
@@ -491,18 +478,15 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
 
   function writeError(e: ApiError): void {
     write(
-      JSON.stringify({
-        type: "ERROR",
-        object: {
-          kind: "Status",
-          apiVersion: "v1",
-          metadata: {},
-          status: "Failure",
-          message: e.message,
-          reason: e.reason,
-          code: e.code,
-        },
-      }) + "\n",
+      encode("ERROR", {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: e.message,
+        reason: e.reason,
+        code: e.code,
+      }),
     );
   }
 }
@@ -572,7 +556,7 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
   if (info.namespaced && namespace === undefined)
     throw new MethodNotAllowedError("POST", `${info.resource} (all namespaces)`);
-  const type = bodyType(r.req, ["json", "yaml"]);
+  const type = bodyType(r.req, ["json", "yaml", "protobuf"]);
   const obj = decodeObject(await readBody(r.req), type) as KubeObject;
   checkIdentity(r, obj);
   const mode = fieldValidation(r.query);
@@ -593,7 +577,7 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
 
 async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
-  const type = bodyType(r.req, ["json", "yaml"]);
+  const type = bodyType(r.req, ["json", "yaml", "protobuf"]);
   const body = decodeObject(await readBody(r.req), type);
   const reg = ctx.registry(info);
   const manager = fieldManager(r.req, r.query, false);
@@ -775,10 +759,15 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
   respond(r, 200, object, warnings);
 }
 
-function readDeleteOptions(body: Buffer, q: Query): DeleteOptions {
+/** A DELETE's body: protobuf when labelled so (client-go in protobuf mode), else JSON. */
+function deleteBodyType(req: IncomingMessage): BodyType {
+  return (req.headers["content-type"] ?? "").startsWith(PROTOBUF) ? "protobuf" : "json";
+}
+
+function readDeleteOptions(body: Buffer, q: Query, type: BodyType = "json"): DeleteOptions {
   const opts: DeleteOptions = {};
   if (body.length) {
-    const parsed = decode(body, "json", "DeleteOptions");
+    const parsed = decode(body, type, "DeleteOptions");
     if (!isObject(parsed)) throw new BadRequestError("DeleteOptions must be a JSON object");
     const { gracePeriodSeconds, propagationPolicy, preconditions, orphanDependents } = parsed;
     if (gracePeriodSeconds !== undefined && gracePeriodSeconds !== null) {
@@ -821,7 +810,7 @@ function readDeleteOptions(body: Buffer, q: Query): DeleteOptions {
 async function remove(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   if (subresource) throw new MethodNotAllowedError("DELETE", `${info.resource}/${subresource}`);
-  const opts = readDeleteOptions(await readBody(r.req), r.query);
+  const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
   const { object, deleted } = await ctx.registry(info).delete(namespace, name!, opts);
   // Kubernetes answers 200 with the object; 202 when deletion continues in the background.
   respond(r, deleted ? 200 : 202, object);
@@ -829,7 +818,7 @@ async function remove(ctx: HandlerContext, r: Request): Promise<void> {
 
 async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
-  const opts = readDeleteOptions(await readBody(r.req), r.query);
+  const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
   const sel = selectors(info, r.query);
   const reg = ctx.registry(info);
   const page = await reg.list(namespace, { filter: filterFor(info, sel, namespace) });
@@ -852,7 +841,7 @@ async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> 
 
 async function bind(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
-  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml"]));
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml", "protobuf"]));
   checkIdentity(r, body, "Binding", "v1");
   const target = body.target;
   const node = isObject(target) ? target.name : undefined;
@@ -916,7 +905,7 @@ async function bind(ctx: HandlerContext, r: Request): Promise<void> {
 
 async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
-  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json"]));
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "protobuf"]));
   checkIdentity(
     r,
     body,
@@ -1021,7 +1010,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
       "this apiserver has no --service-account-signing-key-file",
     );
   }
-  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml"]));
+  const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml", "protobuf"]));
   checkIdentity(r, body, "TokenRequest", "authentication.k8s.io/v1");
   const spec = isObject(body.spec) ? body.spec : {};
   const audiences = spec.audiences ?? [];

@@ -11,6 +11,7 @@ import { findResource } from "@skiff/api";
 import { ApiError, BadRequestError } from "./errors.js";
 import type { HandlerContext, Request } from "./handlers.js";
 import type { KubeObject } from "./watchcache.js";
+import { boolParam } from "./query.js";
 
 export interface KubeletClientOptions {
   /** --kubelet-client-certificate / --kubelet-client-key. */
@@ -46,6 +47,16 @@ interface Target {
   tls: { cert: Buffer; key: Buffer };
 }
 
+const BOOLEAN_PARAMS = new Set([
+  "follow",
+  "previous",
+  "timestamps",
+  "stdin",
+  "stdout",
+  "stderr",
+  "tty",
+]);
+
 async function target(
   ctx: HandlerContext,
   pod: KubeObject,
@@ -75,7 +86,11 @@ async function target(
   const nodes = ctx.registry(findResource("", "v1", "nodes")!);
   const { host, port } = kubeletEndpoint(await nodes.get(undefined, spec.nodeName));
   const query = new URLSearchParams();
-  for (const [k, v] of q) if (pass.includes(k)) query.append(k, v);
+  for (const [k, v] of q) {
+    if (!pass.includes(k)) continue;
+    // Booleans reach the kubelet spelled one way, whichever way the client spelled them.
+    query.append(k, BOOLEAN_PARAMS.has(k) ? String(boolParam(q, k)) : v);
+  }
   let path = `/${kind}/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}`;
   if (kind !== "portForward") path += `/${encodeURIComponent(container)}`;
   return { host, port, path: `${path}?${query.toString()}`, tls };

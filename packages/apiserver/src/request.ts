@@ -12,15 +12,19 @@ import {
   toStatus,
 } from "./errors.js";
 import { isObject } from "./objects.js";
+import { decodeEnvelope, encodeEnvelope } from "@skiff/api";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const MAX_DEPTH = 100;
 
-export type BodyType = "json" | "yaml" | "merge" | "jsonpatch" | "strategic" | "apply";
+export type BodyType = "json" | "yaml" | "protobuf" | "merge" | "jsonpatch" | "strategic" | "apply";
+
+export const PROTOBUF = "application/vnd.kubernetes.protobuf";
 
 const MEDIA: Record<string, BodyType> = {
   "application/json": "json",
   "application/yaml": "yaml",
+  [PROTOBUF]: "protobuf",
   "application/merge-patch+json": "merge",
   "application/json-patch+json": "jsonpatch",
   "application/strategic-merge-patch+json": "strategic",
@@ -72,9 +76,10 @@ function checkDepth(value: unknown): void {
   }
 }
 
-/** Decodes a JSON or YAML body; `what` names the body in errors. */
+/** Decodes a JSON, YAML or Kubernetes protobuf body; `what` names the body in errors. */
 export function decode(body: Buffer, type: BodyType, what = "body"): unknown {
   if (body.length === 0) throw new BadRequestError(`the ${what} is empty`);
+  if (type === "protobuf") return decodeProtobuf(body, what);
   const text = body.toString("utf8");
   let value: unknown;
   try {
@@ -92,6 +97,16 @@ export function decode(body: Buffer, type: BodyType, what = "body"): unknown {
   return value;
 }
 
+function decodeProtobuf(body: Buffer, what: string): Record<string, unknown> {
+  try {
+    return decodeEnvelope(body).object;
+  } catch (err) {
+    // Whatever the bytes, a malformed body is the client's error, never a 500.
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new BadRequestError(`error decoding ${what}: protobuf: ${msg}`);
+  }
+}
+
 export function decodeObject(body: Buffer, type: BodyType): Record<string, unknown> {
   const value = decode(body, type);
   if (!isObject(value)) throw new BadRequestError("the request body must be a JSON object");
@@ -101,6 +116,8 @@ export function decodeObject(body: Buffer, type: BodyType): Record<string, unkno
 export interface Negotiated {
   table: boolean;
   yaml: boolean;
+  /** Kubernetes protobuf, listed before JSON (`application/vnd.kubernetes.protobuf, application/json`). */
+  protobuf?: boolean;
 }
 
 /** Chooses the response representation from the Accept header. */
@@ -120,6 +137,8 @@ export function negotiate(req: IncomingMessage): Negotiated {
     if (type === "application/json" && !params.some((p) => p.startsWith("as=")))
       return { table: false, yaml: false };
     if (type === "application/yaml") return { table: false, yaml: true };
+    if (type === PROTOBUF && !params.some((p) => p.startsWith("as=")))
+      return { table: false, yaml: false, protobuf: true };
     if (type === "*/*" || type === "application/*") return { table: false, yaml: false };
   }
   throw new NotAcceptableError(accept);
@@ -138,6 +157,27 @@ export function sendJson(
     ...extraHeaders,
   });
   res.end(data);
+}
+
+/**
+ * Sends an object in Kubernetes protobuf; false (nothing sent) when its kind has no protobuf
+ * encoding, so the caller answers in JSON instead.
+ */
+export function sendProtobuf(
+  res: ServerResponse,
+  code: number,
+  body: Record<string, unknown>,
+  extraHeaders: Record<string, string> = {},
+): boolean {
+  let data: Buffer;
+  try {
+    data = encodeEnvelope(body);
+  } catch {
+    return false;
+  }
+  res.writeHead(code, { "Content-Type": PROTOBUF, "Content-Length": data.length, ...extraHeaders });
+  res.end(data);
+  return true;
 }
 
 export function sendError(

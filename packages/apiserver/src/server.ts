@@ -6,13 +6,30 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { pino, type Logger } from "pino";
-import { openapiV3Document, openapiV3Root, resources, type ResourceInfo } from "@skiff/api";
+import {
+  openapiV2Document,
+  openapiV3Document,
+  openapiV3Root,
+  resources,
+  type ResourceInfo,
+} from "@skiff/api";
+import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { EtcdStorage, type Storage } from "./storage.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
 import { ApiserverMetrics } from "./metrics.js";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  discoveryFormat,
+  etagOf,
+  versionInfo,
+} from "./discovery.js";
 import { handleResource, parseRoute, type HandlerContext } from "./handlers.js";
 import { configureKubeletClient } from "./kubelet-proxy.js";
 import { sendError, sendJson } from "./request.js";
@@ -27,6 +44,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -334,6 +352,12 @@ export class ApiServer {
       const user = await this.auth.authenticate(req);
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      if (isSelfSubjectReview(segments)) {
+        verb = "POST";
+        await serveSelfSubjectReview(segments, req, res, user as UserInfo);
+        code = res.statusCode;
+        return;
+      }
       if (segments[0] === "api" || segments[0] === "apis") {
         const served = this.serveDiscovery(segments, req, res);
         if (served) return;
@@ -376,13 +400,20 @@ export class ApiServer {
     if (segments.length > (core ? 2 : 3)) return false;
     if (req.method !== "GET") throw new MethodNotAllowedError(req.method ?? "", req.url ?? "");
     const [, a, b] = segments;
+    if (a === undefined) {
+      const format = discoveryFormat(req.headers.accept);
+      if (format !== "legacy") {
+        sendDiscovery(req, res, aggregatedDiscovery(core, format), aggregatedContentType(format));
+        return true;
+      }
+    }
     let doc: object | undefined;
     if (core)
       doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
     else if (a === undefined) doc = apiGroupList();
     else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
-    sendJson(res, 200, doc);
+    sendDiscovery(req, res, doc, "application/json");
     return true;
   }
 
@@ -403,6 +434,9 @@ export class ApiServer {
         void this.metrics.registry.metrics().then((text) => {
           res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(text);
         });
+        return;
+      case "/openapi/v2":
+        serveOpenApiV2(req, res);
         return;
       case "/openapi/v3":
         sendJson(res, 200, openapiV3Root());
@@ -429,4 +463,58 @@ export class ApiServer {
         .end(`[-]etcd failed: ${(err as Error).message}\nreadyz check failed`);
     }
   }
+}
+
+/** Sends a discovery document with an ETag; a client that already has it gets 304. */
+function sendDiscovery(
+  req: IncomingMessage,
+  res: ServerResponse,
+  doc: object,
+  contentType: string,
+): void {
+  const data = JSON.stringify(doc);
+  const etag = etagOf(data);
+  const headers = { ETag: etag, Vary: "Accept", "Cache-Control": "no-cache, private" };
+  const known = req.headers["if-none-match"];
+  if (known && known.split(",").some((t) => t.trim() === etag)) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  res.writeHead(200, {
+    ...headers,
+    "Content-Type": contentType,
+    "Content-Length": Buffer.byteLength(data),
+  });
+  res.end(data);
+}
+
+const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+let openapiV2: { json: string; protobuf: Buffer } | undefined;
+
+/** GET /openapi/v2: protobuf when the client lists that type before JSON, else JSON. */
+function serveOpenApiV2(req: IncomingMessage, res: ServerResponse): void {
+  openapiV2 ??= (() => {
+    const doc = openapiV2Document();
+    return { json: JSON.stringify(doc), protobuf: Buffer.from(encodeOpenApiV2(doc)) };
+  })();
+  const accepted = (req.headers.accept ?? "")
+    .split(",")
+    .map((o) => o.split(";")[0]!.trim().toLowerCase());
+  const pb = accepted.indexOf(OPENAPI_V2_PROTOBUF);
+  const json = accepted.findIndex((t) => t === "application/json" || t === "*/*");
+  const protobuf = pb >= 0 && (json < 0 || pb < json);
+  const data = protobuf ? openapiV2.protobuf : Buffer.from(openapiV2.json);
+  const etag = etagOf(data);
+  const headers = { ETag: etag, Vary: "Accept", "Cache-Control": "no-cache, private" };
+  if (req.headers["if-none-match"] === etag) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  res.writeHead(200, {
+    ...headers,
+    // Go's mime parser refuses the '@' of the type asked for, so the bytes go as octet-stream.
+    "Content-Type": protobuf ? "application/octet-stream" : "application/json",
+    "Content-Length": data.length,
+  });
+  res.end(data);
 }
