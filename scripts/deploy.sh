@@ -338,8 +338,9 @@ units_step() { # I
       case \$u in skiff-*) if [ -n \"\$release_changed\$certs_changed\" ]; then restart=\"\$restart \$u\"; continue; fi ;; esac
       systemctl is-active -q \$u || restart=\"\$restart \$u\"
     done
-    # etcd first without waiting: a new member is ready only once a quorum of members runs.
-    for u in \$restart; do systemctl restart --no-block \$u; done
+    # A new cluster: nothing waits (an etcd member is ready only once a quorum runs). A running
+    # one: each restart has taken effect before the deploy goes on to check this machine.
+    for u in \$restart; do systemctl restart $no_block \$u; done
     echo $release_id >/var/lib/skiff-release
     cat /etc/skiff/certs/.sum >/var/lib/skiff-certs
     if [ -n \"\$restart\" ]; then echo \"changed: (re)started\$restart\"; else echo 'unchanged: every unit active'; fi"
@@ -355,9 +356,21 @@ wait_api() { # I SECONDS: the apiserver of machine I answers /readyz
   return 1
 }
 
+wait_etcd() { # I SECONDS: the etcd member of machine I is healthy
+  local i=$1
+  for _ in $(seq "$2"); do
+    curl -fsS --max-time 3 --cacert "$certs/etcd-ca.crt" --cert "$certs/etcd-client.crt" --key "$certs/etcd-client.key" \
+      "https://${addrs[$i]}:2379/health" 2>/dev/null | grep -q '"health":"true"' && return 0
+    sleep 1
+  done
+  return 1
+}
+
 # Was a cluster already answering? Then changed machines go one at a time.
 running_before=""
 for i in $(seq 0 $((count - 1))); do wait_api "$i" 1 && running_before=1 && break; done
+no_block=--no-block
+[ -z "$running_before" ] || no_block=""
 
 # Packages, Node, release and certificates: every machine at once (most of the time is apt).
 pids=()
@@ -377,6 +390,7 @@ for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
 for i in $(seq 0 $((count - 1))); do
   step "$i" units units_step "$i" || die "${names[$i]}: units failed (above)"
   if [ -n "$running_before" ] && grep -q '^changed' "$state/work/${names[$i]}-units.log"; then
+    wait_etcd "$i" 120 || die "${names[$i]}: its etcd member is not healthy within 120 s after the restart: ssh to it and run journalctl -u skiff-etcd"
     wait_api "$i" 120 || die "${names[$i]}: its apiserver did not answer within 120 s after the restart: ssh to it and run journalctl -u skiff-apiserver"
     echo "[${names[$i]}] apiserver answers again"
   fi
