@@ -78,12 +78,12 @@ push() { # I LOCAL REMOTE: copies a file (as root) to machine I
 # step I NAME COMMAND...: runs one step for machine I; its output goes to the step's log; on
 # failure the machine, the step and the output are printed and the step fails.
 step() {
-  local i=$1 name=$2 log out
+  local i=$1 name=$2 log out began=$SECONDS
   shift 2
   log=$state/work/${names[$i]}-$name.log
   if out=$("$@" 2>&1); then
     printf '%s\n' "$out" >"$log"
-    echo "[${names[$i]}] $name: $(tail -n 1 "$log")"
+    echo "[${names[$i]}] $name: $(tail -n 1 "$log") ($((SECONDS - began)) s)"
     return 0
   fi
   printf '%s\n' "$out" >"$log"
@@ -397,13 +397,15 @@ for i in $(seq 0 $((count - 1))); do
 done
 
 say "waiting for $count nodes to be Ready"
-ready=""
+ready="" via=0
 for _ in $(seq 180); do
-  if ready=$(KUBECONFIG=$state/kubeconfig kubectl get nodes --request-timeout=5s \
+  # Through any machine whose apiserver answers (the kubeconfig's own may be the one down).
+  if ready=$(KUBECONFIG=$state/kubeconfig kubectl get nodes --request-timeout=5s --server="https://${addrs[$via]}:6443" \
     -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}' 2>/dev/null) &&
     [ "$(tr ' ' '\n' <<<"$ready" | grep -c '=True$')" -ge "$count" ]; then
     break
   fi
+  via=$(((via + 1) % count))
   sleep 1
 done
 [ "$(tr ' ' '\n' <<<"$ready" | grep -c '=True$')" -ge "$count" ] ||
