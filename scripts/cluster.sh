@@ -69,6 +69,7 @@ start() {
     return
   fi
   rm -f "$run/$name.restarts" "$run/$name.child"
+  started_now+=" $name "
   # Where this start's output begins in the log: a component that fails at once is shown from here.
   stat -c %s "$logs/$name.log" 2>/dev/null >"$run/$name.logstart" || echo 0 >"$run/$name.logstart"
   supervise "$name" "$@" >>"$logs/$name.log" 2>&1 </dev/null &
@@ -77,10 +78,12 @@ start() {
   say "started $name (pid $(cat "$run/$name.child" 2>/dev/null), log $logs/$name.log)"
 }
 
-# failed NAME: true once the component has exited since `start`; prints why (its error lines
-# from this start's log) and stops its supervisor.
+# failed NAME: true once a component this run started has exited; prints why (its error lines
+# from this start's log) and stops its supervisor. One already running is not judged here.
+started_now=""
 failed() {
   local name=$1
+  case $started_now in *" $name "*) ;; *) return 1 ;; esac
   [ -f "$run/$name.restarts" ] || return 1
   echo "cluster: $name exited at start; from $logs/$name.log:" >&2
   tail -c +$(($(cat "$run/$name.logstart" 2>/dev/null || echo 0) + 1)) "$logs/$name.log" |

@@ -78,12 +78,12 @@ push() { # I LOCAL REMOTE: copies a file (as root) to machine I
 # step I NAME COMMAND...: runs one step for machine I; its output goes to the step's log; on
 # failure the machine, the step and the output are printed and the step fails.
 step() {
-  local i=$1 name=$2 log out
+  local i=$1 name=$2 log out began=$SECONDS
   shift 2
   log=$state/work/${names[$i]}-$name.log
   if out=$("$@" 2>&1); then
     printf '%s\n' "$out" >"$log"
-    echo "[${names[$i]}] $name: $(tail -n 1 "$log")"
+    echo "[${names[$i]}] $name: $(tail -n 1 "$log") ($((SECONDS - began)) s)"
     return 0
   fi
   printf '%s\n' "$out" >"$log"
@@ -338,8 +338,9 @@ units_step() { # I
       case \$u in skiff-*) if [ -n \"\$release_changed\$certs_changed\" ]; then restart=\"\$restart \$u\"; continue; fi ;; esac
       systemctl is-active -q \$u || restart=\"\$restart \$u\"
     done
-    # etcd first without waiting: a new member is ready only once a quorum of members runs.
-    for u in \$restart; do systemctl restart --no-block \$u; done
+    # A new cluster: nothing waits (an etcd member is ready only once a quorum runs). A running
+    # one: each restart has taken effect before the deploy goes on to check this machine.
+    for u in \$restart; do systemctl restart $no_block \$u; done
     echo $release_id >/var/lib/skiff-release
     cat /etc/skiff/certs/.sum >/var/lib/skiff-certs
     if [ -n \"\$restart\" ]; then echo \"changed: (re)started\$restart\"; else echo 'unchanged: every unit active'; fi"
@@ -355,9 +356,21 @@ wait_api() { # I SECONDS: the apiserver of machine I answers /readyz
   return 1
 }
 
+wait_etcd() { # I SECONDS: the etcd member of machine I is healthy
+  local i=$1
+  for _ in $(seq "$2"); do
+    curl -fsS --max-time 3 --cacert "$certs/etcd-ca.crt" --cert "$certs/etcd-client.crt" --key "$certs/etcd-client.key" \
+      "https://${addrs[$i]}:2379/health" 2>/dev/null | grep -q '"health":"true"' && return 0
+    sleep 1
+  done
+  return 1
+}
+
 # Was a cluster already answering? Then changed machines go one at a time.
 running_before=""
 for i in $(seq 0 $((count - 1))); do wait_api "$i" 1 && running_before=1 && break; done
+no_block=--no-block
+[ -z "$running_before" ] || no_block=""
 
 # Packages, Node, release and certificates: every machine at once (most of the time is apt).
 pids=()
@@ -377,19 +390,22 @@ for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
 for i in $(seq 0 $((count - 1))); do
   step "$i" units units_step "$i" || die "${names[$i]}: units failed (above)"
   if [ -n "$running_before" ] && grep -q '^changed' "$state/work/${names[$i]}-units.log"; then
+    wait_etcd "$i" 120 || die "${names[$i]}: its etcd member is not healthy within 120 s after the restart: ssh to it and run journalctl -u skiff-etcd"
     wait_api "$i" 120 || die "${names[$i]}: its apiserver did not answer within 120 s after the restart: ssh to it and run journalctl -u skiff-apiserver"
     echo "[${names[$i]}] apiserver answers again"
   fi
 done
 
 say "waiting for $count nodes to be Ready"
-ready=""
+ready="" via=0
 for _ in $(seq 180); do
-  if ready=$(KUBECONFIG=$state/kubeconfig kubectl get nodes --request-timeout=5s \
+  # Through any machine whose apiserver answers (the kubeconfig's own may be the one down).
+  if ready=$(KUBECONFIG=$state/kubeconfig kubectl get nodes --request-timeout=5s --server="https://${addrs[$via]}:6443" \
     -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}' 2>/dev/null) &&
     [ "$(tr ' ' '\n' <<<"$ready" | grep -c '=True$')" -ge "$count" ]; then
     break
   fi
+  via=$(((via + 1) % count))
   sleep 1
 done
 [ "$(tr ' ' '\n' <<<"$ready" | grep -c '=True$')" -ge "$count" ] ||

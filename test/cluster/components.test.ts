@@ -91,6 +91,23 @@ test("a component that dies is restarted with a growing back-off, and `status` c
   assert.match(status.out, /^etcd1\s+running \(pid \d+, restarts 2\)$/m, status.out);
 });
 
+test("`cluster.sh up` again leaves the running etcd alone (its earlier restarts are no start failure)", async () => {
+  const etcd = pid("etcd1");
+  // etcd answers only 3 s into this `up` (paused meanwhile), so `up` waits on it.
+  process.kill(etcd, "SIGSTOP");
+  const resume = setTimeout(() => process.kill(etcd, "SIGCONT"), 3000);
+  const up = await cluster("up");
+  clearTimeout(resume);
+  process.kill(etcd, "SIGCONT");
+  assert.notEqual(up.code, 0);
+  assert.match(up.out, /etcd1 already running/);
+  assert.match(up.err, /apiserver cannot start/);
+  assert.doesNotMatch(up.err, /etcd1/);
+  assert.equal(pid("etcd1"), etcd);
+  const status = await cluster("status");
+  assert.match(status.out, new RegExp(`^etcd1\\s+running \\(pid ${etcd}, restarts 2\\)$`, "m"));
+});
+
 test("`cluster.sh down` stops the supervisors with their components", async () => {
   const etcd = pid("etcd1");
   const supervisor = Number(readFileSync(join(state, "run", "etcd1.pid"), "utf8"));

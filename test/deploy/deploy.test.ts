@@ -1,12 +1,15 @@
 // `make deploy` end to end on three stand-in VMs (`make vms`: containers with systemd and sshd,
 // since no hypervisor runs here), driven with the real kubectl: an HA cluster comes up, serves
 // a Deployment and a Service across the VMs, survives the loss of one VM (API, writes, leaders,
-// pods, Service traffic), takes it back, and a second deploy changes nothing. Its VMs have
-// their own names, network and state, so it leaves any other `make vms` alone.
+// pods, Service traffic), takes it back, a second deploy changes nothing, a new build rolls out
+// one VM at a time with the API answering throughout, and a failed step names VM, step and
+// output. Its VMs have their own names, network and state, so it leaves any other `make vms`
+// alone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, run, type Ran } from "../lib.js";
@@ -357,6 +360,68 @@ test("a second make deploy reports no change", async () => {
   assert.equal(r.code, 0, `${r.out}\n${r.err}`);
   assert.match(r.out, /no change: 3 machines already up to date/, r.out);
   assert.doesNotMatch(r.out, /\] \w+: changed/);
+});
+
+test("a new build is rolled out one VM at a time while the API keeps answering", async () => {
+  // A new build: one more file in a package's dist/ (removed again afterwards).
+  const marker = join(root, "packages/net/dist/deploy-e2e-build.txt");
+  writeFileSync(marker, `build ${Date.now()}\n`);
+  const certs = join(state, "deploy", "certs");
+  const tls = {
+    ca: readFileSync(join(certs, "ca.crt")),
+    cert: readFileSync(join(certs, "admin.crt")),
+    key: readFileSync(join(certs, "admin.key")),
+  };
+  const answers = (i: number) =>
+    new Promise<boolean>((resolve) => {
+      const req = httpsRequest(
+        { host: addr(i), port: 6443, path: "/readyz", timeout: 1000, ...tls },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve(false));
+      req.end();
+    });
+  const samples: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const up = await Promise.all([1, 2, 3].map(answers));
+      samples.push(up.filter(Boolean).length);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  try {
+    const r = await long("bash", [join(root, "scripts/deploy.sh"), inventory]);
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    // Each VM gets the release, then they restart in turn, each waited for.
+    for (const vm of ["vm1", "vm2", "vm3"])
+      assert.match(r.out, new RegExp(`^\\[${vm}\\] release: changed`, "m"));
+    const order = [...r.out.matchAll(/^\[(vm\d)\] (units: changed|apiserver answers again)/gm)].map(
+      (m) => `${m[1]} ${m[2].split(":")[0]}`,
+    );
+    assert.deepEqual(order, [
+      "vm1 units",
+      "vm1 apiserver answers again",
+      "vm2 units",
+      "vm2 apiserver answers again",
+      "vm3 units",
+      "vm3 apiserver answers again",
+    ]);
+  } finally {
+    polling = false;
+    await poller;
+    rmSync(marker, { force: true });
+  }
+  assert.ok(samples.length >= 10, `only ${samples.length} samples`);
+  assert.ok(
+    samples.every((n) => n >= 2),
+    `fewer than 2 apiservers answered at some moment: ${samples.join(" ")}`,
+  );
+  assert.deepEqual(await nodes(1), { vm1: "True", vm2: "True", vm3: "True" });
 });
 
 test("a failure names the VM, the step and the output", async () => {
