@@ -194,6 +194,16 @@ const hooks: Record<string, (o: Obj) => void> = {
     ru.maxSurge ??= 0;
   },
 
+  ["io.k8s.api.apps.v1.StatefulSetUpdateStrategy"]: (s) => {
+    // An unset strategy becomes RollingUpdate with partition 0; a RollingUpdate that
+    // names rollingUpdate gets partition 0 when it leaves it out.
+    if (unset(s.type)) {
+      s.type = "RollingUpdate";
+      obj(s, "rollingUpdate");
+    }
+    if (s.type === "RollingUpdate" && isObject(s.rollingUpdate)) s.rollingUpdate.partition ??= 0;
+  },
+
   ["io.k8s.api.batch.v1.Job"]: (job) => {
     // batch/v1 (unlike apps/v1) labels the Job with its template's labels when it has none.
     const meta = obj(job, "metadata");

@@ -108,6 +108,18 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("apps", "v1", "StatefulSet", "statefulsets", true, {
+    shortNames: ["sts"],
+    categories: ALL,
+    subresources: ["status", "scale"],
+    hasSpec: true,
+  }),
+  res("apps", "v1", "ControllerRevision", "controllerrevisions", true),
+  res("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, {
+    shortNames: ["pvc"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
   res("batch", "v1", "Job", "jobs", true, {
     categories: ALL,
     subresources: ["status"],

@@ -8,12 +8,14 @@ import * as core from "./schemas/core.js";
 import * as apps from "./schemas/apps.js";
 import * as batch from "./schemas/batch.js";
 import * as other from "./schemas/other.js";
+import * as storage from "./schemas/storage.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
 export * from "./schemas/apps.js";
 export * from "./schemas/batch.js";
 export * from "./schemas/other.js";
+export * from "./schemas/storage.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -29,6 +31,9 @@ const kindSchemas: Record<string, TObject> = {
   Deployment: apps.DeploymentSchema,
   ReplicaSet: apps.ReplicaSetSchema,
   DaemonSet: apps.DaemonSetSchema,
+  StatefulSet: apps.StatefulSetSchema,
+  ControllerRevision: apps.ControllerRevisionSchema,
+  PersistentVolumeClaim: storage.PersistentVolumeClaimSchema,
   Job: batch.JobSchema,
   Lease: other.LeaseSchema,
   EndpointSlice: other.EndpointSliceSchema,

@@ -8,6 +8,16 @@ import { child, classify, index, isObject, schemaFor } from "./schema.js";
 import { FieldErrors, type FieldError } from "./validation/errors.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
+import {
+  validateControllerRevision,
+  validateControllerRevisionUpdate,
+  validateStatefulSet,
+  validateStatefulSetUpdate,
+} from "./validation/statefulset.js";
+import {
+  validatePersistentVolumeClaim,
+  validatePersistentVolumeClaimUpdate,
+} from "./validation/storage.js";
 import { isDNS1123Subdomain } from "./validation/names.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
@@ -44,14 +54,30 @@ export function validate(
     info.namespaced,
     nameChecks[info.kind] ?? isDNS1123Subdomain,
   );
-  kindValidators[info.kind]?.(errs, now as never);
+  (kindValidators[info.kind] ?? moreKindValidators[info.kind])?.(errs, now as never);
   if (old) {
     const before = withoutNulls(old) as { metadata?: ObjectMeta };
     validateObjectMetaUpdate(errs, now.metadata, before.metadata);
-    updateValidators[info.kind]?.(errs, now as never, before as never);
+    (updateValidators[info.kind] ?? moreUpdateValidators[info.kind])?.(
+      errs,
+      now as never,
+      before as never,
+    );
   }
   return errs.list;
 }
+
+// The kinds whose checks live in their own files (the dispatch in kinds.ts predates them).
+const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void> = {
+  StatefulSet: validateStatefulSet,
+  ControllerRevision: validateControllerRevision,
+  PersistentVolumeClaim: validatePersistentVolumeClaim,
+};
+const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
+  StatefulSet: validateStatefulSetUpdate,
+  ControllerRevision: validateControllerRevisionUpdate,
+  PersistentVolumeClaim: validatePersistentVolumeClaimUpdate,
+};
 
 /** Type errors only: what a decoder would refuse. */
 export function typeErrors(schema: TSchema, value: unknown): FieldError[] {

@@ -909,6 +909,106 @@ const jobs: Printer = {
   },
 };
 
+const statefulsets: Printer = {
+  columns: [NAME, col("Ready", "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES],
+  row(sts, now) {
+    const status = rec(sts["status"]);
+    const [names, images] = containerCells(templateSpec(sts));
+    return {
+      cells: [
+        name(sts),
+        `${int(status["readyReplicas"])}/${desiredReplicas(sts)}`,
+        age(sts, now),
+        names,
+        images,
+      ],
+    };
+  },
+};
+
+const controllerrevisions: Printer = {
+  columns: [
+    NAME,
+    col("Controller", "Controller of the object"),
+    col("Revision", "Revision indicates the revision of the state represented by Data.", {
+      type: "integer",
+    }),
+    AGE,
+  ],
+  row(cr, now) {
+    // kubectl names the controller as "<kind>.<group>/<name>", lower case.
+    const ref = list(rec(cr["metadata"])["ownerReferences"])
+      .map(rec)
+      .find((r) => r["controller"] === true);
+    let controller = "<none>";
+    if (ref) {
+      const apiVersion = text(ref["apiVersion"]);
+      const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+      const kind = text(ref["kind"]).toLowerCase();
+      controller = `${group ? `${kind}.${group}` : kind}/${text(ref["name"])}`;
+    }
+    return { cells: [name(cr), controller, int(cr["revision"]), age(cr, now)] };
+  },
+};
+
+const ACCESS_MODE_SHORT: Record<string, string> = {
+  ReadWriteOnce: "RWO",
+  ReadOnlyMany: "ROX",
+  ReadWriteMany: "RWX",
+  ReadWriteOncePod: "RWOP",
+};
+
+/** kubectl's GetAccessModesAsString: the short forms, each once, in a fixed order. */
+function accessModes(modes: unknown): string {
+  const have = new Set(list(modes).map(text));
+  return ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
+    .filter((m) => have.has(m))
+    .map((m) => ACCESS_MODE_SHORT[m])
+    .join(",");
+}
+
+const persistentvolumeclaims: Printer = {
+  columns: [
+    NAME,
+    col("Status", "Status of the persistent volume claim."),
+    col(
+      "Volume",
+      "VolumeName is the binding reference to the PersistentVolume backing this claim.",
+    ),
+    col("Capacity", "Capacity represents the actual resources of the underlying volume."),
+    col("Access Modes", "AccessModes contains the desired access modes the volume should have."),
+    col("StorageClass", "StorageClassName is the name of the StorageClass required by the claim."),
+    col(
+      "VolumeAttributesClass",
+      "VolumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim.",
+    ),
+    AGE,
+    col("VolumeMode", "VolumeMode defines what type of volume is required by the claim.", {
+      priority: 1,
+    }),
+  ],
+  row(pvc, now) {
+    const spec = rec(pvc["spec"]);
+    const status = rec(pvc["status"]);
+    const deleting = rec(pvc["metadata"])["deletionTimestamp"] !== undefined;
+    const bound = text(spec["volumeName"]) !== "";
+    const storage = rec(status["capacity"])["storage"];
+    return {
+      cells: [
+        name(pvc),
+        deleting ? "Terminating" : text(status["phase"]),
+        text(spec["volumeName"]),
+        bound && storage !== undefined ? String(storage) : "",
+        bound ? accessModes(status["accessModes"]) : "",
+        text(spec["storageClassName"]),
+        text(spec["volumeAttributesClassName"]) || "<unset>",
+        age(pvc, now),
+        text(spec["volumeMode"]) || "<unset>",
+      ],
+    };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -940,6 +1040,9 @@ const PRINTERS: Record<string, Printer> = {
   "apps/deployments": deployments,
   "apps/replicasets": replicasets,
   "apps/daemonsets": daemonsets,
+  "apps/statefulsets": statefulsets,
+  "apps/controllerrevisions": controllerrevisions,
+  "/persistentvolumeclaims": persistentvolumeclaims,
   "batch/jobs": jobs,
   "coordination.k8s.io/leases": leases,
 };

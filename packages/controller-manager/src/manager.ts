@@ -30,6 +30,7 @@ import { newServiceAccountController } from "./controllers/serviceaccount/index.
 import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
 import { newReplicaSetController } from "./controllers/replicaset/index.js";
+import { newStatefulSetController } from "./controllers/statefulset/index.js";
 import { ManagerMetrics, serve } from "./server.js";
 
 /** Options some controllers take (flags of kube-controller-manager). */
@@ -60,6 +61,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
       newNodeLifecycleController(ctx, { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }),
     job: (ctx) => newJobController(ctx),
     daemonset: newDaemonSetController,
+    statefulset: newStatefulSetController,
     serviceaccount: newServiceAccountController,
   };
 }
