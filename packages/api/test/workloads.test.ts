@@ -1,0 +1,151 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { applyDefaults } from "../src/defaults.js";
+import { findResource } from "../src/resources.js";
+import { validate, type FieldError } from "../src/validation.js";
+
+type Obj = Record<string, unknown>;
+const stsInfo = findResource("apps", "v1", "statefulsets")!;
+const pvcInfo = findResource("", "v1", "persistentvolumeclaims")!;
+const crInfo = findResource("apps", "v1", "controllerrevisions")!;
+
+function statefulSet(spec: Obj = {}): Obj {
+  return {
+    metadata: { name: "db", namespace: "default" },
+    spec: {
+      serviceName: "db",
+      selector: { matchLabels: { app: "db" } },
+      template: {
+        metadata: { labels: { app: "db" } },
+        spec: { containers: [{ name: "db", image: "postgres:16" }] },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data" },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+        },
+      ],
+      ...spec,
+    },
+  };
+}
+
+function errorsOf(info: typeof stsInfo, obj: Obj, old?: Obj): FieldError[] {
+  applyDefaults(info, obj);
+  if (old) applyDefaults(info, old);
+  return validate(info, obj, old);
+}
+
+const fields = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${e.message}`);
+
+test("a StatefulSet gets Kubernetes' defaults and a valid one has no errors", () => {
+  const sts = statefulSet();
+  assert.deepEqual(errorsOf(stsInfo, sts), []);
+  const spec = sts.spec as Obj;
+  assert.equal(spec.replicas, 1);
+  assert.equal(spec.podManagementPolicy, "OrderedReady");
+  assert.deepEqual(spec.updateStrategy, { type: "RollingUpdate", rollingUpdate: { partition: 0 } });
+  assert.equal(spec.revisionHistoryLimit, 10);
+  assert.deepEqual(spec.persistentVolumeClaimRetentionPolicy, {
+    whenDeleted: "Retain",
+    whenScaled: "Retain",
+  });
+  const claim = (spec.volumeClaimTemplates as Obj[])[0]!;
+  assert.equal((claim.spec as Obj).volumeMode, "Filesystem");
+  assert.deepEqual(sts.status, { replicas: 0 });
+});
+
+test("StatefulSet errors name their fields as Kubernetes does", () => {
+  const errs = errorsOf(
+    stsInfo,
+    statefulSet({
+      podManagementPolicy: "Sometimes",
+      updateStrategy: { type: "OnDelete", rollingUpdate: { partition: 1 } },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Keep" },
+      volumeClaimTemplates: [
+        { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteSometimes"] } },
+      ],
+    }),
+  );
+  assert.deepEqual(fields(errs), [
+    `spec.podManagementPolicy: Invalid value: "Sometimes": must be 'OrderedReady' or 'Parallel'`,
+    `spec.updateStrategy.rollingUpdate: Invalid value: {"partition":1}: only allowed for updateStrategy 'RollingUpdate'`,
+    `spec.persistentVolumeClaimRetentionPolicy.whenDeleted: Unsupported value: "Keep": supported values: "Retain", "Delete"`,
+    `spec.volumeClaimTemplates[0].spec.accessModes: Unsupported value: "ReadWriteSometimes": supported values: "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"`,
+    "spec.volumeClaimTemplates[0].spec.resources[storage]: Required value",
+  ]);
+  const negative = errorsOf(
+    stsInfo,
+    statefulSet({
+      updateStrategy: {
+        type: "RollingUpdate",
+        rollingUpdate: { partition: -1, maxUnavailable: 0 },
+      },
+    }),
+  );
+  assert.deepEqual(fields(negative), [
+    "spec.updateStrategy.rollingUpdate.partition: Invalid value: -1: must be greater than or equal to 0",
+    "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: 0: cannot be 0",
+  ]);
+});
+
+test("only replicas, template, updateStrategy and a few more may change in a StatefulSet", () => {
+  const old = statefulSet();
+  assert.deepEqual(errorsOf(stsInfo, statefulSet({ replicas: 5 }), old), []);
+  const errs = errorsOf(stsInfo, statefulSet({ serviceName: "other" }), statefulSet());
+  assert.deepEqual(fields(errs), [
+    "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+  ]);
+});
+
+test("a claim needs access modes and a positive storage request; its spec is fixed but for binding and growth", () => {
+  const claim = (spec: Obj): Obj => ({ metadata: { name: "c", namespace: "default" }, spec });
+  assert.deepEqual(
+    fields(
+      errorsOf(
+        pvcInfo,
+        claim({ resources: { requests: { storage: "0" } }, storageClassName: "Bad_Name" }),
+      ),
+    ),
+    [
+      "spec.accessModes: Required value: at least 1 access mode is required",
+      `spec.resources[storage]: Invalid value: "0": must be greater than zero`,
+      `spec.storageClassName: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+    ],
+  );
+  const good = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } };
+  const pvc = claim(structuredClone(good));
+  assert.deepEqual(errorsOf(pvcInfo, pvc), []);
+  assert.deepEqual((pvc.status as Obj).phase, "Pending");
+  // The binder sets volumeName once.
+  assert.deepEqual(errorsOf(pvcInfo, claim({ ...good, volumeName: "pv1" }), claim(good)), []);
+  assert.deepEqual(
+    fields(errorsOf(pvcInfo, claim({ ...good, accessModes: ["ReadWriteMany"] }), claim(good))),
+    [
+      "spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+    ],
+  );
+  const bound = { ...good, volumeName: "pv1" };
+  assert.deepEqual(
+    fields(
+      errorsOf(
+        pvcInfo,
+        claim({ ...bound, resources: { requests: { storage: "512Mi" } } }),
+        claim(bound),
+      ),
+    ),
+    ["spec.resources.requests.storage: Forbidden: field can not be less than previous value"],
+  );
+});
+
+test("a ControllerRevision needs data, which never changes", () => {
+  const cr = (data?: Obj): Obj => ({
+    metadata: { name: "r", namespace: "default" },
+    revision: 1,
+    ...(data ? { data } : {}),
+  });
+  assert.deepEqual(fields(errorsOf(crInfo, cr())), ["data: Required value: data is mandatory"]);
+  assert.deepEqual(fields(errorsOf(crInfo, cr({ a: 2 }), cr({ a: 1 }))), [
+    `data: Invalid value: {"a":2}: field is immutable`,
+  ]);
+});
