@@ -7,6 +7,7 @@
 export * from "./resources.js";
 export * from "./quantity.js";
 export * from "./duration.js";
+export * from "./cron.js";
 export * from "./selectors.js";
 export * from "./fields.js";
 export * from "./schema.js";

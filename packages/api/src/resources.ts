@@ -125,6 +125,12 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("batch", "v1", "CronJob", "cronjobs", true, {
+    shortNames: ["cj"],
+    categories: ALL,
+    subresources: ["status"],
+    hasSpec: true,
+  }),
   res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
   res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
 ];

@@ -35,6 +35,7 @@ const kindSchemas: Record<string, TObject> = {
   ControllerRevision: apps.ControllerRevisionSchema,
   PersistentVolumeClaim: storage.PersistentVolumeClaimSchema,
   Job: batch.JobSchema,
+  CronJob: batch.CronJobSchema,
   Lease: other.LeaseSchema,
   EndpointSlice: other.EndpointSliceSchema,
 };

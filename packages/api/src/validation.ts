@@ -7,6 +7,7 @@ import type { ObjectMeta } from "./schemas/meta.js";
 import { child, classify, index, isObject, schemaFor } from "./schema.js";
 import { FieldErrors, type FieldError } from "./validation/errors.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
+import { validateCronJob } from "./validation/cronjob.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
 import {
   validateControllerRevision,
@@ -72,6 +73,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   StatefulSet: validateStatefulSet,
   ControllerRevision: validateControllerRevision,
   PersistentVolumeClaim: validatePersistentVolumeClaim,
+  CronJob: validateCronJob,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   StatefulSet: validateStatefulSetUpdate,

@@ -149,3 +149,75 @@ test("a ControllerRevision needs data, which never changes", () => {
     `data: Invalid value: {"a":2}: field is immutable`,
   ]);
 });
+
+const cjInfo = findResource("batch", "v1", "cronjobs")!;
+function cronJob(spec: Obj = {}): Obj {
+  return {
+    metadata: { name: "backup", namespace: "default" },
+    spec: {
+      schedule: "@hourly",
+      jobTemplate: {
+        spec: {
+          template: {
+            spec: { restartPolicy: "OnFailure", containers: [{ name: "b", image: "busybox" }] },
+          },
+        },
+      },
+      ...spec,
+    },
+  };
+}
+
+test("a CronJob gets Kubernetes' defaults; schedules, time zones and policies are checked", () => {
+  const cj = cronJob();
+  assert.deepEqual(errorsOf(cjInfo, cj), []);
+  const spec = cj.spec as Obj;
+  assert.deepEqual(
+    [
+      spec.concurrencyPolicy,
+      spec.suspend,
+      spec.successfulJobsHistoryLimit,
+      spec.failedJobsHistoryLimit,
+    ],
+    ["Allow", false, 3, 1],
+  );
+  assert.deepEqual(
+    errorsOf(cjInfo, cronJob({ schedule: "0 9 * * 1-5", timeZone: "Europe/Paris" })),
+    [],
+  );
+  assert.deepEqual(
+    fields(
+      errorsOf(
+        cjInfo,
+        cronJob({
+          schedule: "* * * * * *",
+          timeZone: "Mars/Olympus",
+          concurrencyPolicy: "Sometimes",
+          startingDeadlineSeconds: -1,
+        }),
+      ),
+    ),
+    [
+      `spec.schedule: Invalid value: "* * * * * *": expected exactly 5 fields, found 6: [* * * * * *]`,
+      `spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus`,
+      `spec.concurrencyPolicy: Unsupported value: "Sometimes": supported values: "Allow", "Forbid", "Replace"`,
+      "spec.startingDeadlineSeconds: Invalid value: -1: must be greater than or equal to 0",
+    ],
+  );
+  assert.deepEqual(
+    fields(errorsOf(cjInfo, cronJob({ schedule: "CRON_TZ=UTC 0 * * * *" }))).slice(-1),
+    [
+      `spec.schedule: Invalid value: "CRON_TZ=UTC 0 * * * *": cannot use TZ or CRON_TZ in schedule, use timeZone field instead`,
+    ],
+  );
+  assert.deepEqual(fields(errorsOf(cjInfo, cronJob({ schedule: "@fortnightly" }))), [
+    `spec.schedule: Invalid value: "@fortnightly": unrecognized descriptor: @fortnightly`,
+  ]);
+  const always = cronJob();
+  (
+    (((always.spec as Obj).jobTemplate as Obj).spec as Obj).template as { spec: Obj }
+  ).spec.restartPolicy = "Always";
+  assert.deepEqual(fields(errorsOf(cjInfo, always)), [
+    `spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`,
+  ]);
+});

@@ -909,6 +909,45 @@ const jobs: Printer = {
   },
 };
 
+const cronjobs: Printer = {
+  columns: [
+    NAME,
+    col("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+    col(
+      "Timezone",
+      "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.",
+    ),
+    col("Suspend", "This flag tells the controller to suspend subsequent executions."),
+    col("Active", "A list of pointers to currently running jobs.", { type: "integer" }),
+    col("Last Schedule", "Information when was the last time the job was successfully scheduled."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wideSelector("A label query over pods that should match the pod count."),
+  ],
+  row(cj, now) {
+    const spec = rec(cj["spec"]);
+    const status = rec(cj["status"]);
+    const jobSpec = rec(rec(spec["jobTemplate"])["spec"]);
+    const [names, images] = containerCells(rec(rec(jobSpec["template"])["spec"]));
+    const last = status["lastScheduleTime"];
+    return {
+      cells: [
+        name(cj),
+        text(spec["schedule"]),
+        text(spec["timeZone"]) || "<none>",
+        spec["suspend"] === true ? "True" : "False",
+        list(status["active"]).length,
+        last === undefined ? "<none>" : since(last, now),
+        age(cj, now),
+        names,
+        images,
+        formatLabelSelector(jobSpec["selector"]),
+      ],
+    };
+  },
+};
+
 const statefulsets: Printer = {
   columns: [NAME, col("Ready", "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES],
   row(sts, now) {
@@ -1044,6 +1083,7 @@ const PRINTERS: Record<string, Printer> = {
   "apps/controllerrevisions": controllerrevisions,
   "/persistentvolumeclaims": persistentvolumeclaims,
   "batch/jobs": jobs,
+  "batch/cronjobs": cronjobs,
   "coordination.k8s.io/leases": leases,
 };
 

@@ -19,6 +19,7 @@ import {
 } from "@skiff/client";
 import { pino } from "pino";
 import type { Controller, ControllerConstructor, ControllerContext } from "./controller.js";
+import { newCronJobController } from "./controllers/cronjob/index.js";
 import { newDaemonSetController } from "./controllers/daemonset/index.js";
 import { newDeploymentController } from "./controllers/deployment/index.js";
 import { newEndpointsController } from "./controllers/endpoints/index.js";
@@ -62,6 +63,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
     job: (ctx) => newJobController(ctx),
     daemonset: newDaemonSetController,
     statefulset: newStatefulSetController,
+    cronjob: newCronJobController,
     serviceaccount: newServiceAccountController,
   };
 }

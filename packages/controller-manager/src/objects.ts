@@ -11,6 +11,8 @@ export type Namespace = api.Namespace & KubeObject;
 export type StatefulSet = api.StatefulSet & KubeObject;
 export type ControllerRevision = api.ControllerRevision & KubeObject;
 export type PersistentVolumeClaim = api.PersistentVolumeClaim & KubeObject;
+export type CronJob = api.CronJob & KubeObject;
+export type BatchJob = api.Job & KubeObject;
 
 type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
 

@@ -32,6 +32,7 @@ export const gcResources: [group: string, resource: string][] = [
   ["apps", "controllerrevisions"],
   ["", "persistentvolumeclaims"],
   ["batch", "jobs"],
+  ["batch", "cronjobs"],
   ["", "services"],
   ["", "endpoints"],
   ["discovery.k8s.io", "endpointslices"],
