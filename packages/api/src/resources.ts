@@ -120,6 +120,12 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("", "v1", "PersistentVolume", "persistentvolumes", false, {
+    shortNames: ["pv"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, { shortNames: ["sc"] }),
   res("batch", "v1", "Job", "jobs", true, {
     categories: ALL,
     subresources: ["status"],

@@ -34,6 +34,8 @@ const kindSchemas: Record<string, TObject> = {
   StatefulSet: apps.StatefulSetSchema,
   ControllerRevision: apps.ControllerRevisionSchema,
   PersistentVolumeClaim: storage.PersistentVolumeClaimSchema,
+  PersistentVolume: storage.PersistentVolumeSchema,
+  StorageClass: storage.StorageClassSchema,
   Job: batch.JobSchema,
   CronJob: batch.CronJobSchema,
   Lease: other.LeaseSchema,

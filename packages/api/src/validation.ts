@@ -16,8 +16,12 @@ import {
   validateStatefulSetUpdate,
 } from "./validation/statefulset.js";
 import {
+  validatePersistentVolume,
   validatePersistentVolumeClaim,
   validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClass,
+  validateStorageClassUpdate,
 } from "./validation/storage.js";
 import { isDNS1123Subdomain } from "./validation/names.js";
 
@@ -74,6 +78,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   ControllerRevision: validateControllerRevision,
   PersistentVolumeClaim: validatePersistentVolumeClaim,
   CronJob: validateCronJob,
+  PersistentVolume: validatePersistentVolume,
+  StorageClass: validateStorageClass,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   StatefulSet: validateStatefulSetUpdate,

@@ -27,6 +27,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { admitCreate } from "./admission.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -104,6 +105,12 @@ export class ApiServer {
           storage: this.storage,
           allocator: this.allocator,
           namespaceAdmits: (ns) => this.namespaceAdmits(ns),
+          admitCreate: (i, obj) =>
+            admitCreate(
+              async (group, resource) => (await this.registry(resource, group).cache.list()).items,
+              i,
+              obj,
+            ),
           eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
           log: (msg) => this.log.warn({ resource: info.resource }, msg),
         }),

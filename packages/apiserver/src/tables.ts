@@ -1048,6 +1048,103 @@ const persistentvolumeclaims: Printer = {
   },
 };
 
+const persistentvolumes: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Capacity",
+      "capacity is the description of the persistent volume's resources and capacity.",
+    ),
+    col("Access Modes", "accessModes contains all ways the volume can be mounted."),
+    col(
+      "Reclaim Policy",
+      "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.",
+    ),
+    col(
+      "Status",
+      "phase indicates if a volume is available, bound to a claim, or released by a claim.",
+    ),
+    col(
+      "Claim",
+      "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.",
+    ),
+    col(
+      "StorageClass",
+      "storageClassName is the name of StorageClass to which this persistent volume belongs.",
+    ),
+    col(
+      "VolumeAttributesClass",
+      "Name of VolumeAttributesClass to which this persistent volume belongs.",
+    ),
+    col("Reason", "reason is a brief CamelCase string that describes any failure."),
+    AGE,
+    col(
+      "VolumeMode",
+      "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.",
+      { priority: 1 },
+    ),
+  ],
+  row(pv, now) {
+    const spec = rec(pv["spec"]);
+    const status = rec(pv["status"]);
+    const ref = rec(spec["claimRef"]);
+    const claim = text(ref["name"]) ? `${text(ref["namespace"])}/${text(ref["name"])}` : "";
+    const storage = rec(spec["capacity"])["storage"];
+    const deleting = rec(pv["metadata"])["deletionTimestamp"] !== undefined;
+    return {
+      cells: [
+        name(pv),
+        storage === undefined ? "" : String(storage),
+        accessModes(spec["accessModes"]),
+        text(spec["persistentVolumeReclaimPolicy"]),
+        deleting ? "Terminating" : text(status["phase"]),
+        claim,
+        text(spec["storageClassName"]),
+        text(spec["volumeAttributesClassName"]) || "<unset>",
+        text(status["reason"]),
+        age(pv, now),
+        text(spec["volumeMode"]) || "<unset>",
+      ],
+    };
+  },
+};
+
+const storageclasses: Printer = {
+  columns: [
+    NAME,
+    col("Provisioner", "provisioner indicates the type of the provisioner."),
+    col(
+      "ReclaimPolicy",
+      "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.",
+    ),
+    col(
+      "VolumeBindingMode",
+      "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.",
+    ),
+    col(
+      "AllowVolumeExpansion",
+      "allowVolumeExpansion shows whether the storage class allow volume expand.",
+    ),
+    AGE,
+  ],
+  row(sc, now) {
+    const annotations = rec(rec(sc["metadata"])["annotations"]);
+    const isDefault =
+      annotations["storageclass.kubernetes.io/is-default-class"] === "true" ||
+      annotations["storageclass.beta.kubernetes.io/is-default-class"] === "true";
+    return {
+      cells: [
+        isDefault ? `${name(sc)} (default)` : name(sc),
+        text(sc["provisioner"]),
+        text(sc["reclaimPolicy"]) || "Delete",
+        text(sc["volumeBindingMode"]) || "Immediate",
+        sc["allowVolumeExpansion"] === true ? "true" : "false",
+        age(sc, now),
+      ],
+    };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1082,6 +1179,8 @@ const PRINTERS: Record<string, Printer> = {
   "apps/statefulsets": statefulsets,
   "apps/controllerrevisions": controllerrevisions,
   "/persistentvolumeclaims": persistentvolumeclaims,
+  "/persistentvolumes": persistentvolumes,
+  "storage.k8s.io/storageclasses": storageclasses,
   "batch/jobs": jobs,
   "batch/cronjobs": cronjobs,
   "coordination.k8s.io/leases": leases,

@@ -1,14 +1,16 @@
-// PersistentVolumeClaim checks (also used for a StatefulSet's claim templates), as
-// Kubernetes 1.31 words them.
+// PersistentVolumeClaim (also a StatefulSet's claim templates), PersistentVolume and
+// StorageClass checks, as Kubernetes 1.31 words them.
 import { parseQuantity } from "../quantity.js";
 import {
   ACCESS_MODES,
+  type PersistentVolume,
   type PersistentVolumeClaim,
   type PersistentVolumeClaimSpec,
+  type StorageClass,
 } from "../schemas/storage.js";
 import type { FieldErrors } from "./errors.js";
 import { validateLabelSelector } from "./meta.js";
-import { isDNS1123Subdomain } from "./names.js";
+import { isDNS1123Subdomain, isQualifiedName } from "./names.js";
 import { deepEqual } from "./pod.js";
 
 const VOLUME_MODES = ["Block", "Filesystem"];
@@ -99,4 +101,105 @@ export function validatePersistentVolumeClaimUpdate(
       "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
     );
   }
+}
+
+const RECLAIM = ["Delete", "Recycle", "Retain"];
+const SOURCES = ["hostPath", "local"] as const;
+
+export function validatePersistentVolume(errs: FieldErrors, pv: PersistentVolume): void {
+  const spec = pv.spec;
+  if (!spec) return errs.required("spec");
+  const capacity = spec.capacity ?? {};
+  if (Object.keys(capacity).length === 0) errs.required("spec.capacity");
+  else if (capacity.storage === undefined || Object.keys(capacity).length > 1)
+    errs.notSupported("spec.capacity", capacity, ["storage"]);
+  else {
+    let value = NaN;
+    try {
+      value = parseQuantity(capacity.storage);
+    } catch {
+      errs.invalid(
+        "spec.capacity[storage]",
+        capacity.storage,
+        "quantities must match the regular expression",
+      );
+    }
+    if (!Number.isNaN(value) && value <= 0)
+      errs.invalid("spec.capacity[storage]", capacity.storage, "must be greater than zero");
+  }
+  const modes = spec.accessModes ?? [];
+  if (modes.length === 0) errs.required("spec.accessModes", "at least 1 access mode is required");
+  for (const m of modes) {
+    if (!(ACCESS_MODES as readonly string[]).includes(m))
+      errs.notSupported("spec.accessModes", m, ACCESS_MODES);
+  }
+  const reclaim = spec.persistentVolumeReclaimPolicy;
+  if (reclaim !== undefined && !RECLAIM.includes(reclaim))
+    errs.notSupported("spec.persistentVolumeReclaimPolicy", reclaim, RECLAIM);
+  if (spec.storageClassName) {
+    errs.invalidEach(
+      "spec.storageClassName",
+      spec.storageClassName,
+      isDNS1123Subdomain(spec.storageClassName),
+    );
+  }
+  if (spec.volumeMode !== undefined && !VOLUME_MODES.includes(spec.volumeMode))
+    errs.notSupported("spec.volumeMode", spec.volumeMode, VOLUME_MODES);
+  const given = SOURCES.filter((s) => spec[s] !== undefined);
+  if (given.length === 0) errs.required("spec", "must specify a volume type");
+  for (const extra of given.slice(1))
+    errs.forbidden(`spec.${extra}`, "may not specify more than 1 volume type");
+  for (const s of given) {
+    const path = spec[s]?.path ?? "";
+    if (!path) errs.required(`spec.${s}.path`);
+    else if (!path.startsWith("/"))
+      errs.invalid(`spec.${s}.path`, path, "must be an absolute path");
+    else if (path.split("/").includes(".."))
+      errs.invalid(`spec.${s}.path`, path, "must not contain '..'");
+  }
+  if (spec.local && !spec.nodeAffinity?.required)
+    errs.required("spec.nodeAffinity", "Local volume requires node affinity");
+}
+
+export function validatePersistentVolumeUpdate(
+  errs: FieldErrors,
+  now: PersistentVolume,
+  old: PersistentVolume,
+): void {
+  for (const s of SOURCES) {
+    if (!deepEqual(now.spec?.[s], old.spec?.[s])) {
+      errs.forbidden(
+        "spec.persistentvolumesource",
+        "spec.persistentvolumesource is immutable after creation",
+      );
+      return;
+    }
+  }
+}
+
+const BINDING_MODES = ["Immediate", "WaitForFirstConsumer"];
+
+export function validateStorageClass(errs: FieldErrors, sc: StorageClass): void {
+  if (!sc.provisioner) errs.required("provisioner");
+  else
+    errs.invalidEach("provisioner", sc.provisioner, isQualifiedName(sc.provisioner.toLowerCase()));
+  if (sc.reclaimPolicy !== undefined && !["Delete", "Retain"].includes(sc.reclaimPolicy))
+    errs.notSupported("reclaimPolicy", sc.reclaimPolicy, ["Delete", "Retain"]);
+  if (sc.volumeBindingMode !== undefined && !BINDING_MODES.includes(sc.volumeBindingMode))
+    errs.notSupported("volumeBindingMode", sc.volumeBindingMode, BINDING_MODES);
+}
+
+export function validateStorageClassUpdate(
+  errs: FieldErrors,
+  now: StorageClass,
+  old: StorageClass,
+): void {
+  if (!deepEqual(now.parameters ?? {}, old.parameters ?? {}))
+    errs.forbidden("parameters", "updates to parameters are forbidden.");
+  if (now.provisioner !== old.provisioner)
+    errs.forbidden("provisioner", "updates to provisioner are forbidden.");
+  if ((now.reclaimPolicy ?? "") !== (old.reclaimPolicy ?? ""))
+    errs.forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden.");
+  if ((now.volumeBindingMode ?? "") !== (old.volumeBindingMode ?? ""))
+    errs.invalid("volumeBindingMode", now.volumeBindingMode ?? "", "field is immutable");
 }
