@@ -32,6 +32,8 @@ import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
 import { newReplicaSetController } from "./controllers/replicaset/index.js";
 import { newStatefulSetController } from "./controllers/statefulset/index.js";
+import { newVolumeBinderController } from "./controllers/volume/binder.js";
+import { newStorageProtectionController } from "./controllers/volume/protection.js";
 import { ManagerMetrics, serve } from "./server.js";
 
 /** Options some controllers take (flags of kube-controller-manager). */
@@ -42,6 +44,8 @@ export interface RegistryOptions {
   nodeCIDRMaskSize?: number;
   /** --node-monitor-grace-period, in ms (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
+  /** --local-path-root: where the local-path provisioner keeps volumes on nodes. */
+  localPathRoot?: string;
 }
 
 /** Every controller this binary knows, by its --controllers name (kube-controller-manager's). */
@@ -64,6 +68,9 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
     daemonset: newDaemonSetController,
     statefulset: newStatefulSetController,
     cronjob: newCronJobController,
+    "persistentvolume-binder": (ctx) =>
+      newVolumeBinderController(ctx, { localPathRoot: opts.localPathRoot }),
+    "pvc-protection": newStorageProtectionController,
     serviceaccount: newServiceAccountController,
   };
 }

@@ -12,6 +12,9 @@ export type StatefulSet = api.StatefulSet & KubeObject;
 export type ControllerRevision = api.ControllerRevision & KubeObject;
 export type PersistentVolumeClaim = api.PersistentVolumeClaim & KubeObject;
 export type CronJob = api.CronJob & KubeObject;
+export type PersistentVolume = api.PersistentVolume & KubeObject;
+export type StorageClass = api.StorageClass & KubeObject;
+export type Node = api.Node & KubeObject;
 export type BatchJob = api.Job & KubeObject;
 
 type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
