@@ -137,6 +137,11 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, {
+    shortNames: ["pdb"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
   res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
   res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
 ];

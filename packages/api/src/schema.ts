@@ -9,6 +9,7 @@ import * as apps from "./schemas/apps.js";
 import * as batch from "./schemas/batch.js";
 import * as other from "./schemas/other.js";
 import * as storage from "./schemas/storage.js";
+import * as policy from "./schemas/policy.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -16,6 +17,7 @@ export * from "./schemas/apps.js";
 export * from "./schemas/batch.js";
 export * from "./schemas/other.js";
 export * from "./schemas/storage.js";
+export * from "./schemas/policy.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -36,6 +38,7 @@ const kindSchemas: Record<string, TObject> = {
   PersistentVolumeClaim: storage.PersistentVolumeClaimSchema,
   PersistentVolume: storage.PersistentVolumeSchema,
   StorageClass: storage.StorageClassSchema,
+  PodDisruptionBudget: policy.PodDisruptionBudgetSchema,
   Job: batch.JobSchema,
   CronJob: batch.CronJobSchema,
   Lease: other.LeaseSchema,

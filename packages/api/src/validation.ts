@@ -9,6 +9,7 @@ import { FieldErrors, type FieldError } from "./validation/errors.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
 import { validateCronJob } from "./validation/cronjob.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
+import { validatePodDisruptionBudget } from "./validation/policy.js";
 import {
   validateControllerRevision,
   validateControllerRevisionUpdate,
@@ -80,6 +81,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   CronJob: validateCronJob,
   PersistentVolume: validatePersistentVolume,
   StorageClass: validateStorageClass,
+  PodDisruptionBudget: validatePodDisruptionBudget,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   StatefulSet: validateStatefulSetUpdate,

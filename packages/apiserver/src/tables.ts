@@ -1145,6 +1145,37 @@ const storageclasses: Printer = {
   },
 };
 
+const poddisruptionbudgets: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Min Available",
+      'The minimum number of pods that must be available simultaneously. This can be either an integer or a string specifying a percentage, e.g. "28%".',
+    ),
+    col(
+      "Max Unavailable",
+      'The maximum number of pods that may be unavailable simultaneously. This can be either an integer or a string specifying a percentage, e.g. "28%".',
+    ),
+    col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", {
+      type: "integer",
+    }),
+    AGE,
+  ],
+  row(pdb, now) {
+    const spec = rec(pdb["spec"]);
+    const show = (v: unknown) => (v === undefined || v === null ? "N/A" : String(v));
+    return {
+      cells: [
+        name(pdb),
+        show(spec["minAvailable"]),
+        show(spec["maxUnavailable"]),
+        int(rec(pdb["status"])["disruptionsAllowed"]),
+        age(pdb, now),
+      ],
+    };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1183,6 +1214,7 @@ const PRINTERS: Record<string, Printer> = {
   "storage.k8s.io/storageclasses": storageclasses,
   "batch/jobs": jobs,
   "batch/cronjobs": cronjobs,
+  "policy/poddisruptionbudgets": poddisruptionbudgets,
   "coordination.k8s.io/leases": leases,
 };
 

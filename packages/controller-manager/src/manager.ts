@@ -20,6 +20,7 @@ import {
 import { pino } from "pino";
 import type { Controller, ControllerConstructor, ControllerContext } from "./controller.js";
 import { newCronJobController } from "./controllers/cronjob/index.js";
+import { newDisruptionController } from "./controllers/disruption/index.js";
 import { newDaemonSetController } from "./controllers/daemonset/index.js";
 import { newDeploymentController } from "./controllers/deployment/index.js";
 import { newEndpointsController } from "./controllers/endpoints/index.js";
@@ -68,6 +69,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
     daemonset: newDaemonSetController,
     statefulset: newStatefulSetController,
     cronjob: newCronJobController,
+    disruption: newDisruptionController,
     "persistentvolume-binder": (ctx) =>
       newVolumeBinderController(ctx, { localPathRoot: opts.localPathRoot }),
     "pvc-protection": newStorageProtectionController,
