@@ -85,6 +85,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   StatefulSet: validateStatefulSetUpdate,
+  PersistentVolume: validatePersistentVolumeUpdate,
+  StorageClass: validateStorageClassUpdate,
   ControllerRevision: validateControllerRevisionUpdate,
   PersistentVolumeClaim: validatePersistentVolumeClaimUpdate,
 };

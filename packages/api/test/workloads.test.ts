@@ -221,3 +221,69 @@ test("a CronJob gets Kubernetes' defaults; schedules, time zones and policies ar
     `spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`,
   ]);
 });
+
+test("volumes need a capacity, access modes and exactly one source; classes keep their provisioner", () => {
+  const pvInfo = findResource("", "v1", "persistentvolumes")!;
+  const scInfo = findResource("storage.k8s.io", "v1", "storageclasses")!;
+  const pv = (spec: Obj): Obj => ({ metadata: { name: "pv1" }, spec });
+  assert.deepEqual(fields(errorsOf(pvInfo, pv({ persistentVolumeReclaimPolicy: "Keep" }))), [
+    "spec.capacity: Required value",
+    "spec.accessModes: Required value: at least 1 access mode is required",
+    `spec.persistentVolumeReclaimPolicy: Unsupported value: "Keep": supported values: "Delete", "Recycle", "Retain"`,
+    "spec: Required value: must specify a volume type",
+  ]);
+  const good = {
+    capacity: { storage: "1Gi" },
+    accessModes: ["ReadWriteOnce"],
+    local: { path: "/mnt/d" },
+  };
+  assert.deepEqual(fields(errorsOf(pvInfo, pv(good))), [
+    "spec.nodeAffinity: Required value: Local volume requires node affinity",
+  ]);
+  const hostPath = { ...good, local: undefined, hostPath: { path: "/srv/a" } };
+  const stored = pv(structuredClone(hostPath));
+  assert.deepEqual(errorsOf(pvInfo, stored), []);
+  assert.equal((stored.spec as Obj).persistentVolumeReclaimPolicy, "Retain");
+  assert.deepEqual(
+    fields(errorsOf(pvInfo, pv({ ...hostPath, hostPath: { path: "/srv/b" } }), pv(hostPath))),
+    [
+      "spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation",
+    ],
+  );
+  const sc = (o: Obj): Obj => ({
+    metadata: { name: "fast" },
+    provisioner: "example.com/disk",
+    ...o,
+  });
+  const defaulted = sc({});
+  assert.deepEqual(errorsOf(scInfo, defaulted), []);
+  assert.deepEqual([defaulted.reclaimPolicy, defaulted.volumeBindingMode], ["Delete", "Immediate"]);
+  assert.deepEqual(fields(errorsOf(scInfo, sc({ volumeBindingMode: "Later" }))), [
+    `volumeBindingMode: Unsupported value: "Later": supported values: "Immediate", "WaitForFirstConsumer"`,
+  ]);
+  assert.deepEqual(fields(errorsOf(scInfo, sc({ provisioner: "other.io/x" }), sc({}))), [
+    "provisioner: Forbidden: updates to provisioner are forbidden.",
+  ]);
+});
+
+test("a disruption budget names minAvailable or maxUnavailable, not both", () => {
+  const pdbInfo = findResource("policy", "v1", "poddisruptionbudgets")!;
+  const pdb = (spec: Obj): Obj => ({ metadata: { name: "b", namespace: "default" }, spec });
+  assert.deepEqual(
+    errorsOf(pdbInfo, pdb({ minAvailable: "50%", selector: { matchLabels: { a: "b" } } })),
+    [],
+  );
+  assert.deepEqual(
+    fields(
+      errorsOf(
+        pdbInfo,
+        pdb({ minAvailable: 1, maxUnavailable: "150%", unhealthyPodEvictionPolicy: "Never" }),
+      ),
+    ),
+    [
+      `spec: Invalid value: {"minAvailable":1,"maxUnavailable":"150%","unhealthyPodEvictionPolicy":"Never"}: minAvailable and maxUnavailable cannot be both set`,
+      `spec.maxUnavailable: Invalid value: "150%": must not be greater than 100%`,
+      `spec.unhealthyPodEvictionPolicy: Unsupported value: "Never": supported values: "AlwaysAllow", "IfHealthyBudget"`,
+    ],
+  );
+});
