@@ -8,6 +8,7 @@ export * from "./resources.js";
 export * from "./quantity.js";
 export * from "./duration.js";
 export * from "./cron.js";
+export * from "./quota-usage.js";
 export * from "./selectors.js";
 export * from "./fields.js";
 export * from "./schema.js";

@@ -142,6 +142,15 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, {
+    shortNames: ["pc"],
+  }),
+  res("", "v1", "ResourceQuota", "resourcequotas", true, {
+    shortNames: ["quota"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("", "v1", "LimitRange", "limitranges", true, { shortNames: ["limits"] }),
   res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
   res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
 ];

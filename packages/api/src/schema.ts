@@ -10,6 +10,7 @@ import * as batch from "./schemas/batch.js";
 import * as other from "./schemas/other.js";
 import * as storage from "./schemas/storage.js";
 import * as policy from "./schemas/policy.js";
+import * as quota from "./schemas/quota.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -18,6 +19,7 @@ export * from "./schemas/batch.js";
 export * from "./schemas/other.js";
 export * from "./schemas/storage.js";
 export * from "./schemas/policy.js";
+export * from "./schemas/quota.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -39,6 +41,9 @@ const kindSchemas: Record<string, TObject> = {
   PersistentVolume: storage.PersistentVolumeSchema,
   StorageClass: storage.StorageClassSchema,
   PodDisruptionBudget: policy.PodDisruptionBudgetSchema,
+  PriorityClass: quota.PriorityClassSchema,
+  ResourceQuota: quota.ResourceQuotaSchema,
+  LimitRange: quota.LimitRangeSchema,
   Job: batch.JobSchema,
   CronJob: batch.CronJobSchema,
   Lease: other.LeaseSchema,

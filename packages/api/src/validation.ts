@@ -11,6 +11,12 @@ import { validateCronJob } from "./validation/cronjob.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
 import { validatePodDisruptionBudget } from "./validation/policy.js";
 import {
+  validateLimitRange,
+  validatePriorityClass,
+  validatePriorityClassUpdate,
+  validateResourceQuota,
+} from "./validation/quota.js";
+import {
   validateControllerRevision,
   validateControllerRevisionUpdate,
   validateStatefulSet,
@@ -27,6 +33,7 @@ import {
 import { isDNS1123Subdomain } from "./validation/names.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
+export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
 export { formatValue } from "./validation/errors.js";
 export {
   isCIDR,
@@ -82,9 +89,13 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   PersistentVolume: validatePersistentVolume,
   StorageClass: validateStorageClass,
   PodDisruptionBudget: validatePodDisruptionBudget,
+  PriorityClass: validatePriorityClass,
+  ResourceQuota: validateResourceQuota,
+  LimitRange: validateLimitRange,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   StatefulSet: validateStatefulSetUpdate,
+  PriorityClass: validatePriorityClassUpdate,
   PersistentVolume: validatePersistentVolumeUpdate,
   StorageClass: validateStorageClassUpdate,
   ControllerRevision: validateControllerRevisionUpdate,

@@ -27,7 +27,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
-import { admitCreate } from "./admission.js";
+import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -107,7 +107,13 @@ export class ApiServer {
           namespaceAdmits: (ns) => this.namespaceAdmits(ns),
           admitCreate: (i, obj) =>
             admitCreate(
-              async (group, resource) => (await this.registry(resource, group).cache.list()).items,
+              {
+                list: async (group, resource, namespace) => {
+                  const items = (await this.registry(resource, group).cache.list()).items;
+                  return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
+                },
+                registry: (group, resource) => this.registry(resource, group),
+              },
               i,
               obj,
             ),
@@ -229,6 +235,7 @@ export class ApiServer {
               });
           }
         }
+        await ensureSystemPriorityClasses(this.registry("priorityclasses", "scheduling.k8s.io"));
         return;
       } catch (err) {
         if (attempt >= 30) throw err;

@@ -1176,6 +1176,61 @@ const poddisruptionbudgets: Printer = {
   },
 };
 
+const priorityclasses: Printer = {
+  columns: [
+    NAME,
+    col("Value", "value represents the integer value of this priority class.", { type: "integer" }),
+    col(
+      "Global-Default",
+      "globalDefault specifies whether this PriorityClass should be considered as the default priority.",
+      { type: "boolean" },
+    ),
+    AGE,
+    col(
+      "PreemptionPolicy",
+      "preemptionPolicy is the Policy for preempting pods with lower priority.",
+    ),
+  ],
+  row(pc, now) {
+    return {
+      cells: [
+        name(pc),
+        int(pc["value"]),
+        pc["globalDefault"] === true ? "true" : "false",
+        age(pc, now),
+        text(pc["preemptionPolicy"]),
+      ],
+    };
+  },
+};
+
+const resourcequotas: Printer = {
+  columns: [
+    NAME,
+    AGE,
+    col(
+      "Request",
+      "Request represents a minimum amount of cpu/memory that a container may consume.",
+    ),
+    col(
+      "Limit",
+      "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
+    ),
+  ],
+  row(rq, now) {
+    const status = rec(rq["status"]);
+    const hard = rec(status["hard"]);
+    const used = rec(status["used"]);
+    const requests: string[] = [];
+    const limits: string[] = [];
+    for (const r of Object.keys(hard).sort()) {
+      const cell = `${r}: ${used[r] === undefined ? "0" : String(used[r])}/${String(hard[r])}`;
+      (r.startsWith("limits.") ? limits : requests).push(cell);
+    }
+    return { cells: [name(rq), age(rq, now), requests.join(", "), limits.join(", ")] };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1215,6 +1270,8 @@ const PRINTERS: Record<string, Printer> = {
   "batch/jobs": jobs,
   "batch/cronjobs": cronjobs,
   "policy/poddisruptionbudgets": poddisruptionbudgets,
+  "scheduling.k8s.io/priorityclasses": priorityclasses,
+  "/resourcequotas": resourcequotas,
   "coordination.k8s.io/leases": leases,
 };
 

@@ -21,6 +21,7 @@ import { pino } from "pino";
 import type { Controller, ControllerConstructor, ControllerContext } from "./controller.js";
 import { newCronJobController } from "./controllers/cronjob/index.js";
 import { newDisruptionController } from "./controllers/disruption/index.js";
+import { newResourceQuotaController } from "./controllers/resourcequota/index.js";
 import { newDaemonSetController } from "./controllers/daemonset/index.js";
 import { newDeploymentController } from "./controllers/deployment/index.js";
 import { newEndpointsController } from "./controllers/endpoints/index.js";
@@ -70,6 +71,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
     statefulset: newStatefulSetController,
     cronjob: newCronJobController,
     disruption: newDisruptionController,
+    resourcequota: newResourceQuotaController,
     "persistentvolume-binder": (ctx) =>
       newVolumeBinderController(ctx, { localPathRoot: opts.localPathRoot }),
     "pvc-protection": newStorageProtectionController,

@@ -16,6 +16,7 @@ export type PersistentVolume = api.PersistentVolume & KubeObject;
 export type StorageClass = api.StorageClass & KubeObject;
 export type Node = api.Node & KubeObject;
 export type PodDisruptionBudget = api.PodDisruptionBudget & KubeObject;
+export type ResourceQuota = api.ResourceQuota & KubeObject;
 export type BatchJob = api.Job & KubeObject;
 
 type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
