@@ -23,6 +23,7 @@ import {
 import { SchedulerCache } from "./cache.js";
 import { newPodInfo, type PodInfo } from "./framework/nodeinfo.js";
 import { Algorithm, FitError, NoNodesAvailableError } from "./framework/schedule.js";
+import type { Preemption } from "./framework/preemption.js";
 import type { SpreadGroup } from "./framework/scores.js";
 import {
   SELECTED_NODE,
@@ -278,6 +279,10 @@ export class Scheduler {
       nodeName = this.algorithm.schedule(info, this.cache, this.spreadGroup(pod)).nodeName;
     } catch (e) {
       if (e instanceof FitError || e instanceof NoNodesAvailableError) {
+        if (e instanceof FitError) {
+          const preemption = this.algorithm.preempt(info, this.cache, e.failures);
+          if (preemption) this.track(this.preempt(pod, preemption));
+        }
         this.observe("unschedulable", started);
         this.recordUnschedulable(pod, e.message);
         this.queue.addUnschedulable(qp, cycle);
@@ -296,6 +301,42 @@ export class Scheduler {
       this.slotWaiters.shift()?.();
     });
     this.bindings.add(binding);
+  }
+
+  private track(work: Promise<void>): void {
+    const p = work.finally(() => this.bindings.delete(p));
+    this.bindings.add(p);
+  }
+
+  /**
+   * Makes room for `pod`: nominates the node in its status and deletes the victims (each
+   * with its own grace period). The pod is scheduled again once they are gone.
+   */
+  private async preempt(pod: Pod, { node, victims }: Preemption): Promise<void> {
+    const { namespace = "", name = "" } = pod.metadata;
+    try {
+      await this.podClient
+        .namespace(namespace)
+        .patch(name, { status: { nominatedNodeName: node } }, "merge", { subresource: "status" });
+      for (const v of victims) {
+        const vm = v.pod.metadata;
+        await this.podClient
+          .namespace(vm.namespace ?? "")
+          .delete(vm.name ?? "", vm.uid ? { preconditions: { uid: vm.uid } } : {})
+          .catch((e: unknown) => {
+            if (!isNotFound(e) && !isConflict(e)) throw e;
+          });
+        this.recorder.event(
+          asPodRef(v.pod),
+          "Normal",
+          "Preempted",
+          `Preempted by pod ${pod.metadata.uid ?? ""} on node ${node}`,
+        );
+      }
+      this.log.info({ pod: podKey(pod), node, victims: victims.map((v) => v.key) }, "preempted");
+    } catch (e) {
+      this.log.warn({ pod: podKey(pod), node, err: e }, "preemption failed");
+    }
   }
 
   private async bind(
