@@ -194,6 +194,31 @@ const hooks: Record<string, (o: Obj) => void> = {
     ru.maxSurge ??= 0;
   },
 
+  ["io.k8s.api.apps.v1.StatefulSetUpdateStrategy"]: (s) => {
+    // An unset strategy becomes RollingUpdate with partition 0; a RollingUpdate that
+    // names rollingUpdate gets partition 0 when it leaves it out.
+    if (unset(s.type)) {
+      s.type = "RollingUpdate";
+      obj(s, "rollingUpdate");
+    }
+    if (s.type === "RollingUpdate" && isObject(s.rollingUpdate)) s.rollingUpdate.partition ??= 0;
+  },
+
+  [`${CORE}.LimitRangeItem`]: (item) => {
+    // Containers without a limit get the max; without a request, the default limit, else
+    // the min (Kubernetes' SetDefaults_LimitRangeItem).
+    if (item.type !== "Container") return;
+    const max = isObject(item.max) ? item.max : {};
+    const min = isObject(item.min) ? item.min : {};
+    const dflt = obj(item, "default");
+    for (const [r, v] of Object.entries(max)) dflt[r] ??= v;
+    const request = obj(item, "defaultRequest");
+    for (const [r, v] of Object.entries(dflt)) request[r] ??= v;
+    for (const [r, v] of Object.entries(min)) request[r] ??= v;
+    if (Object.keys(dflt).length === 0) delete item.default;
+    if (Object.keys(request).length === 0) delete item.defaultRequest;
+  },
+
   ["io.k8s.api.batch.v1.Job"]: (job) => {
     // batch/v1 (unlike apps/v1) labels the Job with its template's labels when it has none.
     const meta = obj(job, "metadata");

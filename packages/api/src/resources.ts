@@ -108,11 +108,49 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("apps", "v1", "StatefulSet", "statefulsets", true, {
+    shortNames: ["sts"],
+    categories: ALL,
+    subresources: ["status", "scale"],
+    hasSpec: true,
+  }),
+  res("apps", "v1", "ControllerRevision", "controllerrevisions", true),
+  res("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, {
+    shortNames: ["pvc"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("", "v1", "PersistentVolume", "persistentvolumes", false, {
+    shortNames: ["pv"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, { shortNames: ["sc"] }),
   res("batch", "v1", "Job", "jobs", true, {
     categories: ALL,
     subresources: ["status"],
     hasSpec: true,
   }),
+  res("batch", "v1", "CronJob", "cronjobs", true, {
+    shortNames: ["cj"],
+    categories: ALL,
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, {
+    shortNames: ["pdb"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, {
+    shortNames: ["pc"],
+  }),
+  res("", "v1", "ResourceQuota", "resourcequotas", true, {
+    shortNames: ["quota"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("", "v1", "LimitRange", "limitranges", true, { shortNames: ["limits"] }),
   res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
   res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
 ];

@@ -8,12 +8,18 @@ import * as core from "./schemas/core.js";
 import * as apps from "./schemas/apps.js";
 import * as batch from "./schemas/batch.js";
 import * as other from "./schemas/other.js";
+import * as storage from "./schemas/storage.js";
+import * as policy from "./schemas/policy.js";
+import * as quota from "./schemas/quota.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
 export * from "./schemas/apps.js";
 export * from "./schemas/batch.js";
 export * from "./schemas/other.js";
+export * from "./schemas/storage.js";
+export * from "./schemas/policy.js";
+export * from "./schemas/quota.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -29,7 +35,17 @@ const kindSchemas: Record<string, TObject> = {
   Deployment: apps.DeploymentSchema,
   ReplicaSet: apps.ReplicaSetSchema,
   DaemonSet: apps.DaemonSetSchema,
+  StatefulSet: apps.StatefulSetSchema,
+  ControllerRevision: apps.ControllerRevisionSchema,
+  PersistentVolumeClaim: storage.PersistentVolumeClaimSchema,
+  PersistentVolume: storage.PersistentVolumeSchema,
+  StorageClass: storage.StorageClassSchema,
+  PodDisruptionBudget: policy.PodDisruptionBudgetSchema,
+  PriorityClass: quota.PriorityClassSchema,
+  ResourceQuota: quota.ResourceQuotaSchema,
+  LimitRange: quota.LimitRangeSchema,
   Job: batch.JobSchema,
+  CronJob: batch.CronJobSchema,
   Lease: other.LeaseSchema,
   EndpointSlice: other.EndpointSliceSchema,
 };

@@ -7,10 +7,33 @@ import type { ObjectMeta } from "./schemas/meta.js";
 import { child, classify, index, isObject, schemaFor } from "./schema.js";
 import { FieldErrors, type FieldError } from "./validation/errors.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
+import { validateCronJob } from "./validation/cronjob.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
+import { validatePodDisruptionBudget } from "./validation/policy.js";
+import {
+  validateLimitRange,
+  validatePriorityClass,
+  validatePriorityClassUpdate,
+  validateResourceQuota,
+} from "./validation/quota.js";
+import {
+  validateControllerRevision,
+  validateControllerRevisionUpdate,
+  validateStatefulSet,
+  validateStatefulSetUpdate,
+} from "./validation/statefulset.js";
+import {
+  validatePersistentVolume,
+  validatePersistentVolumeClaim,
+  validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClass,
+  validateStorageClassUpdate,
+} from "./validation/storage.js";
 import { isDNS1123Subdomain } from "./validation/names.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
+export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
 export { formatValue } from "./validation/errors.js";
 export {
   isCIDR,
@@ -44,14 +67,40 @@ export function validate(
     info.namespaced,
     nameChecks[info.kind] ?? isDNS1123Subdomain,
   );
-  kindValidators[info.kind]?.(errs, now as never);
+  (kindValidators[info.kind] ?? moreKindValidators[info.kind])?.(errs, now as never);
   if (old) {
     const before = withoutNulls(old) as { metadata?: ObjectMeta };
     validateObjectMetaUpdate(errs, now.metadata, before.metadata);
-    updateValidators[info.kind]?.(errs, now as never, before as never);
+    (updateValidators[info.kind] ?? moreUpdateValidators[info.kind])?.(
+      errs,
+      now as never,
+      before as never,
+    );
   }
   return errs.list;
 }
+
+// The kinds whose checks live in their own files (the dispatch in kinds.ts predates them).
+const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void> = {
+  StatefulSet: validateStatefulSet,
+  ControllerRevision: validateControllerRevision,
+  PersistentVolumeClaim: validatePersistentVolumeClaim,
+  CronJob: validateCronJob,
+  PersistentVolume: validatePersistentVolume,
+  StorageClass: validateStorageClass,
+  PodDisruptionBudget: validatePodDisruptionBudget,
+  PriorityClass: validatePriorityClass,
+  ResourceQuota: validateResourceQuota,
+  LimitRange: validateLimitRange,
+};
+const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
+  StatefulSet: validateStatefulSetUpdate,
+  PriorityClass: validatePriorityClassUpdate,
+  PersistentVolume: validatePersistentVolumeUpdate,
+  StorageClass: validateStorageClassUpdate,
+  ControllerRevision: validateControllerRevisionUpdate,
+  PersistentVolumeClaim: validatePersistentVolumeClaimUpdate,
+};
 
 /** Type errors only: what a decoder would refuse. */
 export function typeErrors(schema: TSchema, value: unknown): FieldError[] {

@@ -9,6 +9,9 @@ const PACKAGE: Record<string, string> = {
   batch: "io.k8s.api.batch.v1",
   "coordination.k8s.io": "io.k8s.api.coordination.v1",
   "discovery.k8s.io": "io.k8s.api.discovery.v1",
+  "storage.k8s.io": "io.k8s.api.storage.v1",
+  policy: "io.k8s.api.policy.v1",
+  "scheduling.k8s.io": "io.k8s.api.scheduling.v1",
 };
 
 test("every served resource has a schema named like Kubernetes' and a List schema", () => {

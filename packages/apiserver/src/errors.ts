@@ -187,6 +187,13 @@ export class TimeoutError extends ApiError {
   }
 }
 
+/** 429: an eviction would break a PodDisruptionBudget; retrying later may help. */
+export class TooManyRequestsError extends ApiError {
+  constructor(message: string, causes?: StatusCause[]) {
+    super(429, "TooManyRequests", message, causes ? { causes } : undefined, true);
+  }
+}
+
 /** 500: a bug on our side. The message is generic; the detail goes to the log. */
 export class InternalError extends ApiError {
   constructor(message = "an internal error occurred") {

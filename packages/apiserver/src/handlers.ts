@@ -29,6 +29,7 @@ import {
   UnknownResourceError,
 } from "./errors.js";
 import { Registry, storageError, type DeleteOptions } from "./registry.js";
+import { evictPod } from "./eviction.js";
 import type { KubeObject, Watcher, EventType, CacheEvent } from "./watchcache.js";
 import {
   bodyType,
@@ -916,7 +917,12 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   );
   const deleteOptions = isObject(body.deleteOptions) ? body.deleteOptions : {};
   const opts = readDeleteOptions(Buffer.from(JSON.stringify(deleteOptions)), new URLSearchParams());
-  await ctx.registry(r.route.info).delete(namespace, name!, opts);
+  await evictPod(
+    (resource, group) => ctx.registry(findResource(group, "v1", resource)!),
+    namespace!,
+    name!,
+    opts,
+  );
   sendJson(r.res, 201, {
     kind: "Status",
     apiVersion: "v1",

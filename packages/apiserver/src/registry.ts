@@ -92,6 +92,8 @@ export interface RegistryDeps {
   log: (msg: string) => void;
   /** How long Events live (Kubernetes' --event-ttl, one hour by default). */
   eventTtlSeconds: number;
+  /** Mutating admission of new objects (admission.ts), after defaults, before validation. */
+  admitCreate?: (info: ResourceInfo, obj: KubeObject) => Promise<void>;
 }
 
 export class Registry {
@@ -224,6 +226,7 @@ export class Registry {
     if (this.info.kind === "Job") generateJobSelector(obj);
     applyDefaults(this.info, obj);
     if (this.info.kind === "Pod") addDefaultTolerations(obj);
+    await this.deps.admitCreate?.(this.info, obj);
     this.check(obj);
   }
 

@@ -44,6 +44,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 
 export interface ApiServerOptions {
@@ -122,6 +123,18 @@ export class ApiServer {
           storage: this.storage,
           allocator: this.allocator,
           namespaceAdmits: (ns) => this.namespaceAdmits(ns),
+          admitCreate: (i, obj) =>
+            admitCreate(
+              {
+                list: async (group, resource, namespace) => {
+                  const items = (await this.registry(resource, group).cache.list()).items;
+                  return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
+                },
+                registry: (group, resource) => this.registry(resource, group),
+              },
+              i,
+              obj,
+            ),
           eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
           log: (msg) => this.log.warn({ resource: info.resource }, msg),
         }),
@@ -240,6 +253,7 @@ export class ApiServer {
               });
           }
         }
+        await ensureSystemPriorityClasses(this.registry("priorityclasses", "scheduling.k8s.io"));
         return;
       } catch (err) {
         if (attempt >= 30) throw err;

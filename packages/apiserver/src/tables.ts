@@ -909,6 +909,328 @@ const jobs: Printer = {
   },
 };
 
+const cronjobs: Printer = {
+  columns: [
+    NAME,
+    col("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+    col(
+      "Timezone",
+      "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.",
+    ),
+    col("Suspend", "This flag tells the controller to suspend subsequent executions."),
+    col("Active", "A list of pointers to currently running jobs.", { type: "integer" }),
+    col("Last Schedule", "Information when was the last time the job was successfully scheduled."),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wideSelector("A label query over pods that should match the pod count."),
+  ],
+  row(cj, now) {
+    const spec = rec(cj["spec"]);
+    const status = rec(cj["status"]);
+    const jobSpec = rec(rec(spec["jobTemplate"])["spec"]);
+    const [names, images] = containerCells(rec(rec(jobSpec["template"])["spec"]));
+    const last = status["lastScheduleTime"];
+    return {
+      cells: [
+        name(cj),
+        text(spec["schedule"]),
+        text(spec["timeZone"]) || "<none>",
+        spec["suspend"] === true ? "True" : "False",
+        list(status["active"]).length,
+        last === undefined ? "<none>" : since(last, now),
+        age(cj, now),
+        names,
+        images,
+        formatLabelSelector(jobSpec["selector"]),
+      ],
+    };
+  },
+};
+
+const statefulsets: Printer = {
+  columns: [NAME, col("Ready", "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES],
+  row(sts, now) {
+    const status = rec(sts["status"]);
+    const [names, images] = containerCells(templateSpec(sts));
+    return {
+      cells: [
+        name(sts),
+        `${int(status["readyReplicas"])}/${desiredReplicas(sts)}`,
+        age(sts, now),
+        names,
+        images,
+      ],
+    };
+  },
+};
+
+const controllerrevisions: Printer = {
+  columns: [
+    NAME,
+    col("Controller", "Controller of the object"),
+    col("Revision", "Revision indicates the revision of the state represented by Data.", {
+      type: "integer",
+    }),
+    AGE,
+  ],
+  row(cr, now) {
+    // kubectl names the controller as "<kind>.<group>/<name>", lower case.
+    const ref = list(rec(cr["metadata"])["ownerReferences"])
+      .map(rec)
+      .find((r) => r["controller"] === true);
+    let controller = "<none>";
+    if (ref) {
+      const apiVersion = text(ref["apiVersion"]);
+      const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+      const kind = text(ref["kind"]).toLowerCase();
+      controller = `${group ? `${kind}.${group}` : kind}/${text(ref["name"])}`;
+    }
+    return { cells: [name(cr), controller, int(cr["revision"]), age(cr, now)] };
+  },
+};
+
+const ACCESS_MODE_SHORT: Record<string, string> = {
+  ReadWriteOnce: "RWO",
+  ReadOnlyMany: "ROX",
+  ReadWriteMany: "RWX",
+  ReadWriteOncePod: "RWOP",
+};
+
+/** kubectl's GetAccessModesAsString: the short forms, each once, in a fixed order. */
+function accessModes(modes: unknown): string {
+  const have = new Set(list(modes).map(text));
+  return ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
+    .filter((m) => have.has(m))
+    .map((m) => ACCESS_MODE_SHORT[m])
+    .join(",");
+}
+
+const persistentvolumeclaims: Printer = {
+  columns: [
+    NAME,
+    col("Status", "Status of the persistent volume claim."),
+    col(
+      "Volume",
+      "VolumeName is the binding reference to the PersistentVolume backing this claim.",
+    ),
+    col("Capacity", "Capacity represents the actual resources of the underlying volume."),
+    col("Access Modes", "AccessModes contains the desired access modes the volume should have."),
+    col("StorageClass", "StorageClassName is the name of the StorageClass required by the claim."),
+    col(
+      "VolumeAttributesClass",
+      "VolumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim.",
+    ),
+    AGE,
+    col("VolumeMode", "VolumeMode defines what type of volume is required by the claim.", {
+      priority: 1,
+    }),
+  ],
+  row(pvc, now) {
+    const spec = rec(pvc["spec"]);
+    const status = rec(pvc["status"]);
+    const deleting = rec(pvc["metadata"])["deletionTimestamp"] !== undefined;
+    const bound = text(spec["volumeName"]) !== "";
+    const storage = rec(status["capacity"])["storage"];
+    return {
+      cells: [
+        name(pvc),
+        deleting ? "Terminating" : text(status["phase"]),
+        text(spec["volumeName"]),
+        bound && storage !== undefined ? String(storage) : "",
+        bound ? accessModes(status["accessModes"]) : "",
+        text(spec["storageClassName"]),
+        text(spec["volumeAttributesClassName"]) || "<unset>",
+        age(pvc, now),
+        text(spec["volumeMode"]) || "<unset>",
+      ],
+    };
+  },
+};
+
+const persistentvolumes: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Capacity",
+      "capacity is the description of the persistent volume's resources and capacity.",
+    ),
+    col("Access Modes", "accessModes contains all ways the volume can be mounted."),
+    col(
+      "Reclaim Policy",
+      "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.",
+    ),
+    col(
+      "Status",
+      "phase indicates if a volume is available, bound to a claim, or released by a claim.",
+    ),
+    col(
+      "Claim",
+      "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.",
+    ),
+    col(
+      "StorageClass",
+      "storageClassName is the name of StorageClass to which this persistent volume belongs.",
+    ),
+    col(
+      "VolumeAttributesClass",
+      "Name of VolumeAttributesClass to which this persistent volume belongs.",
+    ),
+    col("Reason", "reason is a brief CamelCase string that describes any failure."),
+    AGE,
+    col(
+      "VolumeMode",
+      "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.",
+      { priority: 1 },
+    ),
+  ],
+  row(pv, now) {
+    const spec = rec(pv["spec"]);
+    const status = rec(pv["status"]);
+    const ref = rec(spec["claimRef"]);
+    const claim = text(ref["name"]) ? `${text(ref["namespace"])}/${text(ref["name"])}` : "";
+    const storage = rec(spec["capacity"])["storage"];
+    const deleting = rec(pv["metadata"])["deletionTimestamp"] !== undefined;
+    return {
+      cells: [
+        name(pv),
+        storage === undefined ? "" : String(storage),
+        accessModes(spec["accessModes"]),
+        text(spec["persistentVolumeReclaimPolicy"]),
+        deleting ? "Terminating" : text(status["phase"]),
+        claim,
+        text(spec["storageClassName"]),
+        text(spec["volumeAttributesClassName"]) || "<unset>",
+        text(status["reason"]),
+        age(pv, now),
+        text(spec["volumeMode"]) || "<unset>",
+      ],
+    };
+  },
+};
+
+const storageclasses: Printer = {
+  columns: [
+    NAME,
+    col("Provisioner", "provisioner indicates the type of the provisioner."),
+    col(
+      "ReclaimPolicy",
+      "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.",
+    ),
+    col(
+      "VolumeBindingMode",
+      "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.",
+    ),
+    col(
+      "AllowVolumeExpansion",
+      "allowVolumeExpansion shows whether the storage class allow volume expand.",
+    ),
+    AGE,
+  ],
+  row(sc, now) {
+    const annotations = rec(rec(sc["metadata"])["annotations"]);
+    const isDefault =
+      annotations["storageclass.kubernetes.io/is-default-class"] === "true" ||
+      annotations["storageclass.beta.kubernetes.io/is-default-class"] === "true";
+    return {
+      cells: [
+        isDefault ? `${name(sc)} (default)` : name(sc),
+        text(sc["provisioner"]),
+        text(sc["reclaimPolicy"]) || "Delete",
+        text(sc["volumeBindingMode"]) || "Immediate",
+        sc["allowVolumeExpansion"] === true ? "true" : "false",
+        age(sc, now),
+      ],
+    };
+  },
+};
+
+const poddisruptionbudgets: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Min Available",
+      'The minimum number of pods that must be available simultaneously. This can be either an integer or a string specifying a percentage, e.g. "28%".',
+    ),
+    col(
+      "Max Unavailable",
+      'The maximum number of pods that may be unavailable simultaneously. This can be either an integer or a string specifying a percentage, e.g. "28%".',
+    ),
+    col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", {
+      type: "integer",
+    }),
+    AGE,
+  ],
+  row(pdb, now) {
+    const spec = rec(pdb["spec"]);
+    const show = (v: unknown) => (v === undefined || v === null ? "N/A" : String(v));
+    return {
+      cells: [
+        name(pdb),
+        show(spec["minAvailable"]),
+        show(spec["maxUnavailable"]),
+        int(rec(pdb["status"])["disruptionsAllowed"]),
+        age(pdb, now),
+      ],
+    };
+  },
+};
+
+const priorityclasses: Printer = {
+  columns: [
+    NAME,
+    col("Value", "value represents the integer value of this priority class.", { type: "integer" }),
+    col(
+      "Global-Default",
+      "globalDefault specifies whether this PriorityClass should be considered as the default priority.",
+      { type: "boolean" },
+    ),
+    AGE,
+    col(
+      "PreemptionPolicy",
+      "preemptionPolicy is the Policy for preempting pods with lower priority.",
+    ),
+  ],
+  row(pc, now) {
+    return {
+      cells: [
+        name(pc),
+        int(pc["value"]),
+        pc["globalDefault"] === true ? "true" : "false",
+        age(pc, now),
+        text(pc["preemptionPolicy"]),
+      ],
+    };
+  },
+};
+
+const resourcequotas: Printer = {
+  columns: [
+    NAME,
+    AGE,
+    col(
+      "Request",
+      "Request represents a minimum amount of cpu/memory that a container may consume.",
+    ),
+    col(
+      "Limit",
+      "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
+    ),
+  ],
+  row(rq, now) {
+    const status = rec(rq["status"]);
+    const hard = rec(status["hard"]);
+    const used = rec(status["used"]);
+    const requests: string[] = [];
+    const limits: string[] = [];
+    for (const r of Object.keys(hard).sort()) {
+      const cell = `${r}: ${used[r] === undefined ? "0" : String(used[r])}/${String(hard[r])}`;
+      (r.startsWith("limits.") ? limits : requests).push(cell);
+    }
+    return { cells: [name(rq), age(rq, now), requests.join(", "), limits.join(", ")] };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -940,7 +1262,16 @@ const PRINTERS: Record<string, Printer> = {
   "apps/deployments": deployments,
   "apps/replicasets": replicasets,
   "apps/daemonsets": daemonsets,
+  "apps/statefulsets": statefulsets,
+  "apps/controllerrevisions": controllerrevisions,
+  "/persistentvolumeclaims": persistentvolumeclaims,
+  "/persistentvolumes": persistentvolumes,
+  "storage.k8s.io/storageclasses": storageclasses,
   "batch/jobs": jobs,
+  "batch/cronjobs": cronjobs,
+  "policy/poddisruptionbudgets": poddisruptionbudgets,
+  "scheduling.k8s.io/priorityclasses": priorityclasses,
+  "/resourcequotas": resourcequotas,
   "coordination.k8s.io/leases": leases,
 };
 

@@ -33,6 +33,11 @@ const argv = await yargs(hideBin(process.argv))
   })
   .option("node-cidr-mask-size", { type: "number", default: 24 })
   .option("node-monitor-grace-period", { type: "number", default: 40, describe: "Seconds" })
+  .option("local-path-root", {
+    type: "string",
+    default: "/var/lib/skiff/local-path",
+    describe: "Directory on each node where the local-path provisioner keeps volumes",
+  })
   .option("v", { type: "number", default: 2, describe: "Log verbosity (4+: debug)" })
   .strict()
   .parseAsync();
@@ -53,6 +58,7 @@ const cm = new ControllerManager({
   clusterCIDR: argv["cluster-cidr"],
   nodeCIDRMaskSize: argv["node-cidr-mask-size"],
   nodeMonitorGracePeriodMs: argv["node-monitor-grace-period"] * 1000,
+  localPathRoot: argv["local-path-root"],
   logger,
   onStoppedLeading: () => {
     logger.error("leader election lost");

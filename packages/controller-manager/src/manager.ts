@@ -19,6 +19,9 @@ import {
 } from "@skiff/client";
 import { pino } from "pino";
 import type { Controller, ControllerConstructor, ControllerContext } from "./controller.js";
+import { newCronJobController } from "./controllers/cronjob/index.js";
+import { newDisruptionController } from "./controllers/disruption/index.js";
+import { newResourceQuotaController } from "./controllers/resourcequota/index.js";
 import { newDaemonSetController } from "./controllers/daemonset/index.js";
 import { newDeploymentController } from "./controllers/deployment/index.js";
 import { newEndpointsController } from "./controllers/endpoints/index.js";
@@ -30,6 +33,9 @@ import { newServiceAccountController } from "./controllers/serviceaccount/index.
 import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
 import { newReplicaSetController } from "./controllers/replicaset/index.js";
+import { newStatefulSetController } from "./controllers/statefulset/index.js";
+import { newVolumeBinderController } from "./controllers/volume/binder.js";
+import { newStorageProtectionController } from "./controllers/volume/protection.js";
 import { ManagerMetrics, serve } from "./server.js";
 
 /** Options some controllers take (flags of kube-controller-manager). */
@@ -40,6 +46,8 @@ export interface RegistryOptions {
   nodeCIDRMaskSize?: number;
   /** --node-monitor-grace-period, in ms (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
+  /** --local-path-root: where the local-path provisioner keeps volumes on nodes. */
+  localPathRoot?: string;
 }
 
 /** Every controller this binary knows, by its --controllers name (kube-controller-manager's). */
@@ -60,6 +68,13 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
       newNodeLifecycleController(ctx, { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }),
     job: (ctx) => newJobController(ctx),
     daemonset: newDaemonSetController,
+    statefulset: newStatefulSetController,
+    cronjob: newCronJobController,
+    disruption: newDisruptionController,
+    resourcequota: newResourceQuotaController,
+    "persistentvolume-binder": (ctx) =>
+      newVolumeBinderController(ctx, { localPathRoot: opts.localPathRoot }),
+    "pvc-protection": newStorageProtectionController,
     serviceaccount: newServiceAccountController,
   };
 }

@@ -8,6 +8,16 @@ export type Pod = api.Pod & KubeObject;
 export type ReplicaSet = api.ReplicaSet & KubeObject;
 export type Deployment = api.Deployment & KubeObject;
 export type Namespace = api.Namespace & KubeObject;
+export type StatefulSet = api.StatefulSet & KubeObject;
+export type ControllerRevision = api.ControllerRevision & KubeObject;
+export type PersistentVolumeClaim = api.PersistentVolumeClaim & KubeObject;
+export type CronJob = api.CronJob & KubeObject;
+export type PersistentVolume = api.PersistentVolume & KubeObject;
+export type StorageClass = api.StorageClass & KubeObject;
+export type Node = api.Node & KubeObject;
+export type PodDisruptionBudget = api.PodDisruptionBudget & KubeObject;
+export type ResourceQuota = api.ResourceQuota & KubeObject;
+export type BatchJob = api.Job & KubeObject;
 
 type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
 
@@ -47,6 +57,11 @@ export function isPodAvailable(pod: Pod, minReadySeconds: number, now: number): 
 export function isPodActive(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return phase !== "Succeeded" && phase !== "Failed" && !pod.metadata.deletionTimestamp;
+}
+
+/** Phase Running with the Ready condition True (the StatefulSet controller's "healthy"). */
+export function isPodRunningAndReady(pod: Pod): boolean {
+  return pod.status?.phase === "Running" && isPodReady(pod);
 }
 
 /** RFC 3339 to the second, as metav1.Time. */

@@ -1,6 +1,7 @@
 // Turns a pod's API-side references into what a container runtime takes: environment values
 // (value, valueFrom, envFrom) and host directories for its volumes (emptyDir, hostPath,
-// configMap, secret, downwardAPI, projected), written under the kubelet's root dir.
+// configMap, secret, downwardAPI, projected written under the kubelet's root dir, and
+// persistentVolumeClaim: the directory of the claim's bound hostPath or local volume).
 import { execFile } from "node:child_process";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -65,6 +66,37 @@ export class ObjectSource {
     } catch {
       return cached?.token ?? "";
     }
+  }
+
+  /**
+   * The host directory behind a claim: its bound volume's hostPath or local path. A claim
+   * not bound yet (a WaitForFirstConsumer volume is being made) is a ConfigError: retried.
+   */
+  async claimPath(ns: string, claimName: string): Promise<string> {
+    type Claim = { spec?: { volumeName?: string }; status?: { phase?: string } };
+    type Volume = {
+      spec?: { hostPath?: { path: string; type?: string }; local?: { path: string } };
+    };
+    const claim = (await this.read("persistentvolumeclaims", ns, claimName)) as Claim | undefined;
+    if (!claim) throw new ConfigError(`persistentvolumeclaim "${claimName}" not found`);
+    const volumeName = claim.spec?.volumeName;
+    if (!volumeName || claim.status?.phase !== "Bound")
+      throw new ConfigError(`persistentvolumeclaim "${claimName}" is not bound`);
+    const rc = this.client.resource(findResource("", "v1", "persistentvolumes")!);
+    const pv = (await rc.get(volumeName).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    })) as Volume | undefined;
+    if (!pv) throw new ConfigError(`persistentvolume "${volumeName}" not found`);
+    if (pv.spec?.hostPath) {
+      const { path, type } = pv.spec.hostPath;
+      if (type === "DirectoryOrCreate") await mkdir(path, { recursive: true });
+      return path;
+    }
+    if (pv.spec?.local) return pv.spec.local.path;
+    throw new ConfigError(
+      `persistentvolume "${volumeName}" has no volume source this node can mount`,
+    );
   }
 
   private read(resource: string, ns: string, name: string) {
@@ -231,6 +263,8 @@ async function prepareVolume(ctx: VolumeContext, v: Volume): Promise<string> {
     if (v.hostPath.type === "DirectoryOrCreate") await mkdir(v.hostPath.path, { recursive: true });
     return v.hostPath.path;
   }
+  // A claim's volume is the node directory of its PersistentVolume, bind-mounted as is.
+  if (v.persistentVolumeClaim) return ctx.source.claimPath(ns, v.persistentVolumeClaim.claimName);
   const path = join(ctx.dir, v.name);
   if (v.emptyDir) {
     await mkdir(path, { recursive: true });
@@ -303,7 +337,7 @@ async function prepareVolume(ctx: VolumeContext, v: Volume): Promise<string> {
       }
     }
   } else {
-    // persistentVolumeClaim and the rest: an empty directory so the container still starts.
+    // Sources Skiff does not know: an empty directory so the container still starts.
     await mkdir(path, { recursive: true });
     return path;
   }

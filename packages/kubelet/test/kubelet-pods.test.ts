@@ -178,6 +178,65 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
     assert.equal(initialized.status, "True");
   });
 
+  test("a claim's volume is mounted once bound: the pod waits for the binding, then writes into the volume's directory", async () => {
+    const claim = {
+      metadata: { name: "data" },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    };
+    await h.api.request("POST", "/api/v1/namespaces/default/persistentvolumeclaims", claim);
+    await h.createPod("claims", {
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data" } }],
+      containers: [
+        {
+          name: "app",
+          image: IMAGE,
+          command: ["sh", "-c", "echo kept > /data/file; sleep 3600"],
+          volumeMounts: [{ name: "data", mountPath: "/data" }],
+        },
+      ],
+    });
+    await waitFor("FailedMount while the claim is unbound", async () =>
+      (await h.events("claims")).some(
+        (e) =>
+          e.reason === "FailedMount" && e.message === 'persistentvolumeclaim "data" is not bound',
+      ),
+    );
+    assert.notEqual((await h.getPod("claims"))?.status?.phase, "Running");
+    // Play the binder: a hostPath volume bound to the claim.
+    const dir = `${h.rootDir}/pv-data`;
+    await h.api.request("POST", "/api/v1/persistentvolumes", {
+      metadata: { name: "pv-data" },
+      spec: {
+        capacity: { storage: "1Gi" },
+        accessModes: ["ReadWriteOnce"],
+        hostPath: { path: dir, type: "DirectoryOrCreate" },
+        claimRef: { namespace: "default", name: "data" },
+      },
+    });
+    const pvc = (
+      await h.api.request("GET", "/api/v1/namespaces/default/persistentvolumeclaims/data")
+    ).json;
+    pvc.spec.volumeName = "pv-data";
+    const bound = (
+      await h.api.request("PUT", "/api/v1/namespaces/default/persistentvolumeclaims/data", pvc)
+    ).json;
+    bound.status = { phase: "Bound", accessModes: ["ReadWriteOnce"], capacity: { storage: "1Gi" } };
+    await h.api.request(
+      "PUT",
+      "/api/v1/namespaces/default/persistentvolumeclaims/data/status",
+      bound,
+    );
+    await h.waitPod("claims", (p) => p.status?.phase === "Running", 60_000);
+    const { readFileSync } = await import("node:fs");
+    await waitFor("the pod's write in the volume's directory", async () => {
+      try {
+        return readFileSync(`${dir}/file`, "utf8").trim() === "kept";
+      } catch {
+        return false;
+      }
+    });
+  });
+
   test("volumes: configMap (following updates), secret, downwardAPI, hostPath and a projected service account token", async () => {
     await h.api.request("POST", "/api/v1/namespaces/default/configmaps", {
       metadata: { name: "files" },

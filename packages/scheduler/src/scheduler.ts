@@ -23,7 +23,16 @@ import {
 import { SchedulerCache } from "./cache.js";
 import { newPodInfo, type PodInfo } from "./framework/nodeinfo.js";
 import { Algorithm, FitError, NoNodesAvailableError } from "./framework/schedule.js";
+import type { Preemption } from "./framework/preemption.js";
 import type { SpreadGroup } from "./framework/scores.js";
+import {
+  SELECTED_NODE,
+  planVolumes,
+  type Claim,
+  type Class,
+  type Volume,
+  type VolumePlan,
+} from "./framework/volumes.js";
 import { SchedulerMetrics, type AttemptResult } from "./metrics.js";
 import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from "./queue.js";
 import { podKey, type Node, type Pod, type Service } from "./types.js";
@@ -68,6 +77,10 @@ export class Scheduler {
   private readonly pods: SharedInformer<Pod>;
   private readonly nodes: SharedInformer<Node>;
   private readonly services: SharedInformer<Service>;
+  private readonly claims: SharedInformer<Claim>;
+  private readonly volumes: SharedInformer<Volume>;
+  private readonly storageClasses: SharedInformer<Class>;
+  private readonly claimClient: ResourceClient<Claim>;
   private readonly algorithm: Algorithm;
   private readonly recorder: EventRecorder;
   private readonly log: Logger;
@@ -100,6 +113,13 @@ export class Scheduler {
     });
     this.nodes = this.factory.forResource<Node>(findResource("", "v1", "nodes")!);
     this.services = this.factory.forResource<Service>(findResource("", "v1", "services")!);
+    const claimsInfo = findResource("", "v1", "persistentvolumeclaims")!;
+    this.claims = this.factory.forResource<Claim>(claimsInfo);
+    this.claimClient = opts.client.resource<Claim>(claimsInfo);
+    this.volumes = this.factory.forResource<Volume>(findResource("", "v1", "persistentvolumes")!);
+    this.storageClasses = this.factory.forResource<Class>(
+      findResource("storage.k8s.io", "v1", "storageclasses")!,
+    );
     this.addHandlers();
   }
 
@@ -126,6 +146,29 @@ export class Scheduler {
         if (nodeChangeMayHelp(old, node)) this.queue.moveAllToActiveOrBackoff("NodeUpdate");
       },
       delete: (obj) => this.cache.removeNode(unwrap(obj).metadata.name ?? ""),
+    });
+    // A claim or volume appearing or binding may unblock pods that wait for storage.
+    for (const [informer, event] of [
+      [this.claims, "PvcChange"],
+      [this.volumes, "PvChange"],
+      [this.storageClasses, "StorageClassAdd"],
+    ] as const) {
+      (informer as SharedInformer).addEventHandler({
+        add: () => this.queue.moveAllToActiveOrBackoff(event),
+        update: (old, obj) => {
+          if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+            this.queue.moveAllToActiveOrBackoff(event);
+        },
+      });
+    }
+  }
+
+  /** What the pod's claims say about where it may go (framework/volumes.ts). */
+  private volumePlan(pod: Pod): VolumePlan {
+    return planVolumes(pod, {
+      claim: (ns, name) => this.claims.store.get(`${ns}/${name}`),
+      volume: (name) => this.volumes.store.get(name),
+      storageClass: (name) => this.storageClasses.store.get(name),
     });
   }
 
@@ -222,11 +265,24 @@ export class Scheduler {
       return;
     }
     const info = newPodInfo(pod);
+    const volumes = this.volumePlan(pod);
+    if (volumes.blocked) {
+      this.observe("unschedulable", started);
+      const n = this.cache.nodes.length;
+      this.recordUnschedulable(pod, `0/${n} nodes are available: ${volumes.blocked}.`);
+      this.queue.addUnschedulable(qp, cycle);
+      return;
+    }
+    info.volumeNodeTerms = volumes.nodeTerms;
     let nodeName: string;
     try {
       nodeName = this.algorithm.schedule(info, this.cache, this.spreadGroup(pod)).nodeName;
     } catch (e) {
       if (e instanceof FitError || e instanceof NoNodesAvailableError) {
+        if (e instanceof FitError) {
+          const preemption = this.algorithm.preempt(info, this.cache, e.failures);
+          if (preemption) this.track(this.preempt(pod, preemption));
+        }
         this.observe("unschedulable", started);
         this.recordUnschedulable(pod, e.message);
         this.queue.addUnschedulable(qp, cycle);
@@ -239,7 +295,7 @@ export class Scheduler {
     }
     this.cache.assumePod(info, nodeName);
     this.inFlight++;
-    const binding = this.bind(qp, info, nodeName, started).finally(() => {
+    const binding = this.bind(qp, info, nodeName, started, volumes.delayed).finally(() => {
       this.inFlight--;
       this.bindings.delete(binding);
       this.slotWaiters.shift()?.();
@@ -247,14 +303,57 @@ export class Scheduler {
     this.bindings.add(binding);
   }
 
+  private track(work: Promise<void>): void {
+    const p = work.finally(() => this.bindings.delete(p));
+    this.bindings.add(p);
+  }
+
+  /**
+   * Makes room for `pod`: nominates the node in its status and deletes the victims (each
+   * with its own grace period). The pod is scheduled again once they are gone.
+   */
+  private async preempt(pod: Pod, { node, victims }: Preemption): Promise<void> {
+    const { namespace = "", name = "" } = pod.metadata;
+    try {
+      await this.podClient
+        .namespace(namespace)
+        .patch(name, { status: { nominatedNodeName: node } }, "merge", { subresource: "status" });
+      for (const v of victims) {
+        const vm = v.pod.metadata;
+        await this.podClient
+          .namespace(vm.namespace ?? "")
+          .delete(vm.name ?? "", vm.uid ? { preconditions: { uid: vm.uid } } : {})
+          .catch((e: unknown) => {
+            if (!isNotFound(e) && !isConflict(e)) throw e;
+          });
+        this.recorder.event(
+          asPodRef(v.pod),
+          "Normal",
+          "Preempted",
+          `Preempted by pod ${pod.metadata.uid ?? ""} on node ${node}`,
+        );
+      }
+      this.log.info({ pod: podKey(pod), node, victims: victims.map((v) => v.key) }, "preempted");
+    } catch (e) {
+      this.log.warn({ pod: podKey(pod), node, err: e }, "preemption failed");
+    }
+  }
+
   private async bind(
     qp: QueuedPodInfo,
     info: PodInfo,
     nodeName: string,
     started: number,
+    delayedClaims: string[] = [],
   ): Promise<void> {
     const { namespace = "", name = "", uid } = info.pod.metadata;
     try {
+      // WaitForFirstConsumer: the claims learn the node, where their volumes are then made.
+      for (const claim of delayedClaims) {
+        await this.claimClient
+          .namespace(namespace)
+          .patch(claim, { metadata: { annotations: { [SELECTED_NODE]: nodeName } } }, "merge");
+      }
       await this.podClient.namespace(namespace).bind(name, nodeName, uid ? { uid } : {});
     } catch (e) {
       this.cache.forgetPod(info.key);

@@ -70,6 +70,59 @@ test("drain cordons the node, refuses DaemonSet pods without --ignore-daemonsets
   assert.equal(node.spec.unschedulable, undefined);
 });
 
+test("drain waits while a disruption budget refuses the eviction (429) and retries until it allows it", async () => {
+  await skIn("apiVersion: v1\nkind: Node\nmetadata: {name: worker-2}\n", "create", "-f", "-");
+  await skIn(
+    podOn("guarded", "worker-2", "ReplicaSet").replace(
+      "name: guarded",
+      "name: guarded\n  labels: {app: guarded}",
+    ),
+    "create",
+    "-f",
+    "-",
+  );
+  const podPath = "/api/v1/namespaces/default/pods/guarded";
+  const pod = (await api.request("GET", podPath)).json;
+  pod.status = { phase: "Running", conditions: [{ type: "Ready", status: "True" }] };
+  assert.equal((await api.request("PUT", `${podPath}/status`, pod)).status, 200);
+  const pdbPath = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
+  await api.request("POST", pdbPath, {
+    metadata: { name: "guard" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "guarded" } } },
+  });
+  // No disruption controller runs here: the test writes the status it would.
+  const setAllowed = async (n: number) => {
+    const pdb = (await api.request("GET", `${pdbPath}/guard`)).json;
+    pdb.status = {
+      observedGeneration: 1,
+      disruptionsAllowed: n,
+      currentHealthy: 1,
+      desiredHealthy: 1 - n,
+      expectedPods: 1,
+    };
+    assert.equal((await api.request("PUT", `${pdbPath}/guard/status`, pdb)).status, 200);
+  };
+  await setAllowed(0);
+  const drained = sk("drain", "worker-2", "--timeout=60s");
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await api.request("GET", podPath)).status, 200, "the budget holds the pod");
+  await setAllowed(1);
+  for (let i = 0; i < 150; i++) {
+    const p = await api.request("GET", podPath);
+    if (p.status === 404) break;
+    if (p.json.metadata.deletionTimestamp)
+      await api.request("DELETE", podPath, { gracePeriodSeconds: 0 });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await drained;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error when evicting pods\/"guarded" -n "default" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\.\n/,
+  );
+  assert.match(r.stdout, /pod\/guarded evicted\nnode\/worker-2 drained\n$/);
+});
+
 const deploymentYaml = (name: string, image: string): string => `
 apiVersion: apps/v1
 kind: Deployment

@@ -1,4 +1,4 @@
-// apps/v1 kinds: Deployment, ReplicaSet, DaemonSet.
+// apps/v1 kinds: Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision.
 import type { Static } from "@sinclair/typebox";
 import {
   int32,
@@ -9,12 +9,15 @@ import {
   opt,
   str,
   bool,
+  anyObject,
+  atomic,
   time,
   typeMeta,
   withDefault,
 } from "./helpers.js";
 import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
 import { PodTemplateSpecSchema } from "./core.js";
+import { PersistentVolumeClaimTemplateSchema } from "./storage.js";
 
 const APPS = "io.k8s.api.apps.v1";
 
@@ -158,3 +161,73 @@ export const DaemonSetSchema = named(`${APPS}.DaemonSet`, {
   ),
 });
 export type DaemonSet = Static<typeof DaemonSetSchema>;
+
+export const StatefulSetConditionSchema = workloadCondition(`${APPS}.StatefulSetCondition`, false);
+
+export const StatefulSetSpecSchema = named(`${APPS}.StatefulSetSpec`, {
+  replicas: opt(int32({ default: 1 })),
+  selector: LabelSelectorSchema,
+  template: PodTemplateSpecSchema,
+  // A claim template is a whole PersistentVolumeClaim (metadata, spec) in the wire format.
+  volumeClaimTemplates: opt(atomic(PersistentVolumeClaimTemplateSchema)),
+  serviceName: opt(str()),
+  podManagementPolicy: opt(str({ default: "OrderedReady" })),
+  updateStrategy: opt(
+    withDefault(
+      named(`${APPS}.StatefulSetUpdateStrategy`, {
+        type: opt(str()),
+        rollingUpdate: opt(
+          named(`${APPS}.RollingUpdateStatefulSetStrategy`, {
+            partition: opt(int32()),
+            maxUnavailable: opt(intOrString()),
+          }),
+        ),
+      }),
+      {},
+    ),
+  ),
+  revisionHistoryLimit: opt(int32({ default: 10 })),
+  minReadySeconds: opt(int32()),
+  persistentVolumeClaimRetentionPolicy: opt(
+    withDefault(
+      named(`${APPS}.StatefulSetPersistentVolumeClaimRetentionPolicy`, {
+        whenDeleted: opt(str({ default: "Retain" })),
+        whenScaled: opt(str({ default: "Retain" })),
+      }),
+      {},
+    ),
+  ),
+  ordinals: opt(named(`${APPS}.StatefulSetOrdinals`, { start: opt(int32({ default: 0 })) })),
+});
+export type StatefulSetSpec = Static<typeof StatefulSetSpecSchema>;
+
+export const StatefulSetStatusSchema = named(`${APPS}.StatefulSetStatus`, {
+  observedGeneration: opt(int64()),
+  replicas: int32(),
+  readyReplicas: opt(int32()),
+  currentReplicas: opt(int32()),
+  updatedReplicas: opt(int32()),
+  currentRevision: opt(str()),
+  updateRevision: opt(str()),
+  collisionCount: opt(int32()),
+  conditions: opt(keyed(StatefulSetConditionSchema, "type")),
+  availableReplicas: opt(int32()),
+});
+export type StatefulSetStatus = Static<typeof StatefulSetStatusSchema>;
+
+export const StatefulSetSchema = named(`${APPS}.StatefulSet`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(StatefulSetSpecSchema),
+  status: opt(withDefault(StatefulSetStatusSchema, { replicas: 0 })),
+});
+export type StatefulSet = Static<typeof StatefulSetSchema>;
+
+/** An immutable snapshot of a workload's template: the history `kubectl rollout` reads. */
+export const ControllerRevisionSchema = named(`${APPS}.ControllerRevision`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  data: opt(anyObject()),
+  revision: int64(),
+});
+export type ControllerRevision = Static<typeof ControllerRevisionSchema>;

@@ -1,4 +1,4 @@
-// batch/v1 Job.
+// batch/v1 Job and CronJob.
 import type { Static } from "@sinclair/typebox";
 import {
   atomic,
@@ -15,7 +15,7 @@ import {
   withDefault,
 } from "./helpers.js";
 import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
-import { PodTemplateSpecSchema } from "./core.js";
+import { ObjectReferenceSchema, PodTemplateSpecSchema } from "./core.js";
 
 const BATCH = "io.k8s.api.batch.v1";
 
@@ -96,3 +96,36 @@ export const JobSchema = named(`${BATCH}.Job`, {
   status: opt(withDefault(JobStatusSchema, {})),
 });
 export type Job = Static<typeof JobSchema>;
+
+export const JobTemplateSpecSchema = named(`${BATCH}.JobTemplateSpec`, {
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(JobSpecSchema),
+});
+export type JobTemplateSpec = Static<typeof JobTemplateSpecSchema>;
+
+export const CronJobSpecSchema = named(`${BATCH}.CronJobSpec`, {
+  schedule: str(),
+  timeZone: opt(str()),
+  startingDeadlineSeconds: opt(int64()),
+  concurrencyPolicy: opt(str({ default: "Allow" })),
+  suspend: opt(bool({ default: false })),
+  jobTemplate: JobTemplateSpecSchema,
+  successfulJobsHistoryLimit: opt(int32({ default: 3 })),
+  failedJobsHistoryLimit: opt(int32({ default: 1 })),
+});
+export type CronJobSpec = Static<typeof CronJobSpecSchema>;
+
+export const CronJobStatusSchema = named(`${BATCH}.CronJobStatus`, {
+  active: opt(atomic(ObjectReferenceSchema)),
+  lastScheduleTime: opt(time()),
+  lastSuccessfulTime: opt(time()),
+});
+export type CronJobStatus = Static<typeof CronJobStatusSchema>;
+
+export const CronJobSchema = named(`${BATCH}.CronJob`, {
+  ...typeMeta,
+  metadata: opt(ObjectMetaSchema),
+  spec: opt(CronJobSpecSchema),
+  status: opt(withDefault(CronJobStatusSchema, {})),
+});
+export type CronJob = Static<typeof CronJobSchema>;

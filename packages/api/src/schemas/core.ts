@@ -280,14 +280,17 @@ export const VolumeProjectionSchema = named(`${CORE}.VolumeProjection`, {
   ),
 });
 
+export const HostPathVolumeSourceSchema = named(`${CORE}.HostPathVolumeSource`, {
+  path: str(),
+  type: opt(str({ default: "" })),
+});
+
 export const VolumeSchema = named(`${CORE}.Volume`, {
   name: str(),
   emptyDir: opt(
     named(`${CORE}.EmptyDirVolumeSource`, { medium: opt(str()), sizeLimit: opt(quantity()) }),
   ),
-  hostPath: opt(
-    named(`${CORE}.HostPathVolumeSource`, { path: str(), type: opt(str({ default: "" })) }),
-  ),
+  hostPath: opt(HostPathVolumeSourceSchema),
   configMap: opt(
     named(`${CORE}.ConfigMapVolumeSource`, {
       name: opt(str()),

@@ -40,14 +40,14 @@ import {
 
 const PROTOCOLS = ["SCTP", "TCP", "UDP"];
 
-function nonNegative(errs: FieldErrors, value: number | undefined, path: string): void {
+export function nonNegative(errs: FieldErrors, value: number | undefined, path: string): void {
   if (value !== undefined && value < 0) errs.invalid(path, value, GE0);
 }
 
 // ---- workloads ----------------------------------------------------------------------
 
 /** Selector present, valid, non-empty, and matching the template's labels. */
-function validateSelectorAndTemplate(
+export function validateSelectorAndTemplate(
   errs: FieldErrors,
   selector: LabelSelector | undefined,
   template: PodTemplateSpec | undefined,
@@ -93,7 +93,7 @@ function validateTemplateMeta(errs: FieldErrors, template: PodTemplateSpec): voi
 }
 
 /** Templates of controllers that keep pods running: restartPolicy Always, no deadline. */
-function validateLongRunningTemplate(
+export function validateLongRunningTemplate(
   errs: FieldErrors,
   template: PodTemplateSpec | undefined,
   kindWord: string,
@@ -113,7 +113,7 @@ function validateLongRunningTemplate(
 }
 
 /** maxSurge / maxUnavailable: a non-negative count or a percentage. */
-function validateIntOrPercent(
+export function validateIntOrPercent(
   errs: FieldErrors,
   v: number | string | undefined,
   path: string,
@@ -563,12 +563,12 @@ export function validateLease(errs: FieldErrors, lease: Lease): void {
 
 // ---- updates ------------------------------------------------------------------------
 
-const IMMUTABLE = "field is immutable";
+export const IMMUTABLE = "field is immutable";
 const NODE_CIDR = 'node updates may not change podCIDR except from "" to valid';
 
 type Updater = (errs: FieldErrors, now: never, old: never) => void;
 
-function immutableSelector(
+export function immutableSelector(
   errs: FieldErrors,
   now: { spec?: { selector?: unknown } },
   old: { spec?: { selector?: unknown } },

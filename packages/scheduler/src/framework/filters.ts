@@ -26,6 +26,7 @@ export const reasons = {
   antiAffinity: "node(s) didn't match pod anti-affinity rules",
   existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules",
   insufficient: (resource: string) => `Insufficient ${resource}`,
+  volumeNodeAffinity: "node(s) had volume node affinity conflict",
   untoleratedTaint: (t: Taint) => `node(s) had untolerated taint {${t.key}: ${t.value ?? ""}}`,
 };
 
@@ -125,6 +126,16 @@ export const nodeAffinity: FilterFn = ({ pod }, node) => {
   return fail("NodeAffinity", "UnschedulableAndUnresolvable", reasons.nodeAffinity);
 };
 
+/** VolumeBinding: the node must be one every bound volume of the pod can be used on. */
+export const volumeBinding: FilterFn = ({ pod }, node) => {
+  const labels = node.labels();
+  for (const terms of pod.volumeNodeTerms ?? []) {
+    if (!terms.some((t) => nodeSelectorTermMatches(t, node.name, labels)))
+      return fail("VolumeBinding", "UnschedulableAndUnresolvable", reasons.volumeNodeAffinity);
+  }
+  return undefined;
+};
+
 export const nodePorts: FilterFn = ({ pod }, node) => {
   if (pod.hostPorts.some((p) => node.portInUse(p)))
     return fail("NodePorts", "Unschedulable", reasons.nodePorts);
@@ -180,6 +191,7 @@ export const defaultFilters: FilterFn[] = [
   nodeAffinity,
   nodePorts,
   nodeResourcesFit,
+  volumeBinding,
   interPodAffinity,
 ];
 

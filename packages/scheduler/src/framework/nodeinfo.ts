@@ -1,7 +1,14 @@
 // What the filters and scores read: a pod's computed requests (PodInfo) and a node with the
 // pods placed on it and what they add up to (NodeInfo).
 import { labelSelectorToRequirements, parseQuantity, type Requirement } from "@skiff/api";
-import { podKey, type Container, type Node, type Pod, type PodAffinityTerm } from "../types.js";
+import {
+  podKey,
+  type Container,
+  type Node,
+  type NodeSelectorTerm,
+  type Pod,
+  type PodAffinityTerm,
+} from "../types.js";
 
 /** Resource amounts in the units the scheduler compares: millicores and bytes. */
 export interface Resources {
@@ -145,6 +152,8 @@ export interface PodInfo {
   requiredAntiAffinity: AffinityTerm[];
   /** The images of every container (init ones included), normalized as nodes report them. */
   images: string[];
+  /** Node terms of the pod's bound volumes (volumes.ts): a node must match one of each. */
+  volumeNodeTerms?: NodeSelectorTerm[][];
 }
 
 export function newPodInfo(pod: Pod): PodInfo {

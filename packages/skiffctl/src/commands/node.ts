@@ -1,6 +1,6 @@
 // `cordon`, `uncordon` and `drain` (cordon, then evict the node's pods through
 // pods/eviction, leaving DaemonSet pods alone with --ignore-daemonsets).
-import { isNotFound } from "@skiff/client";
+import { ApiError, isNotFound } from "@skiff/client";
 import { CommandError, durationMs, sleep, str, type Ctx } from "../context.js";
 import { resourcePath } from "../discovery.js";
 import { listObjects } from "../targets.js";
@@ -37,6 +37,9 @@ function controller(pod: Obj): { kind?: string } | undefined {
   }[];
   return refs.find((r) => r.controller);
 }
+
+/** How long drain waits before asking again for an eviction a budget refused. */
+const EVICTION_RETRY_MS = 5_000;
 
 export async function drain(ctx: Ctx): Promise<void> {
   const node = str(ctx.args.node) ?? "";
@@ -76,22 +79,35 @@ export async function drain(ctx: Ctx): Promise<void> {
     );
   if (daemonSetPods.length > 0)
     ctx.err(`Warning: ignoring DaemonSet-managed Pods: ${daemonSetPods.join(", ")}\n`);
+  const deadline = Date.now() + durationMs(ctx.args.timeout, 300_000);
   for (const pod of evict) {
     const meta = (pod.metadata ?? {}) as { name?: string; namespace?: string };
     ctx.out(`evicting pod ${meta.namespace ?? ""}/${meta.name ?? ""}\n`);
-    try {
-      await ctx.rest.request("POST", resourcePath(pods, meta.namespace, meta.name, "eviction"), {
-        body: {
-          apiVersion: "policy/v1",
-          kind: "Eviction",
-          metadata: { name: meta.name, namespace: meta.namespace },
-        },
-      });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
+    // A disruption budget that says "not now" (429) is waited out, as kubectl drain does.
+    for (;;) {
+      try {
+        await ctx.rest.request("POST", resourcePath(pods, meta.namespace, meta.name, "eviction"), {
+          body: {
+            apiVersion: "policy/v1",
+            kind: "Eviction",
+            metadata: { name: meta.name, namespace: meta.namespace },
+          },
+        });
+        break;
+      } catch (e) {
+        if (isNotFound(e)) break;
+        if (!(e instanceof ApiError) || e.code !== 429) throw e;
+        if (Date.now() + EVICTION_RETRY_MS > deadline)
+          throw new CommandError(
+            `error: unable to drain node "${node}": error when evicting pods/"${meta.name ?? ""}" -n "${meta.namespace ?? ""}": global timeout reached`,
+          );
+        ctx.err(
+          `error when evicting pods/"${meta.name ?? ""}" -n "${meta.namespace ?? ""}" (will retry after 5s): ${e.message}\n`,
+        );
+        await sleep(EVICTION_RETRY_MS);
+      }
     }
   }
-  const deadline = Date.now() + durationMs(ctx.args.timeout, 300_000);
   for (const pod of evict) {
     const meta = (pod.metadata ?? {}) as { name?: string; namespace?: string; uid?: string };
     for (;;) {

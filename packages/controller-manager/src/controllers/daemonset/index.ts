@@ -23,6 +23,13 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import { Expectations, ownedPodHandler } from "../../expectations.js";
+import {
+  HashCollisionError,
+  ensureRevision,
+  historyToDelete,
+  revisionHashLabel,
+} from "../../history.js";
+import type { ControllerRevision } from "../../objects.js";
 import { isPodAvailable, isPodReady, type Pod } from "../../objects.js";
 import { resourceInfo } from "../endpoints/pods.js";
 
@@ -38,6 +45,8 @@ type Taint = api.Taint;
 
 /** The label that tells which template generation a pod was made from. */
 export const templateGenerationLabel = "pod-template-generation";
+/** The label naming the hash of the ControllerRevision a pod was made from. */
+export const revisionHashPodLabel = "controller-revision-hash";
 
 /** Tolerations every daemon pod gets, so node trouble does not evict or block it. */
 export function daemonTolerations(hostNetwork: boolean): Toleration[] {
@@ -97,7 +106,7 @@ export function shouldRunOn(ds: DaemonSet, node: Node): boolean {
 }
 
 /** A daemon pod for one node: the template, owned by the DaemonSet, pinned by node affinity. */
-export function newDaemonPod(ds: DaemonSet, nodeName: string): Pod {
+export function newDaemonPod(ds: DaemonSet, nodeName: string, revisionHash = ""): Pod {
   const template = ds.spec!.template;
   const spec = structuredClone(template.spec!);
   spec.tolerations = withDaemonTolerations(spec);
@@ -121,6 +130,7 @@ export function newDaemonPod(ds: DaemonSet, nodeName: string): Pod {
       labels: {
         ...(template.metadata?.labels ?? {}),
         [templateGenerationLabel]: String(ds.metadata.generation ?? 1),
+        ...(revisionHash ? { [revisionHashPodLabel]: revisionHash } : {}),
       },
       ...(template.metadata?.annotations
         ? { annotations: { ...template.metadata.annotations } }
@@ -176,6 +186,8 @@ export class DaemonSetController extends QueueController {
   private readonly informers: SharedInformer[];
   private readonly dsClient: ResourceClient<DaemonSet>;
   private readonly podClient: ResourceClient<Pod>;
+  private readonly revisions: SharedInformer<ControllerRevision>;
+  private readonly revisionClient: ResourceClient<ControllerRevision>;
   private readonly recorder: EventRecorder;
   private readonly expectations = new Expectations();
 
@@ -191,7 +203,13 @@ export class DaemonSetController extends QueueController {
     this.pods.addIndexers({ daemonSetUid: (p) => [controllerRefTo(p, "apps", "DaemonSet")?.uid] });
     this.daemonSets = daemonSets.lister();
     this.nodes = nodes.lister();
-    this.informers = [daemonSets, nodes, this.pods] as SharedInformer[];
+    const revisionInfo = resourceInfo("apps", "v1", "controllerrevisions");
+    this.revisions = ctx.informers.forResource<ControllerRevision>(revisionInfo);
+    this.revisions.addIndexers({
+      daemonSetUid: (r) => [controllerRefTo(r, "apps", "DaemonSet")?.uid],
+    });
+    this.revisionClient = ctx.client.resource<ControllerRevision>(revisionInfo);
+    this.informers = [daemonSets, nodes, this.pods, this.revisions] as SharedInformer[];
     this.dsClient = ctx.client.resource<DaemonSet>(dsInfo);
     this.podClient = ctx.client.resource<Pod>(podsInfo);
 
@@ -224,6 +242,8 @@ export class DaemonSetController extends QueueController {
     const ds = this.daemonSets.namespace(namespace).get(name);
     if (!ds || ds.metadata.deletionTimestamp || !ds.spec?.template.spec) return;
     if (!this.expectations.satisfied(key)) return;
+    const revisionHash = await this.syncHistory(ds);
+    if (revisionHash === undefined) return;
     const generation = String(ds.metadata.generation ?? 1);
     const now = Date.now();
 
@@ -280,7 +300,7 @@ export class DaemonSetController extends QueueController {
     }
 
     await this.deletePods(key, toDelete);
-    await this.createPods(key, ds, toCreate);
+    await this.createPods(key, ds, toCreate, revisionHash);
 
     const kept = placed.filter((p) => !toDelete.includes(p));
     const available = kept.filter((p) => isPodAvailable(p, minReady, now)).length;
@@ -306,13 +326,62 @@ export class DaemonSetController extends QueueController {
     await this.dsClient.namespace(namespace).updateStatus(next);
   }
 
-  private async createPods(key: string, ds: DaemonSet, nodes: string[]): Promise<void> {
+  /**
+   * Records the template as a ControllerRevision (for kubectl rollout history|undo) and
+   * trims old ones; returns the revision's hash, or undefined after a hash collision
+   * (collisionCount grew: the next sync uses a new name).
+   */
+  private async syncHistory(ds: DaemonSet): Promise<string | undefined> {
+    const revisions = this.revisions.lister().byIndex("daemonSetUid", ds.metadata.uid ?? "");
+    let update: ControllerRevision;
+    try {
+      update = await ensureRevision(
+        this.revisionClient,
+        { apiVersion: "apps/v1", kind: "DaemonSet", metadata: ds.metadata },
+        ds.spec!.template,
+        revisions,
+        ds.status?.collisionCount ?? 0,
+      );
+    } catch (e) {
+      if (!(e instanceof HashCollisionError)) throw e;
+      const next = structuredClone(ds);
+      next.status = { ...next.status!, collisionCount: (ds.status?.collisionCount ?? 0) + 1 };
+      await this.dsClient.namespace(ds.metadata.namespace ?? "").updateStatus(next);
+      return undefined;
+    }
+    const live = new Set([update.metadata.name ?? ""]);
+    const hashes = new Set(
+      this.pods
+        .lister()
+        .byIndex("daemonSetUid", ds.metadata.uid ?? "")
+        .map((p) => p.metadata.labels?.[revisionHashPodLabel]),
+    );
+    for (const r of revisions)
+      if (hashes.has(r.metadata.labels?.[revisionHashLabel])) live.add(r.metadata.name ?? "");
+    const limit = ds.spec?.revisionHistoryLimit ?? 10;
+    for (const old of historyToDelete(revisions, live, limit)) {
+      await this.revisionClient
+        .namespace(ds.metadata.namespace ?? "")
+        .delete(old.metadata.name ?? "")
+        .catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
+    }
+    return update.metadata.labels?.[revisionHashLabel] ?? "";
+  }
+
+  private async createPods(
+    key: string,
+    ds: DaemonSet,
+    nodes: string[],
+    revisionHash: string,
+  ): Promise<void> {
     if (nodes.length === 0) return;
     this.expectations.expectCreations(key, nodes.length);
     const client = this.podClient.namespace(ds.metadata.namespace ?? "");
     for (const [i, nodeName] of nodes.entries()) {
       try {
-        const pod = await client.create(newDaemonPod(ds, nodeName));
+        const pod = await client.create(newDaemonPod(ds, nodeName, revisionHash));
         this.recorder.event(
           ds,
           "Normal",
