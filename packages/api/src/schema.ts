@@ -8,12 +8,14 @@ import * as core from "./schemas/core.js";
 import * as apps from "./schemas/apps.js";
 import * as batch from "./schemas/batch.js";
 import * as other from "./schemas/other.js";
+import * as autoscaling from "./schemas/autoscaling.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
 export * from "./schemas/apps.js";
 export * from "./schemas/batch.js";
 export * from "./schemas/other.js";
+export * from "./schemas/autoscaling.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -32,6 +34,7 @@ const kindSchemas: Record<string, TObject> = {
   Job: batch.JobSchema,
   Lease: other.LeaseSchema,
   EndpointSlice: other.EndpointSliceSchema,
+  HorizontalPodAutoscaler: autoscaling.HorizontalPodAutoscalerSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

@@ -27,6 +27,13 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import {
+  METRICS_GROUP,
+  METRICS_VERSION,
+  ResourceMetrics,
+  metricsGroup,
+  metricsResourceList,
+} from "./resource-metrics.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -52,6 +59,8 @@ export interface ApiServerOptions {
   /** Client certificate and key for pods/log and pods/exec calls to kubelets. */
   kubeletClientCertificate?: string;
   kubeletClientKey?: string;
+  /** How often metrics.k8s.io scrapes the kubelets (metrics-server's --metric-resolution). */
+  metricResolutionMs?: number;
   logger?: Logger;
 }
 
@@ -70,6 +79,7 @@ export class ApiServer {
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
+  private readonly resourceMetrics: ResourceMetrics;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -127,6 +137,10 @@ export class ApiServer {
       keyFile: opts.kubeletClientKey,
       tlsCertFile: opts.tlsCertFile,
     });
+    this.resourceMetrics = new ResourceMetrics(this.ctx, {
+      resolutionMs: opts.metricResolutionMs,
+      log: (msg, detail) => this.log.debug(detail, msg),
+    });
   }
 
   registry(resource: string, group = ""): Registry {
@@ -173,6 +187,7 @@ export class ApiServer {
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
+    this.resourceMetrics.start();
     const o = this.opts;
     this.server = createHttpsServer(
       {
@@ -313,6 +328,7 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     clearInterval(this.bookmarkTimer);
+    this.resourceMetrics.stop();
     for (const reg of this.registries.values()) await reg.cache.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
@@ -334,6 +350,19 @@ export class ApiServer {
       const user = await this.auth.authenticate(req);
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      if (segments[0] === "apis" && segments[1] === METRICS_GROUP) {
+        if (segments.length > 3 && segments[2] === METRICS_VERSION) {
+          await this.resourceMetrics.serve(segments.slice(3), req, res, url.searchParams);
+        } else if (segments.length === 2 && req.method === "GET") {
+          sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...metricsGroup() });
+        } else if (segments.length === 3 && segments[2] === METRICS_VERSION) {
+          sendJson(res, 200, metricsResourceList());
+        } else {
+          throw new UnknownResourceError(path);
+        }
+        code = res.statusCode;
+        return;
+      }
       if (segments[0] === "api" || segments[0] === "apis") {
         const served = this.serveDiscovery(segments, req, res);
         if (served) return;
@@ -379,8 +408,10 @@ export class ApiServer {
     let doc: object | undefined;
     if (core)
       doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
-    else if (a === undefined) doc = apiGroupList();
-    else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
+    else if (a === undefined) {
+      const list = apiGroupList() as { groups: object[] };
+      doc = { ...list, groups: [...list.groups, metricsGroup()] };
+    } else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
     sendJson(res, 200, doc);
     return true;

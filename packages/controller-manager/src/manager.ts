@@ -30,6 +30,7 @@ import { newServiceAccountController } from "./controllers/serviceaccount/index.
 import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
 import { newReplicaSetController } from "./controllers/replicaset/index.js";
+import { newHorizontalPodAutoscalerController } from "./controllers/podautoscaler/index.js";
 import { ManagerMetrics, serve } from "./server.js";
 
 /** Options some controllers take (flags of kube-controller-manager). */
@@ -61,6 +62,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
     job: (ctx) => newJobController(ctx),
     daemonset: newDaemonSetController,
     serviceaccount: newServiceAccountController,
+    horizontalpodautoscaling: newHorizontalPodAutoscalerController,
   };
 }
 
