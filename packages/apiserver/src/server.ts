@@ -27,6 +27,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
 import {
   METRICS_GROUP,
   METRICS_VERSION,
@@ -363,6 +364,19 @@ export class ApiServer {
         code = res.statusCode;
         return;
       }
+      if (segments[0] === "apis" && segments[1] === "autoscaling" && segments[2] !== "v2") {
+        if (segments.length === 2 && req.method === "GET") {
+          sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...autoscalingGroup() });
+        } else if (segments.length === 3 && segments[2] === "v1" && req.method === "GET") {
+          sendJson(res, 200, hpaV1ResourceList());
+        } else if (segments[2] === "v1") {
+          await serveHpaV1(this.ctx, segments.slice(3), req, res);
+        } else {
+          throw new UnknownResourceError(path);
+        }
+        code = res.statusCode;
+        return;
+      }
       if (segments[0] === "api" || segments[0] === "apis") {
         const served = this.serveDiscovery(segments, req, res);
         if (served) return;
@@ -409,8 +423,9 @@ export class ApiServer {
     if (core)
       doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
     else if (a === undefined) {
-      const list = apiGroupList() as { groups: object[] };
-      doc = { ...list, groups: [...list.groups, metricsGroup()] };
+      const list = apiGroupList() as { groups: { name: string }[] };
+      const groups = list.groups.map((g) => (g.name === "autoscaling" ? autoscalingGroup() : g));
+      doc = { ...list, groups: [...groups, metricsGroup()] };
     } else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
     sendJson(res, 200, doc);

@@ -273,3 +273,75 @@ test("invalid HPAs are refused with the field that is wrong", async () => {
     await env.stop();
   }
 });
+
+test("kubectl autoscale creates an autoscaling/v1 HPA, stored and listed as v2", async () => {
+  const env = await startEnv();
+  try {
+    await create(env, deployInfo, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "default" },
+      spec: {
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "c", image: "busybox" }] },
+        },
+      },
+    });
+    const kubectl = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          "kubectl",
+          ["--kubeconfig", env.api.kubeconfig, ...args],
+          { timeout: 60_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const made = await kubectl(["autoscale", "deployment", "web", "--cpu-percent=50", "--max=5"]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.stdout.trim(), "horizontalpodautoscaler.autoscaling/web autoscaled");
+    const v2 = await env.api.request(
+      "GET",
+      "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
+    );
+    assert.deepEqual(v2.json.spec, {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      minReplicas: 1,
+      maxReplicas: 5,
+      metrics: [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+        },
+      ],
+    });
+    const v1 = await env.api.request(
+      "GET",
+      "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/web",
+    );
+    assert.equal(v1.json.apiVersion, "autoscaling/v1");
+    assert.equal(v1.json.spec.targetCPUUtilizationPercentage, 50);
+    const got = await kubectl(["get", "hpa"]);
+    assert.equal(got.code, 0, got.stderr);
+    const row = got.stdout
+      .trim()
+      .split("\n")[1]!
+      .trim()
+      .split(/\s{2,}/);
+    assert.deepEqual(row.slice(0, 6), [
+      "web",
+      "Deployment/web",
+      "cpu: <unknown>/50%",
+      "1",
+      "5",
+      "0",
+    ]);
+    const again = await kubectl(["autoscale", "deployment", "web", "--max=5"]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /AlreadyExists|already exists/);
+  } finally {
+    await env.stop();
+  }
+});
