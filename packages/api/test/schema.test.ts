@@ -9,6 +9,7 @@ const PACKAGE: Record<string, string> = {
   batch: "io.k8s.api.batch.v1",
   "coordination.k8s.io": "io.k8s.api.coordination.v1",
   "discovery.k8s.io": "io.k8s.api.discovery.v1",
+  autoscaling: "io.k8s.api.autoscaling.v2",
 };
 
 test("every served resource has a schema named like Kubernetes' and a List schema", () => {

@@ -4,8 +4,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { join } from "node:path";
 import { freePort } from "@skiff/testing";
 import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness } from "./harness.js";
+
+const repo = join(import.meta.dirname, "../../..");
 
 interface Run {
   code: number;
@@ -164,6 +167,40 @@ describe("kubectl top on a kubelet", { timeout: 600_000 }, () => {
       one.stderr.trim(),
       `Error from server (NotFound): nodes.metrics.k8s.io "${silentNode}" not found`,
     );
+  });
+
+  test("skiffctl top prints the same tables as kubectl top", async () => {
+    const skiffctl = (args: string[]) =>
+      new Promise<Run>((resolve) => {
+        execFile(
+          process.execPath,
+          [
+            join(repo, "packages/skiffctl/bin/skiffctl.js"),
+            "--kubeconfig",
+            h.api.kubeconfig,
+            ...args,
+          ],
+          { timeout: 60_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    // Usage changes between two calls: compare everything but the figures.
+    const shape = (text: string) =>
+      text
+        .split("\n")
+        .map((l) => l.replace(/\d+m /g, "Nm ").replace(/\d+Mi/g, "NMi").replace(/\d+%/g, "N%"));
+    for (const args of [
+      ["top", "pod", "-l", "app=idle", "--containers"],
+      ["top", "pod", "-A", "--sort-by=cpu"],
+      ["top", "node"],
+    ]) {
+      const [k, s] = await Promise.all([kubectl(args), skiffctl(args)]);
+      assert.equal(s.code, 0, s.stderr);
+      assert.deepEqual(shape(s.stdout), shape(k.stdout), args.join(" "));
+    }
+    const none = await skiffctl(["top", "pod", "-l", "app=nothing"]);
+    assert.equal(none.stderr, "No resources found in default namespace.\n");
   });
 
   test("the API itself: PodMetrics by name, NodeMetrics with labels, 404 for the unknown", async () => {
