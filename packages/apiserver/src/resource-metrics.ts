@@ -111,7 +111,9 @@ export class ResourceMetrics {
     private readonly ctx: HandlerContext,
     private readonly opts: MetricsOptions = {},
   ) {
-    this.resolutionMs = opts.resolutionMs ?? 15_000;
+    // At least a second: the kubelets' cpu rates need that much between two scrapes.
+    const resolution = opts.resolutionMs ?? 15_000;
+    this.resolutionMs = Number.isFinite(resolution) ? Math.max(1000, resolution) : 15_000;
     this.timeoutMs = opts.timeoutMs ?? Math.min(10_000, this.resolutionMs);
   }
 

@@ -78,7 +78,7 @@ describe("HPA end to end", { timeout: 900_000 }, () => {
     await h?.cleanup();
   });
 
-  test("kubectl top shows the load; the HPA scales up within 2 minutes and back down", async () => {
+  test("kubectl top shows the load; the HPA scales up within 2 minutes and back down", async (t) => {
     // Every pod (the first and those the HPA adds) burns until the same moment.
     const burnUntil = Math.floor(Date.now() / 1000) + 150;
     const manifest = {
@@ -125,11 +125,10 @@ describe("HPA end to end", { timeout: 900_000 }, () => {
         behavior: { scaleDown: { stabilizationWindowSeconds: 15 } },
       },
     };
-    const applied = await kubectl(
-      ["apply", "-f", "-"],
-      `${JSON.stringify(manifest)}\n---\n${JSON.stringify(hpa)}\n`,
-    );
-    assert.equal(applied.code, 0, applied.stderr);
+    for (const obj of [manifest, hpa]) {
+      const applied = await kubectl(["apply", "-f", "-"], JSON.stringify(obj));
+      assert.equal(applied.code, 0, applied.stderr);
+    }
     const loadStarted = Date.now();
 
     const top = await waitFor(
@@ -157,5 +156,8 @@ describe("HPA end to end", { timeout: 900_000 }, () => {
     // The load stops at burnUntil; with a 15 s window the HPA goes back to one pod.
     await waitFor("the HPA to scale back down to 1", async () => (await replicas()) === 1, 300_000);
     assert.ok(Date.now() / 1000 >= burnUntil, "it scaled down only once the load stopped");
+    t.diagnostic(
+      `scaled up ${upAfter.toFixed(0)} s after the load started; back to 1 pod ${(Date.now() / 1000 - burnUntil).toFixed(0)} s after it stopped`,
+    );
   });
 });
