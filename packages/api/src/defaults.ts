@@ -67,6 +67,17 @@ export function imageTag(image: string): string {
 const CORE = "io.k8s.api.core.v1";
 
 const hooks: Record<string, (o: Obj) => void> = {
+  // SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): no metrics means cpu at 80%.
+  ["io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec"]: (spec) => {
+    if (list(spec.metrics).length === 0 && spec.metrics === undefined) {
+      spec.metrics = [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+        },
+      ];
+    }
+  },
   [`${CORE}.Pod`]: (pod) => {
     const spec = pod.spec;
     if (!isObject(spec)) return;

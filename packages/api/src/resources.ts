@@ -153,6 +153,12 @@ export const resources: readonly ResourceInfo[] = [
   res("", "v1", "LimitRange", "limitranges", true, { shortNames: ["limits"] }),
   res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
   res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
+  res("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, {
+    shortNames: ["hpa"],
+    categories: ALL,
+    subresources: ["status"],
+    hasSpec: true,
+  }),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

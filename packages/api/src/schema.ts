@@ -11,6 +11,7 @@ import * as other from "./schemas/other.js";
 import * as storage from "./schemas/storage.js";
 import * as policy from "./schemas/policy.js";
 import * as quota from "./schemas/quota.js";
+import * as autoscaling from "./schemas/autoscaling.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -20,6 +21,7 @@ export * from "./schemas/other.js";
 export * from "./schemas/storage.js";
 export * from "./schemas/policy.js";
 export * from "./schemas/quota.js";
+export * from "./schemas/autoscaling.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -48,6 +50,7 @@ const kindSchemas: Record<string, TObject> = {
   CronJob: batch.CronJobSchema,
   Lease: other.LeaseSchema,
   EndpointSlice: other.EndpointSliceSchema,
+  HorizontalPodAutoscaler: autoscaling.HorizontalPodAutoscalerSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

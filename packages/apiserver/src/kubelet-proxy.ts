@@ -278,3 +278,41 @@ async function proxyWebSocket(
   await new Promise<void>((resolve) => client.once("close", () => resolve()));
   wss.close();
 }
+
+/**
+ * GETs a kubelet's JSON API path (`/stats/summary`) with the kubelet client certificate,
+ * giving up after `timeoutMs`. Throws when the kubelet cannot be reached or answers non-200.
+ */
+export async function kubeletJson(
+  ctx: HandlerContext,
+  node: KubeObject,
+  path: string,
+  timeoutMs: number,
+): Promise<unknown> {
+  const tls = clients.get(ctx);
+  if (!tls) throw new Error("no kubelet client certificate is configured");
+  const { host, port } = kubeletEndpoint(node);
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      { host, port, path, cert: tls.cert, key: tls.key, rejectUnauthorized: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`kubelet at ${host}:${port} answered ${res.statusCode}`));
+            return;
+          }
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()));
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}

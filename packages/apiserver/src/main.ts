@@ -35,6 +35,11 @@ const argv = yargs(hideBin(process.argv))
     describe: "client certificate (PEM) for pods/log and pods/exec calls to kubelets",
   })
   .option("kubelet-client-key", { type: "string", describe: "its key (PEM)" })
+  .option("metric-resolution", {
+    type: "number",
+    default: 15,
+    describe: "Seconds between scrapes of the kubelets for metrics.k8s.io",
+  })
   .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
   .option("service-account-signing-key-file", {
     type: "string",
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
     clientCaFile: argv["client-ca-file"],
     kubeletClientCertificate: argv["kubelet-client-certificate"],
     kubeletClientKey: argv["kubelet-client-key"],
+    metricResolutionMs: argv["metric-resolution"] * 1000,
     tokenAuthFile: argv["token-auth-file"],
     serviceClusterIpRange: argv["service-cluster-ip-range"],
     serviceNodePortRange: argv["service-node-port-range"],

@@ -46,6 +46,14 @@ import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
+import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
+import {
+  METRICS_GROUP,
+  METRICS_VERSION,
+  ResourceMetrics,
+  metricsGroup,
+  metricsResourceList,
+} from "./resource-metrics.js";
 
 export interface ApiServerOptions {
   etcdServers: string[];
@@ -71,6 +79,8 @@ export interface ApiServerOptions {
   /** Client certificate and key for pods/log and pods/exec calls to kubelets. */
   kubeletClientCertificate?: string;
   kubeletClientKey?: string;
+  /** How often metrics.k8s.io scrapes the kubelets (metrics-server's --metric-resolution). */
+  metricResolutionMs?: number;
   logger?: Logger;
 }
 
@@ -89,6 +99,7 @@ export class ApiServer {
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
+  private readonly resourceMetrics: ResourceMetrics;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -158,6 +169,10 @@ export class ApiServer {
       keyFile: opts.kubeletClientKey,
       tlsCertFile: opts.tlsCertFile,
     });
+    this.resourceMetrics = new ResourceMetrics(this.ctx, {
+      resolutionMs: opts.metricResolutionMs,
+      log: (msg, detail) => this.log.debug(detail, msg),
+    });
   }
 
   registry(resource: string, group = ""): Registry {
@@ -204,6 +219,7 @@ export class ApiServer {
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
+    this.resourceMetrics.start();
     const o = this.opts;
     this.server = createHttpsServer(
       {
@@ -345,6 +361,7 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     clearInterval(this.bookmarkTimer);
+    this.resourceMetrics.stop();
     for (const reg of this.registries.values()) await reg.cache.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
@@ -369,6 +386,32 @@ export class ApiServer {
       if (isSelfSubjectReview(segments)) {
         verb = "POST";
         await serveSelfSubjectReview(segments, req, res, user as UserInfo);
+        code = res.statusCode;
+        return;
+      }
+      if (segments[0] === "apis" && segments[1] === METRICS_GROUP) {
+        if (segments.length > 3 && segments[2] === METRICS_VERSION) {
+          await this.resourceMetrics.serve(segments.slice(3), req, res, url.searchParams);
+        } else if (segments.length === 2 && req.method === "GET") {
+          sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...metricsGroup() });
+        } else if (segments.length === 3 && segments[2] === METRICS_VERSION) {
+          sendJson(res, 200, metricsResourceList());
+        } else {
+          throw new UnknownResourceError(path);
+        }
+        code = res.statusCode;
+        return;
+      }
+      if (segments[0] === "apis" && segments[1] === "autoscaling" && segments[2] !== "v2") {
+        if (segments.length === 2 && req.method === "GET") {
+          sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...autoscalingGroup() });
+        } else if (segments.length === 3 && segments[2] === "v1" && req.method === "GET") {
+          sendJson(res, 200, hpaV1ResourceList());
+        } else if (segments[2] === "v1") {
+          await serveHpaV1(this.ctx, segments.slice(3), req, res);
+        } else {
+          throw new UnknownResourceError(path);
+        }
         code = res.statusCode;
         return;
       }
@@ -424,8 +467,11 @@ export class ApiServer {
     let doc: object | undefined;
     if (core)
       doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
-    else if (a === undefined) doc = apiGroupList();
-    else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
+    else if (a === undefined) {
+      const list = apiGroupList() as { groups: { name: string }[] };
+      const groups = list.groups.map((g) => (g.name === "autoscaling" ? autoscalingGroup() : g));
+      doc = { ...list, groups: [...groups, metricsGroup()] };
+    } else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
     sendDiscovery(req, res, doc, "application/json");
     return true;

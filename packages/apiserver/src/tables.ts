@@ -655,6 +655,71 @@ const leases: Printer = {
   }),
 };
 
+// HorizontalPodAutoscalers ------------------------------------------------------------------
+
+/** "cpu: 73%/50%" per metric, as kubectl prints TARGETS; the first four, then "+ N more...". */
+export function hpaTargets(hpa: J): string {
+  const specs = list(rec(hpa["spec"])["metrics"]).map(rec);
+  const statuses = list(rec(hpa["status"])["currentMetrics"]).map(rec);
+  if (specs.length === 0) return "<none>";
+  const out = specs.map((spec, i) => {
+    const type = text(spec["type"]);
+    const field = type === "ContainerResource" ? "containerResource" : "resource";
+    if (type !== "Resource" && type !== "ContainerResource") return `<unsupported: ${type}>`;
+    const src = rec(spec[field]);
+    const target = rec(src["target"]);
+    const cur = rec(rec(statuses[i]?.[field])["current"]);
+    const resource = text(src["name"]);
+    if (target["averageValue"] !== undefined) {
+      const current = cur["averageValue"] !== undefined ? String(cur["averageValue"]) : "<unknown>";
+      return `${resource}: ${current}/${String(target["averageValue"])}`;
+    }
+    const current =
+      typeof cur["averageUtilization"] === "number" ? `${cur["averageUtilization"]}%` : "<unknown>";
+    const want =
+      typeof target["averageUtilization"] === "number"
+        ? `${target["averageUtilization"]}%`
+        : "<auto>";
+    return `${resource}: ${current}/${want}`;
+  });
+  if (out.length > 4) return `${out.slice(0, 4).join(", ")} + ${out.length - 4} more...`;
+  return out.join(", ");
+}
+
+const horizontalpodautoscalers: Printer = {
+  columns: [
+    NAME,
+    col("Reference", "scaleTargetRef points to the target resource to scale"),
+    col(
+      "Targets",
+      "metrics contains the specifications for which to use to calculate the desired replica count",
+    ),
+    col("MinPods", "minReplicas is the lower limit for the number of replicas"),
+    col("MaxPods", "maxReplicas is the upper limit for the number of replicas"),
+    col(
+      "Replicas",
+      "currentReplicas is current number of replicas of pods managed by this autoscaler",
+    ),
+    AGE,
+  ],
+  row: (hpa, now) => {
+    const spec = rec(hpa["spec"]);
+    const ref = rec(spec["scaleTargetRef"]);
+    const min = spec["minReplicas"];
+    return {
+      cells: [
+        name(hpa),
+        `${text(ref["kind"])}/${text(ref["name"])}`,
+        hpaTargets(hpa),
+        typeof min === "number" ? String(min) : "<unset>",
+        String(int(spec["maxReplicas"])),
+        String(int(rec(hpa["status"])["currentReplicas"])),
+        age(hpa, now),
+      ],
+    };
+  },
+};
+
 // Events ------------------------------------------------------------------------------------
 
 const events: Printer = {
@@ -1273,6 +1338,7 @@ const PRINTERS: Record<string, Printer> = {
   "scheduling.k8s.io/priorityclasses": priorityclasses,
   "/resourcequotas": resourcequotas,
   "coordination.k8s.io/leases": leases,
+  "autoscaling/horizontalpodautoscalers": horizontalpodautoscalers,
 };
 
 function printerFor(info: ResourceInfo): Printer {

@@ -36,6 +36,7 @@ import { newReplicaSetController } from "./controllers/replicaset/index.js";
 import { newStatefulSetController } from "./controllers/statefulset/index.js";
 import { newVolumeBinderController } from "./controllers/volume/binder.js";
 import { newStorageProtectionController } from "./controllers/volume/protection.js";
+import { newHorizontalPodAutoscalerController } from "./controllers/podautoscaler/index.js";
 import { ManagerMetrics, serve } from "./server.js";
 
 /** Options some controllers take (flags of kube-controller-manager). */
@@ -76,6 +77,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
       newVolumeBinderController(ctx, { localPathRoot: opts.localPathRoot }),
     "pvc-protection": newStorageProtectionController,
     serviceaccount: newServiceAccountController,
+    horizontalpodautoscaling: newHorizontalPodAutoscalerController,
   };
 }
 

@@ -5,7 +5,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startApiserver, type TestApiserver } from "@skiff/testing";
+import {
+  freePort,
+  startApiserver,
+  type StartApiserverOptions,
+  type TestApiserver,
+} from "@skiff/testing";
 import { pino } from "pino";
 import { DockerRuntime } from "../src/runtime/docker.js";
 import { startKubelet, type RunningKubelet, type StartKubeletOptions } from "../src/start.js";
@@ -60,9 +65,9 @@ export async function waitFor<T>(
   }
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise<Harness> {
   const runId = randomBytes(4).toString("hex");
-  const api = await startApiserver();
+  const api = await startApiserver(apiOpts);
   const nodeName = `skiff-test-${runId}`;
   // Inside the cluster CIDR, clear of the runtime tests' 10.244.240.0/20.
   const podCIDR = `10.244.${100 + (parseInt(runId.slice(0, 2), 16) % 120)}.0/24`;

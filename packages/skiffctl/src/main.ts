@@ -13,6 +13,7 @@ import { generate } from "./commands/generate.js";
 import { del } from "./commands/delete.js";
 import { annotate, label, scale } from "./commands/modify.js";
 import { logs } from "./commands/logs.js";
+import { top } from "./commands/top.js";
 import { exec } from "./commands/exec.js";
 import { rollout } from "./commands/rollout.js";
 import { edit, expose, runPod } from "./commands/edit.js";
@@ -123,6 +124,15 @@ const commands: [string, string, (y: Argv) => Argv, Handler][] = [
     "Update the annotations on a resource",
     (y) => selector(y).option("overwrite", { type: "boolean" }).option("all", { type: "boolean" }),
     annotate,
+  ],
+  [
+    "top <kind> [name]",
+    "Display resource (CPU/memory) usage of nodes or pods",
+    (y) =>
+      selector(y)
+        .option("containers", { type: "boolean", describe: "each container of the pods" })
+        .option("sort-by", { type: "string", describe: "cpu or memory" }),
+    top,
   ],
   [
     "logs <pod> [container]",

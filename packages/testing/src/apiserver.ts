@@ -64,6 +64,8 @@ export interface StartApiserverOptions {
   tokenAuthFile?: string;
   bookmarkIntervalMs?: number;
   eventTtlSeconds?: number;
+  /** metrics.k8s.io's scrape interval (default 15 s). */
+  metricResolutionMs?: number;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -89,6 +91,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       serviceNodePortRange: "30000-32767",
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       eventTtlSeconds: opts.eventTtlSeconds,
+      metricResolutionMs: opts.metricResolutionMs,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });

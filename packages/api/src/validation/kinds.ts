@@ -16,6 +16,7 @@ import type {
 import type { LabelSelector } from "../schemas/meta.js";
 import type { EndpointSlice, Lease } from "../schemas/other.js";
 import type { FieldErrors } from "./errors.js";
+import { validateHorizontalPodAutoscaler } from "./autoscaling.js";
 import { validateLabels, validateLabelSelector } from "./meta.js";
 import {
   isConfigMapKey,
@@ -658,6 +659,7 @@ export const kindValidators: Record<string, Validator> = {
   ReplicaSet: validateReplicaSet,
   DaemonSet: validateDaemonSet,
   Job: validateJob,
+  HorizontalPodAutoscaler: validateHorizontalPodAutoscaler,
 };
 
 /** How metadata.name is checked: a DNS-1123 subdomain unless named here. */

@@ -1,0 +1,190 @@
+// autoscaling/v1 HorizontalPodAutoscaler: a view of the autoscaling/v2 objects (the stored
+// version), converted both ways as Kubernetes converts them — targetCPUUtilizationPercentage
+// is the v2 cpu Utilization metric, currentCPUUtilizationPercentage its current value.
+// kubectl autoscale (1.31) creates v1 objects; everything else reads v2, the preferred version.
+// Served here: create, get, list, replace, delete. Watch and patch are v2 only (405 here).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { findResource } from "@skiff/api";
+import { BadRequestError, MethodNotAllowedError, UnknownResourceError } from "./errors.js";
+import type { HandlerContext } from "./handlers.js";
+import { readBody, sendJson } from "./request.js";
+import type { KubeObject } from "./watchcache.js";
+
+type J = Record<string, unknown>;
+const rec = (v: unknown): J =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as J) : {};
+
+export const HPA_V1_PREFIX = ["apis", "autoscaling", "v1"];
+
+export function hpaV1ResourceList(): object {
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: "autoscaling/v1",
+    resources: [
+      {
+        name: "horizontalpodautoscalers",
+        singularName: "horizontalpodautoscaler",
+        namespaced: true,
+        kind: "HorizontalPodAutoscaler",
+        verbs: ["create", "delete", "get", "list", "update"],
+        shortNames: ["hpa"],
+        categories: ["all"],
+      },
+    ],
+  };
+}
+
+function isCpuUtilization(m: J): boolean {
+  const r = rec(m["resource"]);
+  return (
+    m["type"] === "Resource" && r["name"] === "cpu" && rec(r["target"])["type"] === "Utilization"
+  );
+}
+
+/** v2 → v1. */
+export function toV1(obj: KubeObject): KubeObject {
+  const spec = rec(obj.spec);
+  const status = obj.status ? rec(obj.status) : undefined;
+  const cpu = (Array.isArray(spec["metrics"]) ? (spec["metrics"] as J[]) : []).find(
+    isCpuUtilization,
+  );
+  const v1Spec: J = {
+    scaleTargetRef: spec["scaleTargetRef"],
+    minReplicas: spec["minReplicas"],
+    maxReplicas: spec["maxReplicas"],
+  };
+  if (cpu)
+    v1Spec.targetCPUUtilizationPercentage = rec(rec(rec(cpu)["resource"])["target"])[
+      "averageUtilization"
+    ];
+  const out: KubeObject = {
+    kind: "HorizontalPodAutoscaler",
+    apiVersion: "autoscaling/v1",
+    metadata: obj.metadata,
+    spec: v1Spec,
+  };
+  if (status) {
+    const current = (
+      Array.isArray(status["currentMetrics"]) ? (status["currentMetrics"] as J[]) : []
+    ).find((m) => m["type"] === "Resource" && rec(m["resource"])["name"] === "cpu");
+    const util = rec(rec(rec(current)["resource"])["current"])["averageUtilization"];
+    out.status = {
+      observedGeneration: status["observedGeneration"],
+      lastScaleTime: status["lastScaleTime"],
+      currentReplicas: status["currentReplicas"] ?? 0,
+      desiredReplicas: status["desiredReplicas"] ?? 0,
+      ...(typeof util === "number" ? { currentCPUUtilizationPercentage: util } : {}),
+    };
+  }
+  return out;
+}
+
+/** v1 → v2 (what is stored). */
+export function fromV1(obj: J): KubeObject {
+  const spec = rec(obj["spec"]);
+  const v2Spec: J = {
+    scaleTargetRef: spec["scaleTargetRef"],
+    maxReplicas: spec["maxReplicas"],
+  };
+  if (spec["minReplicas"] !== undefined) v2Spec.minReplicas = spec["minReplicas"];
+  const target = spec["targetCPUUtilizationPercentage"];
+  if (target !== undefined) {
+    v2Spec.metrics = [
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: target } },
+      },
+    ];
+  }
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: rec(obj["metadata"]) as KubeObject["metadata"],
+    spec: v2Spec,
+  };
+}
+
+/** autoscaling in /apis and /apis/autoscaling: v2 (preferred) and v1. */
+export function autoscalingGroup(): object {
+  const v2 = { groupVersion: "autoscaling/v2", version: "v2" };
+  return {
+    name: "autoscaling",
+    versions: [v2, { groupVersion: "autoscaling/v1", version: "v1" }],
+    preferredVersion: v2,
+  };
+}
+
+/** Serves /apis/autoscaling/v1/[namespaces/{ns}/]horizontalpodautoscalers[/{name}]. */
+export async function serveHpaV1(
+  ctx: HandlerContext,
+  rest: string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  let ns: string | undefined;
+  let parts = rest;
+  if (parts[0] === "namespaces" && parts.length >= 3) {
+    ns = parts[1];
+    parts = parts.slice(2);
+  }
+  const [resource, name, ...extra] = parts;
+  if (resource !== "horizontalpodautoscalers" || extra.length > 0) {
+    throw new UnknownResourceError(req.url ?? "");
+  }
+  const registry = ctx.registry(findResource("autoscaling", "v2", "horizontalpodautoscalers")!);
+  const method = req.method ?? "GET";
+  const body = async (): Promise<J> => {
+    try {
+      return rec(JSON.parse((await readBody(req)).toString() || "{}"));
+    } catch (err) {
+      throw new BadRequestError(`the body is not JSON: ${(err as Error).message}`);
+    }
+  };
+  if (name === undefined) {
+    if (method === "GET") {
+      const page = await registry.list(ns, {});
+      sendJson(res, 200, {
+        kind: "HorizontalPodAutoscalerList",
+        apiVersion: "autoscaling/v1",
+        metadata: { resourceVersion: page.resourceVersion },
+        items: page.items.map(toV1),
+      });
+      return;
+    }
+    if (method === "POST" && ns !== undefined) {
+      sendJson(res, 201, toV1(await registry.create(ns, fromV1(await body()))));
+      return;
+    }
+    throw new MethodNotAllowedError(method, "horizontalpodautoscalers");
+  }
+  if (ns === undefined) throw new UnknownResourceError(req.url ?? "");
+  switch (method) {
+    case "GET":
+      sendJson(res, 200, toV1(await registry.get(ns, name)));
+      return;
+    case "PUT": {
+      const v2 = fromV1(await body());
+      const rv = v2.metadata.resourceVersion;
+      const { object } = await registry.update(
+        ns,
+        name,
+        (cur) => ({
+          ...cur,
+          metadata: { ...cur.metadata, ...v2.metadata },
+          spec: { ...rec(cur.spec), ...rec(v2.spec) },
+        }),
+        typeof rv === "string" && rv ? { precondition: rv } : {},
+      );
+      sendJson(res, 200, toV1(object));
+      return;
+    }
+    case "DELETE": {
+      const { object } = await registry.delete(ns, name);
+      sendJson(res, 200, toV1(object));
+      return;
+    }
+    default:
+      throw new MethodNotAllowedError(method, "horizontalpodautoscalers");
+  }
+}
