@@ -1,6 +1,7 @@
 // metrics.k8s.io/v1beta1 (NodeMetrics, PodMetrics) served from inside the apiserver — the
 // role metrics-server plays in Kubernetes, without the aggregation layer (docs/architecture.md
-// says why). Every `resolutionMs` (15 s, metrics-server's --metric-resolution) every Node's
+// says why). From the first metrics request on (until ten idle minutes pass), every
+// `resolutionMs` (15 s, metrics-server's --metric-resolution) every Node's
 // kubelet is asked for /stats/summary, all at once, each with its own timeout; a node that
 // does not answer in time is left out of that round, not an error for the others. Reads are
 // served from the last round: get, list, label selectors, one namespace or all.
@@ -19,6 +20,8 @@ import type { KubeObject } from "./watchcache.js";
 export const METRICS_GROUP = "metrics.k8s.io";
 export const METRICS_VERSION = "v1beta1";
 const API_VERSION = `${METRICS_GROUP}/${METRICS_VERSION}`;
+/** How long scraping goes on after the last metrics request. */
+const IDLE_MS = 10 * 60_000;
 
 export interface MetricsOptions {
   /** How often the kubelets are scraped (metrics-server's --metric-resolution). */
@@ -103,7 +106,9 @@ export class ResourceMetrics {
   private pods = new Map<string, PodSample>();
   private readonly lastScrape = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private firstRound: Promise<void> | undefined;
+  private scraping: Promise<void> | undefined;
+  private lastRead = 0;
+  private stopped = false;
   private readonly resolutionMs: number;
   private readonly timeoutMs: number;
 
@@ -117,17 +122,34 @@ export class ResourceMetrics {
     this.timeoutMs = opts.timeoutMs ?? Math.min(10_000, this.resolutionMs);
   }
 
-  start(): void {
+  /**
+   * Scraping starts with the first metrics request and goes on while metrics are read (the
+   * HPA controller reads every 15 s); after IDLE_MS without a reader it pauses, so an
+   * apiserver nobody asks for metrics (most tests) never calls a kubelet.
+   */
+  private ensureScraping(): Promise<void> {
+    this.lastRead = Date.now();
+    if (this.scraping) return this.scraping;
     const loop = async (): Promise<void> => {
       await this.scrape().catch((err: unknown) =>
         this.opts.log?.("metrics scrape failed", { err: (err as Error).message }),
       );
+      if (this.stopped || Date.now() - this.lastRead > IDLE_MS) {
+        this.scraping = undefined;
+        return;
+      }
       this.timer = setTimeout(() => void loop(), this.resolutionMs);
     };
-    this.firstRound = loop();
+    // Rates need two samples: a fresh start scrapes twice, 1.5 s apart, before answering.
+    this.scraping = this.scrape()
+      .catch(() => undefined)
+      .then(() => new Promise((r) => setTimeout(r, 1500)))
+      .then(loop);
+    return this.scraping;
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -209,7 +231,7 @@ export class ResourceMetrics {
     query: URLSearchParams,
   ): Promise<void> {
     if (req.method !== "GET") throw new MethodNotAllowedError(req.method ?? "", req.url ?? "");
-    await this.firstRound;
+    await this.ensureScraping();
     let namespace: string | undefined;
     let parts = rest;
     if (parts[0] === "namespaces" && parts.length >= 3) {

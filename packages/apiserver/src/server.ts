@@ -219,7 +219,6 @@ export class ApiServer {
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
-    this.resourceMetrics.start();
     const o = this.opts;
     this.server = createHttpsServer(
       {

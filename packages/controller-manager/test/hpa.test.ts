@@ -167,6 +167,21 @@ test("the HPA controller scales a Deployment on cpu, limits, stabilizes and repo
       "2",
     ]);
 
+    const described = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "kubectl",
+        ["--kubeconfig", env.api.kubeconfig, "describe", "hpa", "burn"],
+        { timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)),
+      ),
+    );
+    assert.match(
+      described,
+      /resource cpu on pods\s+\(as a percentage of request\):\s+150% \(150m\) \/ 50%/,
+    );
+    assert.match(described, /ScalingLimited\s+True\s+ScaleUpLimit/);
+    assert.match(described, /Normal\s+SuccessfulRescale\s+.*New size: 4/);
+
     const replicas = async () =>
       ((await deploys.get("burn")) as KubeObject & { spec: { replicas: number } }).spec.replicas;
     // Load gone: 10% asks for 1, but the highest recommendation of the last 5 minutes (the 6
@@ -203,7 +218,7 @@ test("the HPA controller scales a Deployment on cpu, limits, stabilizes and repo
   }
 });
 
-test("an HPA whose target does not exist says so in AbleToScale, with an event", async () => {
+test("a missing target fails AbleToScale, a target without metrics fails ScalingActive", async () => {
   const env = await startEnv();
   try {
     const hpas = env.client.resource<HPA>(hpaInfo).namespace("default");
@@ -216,6 +231,28 @@ test("an HPA whose target does not exist says so in AbleToScale, with an event",
         maxReplicas: 3,
       },
     } as HPA);
+    await create(env, deployInfo, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "quiet", namespace: "default" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "quiet" } },
+        template: {
+          metadata: { labels: { app: "quiet" } },
+          spec: { containers: [{ name: "c", image: "busybox" }] },
+        },
+      },
+    });
+    await hpas.create({
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "quiet" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "quiet" },
+        maxReplicas: 3,
+      },
+    } as HPA);
     const c = new HorizontalPodAutoscalerController(env.ctx, { podMetrics: async () => [] });
     env.ctx.informers.start();
     await waitFor("cache", async () => c.hpaLister.namespace("default").get("ghost"));
@@ -223,6 +260,12 @@ test("an HPA whose target does not exist says so in AbleToScale, with an event",
     const hpa = await hpas.get("ghost");
     const able = hpa.status?.conditions?.find((x) => x.type === "AbleToScale");
     assert.deepEqual([able?.status, able?.reason], ["False", "FailedGetScale"]);
+    // A target whose pods have no metrics: ScalingActive False, nothing scaled.
+    await waitFor("cache", async () => c.hpaLister.namespace("default").get("quiet"));
+    await c.sync("default/quiet");
+    const quiet = await hpas.get("quiet");
+    const active = quiet.status?.conditions?.find((x) => x.type === "ScalingActive");
+    assert.deepEqual([active?.status, active?.reason], ["False", "FailedGetResourceMetric"]);
     // No metrics were given: the default is cpu at 80%.
     assert.deepEqual(hpa.spec.metrics, [
       {

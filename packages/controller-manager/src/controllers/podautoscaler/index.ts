@@ -112,7 +112,16 @@ export class HorizontalPodAutoscalerController extends QueueController {
     this.podLister = this.podInformer.lister();
     this.hpas = ctx.client.resource<HorizontalPodAutoscaler>(hpaInfo);
     this.recorder = ctx.recorder("horizontal-pod-autoscaler");
-    this.hpaInformer.addEventHandler(enqueueHandler<HorizontalPodAutoscaler>(this.queue));
+    // A new HPA or a changed spec is synced at once; a status-only change (our own writes)
+    // waits for the periodic sync, as Kubernetes' fixed-interval HPA queue does.
+    const changes = enqueueHandler<HorizontalPodAutoscaler>(this.queue);
+    this.hpaInformer.addEventHandler({
+      ...changes,
+      update: (oldHpa, hpa) => {
+        if (oldHpa.metadata.generation === hpa.metadata.generation) return;
+        changes.update?.(oldHpa, hpa);
+      },
+    });
   }
 
   protected cachesToSync() {
