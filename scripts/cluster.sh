@@ -171,7 +171,8 @@ up() {
     --kubelet-client-key="$certs/apiserver-kubelet-client.key"
   wait_for apiserver 30 apiserver curl_api /readyz
 
-  start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig"
+  start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig" \
+    --local-path-root="$state/local-path"
   start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
   start kubelet node packages/kubelet/dist/main.js --kubeconfig="$certs/kubelet.kubeconfig" \
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"

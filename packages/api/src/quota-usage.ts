@@ -101,3 +101,45 @@ export function podMissing(obj: Obj, resource: string): string[] {
     .filter((c) => rec(rec(c.resources)[which])[name] === undefined)
     .map((c) => String(c.name ?? ""));
 }
+
+/** Whether a pod has no cpu/memory requests or limits at all (QoS BestEffort). */
+function isBestEffort(spec: Obj): boolean {
+  return [...list(spec.containers), ...list(spec.initContainers)].every((c) => {
+    const res = rec(c.resources);
+    return ["requests", "limits"].every((w) =>
+      Object.keys(rec(res[w])).every((r) => r !== "cpu" && r !== "memory"),
+    );
+  });
+}
+
+/**
+ * Whether a quota with these scopes tracks the object. Scoped quotas track pods only:
+ * Terminating pods have activeDeadlineSeconds, BestEffort ones no cpu/memory resources,
+ * PriorityClass ones a priorityClassName.
+ */
+export function quotaScopesMatch(
+  info: Pick<ResourceInfo, "resource" | "group">,
+  obj: Obj,
+  scopes: readonly string[] | undefined,
+): boolean {
+  if (!scopes || scopes.length === 0) return true;
+  if (info.group !== "" || info.resource !== "pods") return false;
+  const spec = rec(obj.spec);
+  const terminating = typeof spec.activeDeadlineSeconds === "number";
+  return scopes.every((scope) => {
+    switch (scope) {
+      case "Terminating":
+        return terminating;
+      case "NotTerminating":
+        return !terminating;
+      case "BestEffort":
+        return isBestEffort(spec);
+      case "NotBestEffort":
+        return !isBestEffort(spec);
+      case "PriorityClass":
+        return typeof spec.priorityClassName === "string" && spec.priorityClassName !== "";
+      default:
+        return false;
+    }
+  });
+}

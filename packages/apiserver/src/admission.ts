@@ -10,6 +10,7 @@ import {
   formatUsage,
   parseQuantity,
   podMissing,
+  quotaScopesMatch,
   quotaUsage,
   type ResourceInfo,
 } from "@skiff/api";
@@ -274,6 +275,9 @@ async function chargeQuota(
   const charges: { name: string; add: Record<string, number> }[] = [];
   for (const quota of quotas) {
     const name = meta(quota).name ?? "";
+    const scopes = rec(quota.spec).scopes;
+    if (!quotaScopesMatch(info, obj, Array.isArray(scopes) ? (scopes as string[]) : undefined))
+      continue;
     const hard = rec(rec(quota.spec).hard);
     const used = rec(rec(quota.status).used);
     const missing: string[] = [];

@@ -64,6 +64,28 @@ spec:
   hard: {pods: "2", requests.cpu: 300m, limits.cpu: "1"}
 `;
 
+test("a scoped quota counts only the pods its scopes select", () => {
+  const pod = (resources: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    ({
+      metadata: { name: "p", namespace: "d" },
+      spec: { containers: [{ name: "c", resources }], ...extra },
+      status: { phase: "Running" },
+    }) as unknown as Pod;
+  const pods = [
+    pod({}),
+    pod({}, { activeDeadlineSeconds: 60 }),
+    pod({ requests: { cpu: "1" } }),
+    pod({ requests: { memory: "1Gi" } }, { priorityClassName: "high" }),
+  ];
+  const count = (scopes: string[]) =>
+    usedBy({ pods: "9" }, [{ info: podsInfo, items: pods }], scopes).pods;
+  assert.equal(count(["BestEffort"]), "2");
+  assert.equal(count(["NotBestEffort"]), "2");
+  assert.equal(count(["Terminating"]), "1");
+  assert.equal(count(["NotTerminating", "BestEffort"]), "1");
+  assert.equal(count(["PriorityClass"]), "1");
+});
+
 test("with the real kubectl: system priority classes exist, a pod's class sets its priority, a LimitRange fills in defaults and caps limits, a quota refuses the pod that would exceed it", async (t) => {
   const env = await startEnv();
   const dir = await mkdtemp(join(tmpdir(), "skiff-quota-"));

@@ -323,3 +323,25 @@ test("whenDeleted: Delete makes the set own its claims; whenScaled: Delete hands
     ["StatefulSet/db"],
   );
 });
+
+test("an orphaned pod the selector picks and named like the set's is adopted, not replaced", async () => {
+  const sts = makeSet({ replicas: 1 });
+  const rev = revisionFor(sts, "1", 1);
+  const orphan = pod(0, rev.metadata.name!);
+  delete orphan.metadata.ownerReferences;
+  const stranger = pod(7, rev.metadata.name!);
+  stranger.metadata.name = "other-0";
+  delete stranger.metadata.ownerReferences;
+  const { f, controller } = setup(sts, [orphan, stranger], [rev]);
+  await controller.sync("default/db");
+  const [adopted] = f.made("PUT", "pods");
+  assert.equal(adopted?.body?.metadata.name, "db-0");
+  assert.deepEqual(
+    adopted?.body?.metadata.ownerReferences?.map(
+      (r) => `${r.kind}/${r.name}/${String(r.controller)}`,
+    ),
+    ["StatefulSet/db/true"],
+  );
+  assert.equal(f.made("PUT", "pods").length, 1, "other-0 is not named like the set's pods");
+  assert.deepEqual(f.made("POST", "pods"), [], "db-0 exists: nothing to create");
+});

@@ -23,7 +23,7 @@ import {
 import { SchedulerCache } from "./cache.js";
 import { newPodInfo, type PodInfo } from "./framework/nodeinfo.js";
 import { Algorithm, FitError, NoNodesAvailableError } from "./framework/schedule.js";
-import type { Preemption } from "./framework/preemption.js";
+import type { Budget, Preemption } from "./framework/preemption.js";
 import type { SpreadGroup } from "./framework/scores.js";
 import {
   SELECTED_NODE,
@@ -35,7 +35,7 @@ import {
 } from "./framework/volumes.js";
 import { SchedulerMetrics, type AttemptResult } from "./metrics.js";
 import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from "./queue.js";
-import { podKey, type Node, type Pod, type Service } from "./types.js";
+import { podKey, type DisruptionBudget, type Node, type Pod, type Service } from "./types.js";
 
 export const defaultSchedulerName = "default-scheduler";
 
@@ -81,6 +81,7 @@ export class Scheduler {
   private readonly volumes: SharedInformer<Volume>;
   private readonly storageClasses: SharedInformer<Class>;
   private readonly claimClient: ResourceClient<Claim>;
+  private readonly budgets: SharedInformer<DisruptionBudget>;
   private readonly algorithm: Algorithm;
   private readonly recorder: EventRecorder;
   private readonly log: Logger;
@@ -120,7 +121,32 @@ export class Scheduler {
     this.storageClasses = this.factory.forResource<Class>(
       findResource("storage.k8s.io", "v1", "storageclasses")!,
     );
+    this.budgets = this.factory.forResource<DisruptionBudget>(
+      findResource("policy", "v1", "poddisruptionbudgets")!,
+    );
     this.addHandlers();
+  }
+
+  /** The disruption budgets preemption weighs (it avoids breaking them where it can). */
+  private budgetList(): Budget[] {
+    return this.budgets
+      .lister()
+      .list()
+      .map((b) => {
+        let selector: ReturnType<typeof labelSelectorToRequirements> | undefined;
+        try {
+          selector = b.spec?.selector ? labelSelectorToRequirements(b.spec.selector) : undefined;
+        } catch {
+          selector = undefined;
+        }
+        return {
+          covers: (p: PodInfo) =>
+            selector !== undefined &&
+            p.pod.metadata.namespace === b.metadata.namespace &&
+            matchesLabels(selector, p.pod.metadata.labels),
+          disruptionsAllowed: b.status?.disruptionsAllowed ?? 0,
+        };
+      });
   }
 
   private responsible(pod: Pod): boolean {
@@ -280,7 +306,12 @@ export class Scheduler {
     } catch (e) {
       if (e instanceof FitError || e instanceof NoNodesAvailableError) {
         if (e instanceof FitError) {
-          const preemption = this.algorithm.preempt(info, this.cache, e.failures);
+          const preemption = this.algorithm.preempt(
+            info,
+            this.cache,
+            e.failures,
+            this.budgetList(),
+          );
           if (preemption) this.track(this.preempt(pod, preemption));
         }
         this.observe("unschedulable", started);

@@ -1,5 +1,6 @@
 // The object shapes the scheduler reads: @skiff/api's kinds with the client's metadata.
 import type {
+  LabelSelector,
   NodeStatus,
   PodSpec,
   PodStatus,
@@ -26,6 +27,11 @@ export interface NodeSpec {
 export interface Node extends KubeObject {
   spec?: NodeSpec;
   status?: NodeStatus;
+}
+
+export interface DisruptionBudget extends KubeObject {
+  spec?: { selector?: LabelSelector };
+  status?: { disruptionsAllowed?: number };
 }
 
 export interface Service extends KubeObject {

@@ -9,7 +9,7 @@ import {
 } from "./filters.js";
 import type { NodeInfo, PodInfo } from "./nodeinfo.js";
 import { defaultScores, type ScoreContext, type ScorePlugin, type SpreadGroup } from "./scores.js";
-import { findPreemption, type Preemption } from "./preemption.js";
+import { findPreemption, type Budget, type Preemption } from "./preemption.js";
 
 /** The state of the cluster a decision is made against. */
 export interface Snapshot {
@@ -112,16 +112,17 @@ export class Algorithm {
     this.random = opts.random ?? Math.random;
   }
 
-  /** Picks a node for the pod, or throws FitError / NoNodesAvailableError. */
   /** Where lower-priority pods could make room for a pod that fits nowhere (preemption.ts). */
   preempt(
     pod: PodInfo,
     snapshot: Snapshot,
     failures: Map<string, FilterFailure>,
+    budgets: Budget[] = [],
   ): Preemption | undefined {
-    return findPreemption(pod, snapshot.nodes, failures, this.filters);
+    return findPreemption(pod, snapshot.nodes, failures, this.filters, budgets);
   }
 
+  /** Picks a node for the pod, or throws FitError / NoNodesAvailableError. */
   schedule(pod: PodInfo, snapshot: Snapshot, spread: SpreadGroup): ScheduleResult {
     const all = snapshot.nodes;
     if (all.length === 0) throw new NoNodesAvailableError();

@@ -158,6 +158,8 @@ function describePod(l: Lines, obj: Obj): void {
   const m = rec(obj.metadata);
   l.add(0, "Name", m.name);
   l.add(0, "Namespace", m.namespace);
+  if (typeof spec.priority === "number") l.add(0, "Priority", String(spec.priority));
+  if (spec.priorityClassName) l.add(0, "Priority Class Name", spec.priorityClassName);
   l.add(0, "Service Account", spec.serviceAccountName ?? "default");
   l.add(0, "Node", spec.nodeName ? `${text(spec.nodeName)}/${text(status.hostIP, "")}` : "<none>");
   if (status.startTime) l.add(0, "Start Time", date(status.startTime));

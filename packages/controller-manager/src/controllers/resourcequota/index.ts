@@ -7,6 +7,7 @@ import {
   findResource,
   formatUsage,
   parseQuantity,
+  quotaScopesMatch,
   quotaUsage,
   type ResourceInfo,
 } from "@skiff/api";
@@ -41,14 +42,15 @@ export const quotaResources: [group: string, resource: string][] = [
 export function usedBy(
   hard: Record<string, string | number>,
   objects: { info: ResourceInfo; items: KubeObject[] }[],
+  scopes?: string[],
 ): Record<string, string> {
   const total: Record<string, number> = {};
   for (const r of Object.keys(hard)) total[r] = 0;
   for (const { info, items } of objects) {
-    for (const obj of items) {
-      for (const [r, v] of Object.entries(
-        quotaUsage(info, obj as unknown as Record<string, unknown>),
-      )) {
+    for (const item of items) {
+      const obj = item as unknown as Record<string, unknown>;
+      if (!quotaScopesMatch(info, obj, scopes)) continue;
+      for (const [r, v] of Object.entries(quotaUsage(info, obj))) {
         if (r in total) total[r] = total[r]! + v;
       }
     }
@@ -106,7 +108,7 @@ export class ResourceQuotaController extends QueueController {
       info,
       items: lister.namespace(namespace).list(),
     }));
-    const status = { hard: { ...hard }, used: usedBy(hard, objects) };
+    const status = { hard: { ...hard }, used: usedBy(hard, objects, quota.spec?.scopes) };
     const same =
       isDeepStrictEqual(status.hard, quota.status?.hard ?? {}) &&
       Object.keys(status.used).length === Object.keys(quota.status?.used ?? {}).length &&

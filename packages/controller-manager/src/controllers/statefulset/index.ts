@@ -14,6 +14,7 @@ import type {
 } from "@skiff/client";
 import {
   controllerKey,
+  controllerRef,
   controllerRefTo,
   enqueueHandler,
   newQueue,
@@ -27,9 +28,16 @@ import {
   historyToDelete,
   templateOfRevision,
 } from "../../history.js";
-import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from "../../objects.js";
+import {
+  selectorOf,
+  selects,
+  type ControllerRevision,
+  type PersistentVolumeClaim,
+  type Pod,
+  type StatefulSet,
+} from "../../objects.js";
 import { resourceInfo } from "../endpoints/pods.js";
-import { newClaims, newStatefulPod, planStatefulSet, revisionLabel } from "./plan.js";
+import { newClaims, newStatefulPod, ordinalOf, planStatefulSet, revisionLabel } from "./plan.js";
 
 export class StatefulSetController extends QueueController {
   readonly name = "statefulset";
@@ -86,7 +94,10 @@ export class StatefulSetController extends QueueController {
     // A set being deleted leaves its pods to the garbage collector.
     if (!sts || sts.metadata.deletionTimestamp || !sts.spec?.template) return;
     const uid = sts.metadata.uid ?? "";
-    const pods = this.pods.lister().byIndex("statefulSetUid", uid);
+    const pods = [
+      ...this.pods.lister().byIndex("statefulSetUid", uid),
+      ...(await this.adoptOrphans(sts)),
+    ];
     const revisions = this.revisions.lister().byIndex("statefulSetUid", uid);
 
     let update: ControllerRevision;
@@ -171,6 +182,47 @@ export class StatefulSetController extends QueueController {
     const next = structuredClone(sts);
     next.status = plan.status;
     await this.setClient.namespace(namespace).updateStatus(next);
+  }
+
+  /**
+   * Pods with no controller that the set's selector picks and that are named like its
+   * pods (left behind by a delete --cascade=orphan) become the set's again.
+   */
+  private async adoptOrphans(sts: StatefulSet): Promise<Pod[]> {
+    const ns = sts.metadata.namespace ?? "";
+    const selector = selectorOf(sts.spec?.selector);
+    const orphans = this.pods
+      .lister()
+      .namespace(ns)
+      .list()
+      .filter(
+        (p) =>
+          !controllerRef(p) &&
+          !p.metadata.deletionTimestamp &&
+          selects(selector, p) &&
+          ordinalOf(sts.metadata.name ?? "", p) !== undefined,
+      );
+    const adopted: Pod[] = [];
+    for (const orphan of orphans) {
+      const next = structuredClone(orphan);
+      next.metadata.ownerReferences = [
+        ...(next.metadata.ownerReferences ?? []),
+        {
+          apiVersion: "apps/v1",
+          kind: "StatefulSet",
+          name: sts.metadata.name ?? "",
+          uid: sts.metadata.uid ?? "",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ];
+      try {
+        adopted.push(await this.podClient.namespace(ns).update(next));
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return adopted;
   }
 
   /** The ordinal's claims, created when missing; existing ones are kept as they are. */
