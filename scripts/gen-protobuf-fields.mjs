@@ -21,6 +21,9 @@ const packages = [
   [apiDir, "coordination/v1"],
   [apiDir, "discovery/v1"],
   [apiDir, "autoscaling/v1"],
+  [apiDir, "autoscaling/v2"],
+  [apiDir, "storage/v1"],
+  [apiDir, "scheduling/v1"],
   [apiDir, "authentication/v1"],
   [apiDir, "policy/v1"],
   [machineryDir, "pkg/apis/meta/v1"],
@@ -40,6 +43,18 @@ const ROOTS = [
   "k8s.io.api.core.v1.ServiceAccount",
   "k8s.io.api.core.v1.Event",
   "k8s.io.api.core.v1.Binding",
+  "k8s.io.api.core.v1.PersistentVolume",
+  "k8s.io.api.core.v1.PersistentVolumeClaim",
+  "k8s.io.api.core.v1.ResourceQuota",
+  "k8s.io.api.core.v1.LimitRange",
+  "k8s.io.api.apps.v1.StatefulSet",
+  "k8s.io.api.apps.v1.ControllerRevision",
+  "k8s.io.api.batch.v1.CronJob",
+  "k8s.io.api.storage.v1.StorageClass",
+  "k8s.io.api.policy.v1.PodDisruptionBudget",
+  "k8s.io.api.scheduling.v1.PriorityClass",
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler",
+  "k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler",
   "k8s.io.api.apps.v1.Deployment",
   "k8s.io.api.apps.v1.ReplicaSet",
   "k8s.io.api.apps.v1.DaemonSet",
@@ -65,10 +80,23 @@ const LISTS = [
   "Secret",
   "ServiceAccount",
   "Event",
+  "PersistentVolume",
+  "PersistentVolumeClaim",
+  "ResourceQuota",
+  "LimitRange",
 ]
   .map((k) => `k8s.io.api.core.v1.${k}List`)
-  .concat(["Deployment", "ReplicaSet", "DaemonSet"].map((k) => `k8s.io.api.apps.v1.${k}List`))
+  .concat(
+    ["Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "ControllerRevision"].map(
+      (k) => `k8s.io.api.apps.v1.${k}List`,
+    ),
+  )
   .concat([
+    "k8s.io.api.batch.v1.CronJobList",
+    "k8s.io.api.storage.v1.StorageClassList",
+    "k8s.io.api.policy.v1.PodDisruptionBudgetList",
+    "k8s.io.api.scheduling.v1.PriorityClassList",
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerList",
     "k8s.io.api.batch.v1.JobList",
     "k8s.io.api.coordination.v1.LeaseList",
     "k8s.io.api.discovery.v1.EndpointSliceList",

@@ -9,6 +9,15 @@ export type ProtoFieldMode = "" | "repeated" | "map" | "inline";
 export type ProtoField = readonly [number, string, ProtoFieldMode, 1?];
 
 export const protobufMessages: Record<string, Record<string, ProtoField>> = {
+  "k8s.io.api.apps.v1.ControllerRevision": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    data: [2, "k8s.io.apimachinery.pkg.runtime.RawExtension", "", 1],
+    revision: [3, "int64", ""],
+  },
+  "k8s.io.api.apps.v1.ControllerRevisionList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.apps.v1.ControllerRevision", "repeated"],
+  },
   "k8s.io.api.apps.v1.DaemonSet": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     spec: [2, "k8s.io.api.apps.v1.DaemonSetSpec", "", 1],
@@ -129,6 +138,66 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     maxUnavailable: [1, "k8s.io.apimachinery.pkg.util.intstr.IntOrString", ""],
     maxSurge: [2, "k8s.io.apimachinery.pkg.util.intstr.IntOrString", ""],
   },
+  "k8s.io.api.apps.v1.RollingUpdateStatefulSetStrategy": {
+    partition: [1, "int32", ""],
+    maxUnavailable: [2, "k8s.io.apimachinery.pkg.util.intstr.IntOrString", ""],
+  },
+  "k8s.io.api.apps.v1.StatefulSet": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.apps.v1.StatefulSetSpec", "", 1],
+    status: [3, "k8s.io.api.apps.v1.StatefulSetStatus", "", 1],
+  },
+  "k8s.io.api.apps.v1.StatefulSetCondition": {
+    type: [1, "string", ""],
+    status: [2, "string", ""],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.apps.v1.StatefulSetList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.apps.v1.StatefulSet", "repeated"],
+  },
+  "k8s.io.api.apps.v1.StatefulSetOrdinals": {
+    start: [1, "int32", ""],
+  },
+  "k8s.io.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy": {
+    whenDeleted: [1, "string", "", 1],
+    whenScaled: [2, "string", "", 1],
+  },
+  "k8s.io.api.apps.v1.StatefulSetSpec": {
+    replicas: [1, "int32", ""],
+    selector: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    template: [3, "k8s.io.api.core.v1.PodTemplateSpec", ""],
+    volumeClaimTemplates: [4, "k8s.io.api.core.v1.PersistentVolumeClaim", "repeated"],
+    serviceName: [5, "string", ""],
+    podManagementPolicy: [6, "string", "", 1],
+    updateStrategy: [7, "k8s.io.api.apps.v1.StatefulSetUpdateStrategy", "", 1],
+    revisionHistoryLimit: [8, "int32", ""],
+    minReadySeconds: [9, "int32", "", 1],
+    persistentVolumeClaimRetentionPolicy: [
+      10,
+      "k8s.io.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy",
+      "",
+    ],
+    ordinals: [11, "k8s.io.api.apps.v1.StatefulSetOrdinals", ""],
+  },
+  "k8s.io.api.apps.v1.StatefulSetStatus": {
+    observedGeneration: [1, "int64", "", 1],
+    replicas: [2, "int32", ""],
+    readyReplicas: [3, "int32", "", 1],
+    currentReplicas: [4, "int32", "", 1],
+    updatedReplicas: [5, "int32", "", 1],
+    currentRevision: [6, "string", "", 1],
+    updateRevision: [7, "string", "", 1],
+    collisionCount: [9, "int32", ""],
+    conditions: [10, "k8s.io.api.apps.v1.StatefulSetCondition", "repeated"],
+    availableReplicas: [11, "int32", ""],
+  },
+  "k8s.io.api.apps.v1.StatefulSetUpdateStrategy": {
+    type: [1, "string", "", 1],
+    rollingUpdate: [2, "k8s.io.api.apps.v1.RollingUpdateStatefulSetStrategy", ""],
+  },
   "k8s.io.api.authentication.v1.BoundObjectReference": {
     kind: [1, "string", "", 1],
     apiVersion: [2, "string", "", 1],
@@ -165,6 +234,29 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     groups: [3, "string", "repeated"],
     extra: [4, "k8s.io.api.authentication.v1.ExtraValue", "map"],
   },
+  "k8s.io.api.autoscaling.v1.CrossVersionObjectReference": {
+    kind: [1, "string", ""],
+    name: [2, "string", ""],
+    apiVersion: [3, "string", "", 1],
+  },
+  "k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerSpec", "", 1],
+    status: [3, "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerStatus", "", 1],
+  },
+  "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerSpec": {
+    scaleTargetRef: [1, "k8s.io.api.autoscaling.v1.CrossVersionObjectReference", ""],
+    minReplicas: [2, "int32", ""],
+    maxReplicas: [3, "int32", ""],
+    targetCPUUtilizationPercentage: [4, "int32", ""],
+  },
+  "k8s.io.api.autoscaling.v1.HorizontalPodAutoscalerStatus": {
+    observedGeneration: [1, "int64", ""],
+    lastScaleTime: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", ""],
+    currentReplicas: [3, "int32", ""],
+    desiredReplicas: [4, "int32", ""],
+    currentCPUUtilizationPercentage: [5, "int32", ""],
+  },
   "k8s.io.api.autoscaling.v1.Scale": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     spec: [2, "k8s.io.api.autoscaling.v1.ScaleSpec", "", 1],
@@ -176,6 +268,156 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.autoscaling.v1.ScaleStatus": {
     replicas: [1, "int32", ""],
     selector: [2, "string", "", 1],
+  },
+  "k8s.io.api.autoscaling.v2.ContainerResourceMetricSource": {
+    name: [1, "string", ""],
+    target: [2, "k8s.io.api.autoscaling.v2.MetricTarget", ""],
+    container: [3, "string", ""],
+  },
+  "k8s.io.api.autoscaling.v2.ContainerResourceMetricStatus": {
+    name: [1, "string", ""],
+    current: [2, "k8s.io.api.autoscaling.v2.MetricValueStatus", ""],
+    container: [3, "string", ""],
+  },
+  "k8s.io.api.autoscaling.v2.CrossVersionObjectReference": {
+    kind: [1, "string", ""],
+    name: [2, "string", ""],
+    apiVersion: [3, "string", "", 1],
+  },
+  "k8s.io.api.autoscaling.v2.ExternalMetricSource": {
+    metric: [1, "k8s.io.api.autoscaling.v2.MetricIdentifier", ""],
+    target: [2, "k8s.io.api.autoscaling.v2.MetricTarget", ""],
+  },
+  "k8s.io.api.autoscaling.v2.ExternalMetricStatus": {
+    metric: [1, "k8s.io.api.autoscaling.v2.MetricIdentifier", ""],
+    current: [2, "k8s.io.api.autoscaling.v2.MetricValueStatus", ""],
+  },
+  "k8s.io.api.autoscaling.v2.HPAScalingPolicy": {
+    type: [1, "string", ""],
+    value: [2, "int32", ""],
+    periodSeconds: [3, "int32", ""],
+  },
+  "k8s.io.api.autoscaling.v2.HPAScalingRules": {
+    stabilizationWindowSeconds: [3, "int32", ""],
+    selectPolicy: [1, "string", ""],
+    policies: [2, "k8s.io.api.autoscaling.v2.HPAScalingPolicy", "repeated"],
+    tolerance: [4, "k8s.io.apimachinery.pkg.api.resource.Quantity", ""],
+  },
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec", "", 1],
+    status: [3, "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus", "", 1],
+  },
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerBehavior": {
+    scaleUp: [1, "k8s.io.api.autoscaling.v2.HPAScalingRules", ""],
+    scaleDown: [2, "k8s.io.api.autoscaling.v2.HPAScalingRules", ""],
+  },
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerCondition": {
+    type: [1, "string", ""],
+    status: [2, "string", ""],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler", "repeated"],
+  },
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec": {
+    scaleTargetRef: [1, "k8s.io.api.autoscaling.v2.CrossVersionObjectReference", ""],
+    minReplicas: [2, "int32", ""],
+    maxReplicas: [3, "int32", ""],
+    metrics: [4, "k8s.io.api.autoscaling.v2.MetricSpec", "repeated"],
+    behavior: [5, "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerBehavior", ""],
+  },
+  "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus": {
+    observedGeneration: [1, "int64", ""],
+    lastScaleTime: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", ""],
+    currentReplicas: [3, "int32", "", 1],
+    desiredReplicas: [4, "int32", ""],
+    currentMetrics: [5, "k8s.io.api.autoscaling.v2.MetricStatus", "repeated"],
+    conditions: [6, "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerCondition", "repeated"],
+  },
+  "k8s.io.api.autoscaling.v2.MetricIdentifier": {
+    name: [1, "string", ""],
+    selector: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+  },
+  "k8s.io.api.autoscaling.v2.MetricSpec": {
+    type: [1, "string", ""],
+    object: [2, "k8s.io.api.autoscaling.v2.ObjectMetricSource", ""],
+    pods: [3, "k8s.io.api.autoscaling.v2.PodsMetricSource", ""],
+    resource: [4, "k8s.io.api.autoscaling.v2.ResourceMetricSource", ""],
+    containerResource: [7, "k8s.io.api.autoscaling.v2.ContainerResourceMetricSource", ""],
+    external: [5, "k8s.io.api.autoscaling.v2.ExternalMetricSource", ""],
+  },
+  "k8s.io.api.autoscaling.v2.MetricStatus": {
+    type: [1, "string", ""],
+    object: [2, "k8s.io.api.autoscaling.v2.ObjectMetricStatus", ""],
+    pods: [3, "k8s.io.api.autoscaling.v2.PodsMetricStatus", ""],
+    resource: [4, "k8s.io.api.autoscaling.v2.ResourceMetricStatus", ""],
+    containerResource: [7, "k8s.io.api.autoscaling.v2.ContainerResourceMetricStatus", ""],
+    external: [5, "k8s.io.api.autoscaling.v2.ExternalMetricStatus", ""],
+  },
+  "k8s.io.api.autoscaling.v2.MetricTarget": {
+    type: [1, "string", ""],
+    value: [2, "k8s.io.apimachinery.pkg.api.resource.Quantity", ""],
+    averageValue: [3, "k8s.io.apimachinery.pkg.api.resource.Quantity", ""],
+    averageUtilization: [4, "int32", ""],
+  },
+  "k8s.io.api.autoscaling.v2.MetricValueStatus": {
+    value: [1, "k8s.io.apimachinery.pkg.api.resource.Quantity", ""],
+    averageValue: [2, "k8s.io.apimachinery.pkg.api.resource.Quantity", ""],
+    averageUtilization: [3, "int32", ""],
+  },
+  "k8s.io.api.autoscaling.v2.ObjectMetricSource": {
+    describedObject: [1, "k8s.io.api.autoscaling.v2.CrossVersionObjectReference", ""],
+    target: [2, "k8s.io.api.autoscaling.v2.MetricTarget", ""],
+    metric: [3, "k8s.io.api.autoscaling.v2.MetricIdentifier", ""],
+  },
+  "k8s.io.api.autoscaling.v2.ObjectMetricStatus": {
+    metric: [1, "k8s.io.api.autoscaling.v2.MetricIdentifier", ""],
+    current: [2, "k8s.io.api.autoscaling.v2.MetricValueStatus", ""],
+    describedObject: [3, "k8s.io.api.autoscaling.v2.CrossVersionObjectReference", ""],
+  },
+  "k8s.io.api.autoscaling.v2.PodsMetricSource": {
+    metric: [1, "k8s.io.api.autoscaling.v2.MetricIdentifier", ""],
+    target: [2, "k8s.io.api.autoscaling.v2.MetricTarget", ""],
+  },
+  "k8s.io.api.autoscaling.v2.PodsMetricStatus": {
+    metric: [1, "k8s.io.api.autoscaling.v2.MetricIdentifier", ""],
+    current: [2, "k8s.io.api.autoscaling.v2.MetricValueStatus", ""],
+  },
+  "k8s.io.api.autoscaling.v2.ResourceMetricSource": {
+    name: [1, "string", ""],
+    target: [2, "k8s.io.api.autoscaling.v2.MetricTarget", ""],
+  },
+  "k8s.io.api.autoscaling.v2.ResourceMetricStatus": {
+    name: [1, "string", ""],
+    current: [2, "k8s.io.api.autoscaling.v2.MetricValueStatus", ""],
+  },
+  "k8s.io.api.batch.v1.CronJob": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.batch.v1.CronJobSpec", "", 1],
+    status: [3, "k8s.io.api.batch.v1.CronJobStatus", "", 1],
+  },
+  "k8s.io.api.batch.v1.CronJobList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.batch.v1.CronJob", "repeated"],
+  },
+  "k8s.io.api.batch.v1.CronJobSpec": {
+    schedule: [1, "string", ""],
+    timeZone: [8, "string", ""],
+    startingDeadlineSeconds: [2, "int64", ""],
+    concurrencyPolicy: [3, "string", "", 1],
+    suspend: [4, "bool", ""],
+    jobTemplate: [5, "k8s.io.api.batch.v1.JobTemplateSpec", ""],
+    successfulJobsHistoryLimit: [6, "int32", ""],
+    failedJobsHistoryLimit: [7, "int32", ""],
+  },
+  "k8s.io.api.batch.v1.CronJobStatus": {
+    active: [1, "k8s.io.api.core.v1.ObjectReference", "repeated"],
+    lastScheduleTime: [4, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", ""],
+    lastSuccessfulTime: [5, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", ""],
   },
   "k8s.io.api.batch.v1.Job": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
@@ -224,6 +466,10 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     failedIndexes: [10, "string", ""],
     uncountedTerminatedPods: [8, "k8s.io.api.batch.v1.UncountedTerminatedPods", ""],
     ready: [9, "int32", ""],
+  },
+  "k8s.io.api.batch.v1.JobTemplateSpec": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.batch.v1.JobSpec", "", 1],
   },
   "k8s.io.api.batch.v1.PodFailurePolicy": {
     rules: [1, "k8s.io.api.batch.v1.PodFailurePolicyRule", "repeated"],
@@ -297,6 +543,12 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     readOnly: [5, "bool", ""],
     kind: [6, "string", ""],
   },
+  "k8s.io.api.core.v1.AzureFilePersistentVolumeSource": {
+    secretName: [1, "string", ""],
+    shareName: [2, "string", ""],
+    readOnly: [3, "bool", "", 1],
+    secretNamespace: [4, "string", ""],
+  },
   "k8s.io.api.core.v1.AzureFileVolumeSource": {
     secretName: [1, "string", ""],
     shareName: [2, "string", ""],
@@ -305,6 +557,18 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.core.v1.Binding": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     target: [2, "k8s.io.api.core.v1.ObjectReference", ""],
+  },
+  "k8s.io.api.core.v1.CSIPersistentVolumeSource": {
+    driver: [1, "string", ""],
+    volumeHandle: [2, "string", ""],
+    readOnly: [3, "bool", "", 1],
+    fsType: [4, "string", "", 1],
+    volumeAttributes: [5, "string", "map"],
+    controllerPublishSecretRef: [6, "k8s.io.api.core.v1.SecretReference", ""],
+    nodeStageSecretRef: [7, "k8s.io.api.core.v1.SecretReference", ""],
+    nodePublishSecretRef: [8, "k8s.io.api.core.v1.SecretReference", ""],
+    controllerExpandSecretRef: [9, "k8s.io.api.core.v1.SecretReference", ""],
+    nodeExpandSecretRef: [10, "k8s.io.api.core.v1.SecretReference", ""],
   },
   "k8s.io.api.core.v1.CSIVolumeSource": {
     driver: [1, "string", ""],
@@ -317,6 +581,14 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     add: [1, "string", "repeated"],
     drop: [2, "string", "repeated"],
   },
+  "k8s.io.api.core.v1.CephFSPersistentVolumeSource": {
+    monitors: [1, "string", "repeated"],
+    path: [2, "string", "", 1],
+    user: [3, "string", "", 1],
+    secretFile: [4, "string", "", 1],
+    secretRef: [5, "k8s.io.api.core.v1.SecretReference", ""],
+    readOnly: [6, "bool", "", 1],
+  },
   "k8s.io.api.core.v1.CephFSVolumeSource": {
     monitors: [1, "string", "repeated"],
     path: [2, "string", "", 1],
@@ -324,6 +596,12 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     secretFile: [4, "string", "", 1],
     secretRef: [5, "k8s.io.api.core.v1.LocalObjectReference", ""],
     readOnly: [6, "bool", "", 1],
+  },
+  "k8s.io.api.core.v1.CinderPersistentVolumeSource": {
+    volumeID: [1, "string", ""],
+    fsType: [2, "string", "", 1],
+    readOnly: [3, "bool", "", 1],
+    secretRef: [4, "k8s.io.api.core.v1.SecretReference", ""],
   },
   "k8s.io.api.core.v1.CinderVolumeSource": {
     volumeID: [1, "string", ""],
@@ -593,6 +871,13 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     readOnly: [4, "bool", "", 1],
     wwids: [5, "string", "repeated"],
   },
+  "k8s.io.api.core.v1.FlexPersistentVolumeSource": {
+    driver: [1, "string", ""],
+    fsType: [2, "string", "", 1],
+    secretRef: [3, "k8s.io.api.core.v1.SecretReference", ""],
+    readOnly: [4, "bool", "", 1],
+    options: [5, "string", "map"],
+  },
   "k8s.io.api.core.v1.FlexVolumeSource": {
     driver: [1, "string", ""],
     fsType: [2, "string", "", 1],
@@ -618,6 +903,12 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     repository: [1, "string", ""],
     revision: [2, "string", "", 1],
     directory: [3, "string", "", 1],
+  },
+  "k8s.io.api.core.v1.GlusterfsPersistentVolumeSource": {
+    endpoints: [1, "string", ""],
+    path: [2, "string", ""],
+    readOnly: [3, "bool", "", 1],
+    endpointsNamespace: [4, "string", ""],
   },
   "k8s.io.api.core.v1.GlusterfsVolumeSource": {
     endpoints: [1, "string", ""],
@@ -645,6 +936,19 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.core.v1.HostPathVolumeSource": {
     path: [1, "string", ""],
     type: [2, "string", ""],
+  },
+  "k8s.io.api.core.v1.ISCSIPersistentVolumeSource": {
+    targetPortal: [1, "string", ""],
+    iqn: [2, "string", ""],
+    lun: [3, "int32", ""],
+    iscsiInterface: [4, "string", "", 1],
+    fsType: [5, "string", "", 1],
+    readOnly: [6, "bool", "", 1],
+    portals: [7, "string", "repeated"],
+    chapAuthDiscovery: [8, "bool", "", 1],
+    chapAuthSession: [11, "bool", "", 1],
+    secretRef: [10, "k8s.io.api.core.v1.SecretReference", ""],
+    initiatorName: [12, "string", ""],
   },
   "k8s.io.api.core.v1.ISCSIVolumeSource": {
     targetPortal: [1, "string", ""],
@@ -679,6 +983,25 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     tcpSocket: [3, "k8s.io.api.core.v1.TCPSocketAction", ""],
     sleep: [4, "k8s.io.api.core.v1.SleepAction", ""],
   },
+  "k8s.io.api.core.v1.LimitRange": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.core.v1.LimitRangeSpec", "", 1],
+  },
+  "k8s.io.api.core.v1.LimitRangeItem": {
+    type: [1, "string", ""],
+    max: [2, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    min: [3, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    default: [4, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    defaultRequest: [5, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    maxLimitRequestRatio: [6, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+  },
+  "k8s.io.api.core.v1.LimitRangeList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.core.v1.LimitRange", "repeated"],
+  },
+  "k8s.io.api.core.v1.LimitRangeSpec": {
+    limits: [1, "k8s.io.api.core.v1.LimitRangeItem", "repeated"],
+  },
   "k8s.io.api.core.v1.LinuxContainerUser": {
     uid: [1, "int64", ""],
     gid: [2, "int64", ""],
@@ -695,6 +1018,14 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   },
   "k8s.io.api.core.v1.LocalObjectReference": {
     name: [1, "string", "", 1],
+  },
+  "k8s.io.api.core.v1.LocalVolumeSource": {
+    path: [1, "string", ""],
+    fsType: [2, "string", ""],
+  },
+  "k8s.io.api.core.v1.ModifyVolumeStatus": {
+    targetVolumeAttributesClassName: [1, "string", "", 1],
+    status: [2, "string", ""],
   },
   "k8s.io.api.core.v1.NFSVolumeSource": {
     server: [1, "string", ""],
@@ -841,6 +1172,28 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     resourceVersion: [6, "string", "", 1],
     fieldPath: [7, "string", "", 1],
   },
+  "k8s.io.api.core.v1.PersistentVolume": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.core.v1.PersistentVolumeSpec", "", 1],
+    status: [3, "k8s.io.api.core.v1.PersistentVolumeStatus", "", 1],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeClaim": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.core.v1.PersistentVolumeClaimSpec", "", 1],
+    status: [3, "k8s.io.api.core.v1.PersistentVolumeClaimStatus", "", 1],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeClaimCondition": {
+    type: [1, "string", ""],
+    status: [2, "string", ""],
+    lastProbeTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    lastTransitionTime: [4, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [5, "string", "", 1],
+    message: [6, "string", "", 1],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeClaimList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.core.v1.PersistentVolumeClaim", "repeated"],
+  },
   "k8s.io.api.core.v1.PersistentVolumeClaimSpec": {
     accessModes: [1, "string", "repeated"],
     selector: [4, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
@@ -852,6 +1205,16 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     dataSourceRef: [8, "k8s.io.api.core.v1.TypedObjectReference", ""],
     volumeAttributesClassName: [9, "string", ""],
   },
+  "k8s.io.api.core.v1.PersistentVolumeClaimStatus": {
+    phase: [1, "string", "", 1],
+    accessModes: [2, "string", "repeated"],
+    capacity: [3, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    conditions: [4, "k8s.io.api.core.v1.PersistentVolumeClaimCondition", "repeated"],
+    allocatedResources: [5, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    allocatedResourceStatuses: [7, "string", "map"],
+    currentVolumeAttributesClassName: [8, "string", ""],
+    modifyVolumeStatus: [9, "k8s.io.api.core.v1.ModifyVolumeStatus", ""],
+  },
   "k8s.io.api.core.v1.PersistentVolumeClaimTemplate": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     spec: [2, "k8s.io.api.core.v1.PersistentVolumeClaimSpec", ""],
@@ -859,6 +1222,52 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.core.v1.PersistentVolumeClaimVolumeSource": {
     claimName: [1, "string", ""],
     readOnly: [2, "bool", "", 1],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.core.v1.PersistentVolume", "repeated"],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeSource": {
+    gcePersistentDisk: [1, "k8s.io.api.core.v1.GCEPersistentDiskVolumeSource", ""],
+    awsElasticBlockStore: [2, "k8s.io.api.core.v1.AWSElasticBlockStoreVolumeSource", ""],
+    hostPath: [3, "k8s.io.api.core.v1.HostPathVolumeSource", ""],
+    glusterfs: [4, "k8s.io.api.core.v1.GlusterfsPersistentVolumeSource", ""],
+    nfs: [5, "k8s.io.api.core.v1.NFSVolumeSource", ""],
+    rbd: [6, "k8s.io.api.core.v1.RBDPersistentVolumeSource", ""],
+    iscsi: [7, "k8s.io.api.core.v1.ISCSIPersistentVolumeSource", ""],
+    cinder: [8, "k8s.io.api.core.v1.CinderPersistentVolumeSource", ""],
+    cephfs: [9, "k8s.io.api.core.v1.CephFSPersistentVolumeSource", ""],
+    fc: [10, "k8s.io.api.core.v1.FCVolumeSource", ""],
+    flocker: [11, "k8s.io.api.core.v1.FlockerVolumeSource", ""],
+    flexVolume: [12, "k8s.io.api.core.v1.FlexPersistentVolumeSource", ""],
+    azureFile: [13, "k8s.io.api.core.v1.AzureFilePersistentVolumeSource", ""],
+    vsphereVolume: [14, "k8s.io.api.core.v1.VsphereVirtualDiskVolumeSource", ""],
+    quobyte: [15, "k8s.io.api.core.v1.QuobyteVolumeSource", ""],
+    azureDisk: [16, "k8s.io.api.core.v1.AzureDiskVolumeSource", ""],
+    photonPersistentDisk: [17, "k8s.io.api.core.v1.PhotonPersistentDiskVolumeSource", ""],
+    portworxVolume: [18, "k8s.io.api.core.v1.PortworxVolumeSource", ""],
+    scaleIO: [19, "k8s.io.api.core.v1.ScaleIOPersistentVolumeSource", ""],
+    local: [20, "k8s.io.api.core.v1.LocalVolumeSource", ""],
+    storageos: [21, "k8s.io.api.core.v1.StorageOSPersistentVolumeSource", ""],
+    csi: [22, "k8s.io.api.core.v1.CSIPersistentVolumeSource", ""],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeSpec": {
+    capacity: [1, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    persistentVolumeSource: [2, "k8s.io.api.core.v1.PersistentVolumeSource", "inline"],
+    accessModes: [3, "string", "repeated"],
+    claimRef: [4, "k8s.io.api.core.v1.ObjectReference", ""],
+    persistentVolumeReclaimPolicy: [5, "string", "", 1],
+    storageClassName: [6, "string", "", 1],
+    mountOptions: [7, "string", "repeated"],
+    volumeMode: [8, "string", ""],
+    nodeAffinity: [9, "k8s.io.api.core.v1.VolumeNodeAffinity", ""],
+    volumeAttributesClassName: [10, "string", ""],
+  },
+  "k8s.io.api.core.v1.PersistentVolumeStatus": {
+    phase: [1, "string", "", 1],
+    message: [2, "string", "", 1],
+    reason: [3, "string", "", 1],
+    lastPhaseTransitionTime: [4, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", ""],
   },
   "k8s.io.api.core.v1.PhotonPersistentDiskVolumeSource": {
     pdID: [1, "string", ""],
@@ -1065,6 +1474,16 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     group: [5, "string", "", 1],
     tenant: [6, "string", "", 1],
   },
+  "k8s.io.api.core.v1.RBDPersistentVolumeSource": {
+    monitors: [1, "string", "repeated"],
+    image: [2, "string", ""],
+    fsType: [3, "string", "", 1],
+    pool: [4, "string", "", 1],
+    user: [5, "string", "", 1],
+    keyring: [6, "string", "", 1],
+    secretRef: [7, "k8s.io.api.core.v1.SecretReference", ""],
+    readOnly: [8, "bool", "", 1],
+  },
   "k8s.io.api.core.v1.RBDVolumeSource": {
     monitors: [1, "string", "repeated"],
     image: [2, "string", ""],
@@ -1088,6 +1507,24 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     resourceID: [1, "string", ""],
     health: [2, "string", "", 1],
   },
+  "k8s.io.api.core.v1.ResourceQuota": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.core.v1.ResourceQuotaSpec", "", 1],
+    status: [3, "k8s.io.api.core.v1.ResourceQuotaStatus", "", 1],
+  },
+  "k8s.io.api.core.v1.ResourceQuotaList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.core.v1.ResourceQuota", "repeated"],
+  },
+  "k8s.io.api.core.v1.ResourceQuotaSpec": {
+    hard: [1, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    scopes: [2, "string", "repeated"],
+    scopeSelector: [3, "k8s.io.api.core.v1.ScopeSelector", ""],
+  },
+  "k8s.io.api.core.v1.ResourceQuotaStatus": {
+    hard: [1, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+    used: [2, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
+  },
   "k8s.io.api.core.v1.ResourceRequirements": {
     limits: [1, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
     requests: [2, "k8s.io.apimachinery.pkg.api.resource.Quantity", "map", 1],
@@ -1103,6 +1540,18 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     type: [3, "string", "", 1],
     level: [4, "string", "", 1],
   },
+  "k8s.io.api.core.v1.ScaleIOPersistentVolumeSource": {
+    gateway: [1, "string", ""],
+    system: [2, "string", ""],
+    secretRef: [3, "k8s.io.api.core.v1.SecretReference", ""],
+    sslEnabled: [4, "bool", "", 1],
+    protectionDomain: [5, "string", "", 1],
+    storagePool: [6, "string", "", 1],
+    storageMode: [7, "string", "", 1],
+    volumeName: [8, "string", "", 1],
+    fsType: [9, "string", "", 1],
+    readOnly: [10, "bool", "", 1],
+  },
   "k8s.io.api.core.v1.ScaleIOVolumeSource": {
     gateway: [1, "string", ""],
     system: [2, "string", ""],
@@ -1114,6 +1563,14 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     volumeName: [8, "string", "", 1],
     fsType: [9, "string", "", 1],
     readOnly: [10, "bool", "", 1],
+  },
+  "k8s.io.api.core.v1.ScopeSelector": {
+    matchExpressions: [1, "k8s.io.api.core.v1.ScopedResourceSelectorRequirement", "repeated"],
+  },
+  "k8s.io.api.core.v1.ScopedResourceSelectorRequirement": {
+    scopeName: [1, "string", ""],
+    operator: [2, "string", ""],
+    values: [3, "string", "repeated"],
   },
   "k8s.io.api.core.v1.SeccompProfile": {
     type: [1, "string", ""],
@@ -1143,6 +1600,10 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     localObjectReference: [1, "k8s.io.api.core.v1.LocalObjectReference", "inline"],
     items: [2, "k8s.io.api.core.v1.KeyToPath", "repeated"],
     optional: [4, "bool", ""],
+  },
+  "k8s.io.api.core.v1.SecretReference": {
+    name: [1, "string", "", 1],
+    namespace: [2, "string", "", 1],
   },
   "k8s.io.api.core.v1.SecretVolumeSource": {
     secretName: [1, "string", "", 1],
@@ -1228,6 +1689,13 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.core.v1.SleepAction": {
     seconds: [1, "int64", ""],
   },
+  "k8s.io.api.core.v1.StorageOSPersistentVolumeSource": {
+    volumeName: [1, "string", "", 1],
+    volumeNamespace: [2, "string", "", 1],
+    fsType: [3, "string", "", 1],
+    readOnly: [4, "bool", "", 1],
+    secretRef: [5, "k8s.io.api.core.v1.ObjectReference", ""],
+  },
   "k8s.io.api.core.v1.StorageOSVolumeSource": {
     volumeName: [1, "string", "", 1],
     volumeNamespace: [2, "string", "", 1],
@@ -1255,6 +1723,13 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     value: [3, "string", "", 1],
     effect: [4, "string", "", 1],
     tolerationSeconds: [5, "int64", ""],
+  },
+  "k8s.io.api.core.v1.TopologySelectorLabelRequirement": {
+    key: [1, "string", ""],
+    values: [2, "string", "repeated"],
+  },
+  "k8s.io.api.core.v1.TopologySelectorTerm": {
+    matchLabelExpressions: [1, "k8s.io.api.core.v1.TopologySelectorLabelRequirement", "repeated"],
   },
   "k8s.io.api.core.v1.TopologySpreadConstraint": {
     maxSkew: [1, "int32", ""],
@@ -1299,6 +1774,9 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     mountPath: [2, "string", ""],
     readOnly: [3, "bool", "", 1],
     recursiveReadOnly: [4, "string", ""],
+  },
+  "k8s.io.api.core.v1.VolumeNodeAffinity": {
+    required: [1, "k8s.io.api.core.v1.NodeSelector", ""],
   },
   "k8s.io.api.core.v1.VolumeProjection": {
     secret: [1, "k8s.io.api.core.v1.SecretProjection", ""],
@@ -1403,6 +1881,55 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.policy.v1.Eviction": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     deleteOptions: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions", ""],
+  },
+  "k8s.io.api.policy.v1.PodDisruptionBudget": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.policy.v1.PodDisruptionBudgetSpec", "", 1],
+    status: [3, "k8s.io.api.policy.v1.PodDisruptionBudgetStatus", "", 1],
+  },
+  "k8s.io.api.policy.v1.PodDisruptionBudgetList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.policy.v1.PodDisruptionBudget", "repeated"],
+  },
+  "k8s.io.api.policy.v1.PodDisruptionBudgetSpec": {
+    minAvailable: [1, "k8s.io.apimachinery.pkg.util.intstr.IntOrString", ""],
+    selector: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    maxUnavailable: [3, "k8s.io.apimachinery.pkg.util.intstr.IntOrString", ""],
+    unhealthyPodEvictionPolicy: [4, "string", ""],
+  },
+  "k8s.io.api.policy.v1.PodDisruptionBudgetStatus": {
+    observedGeneration: [1, "int64", "", 1],
+    disruptedPods: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "map"],
+    disruptionsAllowed: [3, "int32", ""],
+    currentHealthy: [4, "int32", ""],
+    desiredHealthy: [5, "int32", ""],
+    expectedPods: [6, "int32", ""],
+    conditions: [7, "k8s.io.apimachinery.pkg.apis.meta.v1.Condition", "repeated"],
+  },
+  "k8s.io.api.scheduling.v1.PriorityClass": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    value: [2, "int32", ""],
+    globalDefault: [3, "bool", "", 1],
+    description: [4, "string", "", 1],
+    preemptionPolicy: [5, "string", ""],
+  },
+  "k8s.io.api.scheduling.v1.PriorityClassList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.scheduling.v1.PriorityClass", "repeated"],
+  },
+  "k8s.io.api.storage.v1.StorageClass": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    provisioner: [2, "string", ""],
+    parameters: [3, "string", "map"],
+    reclaimPolicy: [4, "string", ""],
+    mountOptions: [5, "string", "repeated"],
+    allowVolumeExpansion: [6, "bool", ""],
+    volumeBindingMode: [7, "string", ""],
+    allowedTopologies: [8, "k8s.io.api.core.v1.TopologySelectorTerm", "repeated"],
+  },
+  "k8s.io.api.storage.v1.StorageClassList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.storage.v1.StorageClass", "repeated"],
   },
   "k8s.io.apimachinery.pkg.api.resource.Quantity": {
     string: [1, "string", ""],

@@ -79,6 +79,8 @@ const GROUP_PACKAGES: Record<string, string> = {
   autoscaling: "k8s.io.api.autoscaling",
   "authentication.k8s.io": "k8s.io.api.authentication",
   policy: "k8s.io.api.policy",
+  "storage.k8s.io": "k8s.io.api.storage",
+  "scheduling.k8s.io": "k8s.io.api.scheduling",
 };
 /** Kinds of meta/v1 that any group/version may carry. */
 const META_KINDS = new Set(["Status", "DeleteOptions", "WatchEvent"]);
