@@ -69,6 +69,9 @@ else
   step "system packages present"
 fi
 
+# --- cgroups: every v1 hierarchy mounted (the engine's stats and OOM events need it) ---
+bash scripts/cgroup-mounts.sh
+
 # --- the Docker engine ---
 if docker info >/dev/null 2>&1; then
   step "Docker engine answers"
