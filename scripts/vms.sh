@@ -132,7 +132,7 @@ up() {
   done
   # systemd in the VMs mounted the controllers it found unbound, making new cgroup hierarchies
   # on the whole machine: mount them on the host too, or the engine loses stats and OOM events.
-  bash "$(dirname "$0")/cgroup-mounts.sh"
+  bash scripts/cgroup-mounts.sh
   {
     echo "# The stand-in VMs of 'make vms' (scripts/vms.sh). Use: make deploy INVENTORY=$state/inventory.yaml"
     echo "hosts:"
