@@ -237,6 +237,45 @@ export function aggregatedDiscovery(core: boolean, v: AggregatedVersion): object
   };
 }
 
+export interface LegacyResource {
+  name: string;
+  singularName?: string;
+  namespaced: boolean;
+  kind: string;
+  verbs: string[];
+  shortNames?: string[];
+  categories?: string[];
+}
+
+/**
+ * One version of a group in the aggregated form, from its legacy APIResourceList: for the
+ * groups served beside the registry (metrics.k8s.io, autoscaling/v1), so that clients that
+ * read only the aggregated documents (kubectl 1.30+) find them too.
+ */
+export interface LegacyResourceList {
+  kind: "APIResourceList";
+  apiVersion: "v1";
+  groupVersion: string;
+  resources: LegacyResource[];
+}
+
+export function aggregatedVersion(list: LegacyResourceList) {
+  const [group, version] = list.groupVersion.split("/") as [string, string];
+  return {
+    version,
+    freshness: "Current",
+    resources: list.resources.map((r) => ({
+      resource: r.name,
+      responseKind: { group, version, kind: r.kind },
+      scope: r.namespaced ? "Namespaced" : "Cluster",
+      singularResource: r.singularName ?? "",
+      verbs: r.verbs,
+      ...(r.shortNames?.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories?.length ? { categories: r.categories } : {}),
+    })),
+  };
+}
+
 /** A strong ETag for a document: the hash of its bytes, quoted as HTTP wants. */
 export function etagOf(data: string | Buffer): string {
   return `"${createHash("sha256").update(data).digest("hex").slice(0, 32)}"`;

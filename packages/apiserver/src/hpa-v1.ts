@@ -4,6 +4,7 @@
 // kubectl autoscale (1.31) creates v1 objects; everything else reads v2, the preferred version.
 // Served here: create, get, list, replace, delete. Watch and patch are v2 only (405 here).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { LegacyResourceList } from "./discovery.js";
 import { findResource } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, UnknownResourceError } from "./errors.js";
 import type { HandlerContext } from "./handlers.js";
@@ -16,7 +17,7 @@ const rec = (v: unknown): J =>
 
 export const HPA_V1_PREFIX = ["apis", "autoscaling", "v1"];
 
-export function hpaV1ResourceList(): object {
+export function hpaV1ResourceList(): LegacyResourceList {
   return {
     kind: "APIResourceList",
     apiVersion: "v1",

@@ -10,6 +10,7 @@
 // kubelet's first answer), memory the working set; a pod whose containers lack either is
 // left out, as is a pod the API does not know (its labels come from the API's pod).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { LegacyResourceList } from "./discovery.js";
 import { findResource, matchesLabels, parseLabelSelector, type Requirement } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "./errors.js";
 import type { HandlerContext } from "./handlers.js";
@@ -70,7 +71,7 @@ interface StatMemory {
 }
 
 /** metrics-server's discovery: two read-only resources. */
-export function metricsResourceList(): object {
+export function metricsResourceList(): LegacyResourceList {
   const verbs = ["get", "list"];
   return {
     kind: "APIResourceList",

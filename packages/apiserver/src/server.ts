@@ -22,6 +22,7 @@ import { ApiserverMetrics } from "./metrics.js";
 import {
   aggregatedContentType,
   aggregatedDiscovery,
+  aggregatedVersion,
   apiGroup,
   apiGroupList,
   apiResourceList,
@@ -459,7 +460,19 @@ export class ApiServer {
     if (a === undefined) {
       const format = discoveryFormat(req.headers.accept);
       if (format !== "legacy") {
-        sendDiscovery(req, res, aggregatedDiscovery(core, format), aggregatedContentType(format));
+        const doc = aggregatedDiscovery(core, format) as {
+          items: { metadata: { name?: string }; versions: object[] }[];
+        };
+        if (!core) {
+          // The groups served beside the registry: autoscaling/v1 and metrics.k8s.io.
+          const hpaV1 = aggregatedVersion(hpaV1ResourceList());
+          doc.items.find((i) => i.metadata.name === "autoscaling")?.versions.push(hpaV1);
+          doc.items.push({
+            metadata: { name: METRICS_GROUP },
+            versions: [aggregatedVersion(metricsResourceList())],
+          });
+        }
+        sendDiscovery(req, res, doc, aggregatedContentType(format));
         return true;
       }
     }
