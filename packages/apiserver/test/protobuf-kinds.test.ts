@@ -97,6 +97,75 @@ const objects: Record<string, Record<string, unknown>> = {
       leaseTransitions: 1,
     },
   },
+  StatefulSet: {
+    metadata: { name: "db" },
+    spec: {
+      replicas: 0,
+      serviceName: "db",
+      selector,
+      template,
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data" },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+        },
+      ],
+    },
+  },
+  ControllerRevision: {
+    metadata: { name: "db-1" },
+    revision: 1,
+    data: { spec: { template: { metadata: { labels: { app: "web" } } } } },
+  },
+  CronJob: {
+    metadata: { name: "nightly" },
+    spec: {
+      schedule: "0 3 * * *",
+      concurrencyPolicy: "Forbid",
+      jobTemplate: { spec: { template: { spec: { ...podSpec, restartPolicy: "Never" } } } },
+    },
+  },
+  PersistentVolume: {
+    metadata: { name: "pv1" },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Retain",
+      hostPath: { path: "/tmp/pv1" },
+    },
+  },
+  PersistentVolumeClaim: {
+    metadata: { name: "claim" },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  },
+  StorageClass: {
+    metadata: { name: "slow" },
+    provisioner: "example.com/slow",
+    reclaimPolicy: "Retain",
+    volumeBindingMode: "Immediate",
+  },
+  PodDisruptionBudget: { metadata: { name: "budget" }, spec: { minAvailable: 1, selector } },
+  PriorityClass: { metadata: { name: "high" }, value: 1000, description: "important" },
+  ResourceQuota: { metadata: { name: "q" }, spec: { hard: { pods: "10", "requests.cpu": "2" } } },
+  LimitRange: {
+    metadata: { name: "limits" },
+    spec: { limits: [{ type: "Container", default: { cpu: "200m" }, max: { cpu: "1" } }] },
+  },
+  HorizontalPodAutoscaler: {
+    metadata: { name: "web" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      minReplicas: 1,
+      maxReplicas: 3,
+      metrics: [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+        },
+      ],
+    },
+  },
   EndpointSlice: {
     metadata: { name: "svc-abc", labels: { "kubernetes.io/service-name": "svc" } },
     addressType: "IPv4",
