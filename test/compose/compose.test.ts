@@ -415,12 +415,13 @@ test("the host-gw backend also carries pod traffic across nodes", async () => {
     90_000,
   );
   const client = await json<Pod>("get", "pod", "client");
-  // Recreated node containers restart every pod: wait for servers on both other nodes.
+  // Recreated node containers restart every pod: wait for servers off node1 (after the node
+  // stop above, the Deployment's pods may all be on node1 and node2).
   const elsewhere = await eventually(
-    "who pods serving on node2 and node3",
+    "who pods serving on a node other than node1",
     async () => {
       const pods = (await servingWhoPods()).filter((p) => p.spec.nodeName !== "node1");
-      return new Set(pods.map((p) => p.spec.nodeName)).size === 2 && pods;
+      return pods.length > 0 && pods;
     },
     120_000,
   );
