@@ -1,7 +1,7 @@
 // DockerRuntime: the ContainerRuntime on a real Docker engine. A pod is a sandbox container
 // (docker-init + `sleep`, holding the network and IPC namespaces) plus one Docker container
 // per Kubernetes container, joined to the sandbox with `container:<sandboxId>` modes.
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { PassThrough, Readable } from "node:stream";
 import Docker from "dockerode";
 import { parseQuantity } from "@skiff/api";
@@ -532,16 +532,11 @@ export class DockerRuntime implements ContainerRuntime {
     const s: unknown = await this.call(() =>
       this.docker.getContainer(id).stats({ stream: false, "one-shot": true }),
     );
-    // An engine that cannot read the container's cgroups (nested in another container)
-    // answers with a zero time and no figures: the cgroup v1 files are read instead, as
-    // cAdvisor reads them.
-    const read = Date.parse(str(s, "read"));
-    const fromCgroup = !(read > 0) ? await cgroupV1Stats(id) : undefined;
-    const at = read > 0 ? read : Date.now();
-    const usage = fromCgroup?.cpuUsage ?? num(rec(rec(s, "cpu_stats"), "cpu_usage"), "total_usage");
+    const at = Date.parse(str(s, "read")) || Date.now();
+    const usage = num(rec(rec(s, "cpu_stats"), "cpu_usage"), "total_usage");
     const previous = this.cpuSamples.get(id);
     this.cpuSamples.set(id, { at, usage });
-    const mem = fromCgroup?.memory ?? rec(s, "memory_stats");
+    const mem = rec(s, "memory_stats");
     const memStats = rec(mem, "stats");
     const usageBytes = num(mem, "usage");
     // cgroup v1 names these total_*; v2 drops the prefix. Working set as cAdvisor counts it.
@@ -859,34 +854,4 @@ function wrap(err: unknown): Error {
     return new RuntimeError(`docker: ${err.message}`);
   }
   return err instanceof Error ? err : new RuntimeError(String(err));
-}
-
-/**
- * A container's cpu time (ns) and memory figures, in the shape of Docker's memory_stats, from
- * the cgroup v1 hierarchy Docker's cgroupfs driver makes (/sys/fs/cgroup/<ctl>/docker/<id>);
- * undefined where those files do not exist.
- */
-async function cgroupV1Stats(
-  id: string,
-): Promise<{ cpuUsage: number; memory: Record<string, unknown> } | undefined> {
-  const root = "/sys/fs/cgroup";
-  try {
-    const [cpu, usage, limit, stat] = await Promise.all([
-      readFile(`${root}/cpuacct/docker/${id}/cpuacct.usage`, "utf8"),
-      readFile(`${root}/memory/docker/${id}/memory.usage_in_bytes`, "utf8"),
-      readFile(`${root}/memory/docker/${id}/memory.limit_in_bytes`, "utf8"),
-      readFile(`${root}/memory/docker/${id}/memory.stat`, "utf8"),
-    ]);
-    const stats: Record<string, number> = {};
-    for (const line of stat.split("\n")) {
-      const [k, v] = line.split(" ");
-      if (k && v) stats[k] = Number(v);
-    }
-    return {
-      cpuUsage: Number(cpu.trim()),
-      memory: { usage: Number(usage.trim()), limit: Number(limit.trim()), stats },
-    };
-  } catch {
-    return undefined;
-  }
 }
