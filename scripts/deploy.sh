@@ -277,14 +277,15 @@ WantedBy=multi-user.target
 EOF
   }
   unit skiff-etcd "Skiff: etcd member $n" "" "/usr/bin/etcd --name $n --data-dir /var/lib/skiff-etcd \
---listen-client-urls https://$a:2379,http://127.0.0.1:2379 --advertise-client-urls https://$a:2379 \
+--listen-client-urls https://$a:2379,https://127.0.0.1:2379 --advertise-client-urls https://$a:2379 \
 --client-cert-auth --trusted-ca-file $c/etcd-ca.crt --cert-file $c/etcd-$n.crt --key-file $c/etcd-$n.key \
 --listen-peer-urls https://$a:2380 --initial-advertise-peer-urls https://$a:2380 \
 --peer-client-cert-auth --peer-trusted-ca-file $c/etcd-ca.crt --peer-cert-file $c/etcd-$n.crt --peer-key-file $c/etcd-$n.key \
 --initial-cluster $initial_cluster --initial-cluster-token skiff-deploy --initial-cluster-state new"
-  # The apiserver reaches its own member on loopback, as kubeadm's stacked etcd does.
+  # The apiserver reaches its own member on loopback over TLS, as kubeadm's stacked etcd does.
   unit skiff-apiserver "Skiff: apiserver" skiff-etcd.service "$node --max-semi-space-size=64 /opt/skiff/packages/apiserver/dist/main.js \
---etcd-servers=http://127.0.0.1:2379 --bind-address=0.0.0.0 --advertise-address=$a --secure-port=6443 \
+--etcd-servers=https://127.0.0.1:2379 \
+--etcd-cafile=$c/etcd-ca.crt --etcd-certfile=$c/etcd-client.crt --etcd-keyfile=$c/etcd-client.key --bind-address=0.0.0.0 --advertise-address=$a --secure-port=6443 \
 --tls-cert-file=$c/apiserver.crt --tls-private-key-file=$c/apiserver.key --client-ca-file=$c/ca.crt \
 --service-account-signing-key-file=$c/sa.key --service-account-key-file=$c/sa.pub \
 --kubelet-client-certificate=$c/apiserver-kubelet-client.crt --kubelet-client-key=$c/apiserver-kubelet-client.key"

@@ -14,7 +14,7 @@ import {
   type ResourceInfo,
 } from "@skiff/api";
 import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
-import { EtcdStorage, type Storage } from "./storage.js";
+import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
@@ -58,6 +58,8 @@ import {
 
 export interface ApiServerOptions {
   etcdServers: string[];
+  /** TLS to etcd (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  etcdTls?: EtcdTlsFiles;
   bindAddress: string;
   securePort: number;
   tlsCertFile: string;
@@ -106,6 +108,7 @@ export class ApiServer {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
     this.storage = new EtcdStorage({
       endpoints: opts.etcdServers,
+      tls: opts.etcdTls,
       onRequest: (op, seconds) => this.metrics.etcdLatency.observe({ operation: op }, seconds),
     });
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
