@@ -199,7 +199,9 @@ function etcdCredentials(
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        cause: err,
+      });
     }
   };
   return {
