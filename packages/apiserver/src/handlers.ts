@@ -224,6 +224,14 @@ export async function handleResource(ctx: HandlerContext, r: Request): Promise<s
         await requestToken(ctx, r);
         return "POST";
       }
+      // Streaming subresources take POST as well as GET (kubectl up to 1.29 POSTs exec).
+      if (
+        route.info.resource === "pods" &&
+        (route.subresource === "exec" || route.subresource === "portforward")
+      ) {
+        await getItem(ctx, r);
+        return "CONNECT";
+      }
       throw new MethodNotAllowedError("POST", route.info.resource);
     case "PUT":
       if (!isItem) throw new MethodNotAllowedError("PUT", route.info.resource);

@@ -17,3 +17,4 @@ export { startEtcd, startEtcdCluster } from "./etcd.js";
 export type { Etcd, EtcdCluster, EtcdMember } from "./etcd.js";
 export * from "./apiserver.js";
 export { eventually } from "./eventually.js";
+export { KUBECTL_VERSIONS, kubectlDir, runKubectl, type KubectlResult } from "./bundled-kubectl.js";
