@@ -646,7 +646,7 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
 }
 
 /** Applies a patch body of the given type to an object (or a Scale). */
-function applyPatch(
+export function applyPatch(
   type: BodyType,
   current: unknown,
   patchBody: unknown,
@@ -667,7 +667,7 @@ function applyPatch(
   }
 }
 
-function patchErrors<T>(fn: () => T): T {
+export function patchErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

@@ -384,6 +384,44 @@ test("kubectl autoscale creates an autoscaling/v1 HPA, stored and listed as v2",
     const again = await kubectl(["autoscale", "deployment", "web", "--max=5"]);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /AlreadyExists|already exists/);
+    // kubectl apply of an autoscaling/v1 manifest, twice: the second sends a PATCH to v1.
+    const manifest = (max: number) => `apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: applied, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: ${max}
+  targetCPUUtilizationPercentage: 70
+`;
+    const apply = (max: number) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const c = execFile(
+          "kubectl",
+          ["--kubeconfig", env.api.kubeconfig, "apply", "-f", "-"],
+          { timeout: 60_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        c.stdin!.end(manifest(max));
+      });
+    const first = await apply(3);
+    assert.equal(
+      first.stdout,
+      "horizontalpodautoscaler.autoscaling/applied created\n",
+      first.stderr,
+    );
+    const second = await apply(7);
+    assert.equal(
+      second.stdout,
+      "horizontalpodautoscaler.autoscaling/applied configured\n",
+      second.stderr,
+    );
+    const patched = await env.api.request(
+      "GET",
+      "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/applied",
+    );
+    assert.equal(patched.json.spec.maxReplicas, 7);
+    assert.equal(patched.json.spec.targetCPUUtilizationPercentage, 70);
   } finally {
     await env.stop();
   }
