@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { parseDuration } from "@skiff/api";
 import { ApiServer } from "./server.js";
+import { parseAuthorizationModes } from "./authz/authorizer.js";
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-apiserver")
@@ -39,6 +40,12 @@ const argv = yargs(hideBin(process.argv))
     type: "number",
     default: 15,
     describe: "Seconds between scrapes of the kubelets for metrics.k8s.io",
+  })
+  .option("authorization-mode", {
+    type: "string",
+    default: "Node,RBAC",
+    describe: "ordered comma-separated authorizers: AlwaysAllow, AlwaysDeny, Node, RBAC",
+    coerce: (v: string) => parseAuthorizationModes(v),
   })
   .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
   .option("service-account-signing-key-file", {
@@ -100,6 +107,7 @@ async function main(): Promise<void> {
     serviceAccountKeyFiles: argv["service-account-key-file"],
     serviceAccountIssuer: argv["service-account-issuer"],
     eventTtlSeconds: Math.round(argv["event-ttl"] / 1000),
+    authorizationModes: argv["authorization-mode"],
   });
   await server.start();
   const stop = (signal: string): void => {

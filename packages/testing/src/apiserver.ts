@@ -66,6 +66,8 @@ export interface StartApiserverOptions {
   eventTtlSeconds?: number;
   /** metrics.k8s.io's scrape interval (default 15 s). */
   metricResolutionMs?: number;
+  /** --authorization-mode (default Node, RBAC). */
+  authorizationModes?: ("AlwaysAllow" | "AlwaysDeny" | "Node" | "RBAC")[];
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -92,6 +94,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       eventTtlSeconds: opts.eventTtlSeconds,
       metricResolutionMs: opts.metricResolutionMs,
+      authorizationModes: opts.authorizationModes,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
