@@ -440,9 +440,9 @@ test("kubectl auth can-i answers for the bootstrap roles, and can-i --list lists
   const cfg = (name: string) => join(api.certDir, `${name}.kubeconfig`);
   assert.equal(await can(["delete", "namespaces"], cfg("proxy")), "no");
   assert.equal(await can(["list", "endpointslices.discovery.k8s.io"], cfg("proxy")), "yes");
-  assert.equal(await can(["create", "pods/binding"], cfg("scheduler")), "yes");
+  assert.equal(await can(["create", "pods", "--subresource=binding"], cfg("scheduler")), "yes");
   assert.equal(
-    can(["update", "leases/kube-scheduler", "-n", "kube-system"], cfg("scheduler")),
+    await can(["update", "leases/kube-scheduler", "-n", "kube-system"], cfg("scheduler")),
     "yes",
   );
   assert.equal(await can(["update", "leases/other", "-n", "kube-system"], cfg("scheduler")), "no");

@@ -406,7 +406,7 @@ export function clusterRoleObject(r: BootstrapClusterRole): Record<string, unkno
       labels: { ...BOOTSTRAP_LABELS, ...r.labels },
       annotations: { [AUTOUPDATE]: "true" },
     },
-    rules: r.rules ?? [],
+    ...(r.rules ? { rules: r.rules } : {}),
   };
   if (r.aggregateTo)
     obj.aggregationRule = { clusterRoleSelectors: [{ matchLabels: aggregate(r.aggregateTo) }] };
