@@ -318,6 +318,15 @@ test("each component's identity may do its work: proxy, skiff-net, scheduler, co
     "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler",
   );
   assert.equal(got.status, 200);
+  // The aggregation controller (as the controller-manager) may write aggregated roles' rules.
+  const view = await asCert("controller-manager", "GET", `${RBAC}/clusterroles/view`);
+  const aggregated = await asCert("controller-manager", "PUT", `${RBAC}/clusterroles/view`, {
+    ...view.json,
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }],
+  });
+  assert.equal(aggregated.status, 200, aggregated.text);
+  const byProxy = await asCert("proxy", "PUT", `${RBAC}/clusterroles/view`, aggregated.json);
+  assert.equal(byProxy.status, 403, byProxy.text);
   const other = await asCert(
     "scheduler",
     "GET",

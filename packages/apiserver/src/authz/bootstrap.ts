@@ -285,6 +285,7 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
           "configmaps",
           "secrets",
           "persistentvolumes",
+          "persistentvolumeclaims",
           "pods/eviction",
           "pods/binding",
         ],
@@ -292,6 +293,9 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
       rule(["create"], ["apps"], ["replicasets", "controllerrevisions"]),
       rule(["create"], ["batch"], ["jobs"]),
       rule(["create"], ["discovery.k8s.io"], ["endpointslices"]),
+      rule(["create"], ["storage.k8s.io"], ["storageclasses"]),
+      // The aggregation controller writes aggregated ClusterRoles' rules.
+      rule(["escalate"], [RBAC_GROUP], ["clusterroles"]),
     ],
   },
   {

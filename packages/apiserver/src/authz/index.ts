@@ -260,8 +260,15 @@ async function reconcile(
   const name = (want.metadata as { name: string }).name;
   try {
     await registry.update(undefined, name, (have) => {
-      const annotations = meta(have).annotations ?? {};
-      if (annotations[AUTOUPDATE] === "false") return have;
+      const m = meta(have);
+      if (m.annotations?.[AUTOUPDATE] === "false") return have;
+      // Labels (the aggregate-to-* ones among them) and annotations come back too.
+      const wantMeta = want.metadata as {
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      };
+      m.labels = { ...m.labels, ...wantMeta.labels };
+      m.annotations = { ...m.annotations, ...wantMeta.annotations };
       merge(have, want);
       return have;
     });
