@@ -670,3 +670,78 @@ test("--authorization-mode AlwaysDeny refuses even what RBAC would allow, but no
     await other.stop();
   }
 });
+
+test("the real kubectl creates, applies and lists RBAC objects, with Kubernetes' columns", async () => {
+  await admin("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "rbac-k" },
+  });
+  const ok = async (args: string[]) => {
+    const r = await kubectl(args);
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}`);
+    return r.out;
+  };
+  await ok(["create", "clusterrole", "pod-reader", "--verb=get,list", "--resource=pods,pods/log"]);
+  await ok([
+    "create",
+    "role",
+    "cm-writer",
+    "-n",
+    "rbac-k",
+    "--verb=create",
+    "--resource=configmaps",
+  ]);
+  await ok([
+    "create",
+    "rolebinding",
+    "readers",
+    "-n",
+    "rbac-k",
+    "--clusterrole=pod-reader",
+    "--user=erin",
+    "--group=qa",
+    "--serviceaccount=rbac-k:bot",
+  ]);
+  const wide = await ok(["get", "rolebindings", "-n", "rbac-k", "-o", "wide"]);
+  assert.match(wide, /^NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS$/m);
+  assert.match(wide, /^readers\s+ClusterRole\/pod-reader\s+\S+\s+erin\s+qa\s+rbac-k\/bot$/m);
+  const roles = await ok(["get", "roles", "-n", "rbac-k"]);
+  assert.match(roles, /^NAME\s+CREATED AT$/m);
+  assert.match(roles, /^cm-writer\s+\d{4}-/m);
+  // A manifest without the subjects' apiGroup gets it defaulted, as Kubernetes does.
+  const file = join(tokenDir, "crb.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: erin-reads}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pod-reader}
+subjects: [{kind: User, name: erin}]
+`,
+  );
+  await ok(["apply", "-f", file]);
+  const crb = await admin("GET", `${RBAC}/clusterrolebindings/erin-reads`);
+  assert.deepEqual(crb.subjects, [user("erin")]);
+  const wrongRef = await api.request("POST", `${RBAC}/clusterrolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "wrong-ref" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "x" },
+  });
+  assert.equal(wrongRef.status, 422, wrongRef.text);
+  assert.match(
+    wrongRef.json.message,
+    /roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"/,
+  );
+  const changeRef = await api.request(
+    "PATCH",
+    `${RBAC}/namespaces/rbac-k/rolebindings/readers`,
+    {
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    },
+    { contentType: "application/merge-patch+json" },
+  );
+  assert.equal(changeRef.status, 422, changeRef.text);
+  assert.match(changeRef.json.message, /roleRef: Invalid value: .*cannot change roleRef/);
+});

@@ -336,6 +336,13 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
     rules: [rule(READ, [""], ["nodes"]), rule(["patch"], [""], ["nodes", "nodes/status"])],
   },
   {
+    // metrics-server's role for metrics.k8s.io (Skiff serves that group itself), aggregated
+    // into view, edit and admin as metrics-server's manifest does.
+    name: "system:aggregated-metrics-reader",
+    labels: { ...aggregate("view"), ...aggregate("edit"), ...aggregate("admin") },
+    rules: [rule(READ, ["metrics.k8s.io"], ["pods", "nodes"])],
+  },
+  {
     name: "system:kubelet-api-admin",
     rules: [
       rule(READ, [""], ["nodes"]),
