@@ -441,6 +441,24 @@ test("a user may not bind cluster-admin or write rules they do not hold; escalat
   }, "carol binding edit with the bind verb");
 });
 
+test("a binding to a role that does not exist is named in the denial", async () => {
+  await admin("POST", `${RBAC}/namespaces/rbac-a/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "dangling" },
+    roleRef: ref("Role", "gone"),
+    subjects: [user("dave")],
+  });
+  await eventually(async () => {
+    const r = await asToken("dave-token", "GET", "/api/v1/namespaces/rbac-a/secrets");
+    return (
+      r.status === 403 &&
+      r.json.message ===
+        `secrets is forbidden: User "dave" cannot list resource "secrets" in API group "" in the namespace "rbac-a": RBAC: role.rbac.authorization.k8s.io "gone" not found`
+    );
+  }, "the denial naming the missing role");
+});
+
 test("kubectl auth can-i answers for the bootstrap roles, and can-i --list lists the caller's rules", async () => {
   const can = async (args: string[], kubeconfig?: string) => {
     const r = await kubectl(["auth", "can-i", ...args], kubeconfig);

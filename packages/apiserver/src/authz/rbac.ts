@@ -160,9 +160,14 @@ export class RbacAuthorizer implements Authorizer {
   constructor(private readonly source: RbacSource) {}
 
   async authorize(attrs: Attributes): Promise<Decision> {
-    const { stopped } = await visitRules(this.source, attrs.user, attrs.namespace, (r) =>
+    const { stopped, errors } = await visitRules(this.source, attrs.user, attrs.namespace, (r) =>
       ruleAllows(attrs, r),
     );
-    return stopped ? { decision: "allow", reason: "" } : { decision: "noopinion", reason: "" };
+    if (stopped) return { decision: "allow", reason: "" };
+    // Bindings to roles that do not exist are named, as Kubernetes' RBAC does.
+    const reason = !errors.length
+      ? ""
+      : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`}`;
+    return { decision: "noopinion", reason };
   }
 }
