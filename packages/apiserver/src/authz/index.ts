@@ -87,10 +87,7 @@ export class Authorization {
     this.rbac = new RbacAuthorizer(this.rbacSource);
     const pods = () => registry("pods");
     const node = new NodeAuthorizer({
-      podsOnNode: async (n) =>
-        (await pods().cache.list()).items.filter(
-          (p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === n,
-        ),
+      podsOnNode: async (n) => (await this.podsByNode(pods())).get(n) ?? [],
       pod: async (ns, name) => {
         try {
           return await pods().getCached(ns, name);
@@ -116,6 +113,26 @@ export class Authorization {
       RBAC: this.rbac,
     };
     this.chain = new UnionAuthorizer(modes.map((m) => byMode[m]));
+  }
+
+  // The pods by node, rebuilt when the pods' cache has moved on (not at every request).
+  private byNode: { revision: number; pods: Map<string, KubeObject[]> } | undefined;
+
+  private async podsByNode(pods: Registry): Promise<Map<string, KubeObject[]>> {
+    const seen = this.byNode;
+    if (seen && seen.revision > 0 && seen.revision === pods.cache.currentRevision())
+      return seen.pods;
+    const { items, revision } = await pods.cache.list();
+    const map = new Map<string, KubeObject[]>();
+    for (const p of items) {
+      const node = (p.spec as { nodeName?: string } | undefined)?.nodeName;
+      if (!node) continue;
+      let list = map.get(node);
+      if (!list) map.set(node, (list = []));
+      list.push(p);
+    }
+    this.byNode = { revision, pods: map };
+    return map;
   }
 
   authorize(attrs: Attributes): Promise<Decision> {
