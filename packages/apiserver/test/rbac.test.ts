@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest, Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 
 const tokenDir = mkdtempSync(join(tmpdir(), "skiff-rbac-"));
@@ -762,4 +763,45 @@ subjects: [{kind: User, name: erin}]
   );
   assert.equal(changeRef.status, 422, changeRef.text);
   assert.match(changeRef.json.message, /roleRef: Invalid value: .*cannot change roleRef/);
+});
+
+test("the DNS add-on's manifest lets skiff-dns' ServiceAccount read what it serves, and nothing more", async () => {
+  const manifest = readFileSync(
+    new URL("../../../deploy/addons/dns.yaml", import.meta.url),
+    "utf8",
+  );
+  const docs = parseAllDocuments(manifest).map((d) => d.toJSON() as { kind: string });
+  const rbacDocs = docs.filter((d) => d.kind === "ClusterRole" || d.kind === "ClusterRoleBinding");
+  assert.equal(rbacDocs.length, 2);
+  for (const d of rbacDocs)
+    await admin(
+      "POST",
+      `${RBAC}/${d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"}`,
+      d,
+    );
+  const may = async (verb: string, resource: string, group = "") => {
+    const r = await admin("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: {
+        user: "system:serviceaccount:kube-system:skiff-dns",
+        groups: [
+          "system:serviceaccounts",
+          "system:serviceaccounts:kube-system",
+          "system:authenticated",
+        ],
+        resourceAttributes: { verb, resource, group },
+      },
+    });
+    return (r.status as { allowed: boolean }).allowed;
+  };
+  await eventually(() => may("watch", "services"), "the dns binding");
+  for (const [verb, resource, group] of [
+    ["list", "services", ""],
+    ["watch", "endpointslices", "discovery.k8s.io"],
+    ["list", "pods", ""],
+  ] as const)
+    assert.equal(await may(verb, resource, group), true, `${verb} ${resource}`);
+  assert.equal(await may("get", "secrets"), false);
+  assert.equal(await may("update", "services"), false);
 });
