@@ -531,6 +531,26 @@ test("kubectl auth can-i answers for the bootstrap roles, and can-i --list lists
     subjects: [user("dave")],
   });
   const bob = tokenKubeconfig("bob-token");
+  // system:basic-user and system:discovery are every authenticated user's.
+  const whoami = await kubectl(
+    ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+    bob,
+  );
+  assert.equal(whoami.out, "bob", whoami.err);
+  const local = await asToken(
+    "bob-token",
+    "POST",
+    "/apis/authorization.k8s.io/v1/namespaces/rbac-a/localsubjectaccessreviews",
+    {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "LocalSubjectAccessReview",
+      spec: {
+        user: "x",
+        resourceAttributes: { verb: "get", resource: "pods", namespace: "rbac-a" },
+      },
+    },
+  );
+  assert.equal(local.status, 403, "creating reviews about others is admin's, not basic-user's");
   assert.equal(await can(["list", "pods"], bob), "no");
   const r = await kubectl(["auth", "can-i", "list", "pods"], bob);
   assert.equal(r.code, 1);
