@@ -226,8 +226,10 @@ export class ApiServer {
   /** Connects to etcd, creates the system namespaces, warms the namespace cache and listens. */
   async start(): Promise<{ port: number }> {
     await this.ensureSystemNamespaces();
-    await this.ensureKubernetesService();
+    // The bootstrap policy is in place before this server announces itself (kubernetes
+    // endpoints) or serves a request.
     await this.authz.reconcileBootstrapPolicy();
+    await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
     const o = this.opts;

@@ -276,17 +276,12 @@ async function reconcile(
 ): Promise<void> {
   const name = (want.metadata as { name: string }).name;
   try {
+    // Most starts find everything in place: write only what changes.
+    const stored = await registry.get(undefined, name);
+    const trial = structuredClone(stored);
+    if (!changeBootstrapObject(trial, want, merge)) return;
     await registry.update(undefined, name, (have) => {
-      const m = meta(have);
-      if (m.annotations?.[AUTOUPDATE] === "false") return have;
-      // Labels (the aggregate-to-* ones among them) and annotations come back too.
-      const wantMeta = want.metadata as {
-        labels: Record<string, string>;
-        annotations: Record<string, string>;
-      };
-      m.labels = { ...m.labels, ...wantMeta.labels };
-      m.annotations = { ...m.annotations, ...wantMeta.annotations };
-      merge(have, want);
+      changeBootstrapObject(have, want, merge);
       return have;
     });
   } catch (err) {
@@ -295,6 +290,32 @@ async function reconcile(
       if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
     });
   }
+}
+
+/** Restores a bootstrap object's labels, annotations and rules or subjects; true if it changed. */
+function changeBootstrapObject(
+  have: KubeObject,
+  want: Record<string, unknown>,
+  merge: (have: KubeObject, want: Record<string, unknown>) => boolean,
+): boolean {
+  const m = meta(have);
+  if (m.annotations?.[AUTOUPDATE] === "false") return false;
+  const wantMeta = want.metadata as {
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
+  let changed = false;
+  for (const [field, values] of [
+    ["labels", wantMeta.labels],
+    ["annotations", wantMeta.annotations],
+  ] as const) {
+    const current = m[field] ?? {};
+    if (Object.entries(values).some(([k, v]) => current[k] !== v)) {
+      m[field] = { ...current, ...values };
+      changed = true;
+    }
+  }
+  return merge(have, want) || changed;
 }
 
 function refusal(node: string, info: ResourceInfo, obj: KubeObject, why: string): ForbiddenError {
