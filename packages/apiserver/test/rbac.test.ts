@@ -182,8 +182,19 @@ test("the bootstrap roles and bindings exist, carry the autoupdate annotation an
     { kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:masters" },
   ]);
   await admin("DELETE", `${RBAC}/clusterroles/system:node-proxier`);
+  const before = (await admin("GET", `${RBAC}/clusterroles/cluster-admin`)).metadata as {
+    resourceVersion: string;
+  };
   await api.restart();
   const back = await admin("GET", `${RBAC}/clusterroles/system:node-proxier`);
+  const after_ = (await admin("GET", `${RBAC}/clusterroles/cluster-admin`)).metadata as {
+    resourceVersion: string;
+  };
+  assert.equal(
+    after_.resourceVersion,
+    before.resourceVersion,
+    "an unchanged role is not rewritten",
+  );
   assert.ok(Array.isArray(back.rules) && back.rules.length > 0);
 });
 
