@@ -109,13 +109,15 @@ async function main(): Promise<void> {
     eventTtlSeconds: Math.round(argv["event-ttl"] / 1000),
     authorizationModes: argv["authorization-mode"],
   });
-  await server.start();
+  // A signal during start (after this server joined the kubernetes endpoints) still leaves
+  // them on the way out.
   const stop = (signal: string): void => {
     server.log.info({ signal }, "stopping");
     void server.stop().then(() => process.exit(0));
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  await server.start();
 }
 
 main().catch((err: unknown) => {
