@@ -67,6 +67,12 @@ export function imageTag(image: string): string {
 const CORE = "io.k8s.api.core.v1";
 
 const hooks: Record<string, (o: Obj) => void> = {
+  // SetDefaults_Subject (rbac/v1): a User's or Group's apiGroup is RBAC's.
+  ["io.k8s.api.rbac.v1.Subject"]: (subject) => {
+    if (subject.apiGroup !== undefined && subject.apiGroup !== "") return;
+    if (subject.kind === "User" || subject.kind === "Group")
+      subject.apiGroup = "rbac.authorization.k8s.io";
+  },
   // SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): no metrics means cpu at 80%.
   ["io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec"]: (spec) => {
     if (list(spec.metrics).length === 0 && spec.metrics === undefined) {

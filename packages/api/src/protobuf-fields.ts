@@ -234,6 +234,89 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     groups: [3, "string", "repeated"],
     extra: [4, "k8s.io.api.authentication.v1.ExtraValue", "map"],
   },
+  "k8s.io.api.authorization.v1.ExtraValue": {
+    items: [1, "string", "repeated"],
+  },
+  "k8s.io.api.authorization.v1.FieldSelectorAttributes": {
+    rawSelector: [1, "string", "", 1],
+    requirements: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement", "repeated"],
+  },
+  "k8s.io.api.authorization.v1.LabelSelectorAttributes": {
+    rawSelector: [1, "string", "", 1],
+    requirements: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", "repeated"],
+  },
+  "k8s.io.api.authorization.v1.LocalSubjectAccessReview": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.authorization.v1.SubjectAccessReviewSpec", ""],
+    status: [3, "k8s.io.api.authorization.v1.SubjectAccessReviewStatus", "", 1],
+  },
+  "k8s.io.api.authorization.v1.NonResourceAttributes": {
+    path: [1, "string", "", 1],
+    verb: [2, "string", "", 1],
+  },
+  "k8s.io.api.authorization.v1.NonResourceRule": {
+    verbs: [1, "string", "repeated"],
+    nonResourceURLs: [2, "string", "repeated"],
+  },
+  "k8s.io.api.authorization.v1.ResourceAttributes": {
+    namespace: [1, "string", "", 1],
+    verb: [2, "string", "", 1],
+    group: [3, "string", "", 1],
+    version: [4, "string", "", 1],
+    resource: [5, "string", "", 1],
+    subresource: [6, "string", "", 1],
+    name: [7, "string", "", 1],
+    fieldSelector: [8, "k8s.io.api.authorization.v1.FieldSelectorAttributes", ""],
+    labelSelector: [9, "k8s.io.api.authorization.v1.LabelSelectorAttributes", ""],
+  },
+  "k8s.io.api.authorization.v1.ResourceRule": {
+    verbs: [1, "string", "repeated"],
+    apiGroups: [2, "string", "repeated"],
+    resources: [3, "string", "repeated"],
+    resourceNames: [4, "string", "repeated"],
+  },
+  "k8s.io.api.authorization.v1.SelfSubjectAccessReview": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec", ""],
+    status: [3, "k8s.io.api.authorization.v1.SubjectAccessReviewStatus", "", 1],
+  },
+  "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec": {
+    resourceAttributes: [1, "k8s.io.api.authorization.v1.ResourceAttributes", ""],
+    nonResourceAttributes: [2, "k8s.io.api.authorization.v1.NonResourceAttributes", ""],
+  },
+  "k8s.io.api.authorization.v1.SelfSubjectRulesReview": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.authorization.v1.SelfSubjectRulesReviewSpec", ""],
+    status: [3, "k8s.io.api.authorization.v1.SubjectRulesReviewStatus", "", 1],
+  },
+  "k8s.io.api.authorization.v1.SelfSubjectRulesReviewSpec": {
+    namespace: [1, "string", "", 1],
+  },
+  "k8s.io.api.authorization.v1.SubjectAccessReview": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.authorization.v1.SubjectAccessReviewSpec", ""],
+    status: [3, "k8s.io.api.authorization.v1.SubjectAccessReviewStatus", "", 1],
+  },
+  "k8s.io.api.authorization.v1.SubjectAccessReviewSpec": {
+    resourceAttributes: [1, "k8s.io.api.authorization.v1.ResourceAttributes", ""],
+    nonResourceAttributes: [2, "k8s.io.api.authorization.v1.NonResourceAttributes", ""],
+    user: [3, "string", "", 1],
+    groups: [4, "string", "repeated"],
+    extra: [5, "k8s.io.api.authorization.v1.ExtraValue", "map"],
+    uid: [6, "string", "", 1],
+  },
+  "k8s.io.api.authorization.v1.SubjectAccessReviewStatus": {
+    allowed: [1, "bool", ""],
+    denied: [4, "bool", "", 1],
+    reason: [2, "string", "", 1],
+    evaluationError: [3, "string", "", 1],
+  },
+  "k8s.io.api.authorization.v1.SubjectRulesReviewStatus": {
+    resourceRules: [1, "k8s.io.api.authorization.v1.ResourceRule", "repeated"],
+    nonResourceRules: [2, "k8s.io.api.authorization.v1.NonResourceRule", "repeated"],
+    incomplete: [3, "bool", ""],
+    evaluationError: [4, "string", "", 1],
+  },
   "k8s.io.api.autoscaling.v1.CrossVersionObjectReference": {
     kind: [1, "string", ""],
     name: [2, "string", ""],
@@ -1906,6 +1989,62 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     expectedPods: [6, "int32", ""],
     conditions: [7, "k8s.io.apimachinery.pkg.apis.meta.v1.Condition", "repeated"],
   },
+  "k8s.io.api.rbac.v1.AggregationRule": {
+    clusterRoleSelectors: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.ClusterRole": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    rules: [2, "k8s.io.api.rbac.v1.PolicyRule", "repeated"],
+    aggregationRule: [3, "k8s.io.api.rbac.v1.AggregationRule", ""],
+  },
+  "k8s.io.api.rbac.v1.ClusterRoleBinding": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    subjects: [2, "k8s.io.api.rbac.v1.Subject", "repeated"],
+    roleRef: [3, "k8s.io.api.rbac.v1.RoleRef", ""],
+  },
+  "k8s.io.api.rbac.v1.ClusterRoleBindingList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.rbac.v1.ClusterRoleBinding", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.ClusterRoleList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.rbac.v1.ClusterRole", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.PolicyRule": {
+    verbs: [1, "string", "repeated"],
+    apiGroups: [2, "string", "repeated"],
+    resources: [3, "string", "repeated"],
+    resourceNames: [4, "string", "repeated"],
+    nonResourceURLs: [5, "string", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.Role": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    rules: [2, "k8s.io.api.rbac.v1.PolicyRule", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.RoleBinding": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    subjects: [2, "k8s.io.api.rbac.v1.Subject", "repeated"],
+    roleRef: [3, "k8s.io.api.rbac.v1.RoleRef", ""],
+  },
+  "k8s.io.api.rbac.v1.RoleBindingList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.rbac.v1.RoleBinding", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.RoleList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.rbac.v1.Role", "repeated"],
+  },
+  "k8s.io.api.rbac.v1.RoleRef": {
+    apiGroup: [1, "string", ""],
+    kind: [2, "string", ""],
+    name: [3, "string", ""],
+  },
+  "k8s.io.api.rbac.v1.Subject": {
+    kind: [1, "string", ""],
+    apiGroup: [2, "string", "", 1],
+    name: [3, "string", ""],
+    namespace: [4, "string", "", 1],
+  },
   "k8s.io.api.scheduling.v1.PriorityClass": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     value: [2, "int32", ""],
@@ -1949,6 +2088,11 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     propagationPolicy: [4, "string", ""],
     dryRun: [5, "string", "repeated"],
     ignoreStoreReadErrorWithClusterBreakingPotential: [6, "bool", ""],
+  },
+  "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement": {
+    key: [1, "string", ""],
+    operator: [2, "string", ""],
+    values: [3, "string", "repeated"],
   },
   "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1": {
     Raw: [1, "bytes", ""],

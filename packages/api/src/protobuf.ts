@@ -81,6 +81,8 @@ const GROUP_PACKAGES: Record<string, string> = {
   policy: "k8s.io.api.policy",
   "storage.k8s.io": "k8s.io.api.storage",
   "scheduling.k8s.io": "k8s.io.api.scheduling",
+  "rbac.authorization.k8s.io": "k8s.io.api.rbac",
+  "authorization.k8s.io": "k8s.io.api.authorization",
 };
 /** Kinds of meta/v1 that any group/version may carry. */
 const META_KINDS = new Set(["Status", "DeleteOptions", "WatchEvent"]);

@@ -28,6 +28,7 @@ export interface ResourceInfo {
 }
 
 const ALL = ["all"];
+const RBAC = "rbac.authorization.k8s.io";
 
 function res(
   group: string,
@@ -159,6 +160,10 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res(RBAC, "v1", "Role", "roles", true),
+  res(RBAC, "v1", "ClusterRole", "clusterroles", false),
+  res(RBAC, "v1", "RoleBinding", "rolebindings", true),
+  res(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", false),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

@@ -6,6 +6,14 @@ import type { ResourceInfo } from "./resources.js";
 import type { ObjectMeta } from "./schemas/meta.js";
 import { child, classify, index, isObject, schemaFor } from "./schema.js";
 import { FieldErrors, type FieldError } from "./validation/errors.js";
+import {
+  isValidPathSegmentName,
+  validateBindingUpdate,
+  validateClusterRole,
+  validateClusterRoleBinding,
+  validateRole,
+  validateRoleBinding,
+} from "./validation/rbac.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
 import { validateCronJob } from "./validation/cronjob.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
@@ -65,7 +73,8 @@ export function validate(
     errs,
     now.metadata,
     info.namespaced,
-    nameChecks[info.kind] ?? isDNS1123Subdomain,
+    nameChecks[info.kind] ??
+      (RBAC_KINDS.has(info.kind) ? isValidPathSegmentName : isDNS1123Subdomain),
   );
   (kindValidators[info.kind] ?? moreKindValidators[info.kind])?.(errs, now as never);
   if (old) {
@@ -80,8 +89,14 @@ export function validate(
   return errs.list;
 }
 
+const RBAC_KINDS = new Set(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
+
 // The kinds whose checks live in their own files (the dispatch in kinds.ts predates them).
 const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void> = {
+  Role: validateRole,
+  ClusterRole: validateClusterRole,
+  RoleBinding: validateRoleBinding,
+  ClusterRoleBinding: validateClusterRoleBinding,
   StatefulSet: validateStatefulSet,
   ControllerRevision: validateControllerRevision,
   PersistentVolumeClaim: validatePersistentVolumeClaim,
@@ -94,6 +109,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   LimitRange: validateLimitRange,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
+  RoleBinding: validateBindingUpdate,
+  ClusterRoleBinding: validateBindingUpdate,
   StatefulSet: validateStatefulSetUpdate,
   PriorityClass: validatePriorityClassUpdate,
   PersistentVolume: validatePersistentVolumeUpdate,

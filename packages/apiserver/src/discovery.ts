@@ -45,7 +45,18 @@ interface VirtualResource {
   singular: string;
   kind: string;
   verbs: string[];
+  namespaced?: boolean;
 }
+
+const review = (resource: string, kind: string, namespaced = false): VirtualResource => ({
+  group: "authorization.k8s.io",
+  version: "v1",
+  resource,
+  singular: resource.slice(0, -1),
+  kind,
+  verbs: ["create"],
+  namespaced,
+});
 
 const VIRTUAL: VirtualResource[] = [
   {
@@ -56,6 +67,10 @@ const VIRTUAL: VirtualResource[] = [
     kind: "SelfSubjectReview",
     verbs: ["create"],
   },
+  review("localsubjectaccessreviews", "LocalSubjectAccessReview", true),
+  review("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+  review("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+  review("subjectaccessreviews", "SubjectAccessReview"),
 ];
 
 /** Every group/version served, core first, stored kinds' groups before review-only ones. */
@@ -126,7 +141,7 @@ export function apiResourceList(group: string, version: string): object | undefi
     list.push({
       name: v.resource,
       singularName: v.singular,
-      namespaced: false,
+      namespaced: v.namespaced ?? false,
       kind: v.kind,
       verbs: v.verbs,
     });
@@ -219,7 +234,7 @@ export function aggregatedDiscovery(core: boolean, v: AggregatedVersion): object
         list.push({
           resource: x.resource,
           responseKind: { group: x.group, version: x.version, kind: x.kind },
-          scope: "Cluster",
+          scope: x.namespaced ? "Namespaced" : "Cluster",
           singularResource: x.singular,
           verbs: x.verbs,
         });

@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { parseDuration } from "@skiff/api";
 import { ApiServer } from "./server.js";
+import { parseAuthorizationModes } from "./authz/authorizer.js";
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-apiserver")
@@ -45,6 +46,12 @@ const argv = yargs(hideBin(process.argv))
     type: "number",
     default: 15,
     describe: "Seconds between scrapes of the kubelets for metrics.k8s.io",
+  })
+  .option("authorization-mode", {
+    type: "string",
+    default: "Node,RBAC",
+    describe: "ordered comma-separated authorizers: AlwaysAllow, AlwaysDeny, Node, RBAC",
+    coerce: (v: string) => parseAuthorizationModes(v),
   })
   .option("token-auth-file", { type: "string", describe: 'CSV of token,user,uid,"group1,group2"' })
   .option("service-account-signing-key-file", {
@@ -111,14 +118,17 @@ async function main(): Promise<void> {
     serviceAccountKeyFiles: argv["service-account-key-file"],
     serviceAccountIssuer: argv["service-account-issuer"],
     eventTtlSeconds: Math.round(argv["event-ttl"] / 1000),
+    authorizationModes: argv["authorization-mode"],
   });
-  await server.start();
+  // A signal during start (after this server joined the kubernetes endpoints) still leaves
+  // them on the way out.
   const stop = (signal: string): void => {
     server.log.info({ signal }, "stopping");
     void server.stop().then(() => process.exit(0));
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  await server.start();
 }
 
 main().catch((err: unknown) => {

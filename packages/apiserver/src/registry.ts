@@ -94,6 +94,8 @@ export interface RegistryDeps {
   eventTtlSeconds: number;
   /** Mutating admission of new objects (admission.ts), after defaults, before validation. */
   admitCreate?: (info: ResourceInfo, obj: KubeObject) => Promise<void>;
+  /** Admission of every write after validation (old: the stored object on updates). */
+  admitWrite?: (info: ResourceInfo, obj: KubeObject, old?: KubeObject) => Promise<void>;
 }
 
 export class Registry {
@@ -228,6 +230,7 @@ export class Registry {
     if (this.info.kind === "Pod") addDefaultTolerations(obj);
     await this.deps.admitCreate?.(this.info, obj);
     this.check(obj);
+    await this.deps.admitWrite?.(this.info, obj);
   }
 
   private check(obj: KubeObject, old?: KubeObject): void {
@@ -351,6 +354,7 @@ export class Registry {
         claims.release = [...before].filter((c) => !after.has(c));
       }
       if (!opts.skipUpdateValidation) this.check(obj, old);
+      await this.deps.admitWrite?.(this.info, obj, old);
       if (opts.dryRun) return { object: obj, created: false };
       // Deleting objects whose last finalizer was just removed completes their deletion.
       const m = meta(obj);

@@ -45,6 +45,8 @@ import {
 } from "./errors.js";
 import { meta } from "./objects.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { asUser, Authorization, requestAttributes, type AuthorizationMode } from "./authz/index.js";
+import { reviewRoute, serveReview } from "./authz/reviews.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
@@ -84,6 +86,8 @@ export interface ApiServerOptions {
   kubeletClientKey?: string;
   /** How often metrics.k8s.io scrapes the kubelets (metrics-server's --metric-resolution). */
   metricResolutionMs?: number;
+  /** --authorization-mode, in order (default Node, RBAC). */
+  authorizationModes?: AuthorizationMode[];
   logger?: Logger;
 }
 
@@ -98,6 +102,7 @@ export class ApiServer {
   private readonly storage: Storage;
   private readonly registries = new Map<ResourceInfo, Registry>();
   private readonly auth: Authenticator;
+  readonly authz: Authorization;
   private server: Server | undefined;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private masterLeases: MasterLeases | undefined;
@@ -151,11 +156,15 @@ export class ApiServer {
               i,
               obj,
             ),
+          admitWrite: (i, obj, old) => this.authz.admitWrite(i, obj, old),
           eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
           log: (msg) => this.log.warn({ resource: info.resource }, msg),
         }),
       );
     }
+    this.authz = new Authorization(opts.authorizationModes ?? ["Node", "RBAC"], (r, g) =>
+      this.registry(r, g),
+    );
     this.ctx = {
       registries: this.registries,
       registry: (info) => this.registries.get(info)!,
@@ -221,6 +230,9 @@ export class ApiServer {
   /** Connects to etcd, creates the system namespaces, warms the namespace cache and listens. */
   async start(): Promise<{ port: number }> {
     await this.ensureSystemNamespaces();
+    // The bootstrap policy is in place before this server announces itself (kubernetes
+    // endpoints) or serves a request.
+    await this.authz.reconcileBootstrapPolicy();
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
@@ -358,7 +370,15 @@ export class ApiServer {
       const path = url.pathname.replace(/\/+$/, "") || "/";
       const user = await this.auth.authenticate(req);
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
+      if (user) await this.authz.check(requestAttributes(user, verb, path, url.searchParams));
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      const review = reviewRoute(segments);
+      if (review) {
+        verb = "POST";
+        await serveReview(this.authz, review, req, res, user as UserInfo);
+        code = res.statusCode;
+        return;
+      }
       if (isSelfSubjectReview(segments)) {
         verb = "POST";
         await serveSelfSubjectReview(segments, req, res, user as UserInfo);
@@ -400,13 +420,15 @@ export class ApiServer {
         const route = parseRoute(group, version, rest);
         info = route.info;
         subresource = route.subresource ?? "";
-        verb = await handleResource(this.ctx, {
-          req,
-          res,
-          route,
-          query: url.searchParams,
-          user: user as UserInfo,
-        });
+        verb = await asUser(user, () =>
+          handleResource(this.ctx, {
+            req,
+            res,
+            route,
+            query: url.searchParams,
+            user: user as UserInfo,
+          }),
+        );
         code = res.statusCode;
         return;
       }

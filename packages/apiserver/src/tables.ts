@@ -1296,6 +1296,42 @@ const resourcequotas: Printer = {
   },
 };
 
+// RoleBinding and ClusterRoleBinding: the role they grant and whom (Users, Groups and
+// ServiceAccounts are wide columns). Roles print the default Name and Created At.
+const bindings: Printer = {
+  columns: [
+    NAME,
+    col("Role", "RoleRef is the reference to the role the binding grants."),
+    AGE,
+    col("Users", "Users in the binding", { priority: 1 }),
+    col("Groups", "Groups in the binding", { priority: 1 }),
+    col("ServiceAccounts", "ServiceAccounts in the binding", { priority: 1 }),
+  ],
+  row(b, now) {
+    const ref = rec(b["roleRef"]);
+    const subjects = list(b["subjects"]).map(rec);
+    const of = (kind: string) =>
+      subjects
+        .filter((s) => s["kind"] === kind)
+        .map((s) =>
+          kind === "ServiceAccount"
+            ? `${text(s["namespace"])}/${text(s["name"])}`
+            : text(s["name"]),
+        )
+        .join(", ");
+    return {
+      cells: [
+        name(b),
+        `${text(ref["kind"])}/${text(ref["name"])}`,
+        age(b, now),
+        of("User"),
+        of("Group"),
+        of("ServiceAccount"),
+      ],
+    };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1339,6 +1375,8 @@ const PRINTERS: Record<string, Printer> = {
   "/resourcequotas": resourcequotas,
   "coordination.k8s.io/leases": leases,
   "autoscaling/horizontalpodautoscalers": horizontalpodautoscalers,
+  "rbac.authorization.k8s.io/rolebindings": bindings,
+  "rbac.authorization.k8s.io/clusterrolebindings": bindings,
 };
 
 function printerFor(info: ResourceInfo): Printer {

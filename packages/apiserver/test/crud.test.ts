@@ -23,6 +23,62 @@ after(async () => {
   rmSync(tokenDir, { recursive: true, force: true });
 });
 
+/**
+ * Grants a subject rules cluster-wide through a ClusterRole and ClusterRoleBinding (RBAC is
+ * on: a token's user starts with no rights), and waits until the apiserver applies them.
+ */
+async function grant(
+  name: string,
+  subject: { kind: string; name: string; namespace?: string },
+  rules: object[],
+): Promise<void> {
+  const rbac = "/apis/rbac.authorization.k8s.io/v1";
+  const group = "rbac.authorization.k8s.io";
+  const role = await api.request("POST", `${rbac}/clusterroles`, {
+    apiVersion: `${group}/v1`,
+    kind: "ClusterRole",
+    metadata: { name },
+    rules,
+  });
+  assert.equal(role.status, 201, role.text);
+  const binding = await api.request("POST", `${rbac}/clusterrolebindings`, {
+    apiVersion: `${group}/v1`,
+    kind: "ClusterRoleBinding",
+    metadata: { name },
+    roleRef: { apiGroup: group, kind: "ClusterRole", name },
+    subjects: [subject.kind === "ServiceAccount" ? subject : { ...subject, apiGroup: group }],
+  });
+  assert.equal(binding.status, 201, binding.text);
+  for (let i = 0; i < 50; i++) {
+    const user =
+      subject.kind === "ServiceAccount"
+        ? `system:serviceaccount:${subject.namespace}:${subject.name}`
+        : subject.kind === "User"
+          ? subject.name
+          : "someone";
+    const groups = subject.kind === "Group" ? [subject.name] : [];
+    // The role is in the cache once a review of the role's own rules passes.
+    const rule = rules[0] as { verbs: string[]; apiGroups: string[]; resources: string[] };
+    const check = await api.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: {
+        user,
+        groups,
+        resourceAttributes: {
+          verb: rule.verbs[0],
+          group: rule.apiGroups[0],
+          resource: rule.resources[0],
+          namespace: "default",
+        },
+      },
+    });
+    if ((check.json as { status: { allowed: boolean } }).status.allowed) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.fail(`grant ${name} did not take effect`);
+}
+
 const cm = (
   name: string,
   data: Record<string, string> = { a: "1" },
@@ -439,6 +495,14 @@ test("anonymous requests get 401 except for health and version; tokens from the 
     (await api.request("GET", "/version", undefined, { auth: "none" })).json.minor,
     "31",
   );
+  const forbidden = await api.request("GET", "/api/v1/namespaces", undefined, {
+    auth: { token: aliceToken },
+  });
+  assert.equal(forbidden.status, 403, "alice is known but holds no role yet");
+  assert.match(forbidden.json.message, /User "alice" cannot list resource "namespaces"/);
+  await grant("crud-ops", { kind: "Group", name: "ops" }, [
+    { verbs: ["list", "create", "get"], apiGroups: [""], resources: ["namespaces", "configmaps"] },
+  ]);
   const good = await api.request("GET", "/api/v1/namespaces", undefined, {
     auth: { token: aliceToken },
   });
@@ -615,6 +679,9 @@ test("a TokenRequest token authenticates as its service account until the accoun
   assert.equal(token.split(".").length, 3);
   const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
   assert.equal(claims.sub, "system:serviceaccount:default:robot");
+  await grant("crud-robot", { kind: "ServiceAccount", name: "robot", namespace: "default" }, [
+    { verbs: ["list"], apiGroups: [""], resources: ["configmaps"] },
+  ]);
   const asRobot = await api.request("GET", "/api/v1/namespaces/default/configmaps", undefined, {
     auth: { token },
   });

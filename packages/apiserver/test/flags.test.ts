@@ -19,3 +19,15 @@ test("a bad --event-ttl is a one-line usage error naming the flag", () => {
     'skiff-apiserver: --event-ttl: invalid duration "1x" (examples: 30m, 1h0m0s)\n',
   );
 });
+
+test("a bad --authorization-mode is a one-line usage error naming the mode", () => {
+  const unknown = run("../src/main.ts", "--authorization-mode=Node,ABAC", "--etcd-servers=x");
+  assert.equal(unknown.status, 2);
+  assert.equal(
+    unknown.stderr,
+    'skiff-apiserver: --authorization-mode: unknown mode "ABAC" (supported: AlwaysAllow, AlwaysDeny, Node, RBAC)\n',
+  );
+  const twice = run("../src/main.ts", "--authorization-mode=RBAC,RBAC", "--etcd-servers=x");
+  assert.equal(twice.status, 2);
+  assert.equal(twice.stderr, 'skiff-apiserver: --authorization-mode: "RBAC" is given twice\n');
+});

@@ -147,6 +147,25 @@ const objects: Record<string, Record<string, unknown>> = {
   },
   PodDisruptionBudget: { metadata: { name: "budget" }, spec: { minAvailable: 1, selector } },
   PriorityClass: { metadata: { name: "high" }, value: 1000, description: "important" },
+  Role: {
+    metadata: { name: "reader" },
+    rules: [{ apiGroups: [""], resources: ["pods"], resourceNames: ["a"], verbs: ["get"] }],
+  },
+  ClusterRole: {
+    metadata: { name: "pb-aggregated", labels: { a: "b" } },
+    aggregationRule: { clusterRoleSelectors: [{ matchLabels: { "pb-aggregate": "true" } }] },
+    rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }],
+  },
+  RoleBinding: {
+    metadata: { name: "readers" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader" },
+    subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
+  },
+  ClusterRoleBinding: {
+    metadata: { name: "pb-binding" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [{ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "pb-group" }],
+  },
   ResourceQuota: { metadata: { name: "q" }, spec: { hard: { pods: "10", "requests.cpu": "2" } } },
   LimitRange: {
     metadata: { name: "limits" },

@@ -30,6 +30,7 @@ import { newJobController } from "./controllers/job/index.js";
 import { newNodeIpamController } from "./controllers/nodeipam/index.js";
 import { newNodeLifecycleController } from "./controllers/nodelifecycle/index.js";
 import { newServiceAccountController } from "./controllers/serviceaccount/index.js";
+import { newClusterRoleAggregationController } from "./controllers/clusterroleaggregation/index.js";
 import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
 import { newReplicaSetController } from "./controllers/replicaset/index.js";
@@ -78,6 +79,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
     "pvc-protection": newStorageProtectionController,
     serviceaccount: newServiceAccountController,
     horizontalpodautoscaling: newHorizontalPodAutoscalerController,
+    "clusterrole-aggregation": newClusterRoleAggregationController,
   };
 }
 

@@ -30,11 +30,16 @@ export function info(group: string, version: string, resource: string): Resource
 export async function startEnv(): Promise<TestEnv> {
   const api = await startApiserver();
   const client = new RestClient(loadClientConfig({ kubeconfig: api.kubeconfig }));
-  const informers = new SharedInformerFactory(client);
+  // The controllers run as system:kube-controller-manager, with only its bootstrap roles;
+  // the test itself (env.client) is the admin.
+  const own = new RestClient(
+    loadClientConfig({ kubeconfig: api.kubeconfigFor("system:kube-controller-manager") }),
+  );
+  const informers = new SharedInformerFactory(own);
   const ctx: ControllerContext = {
-    client,
+    client: own,
     informers,
-    recorder: (component) => new EventRecorder(client, { component, logger: silentLogger }),
+    recorder: (component) => new EventRecorder(own, { component, logger: silentLogger }),
     log: silentLogger,
     metrics: { queue: () => ({}), sync: () => {} },
   };
@@ -52,6 +57,7 @@ export async function startEnv(): Promise<TestEnv> {
       abort.abort();
       await Promise.all(running);
       informers.stop();
+      own.close();
       client.close();
       await api.stop();
     },

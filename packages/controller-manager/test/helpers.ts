@@ -24,8 +24,11 @@ export async function startCluster(
   const api = await startApiserver();
   const clientConfig = loadClientConfig({ kubeconfig: api.kubeconfig });
   const client = new RestClient({ ...clientConfig, qps: -1 });
+  // The controllers run as system:kube-controller-manager, with only its bootstrap roles.
   const cm = new ControllerManager({
-    clientConfig,
+    clientConfig: loadClientConfig({
+      kubeconfig: api.kubeconfigFor("system:kube-controller-manager"),
+    }),
     controllers,
     leaderElect: false,
     port: -1,

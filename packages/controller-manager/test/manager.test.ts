@@ -22,7 +22,9 @@ after(async () => {
 
 function candidate(): ControllerManager {
   return new ControllerManager({
-    clientConfig: loadClientConfig({ kubeconfig: c.api.kubeconfig }),
+    clientConfig: loadClientConfig({
+      kubeconfig: c.api.kubeconfigFor("system:kube-controller-manager"),
+    }),
     controllers: ["replicaset"],
     leaseDurationSeconds: 2,
     renewDeadlineMs: 1_500,

@@ -60,7 +60,7 @@ test("pods of a node that goes silent are evicted and recreated on another node"
       "--import",
       "tsx",
       schedulerMain,
-      `--kubeconfig=${env.api.kubeconfig}`,
+      `--kubeconfig=${env.api.kubeconfigFor("system:kube-scheduler")}`,
       "--port=0",
       "--leader-elect=false",
     ],

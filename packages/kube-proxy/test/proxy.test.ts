@@ -277,7 +277,7 @@ async function startChild(
       "--import",
       "tsx",
       mainScript,
-      `--kubeconfig=${api.kubeconfig}`,
+      `--kubeconfig=${api.kubeconfigFor("system:kube-proxy")}`,
       `--hostname-override=${nodeName}`,
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
       `--healthz-bind-address=127.0.0.1:${healthzPort}`,

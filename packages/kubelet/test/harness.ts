@@ -89,7 +89,8 @@ export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise
     kubelet: undefined,
     async startKubelet(extra = {}) {
       h.kubelet = await startKubelet({
-        kubeconfig: api.kubeconfig,
+        // The kubelet runs as its node (Node authorizer and NodeRestriction), as in a cluster.
+        kubeconfig: api.kubeconfigFor(`system:node:${nodeName}`, ["system:nodes"]),
         nodeName,
         nodeIP: "127.0.0.1",
         rootDir,

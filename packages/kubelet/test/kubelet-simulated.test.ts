@@ -17,7 +17,7 @@ const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-sim-"));
 before(async () => {
   api = await startApiserver();
   kubelet = await startKubelet({
-    kubeconfig: api.kubeconfig,
+    kubeconfig: api.kubeconfigFor("system:node:sim-node", ["system:nodes"]),
     nodeName: "sim-node",
     nodeIP: "127.0.0.1",
     rootDir,

@@ -29,7 +29,7 @@ class CountingRuntime extends SimulatedRuntime {
 before(async () => {
   api = await startApiserver();
   kubelet = await startKubelet({
-    kubeconfig: api.kubeconfig,
+    kubeconfig: api.kubeconfigFor("system:node:sync-node", ["system:nodes"]),
     nodeName: "sync-node",
     nodeIP: "127.0.0.1",
     rootDir,

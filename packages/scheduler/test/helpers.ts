@@ -39,6 +39,7 @@ export async function startEnv(): Promise<Env> {
   const api = await startApiserver();
   const client = new RestClient({ ...loadClientConfig({ kubeconfig: api.kubeconfig }), qps: -1 });
   const schedulers: Scheduler[] = [];
+  const clients: RestClient[] = [];
   const pods = client.resource<Pod>(podsInfo);
   const env: Env = {
     api,
@@ -59,7 +60,17 @@ export async function startEnv(): Promise<Env> {
         async () => (await pods.namespace(ns).get(name)).spec.nodeName || undefined,
       ),
     async startScheduler() {
-      const s = new Scheduler({ client, logger: silentLogger, queue: { flushIntervalMs: 100 } });
+      // The scheduler runs as system:kube-scheduler, with only its bootstrap roles.
+      const own = new RestClient({
+        ...loadClientConfig({ kubeconfig: api.kubeconfigFor("system:kube-scheduler") }),
+        qps: -1,
+      });
+      clients.push(own);
+      const s = new Scheduler({
+        client: own,
+        logger: silentLogger,
+        queue: { flushIntervalMs: 100 },
+      });
       schedulers.push(s);
       await s.start();
       void s.run();
@@ -67,6 +78,7 @@ export async function startEnv(): Promise<Env> {
     },
     async stop() {
       for (const s of schedulers) await s.stop();
+      for (const c of clients) c.close();
       client.close();
       await api.stop();
     },

@@ -54,7 +54,8 @@ const get = async (port: number, path: string) => {
 
 test("two replicas: one leads and schedules, and the other takes over when the leader is killed", async (t) => {
   const env = await startEnv();
-  const replicas = [startReplica(env.api.kubeconfig), startReplica(env.api.kubeconfig)];
+  const own = env.api.kubeconfigFor("system:kube-scheduler");
+  const replicas = [startReplica(own), startReplica(own)];
   t.after(async () => {
     for (const r of replicas) r.proc.kill("SIGKILL");
     await env.stop();

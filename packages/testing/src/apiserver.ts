@@ -1,7 +1,7 @@
 // Starts a real etcd and a real skiff-apiserver (in this process) on free loopback ports,
 // with freshly made certificates and an admin kubeconfig, for integration tests.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request as httpsRequest, Agent } from "node:https";
@@ -44,6 +44,12 @@ export interface TestApiserver {
     body?: unknown,
     opts?: RequestOptions,
   ): Promise<HttpResponse>;
+  /**
+   * A kubeconfig for a client certificate with this user (CN) and groups (O), signed by the
+   * test CA: how a test runs a component as its own, least-privileged identity
+   * (`system:node:NAME` in `system:nodes` for a kubelet, `system:kube-scheduler`, ...).
+   */
+  kubeconfigFor(user: string, groups?: string[]): string;
   /** Stops and starts the apiserver (not etcd) on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -68,6 +74,8 @@ export interface StartApiserverOptions {
   eventTtlSeconds?: number;
   /** metrics.k8s.io's scrape interval (default 15 s). */
   metricResolutionMs?: number;
+  /** --authorization-mode (default Node, RBAC). */
+  authorizationModes?: ("AlwaysAllow" | "AlwaysDeny" | "Node" | "RBAC")[];
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -95,6 +103,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       eventTtlSeconds: opts.eventTtlSeconds,
       metricResolutionMs: opts.metricResolutionMs,
+      authorizationModes: opts.authorizationModes,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
@@ -158,6 +167,63 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
     kubeconfig,
     certDir: certs,
     request,
+    kubeconfigFor(user: string, groups: string[] = []) {
+      const base = join(kubeDir, user.replace(/[^a-zA-Z0-9-]/g, "_"));
+      const subject = groups.map((g) => `/O=${g}`).join("") + `/CN=${user}`;
+      const openssl = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+      openssl([
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${base}.key`,
+        "-out",
+        `${base}.csr`,
+        "-subj",
+        subject,
+      ]);
+      openssl([
+        "x509",
+        "-req",
+        "-in",
+        `${base}.csr`,
+        "-CA",
+        join(certs, "ca.crt"),
+        "-CAkey",
+        join(certs, "ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        `${base}.crt`,
+      ]);
+      const b64 = (f: string) => readFileSync(f).toString("base64");
+      const file = `${base}.kubeconfig`;
+      writeFileSync(
+        file,
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters:",
+          "- name: skiff",
+          "  cluster:",
+          `    server: ${url}`,
+          `    certificate-authority-data: ${b64(join(certs, "ca.crt"))}`,
+          "users:",
+          "- name: u",
+          "  user:",
+          `    client-certificate-data: ${b64(`${base}.crt`)}`,
+          `    client-key-data: ${b64(`${base}.key`)}`,
+          "contexts:",
+          "- name: u@skiff",
+          "  context: {cluster: skiff, user: u, namespace: default}",
+          "current-context: u@skiff",
+          "",
+        ].join("\n"),
+      );
+      return file;
+    },
     async restart() {
       await server.stop();
       server = make();

@@ -1,0 +1,199 @@
+// The Node authorizer: a kubelet (user system:node:<name> in group system:nodes) may read and
+// write its own Node and Lease and the pods bound to it, and read only the Secrets,
+// ConfigMaps, PersistentVolumeClaims, PersistentVolumes and ServiceAccount tokens those pods
+// use. Kubernetes keeps a graph of these relationships; here the pods bound to the node are
+// walked from the watch cache at each request, which is the same answer at Skiff's size.
+// Everything else a kubelet needs comes from the system:node role's static rules.
+import type { Attributes } from "./attributes.js";
+import { selectedValue } from "./attributes.js";
+import type { Authorizer, Decision } from "./authorizer.js";
+import { rulesAllow, type PolicyRule } from "./rbac.js";
+
+export const NODES_GROUP = "system:nodes";
+const NODE_PREFIX = "system:node:";
+export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+
+type Obj = Record<string, unknown>;
+export interface PodLike {
+  metadata?: { name?: string; namespace?: string; uid?: string };
+  spec?: Obj;
+}
+
+export interface NodeGraphSource {
+  /** Pods bound to the node (spec.nodeName). */
+  podsOnNode(node: string): Promise<PodLike[]>;
+  pod(namespace: string, name: string): Promise<PodLike | undefined>;
+  /** The volumeName a claim is bound to. */
+  claimVolume(namespace: string, claim: string): Promise<string | undefined>;
+}
+
+/** The node a user is, or undefined when the user is not a node. */
+export function nodeIdentity(user: { name: string; groups: string[] }): string | undefined {
+  if (!user.groups.includes(NODES_GROUP) || !user.name.startsWith(NODE_PREFIX)) return undefined;
+  return user.name.slice(NODE_PREFIX.length) || undefined;
+}
+
+const READ = ["get", "list", "watch"];
+// The system:node rules for what the graph does not govern (facts from Kubernetes' policy).
+const NODE_RULES: PolicyRule[] = [
+  { verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"] },
+  {
+    verbs: ["create"],
+    apiGroups: ["authorization.k8s.io"],
+    resources: ["subjectaccessreviews", "localsubjectaccessreviews"],
+  },
+  { verbs: READ, apiGroups: [""], resources: ["services"] },
+  { verbs: ["create", "patch", "update"], apiGroups: ["", "events.k8s.io"], resources: ["events"] },
+  { verbs: ["get"], apiGroups: [""], resources: ["endpoints"] },
+];
+
+const allow: Decision = { decision: "allow", reason: "" };
+const noOpinion = (reason: string): Decision => ({ decision: "noopinion", reason });
+
+function names(list: unknown, key: string): string[] {
+  return Array.isArray(list)
+    ? list.map((x) => (x as Obj)?.[key]).filter((v): v is string => typeof v === "string")
+    : [];
+}
+
+/** What one pod references, by kind: secrets, configmaps, persistentvolumeclaims, serviceaccounts. */
+export function podReferences(pod: PodLike): Record<string, Set<string>> {
+  const refs: Record<string, Set<string>> = {
+    secrets: new Set(),
+    configmaps: new Set(),
+    persistentvolumeclaims: new Set(),
+    serviceaccounts: new Set(),
+  };
+  const spec = pod.spec ?? {};
+  refs.serviceaccounts!.add((spec.serviceAccountName as string | undefined) || "default");
+  for (const n of names(spec.imagePullSecrets, "name")) refs.secrets!.add(n);
+  for (const v of (spec.volumes as Obj[] | undefined) ?? []) {
+    const secret = (v.secret as Obj | undefined)?.secretName;
+    if (typeof secret === "string") refs.secrets!.add(secret);
+    const cm = (v.configMap as Obj | undefined)?.name;
+    if (typeof cm === "string") refs.configmaps!.add(cm);
+    const claim = (v.persistentVolumeClaim as Obj | undefined)?.claimName;
+    if (typeof claim === "string") refs.persistentvolumeclaims!.add(claim);
+    for (const src of ((v.projected as Obj | undefined)?.sources as Obj[] | undefined) ?? []) {
+      const s = (src.secret as Obj | undefined)?.name;
+      if (typeof s === "string") refs.secrets!.add(s);
+      const c = (src.configMap as Obj | undefined)?.name;
+      if (typeof c === "string") refs.configmaps!.add(c);
+    }
+  }
+  const containers = [
+    ...((spec.initContainers as Obj[] | undefined) ?? []),
+    ...((spec.containers as Obj[] | undefined) ?? []),
+    ...((spec.ephemeralContainers as Obj[] | undefined) ?? []),
+  ];
+  for (const c of containers) {
+    for (const e of (c.env as Obj[] | undefined) ?? []) {
+      const from = (e.valueFrom as Obj | undefined) ?? {};
+      const s = (from.secretKeyRef as Obj | undefined)?.name;
+      if (typeof s === "string") refs.secrets!.add(s);
+      const m = (from.configMapKeyRef as Obj | undefined)?.name;
+      if (typeof m === "string") refs.configmaps!.add(m);
+    }
+    for (const e of (c.envFrom as Obj[] | undefined) ?? []) {
+      const s = (e.secretRef as Obj | undefined)?.name;
+      if (typeof s === "string") refs.secrets!.add(s);
+      const m = (e.configMapRef as Obj | undefined)?.name;
+      if (typeof m === "string") refs.configmaps!.add(m);
+    }
+  }
+  return refs;
+}
+
+export class NodeAuthorizer implements Authorizer {
+  constructor(private readonly source: NodeGraphSource) {}
+
+  async authorize(attrs: Attributes): Promise<Decision> {
+    const node = nodeIdentity(attrs.user);
+    if (node === undefined) return noOpinion("");
+    if (!attrs.resourceRequest) return noOpinion("");
+    const { apiGroup: group, resource, subresource, verb } = attrs;
+    if (group === "") {
+      switch (resource) {
+        case "secrets":
+        case "configmaps":
+          if (subresource) break;
+          if (!READ.includes(verb)) return noOpinion(`can only read ${resource}`);
+          return this.related(node, attrs);
+        case "persistentvolumeclaims":
+        case "persistentvolumes":
+          if (subresource) break;
+          if (verb !== "get") return noOpinion(`can only get individual ${resource}`);
+          return this.related(node, attrs);
+        case "serviceaccounts":
+          if (subresource !== "token" || verb !== "create")
+            return noOpinion("can only create tokens for individual service accounts");
+          return this.related(node, attrs);
+        case "nodes":
+          return this.ownNode(node, attrs);
+        case "pods":
+          return this.pods(node, attrs);
+      }
+    }
+    if (group === "coordination.k8s.io" && resource === "leases") {
+      if (!["get", "create", "update", "patch", "delete"].includes(verb))
+        return noOpinion("can only get, create, update, patch, or delete a node lease");
+      if (attrs.namespace !== NODE_LEASE_NAMESPACE || (verb !== "create" && attrs.name !== node))
+        return noOpinion("can only access node lease with the same name as the requesting node");
+      return allow;
+    }
+    return rulesAllow(attrs, NODE_RULES) ? allow : noOpinion("");
+  }
+
+  private ownNode(node: string, attrs: Attributes): Decision {
+    const { verb, subresource } = attrs;
+    if (subresource === "status") {
+      if ((verb === "update" || verb === "patch") && attrs.name === node) return allow;
+      return noOpinion(`can only update or patch the status of node '${node}'`);
+    }
+    if (subresource) return noOpinion("");
+    // Registration: NodeRestriction admission checks that the name is the node's own.
+    if (verb === "create") return allow;
+    if (["get", "list", "watch", "update", "patch"].includes(verb) && attrs.name === node)
+      return allow;
+    return noOpinion(`node '${node}' cannot ${verb} other nodes`);
+  }
+
+  private async pods(node: string, attrs: Attributes): Promise<Decision> {
+    const { verb, subresource } = attrs;
+    if (!subresource && (verb === "list" || verb === "watch")) {
+      if (selectedValue(attrs, "spec.nodeName") === node) return allow;
+      return noOpinion(`can only list/watch pods with spec.nodeName field selector`);
+    }
+    // Mirror pods: NodeRestriction admission checks what is created.
+    if (!subresource && verb === "create") return allow;
+    const allowed =
+      (!subresource && ["get", "delete"].includes(verb)) ||
+      (subresource === "status" && ["update", "patch"].includes(verb)) ||
+      (subresource === "eviction" && verb === "create");
+    if (!allowed || !attrs.name) return noOpinion("");
+    const pod = await this.source.pod(attrs.namespace, attrs.name);
+    // A pod that does not exist reveals nothing: the request gets its 404.
+    if (!pod || pod.spec?.nodeName === node) return allow;
+    return noOpinion(`no relationship found between node '${node}' and this object`);
+  }
+
+  private async related(node: string, attrs: Attributes): Promise<Decision> {
+    const none = noOpinion(`no relationship found between node '${node}' and this object`);
+    if (!attrs.name) return none;
+    const pods = await this.source.podsOnNode(node);
+    if (attrs.resource === "persistentvolumes") {
+      for (const pod of pods) {
+        const ns = pod.metadata?.namespace ?? "";
+        for (const claim of podReferences(pod).persistentvolumeclaims!)
+          if ((await this.source.claimVolume(ns, claim)) === attrs.name) return allow;
+      }
+      return none;
+    }
+    const found = pods.some(
+      (p) =>
+        p.metadata?.namespace === attrs.namespace &&
+        podReferences(p)[attrs.resource]?.has(attrs.name),
+    );
+    return found ? allow : none;
+  }
+}

@@ -1,0 +1,838 @@
+// Authorization on a real etcd and apiserver (Node,RBAC, the default): attempts that must be
+// refused with Kubernetes' status and message, the bootstrap policy, `kubectl auth can-i`,
+// escalation prevention, the Node authorizer and NodeRestriction.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpsRequest, Agent } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { startApiserver, type TestApiserver } from "@skiff/testing";
+
+const tokenDir = mkdtempSync(join(tmpdir(), "skiff-rbac-"));
+const tokenFile = join(tokenDir, "tokens.csv");
+writeFileSync(
+  tokenFile,
+  [
+    "bob-token,bob,uid-bob,",
+    'carol-token,carol,uid-carol,"devs"',
+    "dave-token,dave,uid-dave,",
+  ].join("\n"),
+);
+
+let api: TestApiserver;
+before(async () => {
+  api = await startApiserver({ tokenAuthFile: tokenFile });
+  // A second node's kubelet certificate, signed by the test CA.
+  const d = api.certDir;
+  execFileSync("bash", [
+    "-c",
+    `cd ${d} && openssl req -newkey rsa:2048 -nodes -keyout rbac-node2.key -out rbac-node2.csr -subj "/O=system:nodes/CN=system:node:node2" 2>/dev/null && ` +
+      `openssl x509 -req -in rbac-node2.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out rbac-node2.crt 2>/dev/null && ` +
+      `openssl req -newkey rsa:2048 -nodes -keyout rbac-node1.key -out rbac-node1.csr -subj "/O=system:nodes/CN=system:node:node1" 2>/dev/null && ` +
+      `openssl x509 -req -in rbac-node1.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out rbac-node1.crt 2>/dev/null`,
+  ]);
+});
+after(async () => {
+  await api?.stop();
+  rmSync(tokenDir, { recursive: true, force: true });
+});
+
+interface Reply {
+  status: number;
+  json: {
+    message?: string;
+    reason?: string;
+    details?: Record<string, unknown>;
+    [k: string]: unknown;
+  };
+  text: string;
+}
+
+/** A request as a client certificate from the test CA directory (proxy, net, rbac-node1, ...). */
+function asCert(cert: string, method: string, path: string, body?: unknown): Promise<Reply> {
+  const d = api.certDir;
+  const agent = new Agent({
+    ca: readFileSync(join(d, "ca.crt")),
+    cert: readFileSync(join(d, `${cert}.crt`)),
+    key: readFileSync(join(d, `${cert}.key`)),
+  });
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (data) {
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(data));
+    }
+    const req = httpsRequest(`${api.url}${path}`, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = {};
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode ?? 0, json, text });
+      });
+    });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+const asToken = async (token: string, method: string, path: string, body?: unknown) =>
+  (await api.request(method, path, body, { auth: { token } })) as unknown as Reply;
+
+const admin = async (method: string, path: string, body?: unknown) => {
+  const r = await api.request(method, path, body);
+  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
+  return r.json as Record<string, unknown>;
+};
+
+const RBAC = "/apis/rbac.authorization.k8s.io/v1";
+const ref = (kind: string, name: string) => ({
+  apiGroup: "rbac.authorization.k8s.io",
+  kind,
+  name,
+});
+const user = (name: string) => ({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name });
+
+/** Waits until the apiserver's caches reflect a change (authorization reads them). */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+/** Runs the real kubectl without blocking this process (the apiserver runs in it). */
+function kubectl(
+  args: string[],
+  kubeconfig = api.kubeconfig,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({
+        code: typeof code === "number" ? code : 1,
+        out: stdout.trim(),
+        err: stderr.trim(),
+      });
+    });
+  });
+}
+
+/** A kubeconfig for a bearer-token user, beside the admin's. */
+function tokenKubeconfig(token: string): string {
+  const file = join(tokenDir, `${token}.kubeconfig`);
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "${api.url}", certificate-authority: "${join(api.certDir, "ca.crt")}"}
+users:
+- name: u
+  user: {token: ${token}}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+`,
+  );
+  return file;
+}
+
+test("the bootstrap roles and bindings exist, carry the autoupdate annotation and come back when deleted", async () => {
+  const roles = (await admin("GET", `${RBAC}/clusterroles`)) as {
+    items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+  };
+  const names = roles.items.map((r) => r.metadata.name);
+  for (const n of [
+    "cluster-admin",
+    "admin",
+    "edit",
+    "view",
+    "system:basic-user",
+    "system:discovery",
+    "system:public-info-viewer",
+    "system:kube-scheduler",
+    "system:kube-controller-manager",
+    "system:node-proxier",
+    "system:monitoring",
+    "system:node",
+    "system:skiff-net",
+  ])
+    assert.ok(names.includes(n), `missing ClusterRole ${n}`);
+  const admin_ = roles.items.find((r) => r.metadata.name === "cluster-admin")!;
+  assert.equal(
+    admin_.metadata.annotations?.["rbac.authorization.kubernetes.io/autoupdate"],
+    "true",
+  );
+  const crb = await admin("GET", `${RBAC}/clusterrolebindings/cluster-admin`);
+  assert.deepEqual(crb.subjects, [
+    { kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:masters" },
+  ]);
+  await admin("DELETE", `${RBAC}/clusterroles/system:node-proxier`);
+  const before = (await admin("GET", `${RBAC}/clusterroles/cluster-admin`)).metadata as {
+    resourceVersion: string;
+  };
+  await api.restart();
+  const back = await admin("GET", `${RBAC}/clusterroles/system:node-proxier`);
+  const after_ = (await admin("GET", `${RBAC}/clusterroles/cluster-admin`)).metadata as {
+    resourceVersion: string;
+  };
+  assert.equal(
+    after_.resourceVersion,
+    before.resourceVersion,
+    "an unchanged role is not rewritten",
+  );
+  assert.ok(Array.isArray(back.rules) && back.rules.length > 0);
+});
+
+test("a table of attempts that must fail, each with its status and message", async () => {
+  await admin("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "rbac-a" },
+  });
+  await admin("POST", "/api/v1/namespaces/rbac-a/secrets", {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "unused" },
+    stringData: { k: "v" },
+  });
+  const cases: { who: string; run: () => Promise<Reply>; status: number; message: string }[] = [
+    {
+      who: "anonymous lists pods",
+      run: async () =>
+        (await api.request("GET", "/api/v1/pods", undefined, { auth: "none" })) as unknown as Reply,
+      status: 401,
+      message: "Unauthorized",
+    },
+    {
+      who: "kube-proxy deletes a namespace",
+      run: () => asCert("proxy", "DELETE", "/api/v1/namespaces/kube-system"),
+      status: 403,
+      message: `namespaces "kube-system" is forbidden: User "system:kube-proxy" cannot delete resource "namespaces" in API group "" in the namespace "kube-system"`,
+    },
+    {
+      who: "a user with no roles lists pods",
+      run: () => asToken("bob-token", "GET", "/api/v1/namespaces/rbac-a/pods"),
+      status: 403,
+      message: `pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "rbac-a"`,
+    },
+    {
+      who: "a user with no roles lists nodes",
+      run: () => asToken("bob-token", "GET", "/api/v1/nodes"),
+      status: 403,
+      message: `nodes is forbidden: User "bob" cannot list resource "nodes" in API group "" at the cluster scope`,
+    },
+    {
+      who: "a user with no roles reads a pod's log",
+      run: () => asToken("bob-token", "GET", "/api/v1/namespaces/rbac-a/pods/p/log"),
+      status: 403,
+      message: `pods "p" is forbidden: User "bob" cannot get resource "pods/log" in API group "" in the namespace "rbac-a"`,
+    },
+    {
+      who: "a user with no roles reads /metrics",
+      run: () => asToken("bob-token", "GET", "/metrics"),
+      status: 403,
+      message: `forbidden: User "bob" cannot get path "/metrics"`,
+    },
+    {
+      who: "a kubelet reads a Secret its pods don't use",
+      run: () => asCert("rbac-node1", "GET", "/api/v1/namespaces/rbac-a/secrets/unused"),
+      status: 403,
+      message: `secrets "unused" is forbidden: User "system:node:node1" cannot get resource "secrets" in API group "" in the namespace "rbac-a": no relationship found between node 'node1' and this object`,
+    },
+    {
+      who: "a kubelet lists every Secret",
+      run: () => asCert("rbac-node1", "GET", "/api/v1/secrets"),
+      status: 403,
+      message: `secrets is forbidden: User "system:node:node1" cannot list resource "secrets" in API group "" at the cluster scope: no relationship found between node 'node1' and this object`,
+    },
+    {
+      who: "a kubelet updates another node's status",
+      run: () => asCert("rbac-node1", "PATCH", "/api/v1/nodes/node2/status"),
+      status: 403,
+      message: `nodes "node2" is forbidden: User "system:node:node1" cannot patch resource "nodes/status" in API group "" at the cluster scope: can only update or patch the status of node 'node1'`,
+    },
+    {
+      who: "a kubelet deletes a node",
+      run: () => asCert("rbac-node1", "DELETE", "/api/v1/nodes/node2"),
+      status: 403,
+      message: `nodes "node2" is forbidden: User "system:node:node1" cannot delete resource "nodes" in API group "" at the cluster scope: node 'node1' cannot delete other nodes`,
+    },
+    {
+      who: "the scheduler deletes a Deployment",
+      run: () => asCert("scheduler", "DELETE", "/apis/apps/v1/namespaces/rbac-a/deployments/d"),
+      status: 403,
+      message: `deployments.apps "d" is forbidden: User "system:kube-scheduler" cannot delete resource "deployments" in API group "apps" in the namespace "rbac-a"`,
+    },
+  ];
+  for (const c of cases) {
+    const r = await c.run();
+    assert.equal(r.status, c.status, `${c.who}: ${r.text}`);
+    assert.equal(r.json.message, c.message, c.who);
+    if (c.status === 403) assert.equal(r.json.reason, "Forbidden", c.who);
+  }
+  const d = (await asCert("proxy", "DELETE", "/api/v1/namespaces/kube-system")).json.details;
+  assert.deepEqual(d, { name: "kube-system", kind: "namespaces" });
+  const d2 = (await asCert("scheduler", "DELETE", "/apis/apps/v1/namespaces/rbac-a/deployments/d"))
+    .json.details;
+  assert.deepEqual(d2, { name: "d", group: "apps", kind: "deployments" });
+});
+
+test("each component's identity may do its work: proxy, skiff-net, scheduler, controller-manager", async () => {
+  for (const [cert, path] of [
+    ["proxy", "/api/v1/services"],
+    ["proxy", "/apis/discovery.k8s.io/v1/endpointslices"],
+    ["net", "/api/v1/nodes"],
+    ["scheduler", "/api/v1/pods"],
+    ["scheduler", "/apis/policy/v1/poddisruptionbudgets"],
+    ["controller-manager", "/apis/apps/v1/replicasets"],
+    ["controller-manager", "/api/v1/secrets"],
+  ] as const) {
+    const r = await asCert(cert, "GET", path);
+    assert.equal(r.status, 200, `${cert} GET ${path}: ${r.text}`);
+  }
+  const pod = await asCert("controller-manager", "POST", "/api/v1/namespaces/default/pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "cm-made" },
+    spec: { containers: [{ name: "c", image: "skiff.local/busybox:1.36" }] },
+  });
+  assert.equal(pod.status, 201, pod.text);
+  const lease = await asCert(
+    "scheduler",
+    "POST",
+    "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+    {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "kube-scheduler" },
+      spec: { holderIdentity: "x" },
+    },
+  );
+  assert.equal(lease.status, 201, lease.text);
+  const got = await asCert(
+    "scheduler",
+    "GET",
+    "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler",
+  );
+  assert.equal(got.status, 200);
+  // The aggregation controller (as the controller-manager) may write aggregated roles' rules.
+  const view = await asCert("controller-manager", "GET", `${RBAC}/clusterroles/view`);
+  const aggregated = await asCert("controller-manager", "PUT", `${RBAC}/clusterroles/view`, {
+    ...view.json,
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }],
+  });
+  assert.equal(aggregated.status, 200, aggregated.text);
+  const byProxy = await asCert("proxy", "PUT", `${RBAC}/clusterroles/view`, aggregated.json);
+  assert.equal(byProxy.status, 403, byProxy.text);
+  const other = await asCert(
+    "scheduler",
+    "GET",
+    "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager",
+  );
+  assert.equal(other.status, 403);
+});
+
+test("a user may not bind cluster-admin or write rules they do not hold; escalate and bind allow it", async () => {
+  await admin("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "rbac-b" },
+  });
+  // carol administers rbac-b: she may write Roles and RoleBindings there and read pods.
+  await admin("POST", `${RBAC}/clusterroles`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: "rbac-test-ns-admin" },
+    rules: [
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["roles", "rolebindings"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+      },
+      { apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list", "watch"] },
+    ],
+  });
+  await admin("POST", `${RBAC}/namespaces/rbac-b/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "carol-admin" },
+    roleRef: ref("ClusterRole", "rbac-test-ns-admin"),
+    subjects: [{ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "devs" }],
+  });
+  await eventually(
+    async () =>
+      (await asToken("carol-token", "GET", "/api/v1/namespaces/rbac-b/pods")).status === 200,
+    "carol's admin binding",
+  );
+  const escalate = await asToken("carol-token", "POST", `${RBAC}/namespaces/rbac-b/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "carol-root" },
+    roleRef: ref("ClusterRole", "cluster-admin"),
+    subjects: [user("carol")],
+  });
+  assert.equal(escalate.status, 403, escalate.text);
+  assert.equal(escalate.json.reason, "Forbidden");
+  assert.equal(
+    escalate.json.message,
+    `rolebindings.rbac.authorization.k8s.io "carol-root" is forbidden: user "carol" (groups=["devs" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n` +
+      `{APIGroups:["*"], Resources:["*"], Verbs:["*"]}\n{NonResourceURLs:["*"], Verbs:["*"]}`,
+  );
+  const role = (rules: object[]) => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: "nodes-reader" },
+    rules,
+  });
+  const tooMuch = await asToken(
+    "carol-token",
+    "POST",
+    `${RBAC}/namespaces/rbac-b/roles`,
+    role([
+      { apiGroups: [""], resources: ["pods"], verbs: ["get"] },
+      { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles"], verbs: ["escalate"] },
+    ]),
+  );
+  assert.equal(tooMuch.status, 403, tooMuch.text);
+  assert.match(
+    tooMuch.json.message!,
+    /attempting to grant RBAC permissions not currently held:\n\{APIGroups:\["rbac.authorization.k8s.io"\], Resources:\["roles"\], Verbs:\["escalate"\]\}$/,
+  );
+  const fine = await asToken(
+    "carol-token",
+    "POST",
+    `${RBAC}/namespaces/rbac-b/roles`,
+    role([{ apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list"] }]),
+  );
+  assert.equal(fine.status, 201, fine.text);
+  // `bind` on cluster-admin (granted by an admin) lets carol bind it without holding it.
+  await admin("POST", `${RBAC}/clusterroles`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: "rbac-test-binder" },
+    rules: [
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["clusterroles"],
+        verbs: ["bind"],
+        resourceNames: ["edit"],
+      },
+    ],
+  });
+  await admin("POST", `${RBAC}/namespaces/rbac-b/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "carol-binder" },
+    roleRef: ref("ClusterRole", "rbac-test-binder"),
+    subjects: [user("carol")],
+  });
+  await eventually(async () => {
+    const r = await asToken("carol-token", "POST", `${RBAC}/namespaces/rbac-b/rolebindings`, {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "dave-edit" },
+      roleRef: ref("ClusterRole", "edit"),
+      subjects: [user("dave")],
+    });
+    return r.status === 201;
+  }, "carol binding edit with the bind verb");
+});
+
+test("a binding to a role that does not exist is named in the denial", async () => {
+  await admin("POST", `${RBAC}/namespaces/rbac-a/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "dangling" },
+    roleRef: ref("Role", "gone"),
+    subjects: [user("dave")],
+  });
+  await eventually(async () => {
+    const r = await asToken("dave-token", "GET", "/api/v1/namespaces/rbac-a/secrets");
+    return (
+      r.status === 403 &&
+      r.json.message ===
+        `secrets is forbidden: User "dave" cannot list resource "secrets" in API group "" in the namespace "rbac-a": RBAC: role.rbac.authorization.k8s.io "gone" not found`
+    );
+  }, "the denial naming the missing role");
+});
+
+test("kubectl auth can-i answers for the bootstrap roles, and can-i --list lists the caller's rules", async () => {
+  const can = async (args: string[], kubeconfig?: string) => {
+    const r = await kubectl(["auth", "can-i", ...args], kubeconfig);
+    return r.out || r.err;
+  };
+  const cfg = (name: string) => join(api.certDir, `${name}.kubeconfig`);
+  assert.equal(await can(["delete", "namespaces"], cfg("proxy")), "no");
+  assert.equal(await can(["list", "endpointslices.discovery.k8s.io"], cfg("proxy")), "yes");
+  assert.equal(await can(["create", "pods", "--subresource=binding"], cfg("scheduler")), "yes");
+  assert.equal(
+    await can(["update", "leases/kube-scheduler", "-n", "kube-system"], cfg("scheduler")),
+    "yes",
+  );
+  assert.equal(await can(["update", "leases/other", "-n", "kube-system"], cfg("scheduler")), "no");
+  assert.equal(await can(["list", "secrets", "-A"], cfg("controller-manager")), "yes");
+  assert.equal(await can(["patch", "nodes"], cfg("net")), "yes");
+  assert.equal(await can(["delete", "nodes"], cfg("net")), "no");
+  assert.equal(await can(["*", "*"]), "yes");
+  // SubjectAccessReview answers for any user and groups, as the Kubernetes roles say.
+  const sar = async (spec: object) => {
+    const r = await admin("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec,
+    });
+    return (r.status as { allowed: boolean }).allowed;
+  };
+  assert.equal(
+    await sar({
+      user: "x",
+      groups: ["system:monitoring"],
+      nonResourceAttributes: { path: "/metrics", verb: "get" },
+    }),
+    true,
+  );
+  assert.equal(
+    await sar({ user: "x", groups: [], nonResourceAttributes: { path: "/metrics", verb: "get" } }),
+    false,
+  );
+  assert.equal(
+    await sar({
+      user: "x",
+      groups: ["system:authenticated"],
+      nonResourceAttributes: { path: "/apis/apps/v1", verb: "get" },
+    }),
+    true,
+  );
+  assert.equal(
+    await sar({
+      user: "x",
+      groups: ["system:unauthenticated"],
+      nonResourceAttributes: { path: "/version", verb: "get" },
+    }),
+    true,
+  );
+  assert.equal(
+    await sar({
+      user: "x",
+      groups: ["system:masters"],
+      resourceAttributes: { verb: "delete", resource: "nodes" },
+    }),
+    true,
+  );
+  await admin("POST", `${RBAC}/namespaces/rbac-b/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "dave-reads" },
+    roleRef: ref("Role", "nodes-reader"),
+    subjects: [user("dave")],
+  });
+  const bob = tokenKubeconfig("bob-token");
+  // system:basic-user and system:discovery are every authenticated user's.
+  const whoami = await kubectl(
+    ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+    bob,
+  );
+  assert.equal(whoami.out, "bob", whoami.err);
+  const local = await asToken(
+    "bob-token",
+    "POST",
+    "/apis/authorization.k8s.io/v1/namespaces/rbac-a/localsubjectaccessreviews",
+    {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "LocalSubjectAccessReview",
+      spec: {
+        user: "x",
+        resourceAttributes: { verb: "get", resource: "pods", namespace: "rbac-a" },
+      },
+    },
+  );
+  assert.equal(local.status, 403, "creating reviews about others is admin's, not basic-user's");
+  assert.equal(await can(["list", "pods"], bob), "no");
+  const r = await kubectl(["auth", "can-i", "list", "pods"], bob);
+  assert.equal(r.code, 1);
+  const dave = tokenKubeconfig("dave-token");
+  const list = await kubectl(["auth", "can-i", "--list", "-n", "rbac-b"], dave);
+  assert.equal(list.code, 0, list.err);
+  assert.match(list.out, /^pods\/log\s+\[\]\s+\[\]\s+\[get list\]$/m);
+  assert.match(
+    list.out,
+    /selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]/,
+  );
+});
+
+test("the aggregated view role picks up a new ClusterRole labelled aggregate-to-view", async () => {
+  // The aggregation controller lives in the controller-manager; here it is the apiserver's
+  // reconciler that must keep the aggregated role's selector intact.
+  const view = await admin("GET", `${RBAC}/clusterroles/view`);
+  assert.deepEqual(view.aggregationRule, {
+    clusterRoleSelectors: [
+      { matchLabels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } },
+    ],
+  });
+});
+
+test("a kubelet reads what its pods use, its own Node and Lease, and no one else's; NodeRestriction limits its writes", async () => {
+  await admin("POST", "/api/v1/namespaces/rbac-a/secrets", {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "used" },
+    stringData: { k: "v" },
+  });
+  await admin("POST", "/api/v1/namespaces/rbac-a/configmaps", {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "env" },
+    data: { k: "v" },
+  });
+  await admin("POST", "/api/v1/namespaces/rbac-a/pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "on-node1" },
+    spec: {
+      nodeName: "node1",
+      containers: [
+        {
+          name: "c",
+          image: "skiff.local/busybox:1.36",
+          envFrom: [{ configMapRef: { name: "env" } }],
+        },
+      ],
+      volumes: [{ name: "s", secret: { secretName: "used" } }],
+    },
+  });
+  await eventually(
+    async () =>
+      (await asCert("rbac-node1", "GET", "/api/v1/namespaces/rbac-a/secrets/used")).status === 200,
+    "node1 reading its pod's secret",
+  );
+  assert.equal(
+    (await asCert("rbac-node1", "GET", "/api/v1/namespaces/rbac-a/configmaps/env")).status,
+    200,
+  );
+  const n2 = await asCert("rbac-node2", "GET", "/api/v1/namespaces/rbac-a/secrets/used");
+  assert.equal(n2.status, 403, n2.text);
+  assert.equal(
+    (await asCert("rbac-node2", "GET", "/api/v1/namespaces/rbac-a/pods/on-node1")).status,
+    403,
+  );
+  assert.equal(
+    (await asCert("rbac-node1", "GET", "/api/v1/namespaces/rbac-a/pods/on-node1")).status,
+    200,
+  );
+  assert.equal(
+    (await asCert("rbac-node1", "GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode1")).status,
+    200,
+  );
+  assert.equal((await asCert("rbac-node1", "GET", "/api/v1/pods")).status, 403);
+  // Registration: its own Node only, and not with node-restriction labels.
+  const node = (name: string, labels: Record<string, string> = {}) => ({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels },
+  });
+  const other = await asCert("rbac-node1", "POST", "/api/v1/nodes", node("node2"));
+  assert.equal(other.status, 403, other.text);
+  assert.equal(
+    other.json.message,
+    `nodes "node2" is forbidden: node "node1" is not allowed to modify node "node2"`,
+  );
+  const labelled = await asCert(
+    "rbac-node1",
+    "POST",
+    "/api/v1/nodes",
+    node("node1", { "node-restriction.kubernetes.io/pool": "a" }),
+  );
+  assert.equal(labelled.status, 403, labelled.text);
+  assert.match(
+    labelled.json.message!,
+    /is not allowed to modify labels: node-restriction.kubernetes.io\/pool$/,
+  );
+  assert.equal((await asCert("rbac-node1", "POST", "/api/v1/nodes", node("node1"))).status, 201);
+  assert.equal((await asCert("rbac-node1", "GET", "/api/v1/nodes/node1")).status, 200);
+  assert.equal((await asCert("rbac-node1", "GET", "/api/v1/nodes/node2")).status, 403);
+  const lease = (name: string) => ({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name },
+    spec: { holderIdentity: name },
+  });
+  assert.equal(
+    (
+      await asCert(
+        "rbac-node1",
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        lease("node2"),
+      )
+    ).status,
+    403,
+  );
+  assert.equal(
+    (
+      await asCert(
+        "rbac-node1",
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        lease("node1"),
+      )
+    ).status,
+    201,
+  );
+  // Pods: only mirror pods bound to itself.
+  const made = await asCert("rbac-node1", "POST", "/api/v1/namespaces/rbac-a/pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "sneaky" },
+    spec: { nodeName: "node1", containers: [{ name: "c", image: "skiff.local/busybox:1.36" }] },
+  });
+  assert.equal(made.status, 403, made.text);
+  assert.match(made.json.message!, /node "node1" can only create mirror pods$/);
+});
+
+test("--authorization-mode AlwaysDeny refuses even what RBAC would allow, but not system:masters", async () => {
+  const other = await startApiserver({
+    etcdEndpoints: api.etcdEndpoints,
+    authorizationModes: ["AlwaysDeny"],
+  });
+  try {
+    const r = await other.request("GET", "/api/v1/namespaces", undefined, {
+      auth: { token: "bob-token" },
+    });
+    assert.equal(r.status, 401); // this server has no token file: bob is unknown
+    const masters = await other.request("GET", "/api/v1/namespaces");
+    assert.equal(masters.status, 200);
+  } finally {
+    await other.stop();
+  }
+});
+
+test("the real kubectl creates, applies and lists RBAC objects, with Kubernetes' columns", async () => {
+  await admin("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "rbac-k" },
+  });
+  const ok = async (args: string[]) => {
+    const r = await kubectl(args);
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.err}`);
+    return r.out;
+  };
+  await ok(["create", "clusterrole", "pod-reader", "--verb=get,list", "--resource=pods,pods/log"]);
+  await ok([
+    "create",
+    "role",
+    "cm-writer",
+    "-n",
+    "rbac-k",
+    "--verb=create",
+    "--resource=configmaps",
+  ]);
+  await ok([
+    "create",
+    "rolebinding",
+    "readers",
+    "-n",
+    "rbac-k",
+    "--clusterrole=pod-reader",
+    "--user=erin",
+    "--group=qa",
+    "--serviceaccount=rbac-k:bot",
+  ]);
+  const wide = await ok(["get", "rolebindings", "-n", "rbac-k", "-o", "wide"]);
+  assert.match(wide, /^NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS$/m);
+  assert.match(wide, /^readers\s+ClusterRole\/pod-reader\s+\S+\s+erin\s+qa\s+rbac-k\/bot$/m);
+  const roles = await ok(["get", "roles", "-n", "rbac-k"]);
+  assert.match(roles, /^NAME\s+CREATED AT$/m);
+  assert.match(roles, /^cm-writer\s+\d{4}-/m);
+  // A manifest without the subjects' apiGroup gets it defaulted, as Kubernetes does.
+  const file = join(tokenDir, "crb.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: erin-reads}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pod-reader}
+subjects: [{kind: User, name: erin}]
+`,
+  );
+  await ok(["apply", "-f", file]);
+  const crb = await admin("GET", `${RBAC}/clusterrolebindings/erin-reads`);
+  assert.deepEqual(crb.subjects, [user("erin")]);
+  const wrongRef = await api.request("POST", `${RBAC}/clusterrolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "wrong-ref" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "x" },
+  });
+  assert.equal(wrongRef.status, 422, wrongRef.text);
+  assert.match(
+    wrongRef.json.message,
+    /roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"/,
+  );
+  const changeRef = await api.request(
+    "PATCH",
+    `${RBAC}/namespaces/rbac-k/rolebindings/readers`,
+    {
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    },
+    { contentType: "application/merge-patch+json" },
+  );
+  assert.equal(changeRef.status, 422, changeRef.text);
+  assert.match(changeRef.json.message, /roleRef: Invalid value: .*cannot change roleRef/);
+});
+
+test("the DNS add-on's manifest lets skiff-dns' ServiceAccount read what it serves, and nothing more", async () => {
+  const manifest = readFileSync(
+    new URL("../../../deploy/addons/dns.yaml", import.meta.url),
+    "utf8",
+  );
+  const docs = parseAllDocuments(manifest).map((d) => d.toJSON() as { kind: string });
+  const rbacDocs = docs.filter((d) => d.kind === "ClusterRole" || d.kind === "ClusterRoleBinding");
+  assert.equal(rbacDocs.length, 2);
+  for (const d of rbacDocs)
+    await admin(
+      "POST",
+      `${RBAC}/${d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"}`,
+      d,
+    );
+  const may = async (verb: string, resource: string, group = "") => {
+    const r = await admin("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: {
+        user: "system:serviceaccount:kube-system:skiff-dns",
+        groups: [
+          "system:serviceaccounts",
+          "system:serviceaccounts:kube-system",
+          "system:authenticated",
+        ],
+        resourceAttributes: { verb, resource, group },
+      },
+    });
+    return (r.status as { allowed: boolean }).allowed;
+  };
+  await eventually(() => may("watch", "services"), "the dns binding");
+  for (const [verb, resource, group] of [
+    ["list", "services", ""],
+    ["watch", "endpointslices", "discovery.k8s.io"],
+    ["list", "pods", ""],
+  ] as const)
+    assert.equal(await may(verb, resource, group), true, `${verb} ${resource}`);
+  assert.equal(await may("get", "secrets"), false);
+  assert.equal(await may("update", "services"), false);
+});

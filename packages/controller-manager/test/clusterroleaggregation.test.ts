@@ -1,0 +1,104 @@
+// The ClusterRole aggregation controller on a real apiserver: the bootstrap admin, edit and
+// view roles get their rules from the aggregate-to-* roles, and view picks up a new labelled
+// ClusterRole (and so does whoever is bound to view).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { KubeObject } from "@skiff/client";
+import {
+  aggregatedRules,
+  ClusterRoleAggregationController,
+} from "../src/controllers/clusterroleaggregation/index.js";
+import { create, info, startEnv, waitFor } from "./endpoints-testenv.js";
+
+const roles = info("rbac.authorization.k8s.io", "v1", "clusterroles");
+type Role = KubeObject & { rules?: { resources?: string[]; verbs: string[] }[] };
+
+test("aggregatedRules: the union of the matching roles' rules, in name order, without duplicates", () => {
+  const role = (name: string, labels: Record<string, string>, resources: string[]) =>
+    ({
+      metadata: { name, labels },
+      rules: [{ apiGroups: [""], resources, verbs: ["get"] }],
+    }) as KubeObject;
+  const agg = {
+    metadata: { name: "agg" },
+    aggregationRule: { clusterRoleSelectors: [{ matchLabels: { a: "true" } }] },
+  } as KubeObject;
+  const rules = aggregatedRules(agg, [
+    role("z", { a: "true" }, ["pods"]),
+    role("b", { a: "true" }, ["services"]),
+    role("c", { a: "true" }, ["pods"]),
+    role("d", { a: "false" }, ["secrets"]),
+  ]);
+  assert.deepEqual(
+    rules.map((r) => (r as { resources: string[] }).resources[0]),
+    ["services", "pods"],
+  );
+});
+
+test("view, edit and admin are aggregated, and view picks up a new labelled ClusterRole", async (t) => {
+  const env = await startEnv();
+  t.after(() => env.stop());
+  env.run(new ClusterRoleAggregationController(env.ctx));
+  const client = env.client.resource<Role>(roles);
+  const hasResource = (r: Role | undefined, res: string, verb: string) =>
+    (r?.rules ?? []).some((x) => x.resources?.includes(res) && x.verbs.includes(verb));
+  await waitFor("view gets pods get", async () =>
+    hasResource(await client.get("view"), "pods", "get"),
+  );
+  // edit includes view's rules, admin includes edit's (through aggregate-to-edit/admin labels).
+  await waitFor("edit has pods create and view's pods/log", async () => {
+    const edit = await client.get("edit");
+    return hasResource(edit, "pods", "create") && hasResource(edit, "pods/log", "get");
+  });
+  await waitFor("admin has rolebindings create", async () =>
+    hasResource(await client.get("admin"), "rolebindings", "create"),
+  );
+  const view = await client.get("view");
+  assert.ok(!hasResource(view, "secrets", "get"), "view must not read secrets");
+
+  const review = async () => {
+    const r = await env.api.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: {
+        user: "viewer",
+        resourceAttributes: {
+          group: "example.com",
+          resource: "widgets",
+          verb: "list",
+          namespace: "default",
+        },
+      },
+    });
+    assert.equal(r.status, 201, r.text);
+    return (r.json as { status: { allowed: boolean } }).status.allowed;
+  };
+  await create(env, info("rbac.authorization.k8s.io", "v1", "rolebindings"), {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "viewer", namespace: "default" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "viewer" }],
+  } as KubeObject);
+  assert.equal(await review(), false);
+  await create(env, roles, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: {
+      name: "widgets-view",
+      labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" },
+    },
+    rules: [
+      { apiGroups: ["example.com"], resources: ["widgets"], verbs: ["get", "list", "watch"] },
+    ],
+  } as KubeObject);
+  await waitFor("view picks up widgets", async () =>
+    hasResource(await client.get("view"), "widgets", "list"),
+  );
+  await waitFor("the viewer may list widgets", review);
+  await client.delete("widgets-view");
+  await waitFor(
+    "view drops widgets",
+    async () => !hasResource(await client.get("view"), "widgets", "list"),
+  );
+});
