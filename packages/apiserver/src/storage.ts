@@ -146,7 +146,8 @@ export interface EtcdStorageOptions {
  * Shares etcd leases between objects that expire at about the same time, as Kubernetes'
  * apiserver does for Events: a lease is reused while it outlives the requested TTL, granted
  * with 10 % of the TTL (at most 60 s) to spare, and carries at most 1,000 objects. One
- * lease grant per minute instead of one per Event.
+ * lease grant per minute instead of one per Event. Objects with another TTL (the apiservers'
+ * master leases) have a manager of their own.
  */
 class LeaseManager {
   private current: { id: string; expiresAt: number; objects: number } | undefined;
@@ -219,15 +220,13 @@ export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
   private readonly onRequest: (op: string, seconds: number) => void;
-  private readonly leases: LeaseManager;
+  /** One lease manager per TTL: an object must never ride on a lease granted for a longer one. */
+  private readonly leases = new Map<number, LeaseManager>();
 
   constructor(opts: EtcdStorageOptions) {
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.onRequest = opts.onRequest ?? (() => {});
-    this.leases = new LeaseManager(async (ttl) => {
-      const res = await this.call("grant", () => this.client.leaseClient.leaseGrant({ TTL: ttl }));
-      return res.ID;
-    });
+
     this.client = new Etcd3({
       hosts: opts.endpoints,
       credentials: etcdCredentials(opts.endpoints, opts.tls),
@@ -263,7 +262,19 @@ export class EtcdStorage implements Storage {
 
   /** The lease an expiring object is attached to. */
   private async leaseFor(opts: WriteOptions): Promise<string | undefined> {
-    return opts.ttlSeconds === undefined ? undefined : this.leases.get(opts.ttlSeconds);
+    const ttl = opts.ttlSeconds;
+    if (ttl === undefined) return undefined;
+    let manager = this.leases.get(ttl);
+    if (!manager) {
+      manager = new LeaseManager(async (seconds) => {
+        const res = await this.call("grant", () =>
+          this.client.leaseClient.leaseGrant({ TTL: seconds }),
+        );
+        return res.ID;
+      });
+      this.leases.set(ttl, manager);
+    }
+    return manager.get(ttl);
   }
 
   /** The put of one write (not awaited here: etcd3's builders run when awaited). */
