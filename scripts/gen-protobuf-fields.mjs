@@ -26,6 +26,7 @@ const packages = [
   [apiDir, "scheduling/v1"],
   [apiDir, "authentication/v1"],
   [apiDir, "policy/v1"],
+  [apiDir, "admissionregistration/v1"],
   [machineryDir, "pkg/apis/meta/v1"],
   [machineryDir, "pkg/api/resource"],
   [machineryDir, "pkg/util/intstr"],
@@ -65,6 +66,8 @@ const ROOTS = [
   "k8s.io.api.authentication.v1.TokenRequest",
   "k8s.io.api.authentication.v1.SelfSubjectReview",
   "k8s.io.api.policy.v1.Eviction",
+  "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
+  "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -100,6 +103,8 @@ const LISTS = [
     "k8s.io.api.batch.v1.JobList",
     "k8s.io.api.coordination.v1.LeaseList",
     "k8s.io.api.discovery.v1.EndpointSliceList",
+    "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
+    "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
   ]);
 
 const messages = new Map();

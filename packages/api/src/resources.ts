@@ -159,6 +159,22 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status"],
     hasSpec: true,
   }),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "MutatingWebhookConfiguration",
+    "mutatingwebhookconfigurations",
+    false,
+    { categories: ["api-extensions"] },
+  ),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingWebhookConfiguration",
+    "validatingwebhookconfigurations",
+    false,
+    { categories: ["api-extensions"] },
+  ),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

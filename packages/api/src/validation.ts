@@ -8,6 +8,10 @@ import { child, classify, index, isObject, schemaFor } from "./schema.js";
 import { FieldErrors, type FieldError } from "./validation/errors.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
 import { validateCronJob } from "./validation/cronjob.js";
+import {
+  validateMutatingWebhookConfiguration,
+  validateValidatingWebhookConfiguration,
+} from "./validation/admissionregistration.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
 import { validatePodDisruptionBudget } from "./validation/policy.js";
 import {
@@ -92,6 +96,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   PriorityClass: validatePriorityClass,
   ResourceQuota: validateResourceQuota,
   LimitRange: validateLimitRange,
+  MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
+  ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   StatefulSet: validateStatefulSetUpdate,

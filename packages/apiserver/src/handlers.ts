@@ -58,6 +58,7 @@ import type { UserInfo } from "./auth.js";
 import type { ServiceAccountTokens } from "./serviceaccount.js";
 import { stringify as toYaml } from "yaml";
 import { proxyToKubelet, proxyToNode } from "./kubelet-proxy.js";
+import type { AdmissionRequest } from "./webhooks/dispatch.js";
 
 export interface Route {
   info: ResourceInfo;
@@ -500,6 +501,19 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
   }
 }
 
+/** What admission webhooks learn of a client's write: who asks, with which options. */
+function admissionOf(
+  r: Request,
+  kind: "CreateOptions" | "UpdateOptions" | "PatchOptions" | "DeleteOptions",
+  extra: Record<string, unknown> = {},
+): AdmissionRequest {
+  const options: Record<string, unknown> = { kind, apiVersion: "meta.k8s.io/v1", ...extra };
+  if (r.query.getAll("dryRun").length) options.dryRun = ["All"];
+  const manager = r.query.get("fieldManager");
+  if (manager && kind !== "DeleteOptions") options.fieldManager = manager;
+  return { user: r.user, options, warnings: [] };
+}
+
 /** Checks apiVersion/kind/namespace/name of a body against the URL it was sent to. */
 function checkIdentity(
   r: Request,
@@ -580,8 +594,11 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
     now: now(),
     kind: info,
   }) as KubeObject;
-  const created = await ctx.registry(info).create(namespace, tracked, { dryRun: dryRun(r.query) });
-  respond(r, 201, created, warnings);
+  const admission = admissionOf(r, "CreateOptions");
+  const created = await ctx
+    .registry(info)
+    .create(namespace, tracked, { dryRun: dryRun(r.query), admission });
+  respond(r, 201, created, [...warnings, ...admission.warnings]);
 }
 
 async function replace(ctx: HandlerContext, r: Request): Promise<void> {
@@ -623,6 +640,7 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   checkIdentity(r, body);
   const obj = body as KubeObject;
   const warnings = handleUnknownFields(r, obj, fieldValidation(r.query));
+  const admission = admissionOf(r, "UpdateOptions");
   const { object, created } = await reg.update(
     namespace,
     name!,
@@ -640,9 +658,10 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
       subresource: subresource === "status" ? "status" : undefined,
       dryRun: dry,
       precondition: rvOf(obj),
+      admission,
     },
   );
-  respond(r, created ? 201 : 200, object, warnings);
+  respond(r, created ? 201 : 200, object, [...warnings, ...admission.warnings]);
 }
 
 /** Applies a patch body of the given type to an object (or a Scale). */
@@ -710,6 +729,11 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
     throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
   const status = subresource === "status" ? "status" : undefined;
   let warnings: string[] = [];
+  const admission = admissionOf(
+    r,
+    "PatchOptions",
+    boolParam(r.query, "force") ? { force: true } : {},
+  );
   if (type === "apply") {
     if (!isObject(patchBody)) throw new BadRequestError("an apply patch must be an object");
     checkIdentity(r, patchBody);
@@ -738,9 +762,10 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
         dryRun: dry,
         createIfMissing: status === undefined,
         precondition: rvOf(patchBody),
+        admission,
       },
     );
-    respond(r, created ? 201 : 200, object, warnings);
+    respond(r, created ? 201 : 200, object, [...warnings, ...admission.warnings]);
     return;
   }
   const manager = fieldManager(r.req, r.query, false);
@@ -763,9 +788,14 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
         kind: info,
       }) as KubeObject;
     },
-    { subresource: status, dryRun: dry, precondition: patchPrecondition(type, patchBody) },
+    {
+      subresource: status,
+      dryRun: dry,
+      precondition: patchPrecondition(type, patchBody),
+      admission,
+    },
   );
-  respond(r, 200, object, warnings);
+  respond(r, 200, object, [...warnings, ...admission.warnings]);
 }
 
 /** A DELETE's body: protobuf when labelled so (client-go in protobuf mode), else JSON. */
@@ -816,18 +846,29 @@ function readDeleteOptions(body: Buffer, q: Query, type: BodyType = "json"): Del
   return opts;
 }
 
+/** The DeleteOptions fields an AdmissionReview's options carry. */
+function deleteOptionsShown(opts: DeleteOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (opts.gracePeriodSeconds !== undefined) out.gracePeriodSeconds = opts.gracePeriodSeconds;
+  if (opts.propagationPolicy) out.propagationPolicy = opts.propagationPolicy;
+  if (opts.preconditions) out.preconditions = opts.preconditions;
+  return out;
+}
+
 async function remove(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   if (subresource) throw new MethodNotAllowedError("DELETE", `${info.resource}/${subresource}`);
   const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
+  opts.admission = admissionOf(r, "DeleteOptions", deleteOptionsShown(opts));
   const { object, deleted } = await ctx.registry(info).delete(namespace, name!, opts);
   // Kubernetes answers 200 with the object; 202 when deletion continues in the background.
-  respond(r, deleted ? 200 : 202, object);
+  respond(r, deleted ? 200 : 202, object, opts.admission.warnings);
 }
 
 async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
   const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
+  opts.admission = admissionOf(r, "DeleteOptions", deleteOptionsShown(opts));
   const sel = selectors(info, r.query);
   const reg = ctx.registry(info);
   const page = await reg.list(namespace, { filter: filterFor(info, sel, namespace) });

@@ -46,6 +46,8 @@ import {
 import { meta } from "./objects.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
+import { WebhookAdmission } from "./webhooks/dispatch.js";
+import { serviceTarget } from "./webhooks/service.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
 import {
@@ -132,6 +134,7 @@ export class ApiServer {
         }),
       );
     }
+    const webhooks = this.webhookAdmission();
     for (const info of resources) {
       this.registries.set(
         info,
@@ -151,6 +154,7 @@ export class ApiServer {
               i,
               obj,
             ),
+          webhooks,
           eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
           log: (msg) => this.log.warn({ resource: info.resource }, msg),
         }),
@@ -177,6 +181,38 @@ export class ApiServer {
     this.resourceMetrics = new ResourceMetrics(this.ctx, {
       resolutionMs: opts.metricResolutionMs,
       log: (msg, detail) => this.log.debug(detail, msg),
+    });
+  }
+
+  /** Admission webhooks, configured by the webhook configurations in the watch cache. */
+  private webhookAdmission(): WebhookAdmission {
+    const group = "admissionregistration.k8s.io";
+    const cached = async (resource: string) =>
+      (await this.registry(resource, group).cache.list()).items;
+    const orUndefined = async (p: Promise<KubeObject>) => {
+      try {
+        return await p;
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    };
+    return new WebhookAdmission({
+      mutatingConfigurations: () => cached("mutatingwebhookconfigurations"),
+      validatingConfigurations: () => cached("validatingwebhookconfigurations"),
+      namespaceLabels: async (ns) => {
+        const obj = await orUndefined(this.registry("namespaces").getCached(undefined, ns));
+        return obj ? (meta(obj).labels ?? {}) : undefined;
+      },
+      resolveService: async (namespace, name, port) =>
+        serviceTarget(
+          await orUndefined(this.registry("services").getCached(namespace, name)),
+          await orUndefined(this.registry("endpoints").getCached(namespace, name)),
+          namespace,
+          name,
+          port,
+        ),
+      log: (msg, detail) => this.log.warn(detail, msg),
     });
   }
 

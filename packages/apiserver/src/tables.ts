@@ -1296,6 +1296,18 @@ const resourcequotas: Printer = {
   },
 };
 
+// Mutating and validating webhook configurations print the same columns.
+const webhookconfigurations: Printer = {
+  columns: [
+    NAME,
+    col("Webhooks", "Webhooks indicates the number of webhooks in the configuration.", {
+      type: "integer",
+    }),
+    AGE,
+  ],
+  row: (c, now) => ({ cells: [name(c), list(c["webhooks"]).length, age(c, now)] }),
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1339,6 +1351,8 @@ const PRINTERS: Record<string, Printer> = {
   "/resourcequotas": resourcequotas,
   "coordination.k8s.io/leases": leases,
   "autoscaling/horizontalpodautoscalers": horizontalpodautoscalers,
+  "admissionregistration.k8s.io/mutatingwebhookconfigurations": webhookconfigurations,
+  "admissionregistration.k8s.io/validatingwebhookconfigurations": webhookconfigurations,
 };
 
 function printerFor(info: ResourceInfo): Printer {
