@@ -81,6 +81,7 @@ const GROUP_PACKAGES: Record<string, string> = {
   policy: "k8s.io.api.policy",
   "storage.k8s.io": "k8s.io.api.storage",
   "scheduling.k8s.io": "k8s.io.api.scheduling",
+  "admissionregistration.k8s.io": "k8s.io.api.admissionregistration",
 };
 /** Kinds of meta/v1 that any group/version may carry. */
 const META_KINDS = new Set(["Status", "DeleteOptions", "WatchEvent"]);

@@ -22,6 +22,24 @@ export class CallError extends Error {}
 
 const MAX_RESPONSE = 3 * 1024 * 1024;
 
+const UNKNOWN_AUTHORITY = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+]);
+
+/** The common network and TLS failures, in the words Go's client (and so Kubernetes) uses. */
+function goWords(e: Error, to: { host: string; port: number }): string {
+  const code = (e as { code?: string }).code ?? "";
+  if (code === "ECONNREFUSED") return `dial tcp ${to.host}:${to.port}: connect: connection refused`;
+  if (UNKNOWN_AUTHORITY.has(code))
+    return "tls: failed to verify certificate: x509: certificate signed by unknown authority";
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `tls: failed to verify certificate: x509: ${e.message}`;
+  return e.message;
+}
+
 export async function postReview(
   cc: WebhookClientConfig,
   review: unknown,
@@ -104,7 +122,7 @@ export async function postReview(
     req.on("error", (e: Error) => {
       clearTimeout(timer);
       if (e instanceof CallError) reject(e);
-      else reject(new CallError(`failed to call webhook: ${shown}: ${e.message}`));
+      else reject(new CallError(`failed to call webhook: ${shown}: ${goWords(e, connect)}`));
     });
     req.end(body);
   });
