@@ -173,6 +173,47 @@ test("webhook configurations are served with Kubernetes' defaults, table and dis
   assert.match(proto.headers["content-type"] as string, /protobuf/);
 });
 
+test("kubectl apply and explain work on webhook configurations", async (t) => {
+  t.after(() => api.request("DELETE", `${AR}/validatingwebhookconfigurations/applied`));
+  const manifest = (timeout: number) => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: applied
+webhooks:
+- name: applied.webhooks.test
+  clientConfig:
+    url: https://127.0.0.1:1/applied
+  rules:
+  - operations: ["CREATE"]
+    apiGroups: [""]
+    apiVersions: ["v1"]
+    resources: ["no-such-resource"]
+  sideEffects: None
+  admissionReviewVersions: ["v1"]
+  timeoutSeconds: ${timeout}
+`;
+  const first = await kubectl(["apply", "-f", "-"], manifest(5));
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    /validatingwebhookconfiguration.admissionregistration.k8s.io\/applied created/,
+  );
+  const second = await kubectl(["apply", "-f", "-"], manifest(7));
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /applied configured/);
+  const got = await api.request("GET", `${AR}/validatingwebhookconfigurations/applied`);
+  assert.equal(got.json.webhooks.length, 1);
+  assert.equal(got.json.webhooks[0].timeoutSeconds, 7);
+  assert.equal(got.json.webhooks[0].failurePolicy, "Fail");
+  const explain = await kubectl([
+    "explain",
+    "validatingwebhookconfiguration.webhooks.failurePolicy",
+  ]);
+  assert.equal(explain.code, 0, explain.stderr);
+  assert.match(explain.stdout, /FIELD: failurePolicy <string>/);
+});
+
 test("invalid webhook configurations are refused with field paths", async () => {
   const r = await api.request("POST", `${AR}/validatingwebhookconfigurations`, {
     metadata: { name: "bad" },
