@@ -504,7 +504,7 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
 /** What admission webhooks learn of a client's write: who asks, with which options. */
 function admissionOf(
   r: Request,
-  kind: "CreateOptions" | "UpdateOptions" | "PatchOptions" | "DeleteOptions",
+  kind: "CreateOptions" | "UpdateOptions" | "DeleteOptions",
   extra: Record<string, unknown> = {},
 ): AdmissionRequest {
   const options: Record<string, unknown> = { kind, apiVersion: "meta.k8s.io/v1", ...extra };
@@ -729,11 +729,8 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
     throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
   const status = subresource === "status" ? "status" : undefined;
   let warnings: string[] = [];
-  const admission = admissionOf(
-    r,
-    "PatchOptions",
-    boolParam(r.query, "force") ? { force: true } : {},
-  );
+  // Kubernetes shows webhooks a patch as the update (or create) it performs.
+  const admission = admissionOf(r, "UpdateOptions");
   if (type === "apply") {
     if (!isObject(patchBody)) throw new BadRequestError("an apply patch must be an object");
     checkIdentity(r, patchBody);

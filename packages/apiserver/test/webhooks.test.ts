@@ -443,6 +443,47 @@ test("mutating webhooks patch the object before validation; IfNeeded ones are ca
   }
 });
 
+test("a rule on pods/status sees status writes and not the pod's own", async () => {
+  await namespace("status-ns");
+  const pod = await api.request("POST", "/api/v1/namespaces/status-ns/pods", {
+    metadata: { name: "p", labels: { deny: "true" } },
+    spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+  });
+  assert.equal(pod.status, 201, pod.text);
+  const remove = await configure("Validating", "status", [
+    webhook("status.webhooks.test", "/deny", {
+      rules: rules(["pods/status"], ["UPDATE"]),
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "status-ns" } },
+    }),
+  ]);
+  try {
+    const merge = { contentType: "application/merge-patch+json" };
+    const main = await api.request(
+      "PATCH",
+      "/api/v1/namespaces/status-ns/pods/p",
+      { metadata: { annotations: { a: "1" } } },
+      merge,
+    );
+    assert.equal(main.status, 200, main.text);
+    const status = await api.request(
+      "PATCH",
+      "/api/v1/namespaces/status-ns/pods/p/status",
+      { status: { message: "hello" } },
+      merge,
+    );
+    assert.equal(status.status, 403, status.text);
+    assert.match(
+      status.json.message,
+      /admission webhook "status.webhooks.test" denied the request/,
+    );
+    const [review] = reviewsFor("/deny", "p");
+    assert.equal(review!.request.subResource, "status");
+    assert.equal(review!.request.options.kind, "UpdateOptions");
+  } finally {
+    await remove();
+  }
+});
+
 test("failurePolicy: a webhook that is down fails the request under Fail and is skipped under Ignore", async () => {
   await namespace("down-ns");
   const port = await freePort(); // nothing listens there

@@ -279,9 +279,18 @@ function reviewRequest(
     object: object ?? null,
     oldObject: oldObject ?? null,
     dryRun: a.dryRun,
-    options: a.request.options ?? null,
+    options: optionsFor(a),
   });
   return out;
+}
+
+/** The options of the operation performed: an update that creates (apply, PUT) shows CreateOptions. */
+function optionsFor(a: AdmissionAttributes): Obj | null {
+  const options = a.request.options;
+  if (!options) return null;
+  if (a.operation === "CREATE" && options.kind === "UpdateOptions")
+    return { ...options, kind: "CreateOptions" };
+  return options;
 }
 
 /** The response part of a webhook's AdmissionReview, checked as Kubernetes checks it. */
