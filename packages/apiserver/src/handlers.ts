@@ -58,7 +58,12 @@ import type { UserInfo } from "./auth.js";
 import type { ServiceAccountTokens } from "./serviceaccount.js";
 import { stringify as toYaml } from "yaml";
 import { proxyToKubelet, proxyToNode } from "./kubelet-proxy.js";
-import type { AdmissionRequest } from "./webhooks/dispatch.js";
+import {
+  admitSubresource,
+  type AdmissionRequest,
+  type WebhookAdmission,
+} from "./webhooks/dispatch.js";
+import type { Operation } from "./webhooks/match.js";
 
 export interface Route {
   info: ResourceInfo;
@@ -178,6 +183,8 @@ export interface HandlerContext {
   bookmarkIntervalMs: number;
   /** Issues service account tokens (TokenRequest); undefined when no signing key is set. */
   tokens?: ServiceAccountTokens;
+  /** Admission webhooks, for the subresources that are no write of the resource itself. */
+  webhooks?: WebhookAdmission;
 }
 
 export interface Request {
@@ -301,7 +308,9 @@ async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
     info.resource === "pods" &&
     (subresource === "log" || subresource === "exec" || subresource === "portforward")
   ) {
-    return proxyToKubelet(ctx, r, await reg.get(namespace, name!), subresource);
+    const pod = await reg.get(namespace, name!);
+    if (subresource !== "log") await admitConnect(ctx, r, subresource);
+    return proxyToKubelet(ctx, r, pod, subresource);
   }
   if (info.resource === "nodes" && subresource === "proxy") {
     return proxyToNode(ctx, r, await reg.get(undefined, name!), r.route.proxyPath ?? "");
@@ -499,6 +508,71 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
       }),
     );
   }
+}
+
+/** Webhooks on a subresource request: CONNECT to pods/exec, CREATE of pods/eviction… */
+function admitRequest(
+  ctx: HandlerContext,
+  r: Request,
+  operation: Operation,
+  object: Record<string, unknown>,
+  objectKind: { group: string; version: string; kind: string },
+  options: AdmissionRequest,
+): Promise<KubeObject> {
+  const { info, namespace, name, subresource } = r.route;
+  return admitSubresource(
+    ctx.webhooks,
+    {
+      info,
+      operation,
+      subresource,
+      namespace,
+      name: name ?? "",
+      objectKind,
+      dryRun: dryRunRequested(r.query),
+      request: options,
+    },
+    object as KubeObject,
+  );
+}
+
+function dryRunRequested(q: Query): boolean {
+  return q.getAll("dryRun").length > 0;
+}
+
+/** CONNECT admission of pods/exec and pods/portforward, with the options Kubernetes sends. */
+async function admitConnect(
+  ctx: HandlerContext,
+  r: Request,
+  subresource: "exec" | "portforward",
+): Promise<void> {
+  const q = r.query;
+  const flag = (k: string) => ["true", "1"].includes(q.get(k) ?? "");
+  const object =
+    subresource === "exec"
+      ? {
+          kind: "PodExecOptions",
+          apiVersion: "v1",
+          stdin: flag("stdin"),
+          stdout: flag("stdout"),
+          stderr: flag("stderr"),
+          tty: flag("tty"),
+          ...(q.get("container") ? { container: q.get("container") } : {}),
+          command: q.getAll("command"),
+        }
+      : {
+          kind: "PodPortForwardOptions",
+          apiVersion: "v1",
+          ports: q.getAll("ports").map(Number),
+        };
+  await admitRequest(
+    ctx,
+    r,
+    "CONNECT",
+    object,
+    { group: "", version: "v1", kind: object.kind },
+    { user: r.user, warnings: [] },
+  );
 }
 
 /** What admission webhooks learn of a client's write: who asks, with which options. */
@@ -890,6 +964,14 @@ async function bind(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
   const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml", "protobuf"]));
   checkIdentity(r, body, "Binding", "v1");
+  await admitRequest(
+    ctx,
+    r,
+    "CREATE",
+    body,
+    { group: "", version: "v1", kind: "Binding" },
+    admissionOf(r, "CreateOptions"),
+  );
   const target = body.target;
   const node = isObject(target) ? target.name : undefined;
   if (typeof node !== "string" || node === "") {
@@ -961,7 +1043,16 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
       ? "policy/v1beta1"
       : "policy/v1",
   );
-  const deleteOptions = isObject(body.deleteOptions) ? body.deleteOptions : {};
+  const policyVersion = String(body.apiVersion).split("/")[1] ?? "v1";
+  const admitted = await admitRequest(
+    ctx,
+    r,
+    "CREATE",
+    body,
+    { group: "policy", version: policyVersion, kind: "Eviction" },
+    admissionOf(r, "CreateOptions"),
+  );
+  const deleteOptions = isObject(admitted.deleteOptions) ? admitted.deleteOptions : {};
   const opts = readDeleteOptions(Buffer.from(JSON.stringify(deleteOptions)), new URLSearchParams());
   await evictPod(
     (resource, group) => ctx.registry(findResource(group, "v1", resource)!),

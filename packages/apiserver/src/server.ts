@@ -172,6 +172,7 @@ export class ApiServer {
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
+      webhooks,
     };
     configureKubeletClient(this.ctx, {
       certFile: opts.kubeletClientCertificate,

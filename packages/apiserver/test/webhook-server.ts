@@ -6,6 +6,7 @@
 //   /mutate           adds the label mutated=by-webhook (a JSONPatch)
 //   /mutate-again     adds the label second=<value of mutated, or none> (reinvocation)
 //   /warn             allowed, with a warning
+//   /deny-all         refused, naming the operation and subresource
 //   /slow             answers after 3 s
 import { createServer, type Server } from "node:https";
 import { execFileSync } from "node:child_process";
@@ -112,6 +113,13 @@ function answer(path: string, request: Obj): Obj {
       break;
     case "/mutate-again":
       addLabel("second", labels.mutated ?? "none");
+      break;
+    case "/deny-all":
+      response.allowed = false;
+      response.status = {
+        code: 403,
+        message: `no ${request.operation} of ${request.resource.resource}/${request.subResource ?? ""}`,
+      };
       break;
     case "/warn":
       response.warnings = ["the warn webhook says hello"];

@@ -484,6 +484,68 @@ test("a rule on pods/status sees status writes and not the pod's own", async () 
   }
 });
 
+test("evictions, bindings and exec reach webhooks as CREATE and CONNECT of subresources", async () => {
+  await namespace("sub-ns");
+  const pod = await api.request("POST", "/api/v1/namespaces/sub-ns/pods", {
+    metadata: { name: "p" },
+    spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+  });
+  assert.equal(pod.status, 201, pod.text);
+  const remove = await configure("Validating", "subresources", [
+    webhook("subresources.webhooks.test", "/deny-all", {
+      rules: [
+        {
+          operations: ["CREATE", "CONNECT"],
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          resources: ["pods/eviction", "pods/binding", "pods/exec"],
+        },
+      ],
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "sub-ns" } },
+    }),
+  ]);
+  try {
+    const evict = await api.request("POST", "/api/v1/namespaces/sub-ns/pods/p/eviction", {
+      apiVersion: "policy/v1",
+      kind: "Eviction",
+      metadata: { name: "p", namespace: "sub-ns" },
+    });
+    assert.equal(evict.status, 403, evict.text);
+    assert.equal(
+      evict.json.message,
+      'admission webhook "subresources.webhooks.test" denied the request: no CREATE of pods/eviction',
+    );
+    const bind = await api.request("POST", "/api/v1/namespaces/sub-ns/pods/p/binding", {
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name: "p" },
+      target: { apiVersion: "v1", kind: "Node", name: "n1" },
+    });
+    assert.equal(bind.status, 403, bind.text);
+    const exec = await kubectl(["exec", "-n", "sub-ns", "p", "--", "ls", "/"]);
+    assert.notEqual(exec.code, 0);
+    assert.match(
+      exec.stderr,
+      /admission webhook "subresources.webhooks.test" denied the request: no CONNECT of pods\/exec/,
+    );
+    const execReview = hook.reviews.find((x) => x.request.operation === "CONNECT")!;
+    assert.deepEqual(execReview.request.kind, { group: "", version: "v1", kind: "PodExecOptions" });
+    assert.deepEqual(execReview.request.object.command, ["ls", "/"]);
+    const evictReview = hook.reviews.find((x) => x.request.subResource === "eviction")!;
+    assert.deepEqual(evictReview.request.kind, {
+      group: "policy",
+      version: "v1",
+      kind: "Eviction",
+    });
+    // The pod is still there, unbound.
+    const got = await api.request("GET", "/api/v1/namespaces/sub-ns/pods/p");
+    assert.equal(got.status, 200);
+    assert.equal(got.json.spec.nodeName, undefined);
+  } finally {
+    await remove();
+  }
+});
+
 test("failurePolicy: a webhook that is down fails the request under Fail and is skipped under Ignore", async () => {
   await namespace("down-ns");
   const port = await freePort(); // nothing listens there

@@ -37,6 +37,22 @@ export interface AdmissionAttributes extends RequestAttributes {
   request: AdmissionRequest;
 }
 
+/**
+ * Admission of a request that is no write of the resource itself (CONNECT to pods/exec, a
+ * CREATE of pods/eviction or pods/binding): webhooks see `object`, and may refuse it; a
+ * mutating webhook's patch is applied to what the caller then uses.
+ */
+export async function admitSubresource(
+  admission: WebhookAdmission | undefined,
+  a: AdmissionAttributes,
+  object: KubeObject,
+): Promise<KubeObject> {
+  if (!admission) return object;
+  const mutated = (await admission.mutate(a, object, undefined)) ?? object;
+  await admission.validate(a, mutated, undefined);
+  return mutated;
+}
+
 export interface WebhookSources {
   mutatingConfigurations(): Promise<Obj[]>;
   validatingConfigurations(): Promise<Obj[]>;
@@ -259,11 +275,12 @@ function reviewRequest(
   oldObject: KubeObject | undefined,
 ): Obj {
   const { group, version, kind, resource } = a.info;
+  const objectKind = a.objectKind ?? { group, version, kind };
   const out: Obj = {
     uid,
-    kind: { group, version, kind },
+    kind: objectKind,
     resource: { group, version, resource },
-    requestKind: { group, version, kind },
+    requestKind: objectKind,
     requestResource: { group, version, resource },
   };
   if (a.subresource) {

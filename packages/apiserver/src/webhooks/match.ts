@@ -20,6 +20,8 @@ export interface RequestAttributes {
   subresource?: string;
   namespace?: string;
   name: string;
+  /** The kind of the object sent, when not the resource's own (Eviction, PodExecOptions…). */
+  objectKind?: { group: string; version: string; kind: string };
 }
 
 export type Webhook = (ValidatingWebhook | MutatingWebhook) & { reinvocationPolicy?: string };
