@@ -518,6 +518,7 @@ function admitRequest(
   object: Record<string, unknown>,
   objectKind: { group: string; version: string; kind: string },
   options: AdmissionRequest,
+  oldObject?: Record<string, unknown>,
 ): Promise<KubeObject> {
   const { info, namespace, name, subresource } = r.route;
   return admitSubresource(
@@ -533,8 +534,11 @@ function admitRequest(
       request: options,
     },
     object as KubeObject,
+    oldObject as KubeObject | undefined,
   );
 }
+
+const SCALE_KIND = { group: "autoscaling", version: "v1", kind: "Scale" };
 
 function dryRunRequested(q: Query): boolean {
   return q.getAll("dryRun").length > 0;
@@ -684,11 +688,18 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   const dry = dryRun(r.query);
   if (subresource === "scale") {
     checkIdentity(r, body, "Scale", "autoscaling/v1");
-    const result = await reg.update(namespace, name!, (cur) => scaleInto(cur, body), {
-      precondition: rvOf(body),
-      dryRun: dry,
-    });
-    respond(r, 200, toScale(result.object));
+    const admission = admissionOf(r, "UpdateOptions");
+    const result = await reg.update(
+      namespace,
+      name!,
+      async (cur) =>
+        scaleInto(
+          cur,
+          await admitRequest(ctx, r, "UPDATE", body, SCALE_KIND, admission, toScale(cur)),
+        ),
+      { precondition: rvOf(body), dryRun: dry },
+    );
+    respond(r, 200, toScale(result.object), admission.warnings);
     return;
   }
   if (subresource === "finalize") {
@@ -787,16 +798,22 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
   if (subresource === "scale") {
     if (type === "apply")
       throw new BadRequestError("apply patches are not supported on the scale subresource");
+    const admission = admissionOf(r, "UpdateOptions");
     const { object } = await reg.update(
       namespace,
       name!,
-      (cur) => {
-        const scale = patchErrors(() => applyPatch(type, toScale(cur), patchBody, info));
-        return scaleInto(cur, scale);
+      async (cur) => {
+        const old = toScale(cur);
+        const scale = patchErrors(() => applyPatch(type, old, patchBody, info));
+        if (!isObject(scale)) throw new BadRequestError("the patch did not produce an object");
+        return scaleInto(
+          cur,
+          await admitRequest(ctx, r, "UPDATE", scale, SCALE_KIND, admission, old),
+        );
       },
       { dryRun: dry, precondition: patchPrecondition(type, patchBody) },
     );
-    respond(r, 200, toScale(object));
+    respond(r, 200, toScale(object), admission.warnings);
     return;
   }
   if (subresource && subresource !== "status")

@@ -546,6 +546,54 @@ test("evictions, bindings and exec reach webhooks as CREATE and CONNECT of subre
   }
 });
 
+test("kubectl scale reaches webhooks on deployments/scale with the Scale object", async () => {
+  await namespace("scale-ns");
+  const d = await api.request("POST", "/apis/apps/v1/namespaces/scale-ns/deployments", {
+    metadata: { name: "web" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+      },
+    },
+  });
+  assert.equal(d.status, 201, d.text);
+  const remove = await configure("Validating", "scale", [
+    webhook("scale.webhooks.test", "/deny-all", {
+      rules: [
+        {
+          operations: ["UPDATE"],
+          apiGroups: ["apps"],
+          apiVersions: ["v1"],
+          resources: ["*/scale"],
+        },
+      ],
+      matchConditions: [{ name: "too-many", expression: "object.spec.replicas > 3" }],
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "scale-ns" } },
+    }),
+  ]);
+  try {
+    const many = await kubectl(["scale", "-n", "scale-ns", "deployment/web", "--replicas=5"]);
+    assert.notEqual(many.code, 0);
+    assert.match(
+      many.stderr,
+      /admission webhook "scale.webhooks.test" denied the request: no UPDATE of deployments\/scale/,
+    );
+    const review = hook.reviews.find((x) => x.request.subResource === "scale")!;
+    assert.deepEqual(review.request.kind, { group: "autoscaling", version: "v1", kind: "Scale" });
+    assert.equal(review.request.object.spec.replicas, 5);
+    assert.equal(review.request.oldObject.spec.replicas, 1);
+    const few = await kubectl(["scale", "-n", "scale-ns", "deployment/web", "--replicas=3"]);
+    assert.equal(few.code, 0, few.stderr);
+    const got = await api.request("GET", "/apis/apps/v1/namespaces/scale-ns/deployments/web");
+    assert.equal(got.json.spec.replicas, 3);
+  } finally {
+    await remove();
+  }
+});
+
 test("failurePolicy: a webhook that is down fails the request under Fail and is skipped under Ignore", async () => {
   await namespace("down-ns");
   const port = await freePort(); // nothing listens there

@@ -39,17 +39,19 @@ export interface AdmissionAttributes extends RequestAttributes {
 
 /**
  * Admission of a request that is no write of the resource itself (CONNECT to pods/exec, a
- * CREATE of pods/eviction or pods/binding): webhooks see `object`, and may refuse it; a
+ * CREATE of pods/eviction or pods/binding, an UPDATE of a scale subresource): webhooks see `object`
+ * (and `oldObject`), and may refuse it; a
  * mutating webhook's patch is applied to what the caller then uses.
  */
 export async function admitSubresource(
   admission: WebhookAdmission | undefined,
   a: AdmissionAttributes,
   object: KubeObject,
+  oldObject?: KubeObject,
 ): Promise<KubeObject> {
   if (!admission) return object;
-  const mutated = (await admission.mutate(a, object, undefined)) ?? object;
-  await admission.validate(a, mutated, undefined);
+  const mutated = (await admission.mutate(a, object, oldObject)) ?? object;
+  await admission.validate(a, mutated, oldObject);
   return mutated;
 }
 
