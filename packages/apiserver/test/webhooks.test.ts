@@ -45,6 +45,11 @@ function kubectl(
   });
 }
 
+/** A namespaceSelector for one namespace (its kubernetes.io/metadata.name label). */
+const onlyIn = (ns: string) => ({
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+});
+
 const rules = (resources = ["configmaps"], operations = ["CREATE", "UPDATE", "DELETE"]) => [
   { operations, apiGroups: [""], apiVersions: ["v1"], resources },
 ];
@@ -314,7 +319,7 @@ test("a validating webhook's refusal reaches kubectl in Kubernetes' words, for c
   assert.equal((await createCm("deny-ns", "old", { deny: "true" })).status, 201);
   const remove = await configure("Validating", "deny", [
     webhook("deny.webhooks.test", "/deny", {
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "deny-ns" } },
+      ...onlyIn("deny-ns"),
     }),
   ]);
   try {
@@ -391,9 +396,7 @@ test("a validating webhook's refusal reaches kubectl in Kubernetes' words, for c
 
 test("mutating webhooks patch the object before validation; IfNeeded ones are called again", async () => {
   await namespace("mutate-ns");
-  const sel = {
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "mutate-ns" } },
-  };
+  const sel = onlyIn("mutate-ns");
   const removeA = await configure("Mutating", "a-first", [
     webhook("again.webhooks.test", "/mutate-again", { ...sel, reinvocationPolicy: "IfNeeded" }),
   ]);
@@ -453,7 +456,7 @@ test("a rule on pods/status sees status writes and not the pod's own", async () 
   const remove = await configure("Validating", "status", [
     webhook("status.webhooks.test", "/deny", {
       rules: rules(["pods/status"], ["UPDATE"]),
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "status-ns" } },
+      ...onlyIn("status-ns"),
     }),
   ]);
   try {
@@ -501,7 +504,7 @@ test("evictions, bindings and exec reach webhooks as CREATE and CONNECT of subre
           resources: ["pods/eviction", "pods/binding", "pods/exec"],
         },
       ],
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "sub-ns" } },
+      ...onlyIn("sub-ns"),
     }),
   ]);
   try {
@@ -571,7 +574,7 @@ test("kubectl scale reaches webhooks on deployments/scale with the Scale object"
         },
       ],
       matchConditions: [{ name: "too-many", expression: "object.spec.replicas > 3" }],
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "scale-ns" } },
+      ...onlyIn("scale-ns"),
     }),
   ]);
   try {
@@ -604,7 +607,7 @@ test("failurePolicy: a webhook that is down fails the request under Fail and is 
     sideEffects: "None",
     admissionReviewVersions: ["v1"],
     failurePolicy: policy,
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "down-ns" } },
+    ...onlyIn("down-ns"),
   });
   let remove = await configure("Validating", "down", [down("Fail")]);
   try {
@@ -628,7 +631,7 @@ test("failurePolicy: a webhook that is down fails the request under Fail and is 
     {
       ...webhook("untrusted.webhooks.test", "/allow"),
       clientConfig: { url: `${hook.url}/allow` },
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "down-ns" } },
+      ...onlyIn("down-ns"),
     },
   ]);
   try {
@@ -649,7 +652,7 @@ test("timeoutSeconds bounds how long a slow webhook is waited for", async () => 
     webhook("slow.webhooks.test", "/slow", {
       timeoutSeconds: 1,
       failurePolicy: policy,
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "slow-ns" } },
+      ...onlyIn("slow-ns"),
     });
   let remove = await configure("Validating", "slow", [slow("Fail")]);
   try {
@@ -684,11 +687,11 @@ test("namespace and object selectors and matchConditions choose what a webhook s
     }),
     webhook("by-object.webhooks.test", "/deny", {
       objectSelector: { matchExpressions: [{ key: "watched", operator: "In", values: ["yes"] }] },
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "unwatched-ns" } },
+      ...onlyIn("unwatched-ns"),
     }),
     webhook("by-condition.webhooks.test", "/deny", {
       rules: rules(["configmaps"], ["*"]),
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "unwatched-ns" } },
+      ...onlyIn("unwatched-ns"),
       matchConditions: [
         { name: "guarded", expression: 'object.metadata.name.startsWith("guarded-")' },
         { name: "creates", expression: 'request.operation == "CREATE" && oldObject == null' },
@@ -732,7 +735,7 @@ test("dry-run requests reach webhooks marked without side effects and store noth
   const remove = await configure("Mutating", "dry", [
     webhook("dry.webhooks.test", "/mutate", {
       sideEffects: "NoneOnDryRun",
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "dry-ns" } },
+      ...onlyIn("dry-ns"),
     }),
   ]);
   try {
@@ -792,7 +795,7 @@ test("a webhook's warnings reach kubectl", async () => {
   await namespace("warn-ns");
   const remove = await configure("Validating", "warn", [
     webhook("warn.webhooks.test", "/warn", {
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "warn-ns" } },
+      ...onlyIn("warn-ns"),
     }),
   ]);
   try {
@@ -819,7 +822,7 @@ test("a webhook behind a Service is reached through the Service's endpoints", as
   const through = (service: Obj) => ({
     ...webhook("service.webhooks.test", ""),
     clientConfig: { service, caBundle: hook.caBundle },
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "webhook-test" } },
+    ...onlyIn("webhook-test"),
   });
   let remove = await configure("Validating", "by-service", [
     through({ namespace: "webhook-test", name: "wh", path: "/deny" }),
