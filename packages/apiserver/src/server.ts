@@ -106,6 +106,8 @@ export class ApiServer {
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
   private readonly resourceMetrics: ResourceMetrics;
+  /** Admission webhooks; every Registry's deps carry it (custom resources' too). */
+  readonly webhooks: WebhookAdmission;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -134,7 +136,7 @@ export class ApiServer {
         }),
       );
     }
-    const webhooks = this.webhookAdmission();
+    const webhooks = (this.webhooks = this.webhookAdmission());
     for (const info of resources) {
       this.registries.set(
         info,
