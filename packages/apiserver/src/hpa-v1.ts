@@ -10,6 +10,8 @@ import { BadRequestError, MethodNotAllowedError, UnknownResourceError } from "./
 import type { HandlerContext } from "./handlers.js";
 import { readBody, sendJson } from "./request.js";
 import type { KubeObject } from "./watchcache.js";
+import type { UserInfo } from "./auth.js";
+import type { AdmissionRequest } from "./webhooks/dispatch.js";
 
 type J = Record<string, unknown>;
 const rec = (v: unknown): J =>
@@ -122,7 +124,12 @@ export async function serveHpaV1(
   rest: string[],
   req: IncomingMessage,
   res: ServerResponse,
+  user?: UserInfo,
 ): Promise<void> {
+  // Writes reach admission webhooks as the autoscaling/v2 objects they are stored as (the
+  // version a rule matching v2 or "*" asks for: matchPolicy Equivalent).
+  const admission = (kind: string): AdmissionRequest | undefined =>
+    user ? { user, options: { kind, apiVersion: "meta.k8s.io/v1" }, warnings: [] } : undefined;
   let ns: string | undefined;
   let parts = rest;
   if (parts[0] === "namespaces" && parts.length >= 3) {
@@ -154,7 +161,10 @@ export async function serveHpaV1(
       return;
     }
     if (method === "POST" && ns !== undefined) {
-      sendJson(res, 201, toV1(await registry.create(ns, fromV1(await body()))));
+      const created = await registry.create(ns, fromV1(await body()), {
+        admission: admission("CreateOptions"),
+      });
+      sendJson(res, 201, toV1(created));
       return;
     }
     throw new MethodNotAllowedError(method, "horizontalpodautoscalers");
@@ -175,13 +185,18 @@ export async function serveHpaV1(
           metadata: { ...cur.metadata, ...v2.metadata },
           spec: { ...rec(cur.spec), ...rec(v2.spec) },
         }),
-        typeof rv === "string" && rv ? { precondition: rv } : {},
+        {
+          ...(typeof rv === "string" && rv ? { precondition: rv } : {}),
+          admission: admission("UpdateOptions"),
+        },
       );
       sendJson(res, 200, toV1(object));
       return;
     }
     case "DELETE": {
-      const { object } = await registry.delete(ns, name);
+      const { object } = await registry.delete(ns, name, {
+        admission: admission("DeleteOptions"),
+      });
       sendJson(res, 200, toV1(object));
       return;
     }

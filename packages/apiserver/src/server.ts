@@ -423,7 +423,7 @@ export class ApiServer {
         } else if (segments.length === 3 && segments[2] === "v1" && req.method === "GET") {
           sendJson(res, 200, hpaV1ResourceList());
         } else if (segments[2] === "v1") {
-          await serveHpaV1(this.ctx, segments.slice(3), req, res);
+          await serveHpaV1(this.ctx, segments.slice(3), req, res, user);
         } else {
           throw new UnknownResourceError(path);
         }

@@ -595,6 +595,30 @@ test("kubectl scale reaches webhooks on deployments/scale with the Scale object"
   } finally {
     await remove();
   }
+  // kubectl autoscale writes autoscaling/v1, which webhooks on HPAs see as well.
+  const removeHpa = await configure("Validating", "hpa", [
+    webhook("hpa.webhooks.test", "/deny-all", {
+      rules: [
+        {
+          operations: ["CREATE"],
+          apiGroups: ["autoscaling"],
+          apiVersions: ["*"],
+          resources: ["horizontalpodautoscalers"],
+        },
+      ],
+      ...onlyIn("scale-ns"),
+    }),
+  ]);
+  try {
+    const k = await kubectl(["autoscale", "-n", "scale-ns", "deployment/web", "--max=5"]);
+    assert.notEqual(k.code, 0);
+    assert.match(
+      k.stderr,
+      /admission webhook "hpa.webhooks.test" denied the request: no CREATE of horizontalpodautoscalers\//,
+    );
+  } finally {
+    await removeHpa();
+  }
 });
 
 test("failurePolicy: a webhook that is down fails the request under Fail and is skipped under Ignore", async () => {
