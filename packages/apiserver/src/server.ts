@@ -216,6 +216,11 @@ export class ApiServer {
           port,
         ),
       log: (msg, detail) => this.log.warn(detail, msg),
+      observe: ({ name, type, operation, rejected, seconds }) =>
+        this.metrics.webhookLatency.observe(
+          { name, type, operation, rejected: String(rejected) },
+          seconds,
+        ),
     });
   }
 

@@ -392,6 +392,11 @@ test("a validating webhook's refusal reaches kubectl in Kubernetes' words, for c
   }
   // Without the webhook the same requests pass.
   assert.equal((await createCm("deny-ns", "refused", { deny: "true" })).status, 201);
+  const metrics = await api.request("GET", "/metrics");
+  assert.match(
+    metrics.text,
+    /apiserver_admission_webhook_admission_duration_seconds_count\{name="deny.webhooks.test",type="validating",operation="CREATE",rejected="true"\} [1-9]/,
+  );
 });
 
 test("mutating webhooks patch the object before validation; IfNeeded ones are called again", async () => {

@@ -62,6 +62,14 @@ export interface WebhookSources {
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
   resolveService: ServiceResolver;
   log(msg: string, detail: Obj): void;
+  /** Called after each webhook call with its latency (for the apiserver's metrics). */
+  observe?(call: {
+    name: string;
+    type: "admit" | "validating";
+    operation: string;
+    rejected: boolean;
+    seconds: number;
+  }): void;
 }
 
 const EXEMPT_GROUP = "admissionregistration.k8s.io";
@@ -112,7 +120,7 @@ export class WebhookAdmission {
     const results = await Promise.allSettled(
       hooks.map(async ({ webhook }) => {
         if (!(await this.shouldCall(webhook, a, object, oldObject))) return;
-        await this.call(webhook, a, object, oldObject);
+        await this.call(webhook, a, object, oldObject, "validating");
       }),
     );
     for (const r of results) if (r.status === "rejected") throw r.reason;
@@ -192,7 +200,7 @@ export class WebhookAdmission {
     object: KubeObject | undefined,
     oldObject: KubeObject | undefined,
   ): Promise<KubeObject | undefined> {
-    const response = await this.call(hook, a, object, oldObject);
+    const response = await this.call(hook, a, object, oldObject, "admit");
     if (!response || response.patch === undefined || object === undefined) return object;
     if (response.patchType !== "JSONPatch")
       throw new WebhookFailedError(
@@ -220,8 +228,34 @@ export class WebhookAdmission {
   /**
    * Sends the AdmissionReview; returns the response when the webhook allowed the request,
    * undefined when a failure is ignored (failurePolicy Ignore); throws a refusal otherwise.
+   * Each call's latency is observed, labelled with whether it refused the request.
    */
   private async call(
+    hook: Webhook,
+    a: AdmissionAttributes,
+    object: KubeObject | undefined,
+    oldObject: KubeObject | undefined,
+    type: "admit" | "validating",
+  ): Promise<Obj | undefined> {
+    const started = process.hrtime.bigint();
+    let rejected = true;
+    try {
+      const response = await this.exchange(hook, a, object, oldObject);
+      rejected = false;
+      return response;
+    } finally {
+      this.sources.observe?.({
+        name: hook.name,
+        type,
+        operation: a.operation,
+        rejected,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
+    }
+  }
+
+  /** One AdmissionReview out and its response back, with the failure policy applied. */
+  private async exchange(
     hook: Webhook,
     a: AdmissionAttributes,
     object: KubeObject | undefined,
