@@ -759,6 +759,34 @@ test("namespace and object selectors and matchConditions choose what a webhook s
   }
 });
 
+test("a matchCondition that fails to evaluate follows the failure policy", async () => {
+  await namespace("cel-ns");
+  const broken = (failurePolicy: string) =>
+    webhook("cel.webhooks.test", "/allow", {
+      failurePolicy,
+      matchConditions: [{ name: "missing-field", expression: "object.spec.nothing == 1" }],
+      ...onlyIn("cel-ns"),
+    });
+  let remove = await configure("Validating", "cel", [broken("Fail")]);
+  try {
+    const r = await createCm("cel-ns", "x");
+    assert.equal(r.status, 500, r.text);
+    assert.match(
+      r.json.message,
+      /failed calling webhook "cel.webhooks.test": failed to evaluate match conditions: expression 'missing-field' resulted in error/,
+    );
+  } finally {
+    await remove();
+  }
+  remove = await configure("Validating", "cel", [broken("Ignore")]);
+  try {
+    assert.equal((await createCm("cel-ns", "x")).status, 201);
+    assert.equal(reviewsFor("/allow", "x").length, 0, "the webhook was skipped");
+  } finally {
+    await remove();
+  }
+});
+
 test("dry-run requests reach webhooks marked without side effects and store nothing", async () => {
   await namespace("dry-ns");
   const remove = await configure("Mutating", "dry", [
