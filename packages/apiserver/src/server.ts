@@ -44,6 +44,7 @@ import {
   UnknownResourceError,
 } from "./errors.js";
 import { meta } from "./objects.js";
+import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { WebhookAdmission } from "./webhooks/dispatch.js";
