@@ -28,6 +28,7 @@ const packages = [
   [apiDir, "policy/v1"],
   [apiDir, "rbac/v1"],
   [apiDir, "authorization/v1"],
+  [apiDir, "admissionregistration/v1"],
   [machineryDir, "pkg/apis/meta/v1"],
   [machineryDir, "pkg/api/resource"],
   [machineryDir, "pkg/util/intstr"],
@@ -75,6 +76,8 @@ const ROOTS = [
   "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
   "k8s.io.api.authorization.v1.LocalSubjectAccessReview",
   "k8s.io.api.authorization.v1.SelfSubjectRulesReview",
+  "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
+  "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -114,6 +117,8 @@ const LISTS = [
     "k8s.io.api.rbac.v1.ClusterRoleList",
     "k8s.io.api.rbac.v1.RoleBindingList",
     "k8s.io.api.rbac.v1.ClusterRoleBindingList",
+    "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
+    "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
   ]);
 
 const messages = new Map();

@@ -9,6 +9,74 @@ export type ProtoFieldMode = "" | "repeated" | "map" | "inline";
 export type ProtoField = readonly [number, string, ProtoFieldMode, 1?];
 
 export const protobufMessages: Record<string, Record<string, ProtoField>> = {
+  "k8s.io.api.admissionregistration.v1.MatchCondition": {
+    name: [1, "string", ""],
+    expression: [2, "string", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.MutatingWebhook": {
+    name: [1, "string", ""],
+    clientConfig: [2, "k8s.io.api.admissionregistration.v1.WebhookClientConfig", ""],
+    rules: [3, "k8s.io.api.admissionregistration.v1.RuleWithOperations", "repeated"],
+    failurePolicy: [4, "string", ""],
+    matchPolicy: [9, "string", ""],
+    namespaceSelector: [5, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    objectSelector: [11, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    sideEffects: [6, "string", ""],
+    timeoutSeconds: [7, "int32", ""],
+    admissionReviewVersions: [8, "string", "repeated"],
+    reinvocationPolicy: [10, "string", ""],
+    matchConditions: [12, "k8s.io.api.admissionregistration.v1.MatchCondition", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    webhooks: [2, "k8s.io.api.admissionregistration.v1.MutatingWebhook", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.Rule": {
+    apiGroups: [1, "string", "repeated"],
+    apiVersions: [2, "string", "repeated"],
+    resources: [3, "string", "repeated"],
+    scope: [4, "string", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.RuleWithOperations": {
+    operations: [1, "string", "repeated"],
+    rule: [2, "k8s.io.api.admissionregistration.v1.Rule", "inline"],
+  },
+  "k8s.io.api.admissionregistration.v1.ServiceReference": {
+    namespace: [1, "string", ""],
+    name: [2, "string", ""],
+    path: [3, "string", ""],
+    port: [4, "int32", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingWebhook": {
+    name: [1, "string", ""],
+    clientConfig: [2, "k8s.io.api.admissionregistration.v1.WebhookClientConfig", ""],
+    rules: [3, "k8s.io.api.admissionregistration.v1.RuleWithOperations", "repeated"],
+    failurePolicy: [4, "string", ""],
+    matchPolicy: [9, "string", ""],
+    namespaceSelector: [5, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    objectSelector: [10, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    sideEffects: [6, "string", ""],
+    timeoutSeconds: [7, "int32", ""],
+    admissionReviewVersions: [8, "string", "repeated"],
+    matchConditions: [11, "k8s.io.api.admissionregistration.v1.MatchCondition", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    webhooks: [2, "k8s.io.api.admissionregistration.v1.ValidatingWebhook", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.WebhookClientConfig": {
+    url: [3, "string", ""],
+    service: [1, "k8s.io.api.admissionregistration.v1.ServiceReference", ""],
+    caBundle: [2, "bytes", ""],
+  },
   "k8s.io.api.apps.v1.ControllerRevision": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     data: [2, "k8s.io.apimachinery.pkg.runtime.RawExtension", "", 1],

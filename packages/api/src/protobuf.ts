@@ -83,6 +83,7 @@ const GROUP_PACKAGES: Record<string, string> = {
   "scheduling.k8s.io": "k8s.io.api.scheduling",
   "rbac.authorization.k8s.io": "k8s.io.api.rbac",
   "authorization.k8s.io": "k8s.io.api.authorization",
+  "admissionregistration.k8s.io": "k8s.io.api.admissionregistration",
 };
 /** Kinds of meta/v1 that any group/version may carry. */
 const META_KINDS = new Set(["Status", "DeleteOptions", "WatchEvent"]);

@@ -164,6 +164,22 @@ export const resources: readonly ResourceInfo[] = [
   res(RBAC, "v1", "ClusterRole", "clusterroles", false),
   res(RBAC, "v1", "RoleBinding", "rolebindings", true),
   res(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", false),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "MutatingWebhookConfiguration",
+    "mutatingwebhookconfigurations",
+    false,
+    { categories: ["api-extensions"] },
+  ),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingWebhookConfiguration",
+    "validatingwebhookconfigurations",
+    false,
+    { categories: ["api-extensions"] },
+  ),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

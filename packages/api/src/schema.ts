@@ -13,6 +13,7 @@ import * as policy from "./schemas/policy.js";
 import * as quota from "./schemas/quota.js";
 import * as autoscaling from "./schemas/autoscaling.js";
 import * as rbac from "./schemas/rbac.js";
+import * as admissionregistration from "./schemas/admissionregistration.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -24,6 +25,7 @@ export * from "./schemas/policy.js";
 export * from "./schemas/quota.js";
 export * from "./schemas/autoscaling.js";
 export * from "./schemas/rbac.js";
+export * from "./schemas/admissionregistration.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -57,6 +59,8 @@ const kindSchemas: Record<string, TObject> = {
   ClusterRole: rbac.ClusterRoleSchema,
   RoleBinding: rbac.RoleBindingSchema,
   ClusterRoleBinding: rbac.ClusterRoleBindingSchema,
+  MutatingWebhookConfiguration: admissionregistration.MutatingWebhookConfigurationSchema,
+  ValidatingWebhookConfiguration: admissionregistration.ValidatingWebhookConfigurationSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

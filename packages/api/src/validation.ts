@@ -16,6 +16,10 @@ import {
 } from "./validation/rbac.js";
 import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
 import { validateCronJob } from "./validation/cronjob.js";
+import {
+  validateMutatingWebhookConfiguration,
+  validateValidatingWebhookConfiguration,
+} from "./validation/admissionregistration.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
 import { validatePodDisruptionBudget } from "./validation/policy.js";
 import {
@@ -107,6 +111,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   PriorityClass: validatePriorityClass,
   ResourceQuota: validateResourceQuota,
   LimitRange: validateLimitRange,
+  MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
+  ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,

@@ -238,3 +238,33 @@ export function toStatus(err: ApiError): Status {
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
+
+/**
+ * An admission webhook refused the request: its own status code (403 unless it gave one of
+ * 400 or more), reason and message, the message prefixed as Kubernetes prefixes it.
+ */
+export class WebhookDeniedError extends ApiError {
+  constructor(webhook: string, result: { code?: number; reason?: string; message?: string }) {
+    const denied = `admission webhook "${webhook}" denied the request`;
+    const why = result.message || result.reason;
+    super(
+      result.code !== undefined && result.code >= 400 ? result.code : 403,
+      result.reason ?? "",
+      why ? `${denied}: ${why}` : `${denied} without explanation`,
+    );
+  }
+}
+
+/** 500: a webhook with failurePolicy Fail could not be called or answered nonsense. */
+export class WebhookFailedError extends ApiError {
+  constructor(webhook: string, why: string) {
+    super(
+      500,
+      "InternalError",
+      `Internal error occurred: failed calling webhook "${webhook}": ${why}`,
+      {
+        causes: [{ message: `failed calling webhook "${webhook}": ${why}` }],
+      },
+    );
+  }
+}

@@ -58,6 +58,12 @@ import type { UserInfo } from "./auth.js";
 import type { ServiceAccountTokens } from "./serviceaccount.js";
 import { stringify as toYaml } from "yaml";
 import { proxyToKubelet, proxyToNode } from "./kubelet-proxy.js";
+import {
+  admitSubresource,
+  type AdmissionRequest,
+  type WebhookAdmission,
+} from "./webhooks/dispatch.js";
+import type { Operation } from "./webhooks/match.js";
 
 export interface Route {
   info: ResourceInfo;
@@ -177,6 +183,8 @@ export interface HandlerContext {
   bookmarkIntervalMs: number;
   /** Issues service account tokens (TokenRequest); undefined when no signing key is set. */
   tokens?: ServiceAccountTokens;
+  /** Admission webhooks, for the subresources that are no write of the resource itself. */
+  webhooks?: WebhookAdmission;
 }
 
 export interface Request {
@@ -300,7 +308,9 @@ async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
     info.resource === "pods" &&
     (subresource === "log" || subresource === "exec" || subresource === "portforward")
   ) {
-    return proxyToKubelet(ctx, r, await reg.get(namespace, name!), subresource);
+    const pod = await reg.get(namespace, name!);
+    if (subresource !== "log") await admitConnect(ctx, r, subresource);
+    return proxyToKubelet(ctx, r, pod, subresource);
   }
   if (info.resource === "nodes" && subresource === "proxy") {
     return proxyToNode(ctx, r, await reg.get(undefined, name!), r.route.proxyPath ?? "");
@@ -500,6 +510,88 @@ async function watch(ctx: HandlerContext, r: Request): Promise<void> {
   }
 }
 
+/** Webhooks on a subresource request: CONNECT to pods/exec, CREATE of pods/eviction… */
+function admitRequest(
+  ctx: HandlerContext,
+  r: Request,
+  operation: Operation,
+  object: Record<string, unknown>,
+  objectKind: { group: string; version: string; kind: string },
+  options: AdmissionRequest,
+  oldObject?: Record<string, unknown>,
+): Promise<KubeObject> {
+  const { info, namespace, name, subresource } = r.route;
+  return admitSubresource(
+    ctx.webhooks,
+    {
+      info,
+      operation,
+      subresource,
+      namespace,
+      name: name ?? "",
+      objectKind,
+      dryRun: dryRunRequested(r.query),
+      request: options,
+    },
+    object as KubeObject,
+    oldObject as KubeObject | undefined,
+  );
+}
+
+const SCALE_KIND = { group: "autoscaling", version: "v1", kind: "Scale" };
+
+function dryRunRequested(q: Query): boolean {
+  return q.getAll("dryRun").length > 0;
+}
+
+/** CONNECT admission of pods/exec and pods/portforward, with the options Kubernetes sends. */
+async function admitConnect(
+  ctx: HandlerContext,
+  r: Request,
+  subresource: "exec" | "portforward",
+): Promise<void> {
+  const q = r.query;
+  const flag = (k: string) => ["true", "1"].includes(q.get(k) ?? "");
+  const object =
+    subresource === "exec"
+      ? {
+          kind: "PodExecOptions",
+          apiVersion: "v1",
+          stdin: flag("stdin"),
+          stdout: flag("stdout"),
+          stderr: flag("stderr"),
+          tty: flag("tty"),
+          ...(q.get("container") ? { container: q.get("container") } : {}),
+          command: q.getAll("command"),
+        }
+      : {
+          kind: "PodPortForwardOptions",
+          apiVersion: "v1",
+          ports: q.getAll("ports").map(Number),
+        };
+  await admitRequest(
+    ctx,
+    r,
+    "CONNECT",
+    object,
+    { group: "", version: "v1", kind: object.kind },
+    { user: r.user, warnings: [] },
+  );
+}
+
+/** What admission webhooks learn of a client's write: who asks, with which options. */
+function admissionOf(
+  r: Request,
+  kind: "CreateOptions" | "UpdateOptions" | "DeleteOptions",
+  extra: Record<string, unknown> = {},
+): AdmissionRequest {
+  const options: Record<string, unknown> = { kind, apiVersion: "meta.k8s.io/v1", ...extra };
+  if (r.query.getAll("dryRun").length) options.dryRun = ["All"];
+  const manager = r.query.get("fieldManager");
+  if (manager && kind !== "DeleteOptions") options.fieldManager = manager;
+  return { user: r.user, options, warnings: [] };
+}
+
 /** Checks apiVersion/kind/namespace/name of a body against the URL it was sent to. */
 function checkIdentity(
   r: Request,
@@ -580,8 +672,11 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
     now: now(),
     kind: info,
   }) as KubeObject;
-  const created = await ctx.registry(info).create(namespace, tracked, { dryRun: dryRun(r.query) });
-  respond(r, 201, created, warnings);
+  const admission = admissionOf(r, "CreateOptions");
+  const created = await ctx
+    .registry(info)
+    .create(namespace, tracked, { dryRun: dryRun(r.query), admission });
+  respond(r, 201, created, [...warnings, ...admission.warnings]);
 }
 
 async function replace(ctx: HandlerContext, r: Request): Promise<void> {
@@ -593,11 +688,18 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   const dry = dryRun(r.query);
   if (subresource === "scale") {
     checkIdentity(r, body, "Scale", "autoscaling/v1");
-    const result = await reg.update(namespace, name!, (cur) => scaleInto(cur, body), {
-      precondition: rvOf(body),
-      dryRun: dry,
-    });
-    respond(r, 200, toScale(result.object));
+    const admission = admissionOf(r, "UpdateOptions");
+    const result = await reg.update(
+      namespace,
+      name!,
+      async (cur) =>
+        scaleInto(
+          cur,
+          await admitRequest(ctx, r, "UPDATE", body, SCALE_KIND, admission, toScale(cur)),
+        ),
+      { precondition: rvOf(body), dryRun: dry },
+    );
+    respond(r, 200, toScale(result.object), admission.warnings);
     return;
   }
   if (subresource === "finalize") {
@@ -623,6 +725,7 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
   checkIdentity(r, body);
   const obj = body as KubeObject;
   const warnings = handleUnknownFields(r, obj, fieldValidation(r.query));
+  const admission = admissionOf(r, "UpdateOptions");
   const { object, created } = await reg.update(
     namespace,
     name!,
@@ -640,9 +743,10 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
       subresource: subresource === "status" ? "status" : undefined,
       dryRun: dry,
       precondition: rvOf(obj),
+      admission,
     },
   );
-  respond(r, created ? 201 : 200, object, warnings);
+  respond(r, created ? 201 : 200, object, [...warnings, ...admission.warnings]);
 }
 
 /** Applies a patch body of the given type to an object (or a Scale). */
@@ -694,22 +798,30 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
   if (subresource === "scale") {
     if (type === "apply")
       throw new BadRequestError("apply patches are not supported on the scale subresource");
+    const admission = admissionOf(r, "UpdateOptions");
     const { object } = await reg.update(
       namespace,
       name!,
-      (cur) => {
-        const scale = patchErrors(() => applyPatch(type, toScale(cur), patchBody, info));
-        return scaleInto(cur, scale);
+      async (cur) => {
+        const old = toScale(cur);
+        const scale = patchErrors(() => applyPatch(type, old, patchBody, info));
+        if (!isObject(scale)) throw new BadRequestError("the patch did not produce an object");
+        return scaleInto(
+          cur,
+          await admitRequest(ctx, r, "UPDATE", scale, SCALE_KIND, admission, old),
+        );
       },
       { dryRun: dry, precondition: patchPrecondition(type, patchBody) },
     );
-    respond(r, 200, toScale(object));
+    respond(r, 200, toScale(object), admission.warnings);
     return;
   }
   if (subresource && subresource !== "status")
     throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
   const status = subresource === "status" ? "status" : undefined;
   let warnings: string[] = [];
+  // Kubernetes shows webhooks a patch as the update (or create) it performs.
+  const admission = admissionOf(r, "UpdateOptions");
   if (type === "apply") {
     if (!isObject(patchBody)) throw new BadRequestError("an apply patch must be an object");
     checkIdentity(r, patchBody);
@@ -738,9 +850,10 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
         dryRun: dry,
         createIfMissing: status === undefined,
         precondition: rvOf(patchBody),
+        admission,
       },
     );
-    respond(r, created ? 201 : 200, object, warnings);
+    respond(r, created ? 201 : 200, object, [...warnings, ...admission.warnings]);
     return;
   }
   const manager = fieldManager(r.req, r.query, false);
@@ -763,9 +876,14 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
         kind: info,
       }) as KubeObject;
     },
-    { subresource: status, dryRun: dry, precondition: patchPrecondition(type, patchBody) },
+    {
+      subresource: status,
+      dryRun: dry,
+      precondition: patchPrecondition(type, patchBody),
+      admission,
+    },
   );
-  respond(r, 200, object, warnings);
+  respond(r, 200, object, [...warnings, ...admission.warnings]);
 }
 
 /** A DELETE's body: protobuf when labelled so (client-go in protobuf mode), else JSON. */
@@ -816,18 +934,29 @@ function readDeleteOptions(body: Buffer, q: Query, type: BodyType = "json"): Del
   return opts;
 }
 
+/** The DeleteOptions fields an AdmissionReview's options carry. */
+function deleteOptionsShown(opts: DeleteOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (opts.gracePeriodSeconds !== undefined) out.gracePeriodSeconds = opts.gracePeriodSeconds;
+  if (opts.propagationPolicy) out.propagationPolicy = opts.propagationPolicy;
+  if (opts.preconditions) out.preconditions = opts.preconditions;
+  return out;
+}
+
 async function remove(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   if (subresource) throw new MethodNotAllowedError("DELETE", `${info.resource}/${subresource}`);
   const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
+  opts.admission = admissionOf(r, "DeleteOptions", deleteOptionsShown(opts));
   const { object, deleted } = await ctx.registry(info).delete(namespace, name!, opts);
   // Kubernetes answers 200 with the object; 202 when deletion continues in the background.
-  respond(r, deleted ? 200 : 202, object);
+  respond(r, deleted ? 200 : 202, object, opts.admission.warnings);
 }
 
 async function deleteCollection(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
   const opts = readDeleteOptions(await readBody(r.req), r.query, deleteBodyType(r.req));
+  opts.admission = admissionOf(r, "DeleteOptions", deleteOptionsShown(opts));
   const sel = selectors(info, r.query);
   const reg = ctx.registry(info);
   const page = await reg.list(namespace, { filter: filterFor(info, sel, namespace) });
@@ -852,6 +981,14 @@ async function bind(ctx: HandlerContext, r: Request): Promise<void> {
   const { namespace, name } = r.route;
   const body = decodeObject(await readBody(r.req), bodyType(r.req, ["json", "yaml", "protobuf"]));
   checkIdentity(r, body, "Binding", "v1");
+  await admitRequest(
+    ctx,
+    r,
+    "CREATE",
+    body,
+    { group: "", version: "v1", kind: "Binding" },
+    admissionOf(r, "CreateOptions"),
+  );
   const target = body.target;
   const node = isObject(target) ? target.name : undefined;
   if (typeof node !== "string" || node === "") {
@@ -923,7 +1060,16 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
       ? "policy/v1beta1"
       : "policy/v1",
   );
-  const deleteOptions = isObject(body.deleteOptions) ? body.deleteOptions : {};
+  const policyVersion = String(body.apiVersion).split("/")[1] ?? "v1";
+  const admitted = await admitRequest(
+    ctx,
+    r,
+    "CREATE",
+    body,
+    { group: "policy", version: policyVersion, kind: "Eviction" },
+    admissionOf(r, "CreateOptions"),
+  );
+  const deleteOptions = isObject(admitted.deleteOptions) ? admitted.deleteOptions : {};
   const opts = readDeleteOptions(Buffer.from(JSON.stringify(deleteOptions)), new URLSearchParams());
   await evictPod(
     (resource, group) => ctx.registry(findResource(group, "v1", resource)!),

@@ -12,6 +12,8 @@ import type { HandlerContext } from "./handlers.js";
 import { applyPatch, patchErrors } from "./handlers.js";
 import { bodyType, decode, readBody, sendJson } from "./request.js";
 import type { KubeObject } from "./watchcache.js";
+import type { UserInfo } from "./auth.js";
+import type { AdmissionRequest } from "./webhooks/dispatch.js";
 
 type J = Record<string, unknown>;
 const rec = (v: unknown): J =>
@@ -124,7 +126,12 @@ export async function serveHpaV1(
   rest: string[],
   req: IncomingMessage,
   res: ServerResponse,
+  user?: UserInfo,
 ): Promise<void> {
+  // Writes reach admission webhooks as the autoscaling/v2 objects they are stored as (the
+  // version a rule matching v2 or "*" asks for: matchPolicy Equivalent).
+  const admission = (kind: string): AdmissionRequest | undefined =>
+    user ? { user, options: { kind, apiVersion: "meta.k8s.io/v1" }, warnings: [] } : undefined;
   let ns: string | undefined;
   let parts = rest;
   if (parts[0] === "namespaces" && parts.length >= 3) {
@@ -156,7 +163,10 @@ export async function serveHpaV1(
       return;
     }
     if (method === "POST" && ns !== undefined) {
-      sendJson(res, 201, toV1(await registry.create(ns, fromV1(await body()))));
+      const created = await registry.create(ns, fromV1(await body()), {
+        admission: admission("CreateOptions"),
+      });
+      sendJson(res, 201, toV1(created));
       return;
     }
     throw new MethodNotAllowedError(method, "horizontalpodautoscalers");
@@ -177,7 +187,10 @@ export async function serveHpaV1(
           metadata: { ...cur.metadata, ...v2.metadata },
           spec: { ...rec(cur.spec), ...rec(v2.spec) },
         }),
-        typeof rv === "string" && rv ? { precondition: rv } : {},
+        {
+          ...(typeof rv === "string" && rv ? { precondition: rv } : {}),
+          admission: admission("UpdateOptions"),
+        },
       );
       sendJson(res, 200, toV1(object));
       return;
@@ -199,7 +212,9 @@ export async function serveHpaV1(
       return;
     }
     case "DELETE": {
-      const { object } = await registry.delete(ns, name);
+      const { object } = await registry.delete(ns, name, {
+        admission: admission("DeleteOptions"),
+      });
       sendJson(res, 200, toV1(object));
       return;
     }

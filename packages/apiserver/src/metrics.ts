@@ -29,6 +29,13 @@ export class ApiserverMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly webhookLatency = new Histogram({
+    name: "apiserver_admission_webhook_admission_duration_seconds",
+    help: "Admission webhook call latency by webhook, type (admit or validating), operation and whether it refused.",
+    labelNames: ["name", "type", "operation", "rejected"],
+    buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 25],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -39,6 +39,8 @@ import {
 } from "./strategy.js";
 import type { ServiceAllocator } from "./allocator.js";
 import { parseResourceVersion } from "./request.js";
+import type { AdmissionRequest, WebhookAdmission } from "./webhooks/dispatch.js";
+import type { Operation } from "./webhooks/match.js";
 
 export interface ListOptions {
   filter?: (obj: KubeObject) => boolean;
@@ -61,10 +63,14 @@ export interface DeleteOptions {
   propagationPolicy?: "Orphan" | "Background" | "Foreground";
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** A client's request: admission webhooks see it. Server-internal writes leave it out. */
+  admission?: AdmissionRequest;
 }
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** A client's request: admission webhooks see it. Server-internal writes leave it out. */
+  admission?: AdmissionRequest;
 }
 
 /** Turns a storage failure into the API error a client should see. */
@@ -96,6 +102,8 @@ export interface RegistryDeps {
   admitCreate?: (info: ResourceInfo, obj: KubeObject) => Promise<void>;
   /** Admission of every write after validation (old: the stored object on updates). */
   admitWrite?: (info: ResourceInfo, obj: KubeObject, old?: KubeObject) => Promise<void>;
+  /** Admission webhooks: mutating ones after admitCreate, validating ones after validation. */
+  webhooks?: WebhookAdmission;
 }
 
 export class Registry {
@@ -209,8 +217,36 @@ export class Registry {
     return { items, resourceVersion: String(revision) };
   }
 
+  /** The webhook dispatcher's view of a client's request, or undefined for internal writes. */
+  private webhookCall(
+    operation: Operation,
+    opts: WriteOptions,
+    namespace: string | undefined,
+    name: string,
+    subresource?: string,
+  ): { hooks: WebhookAdmission; attrs: Parameters<WebhookAdmission["validate"]>[0] } | undefined {
+    const hooks = this.deps.webhooks;
+    if (!hooks || !opts.admission) return undefined;
+    return {
+      hooks,
+      attrs: {
+        info: this.info,
+        operation,
+        subresource,
+        namespace: this.info.namespaced ? namespace : undefined,
+        name,
+        dryRun: opts.dryRun ?? false,
+        request: opts.admission,
+      },
+    };
+  }
+
   /** Fills in what the server owns on a new object and checks it. Returns the claims to take. */
-  private async prepareCreate(obj: KubeObject, namespace: string | undefined): Promise<void> {
+  private async prepareCreate(
+    obj: KubeObject,
+    namespace: string | undefined,
+    opts: WriteOptions = {},
+  ): Promise<void> {
     const m = meta(obj);
     if (!m.name && m.generateName) m.name = m.generateName + randomSuffix();
     if (this.info.namespaced) m.namespace = namespace;
@@ -229,8 +265,25 @@ export class Registry {
     applyDefaults(this.info, obj);
     if (this.info.kind === "Pod") addDefaultTolerations(obj);
     await this.deps.admitCreate?.(this.info, obj);
+    const webhooks = this.webhookCall("CREATE", opts, namespace, m.name ?? "");
+    if (webhooks) {
+      const mutated = await webhooks.hooks.mutate(webhooks.attrs, obj, undefined);
+      if (mutated && mutated !== obj) {
+        // The registry owns `obj`: it takes the webhooks' result in place, server fields kept.
+        const keep = { uid: m.uid, creationTimestamp: m.creationTimestamp, namespace: m.namespace };
+        for (const k of Object.keys(obj)) delete obj[k];
+        Object.assign(obj, mutated);
+        const after = meta(obj);
+        Object.assign(after, keep);
+        if (!this.info.namespaced) delete after.namespace;
+        obj.apiVersion = apiVersionOf(this.info);
+        obj.kind = this.info.kind;
+        applyDefaults(this.info, obj);
+      }
+    }
     this.check(obj);
     await this.deps.admitWrite?.(this.info, obj);
+    if (webhooks) await webhooks.hooks.validate(webhooks.attrs, obj, undefined);
   }
 
   private check(obj: KubeObject, old?: KubeObject): void {
@@ -252,7 +305,7 @@ export class Registry {
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     if (this.info.namespaced && namespace) await this.deps.namespaceAdmits(namespace);
-    await this.prepareCreate(obj, namespace);
+    await this.prepareCreate(obj, namespace, opts);
     const name = meta(obj).name!;
     const requested =
       this.info.kind === "Service" ? new Set(serviceClaims(obj)) : new Set<string>();
@@ -344,7 +397,19 @@ export class Registry {
           "the object has been modified; please apply your changes to the latest version and try again",
         );
       }
-      const obj = this.prepareUpdate(next, old, namespace, opts.subresource, opts.withStatus);
+      let obj = this.prepareUpdate(next, old, namespace, opts.subresource, opts.withStatus);
+      const webhooks = this.webhookCall("UPDATE", opts, namespace, name, opts.subresource);
+      if (webhooks) {
+        const mutated = await webhooks.hooks.mutate(webhooks.attrs, obj, old);
+        if (mutated && mutated !== obj)
+          obj = this.prepareUpdate(
+            clone(mutated),
+            old,
+            namespace,
+            opts.subresource,
+            opts.withStatus,
+          );
+      }
       const claims: Claims = {};
       if (this.info.kind === "Service") {
         allocateServiceAddresses(obj, old, this.deps.allocator);
@@ -355,6 +420,7 @@ export class Registry {
       }
       if (!opts.skipUpdateValidation) this.check(obj, old);
       await this.deps.admitWrite?.(this.info, obj, old);
+      if (webhooks) await webhooks.hooks.validate(webhooks.attrs, obj, old);
       if (opts.dryRun) return { object: obj, created: false };
       // Deleting objects whose last finalizer was just removed completes their deletion.
       const m = meta(obj);
@@ -487,6 +553,11 @@ export class Registry {
           this.target(name),
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`,
         );
+      }
+      const webhooks = this.webhookCall("DELETE", opts, namespace, name);
+      if (webhooks) {
+        await webhooks.hooks.mutate(webhooks.attrs, undefined, old);
+        await webhooks.hooks.validate(webhooks.attrs, undefined, old);
       }
       const graceful = this.gracefulDelete(old, opts);
       if (graceful) {

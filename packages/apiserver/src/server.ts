@@ -44,10 +44,13 @@ import {
   UnknownResourceError,
 } from "./errors.js";
 import { meta } from "./objects.js";
+import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { asUser, Authorization, requestAttributes, type AuthorizationMode } from "./authz/index.js";
 import { reviewRoute, serveReview } from "./authz/reviews.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
+import { WebhookAdmission } from "./webhooks/dispatch.js";
+import { serviceTarget } from "./webhooks/service.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
 import {
@@ -109,6 +112,8 @@ export class ApiServer {
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
   private readonly resourceMetrics: ResourceMetrics;
+  /** Admission webhooks; every Registry's deps carry it (custom resources' too). */
+  readonly webhooks: WebhookAdmission;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -137,6 +142,7 @@ export class ApiServer {
         }),
       );
     }
+    const webhooks = (this.webhooks = this.webhookAdmission());
     for (const info of resources) {
       this.registries.set(
         info,
@@ -157,6 +163,7 @@ export class ApiServer {
               obj,
             ),
           admitWrite: (i, obj, old) => this.authz.admitWrite(i, obj, old),
+          webhooks,
           eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
           log: (msg) => this.log.warn({ resource: info.resource }, msg),
         }),
@@ -177,6 +184,7 @@ export class ApiServer {
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
+      webhooks,
     };
     configureKubeletClient(this.ctx, {
       certFile: opts.kubeletClientCertificate,
@@ -186,6 +194,43 @@ export class ApiServer {
     this.resourceMetrics = new ResourceMetrics(this.ctx, {
       resolutionMs: opts.metricResolutionMs,
       log: (msg, detail) => this.log.debug(detail, msg),
+    });
+  }
+
+  /** Admission webhooks, configured by the webhook configurations in the watch cache. */
+  private webhookAdmission(): WebhookAdmission {
+    const group = "admissionregistration.k8s.io";
+    const cached = async (resource: string) =>
+      (await this.registry(resource, group).cache.list()).items;
+    const orUndefined = async (p: Promise<KubeObject>) => {
+      try {
+        return await p;
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    };
+    return new WebhookAdmission({
+      mutatingConfigurations: () => cached("mutatingwebhookconfigurations"),
+      validatingConfigurations: () => cached("validatingwebhookconfigurations"),
+      namespaceLabels: async (ns) => {
+        const obj = await orUndefined(this.registry("namespaces").getCached(undefined, ns));
+        return obj ? (meta(obj).labels ?? {}) : undefined;
+      },
+      resolveService: async (namespace, name, port) =>
+        serviceTarget(
+          await orUndefined(this.registry("services").getCached(namespace, name)),
+          await orUndefined(this.registry("endpoints").getCached(namespace, name)),
+          namespace,
+          name,
+          port,
+        ),
+      log: (msg, detail) => this.log.warn(detail, msg),
+      observe: ({ name, type, operation, rejected, seconds }) =>
+        this.metrics.webhookLatency.observe(
+          { name, type, operation, rejected: String(rejected) },
+          seconds,
+        ),
     });
   }
 
@@ -404,7 +449,7 @@ export class ApiServer {
         } else if (segments.length === 3 && segments[2] === "v1" && req.method === "GET") {
           sendJson(res, 200, hpaV1ResourceList());
         } else if (segments[2] === "v1") {
-          await serveHpaV1(this.ctx, segments.slice(3), req, res);
+          await serveHpaV1(this.ctx, segments.slice(3), req, res, user);
         } else {
           throw new UnknownResourceError(path);
         }

@@ -1332,6 +1332,18 @@ const bindings: Printer = {
   },
 };
 
+// Mutating and validating webhook configurations print the same columns.
+const webhookconfigurations: Printer = {
+  columns: [
+    NAME,
+    col("Webhooks", "Webhooks indicates the number of webhooks in the configuration.", {
+      type: "integer",
+    }),
+    AGE,
+  ],
+  row: (c, now) => ({ cells: [name(c), list(c["webhooks"]).length, age(c, now)] }),
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1377,6 +1389,8 @@ const PRINTERS: Record<string, Printer> = {
   "autoscaling/horizontalpodautoscalers": horizontalpodautoscalers,
   "rbac.authorization.k8s.io/rolebindings": bindings,
   "rbac.authorization.k8s.io/clusterrolebindings": bindings,
+  "admissionregistration.k8s.io/mutatingwebhookconfigurations": webhookconfigurations,
+  "admissionregistration.k8s.io/validatingwebhookconfigurations": webhookconfigurations,
 };
 
 function printerFor(info: ResourceInfo): Printer {

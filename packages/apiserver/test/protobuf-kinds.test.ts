@@ -191,6 +191,40 @@ const objects: Record<string, Record<string, unknown>> = {
     endpoints: [{ addresses: ["10.244.1.5"], conditions: { ready: true }, nodeName: "n1" }],
     ports: [{ name: "http", port: 8080, protocol: "TCP" }],
   },
+  MutatingWebhookConfiguration: {
+    metadata: { name: "mutate" },
+    webhooks: [
+      {
+        name: "mutate.example.com",
+        clientConfig: { service: { namespace: ns, name: "svc", path: "/m" }, caBundle: "AAEC" },
+        rules: [
+          { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["nothing"] },
+        ],
+        failurePolicy: "Ignore",
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+        reinvocationPolicy: "IfNeeded",
+        objectSelector: { matchLabels: { a: "b" } },
+      },
+    ],
+  },
+  ValidatingWebhookConfiguration: {
+    metadata: { name: "validate" },
+    webhooks: [
+      {
+        name: "validate.example.com",
+        clientConfig: { url: "https://127.0.0.1:1/v" },
+        rules: [
+          { operations: ["*"], apiGroups: ["apps"], apiVersions: ["*"], resources: ["nothing/*"] },
+        ],
+        failurePolicy: "Ignore",
+        sideEffects: "NoneOnDryRun",
+        timeoutSeconds: 5,
+        admissionReviewVersions: ["v1", "v1beta1"],
+        matchConditions: [{ name: "never", expression: "false" }],
+      },
+    ],
+  },
 };
 
 const collection = (info: ResourceInfo) =>

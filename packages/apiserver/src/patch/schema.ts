@@ -109,7 +109,18 @@ const kinds: Record<string, Fields> = {
     ...under("spec.jobTemplate.spec.template.spec", podSpec),
   },
   // Endpoints subsets and EndpointSlice endpoints are untagged: atomic, nothing to list.
+  "admissionregistration.k8s.io/MutatingWebhookConfiguration": webhookConfiguration(),
+  "admissionregistration.k8s.io/ValidatingWebhookConfiguration": webhookConfiguration(),
 };
+
+function webhookConfiguration(): Fields {
+  return {
+    webhooks: byName,
+    "webhooks.matchConditions": byName,
+    "webhooks.namespaceSelector": atomic,
+    "webhooks.objectSelector": atomic,
+  };
+}
 
 /** The strategy of the field at `path` (field names only) in objects of `kind`, if it has one. */
 export function fieldStrategy(
