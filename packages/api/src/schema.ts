@@ -12,6 +12,7 @@ import * as storage from "./schemas/storage.js";
 import * as policy from "./schemas/policy.js";
 import * as quota from "./schemas/quota.js";
 import * as autoscaling from "./schemas/autoscaling.js";
+import * as apiextensions from "./schemas/apiextensions.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -22,6 +23,7 @@ export * from "./schemas/storage.js";
 export * from "./schemas/policy.js";
 export * from "./schemas/quota.js";
 export * from "./schemas/autoscaling.js";
+export * from "./schemas/apiextensions.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -51,6 +53,7 @@ const kindSchemas: Record<string, TObject> = {
   Lease: other.LeaseSchema,
   EndpointSlice: other.EndpointSliceSchema,
   HorizontalPodAutoscaler: autoscaling.HorizontalPodAutoscalerSchema,
+  CustomResourceDefinition: apiextensions.CustomResourceDefinitionSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

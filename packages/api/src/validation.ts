@@ -31,6 +31,8 @@ import {
   validateStorageClassUpdate,
 } from "./validation/storage.js";
 import { isDNS1123Subdomain } from "./validation/names.js";
+import { validateCustom } from "./apiextensions/custom.js";
+import { validateCRD, validateCRDUpdate } from "./apiextensions/crd.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -51,10 +53,11 @@ export {
  * Kubernetes does. Wrong JSON types are reported alone, before any other check.
  */
 export function validate(
-  info: Pick<ResourceInfo, "kind" | "namespaced">,
+  info: Pick<ResourceInfo, "kind" | "namespaced" | "custom">,
   obj: Record<string, unknown>,
   old?: object,
 ): FieldError[] {
+  if (info.custom) return validateCustom(info, obj, old as Record<string, unknown> | undefined);
   const errs = new FieldErrors();
   checkTypes(errs, schemaFor(info), obj, "");
   if (errs.list.length > 0) return errs.list;
@@ -82,6 +85,7 @@ export function validate(
 
 // The kinds whose checks live in their own files (the dispatch in kinds.ts predates them).
 const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void> = {
+  CustomResourceDefinition: validateCRD,
   StatefulSet: validateStatefulSet,
   ControllerRevision: validateControllerRevision,
   PersistentVolumeClaim: validatePersistentVolumeClaim,
@@ -94,6 +98,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   LimitRange: validateLimitRange,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
+  CustomResourceDefinition: validateCRDUpdate,
   StatefulSet: validateStatefulSetUpdate,
   PriorityClass: validatePriorityClassUpdate,
   PersistentVolume: validatePersistentVolumeUpdate,

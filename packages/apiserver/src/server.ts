@@ -45,6 +45,7 @@ import {
 import { meta } from "./objects.js";
 import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
+import { CustomResources } from "./crd.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
@@ -101,6 +102,7 @@ export class ApiServer {
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
   private readonly resourceMetrics: ResourceMetrics;
+  private readonly customResources: CustomResources;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -128,33 +130,23 @@ export class ApiServer {
         }),
       );
     }
-    for (const info of resources) {
-      this.registries.set(
-        info,
-        new Registry(info, {
-          storage: this.storage,
-          allocator: this.allocator,
-          namespaceAdmits: (ns) => this.namespaceAdmits(ns),
-          admitCreate: (i, obj) =>
-            admitCreate(
-              {
-                list: async (group, resource, namespace) => {
-                  const items = (await this.registry(resource, group).cache.list()).items;
-                  return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
-                },
-                registry: (group, resource) => this.registry(resource, group),
-              },
-              i,
-              obj,
-            ),
-          eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
-          log: (msg) => this.log.warn({ resource: info.resource }, msg),
-        }),
-      );
-    }
+    for (const info of resources) this.registries.set(info, this.newRegistry(info));
+    this.customResources = new CustomResources({
+      crds: this.registry("customresourcedefinitions", "apiextensions.k8s.io"),
+      newRegistry: (info) => this.newRegistry(info),
+      registries: this.registries,
+      log: (msg, detail) => this.log.info(detail ?? {}, msg),
+    });
     this.ctx = {
       registries: this.registries,
-      registry: (info) => this.registries.get(info)!,
+      registry: (info) => {
+        const reg = this.registries.get(info);
+        // A custom resource whose CRD went away while the request was under way.
+        if (!reg) throw new UnknownResourceError(`/${info.group}/${info.version}/${info.resource}`);
+        return reg;
+      },
+      resolve: (group, version, resource) => this.customResources.resolve(group, version, resource),
+      terminating: (info) => this.customResources.terminating(info),
       log: (msg, err) => this.log.error({ err }, msg),
       onWatch: (info, delta) =>
         this.metrics.watches.inc(
@@ -173,6 +165,29 @@ export class ApiServer {
     this.resourceMetrics = new ResourceMetrics(this.ctx, {
       resolutionMs: opts.metricResolutionMs,
       log: (msg, detail) => this.log.debug(detail, msg),
+    });
+  }
+
+  /** A registry for one resource, with this server's storage and admission. */
+  private newRegistry(info: ResourceInfo): Registry {
+    return new Registry(info, {
+      storage: this.storage,
+      allocator: this.allocator,
+      namespaceAdmits: (ns) => this.namespaceAdmits(ns),
+      admitCreate: (i, obj) =>
+        admitCreate(
+          {
+            list: async (group, resource, namespace) => {
+              const items = (await this.registry(resource, group).cache.list()).items;
+              return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
+            },
+            registry: (group, resource) => this.registry(resource, group),
+          },
+          i,
+          obj,
+        ),
+      eventTtlSeconds: this.opts.eventTtlSeconds ?? 3600,
+      log: (msg) => this.log.warn({ resource: info.resource }, msg),
     });
   }
 
@@ -220,6 +235,7 @@ export class ApiServer {
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
+    await this.customResources.start();
     const o = this.opts;
     this.server = createHttpsServer(
       {
@@ -362,6 +378,7 @@ export class ApiServer {
   async stop(): Promise<void> {
     clearInterval(this.bookmarkTimer);
     this.resourceMetrics.stop();
+    this.customResources.stop();
     for (const reg of this.registries.values()) await reg.cache.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
@@ -421,7 +438,7 @@ export class ApiServer {
         const group = segments[0] === "api" ? "" : segments[1]!;
         const version = segments[0] === "api" ? segments[1]! : segments[2]!;
         const rest = segments.slice(segments[0] === "api" ? 2 : 3);
-        const route = parseRoute(group, version, rest);
+        const route = parseRoute(group, version, rest, this.ctx.resolve);
         info = route.info;
         subresource = route.subresource ?? "";
         verb = await handleResource(this.ctx, {
@@ -460,7 +477,7 @@ export class ApiServer {
     if (a === undefined) {
       const format = discoveryFormat(req.headers.accept);
       if (format !== "legacy") {
-        const doc = aggregatedDiscovery(core, format) as {
+        const doc = aggregatedDiscovery(core, format, this.customResources.all()) as {
           items: { metadata: { name?: string }; versions: object[] }[];
         };
         if (!core) {
@@ -477,13 +494,17 @@ export class ApiServer {
       }
     }
     let doc: object | undefined;
+    const all = this.customResources.all();
     if (core)
-      doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
+      doc =
+        a === undefined
+          ? apiVersions(req.headers.host ?? "127.0.0.1")
+          : apiResourceList("", a, all);
     else if (a === undefined) {
-      const list = apiGroupList() as { groups: { name: string }[] };
+      const list = apiGroupList(all) as { groups: { name: string }[] };
       const groups = list.groups.map((g) => (g.name === "autoscaling" ? autoscalingGroup() : g));
       doc = { ...list, groups: [...groups, metricsGroup()] };
-    } else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
+    } else doc = b === undefined ? apiGroup(a, all) : apiResourceList(a, b, all);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
     sendDiscovery(req, res, doc, "application/json");
     return true;
