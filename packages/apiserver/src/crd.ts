@@ -8,6 +8,7 @@
 import {
   apiVersionOf,
   CRD_CLEANUP_FINALIZER,
+  customResourceDocuments,
   customResourceInfos,
   findResource,
   resources,
@@ -43,6 +44,7 @@ export class CustomResources {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private unwatch: (() => void) | undefined;
+  private openapi: ReturnType<typeof customResourceDocuments> | undefined;
   private stopped = false;
 
   constructor(private readonly deps: CustomResourcesDeps) {}
@@ -106,6 +108,12 @@ export class CustomResources {
     ))
       out.push(...s.infos);
     return out;
+  }
+
+  /** The OpenAPI v3 documents of the custom resources' group/versions ("apis/example.com/v1"). */
+  openapiDocuments(): ReturnType<typeof customResourceDocuments> {
+    this.openapi ??= customResourceDocuments(this.all().filter((i) => i.custom));
+    return this.openapi;
   }
 
   /** Whether the CRD behind a custom resource is being deleted (creates are refused then). */
@@ -237,6 +245,7 @@ export class CustomResources {
     await Promise.all(registries.map((r) => r.cache.start()));
     if (current) await this.unserve(name);
     for (const r of registries) this.deps.registries.set(r.info, r);
+    this.openapi = undefined;
     this.served.set(name, { infos, registries, spec, terminating });
     this.deps.log("serving custom resource", {
       crd: name,
@@ -248,6 +257,7 @@ export class CustomResources {
     const s = this.served.get(name);
     if (!s) return;
     this.served.delete(name);
+    this.openapi = undefined;
     for (const r of s.registries) {
       this.deps.registries.delete(r.info);
       await r.cache.stop();

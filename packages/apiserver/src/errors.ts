@@ -213,8 +213,15 @@ export function toStatus(err: ApiError): Status {
     reason: err.reason,
     code: err.code,
   };
-  if (err.details && Object.keys(err.details).length > 0)
-    status.details = stripUndefined(err.details);
+  if (err.details && Object.keys(err.details).length > 0) {
+    const details = stripUndefined(err.details) as Record<string, unknown>;
+    // On the wire a cause's type is `reason` (metav1.StatusCause).
+    if (err.details.causes)
+      details.causes = err.details.causes.map(({ type, ...rest }) =>
+        stripUndefined({ reason: type, ...rest }),
+      );
+    status.details = details as StatusDetails;
+  }
   return status;
 }
 

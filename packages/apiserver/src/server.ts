@@ -531,12 +531,17 @@ export class ApiServer {
       case "/openapi/v2":
         serveOpenApiV2(req, res);
         return;
-      case "/openapi/v3":
-        sendJson(res, 200, openapiV3Root());
+      case "/openapi/v3": {
+        const root = openapiV3Root();
+        for (const [key, { hash }] of this.customResources.openapiDocuments())
+          root.paths[key] ??= { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
+        sendJson(res, 200, root);
         return;
+      }
     }
     if (path.startsWith("/openapi/v3/")) {
-      const doc = openapiV3Document(path.slice("/openapi/v3/".length));
+      const key = path.slice("/openapi/v3/".length).replace(/^\/+|\/+$/g, "");
+      const doc = openapiV3Document(key) ?? this.customResources.openapiDocuments().get(key)?.doc;
       if (!doc) throw new UnknownResourceError(path);
       sendJson(res, 200, doc, {
         "Cache-Control": url.searchParams.has("hash") ? "public, immutable" : "no-cache",
