@@ -478,3 +478,82 @@ test("a cluster-scoped CRD; deleting a CRD deletes its objects first, then stops
   const list = await api.request("GET", "/apis/eight.example.com/v1/websites");
   assert.deepEqual(list.json.items, []);
 });
+
+test("server-side apply merges a custom list by its x-kubernetes-list-map-keys", async () => {
+  const created = await api.request(
+    "POST",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "routers.nine.example.com" },
+      spec: {
+        group: "nine.example.com",
+        scope: "Namespaced",
+        names: { plural: "routers", kind: "Router" },
+        versions: [
+          {
+            name: "v1",
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: "object",
+                properties: {
+                  spec: {
+                    type: "object",
+                    properties: {
+                      routes: {
+                        type: "array",
+                        "x-kubernetes-list-type": "map",
+                        "x-kubernetes-list-map-keys": ["path"],
+                        items: {
+                          type: "object",
+                          required: ["path"],
+                          properties: { path: { type: "string" }, backend: { type: "string" } },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+    },
+  );
+  assert.equal(created.status, 201, created.text);
+  const url = "/apis/nine.example.com/v1/namespaces/default/routers/r";
+  const apply = (manager: string, routes: object[]) =>
+    api.request(
+      "PATCH",
+      `${url}?fieldManager=${manager}`,
+      {
+        apiVersion: "nine.example.com/v1",
+        kind: "Router",
+        metadata: { name: "r" },
+        spec: { routes },
+      },
+      { contentType: "application/apply-patch+yaml" },
+    );
+  const started = Date.now();
+  let first = await apply("alice", [{ path: "/a", backend: "svc-a" }]);
+  while (first.status === 404 && Date.now() - started < 1000) {
+    await new Promise((r) => setTimeout(r, 50));
+    first = await apply("alice", [{ path: "/a", backend: "svc-a" }]);
+  }
+  assert.equal(first.status, 201, first.text);
+  const second = await apply("bob", [{ path: "/b", backend: "svc-b" }]);
+  assert.equal(second.status, 200, second.text);
+  assert.deepEqual(second.json.spec.routes, [
+    { path: "/a", backend: "svc-a" },
+    { path: "/b", backend: "svc-b" },
+  ]);
+  // A duplicate key is refused.
+  const dup = await apply("carol", [
+    { path: "/c", backend: "x" },
+    { path: "/c", backend: "y" },
+  ]);
+  assert.ok(dup.status === 422 || dup.status === 400, dup.text);
+});

@@ -503,7 +503,8 @@ export function compareKubeVersions(a: string, b: string): number {
 }
 
 /** The ResourceInfo of every served version of a CRD, preferred version first. */
-export function customResourceInfos(crd: Obj): ResourceInfo[] {
+export function customResourceInfos(object: object): ResourceInfo[] {
+  const crd = object as Obj;
   const spec = specOf(crd);
   const names = spec.names ?? {};
   const m = isObject(crd.metadata) ? crd.metadata : {};
