@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { crdFixture, startApiserver, type TestApiserver } from "@skiff/testing";
 import { kubectlOnPath } from "./bundled-kubectl.js";
 
 let api: TestApiserver;
@@ -483,45 +483,31 @@ test("server-side apply merges a custom list by its x-kubernetes-list-map-keys",
   const created = await api.request(
     "POST",
     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-    {
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: "routers.nine.example.com" },
-      spec: {
-        group: "nine.example.com",
-        scope: "Namespaced",
-        names: { plural: "routers", kind: "Router" },
-        versions: [
-          {
-            name: "v1",
-            served: true,
-            storage: true,
-            schema: {
-              openAPIV3Schema: {
-                type: "object",
-                properties: {
-                  spec: {
-                    type: "object",
-                    properties: {
-                      routes: {
-                        type: "array",
-                        "x-kubernetes-list-type": "map",
-                        "x-kubernetes-list-map-keys": ["path"],
-                        items: {
-                          type: "object",
-                          required: ["path"],
-                          properties: { path: { type: "string" }, backend: { type: "string" } },
-                        },
-                      },
-                    },
-                  },
+    crdFixture({
+      group: "nine.example.com",
+      plural: "routers",
+      kind: "Router",
+      schema: {
+        type: "object",
+        properties: {
+          spec: {
+            type: "object",
+            properties: {
+              routes: {
+                type: "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["path"],
+                items: {
+                  type: "object",
+                  required: ["path"],
+                  properties: { path: { type: "string" }, backend: { type: "string" } },
                 },
               },
             },
           },
-        ],
+        },
       },
-    },
+    }),
   );
   assert.equal(created.status, 201, created.text);
   const url = "/apis/nine.example.com/v1/namespaces/default/routers/r";

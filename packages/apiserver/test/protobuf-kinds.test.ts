@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { apiVersionOf, decodeEnvelope, resources, type ResourceInfo } from "@skiff/api";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { startApiserver, type TestApiserver, crdFixture } from "@skiff/testing";
 import { rawRequest } from "./raw-request.js";
 
 let api: TestApiserver;
@@ -166,22 +166,9 @@ const objects: Record<string, Record<string, unknown>> = {
       ],
     },
   },
-  CustomResourceDefinition: {
-    metadata: { name: "gizmos.pb.example.com" },
-    spec: {
-      group: "pb.example.com",
-      scope: "Namespaced",
-      names: { plural: "gizmos", kind: "Gizmo" },
-      versions: [
-        {
-          name: "v1",
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: "object" } },
-        },
-      ],
-    },
-  },
+  CustomResourceDefinition: (({ apiVersion: _a, kind: _k, ...rest }) => rest)(
+    crdFixture({ group: "pb.example.com", plural: "gizmos", kind: "Gizmo" }),
+  ),
   EndpointSlice: {
     metadata: { name: "svc-abc", labels: { "kubernetes.io/service-name": "svc" } },
     addressType: "IPv4",

@@ -2,6 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { customResourceInfos, findResource } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
+import { crdFixture } from "@skiff/testing";
 import { eventually, listPods, podTemplate, startCluster, type Cluster } from "./helpers.js";
 
 let c: Cluster;
@@ -99,24 +100,14 @@ test("custom resources take part: a CR's dependents go with it, and a CR goes wi
   const crds = c.client.resource<KubeObject>(
     findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
   );
-  await crds.create({
-    metadata: { name: "gadgets.gc.example.com" },
-    spec: {
+  await crds.create(
+    crdFixture({
       group: "gc.example.com",
-      scope: "Namespaced",
-      names: { plural: "gadgets", kind: "Gadget" },
-      versions: [
-        {
-          name: "v1",
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-          },
-        },
-      ],
-    },
-  } as KubeObject);
+      plural: "gadgets",
+      kind: "Gadget",
+      schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+    }) as KubeObject,
+  );
   const gadgetInfo = customResourceInfos((await crds.get("gadgets.gc.example.com")) as object)[0]!;
   const gadgets = c.client.resource<KubeObject>(gadgetInfo).namespace("default");
   await eventually(

@@ -16,3 +16,4 @@ export { freePort } from "./ports.js";
 export { startEtcd, startEtcdCluster } from "./etcd.js";
 export type { Etcd, EtcdCluster, EtcdMember } from "./etcd.js";
 export * from "./apiserver.js";
+export { crdFixture } from "./crd.js";
