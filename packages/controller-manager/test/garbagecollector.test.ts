@@ -152,3 +152,28 @@ test("custom resources take part: a CR's dependents go with it, and a CR goes wi
   await cms.delete("owner", { propagationPolicy: "Background" });
   await eventually(() => gone(gadgets.get("g2")), "the ConfigMap's Gadget deleted");
 });
+
+test("deleting a namespace deletes its custom resources too", async () => {
+  const crds = c.client.resource<KubeObject>(
+    findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+  );
+  await crds.create(
+    crdFixture({ group: "ns.example.com", plural: "widgets", kind: "Widget" }) as KubeObject,
+  );
+  const info = customResourceInfos((await crds.get("widgets.ns.example.com")) as object)[0]!;
+  await eventually(
+    async () => (await c.api.request("GET", "/apis/ns.example.com/v1/widgets")).status === 200,
+    "widgets served",
+  );
+  await c.namespaces.create({ metadata: { name: "crd-doomed" } });
+  const widgets = c.client.resource<KubeObject>(info).namespace("crd-doomed");
+  await widgets.create({
+    apiVersion: "ns.example.com/v1",
+    kind: "Widget",
+    metadata: { name: "w", namespace: "crd-doomed" },
+  } as KubeObject);
+  await c.namespaces.delete("crd-doomed");
+  await eventually(() => gone(c.namespaces.get("crd-doomed")), "the namespace gone", 30_000);
+  const left = await c.api.request("GET", "/apis/ns.example.com/v1/widgets");
+  assert.deepEqual(left.json.items, []);
+});
