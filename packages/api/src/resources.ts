@@ -41,6 +41,7 @@ export interface CustomResourceDetail {
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /** selectableFields jsonPaths, without the leading dot: "spec.color". */
   selectableFields: string[];
+  /** The warning every request to a deprecated version gets (Kubernetes' default when unset). */
   deprecationWarning?: string;
 }
 

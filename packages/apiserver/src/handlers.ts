@@ -268,6 +268,8 @@ function respond(
 ): void {
   const { table, yaml, protobuf } = negotiate(r.req);
   const headers: Record<string, string> = {};
+  const deprecation = r.route.info.custom?.deprecationWarning;
+  if (deprecation) warnings = [deprecation, ...warnings];
   if (warnings.length) {
     r.res.setHeader(
       "Warning",
@@ -335,6 +337,8 @@ async function list(ctx: HandlerContext, r: Request): Promise<void> {
     resourceVersion: q.get("resourceVersion") || undefined,
   });
   if (table) {
+    const deprecation = info.custom?.deprecationWarning;
+    if (deprecation) r.res.setHeader("Warning", `299 - ${JSON.stringify(deprecation)}`);
     sendJson(
       r.res,
       200,

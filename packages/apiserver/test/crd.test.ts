@@ -543,3 +543,48 @@ test("server-side apply merges a custom list by its x-kubernetes-list-map-keys",
   ]);
   assert.ok(dup.status === 422 || dup.status === 400, dup.text);
 });
+
+test("deprecated versions warn, name conflicts are reported, and CRDs are served again after a restart", async () => {
+  const deprecated = crdFixture({ group: "ten.example.com", plural: "lamps", kind: "Lamp" });
+  const version = (deprecated.spec as { versions: Record<string, unknown>[] }).versions[0]!;
+  version.deprecated = true;
+  const made = await api.request(
+    "POST",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    deprecated,
+  );
+  assert.equal(made.status, 201, made.text);
+  await waitFor(
+    async () => (await api.request("GET", "/apis/ten.example.com/v1/lamps")).status === 200,
+  );
+  const got = await kubectl(["get", "lamps.ten.example.com"]);
+  assert.match(got.stderr, /Warning: ten\.example\.com\/v1 Lamp is deprecated/);
+
+  // Another CRD of the group may not take the kind Lamp.
+  const clash = crdFixture({ group: "ten.example.com", plural: "bulbs", kind: "Lamp" });
+  (clash.spec as { names: Record<string, string> }).names.singular = "bulb";
+  await api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", clash);
+  await waitFor(async () => {
+    const crd = await api.request(
+      "GET",
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bulbs.ten.example.com",
+    );
+    const names = (crd.json.status?.conditions ?? []).find(
+      (c: { type: string }) => c.type === "NamesAccepted",
+    );
+    return names?.status === "False" && names.reason === "KindConflict";
+  });
+  assert.equal((await api.request("GET", "/apis/ten.example.com/v1/bulbs")).status, 404);
+
+  await api.restart();
+  const lamps = await api.request("GET", "/apis/ten.example.com/v1/lamps");
+  assert.equal(lamps.status, 200);
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, "timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

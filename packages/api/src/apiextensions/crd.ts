@@ -30,6 +30,7 @@ interface Version {
   name?: string;
   served?: boolean;
   storage?: boolean;
+  deprecated?: boolean;
   deprecationWarning?: string;
   schema?: { openAPIV3Schema?: JSONSchemaProps };
   subresources?: {
@@ -532,7 +533,9 @@ export function customResourceInfos(object: object): ResourceInfo[] {
       selectableFields: (v.selectableFields ?? []).map((f) =>
         (f.jsonPath ?? "").replace(/^\./, ""),
       ),
-      deprecationWarning: v.deprecationWarning,
+      deprecationWarning: v.deprecated
+        ? (v.deprecationWarning ?? `${spec.group}/${v.name} ${names.kind} is deprecated`)
+        : undefined,
     };
     out.push({
       group: spec.group ?? "",
