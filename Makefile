@@ -1,5 +1,5 @@
 # The few verbs a person types. Logic lives in scripts/; see README.md.
-.PHONY: setup build lint test images load up down status logs clean vms vms-down deploy
+.PHONY: setup build lint test test-deploy images load up down status logs clean vms vms-down deploy
 
 setup:
 	bash scripts/setup-host.sh
@@ -22,6 +22,11 @@ test:
 	node scripts/run-tests.mjs test/e2e
 	@# Then the compose cluster (docker-compose.yml): three nodes in containers of the Skiff image.
 	node scripts/run-tests.mjs test/compose
+
+# make deploy end to end on three stand-in VMs (6-10 minutes, so not part of make test).
+test-deploy:
+	@$(MAKE) --no-print-directory setup
+	node scripts/run-tests.mjs test/deploy
 
 # The local test images and registry, and the Skiff image (skiff.local/skiff:<version>).
 images:

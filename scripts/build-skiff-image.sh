@@ -78,4 +78,8 @@ if ! docker build --network host --build-arg "BASE=$base" --build-arg "RESOLVER=
   tail -n 30 /tmp/skiff-image-build.log >&2
   die "docker build failed: see /tmp/skiff-image-build.log"
 fi
+# The build stage's image and the image this one replaces are left untagged: remove them
+# (an old one still used by a container stays).
+docker image prune -f --filter label=io.skiff.stage=build >/dev/null 2>&1 || true
+docker image prune -f --filter label=io.skiff.inputs >/dev/null 2>&1 || true
 step "$image built in $((SECONDS - started))s ($(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%d MB", $1/1e6}'))"

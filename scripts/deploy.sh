@@ -9,7 +9,10 @@
 #   units     systemd units skiff-{etcd,apiserver,lb,controller-manager,scheduler,kubelet,proxy,net}
 #             (Restart=always), started; a changed machine is restarted one at a time once the
 #             cluster runs, so the API keeps answering during an upgrade
-# then waits for every node to be Ready and writes .skiff/deploy/kubeconfig (naming the first
+#   image     the Skiff image (skiff.local/skiff:<version>, built here by make images) loaded
+#             into the machine's Docker engine, where the cluster add-ons' pods run it
+# then waits for every node to be Ready, installs the DNS add-on (skiff-dns on 10.96.0.10,
+# scripts/addons.sh) and writes .skiff/deploy/kubeconfig (naming the first
 # machine; any other's address works in its `server:` line too). Running it again changes
 # nothing. A failure names the machine, the step and the command's output.
 #   scripts/deploy.sh INVENTORY        (deploy/inventory.example.yaml shows the format)
@@ -277,14 +280,15 @@ WantedBy=multi-user.target
 EOF
   }
   unit skiff-etcd "Skiff: etcd member $n" "" "/usr/bin/etcd --name $n --data-dir /var/lib/skiff-etcd \
---listen-client-urls https://$a:2379,http://127.0.0.1:2379 --advertise-client-urls https://$a:2379 \
+--listen-client-urls https://$a:2379,https://127.0.0.1:2379 --advertise-client-urls https://$a:2379 \
 --client-cert-auth --trusted-ca-file $c/etcd-ca.crt --cert-file $c/etcd-$n.crt --key-file $c/etcd-$n.key \
 --listen-peer-urls https://$a:2380 --initial-advertise-peer-urls https://$a:2380 \
 --peer-client-cert-auth --peer-trusted-ca-file $c/etcd-ca.crt --peer-cert-file $c/etcd-$n.crt --peer-key-file $c/etcd-$n.key \
 --initial-cluster $initial_cluster --initial-cluster-token skiff-deploy --initial-cluster-state new"
-  # The apiserver reaches its own member on loopback, as kubeadm's stacked etcd does.
+  # The apiserver reaches its own member on loopback over TLS, as kubeadm's stacked etcd does.
   unit skiff-apiserver "Skiff: apiserver" skiff-etcd.service "$node --max-semi-space-size=64 /opt/skiff/packages/apiserver/dist/main.js \
---etcd-servers=http://127.0.0.1:2379 --bind-address=0.0.0.0 --advertise-address=$a --secure-port=6443 \
+--etcd-servers=https://127.0.0.1:2379 \
+--etcd-cafile=$c/etcd-ca.crt --etcd-certfile=$c/etcd-client.crt --etcd-keyfile=$c/etcd-client.key --bind-address=0.0.0.0 --advertise-address=$a --secure-port=6443 \
 --tls-cert-file=$c/apiserver.crt --tls-private-key-file=$c/apiserver.key --client-ca-file=$c/ca.crt \
 --service-account-signing-key-file=$c/sa.key --service-account-key-file=$c/sa.pub \
 --kubelet-client-certificate=$c/apiserver-kubelet-client.crt --kubelet-client-key=$c/apiserver-kubelet-client.key"
@@ -346,6 +350,16 @@ units_step() { # I
     if [ -n \"\$restart\" ]; then echo \"changed: (re)started\$restart\"; else echo 'unchanged: every unit active'; fi"
 }
 
+# The Skiff image, saved once per image id; a machine whose engine has that id already is left alone.
+image=skiff.local/skiff:$(node -p 'require("./package.json").version')
+image_step() { # I
+  if [ "$(on "$1" "docker image inspect -f '{{.Id}}' $image 2>/dev/null" || true)" = "$image_id" ]; then
+    echo "unchanged: $image"
+    return
+  fi
+  on "$1" 'gunzip | docker load >/dev/null && echo "changed: '"$image"' loaded"' <"$image_tar"
+}
+
 wait_api() { # I SECONDS: the apiserver of machine I answers /readyz
   local i=$1
   for _ in $(seq "$2"); do
@@ -396,6 +410,23 @@ for i in $(seq 0 $((count - 1))); do
   fi
 done
 
+# The add-ons' image, into every engine at once (the engines run since the units step).
+bash scripts/build-skiff-image.sh | sed 's/^/    /' || die "building $image failed (above)"
+image_id=$(docker image inspect -f '{{.Id}}' "$image")
+image_tar=$state/work/image-${image_id#sha256:}.tar.gz
+if [ ! -f "$image_tar" ]; then
+  rm -f "$state"/work/image-*.tar.gz
+  docker save "$image" | gzip -1 >"$image_tar.part" && mv "$image_tar.part" "$image_tar"
+fi
+pids=()
+for i in $(seq 0 $((count - 1))); do
+  step "$i" image image_step "$i" &
+  pids+=($!)
+done
+failed=""
+for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
+[ -z "$failed" ] || die "stopped:$failed could not load $image (above)"
+
 say "waiting for $count nodes to be Ready"
 ready="" via=0
 for _ in $(seq 180); do
@@ -410,7 +441,10 @@ for _ in $(seq 180); do
 done
 [ "$(tr ' ' '\n' <<<"$ready" | grep -c '=True$')" -ge "$count" ] ||
   die "not every node is Ready after 180 s: ${ready:-the API did not answer} (journalctl -u skiff-kubelet on the machine)"
-changes=$(cat "$state"/work/*-{packages,node,release,certs,units}.log 2>/dev/null | grep -c '^changed' || true)
+# Cluster add-ons: DNS (skiff-dns on 10.96.0.10). Safe to run again.
+SKIFF_ADDON_TIMEOUT=${SKIFF_ADDON_TIMEOUT:-180s} bash scripts/addons.sh install dns "$state/kubeconfig" "$certs" |
+  sed 's/^==> /==> addons: /' || die "the DNS add-on did not come up: kubectl -n kube-system describe pods -l k8s-app=kube-dns"
+changes=$(cat "$state"/work/*-{packages,node,release,certs,units,image}.log 2>/dev/null | grep -c '^changed' || true)
 if [ "$changes" = 0 ]; then
   say "no change: $count machines already up to date; $ready"
 else

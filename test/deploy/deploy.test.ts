@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { checkClusterDNS } from "../dns-checks.js";
 import { eventually, run, type Ran } from "../lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -209,7 +210,7 @@ test("make deploy: three fresh VMs become one cluster, 3 nodes Ready, etcd with 
   console.log(`# deployed to three fresh VMs in ${seconds.toFixed(1)} s`);
   // Step by step, per VM.
   for (const vm of ["vm1", "vm2", "vm3"])
-    for (const step of ["packages", "node", "release", "certs", "units"])
+    for (const step of ["packages", "node", "release", "certs", "units", "image"])
       assert.match(r.out, new RegExp(`^\\[${vm}\\] ${step}: changed`, "m"), r.out);
   assert.deepEqual(await nodes(1), { vm1: "True", vm2: "True", vm3: "True" });
   const members = (await etcdctl(1, "member list")).trim().split("\n");
@@ -228,6 +229,37 @@ test("make deploy: three fresh VMs become one cluster, 3 nodes Ready, etcd with 
   ]) {
     assert.match(await onVM(2, `systemctl show -p Restart --value ${unit}`), /^always$/m);
   }
+  // The apiserver reaches etcd only over TLS: no member answers without a client certificate.
+  const plain = await run(
+    "ssh",
+    [
+      "-i",
+      join(state, "vms", "id_ed25519"),
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      `UserKnownHostsFile=${join(state, "deploy", "known_hosts")}`,
+      `root@${addr(1)}`,
+      "curl -sS --max-time 3 http://127.0.0.1:2379/health || curl -sS --max-time 3 -k https://127.0.0.1:2379/v3/kv/range -d '{}'",
+    ],
+    env,
+  );
+  assert.doesNotMatch(plain.out, /"health":"true"|"kvs"|"header"/, plain.out);
+  // Every apiserver stands behind the kubernetes Service (each keeps its master lease).
+  const ips = (
+    await kubectl(
+      1,
+      "get",
+      "endpoints",
+      "kubernetes",
+      "-o",
+      "jsonpath={.subsets[0].addresses[*].ip}",
+    )
+  )
+    .trim()
+    .split(" ")
+    .sort();
+  assert.deepEqual(ips, [addr(1), addr(2), addr(3)]);
 });
 
 let clusterIP = "";
@@ -263,6 +295,23 @@ test("a Deployment and a Service work across the VMs", async () => {
       `vm${vm} reached only its own pods`,
     );
   }
+});
+
+test("cluster DNS (the add-on make deploy installs) answers pods by name", async () => {
+  // The dig image is loaded into vm2's engine as deploy loads the Skiff image.
+  const loaded = await run(
+    "bash",
+    [
+      "-o",
+      "pipefail",
+      "-c",
+      `docker save skiff.local/dnsutils:1 | ssh -i ${join(state, "vms", "id_ed25519")} -o BatchMode=yes ` +
+        `-o UserKnownHostsFile=${join(state, "deploy", "known_hosts")} root@${addr(2)} docker load`,
+    ],
+    env,
+  );
+  assert.equal(loaded.code, 0, loaded.err);
+  await checkClusterDNS((...args) => kubectl(1, ...args), "dns-e2e", "vm2");
 });
 
 test("one VM stopped: the API answers and takes writes, leaders move, its pods come back elsewhere, traffic follows; it rejoins", async () => {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { freePort } from "@skiff/testing";
 import { checkClusterDNS } from "../dns-checks.js";
 import { eventually, httpGet, run } from "../lib.js";
+import { checkWorkloads } from "./workloads.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const state = mkdtempSync(join(tmpdir(), "skiff-e2e-"));
@@ -279,6 +280,12 @@ test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up"
 test("cluster DNS: the add-on answers Services, endpoints and pods by name from a pod", async () => {
   await kubectl("-n", "kube-system", "rollout", "status", "deploy/skiff-dns", "--timeout=120s");
   await checkClusterDNS(kubectl, "dns-e2e");
+});
+
+test("workloads: StatefulSet with storage, DaemonSet, CronJob, PDB and drain, preemption, quota, LimitRange", async () => {
+  await checkWorkloads(kubectl, (args, input) =>
+    sh("kubectl", [`--cache-dir=${join(state, "kubectl-cache")}`, ...args], input),
+  );
 });
 
 test("`cluster.sh down` removes this cluster's pod containers and leaves another kubelet's", async () => {

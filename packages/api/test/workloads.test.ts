@@ -17,7 +17,16 @@ function statefulSet(spec: Obj = {}): Obj {
       selector: { matchLabels: { app: "db" } },
       template: {
         metadata: { labels: { app: "db" } },
-        spec: { containers: [{ name: "db", image: "postgres:16" }] },
+        spec: {
+          containers: [
+            {
+              name: "db",
+              image: "postgres:16",
+              // The claim template's volume: the controller adds it to every pod.
+              volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql" }],
+            },
+          ],
+        },
       },
       volumeClaimTemplates: [
         {
@@ -53,6 +62,18 @@ test("a StatefulSet gets Kubernetes' defaults and a valid one has no errors", ()
   const claim = (spec.volumeClaimTemplates as Obj[])[0]!;
   assert.equal((claim.spec as Obj).volumeMode, "Filesystem");
   assert.deepEqual(sts.status, { replicas: 0 });
+});
+
+test("a StatefulSet's mounts may name its claim templates, and nothing else undeclared", () => {
+  const sts = statefulSet();
+  const template = (sts.spec as Obj).template as { spec: { containers: Obj[] } };
+  template.spec.containers[0]!.volumeMounts = [
+    { name: "data", mountPath: "/data" },
+    { name: "cache", mountPath: "/cache" },
+  ];
+  assert.deepEqual(fields(errorsOf(stsInfo, sts)), [
+    'spec.template.spec.containers[0].volumeMounts[1].name: Not found: "cache"',
+  ]);
 });
 
 test("StatefulSet errors name their fields as Kubernetes does", () => {

@@ -1,18 +1,29 @@
 // Every error the apiserver answers with, each a Kubernetes Status reason and HTTP code.
 // They are rendered to a `Status` body in exactly one place: `toStatus`.
 
+/**
+ * One cause of an error. `type` is Go's field name (StatusCause.Type, a field error's type such
+ * as FieldValueInvalid); its JSON key is `reason`, which `toStatus` writes.
+ */
 export interface StatusCause {
   type?: string;
   message: string;
   field?: string;
 }
 
-export interface StatusDetails {
+/** A StatusCause as the wire carries it. */
+export interface WireStatusCause {
+  reason?: string;
+  message: string;
+  field?: string;
+}
+
+export interface StatusDetails<C = StatusCause> {
   name?: string;
   group?: string;
   kind?: string;
   uid?: string;
-  causes?: StatusCause[];
+  causes?: C[];
   retryAfterSeconds?: number;
 }
 
@@ -23,7 +34,7 @@ export interface Status {
   status: "Failure" | "Success";
   message: string;
   reason: string;
-  details?: StatusDetails;
+  details?: StatusDetails<WireStatusCause>;
   code: number;
 }
 
@@ -214,13 +225,13 @@ export function toStatus(err: ApiError): Status {
     code: err.code,
   };
   if (err.details && Object.keys(err.details).length > 0) {
-    const details = stripUndefined(err.details) as Record<string, unknown>;
-    // On the wire a cause's type is `reason` (metav1.StatusCause).
-    if (err.details.causes)
-      details.causes = err.details.causes.map(({ type, ...rest }) =>
-        stripUndefined({ reason: type, ...rest }),
-      );
-    status.details = details as StatusDetails;
+    const { causes, ...rest } = err.details;
+    status.details = stripUndefined({
+      ...rest,
+      causes: causes?.map(({ type, message, field }) =>
+        stripUndefined({ reason: type, message, field }),
+      ),
+    });
   }
   return status;
 }

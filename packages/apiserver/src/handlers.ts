@@ -239,6 +239,14 @@ export async function handleResource(ctx: HandlerContext, r: Request): Promise<s
         await requestToken(ctx, r);
         return "POST";
       }
+      // Streaming subresources take POST as well as GET (kubectl up to 1.29 POSTs exec).
+      if (
+        route.info.resource === "pods" &&
+        (route.subresource === "exec" || route.subresource === "portforward")
+      ) {
+        await getItem(ctx, r);
+        return "CONNECT";
+      }
       throw new MethodNotAllowedError("POST", route.info.resource);
     case "PUT":
       if (!isItem) throw new MethodNotAllowedError("PUT", route.info.resource);
@@ -664,7 +672,7 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
 }
 
 /** Applies a patch body of the given type to an object (or a Scale). */
-function applyPatch(
+export function applyPatch(
   type: BodyType,
   current: unknown,
   patchBody: unknown,
@@ -693,7 +701,7 @@ function applyPatch(
   }
 }
 
-function patchErrors<T>(fn: () => T): T {
+export function patchErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

@@ -2,13 +2,15 @@
 // version), converted both ways as Kubernetes converts them — targetCPUUtilizationPercentage
 // is the v2 cpu Utilization metric, currentCPUUtilizationPercentage its current value.
 // kubectl autoscale (1.31) creates v1 objects; everything else reads v2, the preferred version.
-// Served here: create, get, list, replace, delete. Watch and patch are v2 only (405 here).
+// Served here: create, get, list, replace, patch (merge, JSON, strategic: what `kubectl apply`
+// and `kubectl edit` send), delete. Watch and server-side apply are v2 only (405 / 415 here).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LegacyResourceList } from "./discovery.js";
 import { findResource } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, UnknownResourceError } from "./errors.js";
 import type { HandlerContext } from "./handlers.js";
-import { readBody, sendJson } from "./request.js";
+import { applyPatch, patchErrors } from "./handlers.js";
+import { bodyType, decode, readBody, sendJson } from "./request.js";
 import type { KubeObject } from "./watchcache.js";
 
 type J = Record<string, unknown>;
@@ -28,7 +30,7 @@ export function hpaV1ResourceList(): LegacyResourceList {
         singularName: "horizontalpodautoscaler",
         namespaced: true,
         kind: "HorizontalPodAutoscaler",
-        verbs: ["create", "delete", "get", "list", "update"],
+        verbs: ["create", "delete", "get", "list", "patch", "update"],
         shortNames: ["hpa"],
         categories: ["all"],
       },
@@ -177,6 +179,22 @@ export async function serveHpaV1(
         }),
         typeof rv === "string" && rv ? { precondition: rv } : {},
       );
+      sendJson(res, 200, toV1(object));
+      return;
+    }
+    case "PATCH": {
+      const type = bodyType(req, ["merge", "jsonpatch", "strategic"]);
+      const patchBody = decode(await readBody(req), type, "patch");
+      const info = findResource("autoscaling", "v2", "horizontalpodautoscalers")!;
+      const { object } = await registry.update(ns, name, (cur) => {
+        const patched = rec(patchErrors(() => applyPatch(type, toV1(cur), patchBody, info)));
+        const v2 = fromV1(patched);
+        return {
+          ...cur,
+          metadata: { ...cur.metadata, ...v2.metadata },
+          spec: { ...rec(cur.spec), ...rec(v2.spec) },
+        };
+      });
       sendJson(res, 200, toV1(object));
       return;
     }

@@ -1,10 +1,12 @@
 // pods/log, pods/exec and pods/portforward: relayed to the kubelet of the pod's node (its
 // InternalIP and daemonEndpoints port) with the apiserver-kubelet-client certificate. Logs are
 // a plain HTTPS stream relay; exec (v5.channel.k8s.io) and portforward (SPDY/3.1 frames in
-// WebSocket messages, SPDY/3.1+portforward.k8s.io) are WebSocket relays.
+// WebSocket messages, SPDY/3.1+portforward.k8s.io) are WebSocket relays; a SPDY/3.1 upgrade
+// (kubectl up to 1.29) is relayed byte for byte once the kubelet has switched protocols.
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
+import tls from "node:tls";
 import { dirname, join } from "node:path";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { findResource } from "@skiff/api";
@@ -181,10 +183,99 @@ export async function proxyToKubelet(
 ): Promise<void> {
   if (subresource === "log") return proxyLog(ctx, r, pod);
   if (subresource === "portforward") {
+    if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, "portForward", []);
     return proxyWebSocket(ctx, r, pod, "portForward", PORTFORWARD_PROTOCOLS, ["port"]);
   }
   const pass = ["command", "stdin", "stdout", "stderr", "tty"];
+  if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, "exec", pass);
   return proxyWebSocket(ctx, r, pod, "exec", EXEC_PROTOCOLS, pass);
+}
+
+function isSpdy(req: IncomingMessage): boolean {
+  return (req.headers.upgrade ?? "").toLowerCase() === "spdy/3.1";
+}
+
+/**
+ * A SPDY/3.1 upgrade relayed to the kubelet as Kubernetes' upgrade-aware proxy does: the same
+ * request (method, stream protocols) on a TLS connection of its own; once the kubelet answers
+ * 101, its answer goes to the client and the two connections are joined. Any other answer is
+ * an error before the switch.
+ */
+async function proxySpdy(
+  ctx: HandlerContext,
+  r: Request,
+  pod: KubeObject,
+  kind: "exec" | "portForward",
+  pass: string[],
+): Promise<void> {
+  const t = await target(ctx, pod, kind, r.query, pass);
+  const client = r.req.socket;
+  const upstream = tls.connect({
+    host: t.host,
+    port: t.port,
+    cert: t.tls.cert,
+    key: t.tls.key,
+    rejectUnauthorized: false,
+  });
+  const protocols: string[] = [];
+  for (let i = 0; i < r.req.rawHeaders.length; i += 2) {
+    if (r.req.rawHeaders[i]!.toLowerCase() === "x-stream-protocol-version")
+      protocols.push(r.req.rawHeaders[i + 1]!);
+  }
+  upstream.write(
+    `${r.req.method ?? "POST"} ${t.path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\n` +
+      "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
+      protocols.map((p) => `X-Stream-Protocol-Version: ${p}\r\n`).join("") +
+      "Content-Length: 0\r\n\r\n",
+  );
+  // The kubelet's answer head, read up to its blank line.
+  const { head, rest } = await new Promise<{ head: string; rest: Buffer }>((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      const end = got.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      upstream.off("data", onData);
+      upstream.off("error", onError);
+      resolve({ head: got.subarray(0, end).toString(), rest: got.subarray(end + 4) });
+    };
+    const onError = (err: Error) =>
+      reject(
+        new ApiError(
+          503,
+          "ServiceUnavailable",
+          `error trying to reach the kubelet at ${t.host}:${t.port}: ${err.message}`,
+        ),
+      );
+    upstream.on("data", onData);
+    upstream.once("error", onError);
+    upstream.once("end", () => onError(new Error("the kubelet closed the connection")));
+  });
+  const code = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 502);
+  if (code !== 101) {
+    upstream.destroy();
+    const message = rest.toString().trim() || `the kubelet answered ${code}`;
+    throw new ApiError(
+      code === 404 ? 404 : code === 400 ? 400 : 500,
+      code === 404 ? "NotFound" : code === 400 ? "BadRequest" : "InternalError",
+      message,
+    );
+  }
+  client.write(head + "\r\n\r\n");
+  if (rest.length) client.write(rest);
+  upstream.pipe(client);
+  client.pipe(upstream);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      upstream.destroy();
+      client.destroy();
+      resolve();
+    };
+    upstream.once("close", done);
+    client.once("close", done);
+    upstream.on("error", done);
+    client.on("error", done);
+  });
 }
 
 async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promise<void> {

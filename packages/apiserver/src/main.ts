@@ -13,6 +13,12 @@ const argv = yargs(hideBin(process.argv))
     default: "http://127.0.0.1:2379",
     describe: "comma-separated etcd client URLs",
   })
+  .option("etcd-cafile", {
+    type: "string",
+    describe: "CA (PEM) that signs etcd's serving certificates",
+  })
+  .option("etcd-certfile", { type: "string", describe: "client certificate (PEM) for etcd" })
+  .option("etcd-keyfile", { type: "string", describe: "its key (PEM)" })
   .option("bind-address", { type: "string", default: "0.0.0.0" })
   .option("advertise-address", {
     type: "string",
@@ -84,6 +90,11 @@ async function main(): Promise<void> {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
+    etcdTls: {
+      caFile: argv["etcd-cafile"],
+      certFile: argv["etcd-certfile"],
+      keyFile: argv["etcd-keyfile"],
+    },
     bindAddress: argv["bind-address"],
     advertiseAddress: argv["advertise-address"],
     securePort: argv["secure-port"],

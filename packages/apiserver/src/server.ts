@@ -14,7 +14,8 @@ import {
   type ResourceInfo,
 } from "@skiff/api";
 import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
-import { EtcdStorage, type Storage } from "./storage.js";
+import { MasterLeases } from "./master-leases.js";
+import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
@@ -43,7 +44,6 @@ import {
   UnknownResourceError,
 } from "./errors.js";
 import { meta } from "./objects.js";
-import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { CustomResources } from "./crd.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
@@ -59,6 +59,8 @@ import {
 
 export interface ApiServerOptions {
   etcdServers: string[];
+  /** TLS to etcd (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  etcdTls?: EtcdTlsFiles;
   bindAddress: string;
   securePort: number;
   tlsCertFile: string;
@@ -99,6 +101,7 @@ export class ApiServer {
   private readonly auth: Authenticator;
   private server: Server | undefined;
   private bookmarkTimer: NodeJS.Timeout | undefined;
+  private masterLeases: MasterLeases | undefined;
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
   private readonly resourceMetrics: ResourceMetrics;
@@ -108,6 +111,7 @@ export class ApiServer {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
     this.storage = new EtcdStorage({
       endpoints: opts.etcdServers,
+      tls: opts.etcdTls,
       onRequest: (op, seconds) => this.metrics.etcdLatency.observe({ operation: op }, seconds),
     });
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
@@ -306,8 +310,8 @@ export class ApiServer {
   }
 
   /**
-   * The `kubernetes` Service in `default` (the first address of the service range) and its
-   * Endpoints and EndpointSlice, pointing at this apiserver, as kube-apiserver keeps them.
+   * The `kubernetes` Service in `default` (the first address of the service range); its
+   * Endpoints and EndpointSlice list every running apiserver (master-leases.ts).
    */
   private async ensureKubernetesService(): Promise<void> {
     const port = this.opts.securePort;
@@ -336,47 +340,19 @@ export class ApiServer {
           if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
         });
     }
-    const endpoints = {
-      apiVersion: "v1",
-      kind: "Endpoints",
-      metadata: {
-        name: "kubernetes",
-        namespace: "default",
-        labels: { "endpointslice.kubernetes.io/skip-mirror": "true" },
-      },
-      subsets: [{ addresses: [{ ip }], ports: [{ name: "https", port, protocol: "TCP" }] }],
-    };
-    const slice = {
-      apiVersion: "discovery.k8s.io/v1",
-      kind: "EndpointSlice",
-      metadata: {
-        name: "kubernetes",
-        namespace: "default",
-        labels: { "kubernetes.io/service-name": "kubernetes" },
-      },
-      addressType: "IPv4",
-      endpoints: [{ addresses: [ip], conditions: { ready: true } }],
-      ports: [{ name: "https", port, protocol: "TCP" }],
-    };
-    for (const [resource, group, desired] of [
-      ["endpoints", "", endpoints],
-      ["endpointslices", "discovery.k8s.io", slice],
-    ] as const) {
-      await this.registry(resource, group).update(
-        "default",
-        "kubernetes",
-        (cur) => {
-          const next = structuredClone(desired) as unknown as KubeObject;
-          if (cur) next.metadata = { ...cur.metadata, labels: desired.metadata.labels };
-          return next;
-        },
-        { createIfMissing: true },
-      );
-    }
+    this.masterLeases = new MasterLeases(
+      this.storage,
+      this.registry("endpoints"),
+      this.registry("endpointslices", "discovery.k8s.io"),
+      { ip, port },
+      this.log,
+    );
+    await this.masterLeases.start();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.bookmarkTimer);
+    await this.masterLeases?.stop();
     this.resourceMetrics.stop();
     this.customResources.stop();
     for (const reg of this.registries.values()) await reg.cache.stop();

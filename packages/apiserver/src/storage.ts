@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 // Storage: the apiserver's only path to etcd. Objects are JSON values under
 // /registry/...; an object's resourceVersion is the etcd mod revision of its key.
 //
@@ -126,8 +127,16 @@ function parse(kv: IKeyValue): StoredObject {
   };
 }
 
+/** PEM files for TLS to etcd: the CA that signs the members' certificates, and a client pair. */
+export interface EtcdTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
 export interface EtcdStorageOptions {
   endpoints: string[];
+  tls?: EtcdTlsFiles;
   /** Deadline for one etcd call, in ms. */
   requestTimeoutMs?: number;
   onRequest?: (op: string, seconds: number) => void;
@@ -165,6 +174,47 @@ class LeaseManager {
   }
 }
 
+/**
+ * etcd3's credentials for https:// endpoints. A client certificate needs its key (and the
+ * reverse); http:// endpoints with TLS files are refused rather than silently sent in clear.
+ */
+function etcdCredentials(
+  endpoints: string[],
+  tls: EtcdTlsFiles | undefined,
+): { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } | undefined {
+  const secure = endpoints.filter((e) => e.startsWith("https://"));
+  if (!tls?.caFile && !tls?.certFile && !tls?.keyFile) {
+    if (secure.length)
+      throw new Error(
+        `--etcd-servers ${secure[0]} is https: give --etcd-cafile (and a client pair)`,
+      );
+    return undefined;
+  }
+  if (!tls.caFile) throw new Error("--etcd-certfile/--etcd-keyfile need --etcd-cafile");
+  if (!tls.certFile !== !tls.keyFile)
+    throw new Error("--etcd-certfile and --etcd-keyfile go together: give both or neither");
+  const plain = endpoints.find((e) => !e.startsWith("https://"));
+  if (plain) throw new Error(`--etcd-servers ${plain} is not https, but etcd TLS files were given`);
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        cause: err,
+      });
+    }
+  };
+  return {
+    rootCertificate: read("--etcd-cafile", tls.caFile),
+    ...(tls.certFile && tls.keyFile
+      ? {
+          certChain: read("--etcd-certfile", tls.certFile),
+          privateKey: read("--etcd-keyfile", tls.keyFile),
+        }
+      : {}),
+  };
+}
+
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
@@ -180,6 +230,7 @@ export class EtcdStorage implements Storage {
     });
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      credentials: etcdCredentials(opts.endpoints, opts.tls),
       grpcOptions: {
         "grpc.max_receive_message_length": 512 * 1024 * 1024,
         "grpc.max_send_message_length": 16 * 1024 * 1024,

@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { crdFixture, startApiserver, type TestApiserver } from "@skiff/testing";
-import { kubectlOnPath } from "./bundled-kubectl.js";
+import { crdFixture, kubectlOnPath, startApiserver, type TestApiserver } from "@skiff/testing";
 
 let api: TestApiserver;
 let cacheDir: string;

@@ -184,6 +184,9 @@ test("the scale subresource reads and writes replicas as an autoscaling/v1 Scale
   );
   assert.equal(negative.status, 422);
   assert.equal(negative.json.details.causes[0].field, "spec.replicas");
+  // The cause's kind travels as `reason`, as in Kubernetes' JSON (Go's StatusCause.Type).
+  assert.equal(negative.json.details.causes[0].reason, "FieldValueInvalid");
+  assert.equal(negative.json.details.causes[0].type, undefined);
 });
 
 test("LIST pages with limit and continue, and carries the read revision", async () => {

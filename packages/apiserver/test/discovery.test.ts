@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { runKubectl } from "./bundled-kubectl.js";
+import { runKubectl, startApiserver, type TestApiserver } from "@skiff/testing";
 
 let api: TestApiserver;
 let dir: string;

@@ -2,14 +2,15 @@
 // runs the same short journey against one apiserver: the create generators (protobuf from
 // 1.32), client-side apply (OpenAPI v2 for 1.27/1.28), get in every output, label, patch,
 // scale, delete and auth whoami — each command checked for its exact output. Pods are not
-// run (no kubelet here), so exec and logs are covered by kubectl.test.ts and the e2e journey.
+// run (no kubelet here): every kubectl's logs and exec (SPDY up to 1.29, WebSocket from 1.30)
+// are in packages/kubelet/test/kubelet-pods.test.ts, port-forward over raw SPDY in
+// portforward.test.ts.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { KUBECTL_VERSIONS, runKubectl } from "./bundled-kubectl.js";
+import { KUBECTL_VERSIONS, runKubectl, startApiserver, type TestApiserver } from "@skiff/testing";
 
 let api: TestApiserver;
 let dir: string;

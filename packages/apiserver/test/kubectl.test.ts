@@ -6,8 +6,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, realpathSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { kubectlOnPath } from "./bundled-kubectl.js";
+import { kubectlOnPath, startApiserver, type TestApiserver } from "@skiff/testing";
 
 let api: TestApiserver;
 let cacheDir: string;

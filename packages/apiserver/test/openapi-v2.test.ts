@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { runKubectl, startApiserver, type TestApiserver } from "@skiff/testing";
 import { decodeOpenApiV2 } from "../src/openapi-v2-proto.js";
-import { runKubectl } from "./bundled-kubectl.js";
 import { rawRequest } from "./raw-request.js";
 
 let api: TestApiserver;

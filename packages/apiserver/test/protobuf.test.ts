@@ -8,8 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeEnvelope, encodeEnvelope } from "@skiff/api";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { runKubectl } from "./bundled-kubectl.js";
+import { runKubectl, startApiserver, type TestApiserver } from "@skiff/testing";
 import { rawRequest } from "./raw-request.js";
 
 const PROTOBUF = "application/vnd.kubernetes.protobuf";

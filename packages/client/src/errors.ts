@@ -8,7 +8,8 @@
 
 /** One field-level cause of an Invalid (422) error. */
 export interface StatusCause {
-  type?: string;
+  /** The cause's kind, e.g. FieldValueInvalid (Go's StatusCause.Type; JSON `reason`). */
+  reason?: string;
   message?: string;
   field?: string;
 }

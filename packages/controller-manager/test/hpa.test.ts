@@ -16,12 +16,12 @@ const podsInfo = info("", "v1", "pods");
 const deployInfo = info("apps", "v1", "deployments");
 const LONG_AGO = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
 
-async function makePod(env: TestEnv, name: string): Promise<void> {
+async function makePod(env: TestEnv, name: string, app = "burn"): Promise<void> {
   const pods = env.client.resource(podsInfo).namespace("default");
   const pod = await pods.create({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, labels: { app: "burn" } },
+    metadata: { name, labels: { app } },
     spec: {
       containers: [{ name: "c", image: "busybox", resources: { requests: { cpu: "100m" } } }],
     },
@@ -218,6 +218,74 @@ test("the HPA controller scales a Deployment on cpu, limits, stabilizes and repo
   }
 });
 
+test("the HPA controller scales a StatefulSet through its scale subresource", async () => {
+  const env = await startEnv();
+  try {
+    const stsInfo = info("apps", "v1", "statefulsets");
+    await create(env, stsInfo, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "default" },
+      spec: {
+        replicas: 2,
+        serviceName: "db",
+        selector: { matchLabels: { app: "db" } },
+        template: {
+          metadata: { labels: { app: "db" } },
+          spec: { containers: [{ name: "c", image: "busybox" }] },
+        },
+      },
+    });
+    await makePod(env, "db-0", "db");
+    await makePod(env, "db-1", "db");
+    const hpas = env.client.resource<HPA>(hpaInfo).namespace("default");
+    await hpas.create({
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "db" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: "db" },
+        minReplicas: 2,
+        maxReplicas: 5,
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+          },
+        ],
+      },
+    } as HPA);
+    const c = new HorizontalPodAutoscalerController(env.ctx, {
+      podMetrics: async (_ns, selector) => {
+        assert.equal(selector, "app=db", "the selector comes from the StatefulSet's Scale");
+        return usage(["db-0", "db-1"], "100m");
+      },
+    });
+    env.ctx.informers.start();
+    await waitFor(
+      "caches",
+      async () =>
+        c.hpaLister.namespace("default").get("db") &&
+        c.podLister.namespace("default").list().length === 2,
+    );
+    // 100% of the request against 50%: twice the pods.
+    await c.sync("default/db");
+    const sts = (await env.client
+      .resource(stsInfo)
+      .namespace("default")
+      .get("db")) as KubeObject & {
+      spec: { replicas: number };
+    };
+    assert.equal(sts.spec.replicas, 4);
+    const hpa = await hpas.get("db");
+    assert.equal(hpa.status?.desiredReplicas, 4);
+    assert.equal(hpa.status?.currentMetrics?.[0]?.resource?.current.averageUtilization, 100);
+  } finally {
+    env.ctx.informers.stop();
+    await env.stop();
+  }
+});
+
 test("a missing target fails AbleToScale, a target without metrics fails ScalingActive", async () => {
   const env = await startEnv();
   try {
@@ -384,6 +452,44 @@ test("kubectl autoscale creates an autoscaling/v1 HPA, stored and listed as v2",
     const again = await kubectl(["autoscale", "deployment", "web", "--max=5"]);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /AlreadyExists|already exists/);
+    // kubectl apply of an autoscaling/v1 manifest, twice: the second sends a PATCH to v1.
+    const manifest = (max: number) => `apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: applied, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: ${max}
+  targetCPUUtilizationPercentage: 70
+`;
+    const apply = (max: number) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const c = execFile(
+          "kubectl",
+          ["--kubeconfig", env.api.kubeconfig, "apply", "-f", "-"],
+          { timeout: 60_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        c.stdin!.end(manifest(max));
+      });
+    const first = await apply(3);
+    assert.equal(
+      first.stdout,
+      "horizontalpodautoscaler.autoscaling/applied created\n",
+      first.stderr,
+    );
+    const second = await apply(7);
+    assert.equal(
+      second.stdout,
+      "horizontalpodautoscaler.autoscaling/applied configured\n",
+      second.stderr,
+    );
+    const patched = await env.api.request(
+      "GET",
+      "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/applied",
+    );
+    assert.equal(patched.json.spec.maxReplicas, 7);
+    assert.equal(patched.json.spec.targetCPUUtilizationPercentage, 70);
   } finally {
     await env.stop();
   }

@@ -13,7 +13,7 @@ import type { Socket } from "node:net";
 import { findResource } from "@skiff/api";
 import { ApiError, RestClient, loadClientConfig } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
-import { freePort, startApiserver } from "@skiff/testing";
+import { eventually, freePort, startApiserver } from "@skiff/testing";
 import type { TestApiserver } from "@skiff/testing";
 import { exec, mustExec } from "../src/exec.js";
 import { ProxyServer, cleanupProxyRules, hostAddresses } from "../src/proxy.js";
@@ -94,18 +94,6 @@ async function names(ip: string, port: number, n: number): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) seen.add((await get(ip, port)).body);
   return [...seen].sort();
-}
-
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 /** Sends a line on an open connection and reads the echo. */

@@ -1,16 +1,21 @@
 // /portForward/{namespace}/{pod}: kubectl port-forward's SPDY/3.1 session, carried in WebSocket
-// binary messages (subprotocol SPDY/3.1+portforward.k8s.io). Each forwarded connection is a
+// binary messages (subprotocol SPDY/3.1+portforward.k8s.io, kubectl 1.30 on) or on the upgraded
+// connection itself (X-Stream-Protocol-Version portforward.k8s.io, up to 1.29). Each forwarded connection is a
 // pair of streams sharing a requestID: an error stream and a data stream, the latter piped to
 // a TCP connection to the pod's IP (127.0.0.1 for hostNetwork pods) and port.
 import type { IncomingMessage } from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "@skiff/client";
-import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import type { Kubelet } from "./kubelet.js";
 import * as spdy from "./spdy.js";
+import { SpdySession, socketChannel, webSocketChannel, type FrameChannel } from "./spdy-session.js";
+import { acceptSpdy, offeredStreamProtocols, refuse } from "./spdy-exec.js";
 
 export const PORTFORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
+/** The stream protocol of a raw SPDY port-forward (X-Stream-Protocol-Version). */
+const RAW_PROTOCOL = "portforward.k8s.io";
 /** A DATA frame's payload is kept well below the 64 KiB initial window. */
 const MAX_DATA = 16 * 1024;
 
@@ -38,6 +43,8 @@ interface Pair {
 export interface PortForwardServer {
   /** Takes over an authorized upgrade request for /portForward/{namespace}/{pod}. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The same over a raw SPDY/3.1 upgrade. */
+  upgradeSpdy(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Ends every session (the kubelet's API is stopping). */
   close(): void;
 }
@@ -47,14 +54,27 @@ export function portForwardServer(kubelet: Kubelet, logger: Logger): PortForward
   // the header is taken off the request and the protocol echoed by hand. Skiff's apiserver
   // offers none (its client side of `ws` has the same rule); the path says what is spoken.
   const echo = new WeakSet<IncomingMessage>();
+  const raw = new Set<Duplex>();
   const wss = new WebSocketServer({ noServer: true });
   wss.on("headers", (headers: string[], req: IncomingMessage) => {
     if (echo.has(req)) headers.push(`Sec-WebSocket-Protocol: ${PORTFORWARD_PROTOCOL}`);
   });
   return {
     upgrade: (req, socket, head) => upgrade(kubelet, logger, wss, echo, req, socket, head),
+    upgradeSpdy: (req, socket, head) => {
+      if (!offeredStreamProtocols(req).includes(RAW_PROTOCOL)) {
+        return refuse(socket, 400, "Bad Request", `port-forward over SPDY speaks ${RAW_PROTOCOL}`);
+      }
+      const pod = podResolver(kubelet, req);
+      if (typeof pod === "string") return refuse(socket, 404, "Not Found", pod);
+      acceptSpdy(socket, RAW_PROTOCOL);
+      raw.add(socket);
+      socket.on("close", () => raw.delete(socket));
+      new PortForwardSession(socketChannel(socket, head), pod.uid, pod.resolve, logger);
+    },
     close: () => {
       for (const c of wss.clients) c.terminate();
+      for (const s of raw) s.destroy();
     },
   };
 }
@@ -68,17 +88,34 @@ function upgrade(
   socket: Duplex,
   head: Buffer,
 ): void {
+  const pod = podResolver(kubelet, req);
+  if (typeof pod === "string") {
+    socket.end(`HTTP/1.1 404 Not Found\r\n\r\n${pod}`);
+    return;
+  }
+  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+  if (offered.includes(PORTFORWARD_PROTOCOL)) echo.add(req);
+  delete req.headers["sec-websocket-protocol"];
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    new PortForwardSession(webSocketChannel(ws), pod.uid, pod.resolve, logger);
+  });
+}
+
+/**
+ * For /portForward/{namespace}/{pod}: a function giving the pod's address for each new
+ * connection (its IP may appear or change meanwhile), or why there is none.
+ */
+function podResolver(
+  kubelet: Kubelet,
+  req: IncomingMessage,
+): { uid: string; resolve: () => string } | string {
   const url = new URL(req.url ?? "/", "https://kubelet");
   const [, ns = "", name = ""] = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const pod = kubelet
     .listPods()
     .find((p) => p.metadata.namespace === ns && p.metadata.name === name && !!p.metadata.uid);
-  if (!pod) {
-    socket.end(`HTTP/1.1 404 Not Found\r\n\r\npod ${ns}/${name} not found`);
-    return;
-  }
+  if (!pod) return `pod ${ns}/${name} not found`;
   const uid = pod.metadata.uid!;
-  // The pod is looked up again per connection: its IP may appear or change meanwhile.
   const resolve = (): string => {
     const p = kubelet.listPods().find((q) => q.metadata.uid === uid);
     if (!p) throw new Error(`pod ${ns}/${name} is gone`);
@@ -88,94 +125,37 @@ function upgrade(
     }
     return p.status.podIP;
   };
-  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-  if (offered.includes(PORTFORWARD_PROTOCOL)) echo.add(req);
-  delete req.headers["sec-websocket-protocol"];
-  wss.handleUpgrade(req, socket, head, (ws) => {
-    new PortForwardSession(ws, uid, resolve, logger);
-  });
+  return { uid, resolve };
 }
 
-/** The server side of one SPDY session. */
-export class PortForwardSession {
-  private readonly reader = new spdy.FrameReader();
-  private readonly inflate = new spdy.HeaderDecompressor();
-  private readonly deflate = new spdy.HeaderCompressor();
+/** The server side of one port-forward session. */
+export class PortForwardSession extends SpdySession {
   private readonly streams = new Map<number, { stream: Stream; pair: Pair }>();
   private readonly pairs = new Map<string, Pair>();
-  private inbound: Promise<void> = Promise.resolve();
-  private outbound: Promise<void> = Promise.resolve();
   private initialWindow = spdy.INITIAL_WINDOW;
   // kubectl's SPDY library (moby/spdystream) keeps no windows and sends no WINDOW_UPDATE:
   // the peer's window is honoured once the peer shows it keeps one (WINDOW_UPDATE, SETTINGS).
   private peerFlowControl = false;
-  private closed = false;
 
   constructor(
-    private readonly ws: WebSocket,
+    channel: FrameChannel,
     private readonly uid: string,
     private readonly resolveHost: () => string,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    ws.on("message", (raw: RawData) => {
-      const chunk = Buffer.isBuffer(raw)
-        ? raw
-        : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]);
-      let frames: spdy.Frame[];
-      try {
-        frames = this.reader.push(chunk);
-      } catch (err) {
-        return this.fail(err);
-      }
-      for (const f of frames) {
-        this.inbound = this.inbound.then(() => this.handle(f)).catch((err) => this.fail(err));
-      }
-    });
-    ws.on("close", () => this.close());
-    ws.on("error", () => this.close());
+    super(channel, logger, "port-forward");
   }
 
-  private fail(err: unknown): void {
+  protected override close(): void {
     if (this.closed) return;
-    this.logger.warn({ err }, "port-forward session failed");
-    this.send(spdy.goAway(0, 1));
-    this.ws.close(1000);
-    this.close();
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    super.close();
     for (const p of this.pairs.values()) p.socket?.destroy();
     this.pairs.clear();
     this.streams.clear();
-    this.inflate.close();
-    this.deflate.close();
   }
 
-  /** Frames leave in the order they were queued, header compression included. */
-  private send(frame: Buffer | Promise<Buffer>): void {
-    this.outbound = this.outbound
-      .then(async () => {
-        const b = await frame;
-        if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(b);
-      })
-      .catch((err) => this.fail(err));
-  }
-
-  private async handle(f: spdy.Frame): Promise<void> {
-    if (this.closed) return;
-    if (!f.control) return this.onData(f.streamId, f.flags, f.data);
+  protected override onControl(f: spdy.Frame & { control: true }): void {
     switch (f.type) {
-      case spdy.SYN_STREAM: {
-        const s = spdy.parseSynStream(f.payload);
-        return this.onSynStream(s.streamId, f.flags, await this.inflate.decompress(s.block));
-      }
-      case spdy.SYN_REPLY:
-      case spdy.HEADERS:
-        // Nothing to act on, but the block must pass through the shared zlib context.
-        await this.inflate.decompress(spdy.parseStreamHeaders(f.payload).block);
-        return;
       case spdy.RST_STREAM:
         return this.reset(spdy.parsePair(f.payload)[0]);
       case spdy.SETTINGS:
@@ -187,12 +167,6 @@ export class PortForwardSession {
           this.peerFlowControl = true;
         }
         return;
-      case spdy.PING:
-        this.send(spdy.ping(spdy.parsePing(f.payload)));
-        return;
-      case spdy.GOAWAY:
-        this.ws.close(1000);
-        return this.close();
       case spdy.WINDOW_UPDATE: {
         const [id, delta] = spdy.parsePair(f.payload);
         this.peerFlowControl = true;
@@ -206,7 +180,7 @@ export class PortForwardSession {
     }
   }
 
-  private onSynStream(id: number, flags: number, headers: spdy.Headers): void {
+  protected onSynStream(id: number, flags: number, headers: spdy.Headers): void {
     const type = headers.streamtype?.[0];
     const port = Number(headers.port?.[0]);
     const requestID = headers.requestid?.[0] ?? `stream-${id}`;
@@ -279,7 +253,7 @@ export class PortForwardSession {
     if (pair.data) this.finish(pair.data, pair);
   }
 
-  private onData(id: number, flags: number, data: Buffer): void {
+  protected onData(id: number, flags: number, data: Buffer): void {
     const entry = this.streams.get(id);
     if (!entry) return;
     const { stream, pair } = entry;

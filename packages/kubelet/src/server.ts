@@ -1,6 +1,7 @@
 // The kubelet's HTTPS API on :10250, for the apiserver only (client certificate CN
 // kube-apiserver-kubelet-client): /healthz, /pods, /containerLogs, /exec (WebSocket,
-// v5.channel.k8s.io), /portForward (SPDY/3.1 in WebSocket, portforward.ts) and /stats/summary.
+// v5.channel.k8s.io, or SPDY/3.1: spdy-exec.ts), /portForward (SPDY/3.1, in WebSocket or
+// raw: portforward.ts) and /stats/summary.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -12,7 +13,9 @@ import type { Logger } from "@skiff/client";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Kubelet } from "./kubelet.js";
 import type { Pod } from "./objects.js";
+import { applyResize, execTarget, runExec } from "./exec.js";
 import { portForwardServer } from "./portforward.js";
+import { isSpdyUpgrade, spdyExec } from "./spdy-exec.js";
 import { SummaryProvider } from "./stats.js";
 
 /** The only identity allowed to call this API. */
@@ -67,6 +70,14 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // kubectl up to 1.29 (through the apiserver) speaks SPDY/3.1 itself rather than WebSocket.
+    if (authorized(req.socket as TLSSocket) && isSpdyUpgrade(req)) {
+      if (req.url?.startsWith("/exec/")) {
+        void spdyExec(opts.kubelet, opts.logger, req, socket, head).catch(() => socket.destroy());
+        return;
+      }
+      if (req.url?.startsWith("/portForward/")) return portForwards.upgradeSpdy(req, socket, head);
+    }
     if (authorized(req.socket as TLSSocket) && req.url?.startsWith("/portForward/")) {
       return portForwards.upgrade(req, socket, head);
     }
@@ -218,67 +229,28 @@ async function exec(
     if (handler.frame) handler.frame(data);
     else early.push(data);
   });
-  const url = new URL(req.url ?? "/", "https://kubelet");
-  const [, ns, name, containerName] = url.pathname
-    .split("/")
-    .filter(Boolean)
-    .map(decodeURIComponent);
-  const q = url.searchParams;
-  const flag = (k: string) => q.get(k) === "true" || q.get(k) === "1";
-  const pod = findPod(opts.kubelet, ns ?? "", name ?? "");
-  if (!pod) throw new Error(`pod ${ns}/${name} not found`);
-  const target = (await opts.kubelet.runtime.listContainers({ podUid: pod.metadata.uid! })).find(
-    (c) => c.name === containerName && c.state === "running",
-  );
-  if (!target) throw new Error(`container ${containerName} is not running`);
-  const session = await opts.kubelet.runtime.exec(target.id, {
-    command: q.getAll("command"),
-    stdin: flag("stdin"),
-    tty: flag("tty"),
-  });
+  const target = await execTarget(opts.kubelet, req.url ?? "/");
   const v5 = ws.protocol === "v5.channel.k8s.io";
   const frame = (channel: number, data: Buffer) => {
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
   };
-  handler.frame = (data: Buffer) => {
-    const channel = data[0];
-    const rest = data.subarray(1);
-    if (channel === 0) session.stdin?.write(rest);
-    else if (channel === 4) {
-      try {
-        const size = JSON.parse(rest.toString()) as { Width?: number; Height?: number };
-        if (size.Width && size.Height)
-          void session.resize(size.Width, size.Height).catch(() => undefined);
-      } catch {
-        // a malformed resize is ignored
-      }
-    } else if (channel === 255 && v5 && rest[0] === 0) session.stdin?.end();
-  };
-  for (const data of early.splice(0)) handler.frame(data);
-  ws.on("close", () => session.close());
-  const outputs = [session.stdout, session.stderr].filter((s) => s !== null);
-  const done = outputs.map(
-    (s, i) =>
-      new Promise<void>((resolve) => {
-        s.on("data", (chunk: Buffer) => frame(i === 0 ? 1 : 2, chunk));
-        s.on("end", resolve);
-        s.on("close", resolve);
-        s.on("error", () => resolve());
-      }),
+  const status = await runExec(
+    opts.kubelet,
+    target,
+    (session) => {
+      handler.frame = (data: Buffer) => {
+        const channel = data[0];
+        const rest = data.subarray(1);
+        if (channel === 0) session.stdin?.write(rest);
+        else if (channel === 4) applyResize(session, rest.toString());
+        else if (channel === 255 && v5 && rest[0] === 0) session.stdin?.end();
+      };
+      for (const data of early.splice(0)) handler.frame(data);
+      ws.on("close", () => session.close());
+    },
+    frame,
   );
-  const code = await session.exitCode;
-  await Promise.race([Promise.all(done), new Promise((r) => setTimeout(r, 1000))]);
-  sendStatus(
-    ws,
-    code === 0
-      ? { status: "Success" }
-      : {
-          status: "Failure",
-          message: `command terminated with non-zero exit code: exit status ${code}`,
-          reason: "NonZeroExitCode",
-          details: { causes: [{ reason: "ExitCode", message: String(code) }] },
-        },
-  );
+  sendStatus(ws, status);
   ws.close(1000);
 }
 

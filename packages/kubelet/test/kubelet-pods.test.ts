@@ -2,7 +2,11 @@
 // network, and pods from creation to deletion. Everything made here carries the run's label.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { KUBECTL_VERSIONS, runKubectl } from "@skiff/testing";
 import { LABEL_POD_UID } from "../src/runtime/runtime.js";
 import {
   IMAGE,
@@ -587,6 +591,36 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
     assert.equal(piped.stdout, "from-stdin\n", piped.stderr);
     const failed = await kubectl(["exec", "talk", "--", "sh", "-c", "exit 3"]);
     assert.equal(failed.code, 3, failed.stderr);
+  });
+
+  test("every bundled kubectl (1.27 to 1.33) runs logs and exec, SPDY or WebSocket", async () => {
+    // The pod of the test above. kubectl up to 1.29 streams exec over SPDY; 1.30 on asks for
+    // WebSocket (v5.channel.k8s.io) first.
+    await h.waitPod("talk", (p) => p.status?.phase === "Running");
+    const cacheDir = mkdtempSync(join(tmpdir(), "skiff-kubectl-exec-"));
+    try {
+      for (const version of KUBECTL_VERSIONS) {
+        const k = (args: string[], stdin?: string) =>
+          runKubectl(version, ["--request-timeout=20s", ...args], {
+            kubeconfig: h.api.kubeconfig,
+            cacheDir: join(cacheDir, version),
+            stdin,
+          });
+        const logs = await k(["logs", "talk", "--tail=1"]);
+        assert.equal(logs.out, "line-two\n", `kubectl ${version} logs: ${logs.err}`);
+        const ok = await k(["exec", "talk", "--", "sh", "-c", "echo out; echo err >&2"]);
+        assert.equal(ok.code, 0, `kubectl ${version} exec: ${ok.err}`);
+        assert.equal(ok.out, "out\n", `kubectl ${version} exec stdout`);
+        assert.equal(ok.err, "err\n", `kubectl ${version} exec stderr`);
+        const piped = await k(["exec", "-i", "talk", "--", "cat"], "from-stdin\n");
+        assert.equal(piped.out, "from-stdin\n", `kubectl ${version} exec -i: ${piped.err}`);
+        const failed = await k(["exec", "talk", "--", "sh", "-c", "exit 3"]);
+        assert.equal(failed.code, 3, `kubectl ${version} exit code: ${failed.err}`);
+        assert.equal(failed.err, "command terminated with exit code 3\n", `kubectl ${version}`);
+      }
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   test("the kubelet API refuses clients other than the apiserver", async () => {

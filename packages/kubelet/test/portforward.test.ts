@@ -1,4 +1,5 @@
-// `kubectl port-forward` end to end: the real kubectl (1.31: SPDY/3.1 in WebSocket messages)
+// `kubectl port-forward` end to end: the real kubectl (1.31: SPDY/3.1 in WebSocket messages;
+// 1.27: SPDY/3.1 on the upgraded connection)
 // through a real apiserver to a kubelet on the real Docker engine — to a pod's IP on the pod
 // network (an echo server in the container) and to a hostNetwork pod (whose port is a server
 // in this test, on 127.0.0.1); and the kubelet's session against a scripted peer, for what
@@ -10,10 +11,9 @@ import { join } from "node:path";
 import { EventEmitter } from "node:events";
 import net from "node:net";
 import { after, before, test } from "node:test";
-import { freePort } from "@skiff/testing";
+import { freePort, kubectlDir } from "@skiff/testing";
 import { pino } from "pino";
-import type { WebSocket } from "ws";
-import { PortForwardSession } from "../src/portforward.js";
+import { PortForwardSession, type FrameChannel } from "../src/portforward.js";
 import * as spdy from "../src/spdy.js";
 import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness } from "./harness.js";
 
@@ -64,11 +64,14 @@ after(async () => {
   await new Promise((resolve) => server?.close(resolve));
 });
 
-/** Starts `kubectl port-forward pod/NAME LOCAL:REMOTE` and waits until it listens. */
-async function portForward(pod: string, remote: number) {
+/**
+ * Starts `kubectl port-forward pod/NAME LOCAL:REMOTE` and waits until it listens; `version`
+ * picks one of the bundled kubectls (default: the dispatcher's choice, 1.31).
+ */
+async function portForward(pod: string, remote: number, version?: string) {
   const local = await freePort();
   const child = spawn(
-    "kubectl",
+    version ? join(kubectlDir, `kubectl.${version}`) : "kubectl",
     [
       "--kubeconfig",
       h.api.kubeconfig,
@@ -145,6 +148,15 @@ test("kubectl port-forward reaches a hostNetwork pod's port on 127.0.0.1", async
   pf.child.kill();
 });
 
+test("kubectl 1.27 port-forwards over SPDY/3.1 itself (no WebSocket), through the apiserver", async () => {
+  const pf = await portForward("echo", ECHO_PORT, "1.27");
+  assert.deepEqual(await echo(pf.local, Buffer.from("ping")), Buffer.from("ping"));
+  const big = Buffer.alloc(300_000, "spdy;");
+  assert.ok((await echo(pf.local, big)).equals(big));
+  assert.equal(pf.output.stderr, "");
+  pf.child.kill();
+});
+
 test("a refused pod port is reported by kubectl as the kubelet's error", async () => {
   const closed = ECHO_PORT + 1;
   const pf = await portForward("echo", closed);
@@ -159,23 +171,19 @@ test("a refused pod port is reported by kubectl as the kubelet's error", async (
 
 test("the kubelet answers PING and sends no more than the window a peer keeps", async () => {
   const sent: Buffer[] = [];
-  const ws = Object.assign(new EventEmitter(), {
-    OPEN: 1,
-    readyState: 1,
-    send: (b: Buffer) => sent.push(b),
+  const peer = new EventEmitter();
+  const channel: FrameChannel = {
+    onChunk: (cb) => peer.on("message", cb),
+    onClose: (cb) => peer.on("close", cb),
+    send: (b) => sent.push(b),
     close: () => undefined,
-  });
+  };
   const payload = Buffer.alloc(200_000, 1);
   const pod = net.createServer((c) => c.end(payload));
   const port = await new Promise<number>((resolve) =>
     pod.listen(0, "127.0.0.1", () => resolve((pod.address() as { port: number }).port)),
   );
-  new PortForwardSession(
-    ws as unknown as WebSocket,
-    "uid-1",
-    () => "127.0.0.1",
-    pino({ level: "silent" }),
-  );
+  new PortForwardSession(channel, "uid-1", () => "127.0.0.1", pino({ level: "silent" }));
   const headers = new spdy.HeaderCompressor();
   const reader = new spdy.FrameReader();
   const frames: spdy.Frame[] = [];
@@ -195,11 +203,14 @@ test("the kubelet answers PING and sends no more than the window a peer keeps", 
           requestid: ["0"],
         }),
       });
-    ws.emit(
+    peer.emit(
       "message",
       spdy.settings([{ flags: 0, id: spdy.SETTINGS_INITIAL_WINDOW_SIZE, value: 1000 }]),
     );
-    ws.emit("message", Buffer.concat([await syn(1, "error"), await syn(3, "data"), spdy.ping(7)]));
+    peer.emit(
+      "message",
+      Buffer.concat([await syn(1, "error"), await syn(3, "data"), spdy.ping(7)]),
+    );
     await waitFor("the first 1000 bytes", async () => {
       const n = received().reduce((sum, f) => sum + (f.control ? 0 : f.data.length), 0);
       return n === 1000;
@@ -213,7 +224,7 @@ test("the kubelet answers PING and sends no more than the window a peer keeps", 
       frames.some((f) => f.control && f.type === spdy.PING && spdy.parsePing(f.payload) === 7),
     );
     assert.equal(frames.filter((f) => f.control && f.type === spdy.SYN_REPLY).length, 2);
-    ws.emit("message", spdy.windowUpdate(3, 199_000));
+    peer.emit("message", spdy.windowUpdate(3, 199_000));
     const all = await waitFor("the rest and FIN", async () => {
       const data = received();
       return data.some((f) => !f.control && f.flags & spdy.FLAG_FIN) ? data : undefined;
@@ -222,7 +233,7 @@ test("the kubelet answers PING and sends no more than the window a peer keeps", 
     assert.deepEqual(bytes, payload);
   } finally {
     headers.close();
-    ws.emit("close");
+    peer.emit("close");
     await new Promise((resolve) => pod.close(resolve));
   }
 });

@@ -61,6 +61,8 @@ export interface RequestOptions {
 
 export interface StartApiserverOptions {
   etcdEndpoints?: string[];
+  /** TLS files for https:// etcdEndpoints (the apiserver's --etcd-cafile/certfile/keyfile). */
+  etcdTls?: { caFile?: string; certFile?: string; keyFile?: string };
   tokenAuthFile?: string;
   bookmarkIntervalMs?: number;
   eventTtlSeconds?: number;
@@ -81,6 +83,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
   const make = (): ApiServer =>
     new ApiServer({
       etcdServers: etcdEndpoints,
+      etcdTls: opts.etcdTls,
       bindAddress: "127.0.0.1",
       securePort: port,
       tlsCertFile: join(certs, "apiserver.crt"),

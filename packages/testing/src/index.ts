@@ -17,3 +17,11 @@ export { startEtcd, startEtcdCluster } from "./etcd.js";
 export type { Etcd, EtcdCluster, EtcdMember } from "./etcd.js";
 export * from "./apiserver.js";
 export { crdFixture } from "./crd.js";
+export { eventually } from "./eventually.js";
+export {
+  KUBECTL_VERSIONS,
+  kubectlDir,
+  kubectlOnPath,
+  runKubectl,
+  type KubectlResult,
+} from "./bundled-kubectl.js";

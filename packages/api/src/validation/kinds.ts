@@ -53,6 +53,8 @@ export function validateSelectorAndTemplate(
   selector: LabelSelector | undefined,
   template: PodTemplateSpec | undefined,
   kindWord: string,
+  /** Volumes the controller adds to every pod (a StatefulSet's claim templates). */
+  extraVolumes: string[] = [],
 ): void {
   if (!selector) errs.required("spec.selector");
   else {
@@ -86,7 +88,7 @@ export function validateSelectorAndTemplate(
     return;
   }
   validateTemplateMeta(errs, template);
-  validatePodSpec(errs, template.spec, "spec.template.spec");
+  validatePodSpec(errs, template.spec, "spec.template.spec", extraVolumes);
 }
 
 function validateTemplateMeta(errs: FieldErrors, template: PodTemplateSpec): void {

@@ -69,12 +69,19 @@ export function validatePortNumOrName(
   else errs.invalidEach(path, port, isValidPortName(port));
 }
 
-export function validatePodSpec(errs: FieldErrors, spec: PodSpec | undefined, path: string): void {
+export function validatePodSpec(
+  errs: FieldErrors,
+  spec: PodSpec | undefined,
+  path: string,
+  /** Volume names the pods will have beyond spec.volumes (mounts may name them). */
+  extraVolumes: string[] = [],
+): void {
   if (!spec) {
     errs.required(path);
     return;
   }
   const volumeNames = validateVolumes(errs, spec.volumes ?? [], `${path}.volumes`);
+  for (const name of extraVolumes) volumeNames.add(name);
   const containerNames = new Set<string>();
   if ((spec.containers ?? []).length === 0) errs.required(`${path}.containers`);
   validateContainers(

@@ -72,7 +72,11 @@ export function validateStatefulSet(errs: FieldErrors, sts: StatefulSet): void {
     if (v !== undefined && !RETENTION.includes(v))
       errs.notSupported(`spec.persistentVolumeClaimRetentionPolicy.${f}`, v, RETENTION);
   }
-  validateSelectorAndTemplate(errs, spec.selector, spec.template, "statefulset");
+  // The controller adds a volume per claim template to every pod: mounts may name them.
+  const claimVolumes = (spec.volumeClaimTemplates ?? []).flatMap((t) =>
+    t.metadata?.name ? [t.metadata.name] : [],
+  );
+  validateSelectorAndTemplate(errs, spec.selector, spec.template, "statefulset", claimVolumes);
   validateLongRunningTemplate(errs, spec.template, "StatefulSet");
   (spec.volumeClaimTemplates ?? []).forEach((t, i) => {
     const path = `spec.volumeClaimTemplates[${i}]`;
