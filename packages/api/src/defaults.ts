@@ -4,11 +4,15 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { ResourceInfo } from "./resources.js";
 import { classify, isObject, schemaFor } from "./schema.js";
+import { defaultCustom } from "./apiextensions/custom.js";
+import { defaultCRD } from "./apiextensions/crd.js";
 
 type Obj = Record<string, unknown>;
 
 /** Fills in what Kubernetes would default in a resource of this kind (mutates obj). */
-export function applyDefaults(info: Pick<ResourceInfo, "kind">, obj: Obj): void {
+export function applyDefaults(info: Pick<ResourceInfo, "kind" | "custom">, obj: Obj): void {
+  if (info.custom) return defaultCustom(info, obj);
+  if (info.kind === "CustomResourceDefinition") defaultCRD(obj);
   defaultWithSchema(schemaFor(info), obj);
 }
 

@@ -3,6 +3,7 @@
 
 import type { ResourceInfo } from "./resources.js";
 import type { FieldRequirement } from "./selectors.js";
+import { readJsonPath } from "./apiextensions/crd.js";
 
 type Getter = (obj: Json) => string;
 type Json = Record<string, unknown>;
@@ -76,6 +77,18 @@ const KIND_FIELDS: Record<string, Record<string, Getter>> = {
 };
 
 function kindFields(info: ResourceInfo): Record<string, Getter> {
+  if (info.custom) {
+    // A CRD's selectableFields: string, integer or boolean values, printed as Go prints them.
+    return Object.fromEntries(
+      info.custom.selectableFields.map((path) => [
+        path,
+        (o: Json) => {
+          const v = readJsonPath(o, path);
+          return v === undefined || v === null ? "" : String(v);
+        },
+      ]),
+    );
+  }
   return KIND_FIELDS[`${info.group}/${info.resource}`] ?? {};
 }
 

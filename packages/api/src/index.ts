@@ -20,3 +20,6 @@ export * from "./openapi.js";
 export * from "./openapi-v2.js";
 export * from "./protobuf.js";
 export { protobufMessages, type ProtoField, type ProtoFieldMode } from "./protobuf-fields.js";
+export * from "./apiextensions/crd.js";
+export * from "./apiextensions/jsonschema.js";
+export { celRuleErrors } from "./apiextensions/cel.js";

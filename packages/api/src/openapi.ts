@@ -7,7 +7,12 @@ import type { TSchema } from "@sinclair/typebox";
 import { resources, type ResourceInfo } from "./resources.js";
 import { classify, listSchemaFor, schemaFor } from "./schema.js";
 import { BindingSchema, ScaleSchema } from "./schema.js";
-import { DeleteOptionsSchema, StatusSchema } from "./schemas/meta.js";
+import {
+  DeleteOptionsSchema,
+  ListMetaSchema,
+  ObjectMetaSchema,
+  StatusSchema,
+} from "./schemas/meta.js";
 
 type Json = Record<string, unknown>;
 
@@ -303,7 +308,11 @@ function pathsFor(
         `${scope}${info.kind}${sub}`,
         {
           parameters: [dryRun, fieldManager, fieldValidation, force],
-          requestBody: body(`${META}.Patch`, PATCH_TYPES),
+          // Custom resources take no strategic merge patch: kubectl reads this list to choose.
+          requestBody: body(
+            `${META}.Patch`,
+            info.custom ? PATCH_TYPES.filter((t) => !t.includes("strategic")) : PATCH_TYPES,
+          ),
           responses: reply(schemaId, "200", "201"),
         },
         kindGVK,
@@ -315,7 +324,52 @@ function pathsFor(
 
 // ---- documents ----------------------------------------------------------------------
 
-function buildDocument(group: string, version: string): Json {
+/** The OpenAPI name of a custom resource's schema: "com.example.v1.Website", as Kubernetes names it. */
+function customSchemaId(info: ResourceInfo): string {
+  return `${info.group.split(".").reverse().join(".")}.${info.version}.${info.kind}`;
+}
+
+/** A custom resource's schema (and its List's), from the CRD's openAPIV3Schema. */
+function registerCustom(
+  info: ResourceInfo,
+  named: Map<string, Json>,
+): { kind: string; list: string } {
+  const id = customSchemaId(info);
+  const schema = structuredClone((info.custom?.schema ?? { type: "object" }) as Json);
+  const props = { ...((schema.properties as Json | undefined) ?? {}) };
+  props.apiVersion = {
+    type: "string",
+    description:
+      "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values.",
+  };
+  props.kind = {
+    type: "string",
+    description:
+      "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase.",
+  };
+  props.metadata = toOpenAPI(ObjectMetaSchema, named);
+  schema.properties = props;
+  if (!schema.type) schema.type = "object";
+  named.set(id, schema);
+  named.set(`${id}List`, {
+    type: "object",
+    description: `${info.listKind} is a list of ${info.kind}`,
+    required: ["items"],
+    properties: {
+      apiVersion: props.apiVersion,
+      items: { type: "array", items: ref(id) },
+      kind: props.kind,
+      metadata: toOpenAPI(ListMetaSchema, named),
+    },
+  });
+  return { kind: id, list: `${id}List` };
+}
+
+function buildDocument(
+  group: string,
+  version: string,
+  infos: readonly ResourceInfo[] = resources,
+): Json {
   const named = new Map<string, Json>();
   const gvks = new Map<string, Json[]>();
   const register = (schema: TSchema, gvk: Json) => {
@@ -333,10 +387,15 @@ function buildDocument(group: string, version: string): Json {
   });
 
   let paths: Json = {};
-  for (const info of resources.filter((r) => r.group === group && r.version === version)) {
+  for (const info of infos.filter((r) => r.group === group && r.version === version)) {
+    const custom = info.custom ? registerCustom(info, named) : undefined;
+    if (custom) {
+      gvks.set(custom.kind, [{ group, version, kind: info.kind }]);
+      gvks.set(custom.list, [{ group, version, kind: info.listKind }]);
+    }
     const ids = {
-      kind: register(schemaFor(info), { group, version, kind: info.kind }),
-      list: register(listSchemaFor(info), { group, version, kind: info.listKind }),
+      kind: custom?.kind ?? register(schemaFor(info), { group, version, kind: info.kind }),
+      list: custom?.list ?? register(listSchemaFor(info), { group, version, kind: info.listKind }),
       scale: info.subresources.includes("scale")
         ? register(ScaleSchema, { group: "autoscaling", version: "v1", kind: "Scale" })
         : "",
@@ -385,6 +444,24 @@ function documents(): Map<string, { doc: Json; hash: string }> {
     }
   }
   return cache;
+}
+
+/**
+ * The documents of custom resources' group/versions ("apis/example.com/v1"), built from
+ * the served CRDs; the apiserver caches them until the set of CRDs changes.
+ */
+export function customResourceDocuments(
+  infos: readonly ResourceInfo[],
+): Map<string, { doc: Json; hash: string }> {
+  const out = new Map<string, { doc: Json; hash: string }>();
+  for (const r of infos) {
+    const key = gvPath(r);
+    if (!r.custom || out.has(key)) continue;
+    const doc = buildDocument(r.group, r.version, infos);
+    const hash = createHash("sha512").update(JSON.stringify(doc)).digest("hex").toUpperCase();
+    out.set(key, { doc, hash });
+  }
+  return out;
 }
 
 /** GET /openapi/v3: where each group/version's document lives, with its content hash. */

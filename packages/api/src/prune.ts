@@ -4,12 +4,14 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { ResourceInfo } from "./resources.js";
 import { child, classify, index, isObject, schemaFor } from "./schema.js";
+import { unknownCustomFields } from "./apiextensions/custom.js";
 
 /** Paths of the fields in obj that a resource of this kind does not have. */
 export function unknownFields(
-  info: Pick<ResourceInfo, "kind">,
+  info: Pick<ResourceInfo, "kind" | "custom">,
   obj: Record<string, unknown>,
 ): string[] {
+  if (info.custom) return unknownCustomFields(info, obj, false);
   const found: string[] = [];
   walk(schemaFor(info), obj, "", found, false);
   return found;
@@ -17,9 +19,10 @@ export function unknownFields(
 
 /** Removes the fields unknownFields would list, and returns their paths. */
 export function pruneUnknownFields(
-  info: Pick<ResourceInfo, "kind">,
+  info: Pick<ResourceInfo, "kind" | "custom">,
   obj: Record<string, unknown>,
 ): string[] {
+  if (info.custom) return unknownCustomFields(info, obj, true);
   const found: string[] = [];
   walk(schemaFor(info), obj, "", found, true);
   return found;

@@ -25,6 +25,33 @@ export interface ResourceInfo {
   hasSpec: boolean;
   /** Whether PUT/PATCH on the main resource may not change .status (it has a status subresource). */
   hasStatus: boolean;
+  /** Set for resources a CustomResourceDefinition defines (served while the CRD exists). */
+  custom?: CustomResourceDetail;
+}
+
+/** What a CRD says about one served version of its resource (apiextensions/crd.ts fills it). */
+export interface CustomResourceDetail {
+  /** The CRD's name: "{plural}.{group}". */
+  crdName: string;
+  crdUid: string;
+  /** The version objects are stored at (they are stored with that apiVersion). */
+  storageVersion: string;
+  schema?: import("./apiextensions/jsonschema.js").JSONSchemaProps;
+  printerColumns: PrinterColumn[];
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  /** selectableFields jsonPaths, without the leading dot: "spec.color". */
+  selectableFields: string[];
+  /** The warning every request to a deprecated version gets (Kubernetes' default when unset). */
+  deprecationWarning?: string;
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+  jsonPath: string;
 }
 
 const ALL = ["all"];
@@ -154,6 +181,19 @@ export const resources: readonly ResourceInfo[] = [
   res("", "v1", "LimitRange", "limitranges", true, { shortNames: ["limits"] }),
   res("coordination.k8s.io", "v1", "Lease", "leases", true, { hasSpec: true }),
   res("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
+  res(
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    false,
+    {
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      subresources: ["status"],
+      hasSpec: true,
+    },
+  ),
   res("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, {
     shortNames: ["hpa"],
     categories: ALL,

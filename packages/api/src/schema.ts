@@ -14,6 +14,7 @@ import * as quota from "./schemas/quota.js";
 import * as autoscaling from "./schemas/autoscaling.js";
 import * as rbac from "./schemas/rbac.js";
 import * as admissionregistration from "./schemas/admissionregistration.js";
+import * as apiextensions from "./schemas/apiextensions.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -26,6 +27,7 @@ export * from "./schemas/quota.js";
 export * from "./schemas/autoscaling.js";
 export * from "./schemas/rbac.js";
 export * from "./schemas/admissionregistration.js";
+export * from "./schemas/apiextensions.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -61,6 +63,7 @@ const kindSchemas: Record<string, TObject> = {
   ClusterRoleBinding: rbac.ClusterRoleBindingSchema,
   MutatingWebhookConfiguration: admissionregistration.MutatingWebhookConfigurationSchema,
   ValidatingWebhookConfiguration: admissionregistration.ValidatingWebhookConfigurationSchema,
+  CustomResourceDefinition: apiextensions.CustomResourceDefinitionSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

@@ -43,6 +43,8 @@ import {
   validateStorageClassUpdate,
 } from "./validation/storage.js";
 import { isDNS1123Subdomain } from "./validation/names.js";
+import { validateCustom } from "./apiextensions/custom.js";
+import { validateCRD, validateCRDUpdate } from "./apiextensions/crd.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -63,10 +65,11 @@ export {
  * Kubernetes does. Wrong JSON types are reported alone, before any other check.
  */
 export function validate(
-  info: Pick<ResourceInfo, "kind" | "namespaced">,
+  info: Pick<ResourceInfo, "kind" | "namespaced" | "custom">,
   obj: Record<string, unknown>,
   old?: object,
 ): FieldError[] {
+  if (info.custom) return validateCustom(info, obj, old as Record<string, unknown> | undefined);
   const errs = new FieldErrors();
   checkTypes(errs, schemaFor(info), obj, "");
   if (errs.list.length > 0) return errs.list;
@@ -101,6 +104,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   ClusterRole: validateClusterRole,
   RoleBinding: validateRoleBinding,
   ClusterRoleBinding: validateClusterRoleBinding,
+  CustomResourceDefinition: validateCRD,
   StatefulSet: validateStatefulSet,
   ControllerRevision: validateControllerRevision,
   PersistentVolumeClaim: validatePersistentVolumeClaim,
@@ -117,6 +121,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,
   ClusterRoleBinding: validateBindingUpdate,
+  CustomResourceDefinition: validateCRDUpdate,
   StatefulSet: validateStatefulSetUpdate,
   PriorityClass: validatePriorityClassUpdate,
   PersistentVolume: validatePersistentVolumeUpdate,

@@ -2,7 +2,7 @@
 // legacy format that every kubectl version understands, and /api and /apis in the aggregated
 // format (apidiscovery.k8s.io/v2, v2beta1) that kubectl 1.26+ asks for first.
 import { createHash } from "node:crypto";
-import { apiVersionOf, groupVersions, resources, type ResourceInfo } from "@skiff/api";
+import { apiVersionOf, compareKubeVersions, resources, type ResourceInfo } from "@skiff/api";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "31", patch: "0" };
 
@@ -73,9 +73,21 @@ const VIRTUAL: VirtualResource[] = [
   review("subjectaccessreviews", "SubjectAccessReview"),
 ];
 
-/** Every group/version served, core first, stored kinds' groups before review-only ones. */
-function servedGroupVersions(): { group: string; version: string }[] {
-  const out = groupVersions();
+/**
+ * Every group/version served, core first, stored kinds' groups before review-only ones; a
+ * group's versions are listed together, preferred first (custom resources may serve several).
+ */
+function servedGroupVersions(all: readonly ResourceInfo[]): { group: string; version: string }[] {
+  const byGroup = new Map<string, Set<string>>();
+  for (const r of all) {
+    const versions = byGroup.get(r.group) ?? new Set<string>();
+    versions.add(r.version);
+    byGroup.set(r.group, versions);
+  }
+  const out: { group: string; version: string }[] = [];
+  for (const [group, versions] of byGroup) {
+    for (const version of [...versions].sort(compareKubeVersions)) out.push({ group, version });
+  }
   for (const v of VIRTUAL) {
     if (!out.some((gv) => gv.group === v.group && gv.version === v.version))
       out.push({ group: v.group, version: v.version });
@@ -91,35 +103,36 @@ export function apiVersions(serverAddress: string): object {
   };
 }
 
-export function apiGroupList(): object {
-  const groups = servedGroupVersions()
-    .filter((gv) => gv.group !== "")
-    .map((gv) => {
-      const groupVersion = `${gv.group}/${gv.version}`;
-      return {
-        name: gv.group,
-        versions: [{ groupVersion, version: gv.version }],
-        preferredVersion: { groupVersion, version: gv.version },
-      };
-    });
+/** One group's legacy discovery entry: its versions, the preferred (first) one named. */
+function groupEntry(all: readonly ResourceInfo[], group: string): object | undefined {
+  const versions = servedGroupVersions(all)
+    .filter((gv) => gv.group === group)
+    .map((gv) => ({ groupVersion: `${gv.group}/${gv.version}`, version: gv.version }));
+  if (!versions.length) return undefined;
+  return { name: group, versions, preferredVersion: versions[0] };
+}
+
+export function apiGroupList(all: readonly ResourceInfo[] = resources): object {
+  const names = [...new Set(servedGroupVersions(all).map((gv) => gv.group))].filter((g) => g);
+  const groups = names.map((g) => groupEntry(all, g)!);
   return { kind: "APIGroupList", apiVersion: "v1", groups };
 }
 
-export function apiGroup(group: string): object | undefined {
-  const gv = servedGroupVersions().find((g) => g.group === group);
-  if (!gv || group === "") return undefined;
-  const groupVersion = `${gv.group}/${gv.version}`;
-  return {
-    kind: "APIGroup",
-    apiVersion: "v1",
-    name: group,
-    versions: [{ groupVersion, version: gv.version }],
-    preferredVersion: { groupVersion, version: gv.version },
-  };
+export function apiGroup(
+  group: string,
+  all: readonly ResourceInfo[] = resources,
+): object | undefined {
+  if (group === "") return undefined;
+  const entry = groupEntry(all, group);
+  return entry && { kind: "APIGroup", apiVersion: "v1", ...entry };
 }
 
-export function apiResourceList(group: string, version: string): object | undefined {
-  const here = resources.filter((r) => r.group === group && r.version === version);
+export function apiResourceList(
+  group: string,
+  version: string,
+  all: readonly ResourceInfo[] = resources,
+): object | undefined {
+  const here = all.filter((r) => r.group === group && r.version === version);
   const virtual = VIRTUAL.filter((r) => r.group === group && r.version === version);
   if (here.length === 0 && virtual.length === 0) return undefined;
   const list: object[] = [];
@@ -223,27 +236,32 @@ function aggregatedResource(r: ResourceInfo): Record<string, unknown> {
 }
 
 /** The aggregated document for /api (core) or /apis (every named group). */
-export function aggregatedDiscovery(core: boolean, v: AggregatedVersion): object {
-  const items = servedGroupVersions()
-    .filter((gv) => (gv.group === "") === core)
-    .map((gv) => {
-      const list: Record<string, unknown>[] = resources
-        .filter((r) => r.group === gv.group && r.version === gv.version)
-        .map(aggregatedResource);
-      for (const x of VIRTUAL.filter((r) => r.group === gv.group && r.version === gv.version)) {
-        list.push({
-          resource: x.resource,
-          responseKind: { group: x.group, version: x.version, kind: x.kind },
-          scope: x.namespaced ? "Namespaced" : "Cluster",
-          singularResource: x.singular,
-          verbs: x.verbs,
-        });
-      }
-      return {
-        metadata: core ? { creationTimestamp: null } : { name: gv.group, creationTimestamp: null },
-        versions: [{ version: gv.version, resources: list, freshness: "Current" }],
-      };
-    });
+export function aggregatedDiscovery(
+  core: boolean,
+  v: AggregatedVersion,
+  all: readonly ResourceInfo[] = resources,
+): object {
+  const versionsOf = (gv: { group: string; version: string }) => {
+    const list: Record<string, unknown>[] = all
+      .filter((r) => r.group === gv.group && r.version === gv.version)
+      .map(aggregatedResource);
+    for (const x of VIRTUAL.filter((r) => r.group === gv.group && r.version === gv.version)) {
+      list.push({
+        resource: x.resource,
+        responseKind: { group: x.group, version: x.version, kind: x.kind },
+        scope: x.namespaced ? "Namespaced" : "Cluster",
+        singularResource: x.singular,
+        verbs: x.verbs,
+      });
+    }
+    return { version: gv.version, resources: list, freshness: "Current" };
+  };
+  const gvs = servedGroupVersions(all).filter((gv) => (gv.group === "") === core);
+  const groups = [...new Set(gvs.map((gv) => gv.group))];
+  const items = groups.map((group) => ({
+    metadata: core ? { creationTimestamp: null } : { name: group, creationTimestamp: null },
+    versions: gvs.filter((gv) => gv.group === group).map(versionsOf),
+  }));
   return {
     kind: "APIGroupDiscoveryList",
     apiVersion: `apidiscovery.k8s.io/${v}`,

@@ -139,11 +139,12 @@ export class ForbiddenError extends ApiError {
 
 /** 405: the resource exists but does not support the verb. */
 export class MethodNotAllowedError extends ApiError {
-  constructor(verb: string, what: string) {
+  constructor(verb: string, what: string, message?: string) {
     super(
       405,
       "MethodNotAllowed",
-      `the server does not allow this method on the requested resource (${verb} ${what})`,
+      message ??
+        `the server does not allow this method on the requested resource (${verb} ${what})`,
     );
   }
 }

@@ -12,6 +12,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
   pruneUnknownFields,
+  readJsonPath,
   selectableFields,
   SelectorError,
   unknownFields,
@@ -27,6 +28,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   UnknownResourceError,
+  UnsupportedMediaTypeError,
 } from "./errors.js";
 import { Registry, storageError, type DeleteOptions } from "./registry.js";
 import { evictPod } from "./eviction.js";
@@ -75,7 +77,16 @@ export interface Route {
 }
 
 /** Parses the part of a path after /api/v1 or /apis/{group}/{version}. */
-export function parseRoute(group: string, version: string, segments: string[]): Route {
+export function parseRoute(
+  group: string,
+  version: string,
+  segments: string[],
+  find: (
+    group: string,
+    version: string,
+    resource: string,
+  ) => ResourceInfo | undefined = findResource,
+): Route {
   const path = "/" + [group ? `apis/${group}` : "api", version, ...segments].join("/");
   let namespace: string | undefined;
   let rest = segments;
@@ -88,7 +99,7 @@ export function parseRoute(group: string, version: string, segments: string[]): 
     rest = segments.slice(2);
   }
   const [resource, name, subresource, ...extra] = rest;
-  const info = resource ? findResource(group, version, resource) : undefined;
+  const info = resource ? find(group, version, resource) : undefined;
   if (!info || (extra.length && subresource !== "proxy")) throw new UnknownResourceError(path);
   if (namespace !== undefined && !info.namespaced) throw new UnknownResourceError(path);
   if (
@@ -176,6 +187,10 @@ function filterFor(
 export interface HandlerContext {
   registries: Map<ResourceInfo, Registry>;
   registry(info: ResourceInfo): Registry;
+  /** Finds a served resource, custom ones included. */
+  resolve(group: string, version: string, resource: string): ResourceInfo | undefined;
+  /** Whether a custom resource's CRD is being deleted. */
+  terminating(info: ResourceInfo): boolean;
   log: (msg: string, err?: unknown) => void;
   onWatch: (info: ResourceInfo, delta: number) => void;
   /** How long an un-timed watch stays open (Kubernetes: 30–60 minutes). */
@@ -269,6 +284,8 @@ function respond(
 ): void {
   const { table, yaml, protobuf } = negotiate(r.req);
   const headers: Record<string, string> = {};
+  const deprecation = r.route.info.custom?.deprecationWarning;
+  if (deprecation) warnings = [deprecation, ...warnings];
   if (warnings.length) {
     r.res.setHeader(
       "Warning",
@@ -316,7 +333,7 @@ async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
     return proxyToNode(ctx, r, await reg.get(undefined, name!), r.route.proxyPath ?? "");
   }
   const obj = await reg.get(namespace, name!);
-  if (subresource === "scale") return respond(r, 200, toScale(obj));
+  if (subresource === "scale") return respond(r, 200, toScale(obj, info));
   if (subresource && subresource !== "status")
     throw new MethodNotAllowedError("GET", `${info.resource}/${subresource}`);
   respond(r, 200, obj);
@@ -338,6 +355,8 @@ async function list(ctx: HandlerContext, r: Request): Promise<void> {
     resourceVersion: q.get("resourceVersion") || undefined,
   });
   if (table) {
+    const deprecation = info.custom?.deprecationWarning;
+    if (deprecation) r.res.setHeader("Warning", `299 - ${JSON.stringify(deprecation)}`);
     sendJson(
       r.res,
       200,
@@ -657,6 +676,13 @@ async function create(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace } = r.route;
   if (info.namespaced && namespace === undefined)
     throw new MethodNotAllowedError("POST", `${info.resource} (all namespaces)`);
+  if (ctx.terminating(info)) {
+    throw new MethodNotAllowedError(
+      "POST",
+      info.resource,
+      "create not allowed while custom resource definition is terminating",
+    );
+  }
   const type = bodyType(r.req, ["json", "yaml", "protobuf"]);
   const obj = decodeObject(await readBody(r.req), type) as KubeObject;
   checkIdentity(r, obj);
@@ -695,11 +721,12 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
       async (cur) =>
         scaleInto(
           cur,
-          await admitRequest(ctx, r, "UPDATE", body, SCALE_KIND, admission, toScale(cur)),
+          await admitRequest(ctx, r, "UPDATE", body, SCALE_KIND, admission, toScale(cur, info)),
+          info,
         ),
       { precondition: rvOf(body), dryRun: dry },
     );
-    respond(r, 200, toScale(result.object), admission.warnings);
+    respond(r, 200, toScale(result.object, info), admission.warnings);
     return;
   }
   if (subresource === "finalize") {
@@ -763,6 +790,14 @@ export function applyPatch(
     case "jsonpatch":
       return jsonPatch(current, patchBody);
     case "strategic":
+      if (info.custom) {
+        // Custom resources have no patch strategies to merge by, as in Kubernetes.
+        throw new UnsupportedMediaTypeError("application/strategic-merge-patch+json", [
+          "application/json-patch+json",
+          "application/merge-patch+json",
+          "application/apply-patch+yaml",
+        ]);
+      }
       if (!isObject(patchBody))
         throw new BadRequestError("a strategic merge patch must be a JSON object");
       return strategicMergePatch(current, patchBody, info);
@@ -803,17 +838,18 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
       namespace,
       name!,
       async (cur) => {
-        const old = toScale(cur);
+        const old = toScale(cur, info);
         const scale = patchErrors(() => applyPatch(type, old, patchBody, info));
         if (!isObject(scale)) throw new BadRequestError("the patch did not produce an object");
         return scaleInto(
           cur,
           await admitRequest(ctx, r, "UPDATE", scale, SCALE_KIND, admission, old),
+          info,
         );
       },
       { dryRun: dry, precondition: patchPrecondition(type, patchBody) },
     );
-    respond(r, 200, toScale(object), admission.warnings);
+    respond(r, 200, toScale(object, info), admission.warnings);
     return;
   }
   if (subresource && subresource !== "status")
@@ -1087,9 +1123,32 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
 }
 
 // The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
-export function toScale(obj: KubeObject): Record<string, unknown> {
+export function toScale(obj: KubeObject, info?: ResourceInfo): Record<string, unknown> {
   const m = meta(obj);
   const selector = get(obj, "spec", "selector");
+  const custom = info?.custom?.scale;
+  if (custom) {
+    // A custom resource's scale: its CRD names where replicas and the selector live.
+    const replicas = readJsonPath(obj, custom.specReplicasPath);
+    const current = readJsonPath(obj, custom.statusReplicasPath);
+    const sel = custom.labelSelectorPath ? readJsonPath(obj, custom.labelSelectorPath) : undefined;
+    return {
+      kind: "Scale",
+      apiVersion: "autoscaling/v1",
+      metadata: {
+        name: m.name,
+        namespace: m.namespace,
+        uid: m.uid,
+        resourceVersion: m.resourceVersion,
+        creationTimestamp: m.creationTimestamp,
+      },
+      spec: { replicas: typeof replicas === "number" ? replicas : 0 },
+      status: {
+        replicas: typeof current === "number" ? current : 0,
+        ...(typeof sel === "string" && sel ? { selector: sel } : {}),
+      },
+    };
+  }
   return {
     kind: "Scale",
     apiVersion: "autoscaling/v1",
@@ -1122,7 +1181,7 @@ function selectorString(sel: Record<string, unknown>): string {
   return parts.join(",");
 }
 
-function scaleInto(cur: KubeObject, scale: unknown): KubeObject {
+function scaleInto(cur: KubeObject, scale: unknown, info: ResourceInfo): KubeObject {
   const replicas = get(scale, "spec", "replicas");
   if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
     throw new InvalidError("Scale", "autoscaling", meta(cur).name ?? "", [
@@ -1134,6 +1193,18 @@ function scaleInto(cur: KubeObject, scale: unknown): KubeObject {
     ]);
   }
   const next = clone(cur);
+  const path = info.custom?.scale?.specReplicasPath;
+  if (path) {
+    // Sets .spec.a.b = replicas, creating the objects on the way.
+    const parts = path.replace(/^\./, "").split(".");
+    let at: Record<string, unknown> = next;
+    for (const p of parts.slice(0, -1)) {
+      if (!isObject(at[p])) at[p] = {};
+      at = at[p] as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]!] = replicas;
+    return next;
+  }
   (next.spec as Record<string, unknown>).replicas = replicas;
   return next;
 }

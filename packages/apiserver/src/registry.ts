@@ -2,7 +2,8 @@
 // on etcd, with the Kubernetes rules every kind shares (uids, generation, status vs spec,
 // graceful deletion, finalizers) plus the per-kind rules from strategy.ts.
 import type { ResourceInfo } from "@skiff/api";
-import { apiVersionOf, applyDefaults, validate } from "@skiff/api";
+import { apiVersionOf, applyDefaults, CRD_CLEANUP_FINALIZER, validate } from "@skiff/api";
+import { markTerminating } from "./crd-conditions.js";
 import {
   ClaimTakenError,
   CompactedError,
@@ -26,7 +27,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from "./errors.js";
-import { clone, get, isObject, meta, now, type Meta } from "./objects.js";
+import { clone, get, isObject, jsonEqual, meta, now, type Meta } from "./objects.js";
 import {
   addDefaultTolerations,
   allocateServiceAddresses,
@@ -116,9 +117,39 @@ export class Registry {
     readonly info: ResourceInfo,
     private readonly deps: RegistryDeps,
   ) {
-    const dir = info.resource === "services" ? "services/specs" : info.resource;
+    // Custom resources live under their group, as Kubernetes keeps them, whatever the version.
+    const dir = info.custom
+      ? `${info.group}/${info.resource}`
+      : info.resource === "services"
+        ? "services/specs"
+        : info.resource;
     this.base = `/registry/${dir}/`;
-    this.cache = new WatchCache(deps.storage, this.base, 10_000, deps.log);
+    this.cache = new WatchCache(deps.storage, this.base, 10_000, deps.log, (obj) =>
+      this.asServed(obj),
+    );
+  }
+
+  /**
+   * Custom resources are stored at the CRD's storage version and served at any served
+   * version: with conversion strategy None only apiVersion changes.
+   */
+  private asServed(obj: KubeObject): KubeObject {
+    if (this.info.custom) obj.apiVersion = apiVersionOf(this.info);
+    return obj;
+  }
+
+  private read(value: Record<string, unknown>, rev: number): KubeObject {
+    return this.asServed(withVersion(value, rev));
+  }
+
+  /** The object as written to etcd (custom resources: at the storage version). */
+  private toStorage(obj: KubeObject): KubeObject {
+    const custom = this.info.custom;
+    if (!custom || custom.storageVersion === this.info.version) return obj;
+    return {
+      ...obj,
+      apiVersion: apiVersionOf({ group: this.info.group, version: custom.storageVersion }),
+    };
   }
 
   key(namespace: string | undefined, name: string): string {
@@ -141,7 +172,7 @@ export class Registry {
   async get(namespace: string | undefined, name: string): Promise<KubeObject> {
     const stored = await this.deps.storage.get(this.key(namespace, name)).catch(storageError);
     if (!stored) throw new NotFoundError(this.target(name));
-    return withVersion(stored.value, stored.modRevision);
+    return this.read(stored.value, stored.modRevision);
   }
 
   /**
@@ -193,7 +224,7 @@ export class Registry {
         });
       revision = page.revision;
       for (const item of page.items) {
-        const obj = withVersion(item.value, item.modRevision);
+        const obj = this.read(item.value, item.modRevision);
         if (!filter(obj)) continue;
         items.push(obj);
         if (limit && items.length === limit) {
@@ -316,7 +347,7 @@ export class Registry {
       try {
         const rev = await this.deps.storage.create(
           this.key(namespace, name),
-          obj,
+          this.toStorage(obj),
           claims,
           this.writeOptions(),
         );
@@ -366,6 +397,8 @@ export class Registry {
       skipUpdateValidation?: boolean;
       /** The mutation may change status along with the rest (pods/binding). */
       withStatus?: boolean;
+      /** Write nothing when the object would not change (controllers' idempotent status writes). */
+      skipUnchanged?: boolean;
     } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.key(namespace, name);
@@ -387,7 +420,7 @@ export class Registry {
         const created = await this.create(namespace, fresh, opts);
         return { object: created, created: true };
       }
-      const old = withVersion(stored.value, stored.modRevision);
+      const old = this.read(stored.value, stored.modRevision);
       const next = clone(await mutate(clone(old)));
       if (!isObject(next.metadata)) next.metadata = {};
       if (opts.precondition && opts.precondition !== meta(old).resourceVersion) {
@@ -421,7 +454,8 @@ export class Registry {
       if (!opts.skipUpdateValidation) this.check(obj, old);
       await this.deps.admitWrite?.(this.info, obj, old);
       if (webhooks) await webhooks.hooks.validate(webhooks.attrs, obj, old);
-      if (opts.dryRun) return { object: obj, created: false };
+      if (opts.dryRun || (opts.skipUnchanged && jsonEqual(obj, old)))
+        return { object: obj, created: false };
       // Deleting objects whose last finalizer was just removed completes their deletion.
       const m = meta(obj);
       if (m.deletionTimestamp && !m.finalizers?.length && this.finishesOnFinalize(obj)) {
@@ -438,7 +472,7 @@ export class Registry {
       try {
         const rev = await this.deps.storage.update(
           key,
-          stripVersion(obj),
+          this.toStorage(stripVersion(obj)),
           stored.modRevision,
           claims,
           this.writeOptions(),
@@ -539,7 +573,7 @@ export class Registry {
     for (let attempt = 0; attempt < 10; attempt++) {
       const stored = await this.deps.storage.get(key).catch(storageError);
       if (!stored) throw new NotFoundError(this.target(name));
-      const old = withVersion(stored.value, stored.modRevision);
+      const old = this.read(stored.value, stored.modRevision);
       const m = meta(old);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== m.uid) {
@@ -565,7 +599,7 @@ export class Registry {
         try {
           const rev = await this.deps.storage.update(
             key,
-            stripVersion(graceful),
+            this.toStorage(stripVersion(graceful)),
             stored.modRevision,
           );
           return { object: withVersion(graceful, rev), deleted: false };
@@ -604,6 +638,16 @@ export class Registry {
     if (opts.propagationPolicy === "Background") {
       finalizers.delete("foregroundDeletion");
       finalizers.delete("orphan");
+    }
+    // A CRD goes only after its objects: the apiserver's CRD controller deletes them, then
+    // removes this finalizer (Kubernetes' customresourcecleanup).
+    if (
+      this.info.kind === "CustomResourceDefinition" &&
+      !this.info.custom &&
+      !m.deletionTimestamp
+    ) {
+      finalizers.add(CRD_CLEANUP_FINALIZER);
+      markTerminating(obj);
     }
     const setFinalizers = (): void => {
       if (finalizers.size) m.finalizers = [...finalizers];

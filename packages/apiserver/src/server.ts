@@ -48,6 +48,7 @@ import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { asUser, Authorization, requestAttributes, type AuthorizationMode } from "./authz/index.js";
 import { reviewRoute, serveReview } from "./authz/reviews.js";
+import { CustomResources } from "./crd.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { WebhookAdmission } from "./webhooks/dispatch.js";
 import { serviceTarget } from "./webhooks/service.js";
@@ -114,6 +115,7 @@ export class ApiServer {
   private readonly resourceMetrics: ResourceMetrics;
   /** Admission webhooks; every Registry's deps carry it (custom resources' too). */
   readonly webhooks: WebhookAdmission;
+  private readonly customResources: CustomResources;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -142,39 +144,27 @@ export class ApiServer {
         }),
       );
     }
-    const webhooks = (this.webhooks = this.webhookAdmission());
-    for (const info of resources) {
-      this.registries.set(
-        info,
-        new Registry(info, {
-          storage: this.storage,
-          allocator: this.allocator,
-          namespaceAdmits: (ns) => this.namespaceAdmits(ns),
-          admitCreate: (i, obj) =>
-            admitCreate(
-              {
-                list: async (group, resource, namespace) => {
-                  const items = (await this.registry(resource, group).cache.list()).items;
-                  return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
-                },
-                registry: (group, resource) => this.registry(resource, group),
-              },
-              i,
-              obj,
-            ),
-          admitWrite: (i, obj, old) => this.authz.admitWrite(i, obj, old),
-          webhooks,
-          eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
-          log: (msg) => this.log.warn({ resource: info.resource }, msg),
-        }),
-      );
-    }
+    this.webhooks = this.webhookAdmission();
+    for (const info of resources) this.registries.set(info, this.newRegistry(info));
+    this.customResources = new CustomResources({
+      crds: this.registry("customresourcedefinitions", "apiextensions.k8s.io"),
+      newRegistry: (info) => this.newRegistry(info),
+      registries: this.registries,
+      log: (msg, detail) => this.log.info(detail ?? {}, msg),
+    });
     this.authz = new Authorization(opts.authorizationModes ?? ["Node", "RBAC"], (r, g) =>
       this.registry(r, g),
     );
     this.ctx = {
       registries: this.registries,
-      registry: (info) => this.registries.get(info)!,
+      registry: (info) => {
+        const reg = this.registries.get(info);
+        // A custom resource whose CRD went away while the request was under way.
+        if (!reg) throw new UnknownResourceError(`/${info.group}/${info.version}/${info.resource}`);
+        return reg;
+      },
+      resolve: (group, version, resource) => this.customResources.resolve(group, version, resource),
+      terminating: (info) => this.customResources.terminating(info),
       log: (msg, err) => this.log.error({ err }, msg),
       onWatch: (info, delta) =>
         this.metrics.watches.inc(
@@ -184,7 +174,7 @@ export class ApiServer {
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
-      webhooks,
+      webhooks: this.webhooks,
     };
     configureKubeletClient(this.ctx, {
       certFile: opts.kubeletClientCertificate,
@@ -231,6 +221,31 @@ export class ApiServer {
           { name, type, operation, rejected: String(rejected) },
           seconds,
         ),
+    });
+  }
+
+  /** A registry for one resource, with this server's storage and admission. */
+  private newRegistry(info: ResourceInfo): Registry {
+    return new Registry(info, {
+      storage: this.storage,
+      allocator: this.allocator,
+      namespaceAdmits: (ns) => this.namespaceAdmits(ns),
+      admitCreate: (i, obj) =>
+        admitCreate(
+          {
+            list: async (group, resource, namespace) => {
+              const items = (await this.registry(resource, group).cache.list()).items;
+              return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
+            },
+            registry: (group, resource) => this.registry(resource, group),
+          },
+          i,
+          obj,
+        ),
+      admitWrite: (i, obj, old) => this.authz.admitWrite(i, obj, old),
+      webhooks: this.webhooks,
+      eventTtlSeconds: this.opts.eventTtlSeconds ?? 3600,
+      log: (msg) => this.log.warn({ resource: info.resource }, msg),
     });
   }
 
@@ -281,6 +296,7 @@ export class ApiServer {
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
     await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
+    await this.customResources.start();
     const o = this.opts;
     this.server = createHttpsServer(
       {
@@ -395,6 +411,7 @@ export class ApiServer {
     clearInterval(this.bookmarkTimer);
     await this.masterLeases?.stop();
     this.resourceMetrics.stop();
+    this.customResources.stop();
     for (const reg of this.registries.values()) await reg.cache.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
@@ -462,7 +479,7 @@ export class ApiServer {
         const group = segments[0] === "api" ? "" : segments[1]!;
         const version = segments[0] === "api" ? segments[1]! : segments[2]!;
         const rest = segments.slice(segments[0] === "api" ? 2 : 3);
-        const route = parseRoute(group, version, rest);
+        const route = parseRoute(group, version, rest, this.ctx.resolve);
         info = route.info;
         subresource = route.subresource ?? "";
         verb = await asUser(user, () =>
@@ -503,7 +520,7 @@ export class ApiServer {
     if (a === undefined) {
       const format = discoveryFormat(req.headers.accept);
       if (format !== "legacy") {
-        const doc = aggregatedDiscovery(core, format) as {
+        const doc = aggregatedDiscovery(core, format, this.customResources.all()) as {
           items: { metadata: { name?: string }; versions: object[] }[];
         };
         if (!core) {
@@ -520,13 +537,17 @@ export class ApiServer {
       }
     }
     let doc: object | undefined;
+    const all = this.customResources.all();
     if (core)
-      doc = a === undefined ? apiVersions(req.headers.host ?? "127.0.0.1") : apiResourceList("", a);
+      doc =
+        a === undefined
+          ? apiVersions(req.headers.host ?? "127.0.0.1")
+          : apiResourceList("", a, all);
     else if (a === undefined) {
-      const list = apiGroupList() as { groups: { name: string }[] };
+      const list = apiGroupList(all) as { groups: { name: string }[] };
       const groups = list.groups.map((g) => (g.name === "autoscaling" ? autoscalingGroup() : g));
       doc = { ...list, groups: [...groups, metricsGroup()] };
-    } else doc = b === undefined ? apiGroup(a) : apiResourceList(a, b);
+    } else doc = b === undefined ? apiGroup(a, all) : apiResourceList(a, b, all);
     if (!doc) throw new UnknownResourceError(req.url ?? "");
     sendDiscovery(req, res, doc, "application/json");
     return true;
@@ -553,12 +574,17 @@ export class ApiServer {
       case "/openapi/v2":
         serveOpenApiV2(req, res);
         return;
-      case "/openapi/v3":
-        sendJson(res, 200, openapiV3Root());
+      case "/openapi/v3": {
+        const root = openapiV3Root();
+        for (const [key, { hash }] of this.customResources.openapiDocuments())
+          root.paths[key] ??= { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
+        sendJson(res, 200, root);
         return;
+      }
     }
     if (path.startsWith("/openapi/v3/")) {
-      const doc = openapiV3Document(path.slice("/openapi/v3/".length));
+      const key = path.slice("/openapi/v3/".length).replace(/^\/+|\/+$/g, "");
+      const doc = openapiV3Document(key) ?? this.customResources.openapiDocuments().get(key)?.doc;
       if (!doc) throw new UnknownResourceError(path);
       sendJson(res, 200, doc, {
         "Cache-Control": url.searchParams.has("hash") ? "public, immutable" : "no-cache",

@@ -25,6 +25,11 @@ export function specChanged(a: KubeObject, b: KubeObject): boolean {
 /** Status a freshly created object starts with (what the client sent is dropped). */
 export function initialStatus(info: ResourceInfo, obj: KubeObject): void {
   if (!info.hasStatus || info.kind === "Node") return;
+  if (info.custom) {
+    // A custom resource with a status subresource starts without status (set through /status).
+    delete obj.status;
+    return;
+  }
   switch (info.kind) {
     case "Pod":
       obj.status = { phase: "Pending", qosClass: qosClass(obj) };

@@ -2,7 +2,7 @@
 // kubectl prints for each kind, computed on the server as Kubernetes 1.31 does.
 
 import type { ResourceInfo } from "@skiff/api";
-import { labelSelectorToRequirements, requirementsToString } from "@skiff/api";
+import { labelSelectorToRequirements, readJsonPath, requirementsToString } from "@skiff/api";
 
 export interface TableColumnDefinition {
   name: string;
@@ -12,7 +12,7 @@ export interface TableColumnDefinition {
   priority: number;
 }
 
-export type Cell = string | number;
+export type Cell = string | number | boolean | null;
 
 export interface TableRow {
   cells: Cell[];
@@ -1393,7 +1393,53 @@ const PRINTERS: Record<string, Printer> = {
   "admissionregistration.k8s.io/validatingwebhookconfigurations": webhookconfigurations,
 };
 
+/**
+ * A custom resource's table: Name, then the CRD's additionalPrinterColumns (Age when it
+ * has none), cells typed as the column says; "date" cells show the age, as Kubernetes'.
+ */
+function customPrinter(info: ResourceInfo): Printer {
+  const defined = info.custom?.printerColumns ?? [];
+  const columns = defined.length
+    ? defined
+    : [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "" }];
+  return {
+    columns: [
+      NAME,
+      ...columns.map((c) => ({
+        name: c.name,
+        type: c.type as TableColumnDefinition["type"],
+        format: c.format ?? "",
+        description: c.description ?? "",
+        priority: c.priority ?? 0,
+      })),
+    ],
+    row: (o, now) => ({
+      cells: [name(o), ...columns.map((c) => customCell(c.type, readJsonPath(o, c.jsonPath), now))],
+    }),
+  };
+}
+
+function customCell(type: string, v: unknown, now: number): Cell {
+  if (v === undefined || v === null) return null;
+  switch (type) {
+    case "integer":
+      return typeof v === "number" ? Math.trunc(v) : null;
+    case "number":
+      return typeof v === "number" ? v : null;
+    case "boolean":
+      return typeof v === "boolean" ? v : null;
+    case "date": {
+      if (typeof v !== "string") return null;
+      const t = Date.parse(v);
+      return Number.isNaN(t) ? "<invalid>" : humanDuration(now - t);
+    }
+    default:
+      return typeof v === "string" ? v : JSON.stringify(v);
+  }
+}
+
 function printerFor(info: ResourceInfo): Printer {
+  if (info.custom) return customPrinter(info);
   return PRINTERS[`${info.group}/${info.resource}`] ?? fallback;
 }
 

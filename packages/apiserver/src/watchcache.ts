@@ -64,6 +64,8 @@ export class WatchCache {
     private readonly prefix: string,
     private readonly historySize = 10_000,
     private readonly log: (msg: string) => void = () => {},
+    /** Applied to every object read from storage (custom resources' apiVersion). */
+    private readonly decode: (obj: KubeObject) => KubeObject = (o) => o,
   ) {}
 
   /** Lists the prefix, then watches it from the list's revision. Idempotent. */
@@ -86,7 +88,8 @@ export class WatchCache {
         revision: revision || undefined,
       });
       revision = page.revision;
-      for (const item of page.items) state.set(item.key, withVersion(item.value, item.modRevision));
+      for (const item of page.items)
+        state.set(item.key, this.decode(withVersion(item.value, item.modRevision)));
       if (!page.nextKey) break;
       startKey = page.nextKey;
     }
@@ -132,7 +135,7 @@ export class WatchCache {
       const prev = this.state.get(r.key);
       let ev: CacheEvent;
       if (r.type === "put") {
-        const object = withVersion(r.value!, r.modRevision);
+        const object = this.decode(withVersion(r.value!, r.modRevision));
         this.state.set(r.key, object);
         ev = {
           type: prev ? "MODIFIED" : "ADDED",

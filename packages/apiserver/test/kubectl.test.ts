@@ -2,11 +2,11 @@
 // against a real etcd + apiserver, command by command as a user types them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, execFileSync } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, realpathSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { kubectlOnPath, startApiserver, type TestApiserver } from "@skiff/testing";
 
 let api: TestApiserver;
 let cacheDir: string;
@@ -19,25 +19,10 @@ after(async () => {
   rmSync(cacheDir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = Awaited<ReturnType<typeof kubectlOnPath>>;
 
 function kubectl(args: string[], opts: { stdin?: string; binary?: string } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      opts.binary ?? "kubectl",
-      [`--cache-dir=${cacheDir}`, ...args],
-      { env: { ...process.env, KUBECONFIG: api.kubeconfig }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-      },
-    );
-    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
-  });
+  return kubectlOnPath(args, { kubeconfig: api.kubeconfig, cacheDir, ...opts });
 }
 
 async function ok(args: string[], stdin?: string): Promise<string> {

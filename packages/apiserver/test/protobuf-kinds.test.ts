@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { apiVersionOf, decodeEnvelope, resources, type ResourceInfo } from "@skiff/api";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { startApiserver, type TestApiserver, crdFixture } from "@skiff/testing";
 import { rawRequest } from "./raw-request.js";
 
 let api: TestApiserver;
@@ -185,6 +185,9 @@ const objects: Record<string, Record<string, unknown>> = {
       ],
     },
   },
+  CustomResourceDefinition: (({ apiVersion: _a, kind: _k, ...rest }) => rest)(
+    crdFixture({ group: "pb.example.com", plural: "gizmos", kind: "Gizmo" }),
+  ),
   EndpointSlice: {
     metadata: { name: "svc-abc", labels: { "kubernetes.io/service-name": "svc" } },
     addressType: "IPv4",
@@ -249,6 +252,9 @@ test("every served kind lists the same in protobuf as in JSON", async () => {
     assert.equal(r.status, 201, `${info.kind}: ${r.text}`);
   }
   for (const info of resources) {
+    // CRDs are served in JSON only here (their JSONSchemaProps has no protobuf table yet);
+    // clients that accept JSON too, as kubectl and client-go do, get JSON.
+    if (info.kind === "CustomResourceDefinition") continue;
     const json = await api.request("GET", collection(info));
     const pb = await rawRequest(api, "GET", collection(info), {
       accept: "application/vnd.kubernetes.protobuf",

@@ -1,7 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { findResource } from "@skiff/api";
+import { customResourceInfos, findResource } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
+import { crdFixture } from "@skiff/testing";
 import { eventually, listPods, podTemplate, startCluster, type Cluster } from "./helpers.js";
 
 let c: Cluster;
@@ -93,4 +94,86 @@ test("deleting a namespace empties it and then it disappears", async () => {
   await eventually(() => gone(c.namespaces.get("doomed")), "the namespace gone", 30_000);
   assert.equal((await cms.list()).items.length, 0);
   assert.equal((await listPods(c, "doomed")).length, 0);
+});
+
+test("custom resources take part: a CR's dependents go with it, and a CR goes with its owner", async () => {
+  const crds = c.client.resource<KubeObject>(
+    findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+  );
+  await crds.create(
+    crdFixture({
+      group: "gc.example.com",
+      plural: "gadgets",
+      kind: "Gadget",
+      schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+    }) as KubeObject,
+  );
+  const gadgetInfo = customResourceInfos((await crds.get("gadgets.gc.example.com")) as object)[0]!;
+  const gadgets = c.client.resource<KubeObject>(gadgetInfo).namespace("default");
+  await eventually(
+    async () => (await c.api.request("GET", "/apis/gc.example.com/v1/gadgets")).status === 200,
+    "gadgets served",
+  );
+  const cms = c.client
+    .resource<KubeObject>(findResource("", "v1", "configmaps")!)
+    .namespace("default");
+  const ownerRef = (o: KubeObject) => ({
+    apiVersion: o.apiVersion!,
+    kind: o.kind!,
+    name: o.metadata.name!,
+    uid: o.metadata.uid!,
+  });
+
+  // A ConfigMap owned by a Gadget goes when the Gadget does.
+  const gadget = await gadgets.create({
+    apiVersion: "gc.example.com/v1",
+    kind: "Gadget",
+    metadata: { name: "g1", namespace: "default" },
+  } as KubeObject);
+  await cms.create({
+    metadata: { name: "g1-config", namespace: "default", ownerReferences: [ownerRef(gadget)] },
+  } as KubeObject);
+  await gadgets.delete("g1", { propagationPolicy: "Background" });
+  await eventually(() => gone(cms.get("g1-config")), "the Gadget's ConfigMap deleted");
+
+  // A Gadget owned by a ConfigMap goes when the ConfigMap does.
+  const owner = await cms.create({
+    metadata: { name: "owner", namespace: "default" },
+  } as KubeObject);
+  await gadgets.create({
+    apiVersion: "gc.example.com/v1",
+    kind: "Gadget",
+    metadata: {
+      name: "g2",
+      namespace: "default",
+      ownerReferences: [{ ...ownerRef(owner), apiVersion: "v1", kind: "ConfigMap" }],
+    },
+  } as KubeObject);
+  await cms.delete("owner", { propagationPolicy: "Background" });
+  await eventually(() => gone(gadgets.get("g2")), "the ConfigMap's Gadget deleted");
+});
+
+test("deleting a namespace deletes its custom resources too", async () => {
+  const crds = c.client.resource<KubeObject>(
+    findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+  );
+  await crds.create(
+    crdFixture({ group: "ns.example.com", plural: "widgets", kind: "Widget" }) as KubeObject,
+  );
+  const info = customResourceInfos((await crds.get("widgets.ns.example.com")) as object)[0]!;
+  await eventually(
+    async () => (await c.api.request("GET", "/apis/ns.example.com/v1/widgets")).status === 200,
+    "widgets served",
+  );
+  await c.namespaces.create({ metadata: { name: "crd-doomed" } });
+  const widgets = c.client.resource<KubeObject>(info).namespace("crd-doomed");
+  await widgets.create({
+    apiVersion: "ns.example.com/v1",
+    kind: "Widget",
+    metadata: { name: "w", namespace: "crd-doomed" },
+  } as KubeObject);
+  await c.namespaces.delete("crd-doomed");
+  await eventually(() => gone(c.namespaces.get("crd-doomed")), "the namespace gone", 30_000);
+  const left = await c.api.request("GET", "/apis/ns.example.com/v1/widgets");
+  assert.deepEqual(left.json.items, []);
 });

@@ -32,3 +32,25 @@ export function runKubectl(
     if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
   });
 }
+
+/**
+ * Runs the kubectl on PATH (the dispatcher, which picks the version by the server's), or
+ * the given binary.
+ */
+export function kubectlOnPath(
+  args: string[],
+  opts: { kubeconfig: string; cacheDir: string; stdin?: string; binary?: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      opts.binary ?? "kubectl",
+      [`--cache-dir=${opts.cacheDir}`, ...args],
+      { env: { ...process.env, KUBECONFIG: opts.kubeconfig }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      },
+    );
+    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
+  });
+}

@@ -16,5 +16,12 @@ export { freePort } from "./ports.js";
 export { startEtcd, startEtcdCluster } from "./etcd.js";
 export type { Etcd, EtcdCluster, EtcdMember } from "./etcd.js";
 export * from "./apiserver.js";
+export { crdFixture } from "./crd.js";
 export { eventually } from "./eventually.js";
-export { KUBECTL_VERSIONS, kubectlDir, runKubectl, type KubectlResult } from "./bundled-kubectl.js";
+export {
+  KUBECTL_VERSIONS,
+  kubectlDir,
+  kubectlOnPath,
+  runKubectl,
+  type KubectlResult,
+} from "./bundled-kubectl.js";

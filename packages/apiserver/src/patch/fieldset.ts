@@ -5,11 +5,12 @@
 // fields>` (an element of an associative list), `v:<json>` (an element of a set). A set of
 // paths is kept as a Set of `JSON.stringify(path)`, so that union and difference are Set ops.
 
+import type { CustomResourceDetail } from "@skiff/api";
 import { PatchError } from "./errors.js";
 import { isObject, own, put, type JsonObject } from "./json.js";
 import { fieldStrategy, isSet, keyDefaults, listMapKeys } from "./schema.js";
 
-export type Kind = { group: string; kind: string };
+export type Kind = { group: string; kind: string; custom?: CustomResourceDetail };
 export type PathSet = Set<string>;
 
 /** Fields Kubernetes never tracks ownership of: identity and server-set metadata. */

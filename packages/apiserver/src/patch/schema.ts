@@ -7,6 +7,8 @@
 // (atomic). Paths are field names joined by "." with list positions left out,
 // e.g. "spec.template.spec.containers.env".
 
+import type { CustomResourceDetail, JSONSchemaProps } from "@skiff/api";
+
 export interface FieldStrategy {
   /** `patchStrategy` tag: "merge" (merge by key, or union for primitive lists), "retainKeys". */
   patchStrategy?: "merge" | "retainKeys" | "merge,retainKeys";
@@ -124,10 +126,12 @@ function webhookConfiguration(): Fields {
 
 /** The strategy of the field at `path` (field names only) in objects of `kind`, if it has one. */
 export function fieldStrategy(
-  kind: { group: string; kind: string },
+  kind: { group: string; kind: string; custom?: CustomResourceDetail },
   path: readonly string[],
 ): FieldStrategy | undefined {
   const key = path.join(".");
+  if (kind.custom?.schema && !Object.hasOwn(objectMeta, key))
+    return customStrategy(kind.custom.schema, path);
   const name = `${kind.group}/${kind.kind}`;
   const fields = Object.hasOwn(kinds, name) ? kinds[name] : undefined;
   // Paths come from request bodies: look up own entries only.
@@ -155,3 +159,25 @@ export function hasMerge(strategy: FieldStrategy | undefined): boolean {
  * element the server stored with the default (`+default="TCP"` on port protocols).
  */
 export const keyDefaults: Record<string, unknown> = { protocol: "TCP" };
+
+/** A custom resource's list and map markers (x-kubernetes-list-type, -list-map-keys, -map-type). */
+function customStrategy(
+  schema: JSONSchemaProps,
+  path: readonly string[],
+): FieldStrategy | undefined {
+  let s: JSONSchemaProps | undefined = schema;
+  for (const name of path) {
+    if (s?.type === "array") s = s.items;
+    const additional: JSONSchemaProps | undefined =
+      typeof s?.additionalProperties === "object" ? s.additionalProperties : undefined;
+    s = s?.properties?.[name] ?? additional;
+    if (!s) return undefined;
+  }
+  const listType = s["x-kubernetes-list-type"];
+  const keys = s["x-kubernetes-list-map-keys"];
+  if (listType === "map" && keys?.length)
+    return { patchStrategy: "merge", patchMergeKey: keys[0], listMapKeys: keys };
+  if (listType === "set") return { patchStrategy: "merge" };
+  if (s["x-kubernetes-map-type"] === "atomic") return { atomic: true };
+  return undefined;
+}

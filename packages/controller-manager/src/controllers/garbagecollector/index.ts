@@ -4,7 +4,13 @@
 //
 // It keeps a small graph from the informer events: uid → object, owner uid → dependents.
 // The queue holds "resource|namespace/name" items; `sync` re-reads everything it decides on.
-import { findResource, findResourceByKind, type ResourceInfo } from "@skiff/api";
+import {
+  apiVersionOf,
+  customResourceInfos,
+  findResource,
+  findResourceByKind,
+  type ResourceInfo,
+} from "@skiff/api";
 import {
   isConflict,
   isNotFound,
@@ -46,12 +52,15 @@ interface Node {
 }
 
 const itemOf = (resource: string, key: string): string => `${resource}|${key}`;
+const CRDS = "customresourcedefinitions.apiextensions.k8s.io";
 
 export class GarbageCollector extends QueueController {
   readonly name = "garbagecollector";
   protected readonly queue: WorkQueue<string>;
   private readonly informers = new Map<string, SharedInformer<KubeObject>>();
   private readonly infos = new Map<string, ResourceInfo>();
+  /** apiVersion|kind → a served custom resource version, for owner references to them. */
+  private readonly customKinds = new Map<string, ResourceInfo>();
   /** uid → where the object lives. */
   private readonly byUid = new Map<string, Node>();
   /** owner uid → items of objects that list it in ownerReferences. */
@@ -62,19 +71,45 @@ export class GarbageCollector extends QueueController {
     this.queue = newQueue(ctx, this.name);
     for (const [group, resource] of gcResources) {
       const info = findResource(group, "v1", resource);
-      if (!info) continue;
-      const informer = ctx.informers.forResource(info);
-      this.informers.set(resource, informer);
-      this.infos.set(resource, info);
-      informer.addEventHandler({
-        add: (obj) => this.observe(resource, undefined, obj),
-        update: (old, obj) => {
-          if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
-            this.observe(resource, old, obj);
-        },
-        delete: (obj) => this.forget(resource, unwrapTombstone(obj)),
-      });
+      if (info) this.track(resource, info);
     }
+    // Custom resources take part too: each Established CRD adds an informer on its
+    // preferred version, as Kubernetes' GC finds them through discovery.
+    const crds = ctx.informers.forResource(
+      findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+    );
+    this.informers.set(CRDS, crds);
+    crds.addEventHandler({
+      add: (crd) => this.trackCustom(crd),
+      update: (_old, crd) => this.trackCustom(crd),
+    });
+  }
+
+  private track(resource: string, info: ResourceInfo): void {
+    const informer = this.ctx.informers.forResource(info);
+    this.informers.set(resource, informer);
+    this.infos.set(resource, info);
+    informer.addEventHandler({
+      add: (obj) => this.observe(resource, undefined, obj),
+      update: (old, obj) => {
+        if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+          this.observe(resource, old, obj);
+      },
+      delete: (obj) => this.forget(resource, unwrapTombstone(obj)),
+    });
+  }
+
+  private trackCustom(crd: KubeObject): void {
+    const { status } = crd as { status?: { conditions?: { type: string; status: string }[] } };
+    const conditions = status?.conditions;
+    if (!conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
+    const infos = customResourceInfos(crd);
+    for (const info of infos) this.customKinds.set(`${apiVersionOf(info)}|${info.kind}`, info);
+    const preferred = infos[0];
+    // Keyed by plural.group: never the same as a built-in resource's key.
+    const key = preferred && `${preferred.resource}.${preferred.group}`;
+    if (!preferred || this.infos.has(key!)) return;
+    this.track(key!, preferred);
   }
 
   private observe(resource: string, old: KubeObject | undefined, obj: KubeObject): void {
@@ -217,7 +252,9 @@ export class GarbageCollector extends QueueController {
         ? "deletingForeground"
         : "present";
     if (cached) return check(cached);
-    const info = findResourceByKind(ref.apiVersion, ref.kind);
+    const info =
+      findResourceByKind(ref.apiVersion, ref.kind) ??
+      this.customKinds.get(`${ref.apiVersion}|${ref.kind}`);
     if (!info) {
       this.ctx.log.warn({ owner: ref }, "unknown owner kind; keeping the dependent");
       return "present";

@@ -1,6 +1,6 @@
 // The namespace controller: empties a Terminating namespace of every namespaced resource,
 // then removes the "kubernetes" finalizer (PUT .../finalize) so the apiserver deletes it.
-import { findResource, resources } from "@skiff/api";
+import { customResourceInfos, findResource, resources, type ResourceInfo } from "@skiff/api";
 import {
   ApiError,
   isNotFound,
@@ -19,6 +19,7 @@ import {
 import type { Namespace } from "../../objects.js";
 
 const namespacesInfo = findResource("", "v1", "namespaces")!;
+const crdsInfo = findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
 
 /** How soon to look again while objects are still going away (pods in their grace period). */
 const recheckMs = 1_000;
@@ -27,11 +28,14 @@ export class NamespaceController extends QueueController {
   readonly name = "namespace";
   protected readonly queue: WorkQueue<string>;
   private readonly informer: SharedInformer<Namespace>;
+  /** CRDs: their namespaced custom resources are emptied out too. */
+  private readonly crds: SharedInformer<KubeObject>;
 
   constructor(ctx: ControllerContext) {
     super(ctx);
     this.queue = newQueue(ctx, this.name);
     this.informer = ctx.informers.forResource<Namespace>(namespacesInfo);
+    this.crds = ctx.informers.forResource(crdsInfo);
     const enqueue = (ns: Namespace) => {
       if (ns.metadata.deletionTimestamp) this.queue.add(metaNamespaceKey(ns));
     };
@@ -43,7 +47,7 @@ export class NamespaceController extends QueueController {
   }
 
   protected cachesToSync() {
-    return [this.informer];
+    return [this.informer, this.crds];
   }
 
   async sync(name: string): Promise<void> {
@@ -61,7 +65,7 @@ export class NamespaceController extends QueueController {
   /** Deletes every namespaced object in the namespace; returns how many still exist. */
   private async deleteContent(namespace: string): Promise<number> {
     let remaining = 0;
-    for (const info of resources.filter((r) => r.namespaced)) {
+    for (const info of [...resources, ...this.customResources()].filter((r) => r.namespaced)) {
       const rc = this.ctx.client.resource<KubeObject>(info).namespace(namespace);
       const { items } = await rc.list();
       remaining += items.length;
@@ -78,6 +82,19 @@ export class NamespaceController extends QueueController {
       );
     }
     return remaining;
+  }
+
+  /** The preferred version of every Established CRD's resource. */
+  private customResources(): ResourceInfo[] {
+    const out: ResourceInfo[] = [];
+    for (const crd of this.crds.lister().list()) {
+      const { status } = crd as { status?: { conditions?: { type: string; status: string }[] } };
+      if (!status?.conditions?.some((c) => c.type === "Established" && c.status === "True"))
+        continue;
+      const preferred = customResourceInfos(crd)[0];
+      if (preferred) out.push(preferred);
+    }
+    return out;
   }
 
   /** Removes "kubernetes" from spec.finalizers through the finalize subresource. */
