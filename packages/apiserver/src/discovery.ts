@@ -56,6 +56,14 @@ const VIRTUAL: VirtualResource[] = [
     kind: "SelfSubjectReview",
     verbs: ["create"],
   },
+  {
+    group: "authentication.k8s.io",
+    version: "v1",
+    resource: "tokenreviews",
+    singular: "tokenreview",
+    kind: "TokenReview",
+    verbs: ["create"],
+  },
 ];
 
 /** Every group/version served, core first, stored kinds' groups before review-only ones. */

@@ -15,6 +15,8 @@ import {
 } from "@skiff/api";
 import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { EtcdStorage, type Storage } from "./storage.js";
+import { loadEncryptionConfig } from "./encryption.js";
+import { AuditLog, requestAttributes, type AuditRecord } from "./audit.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
@@ -47,6 +49,7 @@ import type { KubeObject } from "./watchcache.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
+import { isTokenReview, serveTokenReview } from "./tokenreview.js";
 import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
 import {
   METRICS_GROUP,
@@ -82,11 +85,27 @@ export interface ApiServerOptions {
   kubeletClientKey?: string;
   /** How often metrics.k8s.io scrapes the kubelets (metrics-server's --metric-resolution). */
   metricResolutionMs?: number;
+  /** Admission plugins turned off (kube-apiserver's --disable-admission-plugins). */
+  disableAdmissionPlugins?: string[];
+  /** An EncryptionConfiguration file: which resources are encrypted at rest, and how. */
+  encryptionProviderConfig?: string;
+  /** An audit Policy file and the file the audit Events go to ("-" for stdout). */
+  auditPolicyFile?: string;
+  auditLogPath?: string;
   logger?: Logger;
+}
+
+/** The resource an etcd key belongs to (`/registry/<resource>/...`), for encryption at rest. */
+function resourceOfKey(key: string): { resource: string; group: string } | undefined {
+  const dir = key.startsWith("/registry/services/specs/") ? "services" : key.split("/")[2];
+  const info = resources.find((r) => r.resource === dir);
+  return info ? { resource: info.resource, group: info.group } : undefined;
 }
 
 /** Paths anyone may read without credentials, as Kubernetes' public-info-viewer role allows. */
 const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+
+const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:unauthenticated"] };
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -101,13 +120,21 @@ export class ApiServer {
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
   private readonly resourceMetrics: ResourceMetrics;
+  private readonly audit: AuditLog | undefined;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
     this.storage = new EtcdStorage({
       endpoints: opts.etcdServers,
+      transformer: opts.encryptionProviderConfig
+        ? loadEncryptionConfig(opts.encryptionProviderConfig, resourceOfKey)
+        : undefined,
       onRequest: (op, seconds) => this.metrics.etcdLatency.observe({ operation: op }, seconds),
     });
+    this.audit =
+      opts.auditPolicyFile && opts.auditLogPath
+        ? AuditLog.fromFiles(opts.auditPolicyFile, opts.auditLogPath)
+        : undefined;
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
     this.auth = new Authenticator({ tokenAuthFile: opts.tokenAuthFile });
     const tokens = opts.serviceAccountSigningKeyFile
@@ -118,14 +145,22 @@ export class ApiServer {
         })
       : undefined;
     if (tokens) {
-      this.auth.addTokenVerifier((token) =>
-        tokens.verify(token, async (ns, name) => {
-          try {
-            return meta(await this.registry("serviceaccounts").get(ns, name)).uid;
-          } catch {
-            return undefined;
-          }
-        }),
+      const read = async (resource: string, ns: string, name: string) => {
+        try {
+          return meta(await this.registry(resource).get(ns, name));
+        } catch {
+          return undefined;
+        }
+      };
+      this.auth.addTokenVerifier((token, audiences) =>
+        tokens.verify(
+          token,
+          {
+            accountUid: async (ns, name) => (await read("serviceaccounts", ns, name))?.uid,
+            pod: (ns, name) => read("pods", ns, name),
+          },
+          audiences,
+        ),
       );
     }
     for (const info of resources) {
@@ -143,6 +178,7 @@ export class ApiServer {
                   return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
                 },
                 registry: (group, resource) => this.registry(resource, group),
+                disabled: new Set(opts.disableAdmissionPlugins ?? []),
               },
               i,
               obj,
@@ -369,6 +405,7 @@ export class ApiServer {
       this.server.closeAllConnections();
     });
     await this.storage.close();
+    await this.audit?.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -377,12 +414,25 @@ export class ApiServer {
     let info: ResourceInfo | undefined;
     let subresource = "";
     let code = 200;
+    let audit: AuditRecord | undefined;
     try {
       const url = new URL(req.url ?? "/", "https://localhost");
       const path = url.pathname.replace(/\/+$/, "") || "/";
       const user = await this.auth.authenticate(req);
-      if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      audit = this.audit?.begin(
+        req,
+        res,
+        user ?? ANONYMOUS,
+        requestAttributes(req.method ?? "GET", path, segments, url.searchParams),
+      );
+      if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
+      if (isTokenReview(segments)) {
+        verb = "POST";
+        await serveTokenReview(req, res, this.auth, this.ctx.tokens?.apiAudiences ?? []);
+        code = res.statusCode;
+        return;
+      }
       if (isSelfSubjectReview(segments)) {
         verb = "POST";
         await serveSelfSubjectReview(segments, req, res, user as UserInfo);
@@ -439,6 +489,7 @@ export class ApiServer {
     } catch (err) {
       code = sendError(res, err, (msg, e) => this.log.error({ err: e, url: req.url }, msg));
     } finally {
+      audit?.complete(code);
       const labels = {
         verb,
         group: info?.group ?? "",

@@ -66,6 +66,16 @@ export interface StartApiserverOptions {
   eventTtlSeconds?: number;
   /** metrics.k8s.io's scrape interval (default 15 s). */
   metricResolutionMs?: number;
+  /**
+   * Run the ServiceAccount admission plugin. Off by default, as in Kubernetes' integration
+   * test servers: with no controller-manager nobody makes the `default` accounts.
+   */
+  serviceAccountAdmission?: boolean;
+  /** kube-apiserver's --encryption-provider-config. */
+  encryptionProviderConfig?: string;
+  /** kube-apiserver's --audit-policy-file and --audit-log-path. */
+  auditPolicyFile?: string;
+  auditLogPath?: string;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -92,6 +102,10 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       eventTtlSeconds: opts.eventTtlSeconds,
       metricResolutionMs: opts.metricResolutionMs,
+      disableAdmissionPlugins: opts.serviceAccountAdmission ? [] : ["ServiceAccount"],
+      encryptionProviderConfig: opts.encryptionProviderConfig,
+      auditPolicyFile: opts.auditPolicyFile,
+      auditLogPath: opts.auditLogPath,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
