@@ -360,25 +360,32 @@ export class EtcdStorage implements Storage {
       .startRevision(String(fromRevision))
       .withPreviousKV()
       .create();
+    // Values are decoded here; the previous value is only decoded when it can be (a key
+    // rotated away since it was written must not break the watch of the new value).
+    const object = (kv: IKeyValue, strict: boolean): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(this.decode(kv.key.toString(), kv.value)) as Record<string, unknown>;
+      } catch (err) {
+        if (strict) throw err;
+        return undefined;
+      }
+    };
     watcher.on("data", (res) => {
       const events: WatchEventRaw[] = [];
-      for (const ev of res.events) {
-        const kv = ev.kv;
-        events.push({
-          type: ev.type === "Delete" ? "delete" : "put",
-          key: kv.key.toString(),
-          value:
-            ev.type === "Delete"
-              ? undefined
-              : (JSON.parse(this.decode(kv.key.toString(), kv.value)) as Record<string, unknown>),
-          prev: ev.prev_kv
-            ? (JSON.parse(this.decode(ev.prev_kv.key.toString(), ev.prev_kv.value)) as Record<
-                string,
-                unknown
-              >)
-            : undefined,
-          modRevision: Number(kv.mod_revision),
-        });
+      try {
+        for (const ev of res.events) {
+          const kv = ev.kv;
+          events.push({
+            type: ev.type === "Delete" ? "delete" : "put",
+            key: kv.key.toString(),
+            value: ev.type === "Delete" ? undefined : object(kv, true),
+            prev: ev.prev_kv ? object(ev.prev_kv, false) : undefined,
+            modRevision: Number(kv.mod_revision),
+          });
+        }
+      } catch (err) {
+        onError(err as Error);
+        return;
       }
       if (events.length) onEvents(events);
     });
