@@ -255,7 +255,17 @@ export class ApiServer {
     await this.ensureSystemNamespaces();
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
-    await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
+    // One that cannot (stored data no configured key decrypts) stops the start, and the
+    // caches already watching are stopped with it so that nothing is left running.
+    const started = await Promise.allSettled(
+      [...this.registries.values()].map((reg) => reg.cache.start()),
+    );
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) {
+      for (const reg of this.registries.values()) await reg.cache.stop().catch(() => undefined);
+      await this.storage.close();
+      throw failed.reason;
+    }
     const o = this.opts;
     this.server = createHttpsServer(
       {
