@@ -145,9 +145,11 @@ export class ApiServer {
         })
       : undefined;
     if (tokens) {
+      // The bound objects come from the watch cache (an etcd read for what this server
+      // deleted lately), not one etcd read per request that carries a token.
       const read = async (resource: string, ns: string, name: string) => {
         try {
-          return meta(await this.registry(resource).get(ns, name));
+          return meta(await this.registry(resource).getCached(ns, name));
         } catch {
           return undefined;
         }
