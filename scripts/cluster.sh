@@ -167,12 +167,13 @@ up() {
     --etcd-servers="$(etcd_endpoints)" --bind-address=0.0.0.0 --secure-port="$api_port" \
     --tls-cert-file="$certs/apiserver.crt" --tls-private-key-file="$certs/apiserver.key" \
     --client-ca-file="$certs/ca.crt" --service-account-signing-key-file="$certs/sa.key" \
+    --encryption-provider-config="$certs/encryption-config.yaml" \
     --kubelet-client-certificate="$certs/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$certs/apiserver-kubelet-client.key"
   wait_for apiserver 30 apiserver curl_api /readyz
 
   start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig" \
-    --local-path-root="$state/local-path"
+    --root-ca-file="$certs/ca.crt" --local-path-root="$state/local-path"
   start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
   start kubelet node packages/kubelet/dist/main.js --kubeconfig="$certs/kubelet.kubeconfig" \
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"

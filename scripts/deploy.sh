@@ -241,7 +241,7 @@ certs_step() { # I
   dir=$state/work/certs-$n
   rm -rf "$dir"
   mkdir -p "$dir"
-  (cd "$certs" && cp ca.crt apiserver.crt apiserver.key sa.key sa.pub apiserver-kubelet-client.crt \
+  (cd "$certs" && cp ca.crt apiserver.crt apiserver.key sa.key sa.pub encryption-config.yaml apiserver-kubelet-client.crt \
     apiserver-kubelet-client.key admin.kubeconfig controller-manager.kubeconfig scheduler.kubeconfig \
     proxy.kubeconfig net.kubeconfig "kubelet-$n.kubeconfig" etcd-ca.crt "etcd-$n.crt" "etcd-$n.key" \
     etcd-client.crt etcd-client.key "$dir/")
@@ -291,10 +291,11 @@ EOF
 --etcd-cafile=$c/etcd-ca.crt --etcd-certfile=$c/etcd-client.crt --etcd-keyfile=$c/etcd-client.key --bind-address=0.0.0.0 --advertise-address=$a --secure-port=6443 \
 --tls-cert-file=$c/apiserver.crt --tls-private-key-file=$c/apiserver.key --client-ca-file=$c/ca.crt \
 --service-account-signing-key-file=$c/sa.key --service-account-key-file=$c/sa.pub \
+--encryption-provider-config=$c/encryption-config.yaml \
 --kubelet-client-certificate=$c/apiserver-kubelet-client.crt --kubelet-client-key=$c/apiserver-kubelet-client.key"
   unit skiff-lb "Skiff: node-local load balancer over every apiserver" "" "$node /opt/skiff/deploy/lb.mjs --listen 127.0.0.1:6444 ${backends[*]}"
   unit skiff-controller-manager "Skiff: controller-manager" skiff-lb.service "$node --max-semi-space-size=64 /opt/skiff/packages/controller-manager/dist/main.js \
---kubeconfig=$c/controller-manager.kubeconfig --cluster-cidr=$cluster_cidr --leader-elect"
+--kubeconfig=$c/controller-manager.kubeconfig --root-ca-file=$c/ca.crt --cluster-cidr=$cluster_cidr --leader-elect"
   unit skiff-scheduler "Skiff: scheduler" skiff-lb.service "$node --max-semi-space-size=64 /opt/skiff/packages/scheduler/dist/main.js \
 --kubeconfig=$c/scheduler.kubeconfig --leader-elect"
   unit skiff-kubelet "Skiff: kubelet" "skiff-lb.service docker.service" "$node /opt/skiff/packages/kubelet/dist/main.js \

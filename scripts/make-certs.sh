@@ -28,6 +28,23 @@ if [ ! -f sa.key ]; then
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 fi
 
+# Encryption at rest (the apiserver's --encryption-provider-config): Secrets are written with
+# AES-CBC under a generated key; identity second so that data written before still reads.
+if [ ! -f encryption-config.yaml ]; then
+  cat >encryption-config.yaml <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - aescbc:
+          keys:
+            - name: key1
+              secret: $(head -c 32 /dev/urandom | base64)
+      - identity: {}
+EOF
+fi
+
 # sign NAME SUBJECT EXTFILE-CONTENT
 sign() {
   local name=$1 subject=$2 ext=$3

@@ -4,6 +4,8 @@
 //   StorageObjectInUseProtection     claims and volumes get their protection finalizers
 //   Priority                         a pod's priorityClassName becomes spec.priority
 //   LimitRanger                      LimitRange defaults filled in, min/max/ratio enforced
+//   ServiceAccount                   a pod's account must exist; its token volume is added
+//                                    (serviceaccount-admission.ts)
 //   ResourceQuota                    refuses what would exceed a quota; charges its usage
 import {
   SYSTEM_PRIORITY_CLASSES,
@@ -17,6 +19,7 @@ import {
 import { ApiError, ForbiddenError } from "./errors.js";
 import { get, isObject, meta } from "./objects.js";
 import type { Registry } from "./registry.js";
+import { admitServiceAccount, lookupVia } from "./serviceaccount-admission.js";
 import { qosClass } from "./strategy.js";
 import type { KubeObject } from "./watchcache.js";
 
@@ -29,6 +32,8 @@ export interface AdmissionContext {
   /** Objects of a resource (in a namespace), as the watch cache holds them. */
   list(group: string, resource: string, namespace?: string): Promise<KubeObject[]>;
   registry(group: string, resource: string): Registry;
+  /** Plugins turned off (kube-apiserver's --disable-admission-plugins). */
+  disabled?: ReadonlySet<string>;
 }
 
 type Obj = Record<string, unknown>;
@@ -97,6 +102,14 @@ export async function admitCreate(
     case "Pod":
       admitPriority(info, obj, await ctx.list("scheduling.k8s.io", "priorityclasses"));
       limitPod(info, obj, await ctx.list("", "limitranges", ns));
+      if (!ctx.disabled?.has("ServiceAccount")) {
+        const accounts = ctx.registry("", "serviceaccounts");
+        const refused = await admitServiceAccount(
+          obj,
+          lookupVia((n, name) => accounts.get(n, name)),
+        );
+        if (refused) throw forbidden(info, obj, [refused]);
+      }
       break;
   }
   if (info.namespaced && ns) await chargeQuota(ctx, info, obj, ns);

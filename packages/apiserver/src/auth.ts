@@ -9,6 +9,8 @@ export interface UserInfo {
   name: string;
   uid?: string;
   groups: string[];
+  /** Extra attributes (a service account token's pod name and uid, as Kubernetes'). */
+  extra?: Record<string, string[]>;
 }
 
 /** Splits one CSV line, honouring double quotes (with "" as an escaped quote). */
@@ -57,7 +59,8 @@ export function parseTokenFile(text: string, path = "token file"): Map<string, U
   return tokens;
 }
 
-export type TokenVerifier = (token: string) => Promise<UserInfo | undefined>;
+/** Checks a bearer token; `audiences` overrides the apiserver's own (TokenReview's spec). */
+export type TokenVerifier = (token: string, audiences?: string[]) => Promise<UserInfo | undefined>;
 
 export class Authenticator {
   private readonly tokens: Map<string, UserInfo>;
@@ -79,12 +82,16 @@ export class Authenticator {
     const fromCert = this.certificateUser(req.socket as TLSSocket);
     if (fromCert) return fromCert;
     const header = req.headers.authorization;
-    if (header && /^bearer /i.test(header)) {
-      const token = header.slice(7).trim();
-      let user = this.lookup(token);
-      for (const verify of this.verifiers) user ??= await verify(token);
-      if (user) return { ...user, groups: [...user.groups, "system:authenticated"] };
-    }
+    if (header && /^bearer /i.test(header)) return this.authenticateToken(header.slice(7).trim());
+    return undefined;
+  }
+
+  /** Who a bearer token belongs to (TokenReview asks this too), or undefined. */
+  async authenticateToken(token: string, audiences?: string[]): Promise<UserInfo | undefined> {
+    // Static tokens are for the apiserver itself: a review for other audiences skips them.
+    let user = audiences ? undefined : this.lookup(token);
+    for (const verify of this.verifiers) user ??= await verify(token, audiences);
+    if (user) return { ...user, groups: [...user.groups, "system:authenticated"] };
     return undefined;
   }
 

@@ -71,6 +71,14 @@ const VIRTUAL: VirtualResource[] = [
   review("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
   review("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
   review("subjectaccessreviews", "SubjectAccessReview"),
+  {
+    group: "authentication.k8s.io",
+    version: "v1",
+    resource: "tokenreviews",
+    singular: "tokenreview",
+    kind: "TokenReview",
+    verbs: ["create"],
+  },
 ];
 
 /**

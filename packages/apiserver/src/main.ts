@@ -67,6 +67,20 @@ const argv = yargs(hideBin(process.argv))
     type: "string",
     default: "https://kubernetes.default.svc.cluster.local",
   })
+  .option("disable-admission-plugins", {
+    type: "string",
+    default: "",
+    describe: "comma-separated admission plugins to turn off (ServiceAccount)",
+  })
+  .option("encryption-provider-config", {
+    type: "string",
+    describe: "EncryptionConfiguration file: resources encrypted at rest in etcd",
+  })
+  .option("audit-policy-file", { type: "string", describe: "audit.k8s.io/v1 Policy file" })
+  .option("audit-log-path", {
+    type: "string",
+    describe: "file the audit Events are appended to, one JSON line each (- for stdout)",
+  })
   .option("service-cluster-ip-range", { type: "string", default: "10.96.0.0/12" })
   .option("service-node-port-range", { type: "string", default: "30000-32767" })
   .option("event-ttl", {
@@ -119,6 +133,13 @@ async function main(): Promise<void> {
     serviceAccountIssuer: argv["service-account-issuer"],
     eventTtlSeconds: Math.round(argv["event-ttl"] / 1000),
     authorizationModes: argv["authorization-mode"],
+    encryptionProviderConfig: argv["encryption-provider-config"],
+    auditPolicyFile: argv["audit-policy-file"],
+    auditLogPath: argv["audit-log-path"],
+    disableAdmissionPlugins: argv["disable-admission-plugins"]
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
   });
   // A signal during start (after this server joined the kubernetes endpoints) still leaves
   // them on the way out.

@@ -45,6 +45,9 @@ export function bodyType(req: IncomingMessage, allowed: BodyType[]): BodyType {
   return found;
 }
 
+/** The bodies handlers read, kept for the audit log's Request-level events. */
+export const requestBodies = new WeakMap<IncomingMessage, Buffer>();
+
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > MAX_BODY_BYTES) {
@@ -61,7 +64,9 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  const body = Buffer.concat(chunks);
+  requestBodies.set(req, body);
+  return body;
 }
 
 /** Rejects values nested deeper than any real object is, before recursive code sees them. */

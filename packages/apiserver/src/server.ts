@@ -16,6 +16,8 @@ import {
 import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { MasterLeases } from "./master-leases.js";
 import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
+import { loadEncryptionConfig } from "./encryption.js";
+import { AuditLog, requestAttributes as auditAttributes, type AuditRecord } from "./audit.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
@@ -53,6 +55,7 @@ import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { WebhookAdmission } from "./webhooks/dispatch.js";
 import { serviceTarget } from "./webhooks/service.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
+import { isTokenReview, serveTokenReview } from "./tokenreview.js";
 import { autoscalingGroup, hpaV1ResourceList, serveHpaV1 } from "./hpa-v1.js";
 import {
   METRICS_GROUP,
@@ -92,11 +95,27 @@ export interface ApiServerOptions {
   metricResolutionMs?: number;
   /** --authorization-mode, in order (default Node, RBAC). */
   authorizationModes?: AuthorizationMode[];
+  /** Admission plugins turned off (kube-apiserver's --disable-admission-plugins). */
+  disableAdmissionPlugins?: string[];
+  /** An EncryptionConfiguration file: which resources are encrypted at rest, and how. */
+  encryptionProviderConfig?: string;
+  /** An audit Policy file and the file the audit Events go to ("-" for stdout). */
+  auditPolicyFile?: string;
+  auditLogPath?: string;
   logger?: Logger;
+}
+
+/** The resource an etcd key belongs to (`/registry/<resource>/...`), for encryption at rest. */
+function resourceOfKey(key: string): { resource: string; group: string } | undefined {
+  const dir = key.startsWith("/registry/services/specs/") ? "services" : key.split("/")[2];
+  const info = resources.find((r) => r.resource === dir);
+  return info ? { resource: info.resource, group: info.group } : undefined;
 }
 
 /** Paths anyone may read without credentials, as Kubernetes' public-info-viewer role allows. */
 const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+
+const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:unauthenticated"] };
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -116,14 +135,22 @@ export class ApiServer {
   /** Admission webhooks; every Registry's deps carry it (custom resources' too). */
   readonly webhooks: WebhookAdmission;
   private readonly customResources: CustomResources;
+  private readonly audit: AuditLog | undefined;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
     this.storage = new EtcdStorage({
       endpoints: opts.etcdServers,
       tls: opts.etcdTls,
+      transformer: opts.encryptionProviderConfig
+        ? loadEncryptionConfig(opts.encryptionProviderConfig, resourceOfKey)
+        : undefined,
       onRequest: (op, seconds) => this.metrics.etcdLatency.observe({ operation: op }, seconds),
     });
+    this.audit =
+      opts.auditPolicyFile && opts.auditLogPath
+        ? AuditLog.fromFiles(opts.auditPolicyFile, opts.auditLogPath)
+        : undefined;
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
     this.auth = new Authenticator({ tokenAuthFile: opts.tokenAuthFile });
     const tokens = opts.serviceAccountSigningKeyFile
@@ -134,14 +161,24 @@ export class ApiServer {
         })
       : undefined;
     if (tokens) {
-      this.auth.addTokenVerifier((token) =>
-        tokens.verify(token, async (ns, name) => {
-          try {
-            return meta(await this.registry("serviceaccounts").get(ns, name)).uid;
-          } catch {
-            return undefined;
-          }
-        }),
+      // The bound objects come from the watch cache (an etcd read for what this server
+      // deleted lately), not one etcd read per request that carries a token.
+      const read = async (resource: string, ns: string, name: string) => {
+        try {
+          return meta(await this.registry(resource).getCached(ns, name));
+        } catch {
+          return undefined;
+        }
+      };
+      this.auth.addTokenVerifier((token, audiences) =>
+        tokens.verify(
+          token,
+          {
+            accountUid: async (ns, name) => (await read("serviceaccounts", ns, name))?.uid,
+            pod: (ns, name) => read("pods", ns, name),
+          },
+          audiences,
+        ),
       );
     }
     this.webhooks = this.webhookAdmission();
@@ -238,6 +275,7 @@ export class ApiServer {
               return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
             },
             registry: (group, resource) => this.registry(resource, group),
+            disabled: new Set(this.opts.disableAdmissionPlugins ?? []),
           },
           i,
           obj,
@@ -295,7 +333,17 @@ export class ApiServer {
     await this.authz.reconcileBootstrapPolicy();
     await this.ensureKubernetesService();
     // Every resource's watch cache starts now, so a watch from any recent list succeeds.
-    await Promise.all([...this.registries.values()].map((reg) => reg.cache.start()));
+    // One that cannot (stored data no configured key decrypts) stops the start, and the
+    // caches already watching are stopped with it so that nothing is left running.
+    const started = await Promise.allSettled(
+      [...this.registries.values()].map((reg) => reg.cache.start()),
+    );
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) {
+      for (const reg of this.registries.values()) await reg.cache.stop().catch(() => undefined);
+      await this.storage.close();
+      throw failed.reason;
+    }
     await this.customResources.start();
     const o = this.opts;
     this.server = createHttpsServer(
@@ -419,6 +467,7 @@ export class ApiServer {
       this.server.closeAllConnections();
     });
     await this.storage.close();
+    await this.audit?.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -427,17 +476,30 @@ export class ApiServer {
     let info: ResourceInfo | undefined;
     let subresource = "";
     let code = 200;
+    let audit: AuditRecord | undefined;
     try {
       const url = new URL(req.url ?? "/", "https://localhost");
       const path = url.pathname.replace(/\/+$/, "") || "/";
       const user = await this.auth.authenticate(req);
+      const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      audit = this.audit?.begin(
+        req,
+        res,
+        user ?? ANONYMOUS,
+        auditAttributes(req.method ?? "GET", path, segments, url.searchParams),
+      );
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
       if (user) await this.authz.check(requestAttributes(user, verb, path, url.searchParams));
-      const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
       const review = reviewRoute(segments);
       if (review) {
         verb = "POST";
         await serveReview(this.authz, review, req, res, user as UserInfo);
+        code = res.statusCode;
+        return;
+      }
+      if (isTokenReview(segments)) {
+        verb = "POST";
+        await serveTokenReview(req, res, this.auth, this.ctx.tokens?.apiAudiences ?? []);
         code = res.statusCode;
         return;
       }
@@ -499,6 +561,7 @@ export class ApiServer {
     } catch (err) {
       code = sendError(res, err, (msg, e) => this.log.error({ err: e, url: req.url }, msg));
     } finally {
+      audit?.complete(code);
       const labels = {
         verb,
         group: info?.group ?? "",

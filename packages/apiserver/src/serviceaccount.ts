@@ -2,7 +2,7 @@
 // shaped like Kubernetes' bound tokens, and the authenticator accepts them as the service
 // account's identity while the account (same uid) still exists.
 import { readFileSync } from "node:fs";
-import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
 import type { UserInfo } from "./auth.js";
 
@@ -52,6 +52,7 @@ export class ServiceAccountTokens {
       .setIssuer(this.issuer)
       .setSubject(`system:serviceaccount:${c.namespace}:${c.serviceAccount.name}`)
       .setAudience(c.audiences.length ? c.audiences : this.apiAudiences)
+      .setJti(randomUUID())
       .setIssuedAt(now)
       .setNotBefore(now)
       .setExpirationTime(exp)
@@ -63,31 +64,51 @@ export class ServiceAccountTokens {
   }
 
   /**
-   * The identity a token proves, or undefined. `accountUid` looks the service account up
-   * so that a token outlives neither its account nor a re-created one of the same name.
+   * The identity a token proves, or undefined. The bound objects are looked up so that a
+   * token outlives neither its account nor its pod (nor re-created ones of the same names):
+   * as Kubernetes' validator, a pod whose deletionTimestamp has passed no longer counts.
    */
   async verify(
     token: string,
-    accountUid: (namespace: string, name: string) => Promise<string | undefined>,
+    objects: BoundObjects,
+    audiences: string[] = this.apiAudiences,
   ): Promise<UserInfo | undefined> {
     if (token.split(".").length !== 3) return undefined;
     for (const key of this.verifyKeys) {
       try {
         const { payload } = await jwtVerify(token, key, {
           issuer: this.issuer,
-          audience: this.apiAudiences,
+          audience: audiences,
           algorithms: ["RS256"],
         });
         const k = payload["kubernetes.io"] as
-          { namespace?: string; serviceaccount?: { name?: string; uid?: string } } | undefined;
+          | {
+              namespace?: string;
+              serviceaccount?: { name?: string; uid?: string };
+              pod?: { name?: string; uid?: string };
+            }
+          | undefined;
         const ns = k?.namespace;
         const sa = k?.serviceaccount;
         if (!ns || !sa?.name || !sa.uid) return undefined;
-        if ((await accountUid(ns, sa.name)) !== sa.uid) return undefined;
+        if ((await objects.accountUid(ns, sa.name)) !== sa.uid) return undefined;
+        const extra: Record<string, string[]> = {};
+        if (k.pod) {
+          if (!k.pod.name || !k.pod.uid) return undefined;
+          const pod = await objects.pod(ns, k.pod.name);
+          if (!pod || pod.uid !== k.pod.uid) return undefined;
+          if (pod.deletionTimestamp && Date.parse(pod.deletionTimestamp) < Date.now())
+            return undefined;
+          extra["authentication.kubernetes.io/pod-name"] = [k.pod.name];
+          extra["authentication.kubernetes.io/pod-uid"] = [k.pod.uid];
+        }
+        if (typeof payload.jti === "string")
+          extra["authentication.kubernetes.io/credential-id"] = [`JTI=${payload.jti}`];
         return {
           name: `system:serviceaccount:${ns}:${sa.name}`,
           uid: sa.uid,
           groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`],
+          ...(Object.keys(extra).length ? { extra } : {}),
         };
       } catch (err) {
         if (err instanceof joseErrors.JWSSignatureVerificationFailed) continue;
@@ -96,4 +117,13 @@ export class ServiceAccountTokens {
     }
     return undefined;
   }
+}
+
+/** How the verifier finds the objects a token is bound to (undefined: gone). */
+export interface BoundObjects {
+  accountUid(namespace: string, name: string): Promise<string | undefined>;
+  pod(
+    namespace: string,
+    name: string,
+  ): Promise<{ uid?: string; deletionTimestamp?: string } | undefined>;
 }

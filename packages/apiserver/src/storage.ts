@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 // - Revisions are numbers here; etcd3 hands them out as strings, converted at this boundary.
 import { Etcd3, isRecoverableError, type IKeyValue, type IRangeResponse } from "etcd3";
 import { retry, handleWhen, circuitBreaker, ConsecutiveBreaker } from "cockatiel";
+import type { Transformer } from "./encryption.js";
 
 export interface StoredObject {
   key: string;
@@ -119,10 +120,15 @@ function prefixEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
-function parse(kv: IKeyValue): StoredObject {
+/** Reads stored bytes as the object's JSON; encryption at rest plugs in here. */
+type Decode = (key: string, raw: Buffer) => string;
+const plain: Decode = (_key, raw) => raw.toString();
+
+function parse(kv: IKeyValue, decode: Decode = plain): StoredObject {
+  const key = kv.key.toString();
   return {
-    key: kv.key.toString(),
-    value: JSON.parse(kv.value.toString()) as Record<string, unknown>,
+    key,
+    value: JSON.parse(decode(key, kv.value)) as Record<string, unknown>,
     modRevision: Number(kv.mod_revision),
   };
 }
@@ -140,6 +146,8 @@ export interface EtcdStorageOptions {
   /** Deadline for one etcd call, in ms. */
   requestTimeoutMs?: number;
   onRequest?: (op: string, seconds: number) => void;
+  /** Encryption at rest (encryption.ts); without it, values are stored as plain JSON. */
+  transformer?: Transformer;
 }
 
 /**
@@ -222,8 +230,13 @@ export class EtcdStorage implements Storage {
   private readonly onRequest: (op: string, seconds: number) => void;
   /** One lease manager per TTL: an object must never ride on a lease granted for a longer one. */
   private readonly leases = new Map<number, LeaseManager>();
+  private readonly decode: Decode;
+  private readonly encode: (key: string, data: string) => Buffer | string;
 
   constructor(opts: EtcdStorageOptions) {
+    const t = opts.transformer;
+    this.decode = t ? (key, raw) => t.fromStorage(key, raw) : plain;
+    this.encode = t ? (key, data) => t.toStorage(key, data) : (_key, data) => data;
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.onRequest = opts.onRequest ?? (() => {});
 
@@ -279,14 +292,14 @@ export class EtcdStorage implements Storage {
 
   /** The put of one write (not awaited here: etcd3's builders run when awaited). */
   private put(key: string, data: string, lease: string | undefined) {
-    const put = this.client.put(key).value(data);
+    const put = this.client.put(key).value(this.encode(key, data));
     return lease === undefined ? put : put.lease(lease);
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
     const res = await this.call("get", () => this.client.get(key).exec());
     const kv = res.kvs[0];
-    return kv ? parse(kv) : undefined;
+    return kv ? parse(kv, this.decode) : undefined;
   }
 
   async currentRevision(): Promise<number> {
@@ -308,7 +321,7 @@ export class EtcdStorage implements Storage {
       if (opts.revision) q = q.revision(opts.revision);
       return q.exec();
     });
-    const items = res.kvs.map(parse);
+    const items = res.kvs.map((kv) => parse(kv, this.decode));
     const revision = Number(res.header.revision);
     const out: ListResult = { items, revision: opts.revision ?? revision };
     if (res.more && items.length > 0) {
@@ -372,7 +385,7 @@ export class EtcdStorage implements Storage {
     );
     if (!res.succeeded) {
       const kv = res.responses[0]?.response_range?.kvs[0];
-      const current = kv ? parse(kv) : undefined;
+      const current = kv ? parse(kv, this.decode) : undefined;
       if (!current || current.modRevision !== expected)
         throw new RevisionConflictError(key, current);
       const taken = creates.find((_, i) => res.responses[i + 1]?.response_range?.kvs.length);
@@ -392,7 +405,7 @@ export class EtcdStorage implements Storage {
     );
     if (!res.succeeded) {
       const kv = res.responses[0]?.response_range?.kvs[0];
-      throw new RevisionConflictError(key, kv ? parse(kv) : undefined);
+      throw new RevisionConflictError(key, kv ? parse(kv, this.decode) : undefined);
     }
     return Number(res.header.revision);
   }
@@ -409,22 +422,32 @@ export class EtcdStorage implements Storage {
       .startRevision(String(fromRevision))
       .withPreviousKV()
       .create();
+    // Values are decoded here; the previous value is only decoded when it can be (a key
+    // rotated away since it was written must not break the watch of the new value).
+    const object = (kv: IKeyValue, strict: boolean): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(this.decode(kv.key.toString(), kv.value)) as Record<string, unknown>;
+      } catch (err) {
+        if (strict) throw err;
+        return undefined;
+      }
+    };
     watcher.on("data", (res) => {
       const events: WatchEventRaw[] = [];
-      for (const ev of res.events) {
-        const kv = ev.kv;
-        events.push({
-          type: ev.type === "Delete" ? "delete" : "put",
-          key: kv.key.toString(),
-          value:
-            ev.type === "Delete"
-              ? undefined
-              : (JSON.parse(kv.value.toString()) as Record<string, unknown>),
-          prev: ev.prev_kv
-            ? (JSON.parse(ev.prev_kv.value.toString()) as Record<string, unknown>)
-            : undefined,
-          modRevision: Number(kv.mod_revision),
-        });
+      try {
+        for (const ev of res.events) {
+          const kv = ev.kv;
+          events.push({
+            type: ev.type === "Delete" ? "delete" : "put",
+            key: kv.key.toString(),
+            value: ev.type === "Delete" ? undefined : object(kv, true),
+            prev: ev.prev_kv ? object(ev.prev_kv, false) : undefined,
+            modRevision: Number(kv.mod_revision),
+          });
+        }
+      } catch (err) {
+        onError(err as Error);
+        return;
       }
       if (events.length) onEvents(events);
     });

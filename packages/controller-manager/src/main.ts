@@ -3,6 +3,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { pino } from "pino";
+import { readFileSync } from "node:fs";
 import { ControllerManager } from "./manager.js";
 
 const argv = await yargs(hideBin(process.argv))
@@ -38,9 +39,29 @@ const argv = await yargs(hideBin(process.argv))
     default: "/var/lib/skiff/local-path",
     describe: "Directory on each node where the local-path provisioner keeps volumes",
   })
+  .option("root-ca-file", {
+    type: "string",
+    describe:
+      "CA (PEM) published as kube-root-ca.crt in every namespace (default: the kubeconfig's)",
+  })
   .option("v", { type: "number", default: 2, describe: "Log verbosity (4+: debug)" })
   .strict()
   .parseAsync();
+
+/** --root-ca-file's PEM; an unreadable file is a one-line error and exit 2. */
+function readRootCA(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    const pem = readFileSync(file, "utf8");
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no PEM certificate in it");
+    return pem;
+  } catch (err) {
+    process.stderr.write(
+      `skiff-controller-manager: --root-ca-file ${file}: ${(err as Error).message}\n`,
+    );
+    process.exit(2);
+  }
+}
 
 const logger = pino({ name: "kube-controller-manager", level: argv.v >= 4 ? "debug" : "info" });
 const cm = new ControllerManager({
@@ -59,6 +80,7 @@ const cm = new ControllerManager({
   nodeCIDRMaskSize: argv["node-cidr-mask-size"],
   nodeMonitorGracePeriodMs: argv["node-monitor-grace-period"] * 1000,
   localPathRoot: argv["local-path-root"],
+  rootCA: readRootCA(argv["root-ca-file"]),
   logger,
   onStoppedLeading: () => {
     logger.error("leader election lost");

@@ -31,6 +31,7 @@ import { newNodeIpamController } from "./controllers/nodeipam/index.js";
 import { newNodeLifecycleController } from "./controllers/nodelifecycle/index.js";
 import { newServiceAccountController } from "./controllers/serviceaccount/index.js";
 import { newClusterRoleAggregationController } from "./controllers/clusterroleaggregation/index.js";
+import { newRootCACertPublisher } from "./controllers/rootcacertpublisher/index.js";
 import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
 import { newReplicaSetController } from "./controllers/replicaset/index.js";
@@ -50,6 +51,8 @@ export interface RegistryOptions {
   nodeMonitorGracePeriodMs?: number;
   /** --local-path-root: where the local-path provisioner keeps volumes on nodes. */
   localPathRoot?: string;
+  /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace (--root-ca-file). */
+  rootCA?: string;
 }
 
 /** Every controller this binary knows, by its --controllers name (kube-controller-manager's). */
@@ -78,6 +81,7 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
       newVolumeBinderController(ctx, { localPathRoot: opts.localPathRoot }),
     "pvc-protection": newStorageProtectionController,
     serviceaccount: newServiceAccountController,
+    "root-ca-cert-publisher": newRootCACertPublisher(opts.rootCA),
     horizontalpodautoscaling: newHorizontalPodAutoscalerController,
     "clusterrole-aggregation": newClusterRoleAggregationController,
   };
@@ -154,7 +158,9 @@ export class ControllerManager {
       { userAgent: "skiff-controller-manager/0.1.0" },
     );
     this.identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
-    this.registry = opts.registry ?? newRegistry(opts);
+    // Without --root-ca-file the CA is the one this manager trusts the apiserver by, as
+    // kube-controller-manager does.
+    this.registry = opts.registry ?? newRegistry({ ...opts, rootCA: opts.rootCA ?? config.ca });
     this.names = enabledControllers(opts.controllers ?? ["*"], Object.keys(this.registry));
   }
 

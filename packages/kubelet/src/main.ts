@@ -18,6 +18,11 @@ const argv = yargs(hideBin(process.argv))
     "client-ca-file": { type: "string", describe: "CA that signs the apiserver's client cert" },
     "tls-cert-file": { type: "string", describe: "Serving cert (default: self-signed)" },
     "tls-private-key-file": { type: "string" },
+    "authorization-mode": {
+      choices: ["Webhook", "AlwaysAllow"] as const,
+      default: "Webhook" as const,
+      describe: "Webhook: the apiserver decides each call (SubjectAccessReview)",
+    },
     "cluster-dns": { type: "string", default: "10.96.0.10", describe: "Comma-separated" },
     "cluster-domain": { type: "string", default: "cluster.local" },
     "pod-network-mtu": {
@@ -61,6 +66,7 @@ const running = await startKubelet({
   clientCAFile: argv["client-ca-file"],
   tlsCertFile: argv["tls-cert-file"],
   tlsPrivateKeyFile: argv["tls-private-key-file"],
+  authorizationMode: argv["authorization-mode"],
   clusterDNS: argv["cluster-dns"].split(",").filter(Boolean),
   clusterDomain: argv["cluster-domain"],
   podNetworkMTU: argv["pod-network-mtu"],

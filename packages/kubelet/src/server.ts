@@ -1,16 +1,17 @@
-// The kubelet's HTTPS API on :10250, for the apiserver only (client certificate CN
-// kube-apiserver-kubelet-client): /healthz, /pods, /containerLogs, /exec (WebSocket,
-// v5.channel.k8s.io, or SPDY/3.1: spdy-exec.ts), /portForward (SPDY/3.1, in WebSocket or
-// raw: portforward.ts) and /stats/summary.
+// The kubelet's HTTPS API on :10250: /healthz, /pods, /containerLogs, /exec (WebSocket,
+// v5.channel.k8s.io, or SPDY/3.1: spdy-exec.ts), /portForward (SPDY/3.1, in WebSocket or raw:
+// portforward.ts) and /stats/summary. Callers are authenticated and authorized as auth.ts
+// says (the apiserver calls with its kube-apiserver-kubelet-client certificate, in
+// system:masters).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import https from "node:https";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
 import type { Logger } from "@skiff/client";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { nodeRequestAttributes, type KubeletAuth } from "./auth.js";
 import type { Kubelet } from "./kubelet.js";
 import type { Pod } from "./objects.js";
 import { applyResize, execTarget, runExec } from "./exec.js";
@@ -18,8 +19,6 @@ import { portForwardServer } from "./portforward.js";
 import { isSpdyUpgrade, spdyExec } from "./spdy-exec.js";
 import { SummaryProvider } from "./stats.js";
 
-/** The only identity allowed to call this API. */
-export const APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client";
 const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
 export interface KubeletServerOptions {
@@ -31,6 +30,8 @@ export interface KubeletServerOptions {
   clientCAFile?: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  /** Authenticates bearer tokens (TokenReview) and authorizes (SubjectAccessReview). */
+  auth: KubeletAuth;
   logger: Logger;
 }
 
@@ -47,8 +48,9 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     cert,
     key,
     ca: readFileSync(opts.clientCAFile),
+    // A certificate is asked for, not required: bearer tokens are the other way in.
     requestCert: true,
-    rejectUnauthorized: true,
+    rejectUnauthorized: false,
   });
   const wss = new WebSocketServer({
     noServer: true,
@@ -62,27 +64,44 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     pods: () => opts.kubelet.listPods(),
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (!authorized(req.socket as TLSSocket)) return sendText(res, 403, "Forbidden");
-    handle(opts, stats, req, res).catch((err: unknown) => {
-      opts.logger.warn({ err, url: req.url }, "kubelet API request failed");
-      if (!res.headersSent) sendText(res, 500, err instanceof Error ? err.message : String(err));
-      else res.destroy();
-    });
+    void admit(opts.auth, req)
+      .then((refusal) => {
+        if (refusal) return sendText(res, refusal.code, refusal.text);
+        return handle(opts, stats, req, res);
+      })
+      .catch((err: unknown) => {
+        opts.logger.warn({ err, url: req.url }, "kubelet API request failed");
+        if (!res.headersSent) sendText(res, 500, err instanceof Error ? err.message : String(err));
+        else res.destroy();
+      });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void admit(opts.auth, req)
+      .then((refusal) => {
+        if (refusal) {
+          const status = refusal.code === 401 ? "Unauthorized" : "Forbidden";
+          socket.end(`HTTP/1.1 ${refusal.code} ${status}\r\n\r\n${refusal.text}`);
+          return;
+        }
+        upgrade(req, socket, head);
+      })
+      .catch((err: unknown) => {
+        opts.logger.warn({ err, url: req.url }, "kubelet API upgrade failed");
+        socket.end("HTTP/1.1 500 Internal Server Error\r\n\r\n");
+      });
+  });
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // kubectl up to 1.29 (through the apiserver) speaks SPDY/3.1 itself rather than WebSocket.
-    if (authorized(req.socket as TLSSocket) && isSpdyUpgrade(req)) {
+    if (isSpdyUpgrade(req)) {
       if (req.url?.startsWith("/exec/")) {
         void spdyExec(opts.kubelet, opts.logger, req, socket, head).catch(() => socket.destroy());
         return;
       }
       if (req.url?.startsWith("/portForward/")) return portForwards.upgradeSpdy(req, socket, head);
     }
-    if (authorized(req.socket as TLSSocket) && req.url?.startsWith("/portForward/")) {
-      return portForwards.upgrade(req, socket, head);
-    }
-    if (!authorized(req.socket as TLSSocket) || !req.url?.startsWith("/exec/")) {
-      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+    if (req.url?.startsWith("/portForward/")) return portForwards.upgrade(req, socket, head);
+    if (!req.url?.startsWith("/exec/")) {
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -92,7 +111,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
         ws.close(1000);
       });
     });
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.bindAddress, () => resolve());
@@ -139,10 +158,20 @@ function servingCert(opts: KubeletServerOptions): { cert: Buffer; key: Buffer } 
   return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }
 
-function authorized(socket: TLSSocket): boolean {
-  if (!socket.authorized) return false;
-  const subject = socket.getPeerCertificate().subject as Record<string, unknown> | undefined;
-  return subject?.CN === APISERVER_CLIENT_CN;
+/** Why a request may not proceed (401 anonymous, 403 not allowed), or undefined. */
+async function admit(
+  auth: KubeletAuth,
+  req: IncomingMessage,
+): Promise<{ code: number; text: string } | undefined> {
+  const user = await auth.authenticate(req);
+  if (!user) return { code: 401, text: "Unauthorized" };
+  const path = new URL(req.url ?? "/", "https://kubelet").pathname;
+  const attrs = nodeRequestAttributes(req.method ?? "GET", path);
+  if (await auth.authorize(user, attrs)) return undefined;
+  return {
+    code: 403,
+    text: `Forbidden (user=${user.name}, verb=${attrs.verb}, resource=nodes, subresource=${attrs.subresource})`,
+  };
 }
 
 function sendText(res: ServerResponse, code: number, text: string): void {

@@ -9,6 +9,7 @@ import { DockerRuntime } from "./runtime/docker.js";
 import { LABEL_KUBELET, type ContainerRuntime } from "./runtime/runtime.js";
 import { SimulatedRuntime } from "./runtime/simulated.js";
 import { startKubeletServer, type KubeletServer } from "./server.js";
+import { KubeletAuth, type AuthorizationMode } from "./auth.js";
 
 export interface StartKubeletOptions {
   kubeconfig?: string;
@@ -33,6 +34,8 @@ export interface StartKubeletOptions {
   containerRuntime?: ContainerRuntime;
   resyncPeriodMs?: number;
   podManifestPath?: string;
+  /** Webhook (default: SubjectAccessReview) or AlwaysAllow, as the kubelet's --authorization-mode. */
+  authorizationMode?: AuthorizationMode;
   logger: Logger;
 }
 
@@ -110,6 +113,12 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
       clientCAFile: opts.clientCAFile,
       tlsCertFile: opts.tlsCertFile,
       tlsPrivateKeyFile: opts.tlsPrivateKeyFile,
+      auth: new KubeletAuth({
+        client,
+        nodeName,
+        authorizationMode: opts.authorizationMode,
+        log: opts.logger,
+      }),
       logger: opts.logger,
     });
   }

@@ -623,30 +623,62 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
     }
   });
 
-  test("the kubelet API refuses clients other than the apiserver", async () => {
+  test("the kubelet API: certificates and tokens authenticate, anonymous is 401, others 403", async () => {
     const { request } = await import("node:https");
     const { readFileSync } = await import("node:fs");
-    const status = (cert: string) =>
-      new Promise<number>((resolve) => {
+    const call = (path: string, who: { cert?: string; token?: string }) =>
+      new Promise<{ code: number; body: string }>((resolve) => {
         const req = request(
           {
             host: "127.0.0.1",
             port: h.port,
-            path: "/pods",
-            cert: readFileSync(`${h.api.certDir}/${cert}.crt`),
-            key: readFileSync(`${h.api.certDir}/${cert}.key`),
+            path,
+            ...(who.cert
+              ? {
+                  cert: readFileSync(`${h.api.certDir}/${who.cert}.crt`),
+                  key: readFileSync(`${h.api.certDir}/${who.cert}.key`),
+                }
+              : {}),
+            headers: who.token ? { Authorization: `Bearer ${who.token}` } : {},
             rejectUnauthorized: false,
           },
           (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c.toString()));
+            res.on("end", () => resolve({ code: res.statusCode ?? 0, body }));
           },
         );
-        req.on("error", () => resolve(0));
+        req.on("error", () => resolve({ code: 0, body: "" }));
         req.end();
       });
-    assert.equal(await status("apiserver-kubelet-client"), 200);
-    assert.equal(await status("admin"), 403);
+    // A service account's token, which the kubelet checks with a TokenReview.
+    await h.api.request("POST", "/api/v1/namespaces/default/serviceaccounts", {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "kubelet-api-caller" },
+    });
+    const tr = await h.api.request(
+      "POST",
+      "/api/v1/namespaces/default/serviceaccounts/kubelet-api-caller/token",
+      { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} },
+    );
+    const token = tr.json.status.token as string;
+    // The apiserver's client and the admin are in system:masters.
+    assert.equal((await call("/pods", { cert: "apiserver-kubelet-client" })).code, 200);
+    assert.equal((await call("/stats/summary", { cert: "admin" })).code, 200);
+    assert.deepEqual(await call("/pods", {}), { code: 401, body: "Unauthorized" });
+    assert.deepEqual(await call("/pods", { token: "not-a-token" }), {
+      code: 401,
+      body: "Unauthorized",
+    });
+    assert.deepEqual(await call("/pods", { cert: "proxy" }), {
+      code: 403,
+      body: "Forbidden (user=system:kube-proxy, verb=get, resource=nodes, subresource=proxy)",
+    });
+    assert.deepEqual(await call("/stats/summary", { token }), {
+      code: 403,
+      body: "Forbidden (user=system:serviceaccount:default:kubelet-api-caller, verb=get, resource=nodes, subresource=stats)",
+    });
   });
 
   test("a missing image shows ErrImagePull, then ImagePullBackOff, with events", async () => {

@@ -76,6 +76,16 @@ export interface StartApiserverOptions {
   metricResolutionMs?: number;
   /** --authorization-mode (default Node, RBAC). */
   authorizationModes?: ("AlwaysAllow" | "AlwaysDeny" | "Node" | "RBAC")[];
+  /**
+   * Run the ServiceAccount admission plugin. Off by default, as in Kubernetes' integration
+   * test servers: with no controller-manager nobody makes the `default` accounts.
+   */
+  serviceAccountAdmission?: boolean;
+  /** kube-apiserver's --encryption-provider-config. */
+  encryptionProviderConfig?: string;
+  /** kube-apiserver's --audit-policy-file and --audit-log-path. */
+  auditPolicyFile?: string;
+  auditLogPath?: string;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -104,6 +114,10 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       eventTtlSeconds: opts.eventTtlSeconds,
       metricResolutionMs: opts.metricResolutionMs,
       authorizationModes: opts.authorizationModes,
+      disableAdmissionPlugins: opts.serviceAccountAdmission ? [] : ["ServiceAccount"],
+      encryptionProviderConfig: opts.encryptionProviderConfig,
+      auditPolicyFile: opts.auditPolicyFile,
+      auditLogPath: opts.auditLogPath,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });

@@ -1,0 +1,364 @@
+// The audit log (kube-apiserver's --audit-policy-file and --audit-log-path): every request
+// is matched against an audit.k8s.io/v1 Policy, whose first matching rule gives its level
+// (None, Metadata, Request, RequestResponse); at each stage the policy does not omit
+// (RequestReceived, ResponseStarted for watches, ResponseComplete) one audit.k8s.io/v1
+// Event is written as a JSON line.
+import { randomUUID } from "node:crypto";
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseYaml } from "yaml";
+import type { UserInfo } from "./auth.js";
+import { parseRoute } from "./handlers.js";
+import { requestBodies } from "./request.js";
+
+export type AuditLevel = "None" | "Metadata" | "Request" | "RequestResponse";
+export type AuditStage = "RequestReceived" | "ResponseStarted" | "ResponseComplete" | "Panic";
+const LEVELS: AuditLevel[] = ["None", "Metadata", "Request", "RequestResponse"];
+const STAGES: AuditStage[] = ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"];
+
+/** What the policy matches a request on: Kubernetes' request attributes. */
+export interface RequestAttributes {
+  /** get, list, watch, create, update, patch, delete, deletecollection; or the lowercase method. */
+  verb: string;
+  path: string;
+  resource?: {
+    group: string;
+    version: string;
+    resource: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
+}
+
+interface GroupResources {
+  group?: string;
+  resources?: string[];
+  resourceNames?: string[];
+}
+
+interface PolicyRule {
+  level: AuditLevel;
+  users?: string[];
+  userGroups?: string[];
+  verbs?: string[];
+  resources?: GroupResources[];
+  namespaces?: string[];
+  nonResourceURLs?: string[];
+  omitStages?: AuditStage[];
+}
+
+export interface AuditPolicy {
+  rules: PolicyRule[];
+  omitStages: AuditStage[];
+}
+
+export class AuditPolicyError extends Error {}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function strings(v: unknown, where: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string"))
+    throw new AuditPolicyError(`${where}: must be a list of strings`);
+  return v as string[];
+}
+
+function stages(v: unknown, where: string): AuditStage[] {
+  const list = strings(v, where) ?? [];
+  for (const s of list)
+    if (!STAGES.includes(s as AuditStage))
+      throw new AuditPolicyError(`${where}: unknown stage "${s}" (${STAGES.join(", ")})`);
+  return list as AuditStage[];
+}
+
+/** Parses an audit Policy (YAML or JSON); throws AuditPolicyError naming the field. */
+export function parseAuditPolicy(text: string, file = "audit policy"): AuditPolicy {
+  const doc: unknown = parseYaml(text);
+  if (!isObj(doc) || doc.kind !== "Policy" || doc.apiVersion !== "audit.k8s.io/v1")
+    throw new AuditPolicyError(`${file}: want kind Policy, apiVersion audit.k8s.io/v1`);
+  if (!Array.isArray(doc.rules)) throw new AuditPolicyError(`${file}: rules: must be a list`);
+  const rules = doc.rules.map((r: unknown, i): PolicyRule => {
+    const at = `${file}: rules[${i}]`;
+    if (!isObj(r)) throw new AuditPolicyError(`${at}: must be an object`);
+    if (!LEVELS.includes(r.level as AuditLevel))
+      throw new AuditPolicyError(`${at}.level: must be one of ${LEVELS.join(", ")}`);
+    const resources = r.resources === undefined ? undefined : r.resources;
+    if (resources !== undefined && !Array.isArray(resources))
+      throw new AuditPolicyError(`${at}.resources: must be a list`);
+    const rule: PolicyRule = {
+      level: r.level as AuditLevel,
+      users: strings(r.users, `${at}.users`),
+      userGroups: strings(r.userGroups, `${at}.userGroups`),
+      verbs: strings(r.verbs, `${at}.verbs`),
+      namespaces: strings(r.namespaces, `${at}.namespaces`),
+      nonResourceURLs: strings(r.nonResourceURLs, `${at}.nonResourceURLs`),
+      omitStages: stages(r.omitStages, `${at}.omitStages`),
+      resources: resources?.map((g: unknown, j): GroupResources => {
+        if (!isObj(g)) throw new AuditPolicyError(`${at}.resources[${j}]: must be an object`);
+        return {
+          group: typeof g.group === "string" ? g.group : undefined,
+          resources: strings(g.resources, `${at}.resources[${j}].resources`),
+          resourceNames: strings(g.resourceNames, `${at}.resources[${j}].resourceNames`),
+        };
+      }),
+    };
+    if ((rule.resources || rule.namespaces) && rule.nonResourceURLs)
+      throw new AuditPolicyError(
+        `${at}: rules cannot apply to both regular resources and non-resource URLs`,
+      );
+    return rule;
+  });
+  return { rules, omitStages: stages(doc.omitStages, `${file}: omitStages`) };
+}
+
+function resourceMatches(rule: PolicyRule, r: NonNullable<RequestAttributes["resource"]>): boolean {
+  if (rule.namespaces && !rule.namespaces.includes(r.namespace ?? "")) return false;
+  if (!rule.resources) return true;
+  const full = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
+  return rule.resources.some((g) => {
+    if ((g.group ?? "") !== r.group && g.group !== "*") return false;
+    if (g.resources?.length) {
+      const hit = g.resources.some(
+        (p) =>
+          p === "*" ||
+          p === full ||
+          (p === `${r.resource}/*` && r.subresource) ||
+          (p.startsWith("*/") && r.subresource && p.slice(2) === r.subresource),
+      );
+      if (!hit) return false;
+    }
+    if (g.resourceNames?.length && !g.resourceNames.includes(r.name ?? "")) return false;
+    return true;
+  });
+}
+
+function urlMatches(patterns: string[], path: string): boolean {
+  return patterns.some((p) => (p.endsWith("*") ? path.startsWith(p.slice(0, -1)) : p === path));
+}
+
+/** The rule for a request, as Kubernetes evaluates a Policy: the first one that matches. */
+export function matchRule(
+  policy: AuditPolicy,
+  user: UserInfo,
+  attrs: RequestAttributes,
+): PolicyRule | undefined {
+  return policy.rules.find((rule) => {
+    if (rule.users && !rule.users.includes(user.name)) return false;
+    if (rule.userGroups && !user.groups.some((g) => rule.userGroups!.includes(g))) return false;
+    if (rule.verbs && !rule.verbs.includes(attrs.verb)) return false;
+    if (attrs.resource) {
+      if (rule.nonResourceURLs) return false;
+      return resourceMatches(rule, attrs.resource);
+    }
+    if (rule.resources || rule.namespaces) return false;
+    return rule.nonResourceURLs ? urlMatches(rule.nonResourceURLs, attrs.path) : true;
+  });
+}
+
+const VERBS: Record<string, string> = {
+  POST: "create",
+  PUT: "update",
+  PATCH: "patch",
+  DELETE: "delete",
+};
+
+/** Kubernetes' request attributes for a path: resource requests get a resource and verb. */
+export function requestAttributes(
+  method: string,
+  path: string,
+  segments: string[],
+  query: URLSearchParams,
+): RequestAttributes {
+  const nonResource = { verb: method.toLowerCase(), path };
+  const core = segments[0] === "api";
+  if (!core && segments[0] !== "apis") return nonResource;
+  if (segments.length <= (core ? 2 : 3)) return nonResource; // discovery
+  const group = core ? "" : segments[1]!;
+  const version = core ? segments[1]! : segments[2]!;
+  let route;
+  try {
+    route = parseRoute(group, version, segments.slice(core ? 2 : 3));
+  } catch {
+    const resource = segments[core ? 2 : 3]!;
+    return { verb: nonResource.verb, path, resource: { group, version, resource } };
+  }
+  let verb = VERBS[method] ?? "get";
+  const watch = query.get("watch") === "true" || query.get("watch") === "1";
+  if (method === "GET" || method === "HEAD") verb = watch ? "watch" : route.name ? "get" : "list";
+  if (method === "DELETE" && !route.name) verb = "deletecollection";
+  return {
+    verb,
+    path,
+    resource: {
+      group,
+      version,
+      resource: route.info.resource,
+      ...(route.subresource ? { subresource: route.subresource } : {}),
+      ...(route.namespace ? { namespace: route.namespace } : {}),
+      ...(route.name ? { name: route.name } : {}),
+    },
+  };
+}
+
+/** RFC 3339 with microseconds, as Kubernetes' MicroTime prints. */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+function parseJson(b: Buffer | undefined): unknown {
+  if (!b?.length) return undefined;
+  try {
+    return JSON.parse(b.toString()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const MAX_RESPONSE_CAPTURE = 1 << 20;
+
+/** One request being audited: emits its stages' events. */
+export class AuditRecord {
+  private readonly id = randomUUID();
+  private readonly received = new Date();
+  private readonly chunks: Buffer[] = [];
+  private captured = 0;
+
+  constructor(
+    private readonly log: AuditLog,
+    private readonly level: AuditLevel,
+    private readonly omit: Set<AuditStage>,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly user: UserInfo,
+    private readonly attrs: RequestAttributes,
+  ) {
+    res.setHeader("Audit-Id", this.id);
+    this.emit("RequestReceived");
+    const watch = attrs.verb === "watch";
+    const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+    const keep = (chunk: unknown): void => {
+      if (watch || chunk === undefined) return;
+      // Bodies are kept for RequestResponse, and for failures (their Status gives the reason).
+      if (this.level !== "RequestResponse" && this.res.statusCode < 400) return;
+      if (typeof chunk !== "string" && !Buffer.isBuffer(chunk)) return;
+      const b = Buffer.from(chunk);
+      this.captured += b.length;
+      if (this.captured <= MAX_RESPONSE_CAPTURE) this.chunks.push(b);
+    };
+    let started = false;
+    res.write = ((...a: unknown[]) => {
+      if (watch && !started) {
+        started = true;
+        this.emit("ResponseStarted");
+      }
+      keep(typeof a[0] === "function" ? undefined : a[0]);
+      return write(...a);
+    }) as ServerResponse["write"];
+    res.end = ((...a: unknown[]) => {
+      keep(typeof a[0] === "function" ? undefined : a[0]);
+      return end(...a);
+    }) as ServerResponse["end"];
+  }
+
+  /** The request is done: its ResponseComplete event. */
+  complete(code: number): void {
+    this.emit("ResponseComplete", code);
+  }
+
+  private emit(stage: AuditStage, code?: number): void {
+    if (this.omit.has(stage)) return;
+    const r = this.attrs.resource;
+    const ev: Record<string, unknown> = {
+      kind: "Event",
+      apiVersion: "audit.k8s.io/v1",
+      level: this.level,
+      auditID: this.id,
+      stage,
+      requestURI: this.req.url ?? "/",
+      verb: this.attrs.verb,
+      user: {
+        username: this.user.name,
+        ...(this.user.uid ? { uid: this.user.uid } : {}),
+        groups: this.user.groups,
+        ...(this.user.extra ? { extra: this.user.extra } : {}),
+      },
+      sourceIPs: [this.req.socket.remoteAddress ?? ""],
+      ...(this.req.headers["user-agent"] ? { userAgent: this.req.headers["user-agent"] } : {}),
+    };
+    if (r) {
+      ev.objectRef = {
+        resource: r.resource,
+        ...(r.namespace ? { namespace: r.namespace } : {}),
+        ...(r.name ? { name: r.name } : {}),
+        ...(r.group ? { apiGroup: r.group } : {}),
+        apiVersion: r.version,
+        ...(r.subresource ? { subresource: r.subresource } : {}),
+      };
+    }
+    if (code !== undefined || stage === "ResponseStarted") {
+      const status: Record<string, unknown> = { metadata: {}, code: code ?? this.res.statusCode };
+      if ((code ?? 200) >= 400) {
+        status.status = "Failure";
+        const body = parseJson(Buffer.concat(this.chunks)) as Obj | undefined;
+        if (isObj(body) && body.kind === "Status") {
+          if (body.message) status.message = body.message;
+          if (body.reason) status.reason = body.reason;
+        }
+      }
+      ev.responseStatus = status;
+    }
+    if (this.level === "Request" || this.level === "RequestResponse") {
+      const body = parseJson(requestBodies.get(this.req));
+      if (body !== undefined) ev.requestObject = body;
+    }
+    if (this.level === "RequestResponse" && stage === "ResponseComplete") {
+      const body =
+        this.captured <= MAX_RESPONSE_CAPTURE ? parseJson(Buffer.concat(this.chunks)) : undefined;
+      if (body !== undefined) ev.responseObject = body;
+    }
+    ev.requestReceivedTimestamp = microTime(this.received);
+    ev.stageTimestamp = microTime(new Date());
+    this.log.write(ev);
+  }
+}
+
+/** The audit backend: a policy and the file its events are appended to. */
+export class AuditLog {
+  private readonly out: WriteStream | NodeJS.WriteStream;
+
+  constructor(
+    readonly policy: AuditPolicy,
+    path: string,
+  ) {
+    this.out = path === "-" ? process.stdout : createWriteStream(path, { flags: "a" });
+  }
+
+  static fromFiles(policyFile: string, logPath: string): AuditLog {
+    return new AuditLog(parseAuditPolicy(readFileSync(policyFile, "utf8"), policyFile), logPath);
+  }
+
+  /** Starts auditing a request; undefined when the policy says None. */
+  begin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: UserInfo,
+    attrs: RequestAttributes,
+  ): AuditRecord | undefined {
+    const rule = matchRule(this.policy, user, attrs);
+    if (!rule || rule.level === "None") return undefined;
+    const omit = new Set([...this.policy.omitStages, ...(rule.omitStages ?? [])]);
+    return new AuditRecord(this, rule.level, omit, req, res, user, attrs);
+  }
+
+  write(ev: object): void {
+    this.out.write(JSON.stringify(ev) + "\n");
+  }
+
+  async close(): Promise<void> {
+    if (this.out === process.stdout) return;
+    await new Promise<void>((resolve) => (this.out as WriteStream).end(() => resolve()));
+  }
+}
