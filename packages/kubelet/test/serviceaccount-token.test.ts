@@ -3,7 +3,7 @@
 // and a client in the container authenticates with them — until the pod is deleted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness } from "./harness.js";
@@ -45,7 +45,7 @@ after(async () => {
 
 const SA = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-test("a pod's container reads its token, ca.crt and namespace and is its service account to the API", async () => {
+test("a pod's container reads its token, ca.crt and namespace and is its service account to the API: 403 listing pods, then 200 once a RoleBinding grants it", async () => {
   // hostNetwork: the test apiserver listens on the host's loopback only.
   // The client: Node's https with the mounted CA and token, as client-go's in-cluster config
   // does, and skiffctl's own in-cluster configuration (no kubeconfig in the image).
@@ -72,6 +72,9 @@ test("a pod's container reads its token, ca.crt and namespace and is its service
     `cat ${SA}/namespace > /out/namespace`,
     `touch ${SA}/x 2>/out/readonly || true`,
     `node -e '${whoamiJs}'`,
+    // Before and after the test grants the account a Role that may list pods.
+    `skiffctl get pods -o name > /out/pods-before 2>/out/pods-before-error`,
+    `until [ -f /out/granted ]; do sleep 0.2; done`,
     `skiffctl get pods -o name > /out/pods 2>/out/pods-error`,
     `sleep 3600`,
   ].join("\n");
@@ -130,11 +133,35 @@ test("a pod's container reads its token, ca.crt and namespace and is its service
     readFileSync(join(h.api.certDir, "ca.crt"), "utf8"),
   );
   assert.equal(readFileSync(join(out, "namespace"), "utf8"), "default");
+  // RBAC: the account may not list pods until a RoleBinding says so.
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(out, f), "utf8");
+    } catch {
+      return "";
+    }
+  };
   assert.equal(
-    await waitFor("skiffctl get pods", async () => {
-      const pods = readFileSync(join(out, "pods"), "utf8");
-      return pods || undefined;
-    }).catch(() => readFileSync(join(out, "pods-error"), "utf8")),
+    await waitFor("skiffctl get pods, refused", async () => read("pods-before-error") || undefined),
+    'Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"\n',
+  );
+  const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default";
+  const role = await h.api.request("POST", `${rbac}/roles`, {
+    metadata: { name: "pod-reader" },
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
+  });
+  assert.equal(role.status, 201, role.text);
+  const binding = await h.api.request("POST", `${rbac}/rolebindings`, {
+    metadata: { name: "default-reads-pods" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-reader" },
+    subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
+  });
+  assert.equal(binding.status, 201, binding.text);
+  writeFileSync(join(out, "granted"), "");
+  assert.equal(
+    await waitFor("skiffctl get pods, allowed", async () => read("pods") || undefined).catch(() =>
+      read("pods-error"),
+    ),
     "pod/in-cluster\n",
   );
   assert.match(readFileSync(join(out, "readonly"), "utf8"), /Read-only file system/);
