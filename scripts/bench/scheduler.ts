@@ -21,7 +21,7 @@
 //             scheduler client limit).
 // SKIFF_BENCH_CPU_PROF=<dir>: the apiserver and scheduler also write V8 CPU profiles there.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -55,14 +55,23 @@ type Shape = "backlog" | "arrival" | "bindings";
 
 /** The node flags scripts/cluster.sh starts the apiserver and scheduler with. */
 function clusterNodeFlags(): string[] {
-  const m = /^node_flags=(.*)$/m.exec(
-    execFileSync("cat", [join(root, "scripts/cluster.sh")], { encoding: "utf8" }),
-  );
+  const m = /^node_flags=(.*)$/m.exec(readFileSync(join(root, "scripts/cluster.sh"), "utf8"));
   return m?.[1] ? m[1].trim().split(/\s+/) : [];
 }
 
 interface Pod extends KubeObject {
   spec: { nodeName?: string };
+}
+
+/** Resident memory of a process in MiB ("–" without one). */
+function rssMiB(pid: number | undefined): string {
+  if (pid === undefined) return "–";
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb ? (Number(kb) / 1024).toFixed(0) : "–";
+  } catch {
+    return "–";
+  }
 }
 
 /** CPU seconds this (load-generating) process has used. */
@@ -265,6 +274,14 @@ async function measure(
   const end = performance.now();
   const cpu = snapshot().map((c, i) => c - cpu0[i]!);
 
+  // The Events written by the time every pod was bound (the rest queued or dropped).
+  const scheduledEvents = (
+    await client
+      .resource<KubeObject & { reason?: string }>(findResource("", "v1", "events")!)
+      .namespace("bench")
+      .list()
+  ).items.filter((e) => e.reason === "Scheduled").length;
+  const schedRss = rssMiB(schedPid);
   const secs = (end - start) / 1000;
   const waits =
     shape === "arrival"
@@ -273,7 +290,7 @@ async function measure(
   const createRate = shape === "arrival" ? (pods / ((createdAt - start) / 1000)).toFixed(0) : "–";
   const line =
     `| ${shape} | ${nodes} | ${pods} | ${bound.size} | ${(bound.size / secs).toFixed(0)} | ${createRate} | ` +
-    `${pct(waits, 50).toFixed(0)} | ${pct(waits, 99).toFixed(0)} | ${cpu[1]!.toFixed(1)} | ${cpu[0]!.toFixed(1)} | ${cpu[2]!.toFixed(1)} | ${cpu[3]!.toFixed(1)} | ${secs.toFixed(1)} | ${loadavg()[0]!.toFixed(1)} |`;
+    `${pct(waits, 50).toFixed(0)} | ${pct(waits, 99).toFixed(0)} | ${cpu[1]!.toFixed(1)} | ${cpu[0]!.toFixed(1)} | ${cpu[2]!.toFixed(1)} | ${cpu[3]!.toFixed(1)} | ${secs.toFixed(1)} | ${scheduledEvents} | ${schedRss} | ${loadavg()[0]!.toFixed(1)} |`;
   console.log(line);
 
   factory.stop();
@@ -321,8 +338,8 @@ async function main(): Promise<void> {
   const dlines = nodeCounts.map((n) => decisions(n, podCount));
   console.log([dheader, ...dlines].join("\n") + "\n");
   const header =
-    "| shape | nodes (simulated) | pods | bound | pods/s to bound | pods/s created | p50 wait ms | p99 wait ms | scheduler cpu s | apiserver cpu s | etcd cpu s | load generator cpu s | wall s | load average |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+    "| shape | nodes (simulated) | pods | bound | pods/s to bound | pods/s created | p50 wait ms | p99 wait ms | scheduler cpu s | apiserver cpu s | etcd cpu s | load generator cpu s | wall s | Scheduled events written | scheduler RSS MiB | load average |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   console.log(header);
   const lines: string[] = [];
   for (const n of nodeCounts)
