@@ -258,7 +258,13 @@ async function measure(
     cpu0.push(...snapshot());
     start = performance.now();
     if (shape === "backlog") {
-      schedPid = startScheduler().proc.pid;
+      const s = startScheduler();
+      schedPid = s.proc.pid;
+      void s.ready.then(() =>
+        console.error(
+          `scheduler leading ${((performance.now() - start) / 1000).toFixed(1)} s after its start, ${bound.size} pods bound by then`,
+        ),
+      );
     } else {
       let next = 0;
       const first = nodeNames.length;
