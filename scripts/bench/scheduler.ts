@@ -1,13 +1,27 @@
-// Benchmark: skiff-scheduler end to end against a real apiserver and etcd on this machine.
+// Benchmark: skiff-scheduler end to end against a real apiserver and etcd on this machine,
+// started exactly as `make up` starts them (scripts/cluster.sh).
 //   npx tsc -b packages/scheduler packages/apiserver
-//   npx tsx --conditions=source scripts/bench/scheduler.ts [--nodes=100,1000,5000] [--pods=10000]
-// For each node count: fresh etcd + apiserver (own process) + skiff-scheduler (own process,
-// no leader election, no client rate limit); SIMULATED nodes (Node objects only, no kubelet,
-// named sim-node-NNNNN, 32 cpu / 128Gi / 110 pods each); then pending pods (100m, 128Mi) are
-// created through the apiserver, 100 at a time. Reported: pods/s from the first create to the
-// last pod seen bound (by an informer), and each pod's wait from its create call to its binding.
+//   npx tsx --conditions=source scripts/bench/scheduler.ts [--nodes=1000] [--pods=5000]
+//     [--shapes=backlog,arrival,bindings] [--runs=1] [--scheduler-flags="--kube-api-qps=-1"]
+// For each node count and shape: fresh etcd + apiserver (own process) + skiff-scheduler (own
+// process), each with the node flags and component flags scripts/cluster.sh gives them (the
+// scheduler's own kubeconfig, its default client limits, leader election on). The only
+// changes: the apiserver listens on 127.0.0.1 rather than 0.0.0.0, on a free port, and the
+// scheduler's health port is a free one (--port=0) so that runs never collide.
+// SIMULATED nodes (Node objects only, no kubelet, named sim-node-NNNNN, 32 cpu / 128Gi / 110
+// pods each); pending pods (100m, 128Mi) created through the apiserver, 100 at a time.
+// Shapes:
+//   backlog   every pod is created before the scheduler starts (scheduler_perf's shape);
+//             pods/s is from starting the scheduler's process to the last pod seen bound on
+//             a watch (so it includes the process start, cache sync and leader election).
+//   arrival   the scheduler runs and has synced; pods/s is from the first create to the
+//             last pod seen bound.
+//   bindings  no scheduler: the load generator binds the backlog itself, 64 at a time with
+//             no client limit — the apiserver's capacity for bindings (the ceiling for any
+//             scheduler client limit).
+// SKIFF_BENCH_CPU_PROF=<dir>: the apiserver and scheduler also write V8 CPU profiles there.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -30,12 +44,34 @@ import { cpuSeconds, pct, pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
-const nodeCounts = arg("nodes", "100,1000,5000").split(",").map(Number);
-const podCount = Number(arg("pods", "10000"));
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
+const nodeCounts = arg("nodes", "1000").split(",").map(Number);
+const podCount = Number(arg("pods", "5000"));
+const shapes = arg("shapes", "backlog,arrival").split(",") as Shape[];
+const runs = Number(arg("runs", "1"));
+// Extra scheduler flags, for measuring candidates only (the figures in docs use none).
+const extraSchedulerFlags = arg("scheduler-flags", "").split(" ").filter(Boolean);
+type Shape = "backlog" | "arrival" | "bindings";
+
+/** The node flags scripts/cluster.sh starts the apiserver and scheduler with. */
+function clusterNodeFlags(): string[] {
+  const m = /^node_flags=(.*)$/m.exec(readFileSync(join(root, "scripts/cluster.sh"), "utf8"));
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+}
 
 interface Pod extends KubeObject {
   spec: { nodeName?: string };
+}
+
+/** Resident memory of a process in MiB ("–" without one). */
+function rssMiB(pid: number | undefined): string {
+  if (pid === undefined) return "–";
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb ? (Number(kb) / 1024).toFixed(0) : "–";
+  } catch {
+    return "–";
+  }
 }
 
 /** CPU seconds this (load-generating) process has used. */
@@ -49,11 +85,9 @@ function spawnUntil(
   args: string[],
   msg: string | undefined,
 ): { proc: ChildProcess; ready: Promise<void> } {
-  // SKIFF_BENCH_CPU_PROF=<dir>: each process writes a V8 CPU profile there when it exits.
   const prof = process.env.SKIFF_BENCH_CPU_PROF;
-  // The components run with the young-generation size scripts/cluster.sh gives them.
   const nodeArgs = [
-    "--max-semi-space-size=64",
+    ...clusterNodeFlags(),
     ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
   ];
   const proc = spawn(process.execPath, [...nodeArgs, ...args], {
@@ -70,7 +104,7 @@ function spawnUntil(
   return { proc, ready };
 }
 
-async function run(nodes: number, pods: number): Promise<string> {
+async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
   const etcd = await startEtcd();
   const certs = testCerts();
   const port = await freePort();
@@ -79,6 +113,8 @@ async function run(nodes: number, pods: number): Promise<string> {
   execFileSync("bash", [join(root, "scripts/make-certs.sh"), certs, url], { stdio: "ignore" });
   const kubeconfig = join(dir, "admin.kubeconfig");
   copyFileSync(join(certs, "admin.kubeconfig"), kubeconfig);
+  const schedulerKubeconfig = join(dir, "scheduler.kubeconfig");
+  copyFileSync(join(certs, "scheduler.kubeconfig"), schedulerKubeconfig);
   const apiserver = spawnUntil(
     [
       join(root, "packages/apiserver/dist/main.js"),
@@ -88,12 +124,15 @@ async function run(nodes: number, pods: number): Promise<string> {
       `--tls-cert-file=${join(certs, "apiserver.crt")}`,
       `--tls-private-key-file=${join(certs, "apiserver.key")}`,
       `--client-ca-file=${join(certs, "ca.crt")}`,
+      `--service-account-signing-key-file=${join(certs, "sa.key")}`,
+      `--kubelet-client-certificate=${join(certs, "apiserver-kubelet-client.crt")}`,
+      `--kubelet-client-key=${join(certs, "apiserver-kubelet-client.key")}`,
     ],
     undefined,
   );
   const procs: ChildProcess[] = [apiserver.proc];
   try {
-    return await measure(kubeconfig, nodes, pods, procs, etcd.pid);
+    return await measure(kubeconfig, schedulerKubeconfig, nodes, pods, shape, procs, etcd.pid);
   } finally {
     for (const p of procs) p.kill("SIGTERM");
     await etcd.stop();
@@ -103,8 +142,10 @@ async function run(nodes: number, pods: number): Promise<string> {
 
 async function measure(
   kubeconfig: string,
+  schedulerKubeconfig: string,
   nodes: number,
   pods: number,
+  shape: Shape,
   procs: ChildProcess[],
   etcdPid: number | undefined,
 ): Promise<string> {
@@ -142,20 +183,6 @@ async function measure(
     `${nodes} simulated nodes created in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
-  const scheduler = spawnUntil(
-    [
-      join(root, "packages/scheduler/dist/main.js"),
-      `--kubeconfig=${kubeconfig}`,
-      "--leader-elect=false",
-      "--port=0",
-      "--kube-api-qps=-1",
-      "--log-level=info",
-    ],
-    "caches synced",
-  );
-  procs.push(scheduler.proc);
-  await scheduler.ready;
-
   const created = new Map<string, number>();
   const bound = new Map<string, number>();
   let allBound: () => void = () => {};
@@ -174,41 +201,102 @@ async function measure(
   await factory.waitForCacheSync();
 
   const names = Array.from({ length: pods }, (_, i) => `pod-${i}`);
-  const [apiPid, schedPid] = [procs[0]!.pid, scheduler.proc.pid];
-  const cpu0 = [cpuSeconds(apiPid), cpuSeconds(schedPid), cpuSeconds(etcdPid), ownCpu()];
-  const start = performance.now();
-  await pool(names, 100, async (name) => {
-    created.set(name, performance.now());
-    await podsApi.create({
-      metadata: { name, namespace: "bench", labels: { app: "bench" } },
-      spec: {
-        containers: [
-          {
-            name: "c",
-            image: "skiff.local/busybox:1.36",
-            resources: { requests: { cpu: "100m", memory: "128Mi" } },
-          },
-        ],
-      },
-    } as Pod);
-  });
-  const createdAt = performance.now();
+  const createAll = () =>
+    pool(names, 100, async (name) => {
+      created.set(name, performance.now());
+      await podsApi.create({
+        metadata: { name, namespace: "bench", labels: { app: "bench" } },
+        spec: {
+          containers: [
+            {
+              name: "c",
+              image: "skiff.local/busybox:1.36",
+              resources: { requests: { cpu: "100m", memory: "128Mi" } },
+            },
+          ],
+        },
+      } as Pod);
+    });
+  const startScheduler = () => {
+    const s = spawnUntil(
+      [
+        join(root, "packages/scheduler/dist/main.js"),
+        `--kubeconfig=${schedulerKubeconfig}`,
+        "--port=0",
+        ...extraSchedulerFlags,
+      ],
+      "leading: scheduling starts",
+    );
+    procs.push(s.proc);
+    s.ready.catch(() => {}); // its exit at the end is expected; a failure shows as a timeout
+    return s;
+  };
+
+  let createdAt: number;
+  let schedPid: number | undefined;
+  const cpu0: number[] = [];
+  const snapshot = () => [
+    cpuSeconds(procs[0]!.pid),
+    schedPid === undefined ? 0 : cpuSeconds(schedPid),
+    cpuSeconds(etcdPid),
+    ownCpu(),
+  ];
+  let start: number;
+  if (shape === "arrival") {
+    const s = startScheduler();
+    await s.ready;
+    schedPid = s.proc.pid;
+    cpu0.push(...snapshot());
+    start = performance.now();
+    await createAll();
+    createdAt = performance.now();
+  } else {
+    const c0 = performance.now();
+    await createAll();
+    createdAt = performance.now();
+    console.error(`${pods} pending pods created in ${((createdAt - c0) / 1000).toFixed(1)} s`);
+    cpu0.push(...snapshot());
+    start = performance.now();
+    if (shape === "backlog") {
+      const s = startScheduler();
+      schedPid = s.proc.pid;
+      void s.ready.then(() =>
+        console.error(
+          `scheduler leading ${((performance.now() - start) / 1000).toFixed(1)} s after its start, ${bound.size} pods bound by then`,
+        ),
+      );
+    } else {
+      let next = 0;
+      const first = nodeNames.length;
+      await pool(names, 64, async (name) => {
+        const node = nodeNames[next++ % first]!;
+        await podsApi.bind(name, node, {});
+      });
+    }
+  }
   const timeout = setTimeout(allBound, 600_000);
   await done;
   clearTimeout(timeout);
   const end = performance.now();
-  const cpu = [
-    cpuSeconds(apiPid) - cpu0[0]!,
-    cpuSeconds(schedPid) - cpu0[1]!,
-    cpuSeconds(etcdPid) - cpu0[2]!,
-    ownCpu() - cpu0[3]!,
-  ];
+  const cpu = snapshot().map((c, i) => c - cpu0[i]!);
 
-  const waits = names.filter((n) => bound.has(n)).map((n) => bound.get(n)! - created.get(n)!);
+  // The Events written by the time every pod was bound (the rest queued or dropped).
+  const scheduledEvents = (
+    await client
+      .resource<KubeObject & { reason?: string }>(findResource("", "v1", "events")!)
+      .namespace("bench")
+      .list()
+  ).items.filter((e) => e.reason === "Scheduled").length;
+  const schedRss = rssMiB(schedPid);
   const secs = (end - start) / 1000;
+  const waits =
+    shape === "arrival"
+      ? names.filter((n) => bound.has(n)).map((n) => bound.get(n)! - created.get(n)!)
+      : names.filter((n) => bound.has(n)).map((n) => bound.get(n)! - start);
+  const createRate = shape === "arrival" ? (pods / ((createdAt - start) / 1000)).toFixed(0) : "–";
   const line =
-    `| ${nodes} | ${pods} | ${bound.size} | ${(bound.size / secs).toFixed(0)} | ${(pods / ((createdAt - start) / 1000)).toFixed(0)} | ` +
-    `${pct(waits, 50).toFixed(0)} | ${pct(waits, 99).toFixed(0)} | ${cpu[1]!.toFixed(1)} | ${cpu[0]!.toFixed(1)} | ${cpu[2]!.toFixed(1)} | ${cpu[3]!.toFixed(1)} | ${secs.toFixed(1)} | ${loadavg()[0]!.toFixed(1)} |`;
+    `| ${shape} | ${nodes} | ${pods} | ${bound.size} | ${(bound.size / secs).toFixed(0)} | ${createRate} | ` +
+    `${pct(waits, 50).toFixed(0)} | ${pct(waits, 99).toFixed(0)} | ${cpu[1]!.toFixed(1)} | ${cpu[0]!.toFixed(1)} | ${cpu[2]!.toFixed(1)} | ${cpu[3]!.toFixed(1)} | ${secs.toFixed(1)} | ${scheduledEvents} | ${schedRss} | ${loadavg()[0]!.toFixed(1)} |`;
   console.log(line);
 
   factory.stop();
@@ -256,11 +344,13 @@ async function main(): Promise<void> {
   const dlines = nodeCounts.map((n) => decisions(n, podCount));
   console.log([dheader, ...dlines].join("\n") + "\n");
   const header =
-    "| nodes (simulated) | pods | bound | pods/s create→bound | pods/s created | p50 wait ms | p99 wait ms | scheduler cpu s | apiserver cpu s | etcd cpu s | load generator cpu s | wall s | load average |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+    "| shape | nodes (simulated) | pods | bound | pods/s to bound | pods/s created | p50 wait ms | p99 wait ms | scheduler cpu s | apiserver cpu s | etcd cpu s | load generator cpu s | wall s | Scheduled events written | scheduler RSS MiB | load average |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   console.log(header);
   const lines: string[] = [];
-  for (const n of nodeCounts) lines.push(await run(n, podCount));
+  for (const n of nodeCounts)
+    for (let r = 0; r < runs; r++)
+      for (const shape of shapes) lines.push(await run(n, podCount, shape));
   console.log("\n---\n" + [dheader, ...dlines].join("\n") + "\n\n" + [header, ...lines].join("\n"));
 }
 

@@ -127,3 +127,87 @@ test("events about cluster-scoped objects go to the default namespace", async ()
   assert.equal(e?.metadata.namespace, "default");
   assert.equal(e?.involvedObject.kind, "Node");
 });
+
+test("events about one object and reason with many messages are combined into one Event", async () => {
+  const obj: KubeObject = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { namespace: "default", name: "ev-similar", uid: "u-similar" },
+  };
+  const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
+  for (let i = 1; i <= 14; i++) {
+    rec.event(obj, "Warning", "FailedMount", `volume v${i} is not ready`);
+    await rec.flush();
+  }
+  const got = await eventsAbout("ev-similar");
+  // Nine messages are their own Events; from the tenth on they are one, counted.
+  assert.equal(got.length, 10);
+  const combined = got.filter((e) => e.message.startsWith("(combined from similar events): "));
+  assert.equal(combined.length, 1);
+  assert.equal(combined[0]!.count, 5);
+  assert.equal(combined[0]!.message, "(combined from similar events): volume v14 is not ready");
+  assert.equal(got.find((e) => e.message === "volume v3 is not ready")?.count, 1);
+});
+
+test("a key that writes too often is still counted but written only at the spam filter's pace", async () => {
+  const obj: KubeObject = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { namespace: "default", name: "ev-spam", uid: "u-spam" },
+  };
+  let now = Date.UTC(2024, 0, 1, 12, 0, 0);
+  const rec = new EventRecorder(client, {
+    component: "c",
+    logger: silentLogger,
+    now: () => now,
+  });
+  for (let i = 0; i < 30; i++) {
+    rec.event(obj, "Warning", "BackOff", "back-off restarting");
+    await rec.flush(); // each one its own write, as if far apart
+  }
+  let [e] = await eventsAbout("ev-spam");
+  assert.equal(e?.count, 25); // 25 writes at once, then nothing
+  assert.equal(rec.stats().filtered, 5);
+  now += 5 * 60_000; // one write every five minutes
+  rec.event(obj, "Warning", "BackOff", "back-off restarting");
+  await rec.flush();
+  [e] = await eventsAbout("ev-spam");
+  assert.equal(e?.count, 31); // the filtered ones were counted all the same
+});
+
+test("a flood of events neither blocks the caller nor queues more than 1000 writes", async () => {
+  await client
+    .resource(findResource("", "v1", "namespaces")!)
+    .create({ metadata: { name: "ev-flood" } });
+  const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
+  const flood = 50_000;
+  const started = performance.now();
+  for (let i = 0; i < flood; i++)
+    rec.event(
+      { apiVersion: "v1", kind: "Pod", metadata: { namespace: "ev-flood", name: `p-${i}` } },
+      "Normal",
+      "Scheduled",
+      `Successfully assigned ev-flood/p-${i} to node-1`,
+    );
+  const took = performance.now() - started;
+  assert.ok(took < 2_000, `recording ${flood} events took ${took.toFixed(0)} ms`);
+  const { queued, dropped } = rec.stats();
+  assert.ok(queued <= 1000, `queued ${queued}`);
+  assert.ok(dropped >= flood - 1004, `dropped ${dropped}`); // 1000 queued, 4 in flight
+  await rec.flush();
+  const written = await client
+    .resource<CoreEvent>(findResource("", "v1", "events")!)
+    .namespace("ev-flood")
+    .list();
+  assert.equal(written.items.length, flood - dropped);
+  assert.ok(written.items.length <= 1004);
+  // The queue is free again: a later event is written.
+  rec.event(
+    { apiVersion: "v1", kind: "Pod", metadata: { namespace: "ev-flood", name: "later" } },
+    "Normal",
+    "Scheduled",
+    "later",
+  );
+  await rec.flush();
+  assert.equal(rec.stats().dropped, dropped);
+});

@@ -3,7 +3,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { pino } from "pino";
-import { startSchedulerServer } from "./server.js";
+import { defaultBurst, defaultQps, startSchedulerServer } from "./server.js";
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-scheduler")
@@ -36,10 +36,10 @@ const argv = yargs(hideBin(process.argv))
     "bind-address": { type: "string", default: "127.0.0.1" },
     "kube-api-qps": {
       type: "number",
-      default: 50,
-      describe: "Requests per second to the apiserver (-1: unlimited)",
+      default: defaultQps,
+      describe: "Requests per second to the apiserver, bindings included (-1: unlimited)",
     },
-    "kube-api-burst": { type: "number", default: 100 },
+    "kube-api-burst": { type: "number", default: defaultBurst },
     "percentage-of-nodes-to-score": {
       type: "number",
       default: 0,

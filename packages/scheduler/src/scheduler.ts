@@ -10,6 +10,7 @@ import {
 import {
   DeletedFinalStateUnknown,
   EventRecorder,
+  type EventRecorderStats,
   SharedInformerFactory,
   defaultLogger,
   isConflict,
@@ -41,6 +42,12 @@ export const defaultSchedulerName = "default-scheduler";
 
 export interface SchedulerOptions {
   client: RestClient;
+  /**
+   * The client Events are written through (default `client`). Give it one of its own, with
+   * its own rate limit, so that events never take a binding's budget (kube-scheduler's
+   * separate events clientset).
+   */
+  eventClient?: RestClient;
   /** Pods whose spec.schedulerName is this are ours (default "default-scheduler"). */
   schedulerName?: string;
   logger?: Logger;
@@ -100,7 +107,7 @@ export class Scheduler {
     this.metrics = new SchedulerMetrics(() => this.queue.lengths());
     this.algorithm = new Algorithm({ percentageOfNodesToScore: opts.percentageOfNodesToScore });
     this.maxInFlight = opts.maxInFlightBindings ?? 64;
-    this.recorder = new EventRecorder(opts.client, {
+    this.recorder = new EventRecorder(opts.eventClient ?? opts.client, {
       component: this.schedulerName,
       host: opts.identity,
       logger: this.log,
@@ -249,6 +256,11 @@ export class Scheduler {
     }
   }
 
+  /** The event recorder's queue: waiting, dropped (queue full), filtered (spam). */
+  eventStats(): EventRecorderStats {
+    return this.recorder.stats();
+  }
+
   /** Stops scheduling and the informers; waits for bindings in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -257,7 +269,7 @@ export class Scheduler {
     await this.running;
     await Promise.allSettled([...this.bindings]);
     this.factory.stop();
-    await this.recorder.flush();
+    await this.recorder.stop();
   }
 
   /** The pods that count as one group for spreading: the pod's controller's, and its Services'. */

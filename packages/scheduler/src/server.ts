@@ -13,6 +13,12 @@ import {
 } from "@skiff/client";
 import { Scheduler, defaultSchedulerName } from "./scheduler.js";
 
+/** Client limits (see docs/benchmarks.md, scheduler, for why these numbers). */
+export const defaultQps = 700;
+export const defaultBurst = 1400;
+export const defaultEventQps = 50;
+export const defaultEventBurst = 100;
+
 export interface SchedulerServerOptions {
   kubeconfig?: string;
   schedulerName?: string;
@@ -25,8 +31,12 @@ export interface SchedulerServerOptions {
   /** Port for /healthz and /metrics (plain HTTP; 0 picks a free one). */
   port?: number;
   bindAddress?: string;
+  /** The scheduler's client limits (bindings, lists and watches); -1 qps: unlimited. */
   qps?: number;
   burst?: number;
+  /** The events client's own limits (Events never share the bindings' budget). */
+  eventQps?: number;
+  eventBurst?: number;
   percentageOfNodesToScore?: number;
   logger?: Logger;
   /** Called when leadership is lost; a process should exit so that it restarts clean. */
@@ -47,14 +57,21 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   const identity = `${hostname()}_${randomUUID()}`;
 
   // 1. Connect.
-  const config = {
-    ...loadClientConfig({ kubeconfig: opts.kubeconfig }),
-    qps: opts.qps ?? 50,
-    burst: opts.burst ?? 100,
-  };
-  const client = new RestClient(config, { userAgent: "skiff-scheduler/0.1.0" });
+  const loaded = loadClientConfig({ kubeconfig: opts.kubeconfig });
+  const limits = { qps: opts.qps ?? defaultQps, burst: opts.burst ?? defaultBurst };
+  const client = new RestClient({ ...loaded, ...limits }, { userAgent: "skiff-scheduler/0.1.0" });
+  // Events go through a client of their own: its own connections and rate limit.
+  const eventClient = new RestClient(
+    {
+      ...loaded,
+      qps: opts.eventQps ?? defaultEventQps,
+      burst: opts.eventBurst ?? defaultEventBurst,
+    },
+    { userAgent: "skiff-scheduler/0.1.0" },
+  );
   const scheduler = new Scheduler({
     client,
+    eventClient,
     schedulerName: opts.schedulerName ?? defaultSchedulerName,
     logger: log,
     percentageOfNodesToScore: opts.percentageOfNodesToScore,
@@ -109,6 +126,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
       await scheduler.stop();
       await new Promise<void>((r) => http.close(() => r()));
       client.close();
+      eventClient.close();
     },
   };
 }
