@@ -69,11 +69,13 @@ test("of two controller managers one leads; when it stops, the other takes over"
       async () => (await listPods(c, "default", "app=ha")).length === 2,
       "2 pods from the leader",
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${leader.port}/metrics`)).text();
-    assert.match(
-      metrics,
-      /controller_sync_duration_seconds_count\{controller="replicaset"\} [1-9]/,
-    );
+    // The sync that made the pods is counted once it returns, a moment after they exist.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${leader.port}/metrics`)).text();
+      return /controller_sync_duration_seconds_count\{controller="replicaset"\} [1-9]/.test(text)
+        ? text
+        : undefined;
+    }, "the replicaset controller's sync in /metrics");
     assert.match(metrics, /workqueue_depth\{name="replicaset"\}/);
 
     await leader.stop();

@@ -49,7 +49,8 @@ test("a Website becomes a Deployment and a Service, with status written back", a
   assert.equal(dep.spec?.replicas, 2);
   assert.equal(dep.spec?.template.spec?.containers[0]?.image, "skiff.local/busybox:1.36");
   assert.equal(dep.metadata.ownerReferences?.[0]?.kind, "Website");
-  const svc = await services().namespace("default").get("blog");
+  // The operator writes the Service after the Deployment.
+  const svc = await eventually(() => services().namespace("default").get("blog"), "the Service");
   assert.deepEqual((svc.spec as { ports: { targetPort: number }[] }).ports[0]!.targetPort, 8080);
   const site = await eventually(async () => {
     const w = await sites().get("blog");
