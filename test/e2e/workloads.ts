@@ -5,9 +5,9 @@
 // the full node; a ResourceQuota refusing a pod; a LimitRange filling in defaults.
 // Called from journey.test.ts: two clusters on one host would share its KUBE-* chains.
 import assert from "node:assert/strict";
+import type { Kubectl } from "../dns-checks.js";
 import { eventually } from "../lib.js";
 
-export type Kubectl = (...args: string[]) => Promise<string>;
 /** kubectl that resolves with its exit code and output instead of failing. */
 export type KubectlResult = (
   args: string[],

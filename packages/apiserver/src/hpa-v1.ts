@@ -110,6 +110,18 @@ export function fromV1(obj: J): KubeObject {
   };
 }
 
+/**
+ * A v1 write onto the stored v2 object: v1's fields replace theirs, and what v1 cannot say
+ * (other metrics, behavior) stays.
+ */
+function withV1(cur: KubeObject, v2: KubeObject): KubeObject {
+  return {
+    ...cur,
+    metadata: { ...cur.metadata, ...v2.metadata },
+    spec: { ...rec(cur.spec), ...rec(v2.spec) },
+  };
+}
+
 /** autoscaling in /apis and /apis/autoscaling: v2 (preferred) and v1. */
 export function autoscalingGroup(): object {
   const v2 = { groupVersion: "autoscaling/v2", version: "v2" };
@@ -179,19 +191,10 @@ export async function serveHpaV1(
     case "PUT": {
       const v2 = fromV1(await body());
       const rv = v2.metadata.resourceVersion;
-      const { object } = await registry.update(
-        ns,
-        name,
-        (cur) => ({
-          ...cur,
-          metadata: { ...cur.metadata, ...v2.metadata },
-          spec: { ...rec(cur.spec), ...rec(v2.spec) },
-        }),
-        {
-          ...(typeof rv === "string" && rv ? { precondition: rv } : {}),
-          admission: admission("UpdateOptions"),
-        },
-      );
+      const { object } = await registry.update(ns, name, (cur) => withV1(cur, v2), {
+        ...(typeof rv === "string" && rv ? { precondition: rv } : {}),
+        admission: admission("UpdateOptions"),
+      });
       sendJson(res, 200, toV1(object));
       return;
     }
@@ -199,15 +202,13 @@ export async function serveHpaV1(
       const type = bodyType(req, ["merge", "jsonpatch", "strategic"]);
       const patchBody = decode(await readBody(req), type, "patch");
       const info = findResource("autoscaling", "v2", "horizontalpodautoscalers")!;
-      const { object } = await registry.update(ns, name, (cur) => {
-        const patched = rec(patchErrors(() => applyPatch(type, toV1(cur), patchBody, info)));
-        const v2 = fromV1(patched);
-        return {
-          ...cur,
-          metadata: { ...cur.metadata, ...v2.metadata },
-          spec: { ...rec(cur.spec), ...rec(v2.spec) },
-        };
-      });
+      const { object } = await registry.update(
+        ns,
+        name,
+        (cur) =>
+          withV1(cur, fromV1(rec(patchErrors(() => applyPatch(type, toV1(cur), patchBody, info))))),
+        { admission: admission("UpdateOptions") },
+      );
       sendJson(res, 200, toV1(object));
       return;
     }
