@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { freePort } from "@skiff/testing";
 import { checkClusterDNS } from "../dns-checks.js";
 import { eventually, httpGet, run } from "../lib.js";
+import { checkApi131 } from "./api-1-31.js";
 import { checkWorkloads } from "./workloads.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -284,6 +285,12 @@ test("cluster DNS: the add-on answers Services, endpoints and pods by name from 
 
 test("workloads: StatefulSet with storage, DaemonSet, CronJob, PDB and drain, preemption, quota, LimitRange", async () => {
   await checkWorkloads(kubectl, (args, input) =>
+    sh("kubectl", [`--cache-dir=${join(state, "kubectl-cache")}`, ...args], input),
+  );
+});
+
+test("Kubernetes 1.31's API: an RC scaled, an admission policy, kubectl debug, NetworkPolicy", async () => {
+  await checkApi131(kubectl, (args, input) =>
     sh("kubectl", [`--cache-dir=${join(state, "kubectl-cache")}`, ...args], input),
   );
 });
