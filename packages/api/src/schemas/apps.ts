@@ -17,7 +17,7 @@ import {
 } from "./helpers.js";
 import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
 import { PodTemplateSpecSchema } from "./core.js";
-import { PersistentVolumeClaimTemplateSchema } from "./storage.js";
+import { PersistentVolumeClaimSchema } from "./storage.js";
 
 const APPS = "io.k8s.api.apps.v1";
 
@@ -168,8 +168,8 @@ export const StatefulSetSpecSchema = named(`${APPS}.StatefulSetSpec`, {
   replicas: opt(int32({ default: 1 })),
   selector: LabelSelectorSchema,
   template: PodTemplateSpecSchema,
-  // A claim template is a whole PersistentVolumeClaim (metadata, spec) in the wire format.
-  volumeClaimTemplates: opt(atomic(PersistentVolumeClaimTemplateSchema)),
+  // A claim template is a whole PersistentVolumeClaim (its status too) in the wire format.
+  volumeClaimTemplates: opt(atomic(PersistentVolumeClaimSchema)),
   serviceName: opt(str()),
   podManagementPolicy: opt(str({ default: "OrderedReady" })),
   updateStrategy: opt(

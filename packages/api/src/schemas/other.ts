@@ -22,8 +22,6 @@ export const LeaseSpecSchema = named("io.k8s.api.coordination.v1.LeaseSpec", {
   acquireTime: opt(microTime()),
   renewTime: opt(microTime()),
   leaseTransitions: opt(int32()),
-  strategy: opt(str()),
-  preferredHolder: opt(str()),
 });
 export type LeaseSpec = Static<typeof LeaseSpecSchema>;
 

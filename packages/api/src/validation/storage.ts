@@ -5,9 +5,9 @@ import {
   ACCESS_MODES,
   type PersistentVolume,
   type PersistentVolumeClaim,
-  type PersistentVolumeClaimSpec,
   type StorageClass,
 } from "../schemas/storage.js";
+import type { PersistentVolumeClaimSpec } from "../schemas/core.js";
 import type { FieldErrors } from "./errors.js";
 import { validateLabelSelector } from "./meta.js";
 import { isDNS1123Subdomain, isQualifiedName } from "./names.js";
