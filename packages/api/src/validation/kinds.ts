@@ -1,7 +1,7 @@
 // Per-kind checks on create and update, after the schema's type checks have passed.
 import { labelSelectorToRequirements, matchesLabels } from "../selectors.js";
 import type { Deployment, DaemonSet, ReplicaSet } from "../schemas/apps.js";
-import type { Job } from "../schemas/batch.js";
+import type { Job, JobSpec } from "../schemas/batch.js";
 import type {
   ConfigMap,
   Endpoints,
@@ -243,6 +243,83 @@ export function validateJob(errs: FieldErrors, job: Job): void {
   if (spec.podReplacementPolicy !== undefined && !policies.includes(spec.podReplacementPolicy)) {
     errs.notSupported("spec.podReplacementPolicy", spec.podReplacementPolicy, policies);
   }
+  if (spec.successPolicy) validateSuccessPolicy(errs, spec);
+}
+
+const MAX_SUCCESS_POLICY_RULES = 20;
+
+/** Job spec.successPolicy (stored; Skiff's Job controller does not act on it). */
+function validateSuccessPolicy(errs: FieldErrors, spec: JobSpec): void {
+  const path = "spec.successPolicy";
+  if (spec.completionMode !== "Indexed")
+    errs.invalid(
+      "spec.completionMode",
+      spec.completionMode ?? "NonIndexed",
+      "requires indexed completion mode",
+    );
+  const rules = spec.successPolicy?.rules ?? [];
+  if (rules.length === 0)
+    errs.required(
+      `${path}.rules`,
+      "at least one rules must be specified when the successPolicy is specified",
+    );
+  if (rules.length > MAX_SUCCESS_POLICY_RULES)
+    errs.tooMany(`${path}.rules`, rules.length, MAX_SUCCESS_POLICY_RULES);
+  const completions = spec.completions ?? 0;
+  rules.forEach((rule, i) => {
+    const p = `${path}.rules[${i}]`;
+    if (rule.succeededIndexes === undefined && rule.succeededCount === undefined) {
+      errs.required(p, "at least one of succeededCount or succeededIndexes must be specified");
+      return;
+    }
+    let indexes: number | undefined;
+    if (rule.succeededIndexes !== undefined) {
+      const counted = countIndexes(rule.succeededIndexes, completions);
+      if (typeof counted === "number") indexes = counted;
+      else
+        errs.invalid(
+          `${p}.succeededIndexes`,
+          rule.succeededIndexes,
+          `error parsing succeededIndexes: ${counted}`,
+        );
+    }
+    const count = rule.succeededCount;
+    if (count === undefined) return;
+    if (count < 0) errs.invalid(`${p}.succeededCount`, count, "must be greater than or equal to 0");
+    else if (count > completions)
+      errs.invalid(
+        `${p}.succeededCount`,
+        count,
+        `must be less than or equal to ${completions} (the number of specified completions)`,
+      );
+    else if (indexes !== undefined && count > indexes)
+      errs.invalid(
+        `${p}.succeededCount`,
+        count,
+        `must be less than or equal to ${indexes} (the number of indexes in the specified succeededIndexes field)`,
+      );
+  });
+}
+
+/**
+ * How many indexes "1,3-5" names, each below `completions`, in increasing order without
+ * overlap; or what is wrong with it.
+ */
+function countIndexes(text: string, completions: number): number | string {
+  let count = 0;
+  let last = -1;
+  for (const part of text.split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return `cannot convert string to integer for index: "${part}"`;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return `non-increasing order, previous: ${lo}, current: ${hi}`;
+    if (lo <= last) return `overlapping intervals: ${part}`;
+    if (hi >= completions) return `too large index: ${hi}`;
+    count += hi - lo + 1;
+    last = hi;
+  }
+  return count;
 }
 
 // ---- core kinds ---------------------------------------------------------------------

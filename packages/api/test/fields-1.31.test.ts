@@ -1,0 +1,259 @@
+// The fields Skiff gained to match Kubernetes 1.31 (volume sources it does not mount, raw
+// block devices, Windows options, Job success policies, quota scope selectors, ...): a
+// manifest using them is accepted, defaulted as 1.31 defaults it, returned unchanged
+// through protobuf, and refused with 1.31's field paths and messages when it is wrong.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { applyDefaults } from "../src/defaults.js";
+import { validate } from "../src/validation.js";
+import { unknownFields } from "../src/prune.js";
+import { decodeEnvelope, encodeEnvelope } from "../src/protobuf.js";
+import { info } from "./fixtures.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
+type Info = ReturnType<typeof info>;
+
+function errorsOf(i: Info, obj: Obj): string[] {
+  applyDefaults(i, obj);
+  return validate(i, obj).map((e) => `${e.field}: ${e.message}`);
+}
+
+const podInfo = info("v1", "Pod");
+
+function pod(): Obj {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "storage", namespace: "default" },
+    spec: {
+      securityContext: { windowsOptions: { runAsUserName: "ContainerUser" } },
+      containers: [
+        {
+          name: "app",
+          image: "busybox:1.36",
+          securityContext: { windowsOptions: { gmsaCredentialSpecName: "webapp" } },
+          volumeMounts: [{ name: "share", mountPath: "/share" }],
+          volumeDevices: [{ name: "raw", devicePath: "/dev/xvda" }],
+        },
+      ],
+      volumes: [
+        { name: "share", nfs: { server: "nfs.example.com", path: "/exports/data" } },
+        { name: "raw", persistentVolumeClaim: { claimName: "block" } },
+        {
+          name: "lun",
+          iscsi: { targetPortal: "10.0.0.1:3260", iqn: "iqn.2001-04.com.example:storage", lun: 0 },
+        },
+        { name: "disk", azureDisk: { diskName: "d", diskURI: "/subscriptions/x/d" } },
+        { name: "ceph", rbd: { monitors: ["10.0.0.2:6789"], image: "foo" } },
+        {
+          name: "csi",
+          csi: { driver: "inline.storage.example.com", volumeAttributes: { size: "1Gi" } },
+        },
+        {
+          name: "scratch",
+          ephemeral: {
+            volumeClaimTemplate: {
+              spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+test("a pod using 1.31's volume sources, block devices and Windows options is accepted and defaulted", () => {
+  const p = pod();
+  assert.deepEqual(unknownFields(podInfo, p), []);
+  assert.deepEqual(errorsOf(podInfo, p), []);
+  const volumes = p.spec.volumes;
+  assert.equal(volumes[2].iscsi.iscsiInterface, "default");
+  assert.deepEqual(volumes[3].azureDisk, {
+    diskName: "d",
+    diskURI: "/subscriptions/x/d",
+    cachingMode: "ReadWrite",
+    fsType: "ext4",
+    readOnly: false,
+    kind: "Shared",
+  });
+  assert.deepEqual(
+    [volumes[4].rbd.pool, volumes[4].rbd.user, volumes[4].rbd.keyring],
+    ["rbd", "admin", "/etc/ceph/keyring"],
+  );
+  assert.equal(volumes[6].ephemeral.volumeClaimTemplate.spec.volumeMode, "Filesystem");
+});
+
+test("the new fields survive a protobuf round trip", () => {
+  const p = pod();
+  applyDefaults(podInfo, p);
+  const back = decodeEnvelope(encodeEnvelope(p)).object as Obj;
+  assert.deepEqual(back.spec.volumes, p.spec.volumes);
+  assert.deepEqual(back.spec.containers[0].volumeDevices, [
+    { name: "raw", devicePath: "/dev/xvda" },
+  ]);
+  assert.deepEqual(back.spec.securityContext.windowsOptions, { runAsUserName: "ContainerUser" });
+});
+
+test("wrong volume sources, block devices and Windows options are refused with their paths", () => {
+  const cases: [string, (p: Obj) => void, string[]][] = [
+    [
+      "nfs without a server, relative path",
+      (p) => (p.spec.volumes[0].nfs = { path: "data" }),
+      [
+        "spec.volumes[0].nfs.server: Required value",
+        'spec.volumes[0].nfs.path: Invalid value: "data": must be an absolute path',
+      ],
+    ],
+    [
+      "two sources in one volume",
+      (p) => (p.spec.volumes[0].csi = { driver: "x" }),
+      ["spec.volumes[0].csi: Forbidden: may not specify more than 1 volume type"],
+    ],
+    [
+      "iSCSI lun out of range and a bad IQN",
+      (p) => Object.assign(p.spec.volumes[2].iscsi, { lun: 300, iqn: "storage" }),
+      [
+        'spec.volumes[2].iscsi.iqn: Invalid value: "storage": must be valid format starting with iqn, eui, or naa',
+        "spec.volumes[2].iscsi.lun: Invalid value: 300: must be between 0 and 255, inclusive",
+      ],
+    ],
+    [
+      "an Azure disk caching mode 1.31 does not know",
+      (p) => (p.spec.volumes[3].azureDisk.cachingMode = "Sometimes"),
+      [
+        'spec.volumes[3].azureDisk.cachingMode: Unsupported value: "Sometimes": supported values: "None", "ReadOnly", "ReadWrite"',
+      ],
+    ],
+    [
+      "a block device from a volume that is not a claim",
+      (p) => (p.spec.containers[0].volumeDevices[0].name = "share"),
+      [
+        'spec.containers[0].volumeDevices[0].name: Invalid value: "share": can only use volume source type of PersistentVolumeClaim or Ephemeral for block mode',
+      ],
+    ],
+    [
+      "a block device at a mount's path",
+      (p) => (p.spec.containers[0].volumeDevices[0].devicePath = "/share"),
+      [
+        'spec.containers[0].volumeDevices[0].devicePath: Invalid value: "/share": must not already exist as a path in volumeMounts',
+      ],
+    ],
+    [
+      "Windows options on a Linux pod",
+      (p) => (p.spec.os = { name: "linux" }),
+      [
+        "spec.securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod",
+        "spec.containers[0].securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod",
+      ],
+    ],
+    [
+      "a HostProcess pod off the host network",
+      (p) => (p.spec.securityContext.windowsOptions.hostProcess = true),
+      [
+        "spec.hostNetwork: Invalid value: false: hostNetwork must be true if pod contains any hostProcess containers",
+      ],
+    ],
+    [
+      "an ephemeral volume without a template",
+      (p) => (p.spec.volumes[6].ephemeral = {}),
+      ["spec.volumes[6].ephemeral.volumeClaimTemplate: Required value"],
+    ],
+  ];
+  for (const [what, change, want] of cases) {
+    const p = pod();
+    change(p);
+    assert.deepEqual(errorsOf(podInfo, p), want, what);
+  }
+});
+
+test("a PersistentVolume on NFS or CSI is accepted; a CSI one needs its handle", () => {
+  const pvInfo = info("v1", "PersistentVolume");
+  const pv = (source: Obj): Obj => ({
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "pv" },
+    spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteMany"], ...source },
+  });
+  assert.deepEqual(errorsOf(pvInfo, pv({ nfs: { server: "s", path: "/x" } })), []);
+  assert.deepEqual(
+    errorsOf(
+      pvInfo,
+      pv({ csi: { driver: "d", nodePublishSecretRef: { name: "s", namespace: "n" } } }),
+    ),
+    ["spec.csi.volumeHandle: Required value"],
+  );
+  assert.deepEqual(errorsOf(pvInfo, pv({})), ["spec: Required value: must specify a volume type"]);
+});
+
+test("a Job's successPolicy is checked as 1.31 checks it", () => {
+  const jobInfo = info("batch/v1", "Job");
+  const job = (spec: Obj): Obj => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "j", namespace: "default" },
+    spec: {
+      completions: 5,
+      completionMode: "Indexed",
+      selector: { matchLabels: { job: "j" } },
+      template: {
+        metadata: { labels: { job: "j" } },
+        spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] },
+      },
+      ...spec,
+    },
+  });
+  assert.deepEqual(
+    errorsOf(
+      jobInfo,
+      job({ successPolicy: { rules: [{ succeededIndexes: "0,2-3", succeededCount: 2 }] } }),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    errorsOf(
+      jobInfo,
+      job({
+        completionMode: "NonIndexed",
+        successPolicy: {
+          rules: [{}, { succeededIndexes: "3-1" }, { succeededIndexes: "0-1", succeededCount: 3 }],
+        },
+      }),
+    ),
+    [
+      'spec.completionMode: Invalid value: "NonIndexed": requires indexed completion mode',
+      "spec.successPolicy.rules[0]: Required value: at least one of succeededCount or succeededIndexes must be specified",
+      'spec.successPolicy.rules[1].succeededIndexes: Invalid value: "3-1": error parsing succeededIndexes: non-increasing order, previous: 3, current: 1',
+      "spec.successPolicy.rules[2].succeededCount: Invalid value: 3: must be less than or equal to 2 (the number of indexes in the specified succeededIndexes field)",
+    ],
+  );
+});
+
+test("a ResourceQuota's scopeSelector is checked as 1.31 checks it", () => {
+  const rqInfo = info("v1", "ResourceQuota");
+  const rq = (matchExpressions: Obj[]): Obj => ({
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: { name: "q", namespace: "default" },
+    spec: { hard: { pods: "10" }, scopeSelector: { matchExpressions } },
+  });
+  assert.deepEqual(
+    errorsOf(rqInfo, rq([{ scopeName: "PriorityClass", operator: "In", values: ["high"] }])),
+    [],
+  );
+  assert.deepEqual(
+    errorsOf(
+      rqInfo,
+      rq([
+        { scopeName: "PriorityClass", operator: "In" },
+        { scopeName: "BestEffort", operator: "Exists", values: ["x"] },
+        { scopeName: "Terminating", operator: "In", values: ["x"] },
+      ]),
+    ),
+    [
+      "spec.scopeSelector.matchExpressions[0].values: Required value: must be at least one value when `operator` is 'In' or 'NotIn' for scope selector",
+      "spec.scopeSelector.matchExpressions[1].values: Invalid value: []string{\"x\"}: must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector",
+      "spec.scopeSelector.matchExpressions[2].operator: Invalid value: \"In\": must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity",
+    ],
+  );
+});
