@@ -8,6 +8,8 @@ import { applyDefaults } from "../src/defaults.js";
 import { validate } from "../src/validation.js";
 import { unknownFields } from "../src/prune.js";
 import { decodeEnvelope, encodeEnvelope } from "../src/protobuf.js";
+import { quotaScopesMatch } from "../src/quota-usage.js";
+import { findResource } from "../src/resources.js";
 import { info } from "./fixtures.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -255,5 +257,41 @@ test("a ResourceQuota's scopeSelector is checked as 1.31 checks it", () => {
       "spec.scopeSelector.matchExpressions[1].values: Invalid value: []string{\"x\"}: must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector",
       "spec.scopeSelector.matchExpressions[2].operator: Invalid value: \"In\": must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity",
     ],
+  );
+});
+
+test("a quota's scopeSelector picks the pods it tracks, alone or with scopes", () => {
+  const pods = findResource("", "v1", "pods")!;
+  const pod = (spec: Obj): Obj => ({ spec: { containers: [{ name: "c" }], ...spec } });
+  const high = pod({ priorityClassName: "high" });
+  const low = pod({ priorityClassName: "low", activeDeadlineSeconds: 30 });
+  const none = pod({});
+  const match = (p: Obj, selector: Obj[], scopes?: string[]) =>
+    quotaScopesMatch(pods, p, scopes, { matchExpressions: selector });
+  const inHigh = [{ scopeName: "PriorityClass", operator: "In", values: ["high"] }];
+  assert.deepEqual(
+    [high, low, none].map((p) => match(p, inHigh)),
+    [true, false, false],
+  );
+  const notInHigh = [{ scopeName: "PriorityClass", operator: "NotIn", values: ["high"] }];
+  assert.deepEqual(
+    [high, low, none].map((p) => match(p, notInHigh)),
+    [false, true, true],
+  );
+  const terminating = [{ scopeName: "Terminating", operator: "Exists" }];
+  assert.deepEqual(
+    [high, low, none].map((p) => match(p, terminating)),
+    [false, true, false],
+  );
+  const noClass = [{ scopeName: "PriorityClass", operator: "DoesNotExist" }];
+  assert.deepEqual(
+    [high, low, none].map((p) => match(p, noClass)),
+    [false, false, true],
+  );
+  assert.equal(match(low, inHigh, ["Terminating"]), false);
+  // A selector makes the quota a pods-only one, as scopes do.
+  assert.equal(
+    quotaScopesMatch(findResource("", "v1", "services")!, {}, [], { matchExpressions: noClass }),
+    false,
   );
 });
