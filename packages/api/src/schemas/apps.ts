@@ -66,7 +66,6 @@ export const DeploymentStatusSchema = named(`${APPS}.DeploymentStatus`, {
   readyReplicas: opt(int32()),
   availableReplicas: opt(int32()),
   unavailableReplicas: opt(int32()),
-  terminatingReplicas: opt(int32()),
   conditions: opt(keyed(DeploymentConditionSchema, "type")),
   collisionCount: opt(int32()),
 });
@@ -95,7 +94,6 @@ export const ReplicaSetStatusSchema = named(`${APPS}.ReplicaSetStatus`, {
   fullyLabeledReplicas: opt(int32()),
   readyReplicas: opt(int32()),
   availableReplicas: opt(int32()),
-  terminatingReplicas: opt(int32()),
   observedGeneration: opt(int64()),
   conditions: opt(keyed(ReplicaSetConditionSchema, "type")),
 });

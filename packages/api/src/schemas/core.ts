@@ -167,7 +167,6 @@ export const LifecycleHandlerSchema = named(`${CORE}.LifecycleHandler`, {
 export const LifecycleSchema = named(`${CORE}.Lifecycle`, {
   postStart: opt(LifecycleHandlerSchema),
   preStop: opt(LifecycleHandlerSchema),
-  stopSignal: opt(str()),
 });
 
 export const SELinuxOptionsSchema = named(`${CORE}.SELinuxOptions`, {
