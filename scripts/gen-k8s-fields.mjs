@@ -198,6 +198,7 @@ function parsePackage(dir) {
       const [name, ...opts] = json.split(",");
       const goType = decl.length === 1 ? decl[0] : decl[1];
       struct.fields.push({
+        tag,
         json: name,
         inline: name === "" && opts.includes("inline"),
         goType,
@@ -217,6 +218,7 @@ for (const [key, [dir]] of Object.entries(packages)) {
 
 const definitions = {};
 const alpha = {};
+const lists = {};
 
 /** The fixture's name for a Go type used in package `pkg`. */
 function typeOf(pkg, goType) {
@@ -264,7 +266,26 @@ function fill(id, pkg, fields) {
       alpha[key] = gate;
     }
     definitions[id][f.json] = typeOf(pkg, f.goType);
+    if (definitions[id][f.json].startsWith("[]")) lists[key] = listMarkers(f);
   }
+}
+
+/** How patches and apply merge a list: its list type, map keys and strategic-merge key. */
+function listMarkers(f) {
+  const doc = (name) =>
+    f.doc
+      .split(" ")
+      .filter((w) => w.startsWith(`+${name}=`))
+      .map((w) => w.slice(name.length + 2));
+  const tag = (name) => new RegExp(`${name}:"([^"]*)"`).exec(f.tag)?.[1];
+  const out = { listType: doc("listType")[0] ?? "atomic" };
+  const keys = doc("listMapKey");
+  if (keys.length) out.listMapKeys = keys;
+  const strategy = tag("patchStrategy");
+  if (strategy) out.patchStrategy = strategy;
+  const mergeKey = tag("patchMergeKey");
+  if (mergeKey) out.patchMergeKey = mergeKey;
+  return out;
 }
 
 const kinds = {};
@@ -277,6 +298,7 @@ const out = {
     "a type is a definition name, string, boolean, int32, int64, double, byte (base64), date-time, duration, quantity, int-or-string, object (any JSON object), any; []T is a list of T, {}T a map from string to T",
   kinds,
   alpha: Object.fromEntries(Object.entries(alpha).sort()),
+  lists: Object.fromEntries(Object.entries(lists).sort()),
   definitions: Object.fromEntries(Object.entries(definitions).sort(([a], [b]) => (a < b ? -1 : 1))),
 };
 const target = new URL("../packages/api/test/k8s-1.31-fields.json", import.meta.url);

@@ -11,9 +11,16 @@ import { resources, apiVersionOf, type ResourceInfo } from "../src/resources.js"
 import { classify, schemaFor } from "../src/schema.js";
 import { unknownFields } from "../src/prune.js";
 
+interface ListMarkers {
+  listType: string;
+  listMapKeys?: string[];
+  patchStrategy?: string;
+  patchMergeKey?: string;
+}
 interface Fixture {
   kinds: Record<string, string>;
   alpha: Record<string, string>;
+  lists: Record<string, ListMarkers>;
   definitions: Record<string, Record<string, string>>;
 }
 const k8s = JSON.parse(
@@ -43,6 +50,8 @@ interface Findings {
   extra: string[];
   missing: string[];
   wrongType: string[];
+  /** Lists that patches or apply would merge otherwise than 1.31 does. */
+  wrongMerge: string[];
   alphaAccepted: string[];
   alphaPaths: string[];
   excused: string[];
@@ -118,6 +127,23 @@ function walk(type: string, schema: TSchema, path: string, seen: string[], out: 
       else out.missing.push(p);
       continue;
     }
+    const list = k8s.lists[id];
+    if (list) {
+      const skiff: ListMarkers = {
+        listType: (prop["x-kubernetes-list-type"] as string | undefined) ?? "atomic",
+        listMapKeys: prop["x-kubernetes-list-map-keys"] as string[] | undefined,
+        patchStrategy: prop["x-kubernetes-patch-strategy"] as string | undefined,
+        patchMergeKey: prop["x-kubernetes-patch-merge-key"] as string | undefined,
+      };
+      const wanted: ListMarkers = {
+        listType: list.listType,
+        listMapKeys: list.listMapKeys,
+        patchStrategy: list.patchStrategy,
+        patchMergeKey: list.patchMergeKey,
+      };
+      if (JSON.stringify(skiff) !== JSON.stringify(wanted))
+        out.wrongMerge.push(`${p}: ${JSON.stringify(wanted)}, not ${JSON.stringify(skiff)}`);
+    }
     walk(fieldType, prop, p, [...seen, type], out);
   }
 }
@@ -126,6 +152,7 @@ function findingsFor(r: ResourceInfo): Findings {
   const out: Findings = {
     extra: [],
     missing: [],
+    wrongMerge: [],
     wrongType: [],
     alphaAccepted: [],
     alphaPaths: [],
@@ -153,6 +180,13 @@ test("every 1.31 field of every served kind is in Skiff's schema, with its JSON 
     { missing: [], wrongType: [] },
     `${missing.length} fields of Kubernetes 1.31 missing, ${wrongType.length} typed unlike it`,
   );
+});
+
+test("lists merge in patches and apply as in 1.31 (list type, map keys, strategic-merge key)", () => {
+  const wrong = new Set(
+    served.flatMap((r) => findingsFor(r).wrongMerge.map((p) => `${keyOf(r)} ${p}`)),
+  );
+  assert.deepEqual([...wrong], []);
 });
 
 test("Skiff's schemas have no field 1.31 lacks (a newer release's field is refused, as by 1.31)", () => {

@@ -8,6 +8,7 @@ import {
   microTime,
   named,
   opt,
+  set,
   str,
   strMap,
   typeMeta,
@@ -41,7 +42,7 @@ export const EndpointConditionsSchema = named(`${DISCOVERY}.EndpointConditions`,
 });
 
 export const EndpointSchema = named(`${DISCOVERY}.Endpoint`, {
-  addresses: atomic(str()),
+  addresses: set(str()),
   conditions: opt(EndpointConditionsSchema),
   hostname: opt(str()),
   targetRef: opt(ObjectReferenceSchema),
