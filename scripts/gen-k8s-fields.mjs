@@ -152,6 +152,8 @@ const ALPHA = {
 /** Every `type X ...` of one Go package: structs with their fields, and named types. */
 function parsePackage(dir) {
   const types = new Map();
+  const enumTypes = new Set();
+  const consts = new Map();
   const files = readdirSync(dir).filter(
     (f) =>
       f.endsWith(".go") &&
@@ -164,8 +166,13 @@ function parsePackage(dir) {
     let struct;
     let depth = 0;
     let doc = [];
+    let topDoc = [];
     for (const line of lines) {
       if (!struct) {
+        if (line.startsWith("//")) topDoc.push(line);
+        else if (!line.startsWith("type ")) topDoc = [];
+        const c = /^\s+\w+\s+(\w+)\s*=\s*"([^"]*)"/.exec(line);
+        if (c) consts.set(c[1], [...(consts.get(c[1]) ?? []), c[2]]);
         const s = /^type (\w+) struct\s*\{\s*(\})?/.exec(line);
         if (s) {
           struct = { name: s[1], fields: [] };
@@ -177,6 +184,8 @@ function parsePackage(dir) {
         }
         const t = /^type (\w+) (.+?)\s*(\/\/.*)?$/.exec(line);
         if (t && !t[2].startsWith("interface")) types.set(t[1], { kind: "named", of: t[2] });
+        if (t && topDoc.some((d) => d.trim() === "// +enum")) enumTypes.add(t[1]);
+        if (t) topDoc = [];
         continue;
       }
       const trimmed = line.trim();
@@ -207,6 +216,10 @@ function parsePackage(dir) {
       doc = [];
     }
   }
+  for (const name of enumTypes) {
+    const def = types.get(name);
+    if (def?.kind === "named" && consts.has(name)) def.enum = [...new Set(consts.get(name))].sort();
+  }
   return types;
 }
 
@@ -219,6 +232,7 @@ for (const [key, [dir]] of Object.entries(packages)) {
 const definitions = {};
 const alpha = {};
 const lists = {};
+const enums = {};
 
 /** The fixture's name for a Go type used in package `pkg`. */
 function typeOf(pkg, goType) {
@@ -266,8 +280,22 @@ function fill(id, pkg, fields) {
       alpha[key] = gate;
     }
     definitions[id][f.json] = typeOf(pkg, f.goType);
+    const values = enumOf(pkg, f.goType);
+    if (values) enums[key] = values;
     if (definitions[id][f.json].startsWith("[]")) lists[key] = listMarkers(f);
   }
+}
+
+/** The values of an enum type (a `+enum` string type and its constants), for a field or its items. */
+function enumOf(pkg, goType) {
+  let t = goType.replace(/^\*/, "").replace(/^\[\]/, "");
+  let p = pkg;
+  const q = /^(\w+)\.(\w+)$/.exec(t);
+  if (q) {
+    p = GO_ALIAS_PREFIX[q[1]];
+    t = q[2];
+  }
+  return p ? parsed[p]?.get(t)?.enum : undefined;
 }
 
 /** How patches and apply merge a list: its list type, map keys and strategic-merge key. */
@@ -299,6 +327,7 @@ const out = {
   kinds,
   alpha: Object.fromEntries(Object.entries(alpha).sort()),
   lists: Object.fromEntries(Object.entries(lists).sort()),
+  enums: Object.fromEntries(Object.entries(enums).sort()),
   definitions: Object.fromEntries(Object.entries(definitions).sort(([a], [b]) => (a < b ? -1 : 1))),
 };
 const target = new URL("../packages/api/test/k8s-1.31-fields.json", import.meta.url);

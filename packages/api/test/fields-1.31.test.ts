@@ -157,6 +157,28 @@ test("wrong volume sources, block devices and Windows options are refused with t
       ],
     ],
     [
+      // Used to throw (a 500) before naming the field.
+      "a postStart httpGet without a port",
+      (p) => (p.spec.containers[0].lifecycle = { postStart: { httpGet: { path: "/" } } }),
+      ["spec.containers[0].lifecycle.postStart.httpGet.port: Required value"],
+    ],
+    [
+      // So did a node affinity requirement without its key.
+      "a node affinity requirement without a key",
+      (p) =>
+        (p.spec.affinity = {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchExpressions: [{ operator: "Exists" }] }],
+            },
+          },
+        }),
+      [
+        'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key: Invalid value: "": name part must be non-empty',
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key: Invalid value: \"\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+      ],
+    ],
+    [
       "an ephemeral volume without a template",
       (p) => (p.spec.volumes[6].ephemeral = {}),
       ["spec.volumes[6].ephemeral.volumeClaimTemplate: Required value"],

@@ -62,11 +62,11 @@ function nonNegative(errs: FieldErrors, value: number | undefined, path: string)
 /** A port given by number or by name (probes, service targetPort). */
 export function validatePortNumOrName(
   errs: FieldErrors,
-  port: number | string,
+  port: number | string | undefined,
   path: string,
 ): void {
   if (typeof port === "number") errs.invalidEach(path, port, isValidPortNum(port));
-  else if (port === "") errs.required(path);
+  else if (port === "" || port === undefined) errs.required(path);
   else errs.invalidEach(path, port, isValidPortName(port));
 }
 
@@ -585,7 +585,9 @@ function validateAffinity(errs: FieldErrors, spec: PodSpec, path: string): void 
     } else {
       errs.notSupported(`${p}.operator`, r.operator, NODE_SELECTOR_OPERATORS);
     }
-    errs.invalidEach(`${p}.key`, r.key, isQualifiedName(r.key));
+    // A key left out (the schema does not make it required) is Kubernetes' empty string.
+    const key = (r.key as string | undefined) ?? "";
+    errs.invalidEach(`${p}.key`, key, isQualifiedName(key));
   };
   const term = (
     t: { matchExpressions?: { key: string; operator: string; values?: string[] }[] },
