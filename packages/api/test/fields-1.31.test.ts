@@ -179,6 +179,41 @@ test("wrong volume sources, block devices and Windows options are refused with t
       ],
     ],
     [
+      "a Localhost seccomp profile without its file, an unknown procMount",
+      (p) =>
+        (p.spec.containers[0].securityContext = {
+          seccompProfile: { type: "Localhost" },
+          procMount: "Hidden",
+        }),
+      [
+        "spec.containers[0].securityContext.seccompProfile.localhostProfile: Required value: must be set when seccomp type is Localhost",
+        'spec.containers[0].securityContext.procMount: Unsupported value: "Hidden": supported values: "Default", "Unmasked"',
+      ],
+    ],
+    [
+      "Bidirectional propagation in an unprivileged container",
+      (p) => (p.spec.containers[0].volumeMounts[0].mountPropagation = "Bidirectional"),
+      [
+        "spec.containers[0].volumeMounts[0].mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers",
+      ],
+    ],
+    [
+      "a node field selector on another field",
+      (p) =>
+        (p.spec.affinity = {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                { matchFields: [{ key: "spec.unschedulable", operator: "In", values: ["a"] }] },
+              ],
+            },
+          },
+        }),
+      [
+        'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key: Unsupported value: "spec.unschedulable": supported values: "metadata.name"',
+      ],
+    ],
+    [
       "an ephemeral volume without a template",
       (p) => (p.spec.volumes[6].ephemeral = {}),
       ["spec.volumes[6].ephemeral.volumeClaimTemplate: Required value"],

@@ -12,6 +12,7 @@ import type {
 import { volumeSources } from "../schemas/core.js";
 import type { FieldErrors } from "./errors.js";
 import { validateVolumeSource } from "./volume-sources.js";
+import { validatePodSpecEnums } from "./pod-enums.js";
 import { validateLabels, validateLabelSelector } from "./meta.js";
 import {
   isConfigMapKey,
@@ -105,6 +106,7 @@ export function validatePodSpec(
     blockVolumes,
   );
   validateWindowsOptions(errs, spec, path);
+  validatePodSpecEnums(errs, spec, path);
 
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
     errs.notSupported(`${path}.restartPolicy`, spec.restartPolicy, RESTART_POLICIES);
