@@ -288,6 +288,40 @@ test("a Job's successPolicy is checked as 1.31 checks it", () => {
   );
 });
 
+test("a Job's podFailurePolicy is checked as 1.31 checks it", () => {
+  const jobInfo = info("batch/v1", "Job");
+  const job = (rules: Obj[], restartPolicy = "Never"): Obj => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "j", namespace: "default" },
+    spec: {
+      podFailurePolicy: { rules },
+      selector: { matchLabels: { job: "j" } },
+      template: {
+        metadata: { labels: { job: "j" } },
+        spec: { restartPolicy, containers: [{ name: "c", image: "busybox" }] },
+      },
+    },
+  });
+  const good = [
+    { action: "FailJob", onExitCodes: { operator: "In", values: [1, 2] } },
+    { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
+  ];
+  assert.deepEqual(errorsOf(jobInfo, job(good)), []);
+  assert.deepEqual(
+    errorsOf(
+      jobInfo,
+      job([{ action: "Retry", onExitCodes: { operator: "Has", values: [3, 0] } }], "OnFailure"),
+    ),
+    [
+      'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified',
+      'spec.podFailurePolicy.rules[0].action: Unsupported value: "Retry": supported values: "Count", "FailIndex", "FailJob", "Ignore"',
+      'spec.podFailurePolicy.rules[0].onExitCodes.operator: Unsupported value: "Has": supported values: "In", "NotIn"',
+      "spec.podFailurePolicy.rules[0].onExitCodes.values[1]: Invalid value: 0: must be ordered",
+    ],
+  );
+});
+
 test("a ResourceQuota's scopeSelector is checked as 1.31 checks it", () => {
   const rqInfo = info("v1", "ResourceQuota");
   const rq = (matchExpressions: Obj[]): Obj => ({

@@ -244,6 +244,58 @@ export function validateJob(errs: FieldErrors, job: Job): void {
     errs.notSupported("spec.podReplacementPolicy", spec.podReplacementPolicy, policies);
   }
   if (spec.successPolicy) validateSuccessPolicy(errs, spec);
+  if (spec.podFailurePolicy) validatePodFailurePolicy(errs, spec);
+}
+
+const FAILURE_ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"];
+const CONDITION_STATUSES = ["False", "True", "Unknown"];
+
+/** Job spec.podFailurePolicy, as 1.31 checks it. */
+function validatePodFailurePolicy(errs: FieldErrors, spec: JobSpec): void {
+  const path = "spec.podFailurePolicy.rules";
+  const rules = spec.podFailurePolicy?.rules ?? [];
+  if (spec.template?.spec && spec.template.spec.restartPolicy !== "Never")
+    errs.invalid(
+      "spec.template.spec.restartPolicy",
+      spec.template.spec.restartPolicy ?? "",
+      'only "Never" is supported when podFailurePolicy is specified',
+    );
+  if (rules.length > 20) errs.tooMany(path, rules.length, 20);
+  rules.forEach((rule, i) => {
+    const p = `${path}[${i}]`;
+    if (!FAILURE_ACTIONS.includes(rule.action))
+      errs.notSupported(`${p}.action`, rule.action, FAILURE_ACTIONS);
+    else if (rule.action === "FailIndex" && spec.backoffLimitPerIndex === undefined)
+      errs.invalid(`${p}.action`, rule.action, "requires the backoffLimitPerIndex to be set");
+    const codes = rule.onExitCodes;
+    const conditions = rule.onPodConditions;
+    if (codes && conditions)
+      errs.invalid(p, "", "specifying both OnExitCodes and OnPodConditions is not supported");
+    else if (!codes && !conditions)
+      errs.invalid(p, "", "specifying one of OnExitCodes and OnPodConditions is required");
+    if (codes) {
+      if (codes.operator !== "In" && codes.operator !== "NotIn")
+        errs.notSupported(`${p}.onExitCodes.operator`, codes.operator, ["In", "NotIn"]);
+      const values = codes.values ?? [];
+      if (values.length === 0)
+        errs.required(`${p}.onExitCodes.values`, "at least one value is required");
+      if (values.length > 255) errs.tooMany(`${p}.onExitCodes.values`, values.length, 255);
+      values.forEach((v, j) => {
+        const vp = `${p}.onExitCodes.values[${j}]`;
+        if (j > 0 && v === values[j - 1]) errs.duplicate(vp, v);
+        else if (j > 0 && v < values[j - 1]!) errs.invalid(vp, v, "must be ordered");
+        if (codes.operator === "In" && v === 0)
+          errs.invalid(vp, v, "must not be 0 for the In operator");
+      });
+    }
+    (conditions ?? []).forEach((c, j) => {
+      const cp = `${p}.onPodConditions[${j}]`;
+      if (c.status !== undefined && !CONDITION_STATUSES.includes(c.status))
+        errs.notSupported(`${cp}.status`, c.status, CONDITION_STATUSES);
+      if (!c.type) errs.required(`${cp}.type`);
+      else errs.invalidEach(`${cp}.type`, c.type, isQualifiedName(c.type));
+    });
+  });
 }
 
 const MAX_SUCCESS_POLICY_RULES = 20;
