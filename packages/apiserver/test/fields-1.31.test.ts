@@ -51,6 +51,13 @@ test("kubectl create -f accepts 1.31 fields Skiff used to refuse and returns the
   assert.equal(got.stdout, "ContainerUser nfs.example.com");
 });
 
+test("kubectl explain knows the new fields (from the published OpenAPI)", async () => {
+  const r = await kubectl(["explain", "pod.spec.securityContext.windowsOptions"]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const field of ["gmsaCredentialSpec", "hostProcess", "runAsUserName"])
+    assert.match(r.stdout, new RegExp(`\\b${field}\\b`));
+});
+
 test("kubectl create -f refuses a field that is alpha in 1.31, and names it", async () => {
   const alpha = podYaml("claims", "  resourceClaims: [{name: gpu, resourceClaimName: gpu}]\n");
   const r = await kubectl(["create", "-f", "-"], alpha);
