@@ -243,6 +243,9 @@ test("a PersistentVolume on NFS or CSI is accepted; a CSI one needs its handle",
     ["spec.csi.volumeHandle: Required value"],
   );
   assert.deepEqual(errorsOf(pvInfo, pv({})), ["spec: Required value: must specify a volume type"]);
+  assert.deepEqual(errorsOf(pvInfo, pv({ hostPath: { path: "/d", type: "Folder" } })), [
+    'spec.hostPath.type: Unsupported value: "Folder": supported values: "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"',
+  ]);
 });
 
 test("a Job's successPolicy is checked as 1.31 checks it", () => {

@@ -8,7 +8,8 @@ const PROFILE_TYPES = ["Localhost", "RuntimeDefault", "Unconfined"];
 const PROC_MOUNTS = ["Default", "Unmasked"];
 const FS_GROUP_CHANGE_POLICIES = ["OnRootMismatch", "Always"];
 const PROPAGATIONS = ["Bidirectional", "HostToContainer", "None"];
-const HOST_PATH_TYPES = [
+/** hostPath volume types (a pod's or a PersistentVolume's); "" checks nothing. */
+export const HOST_PATH_TYPES = [
   "",
   "BlockDevice",
   "CharDevice",

@@ -12,6 +12,7 @@ import {
 import { volumeSources, type PersistentVolumeClaimSpec } from "../schemas/core.js";
 import type { FieldErrors } from "./errors.js";
 import { validateVolumeSource } from "./volume-sources.js";
+import { HOST_PATH_TYPES } from "./pod-enums.js";
 import { validateLabelSelector } from "./meta.js";
 import { isDNS1123Subdomain, isQualifiedName } from "./names.js";
 import { deepEqual } from "./pod.js";
@@ -161,6 +162,9 @@ export function validatePersistentVolume(errs: FieldErrors, pv: PersistentVolume
       validateVolumeSource(errs, s, spec[s] as object, `spec.${s}`, true);
       continue;
     }
+    const type = spec.hostPath?.type;
+    if (s === "hostPath" && type !== undefined && !HOST_PATH_TYPES.includes(type))
+      errs.notSupported("spec.hostPath.type", type, HOST_PATH_TYPES);
     const path = spec[s]?.path ?? "";
     if (!path) errs.required(`spec.${s}.path`);
     else if (!path.startsWith("/"))
