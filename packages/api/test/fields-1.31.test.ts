@@ -325,6 +325,33 @@ test("a Job's podFailurePolicy is checked as 1.31 checks it", () => {
   );
 });
 
+test("a CronJob's job template gets the same policy checks, at its own paths", () => {
+  const cjInfo = info("batch/v1", "CronJob");
+  const cj: Obj = {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name: "cj", namespace: "default" },
+    spec: {
+      schedule: "*/5 * * * *",
+      jobTemplate: {
+        spec: {
+          podFailurePolicy: {
+            rules: [{ action: "Retry", onExitCodes: { operator: "In", values: [1] } }],
+          },
+          successPolicy: { rules: [{ succeededCount: 1 }] },
+          template: {
+            spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] },
+          },
+        },
+      },
+    },
+  };
+  assert.deepEqual(errorsOf(cjInfo, cj), [
+    'spec.jobTemplate.spec.completionMode: Invalid value: "NonIndexed": requires indexed completion mode',
+    'spec.jobTemplate.spec.podFailurePolicy.rules[0].action: Unsupported value: "Retry": supported values: "Count", "FailIndex", "FailJob", "Ignore"',
+  ]);
+});
+
 test("a ResourceQuota's scopeSelector is checked as 1.31 checks it", () => {
   const rqInfo = info("v1", "ResourceQuota");
   const rq = (matchExpressions: Obj[]): Obj => ({

@@ -232,31 +232,39 @@ export function validateJob(errs: FieldErrors, job: Job): void {
   if (spec.template?.spec && restart !== "OnFailure" && restart !== "Never") {
     errs.notSupported("spec.template.spec.restartPolicy", restart ?? "", ["OnFailure", "Never"]);
   }
+  validateJobPolicies(errs, spec, "spec");
+}
+
+/**
+ * What a Job spec (a Job's, or a CronJob's template at `spec.jobTemplate.spec`) says about
+ * completion and failure: completion mode, pod replacement, success and failure policies.
+ */
+export function validateJobPolicies(errs: FieldErrors, spec: JobSpec, path: string): void {
   const modes = ["NonIndexed", "Indexed"];
   if (spec.completionMode !== undefined && !modes.includes(spec.completionMode)) {
-    errs.notSupported("spec.completionMode", spec.completionMode, modes);
+    errs.notSupported(`${path}.completionMode`, spec.completionMode, modes);
   }
   if (spec.completionMode === "Indexed" && spec.completions === undefined) {
-    errs.required("spec.completions", "when completion mode is Indexed");
+    errs.required(`${path}.completions`, "when completion mode is Indexed");
   }
   const policies = ["TerminatingOrFailed", "Failed"];
   if (spec.podReplacementPolicy !== undefined && !policies.includes(spec.podReplacementPolicy)) {
-    errs.notSupported("spec.podReplacementPolicy", spec.podReplacementPolicy, policies);
+    errs.notSupported(`${path}.podReplacementPolicy`, spec.podReplacementPolicy, policies);
   }
-  if (spec.successPolicy) validateSuccessPolicy(errs, spec);
-  if (spec.podFailurePolicy) validatePodFailurePolicy(errs, spec);
+  if (spec.successPolicy) validateSuccessPolicy(errs, spec, path);
+  if (spec.podFailurePolicy) validatePodFailurePolicy(errs, spec, path);
 }
 
 const FAILURE_ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"];
 const CONDITION_STATUSES = ["False", "True", "Unknown"];
 
 /** Job spec.podFailurePolicy, as 1.31 checks it. */
-function validatePodFailurePolicy(errs: FieldErrors, spec: JobSpec): void {
-  const path = "spec.podFailurePolicy.rules";
+function validatePodFailurePolicy(errs: FieldErrors, spec: JobSpec, base: string): void {
+  const path = `${base}.podFailurePolicy.rules`;
   const rules = spec.podFailurePolicy?.rules ?? [];
   if (spec.template?.spec && spec.template.spec.restartPolicy !== "Never")
     errs.invalid(
-      "spec.template.spec.restartPolicy",
+      `${base}.template.spec.restartPolicy`,
       spec.template.spec.restartPolicy ?? "",
       'only "Never" is supported when podFailurePolicy is specified',
     );
@@ -301,11 +309,11 @@ function validatePodFailurePolicy(errs: FieldErrors, spec: JobSpec): void {
 const MAX_SUCCESS_POLICY_RULES = 20;
 
 /** Job spec.successPolicy (stored; Skiff's Job controller does not act on it). */
-function validateSuccessPolicy(errs: FieldErrors, spec: JobSpec): void {
-  const path = "spec.successPolicy";
+function validateSuccessPolicy(errs: FieldErrors, spec: JobSpec, base: string): void {
+  const path = `${base}.successPolicy`;
   if (spec.completionMode !== "Indexed")
     errs.invalid(
-      "spec.completionMode",
+      `${base}.completionMode`,
       spec.completionMode ?? "NonIndexed",
       "requires indexed completion mode",
     );
