@@ -5,8 +5,10 @@
 // release: kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver
 // at v0.31.0 (the staging repositories published with v1.31.0; the OpenAPI document
 // `api/openapi-spec` of kubernetes/kubernetes is generated from these same types, field
-// by field, through their json tags). Only facts are taken: names, JSON shapes, and the
-// fields the 1.31 sources document as alpha (feature-gated, off by default).
+// by field, through their json tags). Only facts are taken: names, JSON shapes, list merge
+// markers, enum values, and the fields the 1.31 sources document as alpha (feature-gated,
+// off by default). The result is checked against kubernetes/api's own round-trip fixtures
+// (testdata/HEAD, an object of each kind with every field set) before it is written.
 //
 // Usage: node scripts/gen-k8s-fields.mjs <kubernetes/api> <kubernetes/apimachinery> <kubernetes/apiextensions-apiserver>
 // (each a checkout of the v0.31.0 tag), then `npx prettier --write` on the output.
@@ -318,6 +320,45 @@ function listMarkers(f) {
 
 const kinds = {};
 for (const [gvk, pkg] of Object.entries(KINDS)) kinds[gvk] = typeOf(pkg, gvk.split("/").pop());
+
+// Cross-check against kubernetes/api's round-trip fixtures (testdata/HEAD: one object of
+// each kind with every field set): each field they set must be known here, and each field
+// known here (CRDs aside, which have none there) must be set in one of them.
+{
+  const testdata = join(apiDir, "testdata/HEAD");
+  const seen = new Set();
+  const unknown = [];
+  const visit = (type, v) => {
+    if (v === null || typeof v !== "object") return;
+    if (type.startsWith("[]") || type.startsWith("{}")) {
+      for (const x of Object.values(v)) visit(type.slice(2), x);
+      return;
+    }
+    const def = definitions[type];
+    if (!def || Array.isArray(v)) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (!(k in def)) {
+        unknown.push(`${type}.${k}`);
+        continue;
+      }
+      seen.add(`${type}.${k}`);
+      visit(def[k], x);
+    }
+  };
+  for (const [gvk, type] of Object.entries(kinds)) {
+    const [version, kind] = gvk.split("/").slice(-2);
+    const file = readdirSync(testdata).find((f) => f.endsWith(`.${version}.${kind}.json`));
+    if (file) visit(type, JSON.parse(readFileSync(join(testdata, file), "utf8")));
+  }
+  const unseen = Object.entries(definitions)
+    .filter(([t]) => !t.startsWith(packages.apiextensions[1]))
+    .flatMap(([t, d]) => Object.keys(d).map((k) => `${t}.${k}`))
+    .filter((f) => !seen.has(f));
+  if (unknown.length || unseen.length)
+    throw new Error(
+      `testdata disagrees: unknown ${unknown.join(", ")}; never set ${unseen.join(", ")}`,
+    );
+}
 
 const out = {
   source:
