@@ -671,8 +671,6 @@ export const volumeSources = [
   "csi",
   "ephemeral",
 ] as const;
-/** The sources of volumes the kubelet makes: the others are stored but never mounted. */
-export const mountedVolumeSources = volumeSources.slice(0, 7);
 
 // ---- scheduling ---------------------------------------------------------------------
 
