@@ -112,21 +112,29 @@ function isBestEffort(spec: Obj): boolean {
   });
 }
 
+/** A quota's spec.scopeSelector: each expression names a scope the object must (not) be in. */
+export interface QuotaScopeSelector {
+  matchExpressions?: { scopeName: string; operator: string; values?: string[] }[];
+}
+
 /**
- * Whether a quota with these scopes tracks the object. Scoped quotas track pods only:
- * Terminating pods have activeDeadlineSeconds, BestEffort ones no cpu/memory resources,
- * PriorityClass ones a priorityClassName.
+ * Whether a quota with these scopes (and scope selector) tracks the object. Scoped quotas
+ * track pods only: Terminating pods have activeDeadlineSeconds, BestEffort ones no
+ * cpu/memory resources, PriorityClass ones a priorityClassName (among `values` for In).
  */
 export function quotaScopesMatch(
   info: Pick<ResourceInfo, "resource" | "group">,
   obj: Obj,
   scopes: readonly string[] | undefined,
+  scopeSelector?: QuotaScopeSelector,
 ): boolean {
-  if (!scopes || scopes.length === 0) return true;
+  const expressions = scopeSelector?.matchExpressions ?? [];
+  if ((!scopes || scopes.length === 0) && expressions.length === 0) return true;
   if (info.group !== "" || info.resource !== "pods") return false;
   const spec = rec(obj.spec);
   const terminating = typeof spec.activeDeadlineSeconds === "number";
-  return scopes.every((scope) => {
+  const priorityClass = typeof spec.priorityClassName === "string" ? spec.priorityClassName : "";
+  const inScope = (scope: string): boolean => {
     switch (scope) {
       case "Terminating":
         return terminating;
@@ -137,9 +145,26 @@ export function quotaScopesMatch(
       case "NotBestEffort":
         return !isBestEffort(spec);
       case "PriorityClass":
-        return typeof spec.priorityClassName === "string" && spec.priorityClassName !== "";
+        return priorityClass !== "";
       default:
         return false;
     }
-  });
+  };
+  return (
+    (scopes ?? []).every(inScope) &&
+    expressions.every((e) => {
+      switch (e.operator) {
+        case "Exists":
+          return inScope(e.scopeName);
+        case "DoesNotExist":
+          return !inScope(e.scopeName);
+        case "In":
+          return e.scopeName === "PriorityClass" && (e.values ?? []).includes(priorityClass);
+        case "NotIn":
+          return e.scopeName === "PriorityClass" && !(e.values ?? []).includes(priorityClass);
+        default:
+          return false;
+      }
+    })
+  );
 }

@@ -60,15 +60,16 @@ test("a valid manifest, with all metadata a server writes, has no unknown fields
   assert.deepEqual(unknownFields(info("v1", "ConfigMap"), cm), []);
 });
 
-test("pruning removes unknown fields and reports them", () => {
+test("pruning removes unknown fields (alpha ones of 1.31 too) and reports them", () => {
   const pod = barePod();
   (pod as Obj).extra = { nested: true };
-  (at(pod, "spec", "containers", 0) as Obj).volumeDevices = [];
-  (pod.spec as Obj).volumes = [{ name: "v", nfs: { server: "x", path: "/" } }];
+  // resizePolicy and image volumes are alpha in 1.31 (InPlacePodVerticalScaling, ImageVolume).
+  (at(pod, "spec", "containers", 0) as Obj).resizePolicy = [];
+  (pod.spec as Obj).volumes = [{ name: "v", image: { reference: "busybox" } }];
   const pruned = pruneUnknownFields(podInfo, pod);
-  assert.deepEqual(pruned, ["spec.containers[0].volumeDevices", "spec.volumes[0].nfs", "extra"]);
+  assert.deepEqual(pruned, ["spec.containers[0].resizePolicy", "spec.volumes[0].image", "extra"]);
   assert.equal((pod as Obj).extra, undefined);
-  assert.equal(at(pod, "spec", "containers", 0, "volumeDevices"), undefined);
+  assert.equal(at(pod, "spec", "containers", 0, "resizePolicy"), undefined);
   assert.deepEqual(at(pod, "spec", "volumes", 0), { name: "v" });
   assert.deepEqual(unknownFields(podInfo, pod), []);
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { applyDefaults } from "../src/defaults.js";
 import { findResource } from "../src/resources.js";
 import { validate, type FieldError } from "../src/validation.js";
+import { unknownFields } from "../src/prune.js";
 
 type Obj = Record<string, unknown>;
 const stsInfo = findResource("apps", "v1", "statefulsets")!;
@@ -307,4 +308,15 @@ test("a disruption budget names minAvailable or maxUnavailable, not both", () =>
       `spec.unhealthyPodEvictionPolicy: Unsupported value: "Never": supported values: "AlwaysAllow", "IfHealthyBudget"`,
     ],
   );
+});
+
+test("a StatefulSet's claim templates are whole PersistentVolumeClaims, as 1.31 returns them", () => {
+  const sts = statefulSet();
+  const template = ((sts.spec as Obj).volumeClaimTemplates as Obj[])[0]!;
+  Object.assign(template, { apiVersion: "v1", kind: "PersistentVolumeClaim" });
+  assert.deepEqual(unknownFields(stsInfo, sts), []);
+  applyDefaults(stsInfo, sts);
+  assert.deepEqual(validate(stsInfo, sts), []);
+  // 1.31 defaults a template's status as it does a claim's.
+  assert.deepEqual(template.status, { phase: "Pending" });
 });

@@ -13,6 +13,7 @@ import {
   parseQuantity,
   podMissing,
   quotaScopesMatch,
+  type QuotaScopeSelector,
   quotaUsage,
   type ResourceInfo,
 } from "@skiff/api";
@@ -288,8 +289,15 @@ async function chargeQuota(
   const charges: { name: string; add: Record<string, number> }[] = [];
   for (const quota of quotas) {
     const name = meta(quota).name ?? "";
-    const scopes = rec(quota.spec).scopes;
-    if (!quotaScopesMatch(info, obj, Array.isArray(scopes) ? (scopes as string[]) : undefined))
+    const { scopes, scopeSelector } = rec(quota.spec);
+    if (
+      !quotaScopesMatch(
+        info,
+        obj,
+        Array.isArray(scopes) ? (scopes as string[]) : undefined,
+        scopeSelector as QuotaScopeSelector | undefined,
+      )
+    )
       continue;
     const hard = rec(rec(quota.spec).hard);
     const used = rec(rec(quota.status).used);

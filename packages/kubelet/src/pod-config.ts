@@ -6,7 +6,13 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { findResource, parseQuantity, type Container, type Volume } from "@skiff/api";
+import {
+  findResource,
+  parseQuantity,
+  volumeSources,
+  type Container,
+  type Volume,
+} from "@skiff/api";
 import type { ConfigMap, Pod, Secret } from "./objects.js";
 import { isNotFound, type RestClient } from "@skiff/client";
 import type { Mount } from "./runtime/runtime.js";
@@ -337,9 +343,12 @@ async function prepareVolume(ctx: VolumeContext, v: Volume): Promise<string> {
       }
     }
   } else {
-    // Sources Skiff does not know: an empty directory so the container still starts.
-    await mkdir(path, { recursive: true });
-    return path;
+    // NFS, iSCSI, CSI, cloud disks, ephemeral claims...: accepted by the API (as in 1.31),
+    // never mounted here. Said in the container's waiting reason, never replaced silently.
+    const source = volumeSources.find((s) => v[s] !== undefined) ?? "unknown";
+    throw new ConfigError(
+      `volume "${v.name}": ${source} volumes are not supported by Skiff's kubelet`,
+    );
   }
   await writeAtomically(path, files);
   return path;
@@ -402,6 +411,11 @@ export async function cleanupPodDir(dir: string): Promise<void> {
 /** The bind mounts of one container from its volumeMounts. */
 export function mountsFor(container: Container, volumes: Map<string, string>): Mount[] {
   const out: Mount[] = [];
+  const device = container.volumeDevices?.[0];
+  if (device)
+    throw new ConfigError(
+      `volumeDevices: volume "${device.name}": raw block devices are not supported by Skiff's kubelet`,
+    );
   for (const m of container.volumeMounts ?? []) {
     const hostPath = volumes.get(m.name);
     if (hostPath === undefined) throw new ConfigError(`volume "${m.name}" not found`);

@@ -92,7 +92,7 @@ export const CustomResourceDefinitionConditionSchema = named(
 );
 
 export const CustomResourceDefinitionStatusSchema = named(`${AX}.CustomResourceDefinitionStatus`, {
-  conditions: opt(keyed(CustomResourceDefinitionConditionSchema, "type")),
+  conditions: opt(keyed(CustomResourceDefinitionConditionSchema, "type", { strategy: "replace" })),
   acceptedNames: opt(CustomResourceDefinitionNamesSchema),
   storedVersions: opt(atomic(str())),
 });

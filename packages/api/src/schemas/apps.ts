@@ -17,7 +17,7 @@ import {
 } from "./helpers.js";
 import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
 import { PodTemplateSpecSchema } from "./core.js";
-import { PersistentVolumeClaimTemplateSchema } from "./storage.js";
+import { PersistentVolumeClaimSchema } from "./storage.js";
 
 const APPS = "io.k8s.api.apps.v1";
 
@@ -66,7 +66,6 @@ export const DeploymentStatusSchema = named(`${APPS}.DeploymentStatus`, {
   readyReplicas: opt(int32()),
   availableReplicas: opt(int32()),
   unavailableReplicas: opt(int32()),
-  terminatingReplicas: opt(int32()),
   conditions: opt(keyed(DeploymentConditionSchema, "type")),
   collisionCount: opt(int32()),
 });
@@ -95,7 +94,6 @@ export const ReplicaSetStatusSchema = named(`${APPS}.ReplicaSetStatus`, {
   fullyLabeledReplicas: opt(int32()),
   readyReplicas: opt(int32()),
   availableReplicas: opt(int32()),
-  terminatingReplicas: opt(int32()),
   observedGeneration: opt(int64()),
   conditions: opt(keyed(ReplicaSetConditionSchema, "type")),
 });
@@ -168,8 +166,8 @@ export const StatefulSetSpecSchema = named(`${APPS}.StatefulSetSpec`, {
   replicas: opt(int32({ default: 1 })),
   selector: LabelSelectorSchema,
   template: PodTemplateSpecSchema,
-  // A claim template is a whole PersistentVolumeClaim (metadata, spec) in the wire format.
-  volumeClaimTemplates: opt(atomic(PersistentVolumeClaimTemplateSchema)),
+  // A claim template is a whole PersistentVolumeClaim (its status too) in the wire format.
+  volumeClaimTemplates: opt(atomic(PersistentVolumeClaimSchema)),
   serviceName: opt(str()),
   podManagementPolicy: opt(str({ default: "OrderedReady" })),
   updateStrategy: opt(

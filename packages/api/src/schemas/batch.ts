@@ -65,7 +65,16 @@ export const JobSpecSchema = named(`${BATCH}.JobSpec`, {
   completionMode: opt(str({ default: "NonIndexed" })),
   suspend: opt(bool({ default: false })),
   podReplacementPolicy: opt(str()),
-  managedBy: opt(str()),
+  successPolicy: opt(
+    named(`${BATCH}.SuccessPolicy`, {
+      rules: atomic(
+        named(`${BATCH}.SuccessPolicyRule`, {
+          succeededIndexes: opt(str()),
+          succeededCount: opt(int32()),
+        }),
+      ),
+    }),
+  ),
 });
 export type JobSpec = Static<typeof JobSpecSchema>;
 

@@ -1,6 +1,6 @@
 // core/v1 kinds (Pod, Node, Service, Endpoints, ConfigMap, Secret, ServiceAccount, Event,
 // Namespace, Binding) and the pod template the workload kinds embed.
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import {
   atomic,
   bool,
@@ -104,15 +104,9 @@ export const EnvFromSourceSchema = named(`${CORE}.EnvFromSource`, {
   secretRef: opt(envSource(`${CORE}.SecretEnvSource`)),
 });
 
-export const ResourceClaimSchema = named(`${CORE}.ResourceClaim`, {
-  name: str(),
-  request: opt(str()),
-});
-
 export const ResourceRequirementsSchema = named(`${CORE}.ResourceRequirements`, {
   limits: opt(resourceList()),
   requests: opt(resourceList()),
-  claims: opt(keyed(ResourceClaimSchema, "name", { strategy: "merge" })),
 });
 export type ResourceRequirements = Static<typeof ResourceRequirementsSchema>;
 
@@ -173,7 +167,6 @@ export const LifecycleHandlerSchema = named(`${CORE}.LifecycleHandler`, {
 export const LifecycleSchema = named(`${CORE}.Lifecycle`, {
   postStart: opt(LifecycleHandlerSchema),
   preStop: opt(LifecycleHandlerSchema),
-  stopSignal: opt(str()),
 });
 
 export const SELinuxOptionsSchema = named(`${CORE}.SELinuxOptions`, {
@@ -193,6 +186,13 @@ export const AppArmorProfileSchema = named(`${CORE}.AppArmorProfile`, {
   localhostProfile: opt(str()),
 });
 
+export const WindowsSecurityContextOptionsSchema = named(`${CORE}.WindowsSecurityContextOptions`, {
+  gmsaCredentialSpecName: opt(str()),
+  gmsaCredentialSpec: opt(str()),
+  runAsUserName: opt(str()),
+  hostProcess: opt(bool()),
+});
+
 export const SecurityContextSchema = named(`${CORE}.SecurityContext`, {
   capabilities: opt(
     named(`${CORE}.Capabilities`, { add: opt(atomic(str())), drop: opt(atomic(str())) }),
@@ -207,6 +207,7 @@ export const SecurityContextSchema = named(`${CORE}.SecurityContext`, {
   procMount: opt(str()),
   seccompProfile: opt(SeccompProfileSchema),
   appArmorProfile: opt(AppArmorProfileSchema),
+  windowsOptions: opt(WindowsSecurityContextOptionsSchema),
 });
 
 export const ContainerSchema = named(`${CORE}.Container`, {
@@ -221,6 +222,9 @@ export const ContainerSchema = named(`${CORE}.Container`, {
   resources: opt(withDefault(ResourceRequirementsSchema, {})),
   restartPolicy: opt(str()),
   volumeMounts: opt(keyed(VolumeMountSchema, "mountPath")),
+  volumeDevices: opt(
+    keyed(named(`${CORE}.VolumeDevice`, { name: str(), devicePath: str() }), "devicePath"),
+  ),
   livenessProbe: opt(ProbeSchema),
   readinessProbe: opt(ProbeSchema),
   startupProbe: opt(ProbeSchema),
@@ -285,6 +289,292 @@ export const HostPathVolumeSourceSchema = named(`${CORE}.HostPathVolumeSource`, 
   type: opt(str({ default: "" })),
 });
 
+// ---- persistent volume claims (the spec an ephemeral volume templates) ----------------
+
+const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
+  apiGroup: opt(str()),
+  kind: str(),
+  name: str(),
+});
+
+export const PersistentVolumeClaimSpecSchema = named(`${CORE}.PersistentVolumeClaimSpec`, {
+  accessModes: opt(atomic(str())),
+  selector: opt(LabelSelectorSchema),
+  resources: opt(
+    named(`${CORE}.VolumeResourceRequirements`, {
+      limits: opt(resourceList()),
+      requests: opt(resourceList()),
+    }),
+  ),
+  volumeName: opt(str()),
+  storageClassName: opt(str()),
+  volumeMode: opt(str({ default: "Filesystem" })),
+  dataSource: opt(TypedLocalObjectReference),
+  dataSourceRef: opt(
+    named(`${CORE}.TypedObjectReference`, {
+      apiGroup: opt(str()),
+      kind: str(),
+      name: str(),
+    }),
+  ),
+  volumeAttributesClassName: opt(str()),
+});
+export type PersistentVolumeClaimSpec = Static<typeof PersistentVolumeClaimSpecSchema>;
+
+/** The claim template of an ephemeral volume. */
+export const PersistentVolumeClaimTemplateSchema = named(`${CORE}.PersistentVolumeClaimTemplate`, {
+  metadata: opt(ObjectMetaSchema),
+  spec: PersistentVolumeClaimSpecSchema,
+});
+
+// ---- in-tree and CSI volume sources: accepted and stored; the kubelet mounts none of them --
+// A pod's volume and a PersistentVolume share most of these; where they differ it is only
+// in how a secret is named (a pod's secret is in its namespace, a PV's anywhere) and in a
+// few PV-only fields, so each pair comes from one builder.
+
+/** A PersistentVolume's reference to a secret, which may be in any namespace. */
+export const SecretReferenceSchema = named(
+  `${CORE}.SecretReference`,
+  { name: opt(str()), namespace: opt(str()) },
+  { "x-kubernetes-map-type": "atomic" },
+);
+
+const disk = (id: string, key: string) =>
+  named(`${CORE}.${id}`, {
+    [key]: str(),
+    fsType: opt(str()),
+    partition: opt(int32()),
+    readOnly: opt(bool()),
+  });
+export const GCEPersistentDiskVolumeSourceSchema = disk("GCEPersistentDiskVolumeSource", "pdName");
+export const AWSElasticBlockStoreVolumeSourceSchema = disk(
+  "AWSElasticBlockStoreVolumeSource",
+  "volumeID",
+);
+
+export const NFSVolumeSourceSchema = named(`${CORE}.NFSVolumeSource`, {
+  server: str(),
+  path: str(),
+  readOnly: opt(bool()),
+});
+
+const iscsi = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    targetPortal: str(),
+    iqn: str(),
+    lun: int32(),
+    iscsiInterface: opt(str({ default: "default" })),
+    fsType: opt(str()),
+    readOnly: opt(bool()),
+    portals: opt(atomic(str())),
+    chapAuthDiscovery: opt(bool()),
+    chapAuthSession: opt(bool()),
+    secretRef: opt(secretRef),
+    initiatorName: opt(str()),
+  });
+export const ISCSIVolumeSourceSchema = iscsi("ISCSIVolumeSource", LocalObjectReferenceSchema);
+export const ISCSIPersistentVolumeSourceSchema = iscsi(
+  "ISCSIPersistentVolumeSource",
+  SecretReferenceSchema,
+);
+
+export const GlusterfsVolumeSourceSchema = named(`${CORE}.GlusterfsVolumeSource`, {
+  endpoints: str(),
+  path: str(),
+  readOnly: opt(bool()),
+});
+export const GlusterfsPersistentVolumeSourceSchema = named(
+  `${CORE}.GlusterfsPersistentVolumeSource`,
+  { ...GlusterfsVolumeSourceSchema.properties, endpointsNamespace: opt(str()) },
+);
+
+const rbd = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    monitors: atomic(str()),
+    image: str(),
+    fsType: opt(str()),
+    pool: opt(str({ default: "rbd" })),
+    user: opt(str({ default: "admin" })),
+    keyring: opt(str({ default: "/etc/ceph/keyring" })),
+    secretRef: opt(secretRef),
+    readOnly: opt(bool()),
+  });
+export const RBDVolumeSourceSchema = rbd("RBDVolumeSource", LocalObjectReferenceSchema);
+export const RBDPersistentVolumeSourceSchema = rbd(
+  "RBDPersistentVolumeSource",
+  SecretReferenceSchema,
+);
+
+const flex = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    driver: str(),
+    fsType: opt(str()),
+    secretRef: opt(secretRef),
+    readOnly: opt(bool()),
+    options: opt(strMap()),
+  });
+export const FlexVolumeSourceSchema = flex("FlexVolumeSource", LocalObjectReferenceSchema);
+export const FlexPersistentVolumeSourceSchema = flex(
+  "FlexPersistentVolumeSource",
+  SecretReferenceSchema,
+);
+
+const cinder = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    volumeID: str(),
+    fsType: opt(str()),
+    readOnly: opt(bool()),
+    secretRef: opt(secretRef),
+  });
+export const CinderVolumeSourceSchema = cinder("CinderVolumeSource", LocalObjectReferenceSchema);
+export const CinderPersistentVolumeSourceSchema = cinder(
+  "CinderPersistentVolumeSource",
+  SecretReferenceSchema,
+);
+
+const cephfs = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    monitors: atomic(str()),
+    path: opt(str()),
+    user: opt(str()),
+    secretFile: opt(str()),
+    secretRef: opt(secretRef),
+    readOnly: opt(bool()),
+  });
+export const CephFSVolumeSourceSchema = cephfs("CephFSVolumeSource", LocalObjectReferenceSchema);
+export const CephFSPersistentVolumeSourceSchema = cephfs(
+  "CephFSPersistentVolumeSource",
+  SecretReferenceSchema,
+);
+
+export const FlockerVolumeSourceSchema = named(`${CORE}.FlockerVolumeSource`, {
+  datasetName: opt(str()),
+  datasetUUID: opt(str()),
+});
+
+export const FCVolumeSourceSchema = named(`${CORE}.FCVolumeSource`, {
+  targetWWNs: opt(atomic(str())),
+  lun: opt(int32()),
+  fsType: opt(str()),
+  readOnly: opt(bool()),
+  wwids: opt(atomic(str())),
+});
+
+export const AzureFileVolumeSourceSchema = named(`${CORE}.AzureFileVolumeSource`, {
+  secretName: str(),
+  shareName: str(),
+  readOnly: opt(bool()),
+});
+export const AzureFilePersistentVolumeSourceSchema = named(
+  `${CORE}.AzureFilePersistentVolumeSource`,
+  { ...AzureFileVolumeSourceSchema.properties, secretNamespace: opt(str()) },
+);
+
+export const VsphereVirtualDiskVolumeSourceSchema = named(
+  `${CORE}.VsphereVirtualDiskVolumeSource`,
+  {
+    volumePath: str(),
+    fsType: opt(str()),
+    storagePolicyName: opt(str()),
+    storagePolicyID: opt(str()),
+  },
+);
+
+export const QuobyteVolumeSourceSchema = named(`${CORE}.QuobyteVolumeSource`, {
+  registry: str(),
+  volume: str(),
+  readOnly: opt(bool()),
+  user: opt(str()),
+  group: opt(str()),
+  tenant: opt(str()),
+});
+
+export const AzureDiskVolumeSourceSchema = named(`${CORE}.AzureDiskVolumeSource`, {
+  diskName: str(),
+  diskURI: str(),
+  cachingMode: opt(str({ default: "ReadWrite" })),
+  fsType: opt(str({ default: "ext4" })),
+  readOnly: opt(bool({ default: false })),
+  kind: opt(str({ default: "Shared" })),
+});
+
+export const PhotonPersistentDiskVolumeSourceSchema = named(
+  `${CORE}.PhotonPersistentDiskVolumeSource`,
+  { pdID: str(), fsType: opt(str()) },
+);
+
+export const PortworxVolumeSourceSchema = named(`${CORE}.PortworxVolumeSource`, {
+  volumeID: str(),
+  fsType: opt(str()),
+  readOnly: opt(bool()),
+});
+
+const scaleIO = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    gateway: str(),
+    system: str(),
+    secretRef,
+    sslEnabled: opt(bool()),
+    protectionDomain: opt(str()),
+    storagePool: opt(str()),
+    storageMode: opt(str({ default: "ThinProvisioned" })),
+    volumeName: opt(str()),
+    fsType: opt(str({ default: "xfs" })),
+    readOnly: opt(bool()),
+  });
+export const ScaleIOVolumeSourceSchema = scaleIO("ScaleIOVolumeSource", LocalObjectReferenceSchema);
+export const ScaleIOPersistentVolumeSourceSchema = scaleIO(
+  "ScaleIOPersistentVolumeSource",
+  SecretReferenceSchema,
+);
+
+const storageos = <R extends TSchema>(id: string, secretRef: R) =>
+  named(`${CORE}.${id}`, {
+    volumeName: opt(str()),
+    volumeNamespace: opt(str()),
+    fsType: opt(str()),
+    readOnly: opt(bool()),
+    secretRef: opt(secretRef),
+  });
+export const StorageOSVolumeSourceSchema = storageos(
+  "StorageOSVolumeSource",
+  LocalObjectReferenceSchema,
+);
+export const StorageOSPersistentVolumeSourceSchema = storageos(
+  "StorageOSPersistentVolumeSource",
+  ObjectReferenceSchema,
+);
+
+export const CSIVolumeSourceSchema = named(`${CORE}.CSIVolumeSource`, {
+  driver: str(),
+  readOnly: opt(bool()),
+  fsType: opt(str()),
+  volumeAttributes: opt(strMap()),
+  nodePublishSecretRef: opt(LocalObjectReferenceSchema),
+});
+export const CSIPersistentVolumeSourceSchema = named(`${CORE}.CSIPersistentVolumeSource`, {
+  driver: str(),
+  volumeHandle: str(),
+  readOnly: opt(bool()),
+  fsType: opt(str()),
+  volumeAttributes: opt(strMap()),
+  controllerPublishSecretRef: opt(SecretReferenceSchema),
+  nodeStageSecretRef: opt(SecretReferenceSchema),
+  nodePublishSecretRef: opt(SecretReferenceSchema),
+  controllerExpandSecretRef: opt(SecretReferenceSchema),
+  nodeExpandSecretRef: opt(SecretReferenceSchema),
+});
+
+export const GitRepoVolumeSourceSchema = named(`${CORE}.GitRepoVolumeSource`, {
+  repository: str(),
+  revision: opt(str()),
+  directory: opt(str()),
+});
+
+export const EphemeralVolumeSourceSchema = named(`${CORE}.EphemeralVolumeSource`, {
+  volumeClaimTemplate: opt(PersistentVolumeClaimTemplateSchema),
+});
+
 export const VolumeSchema = named(`${CORE}.Volume`, {
   name: str(),
   emptyDir: opt(
@@ -325,9 +615,31 @@ export const VolumeSchema = named(`${CORE}.Volume`, {
       readOnly: opt(bool()),
     }),
   ),
+  gcePersistentDisk: opt(GCEPersistentDiskVolumeSourceSchema),
+  awsElasticBlockStore: opt(AWSElasticBlockStoreVolumeSourceSchema),
+  gitRepo: opt(GitRepoVolumeSourceSchema),
+  nfs: opt(NFSVolumeSourceSchema),
+  iscsi: opt(ISCSIVolumeSourceSchema),
+  glusterfs: opt(GlusterfsVolumeSourceSchema),
+  rbd: opt(RBDVolumeSourceSchema),
+  flexVolume: opt(FlexVolumeSourceSchema),
+  cinder: opt(CinderVolumeSourceSchema),
+  cephfs: opt(CephFSVolumeSourceSchema),
+  flocker: opt(FlockerVolumeSourceSchema),
+  fc: opt(FCVolumeSourceSchema),
+  azureFile: opt(AzureFileVolumeSourceSchema),
+  vsphereVolume: opt(VsphereVirtualDiskVolumeSourceSchema),
+  quobyte: opt(QuobyteVolumeSourceSchema),
+  azureDisk: opt(AzureDiskVolumeSourceSchema),
+  photonPersistentDisk: opt(PhotonPersistentDiskVolumeSourceSchema),
+  portworxVolume: opt(PortworxVolumeSourceSchema),
+  scaleIO: opt(ScaleIOVolumeSourceSchema),
+  storageos: opt(StorageOSVolumeSourceSchema),
+  csi: opt(CSIVolumeSourceSchema),
+  ephemeral: opt(EphemeralVolumeSourceSchema),
 });
 export type Volume = Static<typeof VolumeSchema>;
-/** The volume sources Skiff knows; a volume names exactly one. */
+/** The volume sources of 1.31; a volume names exactly one. */
 export const volumeSources = [
   "emptyDir",
   "hostPath",
@@ -336,6 +648,28 @@ export const volumeSources = [
   "downwardAPI",
   "projected",
   "persistentVolumeClaim",
+  "gcePersistentDisk",
+  "awsElasticBlockStore",
+  "gitRepo",
+  "nfs",
+  "iscsi",
+  "glusterfs",
+  "rbd",
+  "flexVolume",
+  "cinder",
+  "cephfs",
+  "flocker",
+  "fc",
+  "azureFile",
+  "vsphereVolume",
+  "quobyte",
+  "azureDisk",
+  "photonPersistentDisk",
+  "portworxVolume",
+  "scaleIO",
+  "storageos",
+  "csi",
+  "ephemeral",
 ] as const;
 
 // ---- scheduling ---------------------------------------------------------------------
@@ -427,12 +761,12 @@ export const PodSecurityContextSchema = named(`${CORE}.PodSecurityContext`, {
   runAsGroup: opt(int64()),
   runAsNonRoot: opt(bool()),
   supplementalGroups: opt(atomic(int64())),
-  supplementalGroupsPolicy: opt(str()),
   fsGroup: opt(int64()),
   fsGroupChangePolicy: opt(str()),
   sysctls: opt(atomic(named(`${CORE}.Sysctl`, { name: str(), value: str() }))),
   seccompProfile: opt(SeccompProfileSchema),
   appArmorProfile: opt(AppArmorProfileSchema),
+  windowsOptions: opt(WindowsSecurityContextOptionsSchema),
 });
 
 export const HostAliasSchema = named(`${CORE}.HostAlias`, {
@@ -530,6 +864,17 @@ export const ContainerStatusSchema = named(`${CORE}.ContainerStatus`, {
   imageID: str(),
   containerID: opt(str()),
   started: opt(bool()),
+  volumeMounts: opt(
+    keyed(
+      named(`${CORE}.VolumeMountStatus`, {
+        name: str(),
+        mountPath: str(),
+        readOnly: opt(bool()),
+        recursiveReadOnly: opt(str()),
+      }),
+      "mountPath",
+    ),
+  ),
 });
 export type ContainerStatus = Static<typeof ContainerStatusSchema>;
 
@@ -583,12 +928,25 @@ export const TaintSchema = named(`${CORE}.Taint`, {
 });
 export type Taint = Static<typeof TaintSchema>;
 
+export const ConfigMapNodeConfigSourceSchema = named(`${CORE}.ConfigMapNodeConfigSource`, {
+  namespace: str(),
+  name: str(),
+  uid: opt(str()),
+  resourceVersion: opt(str()),
+  kubeletConfigKey: str(),
+});
+
+export const NodeConfigSourceSchema = named(`${CORE}.NodeConfigSource`, {
+  configMap: opt(ConfigMapNodeConfigSourceSchema),
+});
+
 export const NodeSpecSchema = named(`${CORE}.NodeSpec`, {
   podCIDR: opt(str()),
   podCIDRs: opt(set(str(), true)),
   providerID: opt(str()),
   unschedulable: opt(bool()),
   taints: opt(atomic(TaintSchema)),
+  configSource: opt(NodeConfigSourceSchema),
   externalID: opt(str()),
 });
 
@@ -638,6 +996,28 @@ export const NodeStatusSchema = named(`${CORE}.NodeStatus`, {
     ),
   ),
   volumesInUse: opt(atomic(str())),
+  volumesAttached: opt(atomic(named(`${CORE}.AttachedVolume`, { name: str(), devicePath: str() }))),
+  config: opt(
+    named(`${CORE}.NodeConfigStatus`, {
+      assigned: opt(NodeConfigSourceSchema),
+      active: opt(NodeConfigSourceSchema),
+      lastKnownGood: opt(NodeConfigSourceSchema),
+      error: opt(str()),
+    }),
+  ),
+  runtimeHandlers: opt(
+    atomic(
+      named(`${CORE}.NodeRuntimeHandler`, {
+        name: opt(str()),
+        features: opt(
+          named(`${CORE}.NodeRuntimeHandlerFeatures`, {
+            recursiveReadOnlyMounts: opt(bool()),
+            userNamespaces: opt(bool()),
+          }),
+        ),
+      }),
+    ),
+  ),
 });
 export type NodeStatus = Static<typeof NodeStatusSchema>;
 

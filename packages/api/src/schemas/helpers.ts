@@ -57,7 +57,9 @@ export function set<T extends TSchema>(item: T, patchMerge = false) {
 /**
  * A list whose items are identified by key fields: strategic merge patch merges items by
  * `mergeKey`, server-side apply by `keys` (Kubernetes' listMapKeys, which may add more
- * fields than the merge key, e.g. containerPort + protocol).
+ * fields than the merge key, e.g. containerPort + protocol). With `strategy: "replace"`
+ * strategic merge patch replaces the list whole (no patch markers), as for a CRD's
+ * conditions.
  */
 export function keyed<T extends TSchema>(
   item: T,
@@ -65,9 +67,11 @@ export function keyed<T extends TSchema>(
   opts: { keys?: string[]; strategy?: string; listType?: "map" | "atomic" } = {},
 ) {
   const listType = opts.listType ?? "map";
+  const strategy = opts.strategy ?? "merge";
   return Type.Array(item, {
-    "x-kubernetes-patch-merge-key": mergeKey,
-    "x-kubernetes-patch-strategy": opts.strategy ?? "merge",
+    ...(strategy === "replace"
+      ? {}
+      : { "x-kubernetes-patch-merge-key": mergeKey, "x-kubernetes-patch-strategy": strategy }),
     "x-kubernetes-list-type": listType,
     ...(listType === "map" ? { "x-kubernetes-list-map-keys": opts.keys ?? [mergeKey] } : {}),
   });

@@ -8,6 +8,7 @@ import {
   microTime,
   named,
   opt,
+  set,
   str,
   strMap,
   typeMeta,
@@ -22,8 +23,6 @@ export const LeaseSpecSchema = named("io.k8s.api.coordination.v1.LeaseSpec", {
   acquireTime: opt(microTime()),
   renewTime: opt(microTime()),
   leaseTransitions: opt(int32()),
-  strategy: opt(str()),
-  preferredHolder: opt(str()),
 });
 export type LeaseSpec = Static<typeof LeaseSpecSchema>;
 
@@ -43,7 +42,7 @@ export const EndpointConditionsSchema = named(`${DISCOVERY}.EndpointConditions`,
 });
 
 export const EndpointSchema = named(`${DISCOVERY}.Endpoint`, {
-  addresses: atomic(str()),
+  addresses: set(str()),
   conditions: opt(EndpointConditionsSchema),
   hostname: opt(str()),
   targetRef: opt(ObjectReferenceSchema),

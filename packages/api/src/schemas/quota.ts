@@ -32,6 +32,19 @@ export const ResourceQuotaSchema = named(`${CORE}.ResourceQuota`, {
     named(`${CORE}.ResourceQuotaSpec`, {
       hard: opt(resourceList()),
       scopes: opt(atomic(str())),
+      scopeSelector: opt(
+        named(`${CORE}.ScopeSelector`, {
+          matchExpressions: opt(
+            atomic(
+              named(`${CORE}.ScopedResourceSelectorRequirement`, {
+                scopeName: str(),
+                operator: str(),
+                values: opt(atomic(str())),
+              }),
+            ),
+          ),
+        }),
+      ),
     }),
   ),
   status: opt(

@@ -14,8 +14,33 @@ import {
   typeMeta,
   withDefault,
 } from "./helpers.js";
-import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
-import { HostPathVolumeSourceSchema, NodeSelectorSchema, ObjectReferenceSchema } from "./core.js";
+import { ObjectMetaSchema } from "./meta.js";
+import {
+  AWSElasticBlockStoreVolumeSourceSchema,
+  AzureDiskVolumeSourceSchema,
+  AzureFilePersistentVolumeSourceSchema,
+  CSIPersistentVolumeSourceSchema,
+  CephFSPersistentVolumeSourceSchema,
+  CinderPersistentVolumeSourceSchema,
+  FCVolumeSourceSchema,
+  FlexPersistentVolumeSourceSchema,
+  FlockerVolumeSourceSchema,
+  GCEPersistentDiskVolumeSourceSchema,
+  GlusterfsPersistentVolumeSourceSchema,
+  HostPathVolumeSourceSchema,
+  ISCSIPersistentVolumeSourceSchema,
+  NFSVolumeSourceSchema,
+  NodeSelectorSchema,
+  ObjectReferenceSchema,
+  PersistentVolumeClaimSpecSchema,
+  PhotonPersistentDiskVolumeSourceSchema,
+  PortworxVolumeSourceSchema,
+  QuobyteVolumeSourceSchema,
+  RBDPersistentVolumeSourceSchema,
+  ScaleIOPersistentVolumeSourceSchema,
+  StorageOSPersistentVolumeSourceSchema,
+  VsphereVirtualDiskVolumeSourceSchema,
+} from "./core.js";
 
 const CORE = "io.k8s.api.core.v1";
 const STORAGE = "io.k8s.api.storage.v1";
@@ -26,37 +51,6 @@ export const ACCESS_MODES = [
   "ReadWriteOnce",
   "ReadWriteOncePod",
 ] as const;
-
-const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
-  apiGroup: opt(str()),
-  kind: str(),
-  name: str(),
-});
-
-export const PersistentVolumeClaimSpecSchema = named(`${CORE}.PersistentVolumeClaimSpec`, {
-  accessModes: opt(atomic(str())),
-  selector: opt(LabelSelectorSchema),
-  resources: opt(
-    named(`${CORE}.VolumeResourceRequirements`, {
-      limits: opt(resourceList()),
-      requests: opt(resourceList()),
-    }),
-  ),
-  volumeName: opt(str()),
-  storageClassName: opt(str()),
-  volumeMode: opt(str({ default: "Filesystem" })),
-  dataSource: opt(TypedLocalObjectReference),
-  dataSourceRef: opt(
-    named(`${CORE}.TypedObjectReference`, {
-      apiGroup: opt(str()),
-      kind: str(),
-      name: str(),
-      namespace: opt(str()),
-    }),
-  ),
-  volumeAttributesClassName: opt(str()),
-});
-export type PersistentVolumeClaimSpec = Static<typeof PersistentVolumeClaimSpecSchema>;
 
 export const PersistentVolumeClaimConditionSchema = named(
   `${CORE}.PersistentVolumeClaimCondition`,
@@ -75,9 +69,13 @@ export const PersistentVolumeClaimStatusSchema = named(`${CORE}.PersistentVolume
   accessModes: opt(atomic(str())),
   capacity: opt(resourceList()),
   conditions: opt(keyed(PersistentVolumeClaimConditionSchema, "type")),
-  allocatedResources: opt(resourceList()),
-  allocatedResourceStatuses: opt(strMap()),
   currentVolumeAttributesClassName: opt(str()),
+  modifyVolumeStatus: opt(
+    named(`${CORE}.ModifyVolumeStatus`, {
+      targetVolumeAttributesClassName: opt(str()),
+      status: str(),
+    }),
+  ),
 });
 export type PersistentVolumeClaimStatus = Static<typeof PersistentVolumeClaimStatusSchema>;
 
@@ -88,12 +86,6 @@ export const PersistentVolumeClaimSchema = named(`${CORE}.PersistentVolumeClaim`
   status: opt(withDefault(PersistentVolumeClaimStatusSchema, {})),
 });
 export type PersistentVolumeClaim = Static<typeof PersistentVolumeClaimSchema>;
-
-/** The claim templates of a StatefulSet (and of ephemeral volumes). */
-export const PersistentVolumeClaimTemplateSchema = named(`${CORE}.PersistentVolumeClaimTemplate`, {
-  metadata: opt(ObjectMetaSchema),
-  spec: PersistentVolumeClaimSpecSchema,
-});
 
 export const PersistentVolumeSpecSchema = named(`${CORE}.PersistentVolumeSpec`, {
   capacity: opt(resourceList()),
@@ -107,6 +99,26 @@ export const PersistentVolumeSpecSchema = named(`${CORE}.PersistentVolumeSpec`, 
   volumeAttributesClassName: opt(str()),
   hostPath: opt(HostPathVolumeSourceSchema),
   local: opt(named(`${CORE}.LocalVolumeSource`, { path: str(), fsType: opt(str()) })),
+  gcePersistentDisk: opt(GCEPersistentDiskVolumeSourceSchema),
+  awsElasticBlockStore: opt(AWSElasticBlockStoreVolumeSourceSchema),
+  glusterfs: opt(GlusterfsPersistentVolumeSourceSchema),
+  nfs: opt(NFSVolumeSourceSchema),
+  rbd: opt(RBDPersistentVolumeSourceSchema),
+  iscsi: opt(ISCSIPersistentVolumeSourceSchema),
+  cinder: opt(CinderPersistentVolumeSourceSchema),
+  cephfs: opt(CephFSPersistentVolumeSourceSchema),
+  fc: opt(FCVolumeSourceSchema),
+  flocker: opt(FlockerVolumeSourceSchema),
+  flexVolume: opt(FlexPersistentVolumeSourceSchema),
+  azureFile: opt(AzureFilePersistentVolumeSourceSchema),
+  vsphereVolume: opt(VsphereVirtualDiskVolumeSourceSchema),
+  quobyte: opt(QuobyteVolumeSourceSchema),
+  azureDisk: opt(AzureDiskVolumeSourceSchema),
+  photonPersistentDisk: opt(PhotonPersistentDiskVolumeSourceSchema),
+  portworxVolume: opt(PortworxVolumeSourceSchema),
+  scaleIO: opt(ScaleIOPersistentVolumeSourceSchema),
+  storageos: opt(StorageOSPersistentVolumeSourceSchema),
+  csi: opt(CSIPersistentVolumeSourceSchema),
 });
 export type PersistentVolumeSpec = Static<typeof PersistentVolumeSpecSchema>;
 

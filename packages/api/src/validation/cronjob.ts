@@ -2,7 +2,7 @@
 import { scheduleError, timeZoneError } from "../cron.js";
 import type { CronJob } from "../schemas/batch.js";
 import type { FieldErrors } from "./errors.js";
-import { nonNegative } from "./kinds.js";
+import { nonNegative, validateJobPolicies } from "./kinds.js";
 import { validateLabels } from "./meta.js";
 import { validatePodSpec } from "./pod.js";
 
@@ -56,4 +56,5 @@ export function validateCronJob(errs: FieldErrors, cj: CronJob): void {
   if (template?.spec && restart !== "OnFailure" && restart !== "Never") {
     errs.notSupported(`${path}.template.spec.restartPolicy`, restart ?? "", ["OnFailure", "Never"]);
   }
+  validateJobPolicies(errs, job, path);
 }

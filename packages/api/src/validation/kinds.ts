@@ -1,7 +1,7 @@
 // Per-kind checks on create and update, after the schema's type checks have passed.
 import { labelSelectorToRequirements, matchesLabels } from "../selectors.js";
 import type { Deployment, DaemonSet, ReplicaSet } from "../schemas/apps.js";
-import type { Job } from "../schemas/batch.js";
+import type { Job, JobSpec } from "../schemas/batch.js";
 import type {
   ConfigMap,
   Endpoints,
@@ -232,17 +232,154 @@ export function validateJob(errs: FieldErrors, job: Job): void {
   if (spec.template?.spec && restart !== "OnFailure" && restart !== "Never") {
     errs.notSupported("spec.template.spec.restartPolicy", restart ?? "", ["OnFailure", "Never"]);
   }
+  validateJobPolicies(errs, spec, "spec");
+}
+
+/**
+ * What a Job spec (a Job's, or a CronJob's template at `spec.jobTemplate.spec`) says about
+ * completion and failure: completion mode, pod replacement, success and failure policies.
+ */
+export function validateJobPolicies(errs: FieldErrors, spec: JobSpec, path: string): void {
   const modes = ["NonIndexed", "Indexed"];
   if (spec.completionMode !== undefined && !modes.includes(spec.completionMode)) {
-    errs.notSupported("spec.completionMode", spec.completionMode, modes);
+    errs.notSupported(`${path}.completionMode`, spec.completionMode, modes);
   }
   if (spec.completionMode === "Indexed" && spec.completions === undefined) {
-    errs.required("spec.completions", "when completion mode is Indexed");
+    errs.required(`${path}.completions`, "when completion mode is Indexed");
   }
   const policies = ["TerminatingOrFailed", "Failed"];
   if (spec.podReplacementPolicy !== undefined && !policies.includes(spec.podReplacementPolicy)) {
-    errs.notSupported("spec.podReplacementPolicy", spec.podReplacementPolicy, policies);
+    errs.notSupported(`${path}.podReplacementPolicy`, spec.podReplacementPolicy, policies);
   }
+  if (spec.successPolicy) validateSuccessPolicy(errs, spec, path);
+  if (spec.podFailurePolicy) validatePodFailurePolicy(errs, spec, path);
+}
+
+const FAILURE_ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"];
+const CONDITION_STATUSES = ["False", "True", "Unknown"];
+
+/** Job spec.podFailurePolicy, as 1.31 checks it. */
+function validatePodFailurePolicy(errs: FieldErrors, spec: JobSpec, base: string): void {
+  const path = `${base}.podFailurePolicy.rules`;
+  const rules = spec.podFailurePolicy?.rules ?? [];
+  if (spec.template?.spec && spec.template.spec.restartPolicy !== "Never")
+    errs.invalid(
+      `${base}.template.spec.restartPolicy`,
+      spec.template.spec.restartPolicy ?? "",
+      'only "Never" is supported when podFailurePolicy is specified',
+    );
+  if (rules.length > 20) errs.tooMany(path, rules.length, 20);
+  rules.forEach((rule, i) => {
+    const p = `${path}[${i}]`;
+    if (!FAILURE_ACTIONS.includes(rule.action))
+      errs.notSupported(`${p}.action`, rule.action, FAILURE_ACTIONS);
+    else if (rule.action === "FailIndex" && spec.backoffLimitPerIndex === undefined)
+      errs.invalid(`${p}.action`, rule.action, "requires the backoffLimitPerIndex to be set");
+    const codes = rule.onExitCodes;
+    const conditions = rule.onPodConditions;
+    if (codes && conditions)
+      errs.invalid(p, "", "specifying both OnExitCodes and OnPodConditions is not supported");
+    else if (!codes && !conditions)
+      errs.invalid(p, "", "specifying one of OnExitCodes and OnPodConditions is required");
+    if (codes) {
+      if (codes.operator !== "In" && codes.operator !== "NotIn")
+        errs.notSupported(`${p}.onExitCodes.operator`, codes.operator, ["In", "NotIn"]);
+      const values = codes.values ?? [];
+      if (values.length === 0)
+        errs.required(`${p}.onExitCodes.values`, "at least one value is required");
+      if (values.length > 255) errs.tooMany(`${p}.onExitCodes.values`, values.length, 255);
+      values.forEach((v, j) => {
+        const vp = `${p}.onExitCodes.values[${j}]`;
+        if (j > 0 && v === values[j - 1]) errs.duplicate(vp, v);
+        else if (j > 0 && v < values[j - 1]!) errs.invalid(vp, v, "must be ordered");
+        if (codes.operator === "In" && v === 0)
+          errs.invalid(vp, v, "must not be 0 for the In operator");
+      });
+    }
+    (conditions ?? []).forEach((c, j) => {
+      const cp = `${p}.onPodConditions[${j}]`;
+      if (c.status !== undefined && !CONDITION_STATUSES.includes(c.status))
+        errs.notSupported(`${cp}.status`, c.status, CONDITION_STATUSES);
+      if (!c.type) errs.required(`${cp}.type`);
+      else errs.invalidEach(`${cp}.type`, c.type, isQualifiedName(c.type));
+    });
+  });
+}
+
+const MAX_SUCCESS_POLICY_RULES = 20;
+
+/** Job spec.successPolicy (stored; Skiff's Job controller does not act on it). */
+function validateSuccessPolicy(errs: FieldErrors, spec: JobSpec, base: string): void {
+  const path = `${base}.successPolicy`;
+  if (spec.completionMode !== "Indexed")
+    errs.invalid(
+      `${base}.completionMode`,
+      spec.completionMode ?? "NonIndexed",
+      "requires indexed completion mode",
+    );
+  const rules = spec.successPolicy?.rules ?? [];
+  if (rules.length === 0)
+    errs.required(
+      `${path}.rules`,
+      "at least one rules must be specified when the successPolicy is specified",
+    );
+  if (rules.length > MAX_SUCCESS_POLICY_RULES)
+    errs.tooMany(`${path}.rules`, rules.length, MAX_SUCCESS_POLICY_RULES);
+  const completions = spec.completions ?? 0;
+  rules.forEach((rule, i) => {
+    const p = `${path}.rules[${i}]`;
+    if (rule.succeededIndexes === undefined && rule.succeededCount === undefined) {
+      errs.required(p, "at least one of succeededCount or succeededIndexes must be specified");
+      return;
+    }
+    let indexes: number | undefined;
+    if (rule.succeededIndexes !== undefined) {
+      const counted = countIndexes(rule.succeededIndexes, completions);
+      if (typeof counted === "number") indexes = counted;
+      else
+        errs.invalid(
+          `${p}.succeededIndexes`,
+          rule.succeededIndexes,
+          `error parsing succeededIndexes: ${counted}`,
+        );
+    }
+    const count = rule.succeededCount;
+    if (count === undefined) return;
+    if (count < 0) errs.invalid(`${p}.succeededCount`, count, "must be greater than or equal to 0");
+    else if (count > completions)
+      errs.invalid(
+        `${p}.succeededCount`,
+        count,
+        `must be less than or equal to ${completions} (the number of specified completions)`,
+      );
+    else if (indexes !== undefined && count > indexes)
+      errs.invalid(
+        `${p}.succeededCount`,
+        count,
+        `must be less than or equal to ${indexes} (the number of indexes in the specified succeededIndexes field)`,
+      );
+  });
+}
+
+/**
+ * How many indexes "1,3-5" names, each below `completions`, in increasing order without
+ * overlap; or what is wrong with it.
+ */
+function countIndexes(text: string, completions: number): number | string {
+  let count = 0;
+  let last = -1;
+  for (const part of text.split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return `cannot convert string to integer for index: "${part}"`;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return `non-increasing order, previous: ${lo}, current: ${hi}`;
+    if (lo <= last) return `overlapping intervals: ${part}`;
+    if (hi >= completions) return `too large index: ${hi}`;
+    count += hi - lo + 1;
+    last = hi;
+  }
+  return count;
 }
 
 // ---- core kinds ---------------------------------------------------------------------

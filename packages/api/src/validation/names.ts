@@ -79,10 +79,13 @@ export function isDNS1035Label(value: string): string[] {
 const QUALIFIED_NAME_MSG =
   "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
-/** A label key, annotation key or finalizer: an optional DNS subdomain prefix, "/", a name. */
-export function isQualifiedName(value: string): string[] {
+/**
+ * A label key, annotation key or finalizer: an optional DNS subdomain prefix, "/", a name.
+ * A missing one (a required field left out) is checked as "", as Kubernetes checks it.
+ */
+export function isQualifiedName(value: string | undefined): string[] {
   const errs: string[] = [];
-  const parts = value.split("/");
+  const parts = (value ?? "").split("/");
   let name: string;
   if (parts.length === 1) {
     name = parts[0]!;

@@ -11,6 +11,8 @@ import type {
 } from "../schemas/core.js";
 import { volumeSources } from "../schemas/core.js";
 import type { FieldErrors } from "./errors.js";
+import { validateVolumeSource } from "./volume-sources.js";
+import { validatePodSpecEnums } from "./pod-enums.js";
 import { validateLabels, validateLabelSelector } from "./meta.js";
 import {
   isConfigMapKey,
@@ -61,11 +63,11 @@ function nonNegative(errs: FieldErrors, value: number | undefined, path: string)
 /** A port given by number or by name (probes, service targetPort). */
 export function validatePortNumOrName(
   errs: FieldErrors,
-  port: number | string,
+  port: number | string | undefined,
   path: string,
 ): void {
   if (typeof port === "number") errs.invalidEach(path, port, isValidPortNum(port));
-  else if (port === "") errs.required(path);
+  else if (port === "" || port === undefined) errs.required(path);
   else errs.invalidEach(path, port, isValidPortName(port));
 }
 
@@ -80,7 +82,8 @@ export function validatePodSpec(
     errs.required(path);
     return;
   }
-  const volumeNames = validateVolumes(errs, spec.volumes ?? [], `${path}.volumes`);
+  const blockVolumes = new Set<string>();
+  const volumeNames = validateVolumes(errs, spec.volumes ?? [], `${path}.volumes`, blockVolumes);
   for (const name of extraVolumes) volumeNames.add(name);
   const containerNames = new Set<string>();
   if ((spec.containers ?? []).length === 0) errs.required(`${path}.containers`);
@@ -91,6 +94,7 @@ export function validatePodSpec(
     volumeNames,
     containerNames,
     true,
+    blockVolumes,
   );
   validateContainers(
     errs,
@@ -99,7 +103,10 @@ export function validatePodSpec(
     volumeNames,
     containerNames,
     false,
+    blockVolumes,
   );
+  validateWindowsOptions(errs, spec, path);
+  validatePodSpecEnums(errs, spec, path);
 
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
     errs.notSupported(`${path}.restartPolicy`, spec.restartPolicy, RESTART_POLICIES);
@@ -151,7 +158,12 @@ export function validatePodSpec(
   validateAffinity(errs, spec, path);
 }
 
-function validateVolumes(errs: FieldErrors, volumes: Volume[], path: string): Set<string> {
+function validateVolumes(
+  errs: FieldErrors,
+  volumes: Volume[],
+  path: string,
+  blockVolumes: Set<string>,
+): Set<string> {
   const names = new Set<string>();
   volumes.forEach((v, i) => {
     const p = `${path}[${i}]`;
@@ -172,6 +184,9 @@ function validateVolumes(errs: FieldErrors, volumes: Volume[], path: string): Se
     if (v.secret && !v.secret.secretName) errs.required(`${p}.secret.secretName`);
     if (v.persistentVolumeClaim && !v.persistentVolumeClaim.claimName)
       errs.required(`${p}.persistentVolumeClaim.claimName`);
+    for (const s of sources) validateVolumeSource(errs, s, v[s]!, `${p}.${s}`);
+    // Only a claim (or an ephemeral one) can be a raw block device.
+    if (v.name && (v.persistentVolumeClaim || v.ephemeral)) blockVolumes.add(v.name);
   });
   return names;
 }
@@ -183,6 +198,7 @@ function validateContainers(
   volumeNames: Set<string>,
   allNames: Set<string>,
   init: boolean,
+  blockVolumes: Set<string>,
 ): void {
   containers.forEach((c, i) => {
     const p = `${path}[${i}]`;
@@ -209,6 +225,7 @@ function validateContainers(
     validateEnv(errs, c, p);
     validateResources(errs, c, `${p}.resources`);
     validateVolumeMounts(errs, c, `${p}.volumeMounts`, volumeNames);
+    validateVolumeDevices(errs, c, `${p}.volumeDevices`, volumeNames, blockVolumes);
     if (
       init &&
       (c.livenessProbe || c.readinessProbe || c.startupProbe) &&
@@ -376,6 +393,73 @@ function validateVolumeMounts(
   });
 }
 
+function validateVolumeDevices(
+  errs: FieldErrors,
+  c: Container,
+  path: string,
+  volumes: Set<string>,
+  blockVolumes: Set<string>,
+): void {
+  const devicePaths = new Set<string>();
+  const mountPaths = new Set((c.volumeMounts ?? []).map((m) => m.mountPath));
+  const mounted = new Set((c.volumeMounts ?? []).map((m) => m.name));
+  (c.volumeDevices ?? []).forEach((d, i) => {
+    const p = `${path}[${i}]`;
+    if (!d.name) errs.required(`${p}.name`);
+    else if (!volumes.has(d.name)) errs.notFound(`${p}.name`, d.name);
+    else if (!blockVolumes.has(d.name))
+      errs.invalid(
+        `${p}.name`,
+        d.name,
+        "can only use volume source type of PersistentVolumeClaim or Ephemeral for block mode",
+      );
+    else if (mounted.has(d.name))
+      errs.invalid(`${p}.name`, d.name, "must not already exist in volumeMounts");
+    if (!d.devicePath) errs.required(`${p}.devicePath`);
+    else if (devicePaths.has(d.devicePath))
+      errs.invalid(`${p}.devicePath`, d.devicePath, "must be unique");
+    else if (d.devicePath.split("/").includes(".."))
+      errs.invalid(`${p}.devicePath`, d.devicePath, "can not contain '..'");
+    else if (mountPaths.has(d.devicePath))
+      errs.invalid(
+        `${p}.devicePath`,
+        d.devicePath,
+        "must not already exist as a path in volumeMounts",
+      );
+    devicePaths.add(d.devicePath);
+  });
+}
+
+/**
+ * Windows options are stored, never acted on (Skiff's nodes are Linux): refused for a pod
+ * that says it is Linux, and a HostProcess pod must use the host network, as in 1.31.
+ */
+function validateWindowsOptions(errs: FieldErrors, spec: PodSpec, path: string): void {
+  const options = [
+    { at: `${path}.securityContext.windowsOptions`, w: spec.securityContext?.windowsOptions },
+    ...[
+      ["initContainers", spec.initContainers ?? []] as const,
+      ["containers", spec.containers ?? []] as const,
+    ].flatMap(([field, list]) =>
+      list.map((c, i) => ({
+        at: `${path}.${field}[${i}].securityContext.windowsOptions`,
+        w: c.securityContext?.windowsOptions,
+      })),
+    ),
+  ].filter((o) => o.w !== undefined);
+  if (spec.os?.name === "linux") {
+    for (const o of options) errs.forbidden(o.at, "windows options cannot be set for a linux pod");
+    return;
+  }
+  const hostProcess = options.some((o) => o.w?.hostProcess === true);
+  if (hostProcess && !spec.hostNetwork)
+    errs.invalid(
+      `${path}.hostNetwork`,
+      spec.hostNetwork ?? false,
+      "hostNetwork must be true if pod contains any hostProcess containers",
+    );
+}
+
 type Handler = Pick<Probe, "exec" | "httpGet" | "tcpSocket" | "grpc"> & {
   sleep?: { seconds: number };
 };
@@ -503,7 +587,9 @@ function validateAffinity(errs: FieldErrors, spec: PodSpec, path: string): void 
     } else {
       errs.notSupported(`${p}.operator`, r.operator, NODE_SELECTOR_OPERATORS);
     }
-    errs.invalidEach(`${p}.key`, r.key, isQualifiedName(r.key));
+    // A key left out (the schema does not make it required) is Kubernetes' empty string.
+    const key = (r.key as string | undefined) ?? "";
+    errs.invalidEach(`${p}.key`, key, isQualifiedName(key));
   };
   const term = (
     t: { matchExpressions?: { key: string; operator: string; values?: string[] }[] },

@@ -73,7 +73,47 @@ export function validateResourceQuota(errs: FieldErrors, rq: ResourceQuota): voi
   for (const s of rq.spec?.scopes ?? []) {
     if (!QUOTA_SCOPES.includes(s)) errs.notSupported("spec.scopes", s, QUOTA_SCOPES);
   }
+  (rq.spec?.scopeSelector?.matchExpressions ?? []).forEach((req, i) => {
+    const path = `spec.scopeSelector.matchExpressions[${i}]`;
+    if (!QUOTA_SCOPES.includes(req.scopeName))
+      errs.notSupported(`${path}.scopeName`, req.scopeName, QUOTA_SCOPES);
+    const values = req.values ?? [];
+    switch (req.operator) {
+      case "In":
+      case "NotIn":
+        if (values.length === 0)
+          errs.required(
+            `${path}.values`,
+            "must be at least one value when `operator` is 'In' or 'NotIn' for scope selector",
+          );
+        break;
+      case "Exists":
+      case "DoesNotExist":
+        if (values.length > 0)
+          errs.invalid(
+            `${path}.values`,
+            values,
+            "must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector",
+          );
+        break;
+      default:
+        errs.notSupported(`${path}.operator`, req.operator, SELECTOR_OPERATORS);
+        return;
+    }
+    if (
+      req.scopeName !== "PriorityClass" &&
+      req.operator !== "Exists" &&
+      req.operator !== "DoesNotExist"
+    )
+      errs.invalid(
+        `${path}.operator`,
+        req.operator,
+        "must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity",
+      );
+  });
 }
+
+const SELECTOR_OPERATORS = ["DoesNotExist", "Exists", "In", "NotIn"];
 
 const LIMIT_TYPES = ["Container", "PersistentVolumeClaim", "Pod"];
 

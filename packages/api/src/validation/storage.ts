@@ -5,10 +5,14 @@ import {
   ACCESS_MODES,
   type PersistentVolume,
   type PersistentVolumeClaim,
-  type PersistentVolumeClaimSpec,
+  type PersistentVolumeSpec,
+  PersistentVolumeSpecSchema,
   type StorageClass,
 } from "../schemas/storage.js";
+import { volumeSources, type PersistentVolumeClaimSpec } from "../schemas/core.js";
 import type { FieldErrors } from "./errors.js";
+import { validateVolumeSource } from "./volume-sources.js";
+import { HOST_PATH_TYPES } from "./pod-enums.js";
 import { validateLabelSelector } from "./meta.js";
 import { isDNS1123Subdomain, isQualifiedName } from "./names.js";
 import { deepEqual } from "./pod.js";
@@ -104,7 +108,11 @@ export function validatePersistentVolumeClaimUpdate(
 }
 
 const RECLAIM = ["Delete", "Recycle", "Retain"];
-const SOURCES = ["hostPath", "local"] as const;
+// The sources of a PersistentVolume (a pod's, less those only pods have, plus local); only
+// hostPath and local are mounted by Skiff's kubelet.
+const SOURCES = ["local", ...volumeSources].filter(
+  (s) => s in PersistentVolumeSpecSchema.properties,
+) as (keyof PersistentVolumeSpec)[];
 
 export function validatePersistentVolume(errs: FieldErrors, pv: PersistentVolume): void {
   const spec = pv.spec;
@@ -150,6 +158,13 @@ export function validatePersistentVolume(errs: FieldErrors, pv: PersistentVolume
   for (const extra of given.slice(1))
     errs.forbidden(`spec.${extra}`, "may not specify more than 1 volume type");
   for (const s of given) {
+    if (s !== "hostPath" && s !== "local") {
+      validateVolumeSource(errs, s, spec[s] as object, `spec.${s}`, true);
+      continue;
+    }
+    const type = spec.hostPath?.type;
+    if (s === "hostPath" && type !== undefined && !HOST_PATH_TYPES.includes(type))
+      errs.notSupported("spec.hostPath.type", type, HOST_PATH_TYPES);
     const path = spec[s]?.path ?? "";
     if (!path) errs.required(`spec.${s}.path`);
     else if (!path.startsWith("/"))

@@ -8,6 +8,7 @@ import {
   formatUsage,
   parseQuantity,
   quotaScopesMatch,
+  type QuotaScopeSelector,
   quotaUsage,
   type ResourceInfo,
 } from "@skiff/api";
@@ -43,13 +44,14 @@ export function usedBy(
   hard: Record<string, string | number>,
   objects: { info: ResourceInfo; items: KubeObject[] }[],
   scopes?: string[],
+  scopeSelector?: QuotaScopeSelector,
 ): Record<string, string> {
   const total: Record<string, number> = {};
   for (const r of Object.keys(hard)) total[r] = 0;
   for (const { info, items } of objects) {
     for (const item of items) {
       const obj = item as unknown as Record<string, unknown>;
-      if (!quotaScopesMatch(info, obj, scopes)) continue;
+      if (!quotaScopesMatch(info, obj, scopes, scopeSelector)) continue;
       for (const [r, v] of Object.entries(quotaUsage(info, obj))) {
         if (r in total) total[r] = total[r]! + v;
       }
@@ -108,7 +110,10 @@ export class ResourceQuotaController extends QueueController {
       info,
       items: lister.namespace(namespace).list(),
     }));
-    const status = { hard: { ...hard }, used: usedBy(hard, objects, quota.spec?.scopes) };
+    const status = {
+      hard: { ...hard },
+      used: usedBy(hard, objects, quota.spec?.scopes, quota.spec?.scopeSelector),
+    };
     const same =
       isDeepStrictEqual(status.hard, quota.status?.hard ?? {}) &&
       Object.keys(status.used).length === Object.keys(quota.status?.used ?? {}).length &&
