@@ -78,3 +78,16 @@ test("an apiserver that dies drops out when its key expires, and renewals write 
     .metadata.resourceVersion;
   assert.equal(again, rv, "a renewal with nothing changed leaves the Endpoints alone");
 });
+
+test("apiservers that share an IP start together (they share its key)", async () => {
+  // Started at once, each reads the key and writes it back: all but one lose the race on the
+  // first try, and must read again rather than fail to start.
+  const more = await Promise.all(
+    [1, 2, 3].map(() => startApiserver({ etcdEndpoints: api.etcdEndpoints })),
+  );
+  try {
+    assert.deepEqual(await addresses(), ["127.0.0.1"]);
+  } finally {
+    await Promise.all(more.map((s) => s.stop()));
+  }
+});

@@ -50,8 +50,11 @@ export interface TestApiserver {
    * (`system:node:NAME` in `system:nodes` for a kubelet, `system:kube-scheduler`, ...).
    */
   kubeconfigFor(user: string, groups?: string[]): string;
-  /** Stops and starts the apiserver (not etcd) on the same port. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the apiserver (not etcd) on the same port; `whileDown` runs between the
+   * two (for example writes through another apiserver on the same etcd).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -238,8 +241,9 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       );
       return file;
     },
-    async restart() {
+    async restart(whileDown?: () => Promise<void>) {
       await server.stop();
+      await whileDown?.();
       server = make();
       await server.start();
     },
