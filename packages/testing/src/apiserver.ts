@@ -125,7 +125,15 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
   let server = make();
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // Leave nothing running (etcd, the storage client, watch caches), or the test process
+    // would hang instead of reporting the failure.
+    await server.stop().catch(() => {});
+    await etcd?.stop();
+    throw err;
+  }
   const admin = new Agent({
     ca: readFileSync(join(certs, "ca.crt")),
     cert: readFileSync(join(certs, "admin.crt")),
