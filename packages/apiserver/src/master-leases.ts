@@ -4,7 +4,7 @@
 // `default/kubernetes` to the addresses whose keys are alive. An apiserver that stops removes
 // its key; one that dies drops out when its key expires.
 import type { Logger } from "pino";
-import type { Storage } from "./storage.js";
+import { KeyExistsError, RevisionConflictError, type Storage } from "./storage.js";
 import type { Registry } from "./registry.js";
 import type { KubeObject } from "./watchcache.js";
 
@@ -54,9 +54,20 @@ export class MasterLeases {
     const key = PREFIX + this.self.ip;
     const value = { ip: this.self.ip, port: this.self.port };
     const opts = { ttlSeconds: MASTER_LEASE_TTL_SECONDS };
-    const cur = await this.storage.get(key);
-    if (cur) await this.storage.update(key, value, cur.modRevision, undefined, opts);
-    else await this.storage.create(key, value, undefined, opts);
+    // Apiservers that share an IP (several on one host) share the key, so another may create,
+    // renew or remove it between the read and the write: read again and retry, as Kubernetes'
+    // GuaranteedUpdate does.
+    for (let attempt = 1; ; attempt++) {
+      const cur = await this.storage.get(key);
+      try {
+        if (cur) await this.storage.update(key, value, cur.modRevision, undefined, opts);
+        else await this.storage.create(key, value, undefined, opts);
+        break;
+      } catch (err) {
+        const raced = err instanceof KeyExistsError || err instanceof RevisionConflictError;
+        if (!raced || attempt === 5) throw err;
+      }
+    }
     await this.reconcile();
   }
 

@@ -78,3 +78,17 @@ test("an apiserver that dies drops out when its key expires, and renewals write 
     .metadata.resourceVersion;
   assert.equal(again, rv, "a renewal with nothing changed leaves the Endpoints alone");
 });
+
+test("apiservers that share an IP start together (they share its key)", async () => {
+  // Started at once, each reads the key and writes it back: all but one lose the race on the
+  // first try, and must read again rather than fail to start.
+  const started = await Promise.allSettled(
+    [1, 2, 3].map(() => startApiserver({ etcdEndpoints: api.etcdEndpoints })),
+  );
+  try {
+    for (const s of started) if (s.status === "rejected") throw s.reason;
+    assert.deepEqual(await addresses(), ["127.0.0.1"]);
+  } finally {
+    for (const s of started) if (s.status === "fulfilled") await s.value.stop();
+  }
+});

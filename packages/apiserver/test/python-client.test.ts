@@ -3,10 +3,9 @@
 // parameters are read as Kubernetes reads them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { spawnJsonLines, startApiserver, type TestApiserver } from "@skiff/testing";
 
 const script = fileURLToPath(new URL("./fixtures/python-client.py", import.meta.url));
 const informerScript = fileURLToPath(new URL("./fixtures/python-informer.py", import.meta.url));
@@ -59,6 +58,10 @@ test("the Python client lists, watches, creates, replaces, patches and deletes, 
   assert.equal(err("invalid").statusReason, "Invalid");
   assert.match(String(err("invalid").message), /metadata\.name/);
   assert.equal(err("afterDelete").status, 404);
+  assert.equal(err("deleteMissing").status, 404);
+  assert.equal(err("deleteMissing").statusReason, "NotFound");
+  assert.equal(err("expired").status, 410);
+  assert.match(String(err("expired").reason), /^Expired: /);
 });
 
 test("boolean query parameters are read as Go's strconv.ParseBool, integers as ParseInt", async () => {
@@ -89,57 +92,48 @@ test("boolean query parameters are read as Go's strconv.ParseBool, integers as P
   assert.equal(unknown.json.kind, "ConfigMapList");
 });
 
-test("a Python informer (list + watch + re-watch) stays in sync through an apiserver restart", async () => {
+test("a Python informer (list + watch + re-watch) stays in sync through an apiserver restart with writes while it is down", async () => {
   const ns = "py-informer";
   await api.request("POST", "/api/v1/namespaces", { metadata: { name: ns } });
   const cms = `/api/v1/namespaces/${ns}/configmaps`;
   await api.request("POST", cms, { metadata: { name: "before" }, data: { v: "0" } });
-  const child = spawn(python, [informerScript, api.kubeconfig, ns], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const states: { event: string; state: Record<string, string> }[] = [];
-  const waiters: (() => void)[] = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    states.push(JSON.parse(line) as { event: string; state: Record<string, string> });
-    for (const w of waiters.splice(0)) w();
-  });
-  const stateIs = async (want: Record<string, string>, what: string): Promise<void> => {
-    const deadline = Date.now() + 20_000;
-    const same = () => JSON.stringify(states.at(-1)?.state) === JSON.stringify(want);
-    while (!same()) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out waiting for ${what}: ${JSON.stringify(states.at(-1))}\n${stderr}`,
-        );
-      await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-  };
+  const informer = spawnJsonLines<{ event: string; state: Record<string, string> }>(python, [
+    informerScript,
+    api.kubeconfig,
+    ns,
+  ]);
+  const stateIs = (want: Record<string, string>, what: string) =>
+    informer.waitFor(
+      (l) => JSON.stringify(l.state) === JSON.stringify(want),
+      20_000,
+      what,
+      Math.max(0, informer.lines.length - 1),
+    );
   try {
     await stateIs({ before: "0" }, "the initial list");
     await api.request("POST", cms, { metadata: { name: "a" }, data: { v: "1" } });
     await stateIs({ before: "0", a: "1" }, "a watch event");
-    await api.restart();
-    await api.request(
-      "PATCH",
-      `${cms}/a`,
-      { data: { v: "2" } },
-      {
-        contentType: "application/merge-patch+json",
-      },
-    );
-    await api.request("POST", cms, { metadata: { name: "b" }, data: { v: "1" } });
-    await api.request("DELETE", `${cms}/before`);
-    await stateIs({ a: "2", b: "1" }, "the changes made after the restart");
+    // While the apiserver the informer watches is down, writes land through another one on
+    // the same etcd; the informer must catch up once its apiserver is back.
+    const other = await startApiserver({ etcdEndpoints: api.etcdEndpoints });
+    try {
+      await api.restart(async () => {
+        const merge = { contentType: "application/merge-patch+json" };
+        await other.request("PATCH", `${cms}/a`, { data: { v: "2" } }, merge);
+        await other.request("POST", cms, { metadata: { name: "b" }, data: { v: "1" } });
+        await other.request("DELETE", `${cms}/before`);
+      });
+    } finally {
+      await other.stop();
+    }
+    await stateIs({ a: "2", b: "1" }, "the changes made while the apiserver was down");
+    await api.request("POST", cms, { metadata: { name: "c" }, data: { v: "1" } });
+    await stateIs({ a: "2", b: "1", c: "1" }, "a change made after the restart");
     assert.ok(
-      states.some((s) => s.event === "reconnecting" || s.event === "relisted"),
+      informer.lines.some((s) => s.event === "reconnecting" || s.event === "relisted"),
       "the restart broke the stream and the informer watched again",
     );
   } finally {
-    child.kill();
+    await informer.stop();
   }
 });

@@ -50,8 +50,11 @@ export interface TestApiserver {
    * (`system:node:NAME` in `system:nodes` for a kubelet, `system:kube-scheduler`, ...).
    */
   kubeconfigFor(user: string, groups?: string[]): string;
-  /** Stops and starts the apiserver (not etcd) on the same port. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the apiserver (not etcd) on the same port; `whileDown` runs between the
+   * two (for example writes through another apiserver on the same etcd).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -122,7 +125,15 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
   let server = make();
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // Leave nothing running (etcd, the storage client, watch caches), or the test process
+    // would hang instead of reporting the failure.
+    await server.stop().catch(() => {});
+    await etcd?.stop();
+    throw err;
+  }
   const admin = new Agent({
     ca: readFileSync(join(certs, "ca.crt")),
     cert: readFileSync(join(certs, "admin.crt")),
@@ -238,8 +249,9 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       );
       return file;
     },
-    async restart() {
+    async restart(whileDown?: () => Promise<void>) {
       await server.stop();
+      await whileDown?.();
       server = make();
       await server.start();
     },

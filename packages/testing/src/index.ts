@@ -18,6 +18,7 @@ export type { Etcd, EtcdCluster, EtcdMember } from "./etcd.js";
 export * from "./apiserver.js";
 export { crdFixture } from "./crd.js";
 export { eventually } from "./eventually.js";
+export { spawnJsonLines, type JsonLinesChild } from "./json-lines.js";
 export {
   KUBECTL_VERSIONS,
   kubectlDir,
