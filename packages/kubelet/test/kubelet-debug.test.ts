@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { kubectlOnPath, runKubectl } from "@skiff/testing";
-import { IMAGE, assignPodCIDR, startHarness, type Harness, type Pod } from "./harness.js";
+import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness, type Pod } from "./harness.js";
 
 let h: Harness;
 let cacheDir: string;
@@ -171,6 +171,60 @@ describe("ephemeral containers and kubectl debug", { timeout: 600_000 }, () => {
       fields.includes('spec.ephemeralContainers[2].targetContainerName: Not found: "nope"'),
     );
     assert.ok(fields.includes('spec.ephemeralContainers[2].name: Duplicate value: "c"'));
+  });
+
+  test("adding an ephemeral container needs patch on pods/ephemeralcontainers, which pod rights do not give", async () => {
+    const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default";
+    const podRules = [
+      {
+        apiGroups: [""],
+        resources: ["pods"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+      },
+      { apiGroups: [""], resources: ["pods/attach", "pods/exec"], verbs: ["create", "get"] },
+    ];
+    const role = (rules: unknown[]) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "pod-editor" },
+      rules,
+    });
+    assert.equal((await h.api.request("POST", `${rbac}/roles`, role(podRules))).status, 201);
+    const binding = await h.api.request("POST", `${rbac}/rolebindings`, {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "dev-pod-editor" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-editor" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "dev" }],
+    });
+    assert.equal(binding.status, 201, binding.text);
+    const asDev = (args: string[]) =>
+      kubectlOnPath(["--request-timeout=30s", ...args], {
+        kubeconfig: h.api.kubeconfigFor("dev"),
+        cacheDir: join(cacheDir, "dev"),
+        stdin: "",
+      });
+    const args = ["debug", "web", `--image=${IMAGE}`, "-c", "by-dev", "--", "true"];
+    const refused = await asDev(args);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /User "dev" cannot patch resource "pods\/ephemeralcontainers" in API group "" in the namespace "default"/,
+    );
+    const current = (await h.api.request("GET", `${rbac}/roles/pod-editor`)).json as Pod;
+    const withRule = {
+      ...role([
+        ...podRules,
+        { apiGroups: [""], resources: ["pods/ephemeralcontainers"], verbs: ["patch"] },
+      ]),
+      metadata: { name: "pod-editor", resourceVersion: current.metadata.resourceVersion },
+    };
+    assert.equal((await h.api.request("PUT", `${rbac}/roles/pod-editor`, withRule)).status, 200);
+    const allowed = await waitFor("dev may debug", async () => {
+      const r = await asDev(args);
+      return r.code === 0 ? r : undefined;
+    });
+    assert.equal(allowed.code, 0);
   });
 
   test("kubectl attach reaches a container's own process, over WebSocket and over SPDY", async () => {
