@@ -3,6 +3,7 @@
 // target's PID namespace, and `kubectl debug -it` / `kubectl attach` reach its process over
 // the attach subresource. Real apiserver, real Docker engine, the real kubectl.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,6 +72,38 @@ describe("ephemeral containers and kubectl debug", { timeout: 600_000 }, () => {
     assert.equal(ephemeralStatus(later, "dbg").state.terminated.exitCode, 0);
   });
 
+  test("kubectl debug -it on a terminal gets a TTY in the debugger", async () => {
+    // script(1) gives kubectl a pseudo-terminal, as a person at a shell has.
+    const cmd = [
+      "kubectl",
+      `--kubeconfig=${h.api.kubeconfig}`,
+      `--cache-dir=${cacheDir}`,
+      "debug",
+      "-it",
+      "web",
+      `--image=${IMAGE}`,
+      "--target=c",
+      "-c",
+      "tty",
+      "--",
+      "sh",
+    ].join(" ");
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      const child = execFile(
+        "script",
+        ["-qec", cmd, "/dev/null"],
+        { timeout: 60_000 },
+        (err, out) => resolve({ code: err ? 1 : 0, out }),
+      );
+      // Typed once the prompt is there: a person waits for it too.
+      setTimeout(() => child.stdin!.write("tty; stty size; exit\n"), 6000);
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\/dev\/pts\/\d+/, r.out);
+    const pod = await h.waitPod("web", (p) => !!ephemeralStatus(p, "tty")?.state?.terminated);
+    assert.equal(ephemeralStatus(pod, "tty").state.terminated.exitCode, 0);
+  });
+
   test("kubectl debug without -it adds a container whose output kubectl logs shows", async () => {
     const r = await kubectl([
       "debug",
@@ -92,6 +125,11 @@ describe("ephemeral containers and kubectl debug", { timeout: 600_000 }, () => {
     assert.match(yaml.stdout, /- containerID: docker:\/\/[0-9a-f]+\n\s+image: /);
     assert.match(yaml.stdout, /name: once\n/);
     assert.match(yaml.stdout, /reason: Completed/);
+    // describe reads the pod as protobuf, where ephemeral containers embed their fields.
+    const described = await kubectl(["describe", "pod", "web"]);
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, /Ephemeral Containers:\n\s+dbg:\n/);
+    assert.match(described.stdout, /\n\s+once:\n[^]*?State:\s+Terminated\n\s+Reason:\s+Completed/);
   });
 
   test("ephemeral containers cannot be set on create, by an update, or changed once added", async () => {
@@ -158,19 +196,17 @@ describe("ephemeral containers and kubectl debug", { timeout: 600_000 }, () => {
       { contentType: "application/strategic-merge-patch+json" },
     );
     assert.equal(bad.status, 422, bad.text);
+    // The new one comes after those kubectl debug added before.
+    const newAt = `spec.ephemeralContainers[${current.spec.ephemeralContainers.length}]`;
     const fields = (bad.json.details.causes as { field: string; message: string }[]).map(
       (c) => `${c.field}: ${c.message}`,
     );
     assert.ok(
-      fields.includes(
-        "spec.ephemeralContainers[2].ports: Forbidden: cannot be set for an Ephemeral Container",
-      ),
+      fields.includes(`${newAt}.ports: Forbidden: cannot be set for an Ephemeral Container`),
       fields.join("\n"),
     );
-    assert.ok(
-      fields.includes('spec.ephemeralContainers[2].targetContainerName: Not found: "nope"'),
-    );
-    assert.ok(fields.includes('spec.ephemeralContainers[2].name: Duplicate value: "c"'));
+    assert.ok(fields.includes(`${newAt}.targetContainerName: Not found: "nope"`));
+    assert.ok(fields.includes(`${newAt}.name: Duplicate value: "c"`));
   });
 
   test("adding an ephemeral container needs patch on pods/ephemeralcontainers, which pod rights do not give", async () => {
