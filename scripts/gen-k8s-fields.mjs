@@ -146,6 +146,7 @@ const ALPHA = {
   "io.k8s.api.core.v1.ContainerStatus.allocatedResources": "InPlacePodVerticalScaling",
   "io.k8s.api.core.v1.ContainerStatus.resources": "InPlacePodVerticalScaling",
   "io.k8s.api.core.v1.Container.resizePolicy": "InPlacePodVerticalScaling",
+  "io.k8s.api.core.v1.EphemeralContainer.resizePolicy": "InPlacePodVerticalScaling",
   "io.k8s.api.batch.v1.JobSpec.managedBy": "JobManagedBy",
   "io.k8s.api.coordination.v1.LeaseSpec.strategy": "CoordinatedLeaderElection",
   "io.k8s.api.coordination.v1.LeaseSpec.preferredHolder": "CoordinatedLeaderElection",

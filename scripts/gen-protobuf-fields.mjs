@@ -137,9 +137,15 @@ for (const [root, dir] of packages) {
     for (const line of readFileSync(p, "utf8").split("\n")) {
       const s = /^type (\w+) struct/.exec(line);
       if (s) struct = s[1];
-      const tag = /`json:"([^"]*)".*protobuf:"[^"]*name=(\w+)/.exec(line);
+      const tag = /`json:"([^"]*)".*protobuf:"[^"]*?(?:name=(\w+)|")/.exec(line);
       if (!tag) continue;
-      const [jsonTag, protoName] = [tag[1].split(",")[0], tag[2]];
+      // An embedded struct's tag names no field (EphemeralContainerCommon): the proto field
+      // is the Go type's name, lower camel case.
+      const embedded = /^\s*(\w+)\s+`/.exec(line)?.[1];
+      const protoName =
+        tag[2] ?? (embedded ? embedded[0].toLowerCase() + embedded.slice(1) : undefined);
+      if (!protoName) continue;
+      const jsonTag = tag[1].split(",")[0];
       const goType = /^\s*\w+\s+(\S+)\s+`/.exec(line)?.[1] ?? "";
       if (tag[1].split(",").includes("omitempty") && !/^[*[]|^map/.test(goType))
         omitZero.add(`${struct}.${protoName}`);

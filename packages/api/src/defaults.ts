@@ -120,11 +120,8 @@ const hooks: Record<string, (o: Obj) => void> = {
     if (!unset(spec.serviceAccountName)) spec.serviceAccount = spec.serviceAccountName;
   },
 
-  [`${CORE}.Container`]: (c) => {
-    if (unset(c.imagePullPolicy) && typeof c.image === "string") {
-      c.imagePullPolicy = imageTag(c.image) === "latest" ? "Always" : "IfNotPresent";
-    }
-  },
+  [`${CORE}.Container`]: defaultPullPolicy,
+  [`${CORE}.EphemeralContainer`]: defaultPullPolicy,
 
   [`${CORE}.Probe`]: (probe) => {
     // These are plain ints in Go, so 0 means unset there.
@@ -260,3 +257,9 @@ const hooks: Record<string, (o: Obj) => void> = {
     spec.podReplacementPolicy ??= spec.podFailurePolicy != null ? "Failed" : "TerminatingOrFailed";
   },
 };
+
+function defaultPullPolicy(c: Obj): void {
+  if (unset(c.imagePullPolicy) && typeof c.image === "string") {
+    c.imagePullPolicy = imageTag(c.image) === "latest" ? "Always" : "IfNotPresent";
+  }
+}

@@ -951,7 +951,7 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     secretKeyRef: [4, "k8s.io.api.core.v1.SecretKeySelector", ""],
   },
   "k8s.io.api.core.v1.EphemeralContainer": {
-    ephemeralContainerCommon: [1, "k8s.io.api.core.v1.EphemeralContainerCommon", ""],
+    ephemeralContainerCommon: [1, "k8s.io.api.core.v1.EphemeralContainerCommon", "inline"],
     targetContainerName: [2, "string", "", 1],
   },
   "k8s.io.api.core.v1.EphemeralContainerCommon": {

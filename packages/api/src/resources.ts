@@ -8,7 +8,17 @@ export interface GroupVersionKind {
 }
 
 export type Subresource =
-  "status" | "scale" | "binding" | "log" | "exec" | "portforward" | "proxy" | "eviction" | "token";
+  | "status"
+  | "scale"
+  | "binding"
+  | "log"
+  | "exec"
+  | "attach"
+  | "portforward"
+  | "proxy"
+  | "eviction"
+  | "token"
+  | "ephemeralcontainers";
 
 export interface ResourceInfo {
   group: string; // "" for the core group
@@ -96,7 +106,16 @@ export const resources: readonly ResourceInfo[] = [
   res("", "v1", "Pod", "pods", true, {
     shortNames: ["po"],
     categories: ALL,
-    subresources: ["status", "binding", "log", "exec", "portforward", "eviction"],
+    subresources: [
+      "status",
+      "binding",
+      "log",
+      "exec",
+      "attach",
+      "portforward",
+      "eviction",
+      "ephemeralcontainers",
+    ],
     hasSpec: true,
   }),
   res("", "v1", "Node", "nodes", false, {

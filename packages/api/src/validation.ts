@@ -4,6 +4,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { ResourceInfo } from "./resources.js";
 import type { ObjectMeta } from "./schemas/meta.js";
+import type { PodSpec } from "./schemas/core.js";
 import { child, classify, index, isObject, schemaFor } from "./schema.js";
 import { FieldErrors, type FieldError } from "./validation/errors.js";
 import {
@@ -14,7 +15,13 @@ import {
   validateRole,
   validateRoleBinding,
 } from "./validation/rbac.js";
-import { kindValidators, nameChecks, updateValidators } from "./validation/kinds.js";
+import {
+  createValidators,
+  kindValidators,
+  nameChecks,
+  updateValidators,
+} from "./validation/kinds.js";
+import { validateEphemeralContainersUpdate } from "./validation/pod.js";
 import { validateCronJob } from "./validation/cronjob.js";
 import {
   validateMutatingWebhookConfiguration,
@@ -61,13 +68,15 @@ export {
 
 /**
  * All that is wrong with obj as a resource of this kind; empty when it may be stored.
- * Pass the stored object as `old` for an update. Run it after applyDefaults, as
+ * Pass the stored object as `old` for an update, and the subresource written through when
+ * it has rules of its own (pods/ephemeralcontainers). Run it after applyDefaults, as
  * Kubernetes does. Wrong JSON types are reported alone, before any other check.
  */
 export function validate(
   info: Pick<ResourceInfo, "kind" | "namespaced" | "custom">,
   obj: Record<string, unknown>,
   old?: object,
+  subresource?: "ephemeralcontainers",
 ): FieldError[] {
   if (info.custom) return validateCustom(info, obj, old as Record<string, unknown> | undefined);
   const errs = new FieldErrors();
@@ -84,9 +93,16 @@ export function validate(
       (RBAC_KINDS.has(info.kind) ? isValidPathSegmentName : isDNS1123Subdomain),
   );
   (kindValidators[info.kind] ?? moreKindValidators[info.kind])?.(errs, now as never);
+  if (!old) createValidators[info.kind]?.(errs, now as never);
   if (old) {
     const before = withoutNulls(old) as { metadata?: ObjectMeta };
     validateObjectMetaUpdate(errs, now.metadata, before.metadata);
+    if (subresource === "ephemeralcontainers") {
+      const pods = [now, before] as { spec?: PodSpec }[];
+      const mirror = before.metadata?.annotations?.["kubernetes.io/config.mirror"] !== undefined;
+      validateEphemeralContainersUpdate(errs, pods[0]!.spec, pods[1]!.spec, mirror);
+      return errs.list;
+    }
     (updateValidators[info.kind] ?? moreUpdateValidators[info.kind])?.(
       errs,
       now as never,

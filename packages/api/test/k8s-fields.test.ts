@@ -27,15 +27,6 @@ const k8s = JSON.parse(
   readFileSync(new URL("./k8s-1.31-fields.json", import.meta.url), "utf8"),
 ) as Fixture;
 
-// Fields another branch adds (ephemeral containers, issue 23): excused only while they
-// are missing. Once that branch is merged they are in the schema and the test "the fields
-// excused as added by another branch are still missing here" fails until this list is
-// emptied. INTEGRATOR: delete this list (and that test) when merging ephemeral containers.
-const ADDED_ELSEWHERE = new Set([
-  "io.k8s.api.core.v1.PodSpec.ephemeralContainers",
-  "io.k8s.api.core.v1.PodStatus.ephemeralContainerStatuses",
-]);
-
 // Alpha fields Skiff serves on purpose, as a 1.31 cluster with the gate turned on would:
 // the StatefulSet controller honours maxUnavailable (docs/kubectl.md says so).
 const ENABLED_ALPHA = new Set([
@@ -54,7 +45,6 @@ interface Findings {
   wrongMerge: string[];
   alphaAccepted: string[];
   alphaPaths: string[];
-  excused: string[];
 }
 
 /** Whether a Skiff scalar schema has the JSON shape of a 1.31 leaf type. */
@@ -123,8 +113,7 @@ function walk(type: string, schema: TSchema, path: string, seen: string[], out: 
       continue;
     }
     if (!prop) {
-      if (ADDED_ELSEWHERE.has(id)) out.excused.push(id);
-      else out.missing.push(p);
+      out.missing.push(p);
       continue;
     }
     const list = k8s.lists[id];
@@ -156,7 +145,6 @@ function findingsFor(r: ResourceInfo): Findings {
     wrongType: [],
     alphaAccepted: [],
     alphaPaths: [],
-    excused: [],
   };
   walk(k8s.kinds[keyOf(r)]!, schemaFor(r), "", [], out);
   return out;
@@ -192,12 +180,6 @@ test("lists merge in patches and apply as in 1.31 (list type, map keys, strategi
 test("Skiff's schemas have no field 1.31 lacks (a newer release's field is refused, as by 1.31)", () => {
   const extra = served.flatMap((r) => findingsFor(r).extra.map((p) => `${keyOf(r)} ${p}`));
   assert.deepEqual(extra, []);
-});
-
-test("the fields excused as added by another branch are still missing here", () => {
-  const pod = findingsFor(served.find((r) => r.kind === "Pod")!);
-  // When this fails, the other branch is merged: delete ADDED_ELSEWHERE.
-  assert.deepEqual(new Set(pod.excused), ADDED_ELSEWHERE);
 });
 
 /** An object of this kind that sets the field at `path` ("spec.containers[].x"). */

@@ -93,6 +93,32 @@ test("a kind round-trips through its protobuf encoding", () => {
   assert.deepEqual(decodeEnvelope(bytes).object, deployment);
 });
 
+test("a pod's ephemeral containers round-trip through protobuf (an embedded message)", () => {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      containers: [{ name: "c", image: "busybox:1.36" }],
+      ephemeralContainers: [
+        {
+          name: "dbg",
+          image: "busybox:1.36",
+          command: ["sh"],
+          targetContainerName: "c",
+          tty: true,
+        },
+      ],
+    },
+    status: {
+      ephemeralContainerStatuses: [
+        { name: "dbg", ready: false, restartCount: 0, image: "busybox:1.36", imageID: "" },
+      ],
+    },
+  };
+  assert.deepEqual(decodeEnvelope(encodeEnvelope(pod)).object, pod);
+});
+
 test("a malformed or unknown body is a ProtobufError naming the problem", () => {
   assert.throws(() => decodeEnvelope(Buffer.from("{}")), /protobuf magic/);
   const unknownKind = encodeEnvelope({ apiVersion: "v1", kind: "ConfigMap", metadata: {} });

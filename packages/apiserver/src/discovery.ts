@@ -31,6 +31,8 @@ const SUBRESOURCE_VERBS: Record<
   binding: { kind: "Binding", verbs: ["create"] },
   log: { kind: "Pod", verbs: ["get"] },
   exec: { kind: "PodExecOptions", verbs: ["create", "get"] },
+  attach: { kind: "PodAttachOptions", verbs: ["create", "get"] },
+  ephemeralcontainers: { kind: "", verbs: ["get", "patch", "update"] },
   portforward: { kind: "PodPortForwardOptions", verbs: ["create", "get"] },
   proxy: { kind: "NodeProxyOptions", verbs: ["get"] },
   eviction: { kind: "Eviction", group: "policy", version: "v1", verbs: ["create"] },

@@ -248,10 +248,7 @@ export async function handleResource(ctx: HandlerContext, r: Request): Promise<s
         return "POST";
       }
       // Streaming subresources take POST as well as GET (kubectl up to 1.29 POSTs exec).
-      if (
-        route.info.resource === "pods" &&
-        (route.subresource === "exec" || route.subresource === "portforward")
-      ) {
+      if (route.info.resource === "pods" && isConnect(route.subresource)) {
         await getItem(ctx, r);
         return "CONNECT";
       }
@@ -321,10 +318,7 @@ function includeObject(q: Query): "None" | "Object" | "Metadata" {
 async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
   const { info, namespace, name, subresource } = r.route;
   const reg = ctx.registry(info);
-  if (
-    info.resource === "pods" &&
-    (subresource === "log" || subresource === "exec" || subresource === "portforward")
-  ) {
+  if (info.resource === "pods" && (subresource === "log" || isConnect(subresource))) {
     const pod = await reg.get(namespace, name!);
     if (subresource !== "log") await admitConnect(ctx, r, subresource);
     return proxyToKubelet(ctx, r, pod, subresource);
@@ -334,7 +328,7 @@ async function getItem(ctx: HandlerContext, r: Request): Promise<void> {
   }
   const obj = await reg.get(namespace, name!);
   if (subresource === "scale") return respond(r, 200, toScale(obj, info));
-  if (subresource && subresource !== "status")
+  if (subresource && subresource !== "status" && subresource !== "ephemeralcontainers")
     throw new MethodNotAllowedError("GET", `${info.resource}/${subresource}`);
   respond(r, 200, obj);
 }
@@ -563,25 +557,41 @@ function dryRunRequested(q: Query): boolean {
   return q.getAll("dryRun").length > 0;
 }
 
-/** CONNECT admission of pods/exec and pods/portforward, with the options Kubernetes sends. */
+/** The streaming subresources of pods, relayed to the kubelet after CONNECT admission. */
+function isConnect(
+  subresource: string | undefined,
+): subresource is "exec" | "attach" | "portforward" {
+  return subresource === "exec" || subresource === "attach" || subresource === "portforward";
+}
+
+/** The subresources PUT and PATCH write through besides the object itself. */
+function writableSubresource(
+  subresource: string | undefined,
+): "status" | "ephemeralcontainers" | undefined {
+  return subresource === "status" || subresource === "ephemeralcontainers"
+    ? subresource
+    : undefined;
+}
+
+/** CONNECT admission of pods/exec, attach and portforward, with the options Kubernetes sends. */
 async function admitConnect(
   ctx: HandlerContext,
   r: Request,
-  subresource: "exec" | "portforward",
+  subresource: "exec" | "attach" | "portforward",
 ): Promise<void> {
   const q = r.query;
   const flag = (k: string) => ["true", "1"].includes(q.get(k) ?? "");
   const object =
-    subresource === "exec"
+    subresource !== "portforward"
       ? {
-          kind: "PodExecOptions",
+          kind: subresource === "exec" ? "PodExecOptions" : "PodAttachOptions",
           apiVersion: "v1",
           stdin: flag("stdin"),
           stdout: flag("stdout"),
           stderr: flag("stderr"),
           tty: flag("tty"),
           ...(q.get("container") ? { container: q.get("container") } : {}),
-          command: q.getAll("command"),
+          ...(subresource === "exec" ? { command: q.getAll("command") } : {}),
         }
       : {
           kind: "PodPortForwardOptions",
@@ -747,7 +757,8 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
     respond(r, 200, object);
     return;
   }
-  if (subresource && subresource !== "status")
+  const written = writableSubresource(subresource);
+  if (subresource && !written)
     throw new MethodNotAllowedError("PUT", `${info.resource}/${subresource}`);
   checkIdentity(r, body);
   const obj = body as KubeObject;
@@ -767,7 +778,7 @@ async function replace(ctx: HandlerContext, r: Request): Promise<void> {
         kind: info,
       }) as KubeObject,
     {
-      subresource: subresource === "status" ? "status" : undefined,
+      subresource: written,
       dryRun: dry,
       precondition: rvOf(obj),
       admission,
@@ -852,9 +863,9 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
     respond(r, 200, toScale(object, info), admission.warnings);
     return;
   }
-  if (subresource && subresource !== "status")
+  const status = writableSubresource(subresource);
+  if (subresource && !status)
     throw new MethodNotAllowedError("PATCH", `${info.resource}/${subresource}`);
-  const status = subresource === "status" ? "status" : undefined;
   let warnings: string[] = [];
   // Kubernetes shows webhooks a patch as the update (or create) it performs.
   const admission = admissionOf(r, "UpdateOptions");
@@ -878,7 +889,7 @@ async function patch(ctx: HandlerContext, r: Request): Promise<void> {
               apiVersion,
               now: now(),
               kind: info,
-              ignoreStatus: status === undefined,
+              ignoreStatus: status !== "status",
             }) as KubeObject,
         ),
       {

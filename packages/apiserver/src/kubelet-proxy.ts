@@ -1,6 +1,7 @@
-// pods/log, pods/exec and pods/portforward: relayed to the kubelet of the pod's node (its
-// InternalIP and daemonEndpoints port) with the apiserver-kubelet-client certificate. Logs are
-// a plain HTTPS stream relay; exec (v5.channel.k8s.io) and portforward (SPDY/3.1 frames in
+// pods/log, pods/exec, pods/attach and pods/portforward: relayed to the kubelet of the pod's
+// node (its InternalIP and daemonEndpoints port) with the apiserver-kubelet-client
+// certificate. Logs are a plain HTTPS stream relay; exec and attach (v5.channel.k8s.io) and
+// portforward (SPDY/3.1 frames in
 // WebSocket messages, SPDY/3.1+portforward.k8s.io) are WebSocket relays; a SPDY/3.1 upgrade
 // (kubectl up to 1.29) is relayed byte for byte once the kubelet has switched protocols.
 import { existsSync, readFileSync } from "node:fs";
@@ -42,6 +43,9 @@ export function configureKubeletClient(ctx: HandlerContext, o: KubeletClientOpti
   }
 }
 
+/** The kubelet API a pod subresource is relayed to. */
+type Kind = "containerLogs" | "exec" | "attach" | "portForward";
+
 interface Target {
   host: string;
   port: number;
@@ -62,7 +66,7 @@ const BOOLEAN_PARAMS = new Set([
 async function target(
   ctx: HandlerContext,
   pod: KubeObject,
-  kind: "containerLogs" | "exec" | "portForward",
+  kind: Kind,
   q: URLSearchParams,
   pass: string[],
 ): Promise<Target> {
@@ -71,7 +75,13 @@ async function target(
     throw new ApiError(503, "ServiceUnavailable", "no kubelet client certificate is configured");
   }
   const m = pod.metadata as { name: string; namespace: string };
-  const spec = pod.spec as { nodeName?: string; containers?: { name: string }[] } | undefined;
+  const spec = pod.spec as
+    | {
+        nodeName?: string;
+        containers?: { name: string }[];
+        ephemeralContainers?: { name: string }[];
+      }
+    | undefined;
   if (!spec?.nodeName) {
     throw new BadRequestError(`pod ${m.name} does not have a host assigned`);
   }
@@ -174,21 +184,22 @@ function relay(res: IncomingMessage, r: Request): Promise<void> {
   });
 }
 
-/** Serves GET pods/log, pods/exec and pods/portforward for an already-read pod. */
+/** Serves GET pods/log, pods/exec, pods/attach and pods/portforward for an already-read pod. */
 export async function proxyToKubelet(
   ctx: HandlerContext,
   r: Request,
   pod: KubeObject,
-  subresource: "log" | "exec" | "portforward",
+  subresource: "log" | "exec" | "attach" | "portforward",
 ): Promise<void> {
   if (subresource === "log") return proxyLog(ctx, r, pod);
   if (subresource === "portforward") {
     if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, "portForward", []);
     return proxyWebSocket(ctx, r, pod, "portForward", PORTFORWARD_PROTOCOLS, ["port"]);
   }
-  const pass = ["command", "stdin", "stdout", "stderr", "tty"];
-  if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, "exec", pass);
-  return proxyWebSocket(ctx, r, pod, "exec", EXEC_PROTOCOLS, pass);
+  const pass = ["stdin", "stdout", "stderr", "tty"];
+  if (subresource === "exec") pass.push("command");
+  if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, subresource, pass);
+  return proxyWebSocket(ctx, r, pod, subresource, EXEC_PROTOCOLS, pass);
 }
 
 function isSpdy(req: IncomingMessage): boolean {
@@ -205,7 +216,7 @@ async function proxySpdy(
   ctx: HandlerContext,
   r: Request,
   pod: KubeObject,
-  kind: "exec" | "portForward",
+  kind: Exclude<Kind, "containerLogs">,
   pass: string[],
 ): Promise<void> {
   const t = await target(ctx, pod, kind, r.query, pass);
@@ -308,12 +319,12 @@ async function proxyWebSocket(
   ctx: HandlerContext,
   r: Request,
   pod: KubeObject,
-  kind: "exec" | "portForward",
+  kind: Exclude<Kind, "containerLogs">,
   speaks: string[],
   pass: string[],
 ): Promise<void> {
   const req: IncomingMessage = r.req;
-  const name = kind === "exec" ? "pods/exec" : "pods/portforward";
+  const name = `pods/${kind.toLowerCase()}`;
   if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
     throw new BadRequestError(`${name} needs a WebSocket upgrade (${speaks.join(", ")})`);
   }

@@ -43,6 +43,8 @@ import { parseResourceVersion } from "./request.js";
 import type { AdmissionRequest, WebhookAdmission } from "./webhooks/dispatch.js";
 import type { Operation } from "./webhooks/match.js";
 
+/** The subresources an update writes through instead of the whole object. */
+export type WrittenSubresource = "status" | "ephemeralcontainers";
 export interface ListOptions {
   filter?: (obj: KubeObject) => boolean;
   limit?: number;
@@ -317,8 +319,13 @@ export class Registry {
     if (webhooks) await webhooks.hooks.validate(webhooks.attrs, obj, undefined);
   }
 
-  private check(obj: KubeObject, old?: KubeObject): void {
-    const errors = validate(this.info, obj, old);
+  private check(obj: KubeObject, old?: KubeObject, subresource?: WrittenSubresource): void {
+    const errors = validate(
+      this.info,
+      obj,
+      old,
+      subresource === "ephemeralcontainers" ? subresource : undefined,
+    );
     if (errors.length) {
       throw new InvalidError(
         this.info.kind,
@@ -379,8 +386,8 @@ export class Registry {
   }
 
   /**
-   * Replaces an object. `subresource` "status" changes only status; otherwise status is
-   * kept from the stored object. The caller's resourceVersion, when given, must match.
+   * Replaces an object. `subresource` "status" changes only status, "ephemeralcontainers"
+   * only spec.ephemeralContainers; otherwise status is kept from the stored object. The caller's resourceVersion, when given, must match.
    * `mutate` (for PATCH and subresources) computes the new object from the stored one and
    * is retried on conflicts when the caller did not demand a resourceVersion.
    */
@@ -389,7 +396,7 @@ export class Registry {
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     opts: WriteOptions & {
-      subresource?: "status";
+      subresource?: WrittenSubresource;
       createIfMissing?: boolean;
       /** The resourceVersion the client demanded (PUT body, or one named in a patch): must match. */
       precondition?: string;
@@ -451,7 +458,7 @@ export class Registry {
         claims.create = [...after].filter((c) => !before.has(c));
         claims.release = [...before].filter((c) => !after.has(c));
       }
-      if (!opts.skipUpdateValidation) this.check(obj, old);
+      if (!opts.skipUpdateValidation) this.check(obj, old, opts.subresource);
       await this.deps.admitWrite?.(this.info, obj, old);
       if (webhooks) await webhooks.hooks.validate(webhooks.attrs, obj, old);
       if (opts.dryRun || (opts.skipUnchanged && jsonEqual(obj, old)))
@@ -511,7 +518,7 @@ export class Registry {
     next: KubeObject,
     old: KubeObject,
     namespace: string | undefined,
-    subresource?: "status",
+    subresource?: WrittenSubresource,
     withStatus = false,
   ): KubeObject {
     const oldMeta = meta(old);
@@ -519,6 +526,15 @@ export class Registry {
     if (subresource === "status") {
       // Only status changes through the status subresource.
       obj = { ...clone(old), status: next.status };
+    } else if (subresource === "ephemeralcontainers") {
+      // Only spec.ephemeralContainers changes through pods/ephemeralcontainers.
+      obj = clone(old);
+      const spec = (obj.spec ?? {}) as Record<string, unknown>;
+      const ephemeral = get(next, "spec", "ephemeralContainers");
+      if (ephemeral === undefined || ephemeral === null) delete spec.ephemeralContainers;
+      else spec.ephemeralContainers = ephemeral;
+      obj.spec = spec;
+      applyDefaults(this.info, obj);
     } else {
       obj = next;
       if (this.info.hasStatus && !withStatus) {

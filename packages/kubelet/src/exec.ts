@@ -1,10 +1,13 @@
-// What /exec does whatever carries it (WebSocket channels or SPDY streams): find the running
-// container, start the command, copy its output out, and end with the metav1.Status the
-// client reads for the exit code (Success, or NonZeroExitCode with an ExitCode cause).
+// What /exec and /attach do whatever carries them (WebSocket channels or SPDY streams): find
+// the running container, start the command (exec) or join the container's own process
+// (attach), copy the output out, and end with the metav1.Status the client reads for the exit
+// code (Success, or NonZeroExitCode with an ExitCode cause; attach always ends in Success, as
+// in Kubernetes).
 import type { Kubelet } from "./kubelet.js";
 import type { ExecSession } from "./runtime/runtime.js";
 
 export interface ExecTarget {
+  kind: "exec" | "attach";
   containerId: string;
   command: string[];
   stdin: boolean;
@@ -23,17 +26,22 @@ export class ExecRequestError extends Error {
   }
 }
 
-/** /exec/{ns}/{pod}/{container}?command=...&stdin=...: the running container it names. */
+/**
+ * /exec/{ns}/{pod}/{container}?command=...&stdin=... or /attach/{ns}/{pod}/{container}?stdin=...:
+ * the running container it names.
+ */
 export async function execTarget(kubelet: Kubelet, rawUrl: string): Promise<ExecTarget> {
   const url = new URL(rawUrl, "https://kubelet");
-  const [, ns = "", name = "", containerName = ""] = url.pathname
+  const [kind, ns = "", name = "", containerName = ""] = url.pathname
     .split("/")
     .filter(Boolean)
     .map(decodeURIComponent);
   const q = url.searchParams;
   const flag = (k: string) => q.get(k) === "true" || q.get(k) === "1";
   const command = q.getAll("command");
-  if (command.length === 0) throw new ExecRequestError(400, "you must specify a command");
+  const attach = kind === "attach";
+  if (!attach && command.length === 0)
+    throw new ExecRequestError(400, "you must specify a command");
   const pod = kubelet
     .listPods()
     .find((p) => p.metadata.namespace === ns && p.metadata.name === name && !!p.metadata.uid);
@@ -43,6 +51,7 @@ export async function execTarget(kubelet: Kubelet, rawUrl: string): Promise<Exec
   );
   if (!target) throw new ExecRequestError(404, `container ${containerName} is not running`);
   return {
+    kind: attach ? "attach" : "exec",
     containerId: target.id,
     command,
     stdin: flag("stdin"),
@@ -64,11 +73,14 @@ export async function runExec(
   started: (session: ExecSession) => void,
   output: (channel: 1 | 2, data: Buffer) => void,
 ): Promise<ExecStatus> {
-  const session = await kubelet.runtime.exec(t.containerId, {
-    command: t.command,
-    stdin: t.stdin,
-    tty: t.tty,
-  });
+  const session =
+    t.kind === "attach"
+      ? await kubelet.runtime.attach(t.containerId, { stdin: t.stdin })
+      : await kubelet.runtime.exec(t.containerId, {
+          command: t.command,
+          stdin: t.stdin,
+          tty: t.tty,
+        });
   started(session);
   const outputs = [session.stdout, session.stderr].filter((s) => s !== null);
   const done = outputs.map(
@@ -82,7 +94,7 @@ export async function runExec(
   );
   const code = await session.exitCode;
   await Promise.race([Promise.all(done), new Promise((r) => setTimeout(r, 1000))]);
-  return code === 0
+  return code === 0 || t.kind === "attach"
     ? { metadata: {}, status: "Success" }
     : {
         metadata: {},

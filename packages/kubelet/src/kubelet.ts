@@ -443,7 +443,10 @@ export class Kubelet {
     let volumes: Map<string, string> | undefined;
     const source = new ObjectSource(this.opts.client);
     const needsWork =
-      plan.createSandbox || plan.initContainerToStart || plan.containersToStart.length > 0;
+      plan.createSandbox ||
+      plan.initContainerToStart ||
+      plan.containersToStart.length > 0 ||
+      plan.ephemeralContainersToStart.length > 0;
     if (needsWork || containers.some((c) => c.state === "running")) {
       // Rewritten on every sync, so configMap and secret contents follow updates.
       try {
@@ -501,6 +504,15 @@ export class Kubelet {
         const spec = findContainer(pod, s.name);
         if (spec) await this.startContainer(pod, st, sandboxId, podIP, spec, s, volumes, source);
       }
+      for (const s of plan.ephemeralContainersToStart) {
+        const spec = pod.spec?.ephemeralContainers?.find((c) => c.name === s.name);
+        if (!spec) continue;
+        // With a target, the debugger sees the target's processes (its PID namespace).
+        const target = spec.targetContainerName
+          ? containers.find((c) => c.name === spec.targetContainerName && c.state === "running")
+          : undefined;
+        await this.startContainer(pod, st, sandboxId, podIP, spec, s, volumes, source, target?.id);
+      }
     }
     for (const b of plan.backOff) {
       st.waiting.set(b.name, { reason: "CrashLoopBackOff", message: b.message });
@@ -544,6 +556,8 @@ export class Kubelet {
     s: ContainerToStart,
     volumes: Map<string, string>,
     source: ObjectSource,
+    /** An ephemeral container's target: it joins that container's PID namespace. */
+    pidOfContainerId?: string,
   ): Promise<void> {
     const image = c.image ?? "";
     const uid = pod.metadata!.uid!;
@@ -577,6 +591,7 @@ export class Kubelet {
       hostIPC: pod.spec?.hostIPC,
       hostPID: pod.spec?.hostPID,
       shareProcessNamespace: pod.spec?.shareProcessNamespace,
+      pidOfContainerId,
     });
     this.event(pod, "Normal", "Created", `Created container ${c.name}`);
     await this.runtime.startContainer(id);
@@ -906,6 +921,8 @@ export class Kubelet {
     };
     const initStatuses = (spec.initContainers ?? []).map((c) => statusOf(c, true));
     const containerStatuses = spec.containers.map((c) => statusOf(c, false));
+    // Ephemeral containers are reported, never counted in the phase or readiness.
+    const ephemeralStatuses = (spec.ephemeralContainers ?? []).map((c) => statusOf(c, true));
     const stateOf = (s: Record<string, unknown>) =>
       s.state as Record<string, { exitCode?: number } | undefined>;
     const initDone =
@@ -991,6 +1008,7 @@ export class Kubelet {
       status.podIPs = pod.status.podIPs;
     }
     if (initStatuses.length) status.initContainerStatuses = initStatuses;
+    if (ephemeralStatuses.length) status.ephemeralContainerStatuses = ephemeralStatuses;
     return status as PodStatus;
   }
 
@@ -1061,9 +1079,11 @@ function podKeyWithUid(pod: Pod): string {
 }
 
 function findContainer(pod: Pod, name: string): Container | undefined {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
-    (c) => c.name === name,
-  );
+  return [
+    ...(pod.spec?.initContainers ?? []),
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.ephemeralContainers ?? []),
+  ].find((c) => c.name === name);
 }
 
 /** Kubernetes: Always for `:latest` or no tag, else IfNotPresent. */

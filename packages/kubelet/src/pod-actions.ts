@@ -12,6 +12,8 @@
 //   (Always: always; OnFailure: on a non-zero exit; Never: never). A running one is killed
 //   when its spec hash changed (then always restarted) or its liveness/startup probe failed
 //   (restarted unless restartPolicy is Never).
+// - Ephemeral containers (kubectl debug) start once each, in the ready sandbox, even before
+//   init is done; they are never restarted, never killed alone, and keep no pod alive.
 // - Restarts of an exited container back off: 10 s doubling to 5 min; the delay resets once
 //   a container ran 10 minutes after its last restart. The first restart is immediate. A
 //   container killed for a failed liveness or startup probe counts as exiting at that moment,
@@ -84,6 +86,8 @@ export interface PodActions {
   initContainersToRemove: string[];
   initContainerToStart?: ContainerToStart;
   containersToStart: ContainerToStart[];
+  /** Ephemeral containers that never ran yet (attempt 0, never backed off). */
+  ephemeralContainersToStart: ContainerToStart[];
   containersToKill: ContainerToKill[];
   backOff: BackOff[];
   /** The earliest `until` in backOff: sync the pod again then. */
@@ -113,6 +117,7 @@ function decide(pod: Pod, observed: ObservedPod): PodActions {
     sandboxAttempt: sandbox.attempt,
     initContainersToRemove: [],
     containersToStart: [],
+    ephemeralContainersToStart: [],
     containersToKill: [],
     backOff: [],
     backoff: { ...observed.backoff },
@@ -147,6 +152,10 @@ function decide(pod: Pod, observed: ObservedPod): PodActions {
     else plan.containersToStart = toStart.map(start);
     return plan;
   }
+
+  plan.ephemeralContainersToStart = (pod.spec.ephemeralContainers ?? [])
+    .filter((c) => !latest.has(c.name))
+    .map(start);
 
   const init = nextInitContainer(pod, latest);
   if (!init.done) {

@@ -1,5 +1,5 @@
-// The kubelet's HTTPS API on :10250: /healthz, /pods, /containerLogs, /exec (WebSocket,
-// v5.channel.k8s.io, or SPDY/3.1: spdy-exec.ts), /portForward (SPDY/3.1, in WebSocket or raw:
+// The kubelet's HTTPS API on :10250: /healthz, /pods, /containerLogs, /exec and /attach
+// (WebSocket, v5.channel.k8s.io, or SPDY/3.1: spdy-exec.ts), /portForward (SPDY/3.1, in WebSocket or raw:
 // portforward.ts) and /stats/summary. Callers are authenticated and authorized as auth.ts
 // says (the apiserver calls with its kube-apiserver-kubelet-client certificate, in
 // system:masters).
@@ -92,15 +92,16 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
   });
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // kubectl up to 1.29 (through the apiserver) speaks SPDY/3.1 itself rather than WebSocket.
+    const streams = req.url?.startsWith("/exec/") || req.url?.startsWith("/attach/");
     if (isSpdyUpgrade(req)) {
-      if (req.url?.startsWith("/exec/")) {
+      if (streams) {
         void spdyExec(opts.kubelet, opts.logger, req, socket, head).catch(() => socket.destroy());
         return;
       }
       if (req.url?.startsWith("/portForward/")) return portForwards.upgradeSpdy(req, socket, head);
     }
     if (req.url?.startsWith("/portForward/")) return portForwards.upgrade(req, socket, head);
-    if (!req.url?.startsWith("/exec/")) {
+    if (!streams) {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
@@ -244,7 +245,7 @@ async function handle(
   sendText(res, 404, "404 page not found");
 }
 
-/** /exec/{ns}/{pod}/{container}?command=...: the channel protocol over one WebSocket. */
+/** /exec/… and /attach/{ns}/{pod}/{container}: the channel protocol over one WebSocket. */
 async function exec(
   opts: KubeletServerOptions,
   req: IncomingMessage,

@@ -48,7 +48,7 @@ export function refuse(socket: Duplex, code: number, reason: string, message: st
   );
 }
 
-/** Takes over an authorized SPDY upgrade of /exec/{ns}/{pod}/{container}. */
+/** Takes over an authorized SPDY upgrade of /exec/ or /attach/{ns}/{pod}/{container}. */
 export async function spdyExec(
   kubelet: Kubelet,
   logger: Logger,

@@ -66,6 +66,12 @@ export interface Container {
   tty?: boolean;
 }
 
+/** A container added through pods/ephemeralcontainers: never restarted, no ports or probes. */
+export interface EphemeralContainer extends Container {
+  /** The container whose PID namespace it joins. */
+  targetContainerName?: string;
+}
+
 export interface PodDNSConfig {
   nameservers?: string[];
   searches?: string[];
@@ -77,6 +83,7 @@ export type RestartPolicy = "Always" | "OnFailure" | "Never";
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
+  ephemeralContainers?: EphemeralContainer[];
   restartPolicy?: RestartPolicy;
   nodeName?: string;
   hostNetwork?: boolean;

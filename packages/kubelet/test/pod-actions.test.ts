@@ -84,6 +84,7 @@ function summary(p: PodActions) {
       ? `${p.initContainerToStart.name}#${p.initContainerToStart.attempt}`
       : undefined,
     start: p.containersToStart.map((c) => `${c.name}#${c.attempt}`),
+    ephemeral: p.ephemeralContainersToStart.map((c) => `${c.name}#${c.attempt}`),
     kill: p.containersToKill.map((k) => `${k.name}:${k.reason}`),
     backOff: p.backOff.map((b) => `${b.name}@${(b.until - NOW) / 1000}s`),
   };
@@ -95,6 +96,7 @@ const nothing: Summary = {
   sandboxAttempt: 0,
   init: undefined,
   start: [],
+  ephemeral: [],
   kill: [],
   backOff: [],
 };
@@ -342,6 +344,34 @@ const rows: Row[] = [
       containers: [exited("app", 1, { attempt: 3 }), exited("app", 1, { attempt: 4 })],
     },
     want: { start: ["app#5"] },
+  },
+  // ---- ephemeral containers ----
+  {
+    name: "an ephemeral container added to a running pod starts in its sandbox",
+    pod: newPod({ ephemeralContainers: [{ ...app("dbg"), targetContainerName: "app" }] }),
+    observed: { sandboxes: [sandbox()], containers: [running("app")] },
+    want: { ephemeral: ["dbg#0"] },
+  },
+  {
+    name: "an ephemeral container that exited is never restarted, and keeps no pod alive",
+    pod: newPod({ restartPolicy: "Never", ephemeralContainers: [app("dbg")] }),
+    observed: { sandboxes: [sandbox()], containers: [exited("app", 0), exited("dbg", 1)] },
+    want: { killPod: true },
+  },
+  {
+    name: "an ephemeral container starts even while init containers still run",
+    pod: newPod({ ...withInit, ephemeralContainers: [app("dbg")] }),
+    observed: { sandboxes: [sandbox()], containers: [running("init1")] },
+    want: { ephemeral: ["dbg#0"] },
+  },
+  {
+    name: "a new sandbox does not run ephemeral containers again",
+    pod: newPod({ ephemeralContainers: [app("dbg")] }),
+    observed: {
+      sandboxes: [sandbox({ state: "notready" })],
+      containers: [exited("app", 1), exited("dbg", 0)],
+    },
+    want: { killPod: true, createSandbox: true, sandboxAttempt: 1, start: ["app#1"] },
   },
   {
     name: "a pod being deleted is only stopped",

@@ -239,6 +239,18 @@ export const ContainerSchema = named(`${CORE}.Container`, {
 });
 export type Container = Static<typeof ContainerSchema>;
 
+/**
+ * A container added to a running pod through pods/ephemeralcontainers (kubectl debug): the
+ * container fields, of which validation refuses those an ephemeral container may not have
+ * (ports, probes, lifecycle, resources, restartPolicy), plus the container whose namespaces
+ * (PID) it joins.
+ */
+export const EphemeralContainerSchema = named(`${CORE}.EphemeralContainer`, {
+  ...ContainerSchema.properties,
+  targetContainerName: opt(str()),
+});
+export type EphemeralContainer = Static<typeof EphemeralContainerSchema>;
+
 // ---- volumes ------------------------------------------------------------------------
 
 export const KeyToPathSchema = named(`${CORE}.KeyToPath`, {
@@ -786,6 +798,7 @@ export const PodSpecSchema = named(`${CORE}.PodSpec`, {
   volumes: opt(keyed(VolumeSchema, "name", { strategy: "merge,retainKeys" })),
   initContainers: opt(keyed(ContainerSchema, "name")),
   containers: keyed(ContainerSchema, "name"),
+  ephemeralContainers: opt(keyed(EphemeralContainerSchema, "name")),
   restartPolicy: opt(str({ default: "Always" })),
   terminationGracePeriodSeconds: opt(int64({ default: 30 })),
   activeDeadlineSeconds: opt(int64()),
@@ -893,6 +906,7 @@ export const PodStatusSchema = named(`${CORE}.PodStatus`, {
   startTime: opt(time()),
   initContainerStatuses: opt(atomic(ContainerStatusSchema)),
   containerStatuses: opt(atomic(ContainerStatusSchema)),
+  ephemeralContainerStatuses: opt(atomic(ContainerStatusSchema)),
   qosClass: opt(str()),
 });
 export type PodStatus = Static<typeof PodStatusSchema>;

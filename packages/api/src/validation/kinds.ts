@@ -89,6 +89,11 @@ export function validateSelectorAndTemplate(
   }
   validateTemplateMeta(errs, template);
   validatePodSpec(errs, template.spec, "spec.template.spec", extraVolumes);
+  if (template.spec?.ephemeralContainers?.length)
+    errs.forbidden(
+      "spec.template.spec.ephemeralContainers",
+      "ephemeral containers not allowed in pod template",
+    );
 }
 
 function validateTemplateMeta(errs: FieldErrors, template: PodTemplateSpec): void {
@@ -387,6 +392,14 @@ function countIndexes(text: string, completions: number): number | string {
 export function validatePod(errs: FieldErrors, pod: Pod): void {
   validatePodSpec(errs, pod.spec, "spec");
 }
+
+/** Checks only a create makes (Kubernetes' ValidatePodCreate). */
+export const createValidators: Record<string, Validator> = {
+  Pod: (errs, pod: Pod) => {
+    if (pod.spec?.ephemeralContainers?.length)
+      errs.forbidden("spec.ephemeralContainers", "cannot be set on create");
+  },
+};
 
 const SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
 const TRAFFIC_POLICIES = ["Cluster", "Local"];

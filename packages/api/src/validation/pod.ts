@@ -4,6 +4,7 @@ import { parseQuantity } from "../quantity.js";
 import type {
   Container,
   ContainerPort,
+  EphemeralContainer,
   PodSpec,
   Probe,
   Toleration,
@@ -105,6 +106,7 @@ export function validatePodSpec(
     false,
     blockVolumes,
   );
+  validateEphemeralContainers(errs, spec, path, volumeNames, containerNames, blockVolumes);
   validateWindowsOptions(errs, spec, path);
   validatePodSpecEnums(errs, spec, path);
 
@@ -256,6 +258,96 @@ function validateContainers(
       if (h) validateHandler(errs, h, `${p}.lifecycle.${hook}`);
     }
   });
+}
+
+/** The fields an ephemeral container may not have (Kubernetes' allow-list, inverted). */
+const EPHEMERAL_FORBIDDEN = [
+  "ports",
+  "resources",
+  "restartPolicy",
+  "livenessProbe",
+  "readinessProbe",
+  "startupProbe",
+  "lifecycle",
+] as const;
+
+/**
+ * spec.ephemeralContainers (Kubernetes' validateEphemeralContainers): names unique across all
+ * the pod's containers, the container checks without what ephemeral containers may not have,
+ * and a targetContainerName that names one of the pod's other containers.
+ */
+function validateEphemeralContainers(
+  errs: FieldErrors,
+  spec: PodSpec,
+  path: string,
+  volumeNames: Set<string>,
+  allNames: Set<string>,
+  blockVolumes: Set<string>,
+): void {
+  const ephemeral = spec.ephemeralContainers ?? [];
+  if (ephemeral.length === 0) return;
+  const others = new Set(allNames);
+  const p = `${path}.ephemeralContainers`;
+  ephemeral.forEach((c, i) => {
+    const ip = `${p}[${i}]`;
+    for (const field of EPHEMERAL_FORBIDDEN) {
+      if (!isEmpty(c[field]))
+        errs.forbidden(`${ip}.${field}`, "cannot be set for an Ephemeral Container");
+    }
+    (c.volumeMounts ?? []).forEach((m, j) => {
+      if (m.subPath)
+        errs.forbidden(
+          `${ip}.volumeMounts[${j}].subPath`,
+          "cannot be set for an Ephemeral Container",
+        );
+    });
+    if (c.targetContainerName && !others.has(c.targetContainerName))
+      errs.notFound(`${ip}.targetContainerName`, c.targetContainerName);
+  });
+  // The common container checks, on the fields the allow-list kept.
+  const common = ephemeral.map((c: EphemeralContainer): Container => {
+    const { targetContainerName: _t, ...rest } = c;
+    for (const field of EPHEMERAL_FORBIDDEN) delete rest[field];
+    return rest;
+  });
+  validateContainers(errs, common, p, volumeNames, allNames, false, blockVolumes);
+}
+
+function isEmpty(v: unknown): boolean {
+  if (v === undefined || v === null || v === "") return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object") return Object.values(v).every(isEmpty);
+  return false;
+}
+
+/**
+ * A write through pods/ephemeralcontainers (Kubernetes' ValidatePodEphemeralContainersUpdate):
+ * ephemeral containers may be added, never changed or removed; static pods take none.
+ */
+export function validateEphemeralContainersUpdate(
+  errs: FieldErrors,
+  now: PodSpec | undefined,
+  old: PodSpec | undefined,
+  mirror: boolean,
+): void {
+  if (mirror) {
+    errs.forbidden("", "static pods do not support ephemeral containers");
+    return;
+  }
+  const byName = new Map((now?.ephemeralContainers ?? []).map((c) => [c.name, c]));
+  for (const before of old?.ephemeralContainers ?? []) {
+    const after = byName.get(before.name);
+    if (!after)
+      errs.forbidden(
+        "spec.ephemeralContainers",
+        `existing ephemeral containers ${JSON.stringify(before.name)} may not be removed`,
+      );
+    else if (!deepEqual(before, after))
+      errs.forbidden(
+        "spec.ephemeralContainers",
+        `existing ephemeral containers ${JSON.stringify(before.name)} may not be changed`,
+      );
+  }
 }
 
 function validateContainerPorts(errs: FieldErrors, ports: ContainerPort[], path: string): void {

@@ -2,7 +2,7 @@
 // (docker-init + `sleep`, holding the network and IPC namespaces) plus one Docker container
 // per Kubernetes container, joined to the sandbox with `container:<sandboxId>` modes.
 import { writeFile } from "node:fs/promises";
-import { PassThrough, Readable } from "node:stream";
+import { PassThrough, Readable, type Duplex } from "node:stream";
 import Docker from "dockerode";
 import { parseQuantity } from "@skiff/api";
 import {
@@ -25,6 +25,7 @@ import {
   LABEL_TYPE,
   SANDBOX_CONTAINER_NAME,
   runtimeContainerName,
+  type AttachOptions,
   type ContainerConfig,
   type ContainerRuntime,
   type ContainerState,
@@ -266,7 +267,13 @@ export class DockerRuntime implements ContainerRuntime {
       HostConfig: {
         NetworkMode: sandbox,
         IpcMode: config.hostIPC ? "host" : sandbox,
-        PidMode: config.hostPID ? "host" : config.shareProcessNamespace ? sandbox : "",
+        PidMode: config.hostPID
+          ? "host"
+          : config.pidOfContainerId
+            ? `container:${config.pidOfContainerId}`
+            : config.shareProcessNamespace
+              ? sandbox
+              : "",
         Binds: config.mounts.map(
           (m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ":ro" : ""}`,
         ),
@@ -482,38 +489,42 @@ export class DockerRuntime implements ContainerRuntime {
     const socket = await this.call(() =>
       exec.start({ hijack: true, stdin: opts.stdin === true, Detach: false, Tty: tty }),
     );
-    let stdout: Readable;
-    let stderr: Readable | null = null;
-    if (tty) {
-      stdout = socket.pipe(new PassThrough());
-    } else {
-      const out = new PassThrough();
-      const err = new PassThrough();
-      demultiplex(socket, out, err);
-      stdout = out;
-      stderr = err;
-    }
-    let stdin: PassThrough | null = null;
-    if (opts.stdin) {
-      stdin = new PassThrough();
+    return hijackedSession(socket, {
+      tty,
+      stdin: opts.stdin === true,
       // Ending stdin half-closes the connection, which the engine passes on as EOF.
-      stdin.pipe(socket);
-    }
-    const exitCode = new Promise<number>((resolve, reject) => {
-      socket.once("close", () => {
-        this.execExitCode(exec).then(resolve, reject);
-      });
+      endStdin: true,
+      exitCode: () => this.execExitCode(exec),
+      resize: (w, h) => this.call(() => exec.resize({ w, h })),
     });
-    return {
-      stdin,
-      stdout,
-      stderr,
-      exitCode,
-      resize: async (width, height) => {
-        await this.call(() => exec.resize({ w: width, h: height }));
+  }
+
+  async attach(containerId: string, opts: AttachOptions): Promise<ExecSession> {
+    const container = this.docker.getContainer(containerId);
+    const config = rec(await this.inspect(containerId), "Config");
+    const withStdin = opts.stdin === true && config.OpenStdin === true;
+    const socket = (await this.call(() =>
+      container.attach({
+        stream: true,
+        stdin: withStdin,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      }),
+    )) as Duplex;
+    return hijackedSession(socket, {
+      tty: config.Tty === true,
+      stdin: withStdin,
+      // The client's EOF ends the container's stdin only for stdinOnce containers: others
+      // keep it open for the next attach, as Kubernetes does.
+      endStdin: config.StdinOnce === true,
+      exitCode: async () => {
+        // A container removed meanwhile ends the attachment as cleanly as one still running.
+        const state = rec(await this.inspect(containerId).catch(() => ({})), "State");
+        return state.Running === true ? 0 : Number(state.ExitCode ?? 0);
       },
-      close: () => socket.destroy(),
-    };
+      resize: (w, h) => this.call(() => container.resize({ w, h })),
+    });
   }
 
   private async execExitCode(exec: Docker.Exec): Promise<number> {
@@ -854,4 +865,48 @@ function wrap(err: unknown): Error {
     return new RuntimeError(`docker: ${err.message}`);
   }
   return err instanceof Error ? err : new RuntimeError(String(err));
+}
+
+/**
+ * A hijacked exec or attach connection as a session: output raw with a TTY, else
+ * demultiplexed; stdin written into the connection; the exit code read once it closes.
+ */
+function hijackedSession(
+  socket: Duplex,
+  o: {
+    tty: boolean;
+    stdin: boolean;
+    endStdin: boolean;
+    exitCode: () => Promise<number>;
+    resize: (width: number, height: number) => Promise<unknown>;
+  },
+): ExecSession {
+  let stdout: Readable;
+  let stderr: Readable | null = null;
+  if (o.tty) stdout = socket.pipe(new PassThrough());
+  else {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    demultiplex(socket, out, err);
+    stdout = out;
+    stderr = err;
+  }
+  let stdin: PassThrough | null = null;
+  if (o.stdin) {
+    stdin = new PassThrough();
+    stdin.pipe(socket, { end: o.endStdin });
+  }
+  const exitCode = new Promise<number>((resolve, reject) => {
+    socket.once("close", () => o.exitCode().then(resolve, reject));
+  });
+  return {
+    stdin,
+    stdout,
+    stderr,
+    exitCode,
+    resize: async (width, height) => {
+      await o.resize(width, height);
+    },
+    close: () => socket.destroy(),
+  };
 }

@@ -120,6 +120,8 @@ export interface ContainerConfig {
   hostIPC?: boolean;
   hostPID?: boolean;
   shareProcessNamespace?: boolean;
+  /** Join this running container's PID namespace (an ephemeral container's target). */
+  pidOfContainerId?: string;
 }
 
 export type ContainerState = "created" | "running" | "exited" | "unknown";
@@ -161,6 +163,10 @@ export interface ExecOptions {
   command: string[];
   stdin?: boolean;
   tty?: boolean;
+}
+
+export interface AttachOptions {
+  stdin?: boolean;
 }
 
 /** A running exec: write stdin, read output, resize the TTY, await the exit code. */
@@ -234,6 +240,12 @@ export interface ContainerRuntime {
   /** The log stream of the newest (or, with `previous`, the last exited) instance. */
   containerLogs(pod: PodRef, containerName: string, opts?: LogOptions): Promise<Readable>;
   exec(containerId: string, opts: ExecOptions): Promise<ExecSession>;
+  /**
+   * Attaches to the container's own process: its output from now on, and its stdin when asked
+   * for (and the container has one open). `exitCode` resolves when the attachment ends (the
+   * process exited or the session was closed), with the container's exit code if it exited.
+   */
+  attach(containerId: string, opts: AttachOptions): Promise<ExecSession>;
   containerStats(id: string): Promise<ContainerStats>;
 
   /** start/die/oom events of the runtime's own containers, for the PLEG; ends on abort. */

@@ -19,6 +19,7 @@ import {
   type ContainerRuntime,
   type ContainerStats,
   type ContainerStatus,
+  type AttachOptions,
   type ExecOptions,
   type ExecSession,
   type ListFilter,
@@ -229,6 +230,19 @@ export class SimulatedRuntime implements ContainerRuntime {
       stdin: opts.stdin ? new PassThrough() : null,
       stdout,
       stderr,
+      resize: async () => {},
+      exitCode: Promise.resolve(0),
+      close: () => stdout.destroy(),
+    };
+  }
+
+  async attach(containerId: string, opts: AttachOptions): Promise<ExecSession> {
+    this.get(containerId);
+    const stdout = new PassThrough().end();
+    return {
+      stdin: opts.stdin ? new PassThrough() : null,
+      stdout,
+      stderr: null,
       resize: async () => {},
       exitCode: Promise.resolve(0),
       close: () => stdout.destroy(),
