@@ -50,6 +50,7 @@ const ROOTS = [
   "k8s.io.api.core.v1.PersistentVolumeClaim",
   "k8s.io.api.core.v1.ResourceQuota",
   "k8s.io.api.core.v1.LimitRange",
+  "k8s.io.api.core.v1.ReplicationController",
   "k8s.io.api.apps.v1.StatefulSet",
   "k8s.io.api.apps.v1.ControllerRevision",
   "k8s.io.api.batch.v1.CronJob",
@@ -97,6 +98,7 @@ const LISTS = [
   "PersistentVolumeClaim",
   "ResourceQuota",
   "LimitRange",
+  "ReplicationController",
 ]
   .map((k) => `k8s.io.api.core.v1.${k}List`)
   .concat(

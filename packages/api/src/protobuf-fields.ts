@@ -1645,6 +1645,36 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     secretRef: [7, "k8s.io.api.core.v1.LocalObjectReference", ""],
     readOnly: [8, "bool", "", 1],
   },
+  "k8s.io.api.core.v1.ReplicationController": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.core.v1.ReplicationControllerSpec", "", 1],
+    status: [3, "k8s.io.api.core.v1.ReplicationControllerStatus", "", 1],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerCondition": {
+    type: [1, "string", ""],
+    status: [2, "string", ""],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.core.v1.ReplicationController", "repeated"],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerSpec": {
+    replicas: [1, "int32", ""],
+    minReadySeconds: [4, "int32", "", 1],
+    selector: [2, "string", "map"],
+    template: [3, "k8s.io.api.core.v1.PodTemplateSpec", ""],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerStatus": {
+    replicas: [1, "int32", ""],
+    fullyLabeledReplicas: [2, "int32", "", 1],
+    readyReplicas: [4, "int32", "", 1],
+    availableReplicas: [5, "int32", "", 1],
+    observedGeneration: [3, "int64", "", 1],
+    conditions: [6, "k8s.io.api.core.v1.ReplicationControllerCondition", "repeated"],
+  },
   "k8s.io.api.core.v1.ResourceClaim": {
     name: [1, "string", ""],
     request: [2, "string", "", 1],

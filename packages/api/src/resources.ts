@@ -220,6 +220,12 @@ export const resources: readonly ResourceInfo[] = [
     false,
     { categories: ["api-extensions"] },
   ),
+  res("", "v1", "ReplicationController", "replicationcontrollers", true, {
+    shortNames: ["rc"],
+    categories: ALL,
+    subresources: ["status", "scale"],
+    hasSpec: true,
+  }),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

@@ -45,6 +45,7 @@ import {
 import { isDNS1123Subdomain } from "./validation/names.js";
 import { validateCustom } from "./apiextensions/custom.js";
 import { validateCRD, validateCRDUpdate } from "./apiextensions/crd.js";
+import { validateReplicationController } from "./validation/replicationcontroller.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -117,6 +118,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   LimitRange: validateLimitRange,
   MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
   ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
+  ReplicationController: validateReplicationController,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,

@@ -867,6 +867,17 @@ const replicasets: Printer = {
   },
 };
 
+// Kubernetes prints a ReplicationController as a ReplicaSet, its selector being a label map.
+const replicationcontrollers: Printer = {
+  columns: replicasets.columns,
+  row(rc, now) {
+    const row = replicasets.row(rc, now);
+    const selector = rec(rec(rc["spec"])["selector"]);
+    row.cells[row.cells.length - 1] = formatLabelSelector({ matchLabels: selector });
+    return row;
+  },
+};
+
 const daemonsets: Printer = {
   columns: [
     NAME,
@@ -1374,6 +1385,7 @@ const PRINTERS: Record<string, Printer> = {
   "/events": events,
   "apps/deployments": deployments,
   "apps/replicasets": replicasets,
+  "/replicationcontrollers": replicationcontrollers,
   "apps/daemonsets": daemonsets,
   "apps/statefulsets": statefulsets,
   "apps/controllerrevisions": controllerrevisions,

@@ -80,6 +80,10 @@ const objects: Record<string, Record<string, unknown>> = {
     },
   },
   ReplicaSet: { metadata: { name: "web-1" }, spec: { replicas: 2, selector, template } },
+  ReplicationController: {
+    metadata: { name: "web-rc" },
+    spec: { replicas: 2, minReadySeconds: 1, selector: { app: "web" }, template },
+  },
   DaemonSet: { metadata: { name: "agent" }, spec: { selector, template } },
   Job: {
     metadata: { name: "once" },
