@@ -79,6 +79,8 @@ const ROOTS = [
   "k8s.io.api.authorization.v1.SelfSubjectRulesReview",
   "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
   "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy",
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -121,6 +123,8 @@ const LISTS = [
     "k8s.io.api.rbac.v1.ClusterRoleBindingList",
     "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
     "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
+    "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyList",
+    "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList",
   ]);
 
 const messages = new Map();

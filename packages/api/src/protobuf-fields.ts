@@ -9,9 +9,28 @@ export type ProtoFieldMode = "" | "repeated" | "map" | "inline";
 export type ProtoField = readonly [number, string, ProtoFieldMode, 1?];
 
 export const protobufMessages: Record<string, Record<string, ProtoField>> = {
+  "k8s.io.api.admissionregistration.v1.AuditAnnotation": {
+    key: [1, "string", ""],
+    valueExpression: [2, "string", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.ExpressionWarning": {
+    fieldRef: [2, "string", ""],
+    warning: [3, "string", ""],
+  },
   "k8s.io.api.admissionregistration.v1.MatchCondition": {
     name: [1, "string", ""],
     expression: [2, "string", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.MatchResources": {
+    namespaceSelector: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    objectSelector: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    resourceRules: [3, "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations", "repeated"],
+    excludeResourceRules: [
+      4,
+      "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations",
+      "repeated",
+    ],
+    matchPolicy: [7, "string", ""],
   },
   "k8s.io.api.admissionregistration.v1.MutatingWebhook": {
     name: [1, "string", ""],
@@ -35,6 +54,20 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
     items: [2, "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration", "repeated"],
   },
+  "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations": {
+    resourceNames: [1, "string", "repeated"],
+    ruleWithOperations: [2, "k8s.io.api.admissionregistration.v1.RuleWithOperations", "inline"],
+  },
+  "k8s.io.api.admissionregistration.v1.ParamKind": {
+    apiVersion: [1, "string", "", 1],
+    kind: [2, "string", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.ParamRef": {
+    name: [1, "string", "", 1],
+    namespace: [2, "string", "", 1],
+    selector: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    parameterNotFoundAction: [4, "string", ""],
+  },
   "k8s.io.api.admissionregistration.v1.Rule": {
     apiGroups: [1, "string", "repeated"],
     apiVersions: [2, "string", "repeated"],
@@ -50,6 +83,46 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     name: [2, "string", ""],
     path: [3, "string", ""],
     port: [4, "int32", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.TypeChecking": {
+    expressionWarnings: [1, "k8s.io.api.admissionregistration.v1.ExpressionWarning", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec", "", 1],
+    status: [3, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyStatus", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec": {
+    policyName: [1, "string", "", 1],
+    paramRef: [2, "k8s.io.api.admissionregistration.v1.ParamRef", ""],
+    matchResources: [3, "k8s.io.api.admissionregistration.v1.MatchResources", ""],
+    validationActions: [4, "string", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec": {
+    paramKind: [1, "k8s.io.api.admissionregistration.v1.ParamKind", ""],
+    matchConstraints: [2, "k8s.io.api.admissionregistration.v1.MatchResources", ""],
+    validations: [3, "k8s.io.api.admissionregistration.v1.Validation", "repeated"],
+    failurePolicy: [4, "string", ""],
+    auditAnnotations: [5, "k8s.io.api.admissionregistration.v1.AuditAnnotation", "repeated"],
+    matchConditions: [6, "k8s.io.api.admissionregistration.v1.MatchCondition", "repeated"],
+    variables: [7, "k8s.io.api.admissionregistration.v1.Variable", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyStatus": {
+    observedGeneration: [1, "int64", "", 1],
+    typeChecking: [2, "k8s.io.api.admissionregistration.v1.TypeChecking", ""],
+    conditions: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Condition", "repeated"],
   },
   "k8s.io.api.admissionregistration.v1.ValidatingWebhook": {
     name: [1, "string", ""],
@@ -71,6 +144,16 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
     items: [2, "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.Validation": {
+    expression: [1, "string", ""],
+    message: [2, "string", "", 1],
+    reason: [3, "string", ""],
+    messageExpression: [4, "string", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.Variable": {
+    name: [1, "string", ""],
+    expression: [2, "string", ""],
   },
   "k8s.io.api.admissionregistration.v1.WebhookClientConfig": {
     url: [3, "string", ""],

@@ -226,6 +226,22 @@ export const resources: readonly ResourceInfo[] = [
     subresources: ["status", "scale"],
     hasSpec: true,
   }),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingAdmissionPolicy",
+    "validatingadmissionpolicies",
+    false,
+    { categories: ["api-extensions"], subresources: ["status"], hasSpec: true },
+  ),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingAdmissionPolicyBinding",
+    "validatingadmissionpolicybindings",
+    false,
+    { categories: ["api-extensions"], hasSpec: true },
+  ),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

@@ -16,6 +16,7 @@ import * as rbac from "./schemas/rbac.js";
 import * as admissionregistration from "./schemas/admissionregistration.js";
 import * as apiextensions from "./schemas/apiextensions.js";
 import * as replicationcontroller from "./schemas/replicationcontroller.js";
+import * as admissionpolicy from "./schemas/admissionpolicy.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -30,6 +31,7 @@ export * from "./schemas/rbac.js";
 export * from "./schemas/admissionregistration.js";
 export * from "./schemas/apiextensions.js";
 export * from "./schemas/replicationcontroller.js";
+export * from "./schemas/admissionpolicy.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -67,6 +69,8 @@ const kindSchemas: Record<string, TObject> = {
   ValidatingWebhookConfiguration: admissionregistration.ValidatingWebhookConfigurationSchema,
   CustomResourceDefinition: apiextensions.CustomResourceDefinitionSchema,
   ReplicationController: replicationcontroller.ReplicationControllerSchema,
+  ValidatingAdmissionPolicy: admissionpolicy.ValidatingAdmissionPolicySchema,
+  ValidatingAdmissionPolicyBinding: admissionpolicy.ValidatingAdmissionPolicyBindingSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

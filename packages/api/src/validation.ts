@@ -46,6 +46,10 @@ import { isDNS1123Subdomain } from "./validation/names.js";
 import { validateCustom } from "./apiextensions/custom.js";
 import { validateCRD, validateCRDUpdate } from "./apiextensions/crd.js";
 import { validateReplicationController } from "./validation/replicationcontroller.js";
+import {
+  validateValidatingAdmissionPolicy,
+  validateValidatingAdmissionPolicyBinding,
+} from "./validation/admissionpolicy.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -119,6 +123,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
   ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
   ReplicationController: validateReplicationController,
+  ValidatingAdmissionPolicy: validateValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding: validateValidatingAdmissionPolicyBinding,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,

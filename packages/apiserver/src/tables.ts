@@ -1355,6 +1355,49 @@ const webhookconfigurations: Printer = {
   row: (c, now) => ({ cells: [name(c), list(c["webhooks"]).length, age(c, now)] }),
 };
 
+const validatingadmissionpolicies: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Validations",
+      "Validations indicates the number of validation rules defined in this configuration",
+      {
+        type: "integer",
+      },
+    ),
+    col("ParamKind", "ParamKind specifies the kind of resources used to parameterize this policy"),
+    AGE,
+  ],
+  row(p, now) {
+    const spec = rec(p["spec"]);
+    const kind = spec["paramKind"] ? rec(spec["paramKind"]) : undefined;
+    const paramKind = kind ? `${text(kind["apiVersion"])}/${text(kind["kind"])}` : "<unset>";
+    return { cells: [name(p), list(spec["validations"]).length, paramKind, age(p, now)] };
+  },
+};
+
+const validatingadmissionpolicybindings: Printer = {
+  columns: [
+    NAME,
+    col(
+      "PolicyName",
+      "PolicyName indicates the policy definition which the policy binding binded to",
+    ),
+    col("ParamRef", "ParamRef indicates the param resource which sets the configration param"),
+    AGE,
+  ],
+  row(b, now) {
+    const spec = rec(b["spec"]);
+    let paramRef = "<unset>";
+    if (spec["paramRef"]) {
+      const ref = rec(spec["paramRef"]);
+      const ns = text(ref["namespace"]);
+      paramRef = `${ns || "*"}/${text(ref["name"])}`;
+    }
+    return { cells: [name(b), text(spec["policyName"]), paramRef, age(b, now)] };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1403,6 +1446,9 @@ const PRINTERS: Record<string, Printer> = {
   "rbac.authorization.k8s.io/clusterrolebindings": bindings,
   "admissionregistration.k8s.io/mutatingwebhookconfigurations": webhookconfigurations,
   "admissionregistration.k8s.io/validatingwebhookconfigurations": webhookconfigurations,
+  "admissionregistration.k8s.io/validatingadmissionpolicies": validatingadmissionpolicies,
+  "admissionregistration.k8s.io/validatingadmissionpolicybindings":
+    validatingadmissionpolicybindings,
 };
 
 /**

@@ -215,6 +215,33 @@ const objects: Record<string, Record<string, unknown>> = {
       },
     ],
   },
+  ValidatingAdmissionPolicy: {
+    metadata: { name: "pb-policy" },
+    spec: {
+      paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+      matchConstraints: {
+        resourceRules: [
+          {
+            operations: ["CREATE"],
+            apiGroups: ["apps"],
+            apiVersions: ["v1"],
+            resources: ["nothing"],
+          },
+        ],
+      },
+      variables: [{ name: "r", expression: "object.spec.replicas" }],
+      validations: [{ expression: "variables.r < 100", message: "too many", reason: "Forbidden" }],
+      auditAnnotations: [{ key: "r", valueExpression: "string(variables.r)" }],
+    },
+  },
+  ValidatingAdmissionPolicyBinding: {
+    metadata: { name: "pb-binding" },
+    spec: {
+      policyName: "pb-policy",
+      validationActions: ["Audit"],
+      paramRef: { name: "cfg", namespace: ns, parameterNotFoundAction: "Allow" },
+    },
+  },
   ValidatingWebhookConfiguration: {
     metadata: { name: "validate" },
     webhooks: [
