@@ -29,6 +29,8 @@ const packages = [
   [apiDir, "rbac/v1"],
   [apiDir, "authorization/v1"],
   [apiDir, "admissionregistration/v1"],
+  [apiDir, "networking/v1"],
+  [apiDir, "flowcontrol/v1"],
   [machineryDir, "pkg/apis/meta/v1"],
   [machineryDir, "pkg/api/resource"],
   [machineryDir, "pkg/util/intstr"],
@@ -81,6 +83,8 @@ const ROOTS = [
   "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
   "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy",
   "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
+  "k8s.io.api.networking.v1.Ingress",
+  "k8s.io.api.networking.v1.IngressClass",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -125,6 +129,8 @@ const LISTS = [
     "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
     "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyList",
     "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList",
+    "k8s.io.api.networking.v1.IngressList",
+    "k8s.io.api.networking.v1.IngressClassList",
   ]);
 
 const messages = new Map();

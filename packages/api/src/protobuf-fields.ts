@@ -2142,6 +2142,87 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.discovery.v1.ForZone": {
     name: [1, "string", ""],
   },
+  "k8s.io.api.networking.v1.HTTPIngressPath": {
+    path: [1, "string", "", 1],
+    pathType: [3, "string", ""],
+    backend: [2, "k8s.io.api.networking.v1.IngressBackend", ""],
+  },
+  "k8s.io.api.networking.v1.HTTPIngressRuleValue": {
+    paths: [1, "k8s.io.api.networking.v1.HTTPIngressPath", "repeated"],
+  },
+  "k8s.io.api.networking.v1.Ingress": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.networking.v1.IngressSpec", "", 1],
+    status: [3, "k8s.io.api.networking.v1.IngressStatus", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressBackend": {
+    service: [4, "k8s.io.api.networking.v1.IngressServiceBackend", ""],
+    resource: [3, "k8s.io.api.core.v1.TypedLocalObjectReference", ""],
+  },
+  "k8s.io.api.networking.v1.IngressClass": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.networking.v1.IngressClassSpec", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressClassList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.networking.v1.IngressClass", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressClassParametersReference": {
+    apiGroup: [1, "string", ""],
+    kind: [2, "string", ""],
+    name: [3, "string", ""],
+    scope: [4, "string", ""],
+    namespace: [5, "string", ""],
+  },
+  "k8s.io.api.networking.v1.IngressClassSpec": {
+    controller: [1, "string", "", 1],
+    parameters: [2, "k8s.io.api.networking.v1.IngressClassParametersReference", ""],
+  },
+  "k8s.io.api.networking.v1.IngressList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.networking.v1.Ingress", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressLoadBalancerIngress": {
+    ip: [1, "string", "", 1],
+    hostname: [2, "string", "", 1],
+    ports: [4, "k8s.io.api.networking.v1.IngressPortStatus", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressLoadBalancerStatus": {
+    ingress: [1, "k8s.io.api.networking.v1.IngressLoadBalancerIngress", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressPortStatus": {
+    port: [1, "int32", ""],
+    protocol: [2, "string", ""],
+    error: [3, "string", ""],
+  },
+  "k8s.io.api.networking.v1.IngressRule": {
+    host: [1, "string", "", 1],
+    ingressRuleValue: [2, "k8s.io.api.networking.v1.IngressRuleValue", "inline"],
+  },
+  "k8s.io.api.networking.v1.IngressRuleValue": {
+    http: [1, "k8s.io.api.networking.v1.HTTPIngressRuleValue", ""],
+  },
+  "k8s.io.api.networking.v1.IngressServiceBackend": {
+    name: [1, "string", ""],
+    port: [2, "k8s.io.api.networking.v1.ServiceBackendPort", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressSpec": {
+    ingressClassName: [4, "string", ""],
+    defaultBackend: [1, "k8s.io.api.networking.v1.IngressBackend", ""],
+    tls: [2, "k8s.io.api.networking.v1.IngressTLS", "repeated"],
+    rules: [3, "k8s.io.api.networking.v1.IngressRule", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressStatus": {
+    loadBalancer: [1, "k8s.io.api.networking.v1.IngressLoadBalancerStatus", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressTLS": {
+    hosts: [1, "string", "repeated"],
+    secretName: [2, "string", "", 1],
+  },
+  "k8s.io.api.networking.v1.ServiceBackendPort": {
+    name: [1, "string", "", 1],
+    number: [2, "int32", "", 1],
+  },
   "k8s.io.api.policy.v1.Eviction": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     deleteOptions: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions", ""],

@@ -242,6 +242,12 @@ export const resources: readonly ResourceInfo[] = [
     false,
     { categories: ["api-extensions"], hasSpec: true },
   ),
+  res("networking.k8s.io", "v1", "Ingress", "ingresses", true, {
+    shortNames: ["ing"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, { hasSpec: true }),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

@@ -17,6 +17,7 @@ import * as admissionregistration from "./schemas/admissionregistration.js";
 import * as apiextensions from "./schemas/apiextensions.js";
 import * as replicationcontroller from "./schemas/replicationcontroller.js";
 import * as admissionpolicy from "./schemas/admissionpolicy.js";
+import * as ingress from "./schemas/ingress.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -32,6 +33,7 @@ export * from "./schemas/admissionregistration.js";
 export * from "./schemas/apiextensions.js";
 export * from "./schemas/replicationcontroller.js";
 export * from "./schemas/admissionpolicy.js";
+export * from "./schemas/ingress.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -71,6 +73,8 @@ const kindSchemas: Record<string, TObject> = {
   ReplicationController: replicationcontroller.ReplicationControllerSchema,
   ValidatingAdmissionPolicy: admissionpolicy.ValidatingAdmissionPolicySchema,
   ValidatingAdmissionPolicyBinding: admissionpolicy.ValidatingAdmissionPolicyBindingSchema,
+  Ingress: ingress.IngressSchema,
+  IngressClass: ingress.IngressClassSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

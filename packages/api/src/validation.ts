@@ -50,6 +50,11 @@ import {
   validateValidatingAdmissionPolicy,
   validateValidatingAdmissionPolicyBinding,
 } from "./validation/admissionpolicy.js";
+import {
+  validateIngress,
+  validateIngressClass,
+  validateIngressClassUpdate,
+} from "./validation/ingress.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -125,6 +130,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   ReplicationController: validateReplicationController,
   ValidatingAdmissionPolicy: validateValidatingAdmissionPolicy,
   ValidatingAdmissionPolicyBinding: validateValidatingAdmissionPolicyBinding,
+  Ingress: validateIngress,
+  IngressClass: validateIngressClass,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,
@@ -136,6 +143,7 @@ const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: 
   StorageClass: validateStorageClassUpdate,
   ControllerRevision: validateControllerRevisionUpdate,
   PersistentVolumeClaim: validatePersistentVolumeClaimUpdate,
+  IngressClass: validateIngressClassUpdate,
 };
 
 /** Type errors only: what a decoder would refuse. */

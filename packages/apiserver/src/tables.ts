@@ -1398,6 +1398,65 @@ const validatingadmissionpolicybindings: Printer = {
   },
 };
 
+/** Rule hosts as Kubernetes prints them: the first 3 named ones, "*" when none is named. */
+function ingressHosts(rules: J[]): string {
+  const max = 3;
+  const hosts = rules
+    .slice(0, max)
+    .map((r) => text(r["host"]))
+    .filter(Boolean);
+  if (hosts.length === 0) return "*";
+  const more = rules.length > max ? ` + ${rules.length - max} more...` : "";
+  return hosts.join(",") + more;
+}
+
+const ingresses: Printer = {
+  columns: [
+    NAME,
+    col("Class", "ingressClassName is the name of an IngressClass cluster resource."),
+    col("Hosts", "Hosts that incoming requests are matched against."),
+    col("Address", "Address is a list containing ingress points for the load-balancer"),
+    col("Ports", "Ports of TLS configurations that open"),
+    AGE,
+  ],
+  row(ing, now) {
+    const spec = rec(ing["spec"]);
+    const addresses = list(rec(rec(ing["status"])["loadBalancer"])["ingress"])
+      .map(rec)
+      .map((i) => text(i["ip"]) || text(i["hostname"]))
+      .filter(Boolean);
+    return {
+      cells: [
+        name(ing),
+        text(spec["ingressClassName"]) || "<none>",
+        ingressHosts(list(spec["rules"]).map(rec)),
+        addresses.join(","),
+        list(spec["tls"]).length > 0 ? "80, 443" : "80",
+        age(ing, now),
+      ],
+    };
+  },
+};
+
+const ingressclasses: Printer = {
+  columns: [
+    NAME,
+    col("Controller", "Controller that is responsible for handling this class"),
+    col("Parameters", "A reference to a resource with additional parameters"),
+    AGE,
+  ],
+  row(c, now) {
+    const spec = rec(c["spec"]);
+    let params = "<none>";
+    if (spec["parameters"]) {
+      const p = rec(spec["parameters"]);
+      const group = text(p["apiGroup"]);
+      params = `${text(p["kind"])}${group ? `.${group}` : ""}/${text(p["name"])}`;
+    }
+    return { cells: [name(c), text(spec["controller"]), params, age(c, now)] };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1447,6 +1506,8 @@ const PRINTERS: Record<string, Printer> = {
   "admissionregistration.k8s.io/mutatingwebhookconfigurations": webhookconfigurations,
   "admissionregistration.k8s.io/validatingwebhookconfigurations": webhookconfigurations,
   "admissionregistration.k8s.io/validatingadmissionpolicies": validatingadmissionpolicies,
+  "networking.k8s.io/ingresses": ingresses,
+  "networking.k8s.io/ingressclasses": ingressclasses,
   "admissionregistration.k8s.io/validatingadmissionpolicybindings":
     validatingadmissionpolicybindings,
 };

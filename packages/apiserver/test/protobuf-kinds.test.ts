@@ -242,6 +242,34 @@ const objects: Record<string, Record<string, unknown>> = {
       paramRef: { name: "cfg", namespace: ns, parameterNotFoundAction: "Allow" },
     },
   },
+  IngressClass: {
+    metadata: { name: "pb-class" },
+    spec: {
+      controller: "example.com/ingress",
+      parameters: { apiGroup: "k8s.example.com", kind: "Params", name: "p" },
+    },
+  },
+  Ingress: {
+    metadata: { name: "pb-ingress" },
+    spec: {
+      ingressClassName: "pb-class",
+      tls: [{ hosts: ["*.example.com"], secretName: "s" }],
+      rules: [
+        {
+          host: "www.example.com",
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: "svc", port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
   ValidatingWebhookConfiguration: {
     metadata: { name: "validate" },
     webhooks: [

@@ -27,7 +27,7 @@ export const ACCESS_MODES = [
   "ReadWriteOncePod",
 ] as const;
 
-const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
+export const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
   apiGroup: opt(str()),
   kind: str(),
   name: str(),
