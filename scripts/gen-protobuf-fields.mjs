@@ -85,6 +85,8 @@ const ROOTS = [
   "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
   "k8s.io.api.networking.v1.Ingress",
   "k8s.io.api.networking.v1.IngressClass",
+  "k8s.io.api.flowcontrol.v1.FlowSchema",
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -131,6 +133,8 @@ const LISTS = [
     "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList",
     "k8s.io.api.networking.v1.IngressList",
     "k8s.io.api.networking.v1.IngressClassList",
+    "k8s.io.api.flowcontrol.v1.FlowSchemaList",
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationList",
   ]);
 
 const messages = new Map();

@@ -2142,6 +2142,116 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.discovery.v1.ForZone": {
     name: [1, "string", ""],
   },
+  "k8s.io.api.flowcontrol.v1.ExemptPriorityLevelConfiguration": {
+    nominalConcurrencyShares: [1, "int32", ""],
+    lendablePercent: [2, "int32", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowDistinguisherMethod": {
+    type: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchema": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.flowcontrol.v1.FlowSchemaSpec", "", 1],
+    status: [3, "k8s.io.api.flowcontrol.v1.FlowSchemaStatus", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaCondition": {
+    type: [1, "string", "", 1],
+    status: [2, "string", "", 1],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.flowcontrol.v1.FlowSchema", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaSpec": {
+    priorityLevelConfiguration: [
+      1,
+      "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationReference",
+      "",
+    ],
+    matchingPrecedence: [2, "int32", ""],
+    distinguisherMethod: [3, "k8s.io.api.flowcontrol.v1.FlowDistinguisherMethod", ""],
+    rules: [4, "k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaStatus": {
+    conditions: [1, "k8s.io.api.flowcontrol.v1.FlowSchemaCondition", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.GroupSubject": {
+    name: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.LimitResponse": {
+    type: [1, "string", ""],
+    queuing: [2, "k8s.io.api.flowcontrol.v1.QueuingConfiguration", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.LimitedPriorityLevelConfiguration": {
+    nominalConcurrencyShares: [1, "int32", ""],
+    limitResponse: [2, "k8s.io.api.flowcontrol.v1.LimitResponse", "", 1],
+    lendablePercent: [3, "int32", ""],
+    borrowingLimitPercent: [4, "int32", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.NonResourcePolicyRule": {
+    verbs: [1, "string", "repeated"],
+    nonResourceURLs: [6, "string", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects": {
+    subjects: [1, "k8s.io.api.flowcontrol.v1.Subject", "repeated"],
+    resourceRules: [2, "k8s.io.api.flowcontrol.v1.ResourcePolicyRule", "repeated"],
+    nonResourceRules: [3, "k8s.io.api.flowcontrol.v1.NonResourcePolicyRule", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationSpec", "", 1],
+    status: [3, "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationCondition": {
+    type: [1, "string", "", 1],
+    status: [2, "string", "", 1],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationReference": {
+    name: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationSpec": {
+    type: [1, "string", ""],
+    limited: [2, "k8s.io.api.flowcontrol.v1.LimitedPriorityLevelConfiguration", ""],
+    exempt: [3, "k8s.io.api.flowcontrol.v1.ExemptPriorityLevelConfiguration", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus": {
+    conditions: [1, "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationCondition", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.QueuingConfiguration": {
+    queues: [1, "int32", ""],
+    handSize: [2, "int32", ""],
+    queueLengthLimit: [3, "int32", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.ResourcePolicyRule": {
+    verbs: [1, "string", "repeated"],
+    apiGroups: [2, "string", "repeated"],
+    resources: [3, "string", "repeated"],
+    clusterScope: [4, "bool", "", 1],
+    namespaces: [5, "string", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.ServiceAccountSubject": {
+    namespace: [1, "string", ""],
+    name: [2, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.Subject": {
+    kind: [1, "string", ""],
+    user: [2, "k8s.io.api.flowcontrol.v1.UserSubject", ""],
+    group: [3, "k8s.io.api.flowcontrol.v1.GroupSubject", ""],
+    serviceAccount: [4, "k8s.io.api.flowcontrol.v1.ServiceAccountSubject", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.UserSubject": {
+    name: [1, "string", ""],
+  },
   "k8s.io.api.networking.v1.HTTPIngressPath": {
     path: [1, "string", "", 1],
     pathType: [3, "string", ""],

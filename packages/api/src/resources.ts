@@ -248,6 +248,18 @@ export const resources: readonly ResourceInfo[] = [
     hasSpec: true,
   }),
   res("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, { hasSpec: true }),
+  res("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", false, {
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res(
+    "flowcontrol.apiserver.k8s.io",
+    "v1",
+    "PriorityLevelConfiguration",
+    "prioritylevelconfigurations",
+    false,
+    { subresources: ["status"], hasSpec: true },
+  ),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

@@ -18,6 +18,7 @@ import * as apiextensions from "./schemas/apiextensions.js";
 import * as replicationcontroller from "./schemas/replicationcontroller.js";
 import * as admissionpolicy from "./schemas/admissionpolicy.js";
 import * as ingress from "./schemas/ingress.js";
+import * as flowcontrol from "./schemas/flowcontrol.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -34,6 +35,7 @@ export * from "./schemas/apiextensions.js";
 export * from "./schemas/replicationcontroller.js";
 export * from "./schemas/admissionpolicy.js";
 export * from "./schemas/ingress.js";
+export * from "./schemas/flowcontrol.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -75,6 +77,8 @@ const kindSchemas: Record<string, TObject> = {
   ValidatingAdmissionPolicyBinding: admissionpolicy.ValidatingAdmissionPolicyBindingSchema,
   Ingress: ingress.IngressSchema,
   IngressClass: ingress.IngressClassSchema,
+  FlowSchema: flowcontrol.FlowSchemaSchema,
+  PriorityLevelConfiguration: flowcontrol.PriorityLevelConfigurationSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

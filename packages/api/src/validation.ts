@@ -55,6 +55,10 @@ import {
   validateIngressClass,
   validateIngressClassUpdate,
 } from "./validation/ingress.js";
+import {
+  validateFlowSchema,
+  validatePriorityLevelConfiguration,
+} from "./validation/flowcontrol.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -132,6 +136,8 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   ValidatingAdmissionPolicyBinding: validateValidatingAdmissionPolicyBinding,
   Ingress: validateIngress,
   IngressClass: validateIngressClass,
+  FlowSchema: validateFlowSchema,
+  PriorityLevelConfiguration: validatePriorityLevelConfiguration,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,

@@ -62,6 +62,9 @@ import { CustomResources } from "./crd.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { WebhookAdmission } from "./webhooks/dispatch.js";
 import { PolicyAdmission } from "./policy/admission.js";
+import { ensureFlowControlBootstrap } from "./flowcontrol.js";
+
+const FLOWCONTROL = "flowcontrol.apiserver.k8s.io";
 import { serviceTarget } from "./webhooks/service.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 import { isTokenReview, serveTokenReview } from "./tokenreview.js";
@@ -423,6 +426,10 @@ export class ApiServer {
           }
         }
         await ensureSystemPriorityClasses(this.registry("priorityclasses", "scheduling.k8s.io"));
+        await ensureFlowControlBootstrap(
+          this.registry("prioritylevelconfigurations", FLOWCONTROL),
+          this.registry("flowschemas", FLOWCONTROL),
+        );
         return;
       } catch (err) {
         if (attempt >= 30) throw err;

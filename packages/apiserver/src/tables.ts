@@ -1457,6 +1457,86 @@ const ingressclasses: Printer = {
   },
 };
 
+const flowschemas: Printer = {
+  columns: [
+    NAME,
+    col(
+      "PriorityLevel",
+      "priorityLevelConfiguration should reference a PriorityLevelConfiguration object in the cluster.",
+    ),
+    col(
+      "MatchingPrecedence",
+      "matchingPrecedence is used to choose among the FlowSchemas that match a given request.",
+      { type: "integer" },
+    ),
+    col(
+      "DistinguisherMethod",
+      "distinguisherMethod defines how to compute the flow distinguisher for requests that match this schema.",
+    ),
+    AGE,
+    col(
+      "MissingPL",
+      "indicates whether the priority level referenced by this FlowSchema is missing",
+    ),
+  ],
+  row(fs, now) {
+    const spec = rec(fs["spec"]);
+    const dm = spec["distinguisherMethod"] ? text(rec(spec["distinguisherMethod"])["type"]) : "*";
+    const dangling = list(rec(fs["status"])["conditions"])
+      .map(rec)
+      .find((c) => c["type"] === "Dangling");
+    return {
+      cells: [
+        name(fs),
+        text(rec(spec["priorityLevelConfiguration"])["name"]),
+        int(spec["matchingPrecedence"]),
+        dm,
+        age(fs, now),
+        dangling ? text(dangling["status"]) : "?",
+      ],
+    };
+  },
+};
+
+const prioritylevelconfigurations: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Type",
+      "type indicates whether this priority level is subject to limitation on request execution.",
+    ),
+    col(
+      "NominalConcurrencyShares",
+      "nominalConcurrencyShares (NCS) contributes to the computation of the NominalConcurrencyLimit (NominalCL) of this level.",
+    ),
+    col("Queues", "queues is the number of queues for this priority level."),
+    col(
+      "HandSize",
+      "handSize is a small positive number that configures the shuffle sharding of requests into queues.",
+    ),
+    col(
+      "QueueLengthLimit",
+      "queueLengthLimit is the maximum number of requests allowed to be waiting in a given queue of this priority level at a time.",
+    ),
+    AGE,
+  ],
+  row(pl, now) {
+    const spec = rec(pl["spec"]);
+    const cells: (string | number)[] = ["<none>", "<none>", "<none>", "<none>"];
+    if (spec["limited"]) {
+      const lim = rec(spec["limited"]);
+      cells[0] = int(lim["nominalConcurrencyShares"]);
+      const q = rec(rec(lim["limitResponse"])["queuing"]);
+      if (rec(lim["limitResponse"])["queuing"]) {
+        cells[1] = int(q["queues"]);
+        cells[2] = int(q["handSize"]);
+        cells[3] = int(q["queueLengthLimit"]);
+      }
+    }
+    return { cells: [name(pl), text(spec["type"]), ...cells, age(pl, now)] };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1508,6 +1588,8 @@ const PRINTERS: Record<string, Printer> = {
   "admissionregistration.k8s.io/validatingadmissionpolicies": validatingadmissionpolicies,
   "networking.k8s.io/ingresses": ingresses,
   "networking.k8s.io/ingressclasses": ingressclasses,
+  "flowcontrol.apiserver.k8s.io/flowschemas": flowschemas,
+  "flowcontrol.apiserver.k8s.io/prioritylevelconfigurations": prioritylevelconfigurations,
   "admissionregistration.k8s.io/validatingadmissionpolicybindings":
     validatingadmissionpolicybindings,
 };

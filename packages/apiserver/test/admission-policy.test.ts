@@ -1,20 +1,16 @@
 // ValidatingAdmissionPolicy on a real etcd + apiserver, driven by the real kubectl: a
 // policy refusing Deployments with too many replicas (its message, Deny and Warn), params
 // from a ConfigMap, auditAnnotations in the audit log, and CEL compiled at create.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { kubectlOnPath, startApiserver, type TestApiserver } from "@skiff/testing";
+import { useKubectlEnv } from "./kubectl-env.js";
 
-let api: TestApiserver;
-const dir = mkdtempSync(join(tmpdir(), "skiff-vap-"));
-const logPath = join(dir, "audit.log");
-before(async () => {
-  const policyFile = join(dir, "policy.yaml");
+const env = useKubectlEnv("vap", (dir) => {
+  const auditPolicyFile = join(dir, "policy.yaml");
   writeFileSync(
-    policyFile,
+    auditPolicyFile,
     `apiVersion: audit.k8s.io/v1
 kind: Policy
 rules:
@@ -23,21 +19,9 @@ rules:
 - level: None
 `,
   );
-  api = await startApiserver({ auditPolicyFile: policyFile, auditLogPath: logPath });
+  return { auditPolicyFile, auditLogPath: join(dir, "audit.log") };
 });
-after(async () => {
-  await api?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function kubectl(args: string[], stdin?: string) {
-  return kubectlOnPath(args, { kubeconfig: api.kubeconfig, cacheDir: join(dir, "cache"), stdin });
-}
-async function ok(args: string[], stdin?: string): Promise<string> {
-  const r = await kubectl(args, stdin);
-  assert.equal(r.code, 0, `kubectl ${args.join(" ")} failed:\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
+const { kubectl, ok } = env;
 
 const policy = `
 apiVersion: admissionregistration.k8s.io/v1
@@ -117,7 +101,7 @@ test("a ValidatingAdmissionPolicy refuses a Deployment with too many replicas wi
     warned.stderr,
     /Warning: Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-warn': replicas 8 exceeds the limit of 5/,
   );
-  const events = readFileSync(logPath, "utf8")
+  const events = readFileSync(join(env.dir, "audit.log"), "utf8")
     .trim()
     .split("\n")
     .map(
@@ -211,7 +195,7 @@ spec:
     },
   });
   const post = (d: unknown) =>
-    api.request("POST", "/apis/apps/v1/namespaces/params/deployments", d);
+    env.api.request("POST", "/apis/apps/v1/namespaces/params/deployments", d);
 
   const noParams = await post(deployment("a", 1));
   assert.equal(noParams.status, 422);

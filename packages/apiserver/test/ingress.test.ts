@@ -1,29 +1,10 @@
 // Ingress and IngressClass on a real etcd + apiserver, driven by the real kubectl: the
 // default class, kubectl's tables, and refused paths, backends and hosts with field paths.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { kubectlOnPath, startApiserver, type TestApiserver } from "@skiff/testing";
+import { useKubectlEnv } from "./kubectl-env.js";
 
-let api: TestApiserver;
-const dir = mkdtempSync(join(tmpdir(), "skiff-ingress-"));
-before(async () => {
-  api = await startApiserver();
-});
-after(async () => {
-  await api?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const kubectl = (args: string[], stdin?: string) =>
-  kubectlOnPath(args, { kubeconfig: api.kubeconfig, cacheDir: join(dir, "cache"), stdin });
-async function ok(args: string[], stdin?: string): Promise<string> {
-  const r = await kubectl(args, stdin);
-  assert.equal(r.code, 0, `kubectl ${args.join(" ")} failed:\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
+const { kubectl, ok } = useKubectlEnv("ingress");
 
 const ingress = (name: string, extra = "") => `
 apiVersion: networking.k8s.io/v1

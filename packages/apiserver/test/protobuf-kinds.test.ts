@@ -270,6 +270,28 @@ const objects: Record<string, Record<string, unknown>> = {
       ],
     },
   },
+  PriorityLevelConfiguration: {
+    metadata: { name: "pb-level" },
+    spec: {
+      type: "Limited",
+      limited: { limitResponse: { type: "Queue", queuing: { queues: 16, handSize: 4 } } },
+    },
+  },
+  FlowSchema: {
+    metadata: { name: "pb-flow" },
+    spec: {
+      priorityLevelConfiguration: { name: "pb-level" },
+      distinguisherMethod: { type: "ByUser" },
+      rules: [
+        {
+          subjects: [{ kind: "ServiceAccount", serviceAccount: { namespace: ns, name: "robot" } }],
+          resourceRules: [
+            { verbs: ["get"], apiGroups: [""], resources: ["pods"], namespaces: [ns] },
+          ],
+        },
+      ],
+    },
+  },
   ValidatingWebhookConfiguration: {
     metadata: { name: "validate" },
     webhooks: [
