@@ -29,6 +29,8 @@ const packages = [
   [apiDir, "rbac/v1"],
   [apiDir, "authorization/v1"],
   [apiDir, "admissionregistration/v1"],
+  [apiDir, "networking/v1"],
+  [apiDir, "flowcontrol/v1"],
   [machineryDir, "pkg/apis/meta/v1"],
   [machineryDir, "pkg/api/resource"],
   [machineryDir, "pkg/util/intstr"],
@@ -50,6 +52,7 @@ const ROOTS = [
   "k8s.io.api.core.v1.PersistentVolumeClaim",
   "k8s.io.api.core.v1.ResourceQuota",
   "k8s.io.api.core.v1.LimitRange",
+  "k8s.io.api.core.v1.ReplicationController",
   "k8s.io.api.apps.v1.StatefulSet",
   "k8s.io.api.apps.v1.ControllerRevision",
   "k8s.io.api.batch.v1.CronJob",
@@ -78,6 +81,12 @@ const ROOTS = [
   "k8s.io.api.authorization.v1.SelfSubjectRulesReview",
   "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
   "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy",
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
+  "k8s.io.api.networking.v1.Ingress",
+  "k8s.io.api.networking.v1.IngressClass",
+  "k8s.io.api.flowcontrol.v1.FlowSchema",
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -97,6 +106,7 @@ const LISTS = [
   "PersistentVolumeClaim",
   "ResourceQuota",
   "LimitRange",
+  "ReplicationController",
 ]
   .map((k) => `k8s.io.api.core.v1.${k}List`)
   .concat(
@@ -119,6 +129,12 @@ const LISTS = [
     "k8s.io.api.rbac.v1.ClusterRoleBindingList",
     "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
     "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
+    "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyList",
+    "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList",
+    "k8s.io.api.networking.v1.IngressList",
+    "k8s.io.api.networking.v1.IngressClassList",
+    "k8s.io.api.flowcontrol.v1.FlowSchemaList",
+    "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationList",
   ]);
 
 const messages = new Map();

@@ -50,6 +50,10 @@ function obj(parent: Obj, key: string): Obj {
   return created;
 }
 
+function rec(v: unknown): Obj {
+  return isObject(v) ? v : {};
+}
+
 function list(v: unknown): Obj[] {
   return Array.isArray(v) ? v.filter(isObject) : [];
 }
@@ -71,6 +75,17 @@ export function imageTag(image: string): string {
 const CORE = "io.k8s.api.core.v1";
 
 const hooks: Record<string, (o: Obj) => void> = {
+  // SetDefaults_ReplicationController: the selector and the object's labels come from the
+  // template's labels when unset.
+  [`${CORE}.ReplicationController`]: (rc) => {
+    const labels = isObject(rc.spec) ? rec(rec(rc.spec.template).metadata).labels : undefined;
+    if (!isObject(labels) || !isObject(rc.spec)) return;
+    if (!isObject(rc.spec.selector) || Object.keys(rc.spec.selector).length === 0)
+      rc.spec.selector = { ...labels };
+    const meta = obj(rc, "metadata");
+    if (!isObject(meta.labels) || Object.keys(meta.labels).length === 0)
+      meta.labels = { ...labels };
+  },
   // SetDefaults_Subject (rbac/v1): a User's or Group's apiGroup is RBAC's.
   ["io.k8s.api.rbac.v1.Subject"]: (subject) => {
     if (subject.apiGroup !== undefined && subject.apiGroup !== "") return;

@@ -16,6 +16,7 @@ export * from "./defaults.js";
 export * from "./validation.js";
 export * from "./prune.js";
 export * from "./admission-cel.js";
+export * from "./admission-policy-cel.js";
 export * from "./openapi.js";
 export * from "./openapi-v2.js";
 export * from "./protobuf.js";

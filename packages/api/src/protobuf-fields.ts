@@ -9,9 +9,28 @@ export type ProtoFieldMode = "" | "repeated" | "map" | "inline";
 export type ProtoField = readonly [number, string, ProtoFieldMode, 1?];
 
 export const protobufMessages: Record<string, Record<string, ProtoField>> = {
+  "k8s.io.api.admissionregistration.v1.AuditAnnotation": {
+    key: [1, "string", ""],
+    valueExpression: [2, "string", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.ExpressionWarning": {
+    fieldRef: [2, "string", ""],
+    warning: [3, "string", ""],
+  },
   "k8s.io.api.admissionregistration.v1.MatchCondition": {
     name: [1, "string", ""],
     expression: [2, "string", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.MatchResources": {
+    namespaceSelector: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    objectSelector: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    resourceRules: [3, "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations", "repeated"],
+    excludeResourceRules: [
+      4,
+      "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations",
+      "repeated",
+    ],
+    matchPolicy: [7, "string", ""],
   },
   "k8s.io.api.admissionregistration.v1.MutatingWebhook": {
     name: [1, "string", ""],
@@ -35,6 +54,20 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
     items: [2, "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration", "repeated"],
   },
+  "k8s.io.api.admissionregistration.v1.NamedRuleWithOperations": {
+    resourceNames: [1, "string", "repeated"],
+    ruleWithOperations: [2, "k8s.io.api.admissionregistration.v1.RuleWithOperations", "inline"],
+  },
+  "k8s.io.api.admissionregistration.v1.ParamKind": {
+    apiVersion: [1, "string", "", 1],
+    kind: [2, "string", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.ParamRef": {
+    name: [1, "string", "", 1],
+    namespace: [2, "string", "", 1],
+    selector: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    parameterNotFoundAction: [4, "string", ""],
+  },
   "k8s.io.api.admissionregistration.v1.Rule": {
     apiGroups: [1, "string", "repeated"],
     apiVersions: [2, "string", "repeated"],
@@ -50,6 +83,46 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     name: [2, "string", ""],
     path: [3, "string", ""],
     port: [4, "int32", ""],
+  },
+  "k8s.io.api.admissionregistration.v1.TypeChecking": {
+    expressionWarnings: [1, "k8s.io.api.admissionregistration.v1.ExpressionWarning", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec", "", 1],
+    status: [3, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyStatus", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec": {
+    policyName: [1, "string", "", 1],
+    paramRef: [2, "k8s.io.api.admissionregistration.v1.ParamRef", ""],
+    matchResources: [3, "k8s.io.api.admissionregistration.v1.MatchResources", ""],
+    validationActions: [4, "string", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicy", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicySpec": {
+    paramKind: [1, "k8s.io.api.admissionregistration.v1.ParamKind", ""],
+    matchConstraints: [2, "k8s.io.api.admissionregistration.v1.MatchResources", ""],
+    validations: [3, "k8s.io.api.admissionregistration.v1.Validation", "repeated"],
+    failurePolicy: [4, "string", ""],
+    auditAnnotations: [5, "k8s.io.api.admissionregistration.v1.AuditAnnotation", "repeated"],
+    matchConditions: [6, "k8s.io.api.admissionregistration.v1.MatchCondition", "repeated"],
+    variables: [7, "k8s.io.api.admissionregistration.v1.Variable", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.ValidatingAdmissionPolicyStatus": {
+    observedGeneration: [1, "int64", "", 1],
+    typeChecking: [2, "k8s.io.api.admissionregistration.v1.TypeChecking", ""],
+    conditions: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Condition", "repeated"],
   },
   "k8s.io.api.admissionregistration.v1.ValidatingWebhook": {
     name: [1, "string", ""],
@@ -71,6 +144,16 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
     items: [2, "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration", "repeated"],
+  },
+  "k8s.io.api.admissionregistration.v1.Validation": {
+    expression: [1, "string", ""],
+    message: [2, "string", "", 1],
+    reason: [3, "string", ""],
+    messageExpression: [4, "string", "", 1],
+  },
+  "k8s.io.api.admissionregistration.v1.Variable": {
+    name: [1, "string", ""],
+    expression: [2, "string", ""],
   },
   "k8s.io.api.admissionregistration.v1.WebhookClientConfig": {
     url: [3, "string", ""],
@@ -1645,6 +1728,36 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
     secretRef: [7, "k8s.io.api.core.v1.LocalObjectReference", ""],
     readOnly: [8, "bool", "", 1],
   },
+  "k8s.io.api.core.v1.ReplicationController": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.core.v1.ReplicationControllerSpec", "", 1],
+    status: [3, "k8s.io.api.core.v1.ReplicationControllerStatus", "", 1],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerCondition": {
+    type: [1, "string", ""],
+    status: [2, "string", ""],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.core.v1.ReplicationController", "repeated"],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerSpec": {
+    replicas: [1, "int32", ""],
+    minReadySeconds: [4, "int32", "", 1],
+    selector: [2, "string", "map"],
+    template: [3, "k8s.io.api.core.v1.PodTemplateSpec", ""],
+  },
+  "k8s.io.api.core.v1.ReplicationControllerStatus": {
+    replicas: [1, "int32", ""],
+    fullyLabeledReplicas: [2, "int32", "", 1],
+    readyReplicas: [4, "int32", "", 1],
+    availableReplicas: [5, "int32", "", 1],
+    observedGeneration: [3, "int64", "", 1],
+    conditions: [6, "k8s.io.api.core.v1.ReplicationControllerCondition", "repeated"],
+  },
   "k8s.io.api.core.v1.ResourceClaim": {
     name: [1, "string", ""],
     request: [2, "string", "", 1],
@@ -2028,6 +2141,197 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   },
   "k8s.io.api.discovery.v1.ForZone": {
     name: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.ExemptPriorityLevelConfiguration": {
+    nominalConcurrencyShares: [1, "int32", ""],
+    lendablePercent: [2, "int32", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowDistinguisherMethod": {
+    type: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchema": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.flowcontrol.v1.FlowSchemaSpec", "", 1],
+    status: [3, "k8s.io.api.flowcontrol.v1.FlowSchemaStatus", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaCondition": {
+    type: [1, "string", "", 1],
+    status: [2, "string", "", 1],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.flowcontrol.v1.FlowSchema", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaSpec": {
+    priorityLevelConfiguration: [
+      1,
+      "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationReference",
+      "",
+    ],
+    matchingPrecedence: [2, "int32", ""],
+    distinguisherMethod: [3, "k8s.io.api.flowcontrol.v1.FlowDistinguisherMethod", ""],
+    rules: [4, "k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.FlowSchemaStatus": {
+    conditions: [1, "k8s.io.api.flowcontrol.v1.FlowSchemaCondition", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.GroupSubject": {
+    name: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.LimitResponse": {
+    type: [1, "string", ""],
+    queuing: [2, "k8s.io.api.flowcontrol.v1.QueuingConfiguration", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.LimitedPriorityLevelConfiguration": {
+    nominalConcurrencyShares: [1, "int32", ""],
+    limitResponse: [2, "k8s.io.api.flowcontrol.v1.LimitResponse", "", 1],
+    lendablePercent: [3, "int32", ""],
+    borrowingLimitPercent: [4, "int32", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.NonResourcePolicyRule": {
+    verbs: [1, "string", "repeated"],
+    nonResourceURLs: [6, "string", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.PolicyRulesWithSubjects": {
+    subjects: [1, "k8s.io.api.flowcontrol.v1.Subject", "repeated"],
+    resourceRules: [2, "k8s.io.api.flowcontrol.v1.ResourcePolicyRule", "repeated"],
+    nonResourceRules: [3, "k8s.io.api.flowcontrol.v1.NonResourcePolicyRule", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationSpec", "", 1],
+    status: [3, "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationCondition": {
+    type: [1, "string", "", 1],
+    status: [2, "string", "", 1],
+    lastTransitionTime: [3, "k8s.io.apimachinery.pkg.apis.meta.v1.Time", "", 1],
+    reason: [4, "string", "", 1],
+    message: [5, "string", "", 1],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationReference": {
+    name: [1, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationSpec": {
+    type: [1, "string", ""],
+    limited: [2, "k8s.io.api.flowcontrol.v1.LimitedPriorityLevelConfiguration", ""],
+    exempt: [3, "k8s.io.api.flowcontrol.v1.ExemptPriorityLevelConfiguration", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationStatus": {
+    conditions: [1, "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationCondition", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.QueuingConfiguration": {
+    queues: [1, "int32", ""],
+    handSize: [2, "int32", ""],
+    queueLengthLimit: [3, "int32", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.ResourcePolicyRule": {
+    verbs: [1, "string", "repeated"],
+    apiGroups: [2, "string", "repeated"],
+    resources: [3, "string", "repeated"],
+    clusterScope: [4, "bool", "", 1],
+    namespaces: [5, "string", "repeated"],
+  },
+  "k8s.io.api.flowcontrol.v1.ServiceAccountSubject": {
+    namespace: [1, "string", ""],
+    name: [2, "string", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.Subject": {
+    kind: [1, "string", ""],
+    user: [2, "k8s.io.api.flowcontrol.v1.UserSubject", ""],
+    group: [3, "k8s.io.api.flowcontrol.v1.GroupSubject", ""],
+    serviceAccount: [4, "k8s.io.api.flowcontrol.v1.ServiceAccountSubject", ""],
+  },
+  "k8s.io.api.flowcontrol.v1.UserSubject": {
+    name: [1, "string", ""],
+  },
+  "k8s.io.api.networking.v1.HTTPIngressPath": {
+    path: [1, "string", "", 1],
+    pathType: [3, "string", ""],
+    backend: [2, "k8s.io.api.networking.v1.IngressBackend", ""],
+  },
+  "k8s.io.api.networking.v1.HTTPIngressRuleValue": {
+    paths: [1, "k8s.io.api.networking.v1.HTTPIngressPath", "repeated"],
+  },
+  "k8s.io.api.networking.v1.Ingress": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.networking.v1.IngressSpec", "", 1],
+    status: [3, "k8s.io.api.networking.v1.IngressStatus", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressBackend": {
+    service: [4, "k8s.io.api.networking.v1.IngressServiceBackend", ""],
+    resource: [3, "k8s.io.api.core.v1.TypedLocalObjectReference", ""],
+  },
+  "k8s.io.api.networking.v1.IngressClass": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.networking.v1.IngressClassSpec", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressClassList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.networking.v1.IngressClass", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressClassParametersReference": {
+    apiGroup: [1, "string", ""],
+    kind: [2, "string", ""],
+    name: [3, "string", ""],
+    scope: [4, "string", ""],
+    namespace: [5, "string", ""],
+  },
+  "k8s.io.api.networking.v1.IngressClassSpec": {
+    controller: [1, "string", "", 1],
+    parameters: [2, "k8s.io.api.networking.v1.IngressClassParametersReference", ""],
+  },
+  "k8s.io.api.networking.v1.IngressList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.networking.v1.Ingress", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressLoadBalancerIngress": {
+    ip: [1, "string", "", 1],
+    hostname: [2, "string", "", 1],
+    ports: [4, "k8s.io.api.networking.v1.IngressPortStatus", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressLoadBalancerStatus": {
+    ingress: [1, "k8s.io.api.networking.v1.IngressLoadBalancerIngress", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressPortStatus": {
+    port: [1, "int32", ""],
+    protocol: [2, "string", ""],
+    error: [3, "string", ""],
+  },
+  "k8s.io.api.networking.v1.IngressRule": {
+    host: [1, "string", "", 1],
+    ingressRuleValue: [2, "k8s.io.api.networking.v1.IngressRuleValue", "inline"],
+  },
+  "k8s.io.api.networking.v1.IngressRuleValue": {
+    http: [1, "k8s.io.api.networking.v1.HTTPIngressRuleValue", ""],
+  },
+  "k8s.io.api.networking.v1.IngressServiceBackend": {
+    name: [1, "string", ""],
+    port: [2, "k8s.io.api.networking.v1.ServiceBackendPort", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressSpec": {
+    ingressClassName: [4, "string", ""],
+    defaultBackend: [1, "k8s.io.api.networking.v1.IngressBackend", ""],
+    tls: [2, "k8s.io.api.networking.v1.IngressTLS", "repeated"],
+    rules: [3, "k8s.io.api.networking.v1.IngressRule", "repeated"],
+  },
+  "k8s.io.api.networking.v1.IngressStatus": {
+    loadBalancer: [1, "k8s.io.api.networking.v1.IngressLoadBalancerStatus", "", 1],
+  },
+  "k8s.io.api.networking.v1.IngressTLS": {
+    hosts: [1, "string", "repeated"],
+    secretName: [2, "string", "", 1],
+  },
+  "k8s.io.api.networking.v1.ServiceBackendPort": {
+    name: [1, "string", "", 1],
+    number: [2, "int32", "", 1],
   },
   "k8s.io.api.policy.v1.Eviction": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],

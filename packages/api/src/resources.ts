@@ -239,6 +239,46 @@ export const resources: readonly ResourceInfo[] = [
     false,
     { categories: ["api-extensions"] },
   ),
+  res("", "v1", "ReplicationController", "replicationcontrollers", true, {
+    shortNames: ["rc"],
+    categories: ALL,
+    subresources: ["status", "scale"],
+    hasSpec: true,
+  }),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingAdmissionPolicy",
+    "validatingadmissionpolicies",
+    false,
+    { categories: ["api-extensions"], subresources: ["status"], hasSpec: true },
+  ),
+  res(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingAdmissionPolicyBinding",
+    "validatingadmissionpolicybindings",
+    false,
+    { categories: ["api-extensions"], hasSpec: true },
+  ),
+  res("networking.k8s.io", "v1", "Ingress", "ingresses", true, {
+    shortNames: ["ing"],
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, { hasSpec: true }),
+  res("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", false, {
+    subresources: ["status"],
+    hasSpec: true,
+  }),
+  res(
+    "flowcontrol.apiserver.k8s.io",
+    "v1",
+    "PriorityLevelConfiguration",
+    "prioritylevelconfigurations",
+    false,
+    { subresources: ["status"], hasSpec: true },
+  ),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

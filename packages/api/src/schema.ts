@@ -15,6 +15,10 @@ import * as autoscaling from "./schemas/autoscaling.js";
 import * as rbac from "./schemas/rbac.js";
 import * as admissionregistration from "./schemas/admissionregistration.js";
 import * as apiextensions from "./schemas/apiextensions.js";
+import * as replicationcontroller from "./schemas/replicationcontroller.js";
+import * as admissionpolicy from "./schemas/admissionpolicy.js";
+import * as ingress from "./schemas/ingress.js";
+import * as flowcontrol from "./schemas/flowcontrol.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -28,6 +32,10 @@ export * from "./schemas/autoscaling.js";
 export * from "./schemas/rbac.js";
 export * from "./schemas/admissionregistration.js";
 export * from "./schemas/apiextensions.js";
+export * from "./schemas/replicationcontroller.js";
+export * from "./schemas/admissionpolicy.js";
+export * from "./schemas/ingress.js";
+export * from "./schemas/flowcontrol.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -64,6 +72,13 @@ const kindSchemas: Record<string, TObject> = {
   MutatingWebhookConfiguration: admissionregistration.MutatingWebhookConfigurationSchema,
   ValidatingWebhookConfiguration: admissionregistration.ValidatingWebhookConfigurationSchema,
   CustomResourceDefinition: apiextensions.CustomResourceDefinitionSchema,
+  ReplicationController: replicationcontroller.ReplicationControllerSchema,
+  ValidatingAdmissionPolicy: admissionpolicy.ValidatingAdmissionPolicySchema,
+  ValidatingAdmissionPolicyBinding: admissionpolicy.ValidatingAdmissionPolicyBindingSchema,
+  Ingress: ingress.IngressSchema,
+  IngressClass: ingress.IngressClassSchema,
+  FlowSchema: flowcontrol.FlowSchemaSchema,
+  PriorityLevelConfiguration: flowcontrol.PriorityLevelConfigurationSchema,
 };
 
 const listSchemas = new Map<string, TObject>();

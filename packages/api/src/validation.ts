@@ -52,6 +52,20 @@ import {
 import { isDNS1123Subdomain } from "./validation/names.js";
 import { validateCustom } from "./apiextensions/custom.js";
 import { validateCRD, validateCRDUpdate } from "./apiextensions/crd.js";
+import { validateReplicationController } from "./validation/replicationcontroller.js";
+import {
+  validateValidatingAdmissionPolicy,
+  validateValidatingAdmissionPolicyBinding,
+} from "./validation/admissionpolicy.js";
+import {
+  validateIngress,
+  validateIngressClass,
+  validateIngressClassUpdate,
+} from "./validation/ingress.js";
+import {
+  validateFlowSchema,
+  validatePriorityLevelConfiguration,
+} from "./validation/flowcontrol.js";
 
 export type { FieldError, FieldErrorType } from "./validation/errors.js";
 export { HIGHEST_USER_PRIORITY, SYSTEM_PRIORITY_CLASSES } from "./validation/quota.js";
@@ -133,6 +147,13 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   LimitRange: validateLimitRange,
   MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
   ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
+  ReplicationController: validateReplicationController,
+  ValidatingAdmissionPolicy: validateValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding: validateValidatingAdmissionPolicyBinding,
+  Ingress: validateIngress,
+  IngressClass: validateIngressClass,
+  FlowSchema: validateFlowSchema,
+  PriorityLevelConfiguration: validatePriorityLevelConfiguration,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,
@@ -144,6 +165,7 @@ const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: 
   StorageClass: validateStorageClassUpdate,
   ControllerRevision: validateControllerRevisionUpdate,
   PersistentVolumeClaim: validatePersistentVolumeClaimUpdate,
+  IngressClass: validateIngressClassUpdate,
 };
 
 /** Type errors only: what a decoder would refuse. */

@@ -6,6 +6,7 @@
 //   LimitRanger                      LimitRange defaults filled in, min/max/ratio enforced
 //   ServiceAccount                   a pod's account must exist; its token volume is added
 //                                    (serviceaccount-admission.ts)
+//   DefaultIngressClass              an Ingress naming no class gets the default IngressClass
 //   ResourceQuota                    refuses what would exceed a quota; charges its usage
 import {
   SYSTEM_PRIORITY_CLASSES,
@@ -100,6 +101,9 @@ export async function admitCreate(
     case "PersistentVolume":
       addFinalizer(obj, PV_PROTECTION);
       break;
+    case "Ingress":
+      await defaultIngressClass(ctx, obj);
+      break;
     case "Pod":
       admitPriority(info, obj, await ctx.list("scheduling.k8s.io", "priorityclasses"));
       limitPod(info, obj, await ctx.list("", "limitranges", ns));
@@ -114,6 +118,28 @@ export async function admitCreate(
       break;
   }
   if (info.namespaced && ns) await chargeQuota(ctx, info, obj, ns);
+}
+
+// ---- DefaultIngressClass --------------------------------------------------------------
+
+const DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class";
+
+/**
+ * An Ingress naming no class (neither spec.ingressClassName nor the old annotation) gets
+ * the default IngressClass: the one marked default, the newest when several are.
+ */
+async function defaultIngressClass(ctx: AdmissionContext, ing: KubeObject): Promise<void> {
+  const spec = rec(ing.spec);
+  if (typeof spec.ingressClassName === "string") return;
+  if ((meta(ing).annotations ?? {})["kubernetes.io/ingress.class"] !== undefined) return;
+  const marked = (await ctx.list("networking.k8s.io", "ingressclasses")).filter(
+    (c) => (meta(c).annotations ?? {})[DEFAULT_INGRESS_CLASS] === "true",
+  );
+  marked.sort((a, b) =>
+    (meta(b).creationTimestamp ?? "").localeCompare(meta(a).creationTimestamp ?? ""),
+  );
+  const name = marked[0] ? meta(marked[0]).name : undefined;
+  if (name) ing.spec = { ...spec, ingressClassName: name };
 }
 
 // ---- Priority -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // (None, Metadata, Request, RequestResponse); at each stage the policy does not omit
 // (RequestReceived, ResponseStarted for watches, ResponseComplete) one audit.k8s.io/v1
 // Event is written as a JSON line.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -219,8 +220,21 @@ function parseJson(b: Buffer | undefined): unknown {
 const MAX_RESPONSE_CAPTURE = 1 << 20;
 
 /** One request being audited: emits its stages' events. */
+const currentRecord = new AsyncLocalStorage<AuditRecord>();
+
+/** Runs fn with `record` as the request's audit record (the one addAuditAnnotations reaches). */
+export function withAuditRecord<T>(record: AuditRecord | undefined, fn: () => T): T {
+  return record ? currentRecord.run(record, fn) : fn();
+}
+
+/** Annotations for the current request's audit events (admission policies add theirs). */
+export function addAuditAnnotations(annotations: Record<string, string>): void {
+  currentRecord.getStore()?.annotate(annotations);
+}
+
 export class AuditRecord {
   private readonly id = randomUUID();
+  private readonly annotations: Record<string, string> = {};
   private readonly received = new Date();
   private readonly chunks: Buffer[] = [];
   private captured = 0;
@@ -261,6 +275,10 @@ export class AuditRecord {
       keep(typeof a[0] === "function" ? undefined : a[0]);
       return end(...a);
     }) as ServerResponse["end"];
+  }
+
+  annotate(annotations: Record<string, string>): void {
+    Object.assign(this.annotations, annotations);
   }
 
   /** The request is done: its ResponseComplete event. */
@@ -319,6 +337,7 @@ export class AuditRecord {
         this.captured <= MAX_RESPONSE_CAPTURE ? parseJson(Buffer.concat(this.chunks)) : undefined;
       if (body !== undefined) ev.responseObject = body;
     }
+    if (Object.keys(this.annotations).length) ev.annotations = { ...this.annotations };
     ev.requestReceivedTimestamp = microTime(this.received);
     ev.stageTimestamp = microTime(new Date());
     this.log.write(ev);

@@ -269,3 +269,27 @@ export class WebhookFailedError extends ApiError {
     );
   }
 }
+
+const POLICY_CODES: Record<string, number> = {
+  Forbidden: 403,
+  Unauthorized: 401,
+  RequestEntityTooLarge: 413,
+  Invalid: 422,
+};
+
+/**
+ * A ValidatingAdmissionPolicy with a Deny binding refused the request: worded as an
+ * admission refusal (`deployments.apps "web" is forbidden: ValidatingAdmissionPolicy 'p'
+ * with binding 'b' denied request: ...`), with the validation's reason (Invalid, 422,
+ * unless it names Forbidden 403, Unauthorized 401 or RequestEntityTooLarge 413).
+ */
+export class PolicyDeniedError extends ApiError {
+  constructor(t: Target, message: string, reason = "Invalid") {
+    super(
+      POLICY_CODES[reason] ?? 422,
+      reason,
+      `${qualified(t)} "${t.name}" is forbidden: ${message}`,
+      { name: t.name, kind: t.kind, ...(t.group ? { group: t.group } : {}), causes: [{ message }] },
+    );
+  }
+}

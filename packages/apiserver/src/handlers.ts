@@ -1133,7 +1133,7 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   });
 }
 
-// The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
+// The autoscaling/v1 Scale view of a Deployment, ReplicaSet or ReplicationController.
 export function toScale(obj: KubeObject, info?: ResourceInfo): Record<string, unknown> {
   const m = meta(obj);
   const selector = get(obj, "spec", "selector");
@@ -1173,7 +1173,12 @@ export function toScale(obj: KubeObject, info?: ResourceInfo): Record<string, un
     spec: { replicas: get(obj, "spec", "replicas") ?? 0 },
     status: {
       replicas: get(obj, "status", "replicas") ?? 0,
-      selector: isObject(selector) ? selectorString(selector) : "",
+      // A ReplicationController's selector is a plain label map.
+      selector: !isObject(selector)
+        ? ""
+        : info?.kind === "ReplicationController"
+          ? selectorString({ matchLabels: selector })
+          : selectorString(selector),
     },
   };
 }

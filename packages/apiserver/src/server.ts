@@ -7,6 +7,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { pino, type Logger } from "pino";
 import {
+  apiVersionOf,
+  findResourceByKind,
   openapiV2Document,
   openapiV3Document,
   openapiV3Root,
@@ -17,7 +19,13 @@ import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { MasterLeases } from "./master-leases.js";
 import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
 import { loadEncryptionConfig } from "./encryption.js";
-import { AuditLog, requestAttributes as auditAttributes, type AuditRecord } from "./audit.js";
+import {
+  AuditLog,
+  addAuditAnnotations,
+  requestAttributes as auditAttributes,
+  withAuditRecord,
+  type AuditRecord,
+} from "./audit.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import { Authenticator, type UserInfo } from "./auth.js";
@@ -53,6 +61,10 @@ import { reviewRoute, serveReview } from "./authz/reviews.js";
 import { CustomResources } from "./crd.js";
 import { admitCreate, ensureSystemPriorityClasses } from "./admission.js";
 import { WebhookAdmission } from "./webhooks/dispatch.js";
+import { PolicyAdmission } from "./policy/admission.js";
+import { ensureFlowControlBootstrap } from "./flowcontrol.js";
+
+const FLOWCONTROL = "flowcontrol.apiserver.k8s.io";
 import { serviceTarget } from "./webhooks/service.js";
 import { isSelfSubjectReview, serveSelfSubjectReview } from "./selfsubjectreview.js";
 import { isTokenReview, serveTokenReview } from "./tokenreview.js";
@@ -237,7 +249,26 @@ export class ApiServer {
         throw err;
       }
     };
+    const policies = new PolicyAdmission({
+      policies: () => cached("validatingadmissionpolicies"),
+      bindings: () => cached("validatingadmissionpolicybindings"),
+      namespace: (ns) => orUndefined(this.registry("namespaces").getCached(undefined, ns)),
+      paramResource: (apiVersion, kind) => {
+        const builtIn = findResourceByKind(apiVersion, kind);
+        if (builtIn) return builtIn;
+        return this.customResources
+          .all()
+          .find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+      },
+      listParams: async (info, namespace) => {
+        const items = (await this.ctx.registry(info).cache.list()).items;
+        return namespace ? items.filter((o) => meta(o).namespace === namespace) : items;
+      },
+      annotate: (annotations) => addAuditAnnotations(annotations),
+      log: (msg, detail) => this.log.warn(detail, msg),
+    });
     return new WebhookAdmission({
+      validatingPolicies: (a, object, oldObject) => policies.validate(a, object, oldObject),
       mutatingConfigurations: () => cached("mutatingwebhookconfigurations"),
       validatingConfigurations: () => cached("validatingwebhookconfigurations"),
       namespaceLabels: async (ns) => {
@@ -395,6 +426,10 @@ export class ApiServer {
           }
         }
         await ensureSystemPriorityClasses(this.registry("priorityclasses", "scheduling.k8s.io"));
+        await ensureFlowControlBootstrap(
+          this.registry("prioritylevelconfigurations", FLOWCONTROL),
+          this.registry("flowschemas", FLOWCONTROL),
+        );
         return;
       } catch (err) {
         if (attempt >= 30) throw err;
@@ -544,14 +579,16 @@ export class ApiServer {
         const route = parseRoute(group, version, rest, this.ctx.resolve);
         info = route.info;
         subresource = route.subresource ?? "";
-        verb = await asUser(user, () =>
-          handleResource(this.ctx, {
-            req,
-            res,
-            route,
-            query: url.searchParams,
-            user: user as UserInfo,
-          }),
+        verb = await withAuditRecord(audit, () =>
+          asUser(user, () =>
+            handleResource(this.ctx, {
+              req,
+              res,
+              route,
+              query: url.searchParams,
+              user: user as UserInfo,
+            }),
+          ),
         );
         code = res.statusCode;
         return;

@@ -867,6 +867,17 @@ const replicasets: Printer = {
   },
 };
 
+// Kubernetes prints a ReplicationController as a ReplicaSet, its selector being a label map.
+const replicationcontrollers: Printer = {
+  columns: replicasets.columns,
+  row(rc, now) {
+    const row = replicasets.row(rc, now);
+    const selector = rec(rec(rc["spec"])["selector"]);
+    row.cells[row.cells.length - 1] = formatLabelSelector({ matchLabels: selector });
+    return row;
+  },
+};
+
 const daemonsets: Printer = {
   columns: [
     NAME,
@@ -1344,6 +1355,188 @@ const webhookconfigurations: Printer = {
   row: (c, now) => ({ cells: [name(c), list(c["webhooks"]).length, age(c, now)] }),
 };
 
+const validatingadmissionpolicies: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Validations",
+      "Validations indicates the number of validation rules defined in this configuration",
+      {
+        type: "integer",
+      },
+    ),
+    col("ParamKind", "ParamKind specifies the kind of resources used to parameterize this policy"),
+    AGE,
+  ],
+  row(p, now) {
+    const spec = rec(p["spec"]);
+    const kind = spec["paramKind"] ? rec(spec["paramKind"]) : undefined;
+    const paramKind = kind ? `${text(kind["apiVersion"])}/${text(kind["kind"])}` : "<unset>";
+    return { cells: [name(p), list(spec["validations"]).length, paramKind, age(p, now)] };
+  },
+};
+
+const validatingadmissionpolicybindings: Printer = {
+  columns: [
+    NAME,
+    col(
+      "PolicyName",
+      "PolicyName indicates the policy definition which the policy binding binded to",
+    ),
+    col("ParamRef", "ParamRef indicates the param resource which sets the configration param"),
+    AGE,
+  ],
+  row(b, now) {
+    const spec = rec(b["spec"]);
+    let paramRef = "<unset>";
+    if (spec["paramRef"]) {
+      const ref = rec(spec["paramRef"]);
+      const ns = text(ref["namespace"]);
+      paramRef = `${ns || "*"}/${text(ref["name"])}`;
+    }
+    return { cells: [name(b), text(spec["policyName"]), paramRef, age(b, now)] };
+  },
+};
+
+/** Rule hosts as Kubernetes prints them: the first 3 named ones, "*" when none is named. */
+function ingressHosts(rules: J[]): string {
+  const max = 3;
+  const hosts = rules
+    .slice(0, max)
+    .map((r) => text(r["host"]))
+    .filter(Boolean);
+  if (hosts.length === 0) return "*";
+  const more = rules.length > max ? ` + ${rules.length - max} more...` : "";
+  return hosts.join(",") + more;
+}
+
+const ingresses: Printer = {
+  columns: [
+    NAME,
+    col("Class", "ingressClassName is the name of an IngressClass cluster resource."),
+    col("Hosts", "Hosts that incoming requests are matched against."),
+    col("Address", "Address is a list containing ingress points for the load-balancer"),
+    col("Ports", "Ports of TLS configurations that open"),
+    AGE,
+  ],
+  row(ing, now) {
+    const spec = rec(ing["spec"]);
+    const addresses = list(rec(rec(ing["status"])["loadBalancer"])["ingress"])
+      .map(rec)
+      .map((i) => text(i["ip"]) || text(i["hostname"]))
+      .filter(Boolean);
+    return {
+      cells: [
+        name(ing),
+        text(spec["ingressClassName"]) || "<none>",
+        ingressHosts(list(spec["rules"]).map(rec)),
+        addresses.join(","),
+        list(spec["tls"]).length > 0 ? "80, 443" : "80",
+        age(ing, now),
+      ],
+    };
+  },
+};
+
+const ingressclasses: Printer = {
+  columns: [
+    NAME,
+    col("Controller", "Controller that is responsible for handling this class"),
+    col("Parameters", "A reference to a resource with additional parameters"),
+    AGE,
+  ],
+  row(c, now) {
+    const spec = rec(c["spec"]);
+    let params = "<none>";
+    if (spec["parameters"]) {
+      const p = rec(spec["parameters"]);
+      const group = text(p["apiGroup"]);
+      params = `${text(p["kind"])}${group ? `.${group}` : ""}/${text(p["name"])}`;
+    }
+    return { cells: [name(c), text(spec["controller"]), params, age(c, now)] };
+  },
+};
+
+const flowschemas: Printer = {
+  columns: [
+    NAME,
+    col(
+      "PriorityLevel",
+      "priorityLevelConfiguration should reference a PriorityLevelConfiguration object in the cluster.",
+    ),
+    col(
+      "MatchingPrecedence",
+      "matchingPrecedence is used to choose among the FlowSchemas that match a given request.",
+      { type: "integer" },
+    ),
+    col(
+      "DistinguisherMethod",
+      "distinguisherMethod defines how to compute the flow distinguisher for requests that match this schema.",
+    ),
+    AGE,
+    col(
+      "MissingPL",
+      "indicates whether the priority level referenced by this FlowSchema is missing",
+    ),
+  ],
+  row(fs, now) {
+    const spec = rec(fs["spec"]);
+    const dm = spec["distinguisherMethod"] ? text(rec(spec["distinguisherMethod"])["type"]) : "*";
+    const dangling = list(rec(fs["status"])["conditions"])
+      .map(rec)
+      .find((c) => c["type"] === "Dangling");
+    return {
+      cells: [
+        name(fs),
+        text(rec(spec["priorityLevelConfiguration"])["name"]),
+        int(spec["matchingPrecedence"]),
+        dm,
+        age(fs, now),
+        dangling ? text(dangling["status"]) : "?",
+      ],
+    };
+  },
+};
+
+const prioritylevelconfigurations: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Type",
+      "type indicates whether this priority level is subject to limitation on request execution.",
+    ),
+    col(
+      "NominalConcurrencyShares",
+      "nominalConcurrencyShares (NCS) contributes to the computation of the NominalConcurrencyLimit (NominalCL) of this level.",
+    ),
+    col("Queues", "queues is the number of queues for this priority level."),
+    col(
+      "HandSize",
+      "handSize is a small positive number that configures the shuffle sharding of requests into queues.",
+    ),
+    col(
+      "QueueLengthLimit",
+      "queueLengthLimit is the maximum number of requests allowed to be waiting in a given queue of this priority level at a time.",
+    ),
+    AGE,
+  ],
+  row(pl, now) {
+    const spec = rec(pl["spec"]);
+    const cells: (string | number)[] = ["<none>", "<none>", "<none>", "<none>"];
+    if (spec["limited"]) {
+      const lim = rec(spec["limited"]);
+      cells[0] = int(lim["nominalConcurrencyShares"]);
+      const q = rec(rec(lim["limitResponse"])["queuing"]);
+      if (rec(lim["limitResponse"])["queuing"]) {
+        cells[1] = int(q["queues"]);
+        cells[2] = int(q["handSize"]);
+        cells[3] = int(q["queueLengthLimit"]);
+      }
+    }
+    return { cells: [name(pl), text(spec["type"]), ...cells, age(pl, now)] };
+  },
+};
+
 // Kinds without a printer get Kubernetes' default table: name and creation time.
 const fallback: Printer = {
   columns: [
@@ -1374,6 +1567,7 @@ const PRINTERS: Record<string, Printer> = {
   "/events": events,
   "apps/deployments": deployments,
   "apps/replicasets": replicasets,
+  "/replicationcontrollers": replicationcontrollers,
   "apps/daemonsets": daemonsets,
   "apps/statefulsets": statefulsets,
   "apps/controllerrevisions": controllerrevisions,
@@ -1391,6 +1585,13 @@ const PRINTERS: Record<string, Printer> = {
   "rbac.authorization.k8s.io/clusterrolebindings": bindings,
   "admissionregistration.k8s.io/mutatingwebhookconfigurations": webhookconfigurations,
   "admissionregistration.k8s.io/validatingwebhookconfigurations": webhookconfigurations,
+  "admissionregistration.k8s.io/validatingadmissionpolicies": validatingadmissionpolicies,
+  "networking.k8s.io/ingresses": ingresses,
+  "networking.k8s.io/ingressclasses": ingressclasses,
+  "flowcontrol.apiserver.k8s.io/flowschemas": flowschemas,
+  "flowcontrol.apiserver.k8s.io/prioritylevelconfigurations": prioritylevelconfigurations,
+  "admissionregistration.k8s.io/validatingadmissionpolicybindings":
+    validatingadmissionpolicybindings,
 };
 
 /**

@@ -80,6 +80,10 @@ const objects: Record<string, Record<string, unknown>> = {
     },
   },
   ReplicaSet: { metadata: { name: "web-1" }, spec: { replicas: 2, selector, template } },
+  ReplicationController: {
+    metadata: { name: "web-rc" },
+    spec: { replicas: 2, minReadySeconds: 1, selector: { app: "web" }, template },
+  },
   DaemonSet: { metadata: { name: "agent" }, spec: { selector, template } },
   Job: {
     metadata: { name: "once" },
@@ -210,6 +214,83 @@ const objects: Record<string, Record<string, unknown>> = {
         objectSelector: { matchLabels: { a: "b" } },
       },
     ],
+  },
+  ValidatingAdmissionPolicy: {
+    metadata: { name: "pb-policy" },
+    spec: {
+      paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+      matchConstraints: {
+        resourceRules: [
+          {
+            operations: ["CREATE"],
+            apiGroups: ["apps"],
+            apiVersions: ["v1"],
+            resources: ["nothing"],
+          },
+        ],
+      },
+      variables: [{ name: "r", expression: "object.spec.replicas" }],
+      validations: [{ expression: "variables.r < 100", message: "too many", reason: "Forbidden" }],
+      auditAnnotations: [{ key: "r", valueExpression: "string(variables.r)" }],
+    },
+  },
+  ValidatingAdmissionPolicyBinding: {
+    metadata: { name: "pb-binding" },
+    spec: {
+      policyName: "pb-policy",
+      validationActions: ["Audit"],
+      paramRef: { name: "cfg", namespace: ns, parameterNotFoundAction: "Allow" },
+    },
+  },
+  IngressClass: {
+    metadata: { name: "pb-class" },
+    spec: {
+      controller: "example.com/ingress",
+      parameters: { apiGroup: "k8s.example.com", kind: "Params", name: "p" },
+    },
+  },
+  Ingress: {
+    metadata: { name: "pb-ingress" },
+    spec: {
+      ingressClassName: "pb-class",
+      tls: [{ hosts: ["*.example.com"], secretName: "s" }],
+      rules: [
+        {
+          host: "www.example.com",
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: "svc", port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  PriorityLevelConfiguration: {
+    metadata: { name: "pb-level" },
+    spec: {
+      type: "Limited",
+      limited: { limitResponse: { type: "Queue", queuing: { queues: 16, handSize: 4 } } },
+    },
+  },
+  FlowSchema: {
+    metadata: { name: "pb-flow" },
+    spec: {
+      priorityLevelConfiguration: { name: "pb-level" },
+      distinguisherMethod: { type: "ByUser" },
+      rules: [
+        {
+          subjects: [{ kind: "ServiceAccount", serviceAccount: { namespace: ns, name: "robot" } }],
+          resourceRules: [
+            { verbs: ["get"], apiGroups: [""], resources: ["pods"], namespaces: [ns] },
+          ],
+        },
+      ],
+    },
   },
   ValidatingWebhookConfiguration: {
     metadata: { name: "validate" },

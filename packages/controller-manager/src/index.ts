@@ -11,4 +11,8 @@ export * from "./manager.js";
 export * from "./server.js";
 export * from "./expectations.js";
 export * from "./objects.js";
-export { ReplicaSetController, newPodForReplicaSet } from "./controllers/replicaset/index.js";
+export {
+  ReplicaSetController,
+  ReplicationControllerController,
+  newPodForReplicaSet,
+} from "./controllers/replicaset/index.js";

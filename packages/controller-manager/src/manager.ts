@@ -34,7 +34,10 @@ import { newClusterRoleAggregationController } from "./controllers/clusterroleag
 import { newRootCACertPublisher } from "./controllers/rootcacertpublisher/index.js";
 import { newGarbageCollector } from "./controllers/garbagecollector/index.js";
 import { newNamespaceController } from "./controllers/namespace/index.js";
-import { newReplicaSetController } from "./controllers/replicaset/index.js";
+import {
+  newReplicaSetController,
+  newReplicationControllerController,
+} from "./controllers/replicaset/index.js";
 import { newStatefulSetController } from "./controllers/statefulset/index.js";
 import { newVolumeBinderController } from "./controllers/volume/binder.js";
 import { newStorageProtectionController } from "./controllers/volume/protection.js";
@@ -59,6 +62,7 @@ export interface RegistryOptions {
 export function newRegistry(opts: RegistryOptions = {}): Record<string, ControllerConstructor> {
   return {
     replicaset: newReplicaSetController,
+    replicationcontroller: newReplicationControllerController,
     deployment: newDeploymentController,
     garbagecollector: newGarbageCollector,
     namespace: newNamespaceController,

@@ -6,6 +6,7 @@ import type { KubeObject } from "@skiff/client";
 
 export type Pod = api.Pod & KubeObject;
 export type ReplicaSet = api.ReplicaSet & KubeObject;
+export type ReplicationController = api.ReplicationController & KubeObject;
 export type Deployment = api.Deployment & KubeObject;
 export type Namespace = api.Namespace & KubeObject;
 export type StatefulSet = api.StatefulSet & KubeObject;

@@ -37,7 +37,7 @@ export function celCompileError(rule: string): string | undefined {
 const usesOldSelf = (rule: string): boolean => /\boldSelf\b/.test(rule);
 
 /** JSON to CEL values: integers become CEL ints (BigInt). */
-function toCel(v: unknown): unknown {
+export function toCel(v: unknown): unknown {
   if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
   if (Array.isArray(v)) return v.map(toCel);
   if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCel(x)]));

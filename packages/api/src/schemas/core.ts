@@ -303,7 +303,7 @@ export const HostPathVolumeSourceSchema = named(`${CORE}.HostPathVolumeSource`, 
 
 // ---- persistent volume claims (the spec an ephemeral volume templates) ----------------
 
-const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
+export const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
   apiGroup: opt(str()),
   kind: str(),
   name: str(),

@@ -97,7 +97,7 @@ function starAlone(errs: FieldErrors, values: string[], path: string, what: stri
     errs.invalid(path, values, `if '*' is present, must not specify other ${what}`);
 }
 
-function validateRule(errs: FieldErrors, r: RuleWithOperations, path: string): void {
+export function validateRule(errs: FieldErrors, r: RuleWithOperations, path: string): void {
   const ops = r.operations ?? [];
   if (ops.length === 0) errs.required(`${path}.operations`);
   starAlone(errs, ops, `${path}.operations`, "operations");
@@ -198,7 +198,7 @@ function validateClientConfig(
   }
 }
 
-function validateMatchConditions(
+export function validateMatchConditions(
   errs: FieldErrors,
   conditions: { name: string; expression: string }[],
   path: string,

@@ -113,6 +113,7 @@ const kinds: Record<string, Fields> = {
   // Endpoints subsets and EndpointSlice endpoints are untagged: atomic, nothing to list.
   "admissionregistration.k8s.io/MutatingWebhookConfiguration": webhookConfiguration(),
   "admissionregistration.k8s.io/ValidatingWebhookConfiguration": webhookConfiguration(),
+  "admissionregistration.k8s.io/ValidatingAdmissionPolicy": { "spec.matchConditions": byName },
 };
 
 function webhookConfiguration(): Fields {

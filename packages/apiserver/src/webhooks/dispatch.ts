@@ -62,6 +62,12 @@ export interface WebhookSources {
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
   resolveService: ServiceResolver;
   log(msg: string, detail: Obj): void;
+  /** ValidatingAdmissionPolicies, evaluated before the validating webhooks (as in Kubernetes). */
+  validatingPolicies?(
+    a: AdmissionAttributes,
+    object: KubeObject | undefined,
+    oldObject: KubeObject | undefined,
+  ): Promise<void>;
   /** Called after each webhook call with its latency (for the apiserver's metrics). */
   observe?(call: {
     name: string;
@@ -108,13 +114,14 @@ export class WebhookAdmission {
     return current;
   }
 
-  /** Calls the validating webhooks in parallel; throws the first refusal. */
+  /** Evaluates the admission policies, then calls the validating webhooks in parallel; throws the first refusal. */
   async validate(
     a: AdmissionAttributes,
     object: KubeObject | undefined,
     oldObject: KubeObject | undefined,
   ): Promise<void> {
     if (a.info.group === EXEMPT_GROUP) return;
+    await this.sources.validatingPolicies?.(a, object, oldObject);
     const hooks = orderedWebhooks(await this.sources.validatingConfigurations());
     if (hooks.length === 0) return;
     const results = await Promise.allSettled(
@@ -304,7 +311,7 @@ export class WebhookAdmission {
 }
 
 /** AdmissionReview v1's request, as CEL's `request` and the webhook see it. */
-function reviewRequest(
+export function reviewRequest(
   a: AdmissionAttributes,
   uid: string,
   object: KubeObject | undefined,

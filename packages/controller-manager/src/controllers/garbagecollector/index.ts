@@ -44,6 +44,7 @@ export const gcResources: [group: string, resource: string][] = [
   ["discovery.k8s.io", "endpointslices"],
   ["", "configmaps"],
   ["", "secrets"],
+  ["", "replicationcontrollers"],
 ];
 
 interface Node {

@@ -1,7 +1,9 @@
 // The ReplicaSet controller: keeps spec.replicas pods running for each ReplicaSet, adopts
-// matching orphans, releases pods that stop matching, and reports status.
+// matching orphans, releases pods that stop matching, and reports status. The same code
+// runs the ReplicationController controller (Kubernetes shares it too): a ReplicatedKind
+// says which resource it manages and how to read its selector.
 import { randomBytes } from "node:crypto";
-import { findResource } from "@skiff/api";
+import { findResource, type ResourceInfo } from "@skiff/api";
 import {
   isNotFound,
   metaNamespaceKey,
@@ -32,16 +34,54 @@ import {
   timeNow,
   type Pod,
   type ReplicaSet,
+  type ReplicationController,
 } from "../../objects.js";
+import type { Requirement } from "@skiff/api";
 
 /** Most pods created or deleted in one sync (Kubernetes' burstReplicas). */
 const burstReplicas = 500;
 
 const podsInfo = findResource("", "v1", "pods")!;
-const rsInfo = findResource("apps", "v1", "replicasets")!;
+
+/** An object that keeps a number of pods from a template: a ReplicaSet or a ReplicationController. */
+export type Replicated = ReplicaSet | ReplicationController;
+
+/** What differs between the ReplicaSet and the ReplicationController controllers. */
+export interface ReplicatedKind<T extends Replicated> {
+  /** The controller's name (--controllers) and the log field that names an object. */
+  name: string;
+  info: ResourceInfo;
+  /** The component its events come from. */
+  component: string;
+  /** Its selector as requirements; undefined when invalid or absent (matches nothing). */
+  selector(obj: T): Requirement[] | undefined;
+}
+
+export const replicaSetKind: ReplicatedKind<ReplicaSet> = {
+  name: "replicaset",
+  info: findResource("apps", "v1", "replicasets")!,
+  component: "replicaset-controller",
+  selector: (rs) => selectorOf(rs.spec?.selector),
+};
+
+/** Equality selectors: the label map is a LabelSelector's matchLabels. */
+export const replicationControllerKind: ReplicatedKind<ReplicationController> = {
+  name: "replicationcontroller",
+  info: findResource("", "v1", "replicationcontrollers")!,
+  component: "replication-controller",
+  selector: (rc) =>
+    rc.spec?.selector && Object.keys(rc.spec.selector).length > 0
+      ? selectorOf({ matchLabels: rc.spec.selector })
+      : undefined,
+};
 
 /** The pod a ReplicaSet creates: its template, named `<rs>-<random>`, owned by the RS. */
 export function newPodForReplicaSet(rs: ReplicaSet): Pod {
+  return newPodFor(rs, replicaSetKind.info);
+}
+
+/** The pod a ReplicaSet or ReplicationController creates from its template, owned by it. */
+export function newPodFor(rs: Replicated, info: ResourceInfo): Pod {
   const t = rs.spec?.template ?? {};
   return {
     apiVersion: "v1",
@@ -52,18 +92,20 @@ export function newPodForReplicaSet(rs: ReplicaSet): Pod {
       labels: { ...(t.metadata?.labels ?? {}) },
       ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
       ...(t.metadata?.finalizers ? { finalizers: [...t.metadata.finalizers] } : {}),
-      ownerReferences: [
-        {
-          apiVersion: "apps/v1",
-          kind: "ReplicaSet",
-          name: rs.metadata.name ?? "",
-          uid: rs.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [ownerReferenceTo(rs, info)],
     },
     spec: structuredClone(t.spec) as Pod["spec"],
+  };
+}
+
+function ownerReferenceTo(rs: Replicated, info: ResourceInfo) {
+  return {
+    apiVersion: info.group ? `${info.group}/${info.version}` : info.version,
+    kind: info.kind,
+    name: rs.metadata.name ?? "",
+    uid: rs.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
   };
 }
 
@@ -114,30 +156,34 @@ export async function slowStartBatch(
   return { successes, skipped: 0 };
 }
 
-export class ReplicaSetController extends QueueController {
-  readonly name = "replicaset";
+/** Keeps the pods of one replicated kind: the body of both controllers below. */
+export class ReplicaManager<T extends Replicated> extends QueueController {
+  readonly name: string;
   readonly expectations = new Expectations();
   protected readonly queue: WorkQueue<string>;
-  private readonly rsInformer: SharedInformer<ReplicaSet>;
+  private readonly kind: ReplicatedKind<T>;
+  private readonly rsInformer: SharedInformer<T>;
   private readonly podInformer: SharedInformer<Pod>;
-  private readonly rsLister: Lister<ReplicaSet>;
+  private readonly rsLister: Lister<T>;
   private readonly podLister: Lister<Pod>;
   private readonly pods: ResourceClient<Pod>;
-  private readonly replicaSets: ResourceClient<ReplicaSet>;
+  private readonly replicaSets: ResourceClient<T>;
   private readonly recorder: EventRecorder;
 
-  constructor(ctx: ControllerContext) {
+  constructor(ctx: ControllerContext, kind: ReplicatedKind<T>) {
     super(ctx);
+    this.kind = kind;
+    this.name = kind.name;
     this.queue = newQueue(ctx, this.name);
-    this.rsInformer = ctx.informers.forResource<ReplicaSet>(rsInfo);
+    this.rsInformer = ctx.informers.forResource<T>(kind.info);
     this.podInformer = ctx.informers.forResource<Pod>(podsInfo);
     this.rsLister = this.rsInformer.lister();
     this.podLister = this.podInformer.lister();
     this.pods = ctx.client.resource<Pod>(podsInfo);
-    this.replicaSets = ctx.client.resource<ReplicaSet>(rsInfo);
-    this.recorder = ctx.recorder("replicaset-controller");
+    this.replicaSets = ctx.client.resource<T>(kind.info);
+    this.recorder = ctx.recorder(kind.component);
 
-    this.rsInformer.addEventHandler(enqueueHandler<ReplicaSet>(this.queue));
+    this.rsInformer.addEventHandler(enqueueHandler<T>(this.queue));
     this.podInformer.addEventHandler({
       add: (pod) => {
         const key = this.ownerKey(pod);
@@ -170,7 +216,7 @@ export class ReplicaSetController extends QueueController {
   /** The key of the ReplicaSet that controls a pod, if it is one we know. */
   private ownerKey(pod: Pod): string | undefined {
     const ref = controllerRef(pod);
-    if (ref?.kind !== "ReplicaSet") return undefined;
+    if (ref?.kind !== this.kind.info.kind) return undefined;
     const rs = this.rsLister.namespace(pod.metadata.namespace ?? "").get(ref.name);
     return rs && rs.metadata.uid === ref.uid ? metaNamespaceKey(rs) : undefined;
   }
@@ -181,7 +227,7 @@ export class ReplicaSetController extends QueueController {
     if (key) return this.queue.add(key);
     if (controllerRef(pod)) return; // owned by something else
     for (const rs of this.rsLister.namespace(pod.metadata.namespace ?? "").list()) {
-      if (selects(selectorOf(rs.spec?.selector), pod)) this.queue.add(metaNamespaceKey(rs));
+      if (selects(this.kind.selector(rs), pod)) this.queue.add(metaNamespaceKey(rs));
     }
   }
 
@@ -196,9 +242,9 @@ export class ReplicaSetController extends QueueController {
       this.expectations.delete(key);
       return;
     }
-    const selector = selectorOf(rs.spec?.selector);
+    const selector = this.kind.selector(rs);
     if (!selector) {
-      this.ctx.log.warn({ replicaset: key }, "invalid selector; not syncing");
+      this.ctx.log.warn({ [this.name]: key }, "invalid selector; not syncing");
       return;
     }
     const needsSync = this.expectations.satisfied(key);
@@ -214,8 +260,8 @@ export class ReplicaSetController extends QueueController {
   }
 
   /** Adopts orphans that match, releases owned pods that no longer match; returns ours. */
-  private async claimPods(rs: ReplicaSet, pods: Pod[]): Promise<Pod[]> {
-    const selector = selectorOf(rs.spec?.selector);
+  private async claimPods(rs: T, pods: Pod[]): Promise<Pod[]> {
+    const selector = this.kind.selector(rs);
     const uid = rs.metadata.uid;
     const mine: Pod[] = [];
     let fresh: boolean | undefined; // whether a live read shows this RS may adopt
@@ -243,22 +289,12 @@ export class ReplicaSetController extends QueueController {
     return mine;
   }
 
-  private async adopt(rs: ReplicaSet, pod: Pod): Promise<boolean> {
-    const refs = [
-      ...(pod.metadata.ownerReferences ?? []),
-      {
-        apiVersion: "apps/v1",
-        kind: "ReplicaSet",
-        name: rs.metadata.name ?? "",
-        uid: rs.metadata.uid ?? "",
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ];
+  private async adopt(rs: T, pod: Pod): Promise<boolean> {
+    const refs = [...(pod.metadata.ownerReferences ?? []), ownerReferenceTo(rs, this.kind.info)];
     return this.patchOwners(pod, refs);
   }
 
-  private async release(rs: ReplicaSet, pod: Pod): Promise<void> {
+  private async release(rs: T, pod: Pod): Promise<void> {
     const refs = (pod.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid);
     await this.patchOwners(pod, refs);
   }
@@ -282,7 +318,7 @@ export class ReplicaSetController extends QueueController {
 
   private async manageReplicas(
     active: Pod[],
-    rs: ReplicaSet,
+    rs: T,
     key: string,
   ): Promise<{ reason: string; error: unknown } | undefined> {
     const want = rs.spec?.replicas ?? 1;
@@ -293,7 +329,7 @@ export class ReplicaSetController extends QueueController {
       this.expectations.expectCreations(key, n);
       const { successes, skipped, error } = await slowStartBatch(n, async () => {
         try {
-          await pods.create(newPodForReplicaSet(rs));
+          await pods.create(newPodFor(rs, this.kind.info));
         } catch (e) {
           this.expectations.creationObserved(key); // this one will never be seen
           throw e;
@@ -302,7 +338,7 @@ export class ReplicaSetController extends QueueController {
       // Pods never attempted after a failed batch will not be seen either.
       if (skipped > 0) this.expectations.creationObserved(key, skipped);
       if (successes > 0)
-        this.ctx.log.debug({ replicaset: key, created: successes }, "created pods");
+        this.ctx.log.debug({ [this.name]: key, created: successes }, "created pods");
       if (error !== undefined) {
         const message = error instanceof Error ? error.message : String(error);
         this.recorder.event(rs, "Warning", "FailedCreate", `Error creating: ${message}`);
@@ -339,14 +375,14 @@ export class ReplicaSetController extends QueueController {
   }
 
   private async updateStatus(
-    rs: ReplicaSet,
+    rs: T,
     active: Pod[],
     manageError: { reason: string; error: unknown } | undefined,
   ): Promise<void> {
     const now = Date.now();
     const minReady = rs.spec?.minReadySeconds ?? 0;
     const templateLabels = Object.entries(rs.spec?.template?.metadata?.labels ?? {});
-    const status: NonNullable<ReplicaSet["status"]> = {
+    const status: NonNullable<Replicated["status"]> = {
       replicas: active.length,
       fullyLabeledReplicas: active.filter((p) =>
         templateLabels.every(([k, v]) => p.metadata.labels?.[k] === v),
@@ -384,7 +420,7 @@ export class ReplicaSetController extends QueueController {
       JSON.stringify(old.conditions ?? []) === JSON.stringify(status.conditions ?? []);
     if (!same) {
       const next = structuredClone(rs);
-      next.status = status;
+      next.status = status as T["status"];
       await this.replicaSets.namespace(rs.metadata.namespace ?? "").updateStatus(next);
     }
     // Pods ready but not yet available: look again when they will be.
@@ -394,5 +430,21 @@ export class ReplicaSetController extends QueueController {
   }
 }
 
+export class ReplicaSetController extends ReplicaManager<ReplicaSet> {
+  constructor(ctx: ControllerContext) {
+    super(ctx, replicaSetKind);
+  }
+}
+
+/** Kubernetes' ReplicationManager: the ReplicaSet controller's logic with equality selectors. */
+export class ReplicationControllerController extends ReplicaManager<ReplicationController> {
+  constructor(ctx: ControllerContext) {
+    super(ctx, replicationControllerKind);
+  }
+}
+
 export const newReplicaSetController = (ctx: ControllerContext): Controller =>
   new ReplicaSetController(ctx);
+
+export const newReplicationControllerController = (ctx: ControllerContext): Controller =>
+  new ReplicationControllerController(ctx);
