@@ -202,6 +202,16 @@ export function requestAttributes(
   };
 }
 
+/** An audit Event's UserInfo. */
+function auditUser(u: UserInfo): Record<string, unknown> {
+  return {
+    username: u.name,
+    ...(u.uid ? { uid: u.uid } : {}),
+    groups: u.groups,
+    ...(u.extra ? { extra: u.extra } : {}),
+  };
+}
+
 /** RFC 3339 with microseconds, as Kubernetes' MicroTime prints. */
 function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
@@ -224,6 +234,7 @@ export class AuditRecord {
   private readonly received = new Date();
   private readonly chunks: Buffer[] = [];
   private captured = 0;
+  private impersonated: UserInfo | undefined;
 
   constructor(
     private readonly log: AuditLog,
@@ -263,6 +274,11 @@ export class AuditRecord {
     }) as ServerResponse["end"];
   }
 
+  /** The request acts as another user (impersonation): later stages record it. */
+  impersonate(user: UserInfo): void {
+    this.impersonated = user;
+  }
+
   /** The request is done: its ResponseComplete event. */
   complete(code: number): void {
     this.emit("ResponseComplete", code);
@@ -279,12 +295,8 @@ export class AuditRecord {
       stage,
       requestURI: this.req.url ?? "/",
       verb: this.attrs.verb,
-      user: {
-        username: this.user.name,
-        ...(this.user.uid ? { uid: this.user.uid } : {}),
-        groups: this.user.groups,
-        ...(this.user.extra ? { extra: this.user.extra } : {}),
-      },
+      user: auditUser(this.user),
+      ...(this.impersonated ? { impersonatedUser: auditUser(this.impersonated) } : {}),
       sourceIPs: [this.req.socket.remoteAddress ?? ""],
       ...(this.req.headers["user-agent"] ? { userAgent: this.req.headers["user-agent"] } : {}),
     };

@@ -200,6 +200,13 @@ export interface HandlerContext {
   tokens?: ServiceAccountTokens;
   /** Admission webhooks, for the subresources that are no write of the resource itself. */
   webhooks?: WebhookAdmission;
+  /** NodeRestriction of TokenRequest: throws the 403 a kubelet gets for a token it may not have. */
+  admitTokenRequest?: (
+    user: UserInfo,
+    namespace: string,
+    name: string,
+    boundObjectRef: unknown,
+  ) => Promise<void>;
 }
 
 export interface Request {
@@ -1268,6 +1275,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
       },
     ]);
   }
+  await ctx.admitTokenRequest?.(r.user, namespace!, name!, spec.boundObjectRef);
   const account = await ctx.registry(r.route.info).get(namespace, name!);
   let pod: { name: string; uid: string } | undefined;
   const bound = spec.boundObjectRef;

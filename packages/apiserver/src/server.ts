@@ -17,6 +17,7 @@ import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { MasterLeases } from "./master-leases.js";
 import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
 import { loadEncryptionConfig } from "./encryption.js";
+import { impersonatedUser, impersonates } from "./impersonation.js";
 import { AuditLog, requestAttributes as auditAttributes, type AuditRecord } from "./audit.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
@@ -212,6 +213,7 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
       webhooks: this.webhooks,
+      admitTokenRequest: (user, ns, name, ref) => this.authz.admitTokenRequest(user, ns, name, ref),
     };
     configureKubeletClient(this.ctx, {
       certFile: opts.kubeletClientCertificate,
@@ -480,7 +482,7 @@ export class ApiServer {
     try {
       const url = new URL(req.url ?? "/", "https://localhost");
       const path = url.pathname.replace(/\/+$/, "") || "/";
-      const user = await this.auth.authenticate(req);
+      let user = await this.auth.authenticate(req);
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
       audit = this.audit?.begin(
         req,
@@ -489,6 +491,13 @@ export class ApiServer {
         auditAttributes(req.method ?? "GET", path, segments, url.searchParams),
       );
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
+      if (user && impersonates(req.headers)) {
+        const as = await impersonatedUser(user, req.headersDistinct, (a) => this.authz.check(a));
+        if (as) {
+          user = as;
+          audit?.impersonate(as);
+        }
+      }
       if (user) await this.authz.check(requestAttributes(user, verb, path, url.searchParams));
       const review = reviewRoute(segments);
       if (review) {

@@ -204,6 +204,42 @@ export class Authorization {
     if (node !== undefined && this.modes.includes("Node")) nodeRestriction(node, info, obj, old);
   }
 
+  /**
+   * NodeRestriction for TokenRequest (serviceaccounts/token): a kubelet may only ask for a
+   * token bound to a pod (by name and uid) that is scheduled on its own node.
+   */
+  async admitTokenRequest(
+    user: UserInfo,
+    namespace: string,
+    name: string,
+    boundObjectRef: unknown,
+  ): Promise<void> {
+    const node = nodeIdentity(user);
+    if (node === undefined || !this.modes.includes("Node")) return;
+    const refuse = (why: string) =>
+      new ForbiddenError(`serviceaccounts "${name}" is forbidden: ${why}`, {
+        name,
+        kind: "serviceaccounts",
+      });
+    const ref = (boundObjectRef ?? {}) as {
+      apiVersion?: unknown;
+      kind?: unknown;
+      name?: unknown;
+      uid?: unknown;
+    };
+    if (ref.apiVersion !== "v1" || ref.kind !== "Pod" || typeof ref.name !== "string" || !ref.name)
+      throw refuse("node requested token not bound to a pod");
+    if (typeof ref.uid !== "string" || !ref.uid)
+      throw refuse("node requested token with a pod binding without a uid");
+    const pod = await this.registry("pods").get(namespace, ref.name);
+    if (meta(pod).uid !== ref.uid)
+      throw refuse(
+        `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+      );
+    if ((pod.spec as { nodeName?: string } | undefined)?.nodeName !== node)
+      throw refuse("node requested token bound to a pod scheduled on a different node");
+  }
+
   private async allowedTo(
     user: UserInfo,
     verb: string,
