@@ -4,7 +4,10 @@
 // (RequestReceived, ResponseStarted for watches, ResponseComplete) one audit.k8s.io/v1
 // Event is written as a JSON line.
 import { randomUUID } from "node:crypto";
-import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, extname } from "node:path";
+import type { Writable } from "node:stream";
+import { createStream } from "rotating-file-stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import type { UserInfo } from "./auth.js";
@@ -337,19 +340,58 @@ export class AuditRecord {
   }
 }
 
+/** Size rotation of the log file: kube-apiserver's --audit-log-maxsize and --audit-log-maxbackup. */
+export interface AuditRotation {
+  /** Megabytes a file may reach before it is rotated; 0 or unset: never rotated. */
+  maxSizeMB?: number;
+  /** Rotated files kept (the oldest go first); 0 or unset: all kept. */
+  maxBackups?: number;
+}
+
+/**
+ * The log file, rotated by size when asked: the current file keeps its name, and a full one
+ * is renamed with the time of its rotation as Kubernetes' (lumberjack's) backups are
+ * (audit-2026-12-07T08-03-32.123.log). Its directory is made if missing.
+ */
+function openLog(path: string, rotation: AuditRotation): Writable {
+  mkdirSync(dirname(path), { recursive: true });
+  const maxSize = rotation.maxSizeMB ?? 0;
+  if (maxSize <= 0) return createWriteStream(path, { flags: "a" });
+  const ext = extname(path);
+  const base = basename(path, ext);
+  return createStream(
+    (time, index) => {
+      if (!time) return basename(path);
+      const stamp = new Date(time).toISOString().replace(/Z$/, "").replace(/:/g, "-");
+      return `${base}-${stamp}${index && index > 1 ? `-${index}` : ""}${ext}`;
+    },
+    {
+      path: dirname(path),
+      size: `${Math.max(1, Math.round(maxSize * 1024 * 1024))}B`,
+      ...(rotation.maxBackups ? { maxFiles: rotation.maxBackups } : {}),
+      history: `.${basename(path)}.history`,
+    },
+  );
+}
+
 /** The audit backend: a policy and the file its events are appended to. */
 export class AuditLog {
-  private readonly out: WriteStream | NodeJS.WriteStream;
+  private readonly out: Writable;
 
   constructor(
     readonly policy: AuditPolicy,
     path: string,
+    rotation: AuditRotation = {},
   ) {
-    this.out = path === "-" ? process.stdout : createWriteStream(path, { flags: "a" });
+    this.out = path === "-" ? process.stdout : openLog(path, rotation);
   }
 
-  static fromFiles(policyFile: string, logPath: string): AuditLog {
-    return new AuditLog(parseAuditPolicy(readFileSync(policyFile, "utf8"), policyFile), logPath);
+  static fromFiles(policyFile: string, logPath: string, rotation: AuditRotation = {}): AuditLog {
+    return new AuditLog(
+      parseAuditPolicy(readFileSync(policyFile, "utf8"), policyFile),
+      logPath,
+      rotation,
+    );
   }
 
   /** Starts auditing a request; undefined when the policy says None. */
@@ -371,6 +413,6 @@ export class AuditLog {
 
   async close(): Promise<void> {
     if (this.out === process.stdout) return;
-    await new Promise<void>((resolve) => (this.out as WriteStream).end(() => resolve()));
+    await new Promise<void>((resolve) => this.out.end(() => resolve()));
   }
 }

@@ -103,6 +103,9 @@ export interface ApiServerOptions {
   /** An audit Policy file and the file the audit Events go to ("-" for stdout). */
   auditPolicyFile?: string;
   auditLogPath?: string;
+  /** --audit-log-maxsize (MB) and --audit-log-maxbackup: size rotation of the audit log. */
+  auditLogMaxSizeMB?: number;
+  auditLogMaxBackups?: number;
   logger?: Logger;
 }
 
@@ -150,7 +153,10 @@ export class ApiServer {
     });
     this.audit =
       opts.auditPolicyFile && opts.auditLogPath
-        ? AuditLog.fromFiles(opts.auditPolicyFile, opts.auditLogPath)
+        ? AuditLog.fromFiles(opts.auditPolicyFile, opts.auditLogPath, {
+            maxSizeMB: opts.auditLogMaxSizeMB,
+            maxBackups: opts.auditLogMaxBackups,
+          })
         : undefined;
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
     this.auth = new Authenticator({ tokenAuthFile: opts.tokenAuthFile });

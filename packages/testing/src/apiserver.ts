@@ -86,6 +86,9 @@ export interface StartApiserverOptions {
   /** kube-apiserver's --audit-policy-file and --audit-log-path. */
   auditPolicyFile?: string;
   auditLogPath?: string;
+  /** --audit-log-maxsize (MB; fractions allowed here) and --audit-log-maxbackup. */
+  auditLogMaxSizeMB?: number;
+  auditLogMaxBackups?: number;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -118,6 +121,8 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       encryptionProviderConfig: opts.encryptionProviderConfig,
       auditPolicyFile: opts.auditPolicyFile,
       auditLogPath: opts.auditLogPath,
+      auditLogMaxSizeMB: opts.auditLogMaxSizeMB,
+      auditLogMaxBackups: opts.auditLogMaxBackups,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
