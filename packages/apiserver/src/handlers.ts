@@ -198,6 +198,8 @@ export interface HandlerContext {
   bookmarkIntervalMs: number;
   /** Issues service account tokens (TokenRequest); undefined when no signing key is set. */
   tokens?: ServiceAccountTokens;
+  /** The shortest token TokenRequest grants (Kubernetes: 600 s; lower only in tests). */
+  minTokenExpirationSeconds?: number;
   /** Admission webhooks, for the subresources that are no write of the resource itself. */
   webhooks?: WebhookAdmission;
   /** NodeRestriction of TokenRequest: throws the 403 a kubelet gets for a token it may not have. */
@@ -1265,7 +1267,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
   if (
     typeof expirationSeconds !== "number" ||
     !Number.isInteger(expirationSeconds) ||
-    expirationSeconds < 600
+    expirationSeconds < (ctx.minTokenExpirationSeconds ?? 600)
   ) {
     throw new InvalidError("TokenRequest", "authentication.k8s.io", name!, [
       {

@@ -85,6 +85,12 @@ export interface ApiServerOptions {
   /** More public keys that verify service account tokens. */
   serviceAccountKeyFiles?: string[];
   serviceAccountIssuer?: string;
+  /**
+   * TEST ONLY (no flag): the shortest token TokenRequest grants, in seconds. Kubernetes'
+   * minimum is 10 minutes (the default here); tests of token refresh lower it to see a
+   * kubelet renew a token within seconds.
+   */
+  serviceAccountMinTokenExpirationSeconds?: number;
   /** How long Events are kept (Kubernetes' --event-ttl; default one hour). */
   eventTtlSeconds?: number;
   /** Interval between watch bookmarks (Kubernetes: about a minute). */
@@ -218,6 +224,7 @@ export class ApiServer {
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
+      minTokenExpirationSeconds: opts.serviceAccountMinTokenExpirationSeconds ?? 600,
       webhooks: this.webhooks,
       admitTokenRequest: (user, ns, name, ref) => this.authz.admitTokenRequest(user, ns, name, ref),
     };

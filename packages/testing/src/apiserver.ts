@@ -81,6 +81,8 @@ export interface StartApiserverOptions {
    * test servers: with no controller-manager nobody makes the `default` accounts.
    */
   serviceAccountAdmission?: boolean;
+  /** TEST ONLY: TokenRequest's shortest lifetime in seconds (Kubernetes' 600 by default). */
+  serviceAccountMinTokenExpirationSeconds?: number;
   /** kube-apiserver's --encryption-provider-config. */
   encryptionProviderConfig?: string;
   /** kube-apiserver's --audit-policy-file and --audit-log-path. */
@@ -124,6 +126,7 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       auditLogMaxSizeMB: opts.auditLogMaxSizeMB,
       auditLogMaxBackups: opts.auditLogMaxBackups,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
+      serviceAccountMinTokenExpirationSeconds: opts.serviceAccountMinTokenExpirationSeconds,
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
   let server = make();
