@@ -168,12 +168,14 @@ up() {
     --tls-cert-file="$certs/apiserver.crt" --tls-private-key-file="$certs/apiserver.key" \
     --client-ca-file="$certs/ca.crt" --service-account-signing-key-file="$certs/sa.key" \
     --encryption-provider-config="$certs/encryption-config.yaml" \
+    --audit-policy-file=deploy/audit-policy.yaml --audit-log-path="$logs/audit.log" \
+    --audit-log-maxsize=100 --audit-log-maxbackup=3 \
     --kubelet-client-certificate="$certs/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$certs/apiserver-kubelet-client.key"
   wait_for apiserver 30 apiserver curl_api /readyz
 
   start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig" \
-    --root-ca-file="$certs/ca.crt" --local-path-root="$state/local-path"
+    --root-ca-file="$certs/ca.crt" --local-path-root="$state/local-path" --use-service-account-credentials
   start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
   start kubelet node packages/kubelet/dist/main.js --kubeconfig="$certs/kubelet.kubeconfig" \
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"

@@ -137,7 +137,7 @@ for p in packages/*/; do
 done
 find "$release_dir/packages" -name '*.tsbuildinfo' -delete
 cp package.json "$release_dir/"
-cp deploy/lb.mjs "$release_dir/deploy/"
+cp deploy/lb.mjs deploy/audit-policy.yaml "$release_dir/deploy/"
 cp scripts/busybox-image.sh "$release_dir/scripts/"
 release_id=$( (cd "$release_dir" && find . -type f | sort | xargs sha256sum; cat "$state/work/modules.lock") | sha256sum | cut -c1-16)
 bundle=$state/work/skiff-$release_id.tar.gz
@@ -292,10 +292,11 @@ EOF
 --tls-cert-file=$c/apiserver.crt --tls-private-key-file=$c/apiserver.key --client-ca-file=$c/ca.crt \
 --service-account-signing-key-file=$c/sa.key --service-account-key-file=$c/sa.pub \
 --encryption-provider-config=$c/encryption-config.yaml \
+--audit-policy-file=/opt/skiff/deploy/audit-policy.yaml --audit-log-path=/var/log/skiff/audit.log --audit-log-maxsize=100 --audit-log-maxbackup=5 \
 --kubelet-client-certificate=$c/apiserver-kubelet-client.crt --kubelet-client-key=$c/apiserver-kubelet-client.key"
   unit skiff-lb "Skiff: node-local load balancer over every apiserver" "" "$node /opt/skiff/deploy/lb.mjs --listen 127.0.0.1:6444 ${backends[*]}"
   unit skiff-controller-manager "Skiff: controller-manager" skiff-lb.service "$node --max-semi-space-size=64 /opt/skiff/packages/controller-manager/dist/main.js \
---kubeconfig=$c/controller-manager.kubeconfig --root-ca-file=$c/ca.crt --cluster-cidr=$cluster_cidr --leader-elect"
+--kubeconfig=$c/controller-manager.kubeconfig --root-ca-file=$c/ca.crt --cluster-cidr=$cluster_cidr --use-service-account-credentials --leader-elect"
   unit skiff-scheduler "Skiff: scheduler" skiff-lb.service "$node --max-semi-space-size=64 /opt/skiff/packages/scheduler/dist/main.js \
 --kubeconfig=$c/scheduler.kubeconfig --leader-elect"
   unit skiff-kubelet "Skiff: kubelet" "skiff-lb.service docker.service" "$node /opt/skiff/packages/kubelet/dist/main.js \

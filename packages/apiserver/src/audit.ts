@@ -5,7 +5,10 @@
 // Event is written as a JSON line.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, extname } from "node:path";
+import type { Writable } from "node:stream";
+import { createStream } from "rotating-file-stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import type { UserInfo } from "./auth.js";
@@ -203,6 +206,16 @@ export function requestAttributes(
   };
 }
 
+/** An audit Event's UserInfo. */
+function auditUser(u: UserInfo): Record<string, unknown> {
+  return {
+    username: u.name,
+    ...(u.uid ? { uid: u.uid } : {}),
+    groups: u.groups,
+    ...(u.extra ? { extra: u.extra } : {}),
+  };
+}
+
 /** RFC 3339 with microseconds, as Kubernetes' MicroTime prints. */
 function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
@@ -238,6 +251,7 @@ export class AuditRecord {
   private readonly received = new Date();
   private readonly chunks: Buffer[] = [];
   private captured = 0;
+  private impersonated: UserInfo | undefined;
 
   constructor(
     private readonly log: AuditLog,
@@ -281,6 +295,11 @@ export class AuditRecord {
     Object.assign(this.annotations, annotations);
   }
 
+  /** The request acts as another user (impersonation): later stages record it. */
+  impersonate(user: UserInfo): void {
+    this.impersonated = user;
+  }
+
   /** The request is done: its ResponseComplete event. */
   complete(code: number): void {
     this.emit("ResponseComplete", code);
@@ -297,12 +316,8 @@ export class AuditRecord {
       stage,
       requestURI: this.req.url ?? "/",
       verb: this.attrs.verb,
-      user: {
-        username: this.user.name,
-        ...(this.user.uid ? { uid: this.user.uid } : {}),
-        groups: this.user.groups,
-        ...(this.user.extra ? { extra: this.user.extra } : {}),
-      },
+      user: auditUser(this.user),
+      ...(this.impersonated ? { impersonatedUser: auditUser(this.impersonated) } : {}),
       sourceIPs: [this.req.socket.remoteAddress ?? ""],
       ...(this.req.headers["user-agent"] ? { userAgent: this.req.headers["user-agent"] } : {}),
     };
@@ -344,19 +359,58 @@ export class AuditRecord {
   }
 }
 
+/** Size rotation of the log file: kube-apiserver's --audit-log-maxsize and --audit-log-maxbackup. */
+export interface AuditRotation {
+  /** Megabytes a file may reach before it is rotated; 0 or unset: never rotated. */
+  maxSizeMB?: number;
+  /** Rotated files kept (the oldest go first); 0 or unset: all kept. */
+  maxBackups?: number;
+}
+
+/**
+ * The log file, rotated by size when asked: the current file keeps its name, and a full one
+ * is renamed with the time of its rotation as Kubernetes' (lumberjack's) backups are
+ * (audit-2026-12-07T08-03-32.123.log). Its directory is made if missing.
+ */
+function openLog(path: string, rotation: AuditRotation): Writable {
+  mkdirSync(dirname(path), { recursive: true });
+  const maxSize = rotation.maxSizeMB ?? 0;
+  if (maxSize <= 0) return createWriteStream(path, { flags: "a" });
+  const ext = extname(path);
+  const base = basename(path, ext);
+  return createStream(
+    (time, index) => {
+      if (!time) return basename(path);
+      const stamp = new Date(time).toISOString().replace(/Z$/, "").replace(/:/g, "-");
+      return `${base}-${stamp}${index && index > 1 ? `-${index}` : ""}${ext}`;
+    },
+    {
+      path: dirname(path),
+      size: `${Math.max(1, Math.round(maxSize * 1024 * 1024))}B`,
+      ...(rotation.maxBackups ? { maxFiles: rotation.maxBackups } : {}),
+      history: `.${basename(path)}.history`,
+    },
+  );
+}
+
 /** The audit backend: a policy and the file its events are appended to. */
 export class AuditLog {
-  private readonly out: WriteStream | NodeJS.WriteStream;
+  private readonly out: Writable;
 
   constructor(
     readonly policy: AuditPolicy,
     path: string,
+    rotation: AuditRotation = {},
   ) {
-    this.out = path === "-" ? process.stdout : createWriteStream(path, { flags: "a" });
+    this.out = path === "-" ? process.stdout : openLog(path, rotation);
   }
 
-  static fromFiles(policyFile: string, logPath: string): AuditLog {
-    return new AuditLog(parseAuditPolicy(readFileSync(policyFile, "utf8"), policyFile), logPath);
+  static fromFiles(policyFile: string, logPath: string, rotation: AuditRotation = {}): AuditLog {
+    return new AuditLog(
+      parseAuditPolicy(readFileSync(policyFile, "utf8"), policyFile),
+      logPath,
+      rotation,
+    );
   }
 
   /** Starts auditing a request; undefined when the policy says None. */
@@ -378,6 +432,6 @@ export class AuditLog {
 
   async close(): Promise<void> {
     if (this.out === process.stdout) return;
-    await new Promise<void>((resolve) => (this.out as WriteStream).end(() => resolve()));
+    await new Promise<void>((resolve) => this.out.end(() => resolve()));
   }
 }

@@ -198,8 +198,17 @@ export interface HandlerContext {
   bookmarkIntervalMs: number;
   /** Issues service account tokens (TokenRequest); undefined when no signing key is set. */
   tokens?: ServiceAccountTokens;
+  /** The shortest token TokenRequest grants (Kubernetes: 600 s; lower only in tests). */
+  minTokenExpirationSeconds?: number;
   /** Admission webhooks, for the subresources that are no write of the resource itself. */
   webhooks?: WebhookAdmission;
+  /** NodeRestriction of TokenRequest: throws the 403 a kubelet gets for a token it may not have. */
+  admitTokenRequest?: (
+    user: UserInfo,
+    namespace: string,
+    name: string,
+    boundObjectRef: unknown,
+  ) => Promise<void>;
 }
 
 export interface Request {
@@ -1274,7 +1283,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
   if (
     typeof expirationSeconds !== "number" ||
     !Number.isInteger(expirationSeconds) ||
-    expirationSeconds < 600
+    expirationSeconds < (ctx.minTokenExpirationSeconds ?? 600)
   ) {
     throw new InvalidError("TokenRequest", "authentication.k8s.io", name!, [
       {
@@ -1284,6 +1293,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
       },
     ]);
   }
+  await ctx.admitTokenRequest?.(r.user, namespace!, name!, spec.boundObjectRef);
   const account = await ctx.registry(r.route.info).get(namespace, name!);
   let pod: { name: string; uid: string } | undefined;
   const bound = spec.boundObjectRef;

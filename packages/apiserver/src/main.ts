@@ -81,6 +81,16 @@ const argv = yargs(hideBin(process.argv))
     type: "string",
     describe: "file the audit Events are appended to, one JSON line each (- for stdout)",
   })
+  .option("audit-log-maxsize", {
+    type: "number",
+    default: 0,
+    describe: "megabytes an audit log file may reach before it is rotated (0: never)",
+  })
+  .option("audit-log-maxbackup", {
+    type: "number",
+    default: 0,
+    describe: "rotated audit log files to keep (0: all)",
+  })
   .option("service-cluster-ip-range", { type: "string", default: "10.96.0.0/12" })
   .option("service-node-port-range", { type: "string", default: "30000-32767" })
   .option("event-ttl", {
@@ -136,6 +146,8 @@ async function main(): Promise<void> {
     encryptionProviderConfig: argv["encryption-provider-config"],
     auditPolicyFile: argv["audit-policy-file"],
     auditLogPath: argv["audit-log-path"],
+    auditLogMaxSizeMB: argv["audit-log-maxsize"],
+    auditLogMaxBackups: argv["audit-log-maxbackup"],
     disableAdmissionPlugins: argv["disable-admission-plugins"]
       .split(",")
       .map((s) => s.trim())

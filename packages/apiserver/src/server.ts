@@ -19,6 +19,7 @@ import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { MasterLeases } from "./master-leases.js";
 import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
 import { loadEncryptionConfig } from "./encryption.js";
+import { impersonatedUser, impersonates } from "./impersonation.js";
 import {
   AuditLog,
   addAuditAnnotations,
@@ -96,6 +97,12 @@ export interface ApiServerOptions {
   /** More public keys that verify service account tokens. */
   serviceAccountKeyFiles?: string[];
   serviceAccountIssuer?: string;
+  /**
+   * TEST ONLY (no flag): the shortest token TokenRequest grants, in seconds. Kubernetes'
+   * minimum is 10 minutes (the default here); tests of token refresh lower it to see a
+   * kubelet renew a token within seconds.
+   */
+  serviceAccountMinTokenExpirationSeconds?: number;
   /** How long Events are kept (Kubernetes' --event-ttl; default one hour). */
   eventTtlSeconds?: number;
   /** Interval between watch bookmarks (Kubernetes: about a minute). */
@@ -114,6 +121,9 @@ export interface ApiServerOptions {
   /** An audit Policy file and the file the audit Events go to ("-" for stdout). */
   auditPolicyFile?: string;
   auditLogPath?: string;
+  /** --audit-log-maxsize (MB) and --audit-log-maxbackup: size rotation of the audit log. */
+  auditLogMaxSizeMB?: number;
+  auditLogMaxBackups?: number;
   logger?: Logger;
 }
 
@@ -161,7 +171,10 @@ export class ApiServer {
     });
     this.audit =
       opts.auditPolicyFile && opts.auditLogPath
-        ? AuditLog.fromFiles(opts.auditPolicyFile, opts.auditLogPath)
+        ? AuditLog.fromFiles(opts.auditPolicyFile, opts.auditLogPath, {
+            maxSizeMB: opts.auditLogMaxSizeMB,
+            maxBackups: opts.auditLogMaxBackups,
+          })
         : undefined;
     this.allocator = new ServiceAllocator(opts.serviceClusterIpRange, opts.serviceNodePortRange);
     this.auth = new Authenticator({ tokenAuthFile: opts.tokenAuthFile });
@@ -223,7 +236,9 @@ export class ApiServer {
       watchTimeoutSeconds: () => 1800 + Math.floor(Math.random() * 1800),
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       tokens,
+      minTokenExpirationSeconds: opts.serviceAccountMinTokenExpirationSeconds ?? 600,
       webhooks: this.webhooks,
+      admitTokenRequest: (user, ns, name, ref) => this.authz.admitTokenRequest(user, ns, name, ref),
     };
     configureKubeletClient(this.ctx, {
       certFile: opts.kubeletClientCertificate,
@@ -515,7 +530,7 @@ export class ApiServer {
     try {
       const url = new URL(req.url ?? "/", "https://localhost");
       const path = url.pathname.replace(/\/+$/, "") || "/";
-      const user = await this.auth.authenticate(req);
+      let user = await this.auth.authenticate(req);
       const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
       audit = this.audit?.begin(
         req,
@@ -524,6 +539,13 @@ export class ApiServer {
         auditAttributes(req.method ?? "GET", path, segments, url.searchParams),
       );
       if (!user && !PUBLIC_PATHS.has(path)) throw new UnauthorizedError();
+      if (user && impersonates(req.headers)) {
+        const as = await impersonatedUser(user, req.headersDistinct, (a) => this.authz.check(a));
+        if (as) {
+          user = as;
+          audit?.impersonate(as);
+        }
+      }
       if (user) await this.authz.check(requestAttributes(user, verb, path, url.searchParams));
       const review = reviewRoute(segments);
       if (review) {

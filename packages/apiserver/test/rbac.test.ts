@@ -3,13 +3,14 @@
 // escalation prevention, the Node authorizer and NodeRestriction.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest, Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { runKubectl, tokenKubeconfigFor } from "./kubectl-users.js";
 
 const tokenDir = mkdtempSync(join(tmpdir(), "skiff-rbac-"));
 const tokenFile = join(tokenDir, "tokens.csv");
@@ -112,44 +113,9 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
   assert.fail(`timed out waiting for ${what}`);
 }
 
-/** Runs the real kubectl without blocking this process (the apiserver runs in it). */
-function kubectl(
-  args: string[],
-  kubeconfig = api.kubeconfig,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({
-        code: typeof code === "number" ? code : 1,
-        out: stdout.trim(),
-        err: stderr.trim(),
-      });
-    });
-  });
-}
+const kubectl = (args: string[], kubeconfig = api.kubeconfig) => runKubectl(args, kubeconfig);
 
-/** A kubeconfig for a bearer-token user, beside the admin's. */
-function tokenKubeconfig(token: string): string {
-  const file = join(tokenDir, `${token}.kubeconfig`);
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "${api.url}", certificate-authority: "${join(api.certDir, "ca.crt")}"}
-users:
-- name: u
-  user: {token: ${token}}
-contexts:
-- name: x
-  context: {cluster: c, user: u}
-current-context: x
-`,
-  );
-  return file;
-}
+const tokenKubeconfig = (token: string) => tokenKubeconfigFor(api, tokenDir, token);
 
 test("the bootstrap roles and bindings exist, carry the autoupdate annotation and come back when deleted", async () => {
   const roles = (await admin("GET", `${RBAC}/clusterroles`)) as {
@@ -835,4 +801,68 @@ test("the DNS add-on's manifest lets skiff-dns' ServiceAccount read what it serv
     assert.equal(await may(verb, resource, group), true, `${verb} ${resource}`);
   assert.equal(await may("get", "secrets"), false);
   assert.equal(await may("update", "services"), false);
+});
+
+test("NodeRestriction: a kubelet gets tokens only bound to a pod of its own node, with Kubernetes' messages", async () => {
+  await admin("POST", "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "rbac-tokens" },
+  });
+  await admin("POST", "/api/v1/namespaces/rbac-tokens/serviceaccounts", {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "app" },
+  });
+  const podOn = async (name: string, node: string) =>
+    (
+      (await admin("POST", "/api/v1/namespaces/rbac-tokens/pods", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: {
+          nodeName: node,
+          serviceAccountName: "app",
+          containers: [{ name: "c", image: "skiff.local/busybox:1.36" }],
+        },
+      })) as { metadata: { uid: string } }
+    ).metadata.uid;
+  const uid1 = await podOn("app-1", "node1");
+  const uid2 = await podOn("app-2", "node2");
+  const ask = (node: string, boundObjectRef?: object) =>
+    asCert(node, "POST", "/api/v1/namespaces/rbac-tokens/serviceaccounts/app/token", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 600, ...(boundObjectRef ? { boundObjectRef } : {}) },
+    });
+  const pod = (name: string, uid?: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    name,
+    ...(uid ? { uid } : {}),
+  });
+  await eventually(
+    async () => (await ask("rbac-node1", pod("app-1", uid1))).status === 201,
+    "node1's token for its pod",
+  );
+  const refusals: [string, object | undefined, string][] = [
+    ["rbac-node1", undefined, "node requested token not bound to a pod"],
+    ["rbac-node1", pod("app-1"), "node requested token with a pod binding without a uid"],
+    [
+      "rbac-node1",
+      pod("app-1", "0000"),
+      "the UID in the bound object reference (0000) does not match the UID in record. The object might have been deleted and then recreated",
+    ],
+    [
+      "rbac-node2",
+      pod("app-1", uid1),
+      "node requested token bound to a pod scheduled on a different node",
+    ],
+  ];
+  for (const [node, ref, why] of refusals) {
+    const r = await ask(node, ref);
+    assert.equal(r.status, 403, `${node} ${JSON.stringify(ref)}: ${r.text}`);
+    assert.equal(r.json.message, `serviceaccounts "app" is forbidden: ${why}`);
+  }
+  assert.equal((await ask("rbac-node2", pod("app-2", uid2))).status, 201);
 });

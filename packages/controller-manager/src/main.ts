@@ -44,6 +44,12 @@ const argv = await yargs(hideBin(process.argv))
     describe:
       "CA (PEM) published as kube-root-ca.crt in every namespace (default: the kubeconfig's)",
   })
+  .option("use-service-account-credentials", {
+    type: "boolean",
+    default: false,
+    describe:
+      "Run each controller as its own ServiceAccount in kube-system (system:controller:<name> roles)",
+  })
   .option("v", { type: "number", default: 2, describe: "Log verbosity (4+: debug)" })
   .strict()
   .parseAsync();
@@ -81,6 +87,7 @@ const cm = new ControllerManager({
   nodeMonitorGracePeriodMs: argv["node-monitor-grace-period"] * 1000,
   localPathRoot: argv["local-path-root"],
   rootCA: readRootCA(argv["root-ca-file"]),
+  useServiceAccountCredentials: argv["use-service-account-credentials"],
   logger,
   onStoppedLeading: () => {
     logger.error("leader election lost");

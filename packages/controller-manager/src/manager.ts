@@ -19,6 +19,7 @@ import {
 } from "@skiff/client";
 import { pino } from "pino";
 import type { Controller, ControllerConstructor, ControllerContext } from "./controller.js";
+import { CONTROLLER_ACCOUNTS, ServiceAccountClients } from "./credentials.js";
 import { newCronJobController } from "./controllers/cronjob/index.js";
 import { newDisruptionController } from "./controllers/disruption/index.js";
 import { newResourceQuotaController } from "./controllers/resourcequota/index.js";
@@ -93,6 +94,22 @@ export function newRegistry(opts: RegistryOptions = {}): Record<string, Controll
 
 export const controllerRegistry = newRegistry();
 
+/** The account's client; retried (as the apiserver may be starting) until the term ends. */
+async function clientOf(
+  accounts: ServiceAccountClients,
+  account: string,
+  signal: AbortSignal,
+): Promise<RestClient> {
+  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      return await accounts.clientFor(account);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /**
  * Resolves --controllers as kube-controller-manager does: `*` enables every known
  * controller, `name` enables one, `-name` disables one (winning over `*`).
@@ -136,6 +153,11 @@ export interface ControllerManagerOptions extends RegistryOptions {
   kubeApiBurst?: number;
   logger?: Logger;
   registry?: Record<string, ControllerConstructor>;
+  /**
+   * --use-service-account-credentials: each controller runs as its own ServiceAccount in
+   * kube-system (see credentials.ts); the informers keep the manager's credential.
+   */
+  useServiceAccountCredentials?: boolean;
   /** Called when leadership is lost; main exits the process (as Kubernetes does). */
   onStoppedLeading?: () => void;
 }
@@ -149,7 +171,13 @@ export class ControllerManager {
   private readonly registry: Record<string, ControllerConstructor>;
   private elector: LeaderElector | undefined;
   private term:
-    { abort: AbortController; informers: SharedInformerFactory; done: Promise<void> } | undefined;
+    | {
+        abort: AbortController;
+        informers: SharedInformerFactory;
+        done: Promise<void>;
+        accounts?: ServiceAccountClients;
+      }
+    | undefined;
   private server: { port: number; close(): Promise<void> } | undefined;
   private leading = false;
   private stopping = false;
@@ -219,41 +247,78 @@ export class ControllerManager {
       resyncPeriodMs: this.opts.resyncPeriodMs ?? 30_000,
       logger: this.log,
     });
-    const recorders = new Map<string, EventRecorder>();
-    const ctx: ControllerContext = {
-      client: this.client,
-      informers,
-      recorder: (component) => {
-        let r = recorders.get(component);
-        if (!r)
-          recorders.set(
-            component,
-            (r = new EventRecorder(this.client, { component, logger: this.log })),
-          );
-        return r;
-      },
-      log: this.log,
-      metrics: this.metrics,
+    const accounts = this.opts.useServiceAccountCredentials
+      ? new ServiceAccountClients(this.client, this.log)
+      : undefined;
+    let ready!: () => void;
+    const built = new Promise<void>((resolve) => (ready = resolve));
+    const controllers: Controller[] = [];
+    const done = built
+      .then(() =>
+        Promise.all(
+          controllers.map((c) =>
+            c.run(this.opts.concurrentSyncs ?? 5, abort.signal).catch((err: unknown) => {
+              this.log.error({ controller: c.name, err }, "controller stopped with an error");
+            }),
+          ),
+        ),
+      )
+      .then(() => undefined);
+    this.term = { abort, informers, done, accounts };
+    void this.build(informers, accounts, abort.signal).then((list) => {
+      controllers.push(...list);
+      if (!abort.signal.aborted) {
+        informers.start();
+        this.log.info({ controllers: controllers.map((c) => c.name) }, "controllers started");
+      }
+      ready();
+    });
+  }
+
+  /** Each enabled controller, with its own client when it runs as its own account. */
+  private async build(
+    informers: SharedInformerFactory,
+    accounts: ServiceAccountClients | undefined,
+    signal: AbortSignal,
+  ): Promise<Controller[]> {
+    const contextFor = (client: RestClient): ControllerContext => {
+      const recorders = new Map<string, EventRecorder>();
+      return {
+        client,
+        informers,
+        recorder: (component) => {
+          let r = recorders.get(component);
+          if (!r)
+            recorders.set(
+              component,
+              (r = new EventRecorder(client, { component, logger: this.log })),
+            );
+          return r;
+        },
+        log: this.log,
+        metrics: this.metrics,
+      };
     };
+    const shared = contextFor(this.client);
+    const byAccount = new Map<string, ControllerContext>();
     const controllers: Controller[] = [];
     for (const name of this.names) {
+      if (signal.aborted) break;
       try {
+        let ctx = shared;
+        const account = CONTROLLER_ACCOUNTS[name];
+        if (accounts && account) {
+          ctx = byAccount.get(account) ?? contextFor(await clientOf(accounts, account, signal));
+          byAccount.set(account, ctx);
+        } else if (accounts) {
+          this.log.info({ controller: name }, "no account of its own; runs with the manager's");
+        }
         controllers.push(this.registry[name]!(ctx));
       } catch (err) {
         this.log.error({ controller: name, err }, "cannot build controller; skipping it");
       }
     }
-    informers.start();
-    const workers = this.opts.concurrentSyncs ?? 5;
-    const done = Promise.all(
-      controllers.map((c) =>
-        c.run(workers, abort.signal).catch((err: unknown) => {
-          this.log.error({ controller: c.name, err }, "controller stopped with an error");
-        }),
-      ),
-    ).then(() => undefined);
-    this.term = { abort, informers, done };
-    this.log.info({ controllers: controllers.map((c) => c.name) }, "controllers started");
+    return controllers;
   }
 
   private async stopLeading(): Promise<void> {
@@ -265,6 +330,7 @@ export class ControllerManager {
     term.abort.abort();
     term.informers.stop();
     await term.done;
+    term.accounts?.stop();
   }
 
   /** Stops the controllers, releases the lease and closes the server. */

@@ -24,7 +24,8 @@ export async function startCluster(
   const api = await startApiserver();
   const clientConfig = loadClientConfig({ kubeconfig: api.kubeconfig });
   const client = new RestClient({ ...clientConfig, qps: -1 });
-  // The controllers run as system:kube-controller-manager, with only its bootstrap roles.
+  // The manager runs as system:kube-controller-manager and each controller as its own
+  // ServiceAccount (--use-service-account-credentials), with only their bootstrap roles.
   const cm = new ControllerManager({
     clientConfig: loadClientConfig({
       kubeconfig: api.kubeconfigFor("system:kube-controller-manager"),
@@ -34,6 +35,7 @@ export async function startCluster(
     port: -1,
     logger: silentLogger,
     resyncPeriodMs: 2_000,
+    useServiceAccountCredentials: true,
     ...opts,
   });
   await cm.start();

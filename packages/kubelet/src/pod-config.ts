@@ -41,7 +41,7 @@ export class ObjectSource {
 
   /**
    * A service account token bound to the pod, from TokenRequest; kept until 80% of its life
-   * has passed. Empty when the apiserver refuses (the volume is still written).
+   * (at most 24 hours) has passed. Empty when the apiserver refuses (the volume is still written).
    */
   async token(pod: Pod, audience: string | undefined, expirationSeconds = 3600): Promise<string> {
     const m = pod.metadata;
@@ -67,7 +67,9 @@ export class ObjectSource {
       );
       const status = (res as { status?: { token?: unknown } } | undefined)?.status;
       const token = typeof status?.token === "string" ? status.token : "";
-      tokens.set(key, { token, refreshAt: Date.now() + expirationSeconds * 800 });
+      // As Kubernetes' token manager: renewed at 80% of its life, and at least daily.
+      const refreshIn = Math.min(expirationSeconds * 800, 24 * 3600 * 1000);
+      tokens.set(key, { token, refreshAt: Date.now() + refreshIn });
       return token;
     } catch {
       return cached?.token ?? "";

@@ -84,11 +84,16 @@ export interface StartApiserverOptions {
    * test servers: with no controller-manager nobody makes the `default` accounts.
    */
   serviceAccountAdmission?: boolean;
+  /** TEST ONLY: TokenRequest's shortest lifetime in seconds (Kubernetes' 600 by default). */
+  serviceAccountMinTokenExpirationSeconds?: number;
   /** kube-apiserver's --encryption-provider-config. */
   encryptionProviderConfig?: string;
   /** kube-apiserver's --audit-policy-file and --audit-log-path. */
   auditPolicyFile?: string;
   auditLogPath?: string;
+  /** --audit-log-maxsize (MB; fractions allowed here) and --audit-log-maxbackup. */
+  auditLogMaxSizeMB?: number;
+  auditLogMaxBackups?: number;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -121,7 +126,10 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       encryptionProviderConfig: opts.encryptionProviderConfig,
       auditPolicyFile: opts.auditPolicyFile,
       auditLogPath: opts.auditLogPath,
+      auditLogMaxSizeMB: opts.auditLogMaxSizeMB,
+      auditLogMaxBackups: opts.auditLogMaxBackups,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
+      serviceAccountMinTokenExpirationSeconds: opts.serviceAccountMinTokenExpirationSeconds,
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
   let server = make();

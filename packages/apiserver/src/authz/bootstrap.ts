@@ -1,6 +1,11 @@
 // The default roles and bindings Kubernetes bootstraps (facts from its bootstrap policy),
 // plus Skiff's own components' roles. The apiserver reconciles them at start: a missing one is
 // created, and one annotated autoupdate=true gets missing rules and subjects added back.
+import {
+  CONTROLLER_NAMESPACE,
+  CONTROLLER_ROLE_PREFIX,
+  CONTROLLER_ROLES,
+} from "./controller-roles.js";
 import type { PolicyRule } from "./rbac.js";
 
 export const AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate";
@@ -34,6 +39,8 @@ const leader = (name: string): PolicyRule[] => [
 
 export interface BootstrapClusterRole {
   name: string;
+  /** Set for the Roles Kubernetes bootstraps in kube-system. */
+  namespace?: string;
   labels?: Record<string, string>;
   rules?: PolicyRule[];
   aggregateTo?: string;
@@ -354,13 +361,55 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
     name: "system:service-account-issuer-discovery",
     rules: [urls(["get"], ["/.well-known/openid-configuration", "/openid/v1/jwks"])],
   },
+  ...Object.entries(CONTROLLER_ROLES).map(([account, rules]) => ({
+    name: CONTROLLER_ROLE_PREFIX + account,
+    rules,
+  })),
+];
+
+/** The Roles Kubernetes bootstraps in kube-system (its namespace policy). */
+export const NAMESPACE_ROLES: BootstrapClusterRole[] = [
+  {
+    name: "extension-apiserver-authentication-reader",
+    namespace: "kube-system",
+    rules: [
+      {
+        ...rule(READ, [""], ["configmaps"]),
+        resourceNames: ["extension-apiserver-authentication"],
+      },
+    ],
+  },
+  {
+    name: "system::leader-locking-kube-controller-manager",
+    namespace: "kube-system",
+    rules: [
+      rule(["watch"], [""], ["configmaps"]),
+      {
+        ...rule(["get", "update"], [""], ["configmaps"]),
+        resourceNames: ["kube-controller-manager"],
+      },
+      rule(["get", "watch", "list", "create", "update"], ["coordination.k8s.io"], ["leases"]),
+    ],
+  },
+  {
+    name: "system::leader-locking-kube-scheduler",
+    namespace: "kube-system",
+    rules: [
+      rule(["watch"], [""], ["configmaps"]),
+      { ...rule(["get", "update"], [""], ["configmaps"]), resourceNames: ["kube-scheduler"] },
+    ],
+  },
 ];
 
 export interface BootstrapBinding {
   name: string;
   role: string;
+  /** Set for RoleBindings (to the Role of that name in the same namespace). */
+  namespace?: string;
   users?: string[];
   groups?: string[];
+  /** ServiceAccounts as `namespace/name`. */
+  serviceAccounts?: string[];
 }
 
 export const CLUSTER_ROLE_BINDINGS: BootstrapBinding[] = [
@@ -406,14 +455,47 @@ export const CLUSTER_ROLE_BINDINGS: BootstrapBinding[] = [
     role: "system:service-account-issuer-discovery",
     groups: ["system:serviceaccounts"],
   },
+  ...Object.keys(CONTROLLER_ROLES).map((account) => ({
+    name: CONTROLLER_ROLE_PREFIX + account,
+    role: CONTROLLER_ROLE_PREFIX + account,
+    serviceAccounts: [`${CONTROLLER_NAMESPACE}/${account}`],
+  })),
+];
+
+/** The RoleBindings Kubernetes bootstraps in kube-system. */
+export const NAMESPACE_ROLE_BINDINGS: BootstrapBinding[] = [
+  {
+    name: "system::extension-apiserver-authentication-reader",
+    role: "extension-apiserver-authentication-reader",
+    namespace: "kube-system",
+    users: ["system:kube-controller-manager", "system:kube-scheduler"],
+  },
+  {
+    name: "system::leader-locking-kube-controller-manager",
+    role: "system::leader-locking-kube-controller-manager",
+    namespace: "kube-system",
+    users: ["system:kube-controller-manager"],
+    serviceAccounts: [
+      "kube-system/kube-controller-manager",
+      "kube-system/leader-election-controller",
+    ],
+  },
+  {
+    name: "system::leader-locking-kube-scheduler",
+    role: "system::leader-locking-kube-scheduler",
+    namespace: "kube-system",
+    users: ["system:kube-scheduler"],
+    serviceAccounts: ["kube-system/kube-scheduler"],
+  },
 ];
 
 export function clusterRoleObject(r: BootstrapClusterRole): Record<string, unknown> {
   const obj: Record<string, unknown> = {
     apiVersion: `${RBAC_GROUP}/v1`,
-    kind: "ClusterRole",
+    kind: r.namespace ? "Role" : "ClusterRole",
     metadata: {
       name: r.name,
+      ...(r.namespace ? { namespace: r.namespace } : {}),
       labels: { ...BOOTSTRAP_LABELS, ...r.labels },
       annotations: { [AUTOUPDATE]: "true" },
     },
@@ -428,16 +510,21 @@ export function clusterRoleBindingObject(b: BootstrapBinding): Record<string, un
   const subjects = [
     ...(b.groups ?? []).map((name) => ({ kind: "Group", apiGroup: RBAC_GROUP, name })),
     ...(b.users ?? []).map((name) => ({ kind: "User", apiGroup: RBAC_GROUP, name })),
+    ...(b.serviceAccounts ?? []).map((sa) => {
+      const [namespace, name] = sa.split("/");
+      return { kind: "ServiceAccount", name, namespace };
+    }),
   ];
   return {
     apiVersion: `${RBAC_GROUP}/v1`,
-    kind: "ClusterRoleBinding",
+    kind: b.namespace ? "RoleBinding" : "ClusterRoleBinding",
     metadata: {
       name: b.name,
+      ...(b.namespace ? { namespace: b.namespace } : {}),
       labels: { ...BOOTSTRAP_LABELS },
       annotations: { [AUTOUPDATE]: "true" },
     },
-    roleRef: { apiGroup: RBAC_GROUP, kind: "ClusterRole", name: b.role },
+    roleRef: { apiGroup: RBAC_GROUP, kind: b.namespace ? "Role" : "ClusterRole", name: b.role },
     ...(subjects.length ? { subjects } : {}),
   };
 }

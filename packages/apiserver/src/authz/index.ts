@@ -24,6 +24,8 @@ import {
   AUTOUPDATE,
   CLUSTER_ROLE_BINDINGS,
   CLUSTER_ROLES,
+  NAMESPACE_ROLE_BINDINGS,
+  NAMESPACE_ROLES,
   RBAC_GROUP,
   clusterRoleBindingObject,
   clusterRoleObject,
@@ -152,9 +154,10 @@ export class Authorization {
 
   /** Creates the bootstrap roles and bindings that are missing; re-adds what autoupdate ones lost. */
   async reconcileBootstrapPolicy(): Promise<void> {
-    const roles = this.registry("clusterroles", RBAC_GROUP);
-    for (const r of CLUSTER_ROLES) {
-      await reconcile(roles, clusterRoleObject(r), (have, want) => {
+    const clusterRoles = this.registry("clusterroles", RBAC_GROUP);
+    const roles = this.registry("roles", RBAC_GROUP);
+    for (const r of [...CLUSTER_ROLES, ...NAMESPACE_ROLES]) {
+      await reconcile(r.namespace ? roles : clusterRoles, clusterRoleObject(r), (have, want) => {
         const rules = (have.rules as PolicyRule[] | null | undefined) ?? [];
         // Aggregated roles' rules belong to the aggregation controller.
         if (want.aggregationRule) {
@@ -169,18 +172,23 @@ export class Authorization {
         return true;
       });
     }
-    const bindings = this.registry("clusterrolebindings", RBAC_GROUP);
-    for (const b of CLUSTER_ROLE_BINDINGS) {
-      await reconcile(bindings, clusterRoleBindingObject(b), (have, want) => {
-        const subjects = (have.subjects as object[] | undefined) ?? [];
-        const text = new Set(subjects.map((x) => JSON.stringify(x)));
-        const missing = ((want.subjects as object[] | undefined) ?? []).filter(
-          (x) => !text.has(JSON.stringify(x)),
-        );
-        if (!missing.length) return false;
-        have.subjects = [...subjects, ...missing];
-        return true;
-      });
+    const clusterBindings = this.registry("clusterrolebindings", RBAC_GROUP);
+    const bindings = this.registry("rolebindings", RBAC_GROUP);
+    for (const b of [...CLUSTER_ROLE_BINDINGS, ...NAMESPACE_ROLE_BINDINGS]) {
+      await reconcile(
+        b.namespace ? bindings : clusterBindings,
+        clusterRoleBindingObject(b),
+        (have, want) => {
+          const subjects = (have.subjects as object[] | undefined) ?? [];
+          const text = new Set(subjects.map((x) => JSON.stringify(x)));
+          const missing = ((want.subjects as object[] | undefined) ?? []).filter(
+            (x) => !text.has(JSON.stringify(x)),
+          );
+          if (!missing.length) return false;
+          have.subjects = [...subjects, ...missing];
+          return true;
+        },
+      );
     }
   }
 
@@ -194,6 +202,42 @@ export class Authorization {
     if (info.group === RBAC_GROUP) await this.preventEscalation(user, info, obj, old);
     const node = nodeIdentity(user);
     if (node !== undefined && this.modes.includes("Node")) nodeRestriction(node, info, obj, old);
+  }
+
+  /**
+   * NodeRestriction for TokenRequest (serviceaccounts/token): a kubelet may only ask for a
+   * token bound to a pod (by name and uid) that is scheduled on its own node.
+   */
+  async admitTokenRequest(
+    user: UserInfo,
+    namespace: string,
+    name: string,
+    boundObjectRef: unknown,
+  ): Promise<void> {
+    const node = nodeIdentity(user);
+    if (node === undefined || !this.modes.includes("Node")) return;
+    const refuse = (why: string) =>
+      new ForbiddenError(`serviceaccounts "${name}" is forbidden: ${why}`, {
+        name,
+        kind: "serviceaccounts",
+      });
+    const ref = (boundObjectRef ?? {}) as {
+      apiVersion?: unknown;
+      kind?: unknown;
+      name?: unknown;
+      uid?: unknown;
+    };
+    if (ref.apiVersion !== "v1" || ref.kind !== "Pod" || typeof ref.name !== "string" || !ref.name)
+      throw refuse("node requested token not bound to a pod");
+    if (typeof ref.uid !== "string" || !ref.uid)
+      throw refuse("node requested token with a pod binding without a uid");
+    const pod = await this.registry("pods").get(namespace, ref.name);
+    if (meta(pod).uid !== ref.uid)
+      throw refuse(
+        `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+      );
+    if ((pod.spec as { nodeName?: string } | undefined)?.nodeName !== node)
+      throw refuse("node requested token bound to a pod scheduled on a different node");
   }
 
   private async allowedTo(
@@ -274,19 +318,19 @@ async function reconcile(
   want: Record<string, unknown>,
   merge: (have: KubeObject, want: Record<string, unknown>) => boolean,
 ): Promise<void> {
-  const name = (want.metadata as { name: string }).name;
+  const { name, namespace } = want.metadata as { name: string; namespace?: string };
   try {
     // Most starts find everything in place: write only what changes.
-    const stored = await registry.get(undefined, name);
+    const stored = await registry.get(namespace, name);
     const trial = structuredClone(stored);
     if (!changeBootstrapObject(trial, want, merge)) return;
-    await registry.update(undefined, name, (have) => {
+    await registry.update(namespace, name, (have) => {
       changeBootstrapObject(have, want, merge);
       return have;
     });
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    await registry.create(undefined, structuredClone(want) as KubeObject).catch((e: unknown) => {
+    await registry.create(namespace, structuredClone(want) as KubeObject).catch((e: unknown) => {
       if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
     });
   }
