@@ -29,6 +29,7 @@ const packages = [
   [apiDir, "rbac/v1"],
   [apiDir, "authorization/v1"],
   [apiDir, "admissionregistration/v1"],
+  [apiDir, "networking/v1"],
   [machineryDir, "pkg/apis/meta/v1"],
   [machineryDir, "pkg/api/resource"],
   [machineryDir, "pkg/util/intstr"],
@@ -78,6 +79,7 @@ const ROOTS = [
   "k8s.io.api.authorization.v1.SelfSubjectRulesReview",
   "k8s.io.api.admissionregistration.v1.MutatingWebhookConfiguration",
   "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfiguration",
+  "k8s.io.api.networking.v1.NetworkPolicy",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -119,6 +121,7 @@ const LISTS = [
     "k8s.io.api.rbac.v1.ClusterRoleBindingList",
     "k8s.io.api.admissionregistration.v1.MutatingWebhookConfigurationList",
     "k8s.io.api.admissionregistration.v1.ValidatingWebhookConfigurationList",
+    "k8s.io.api.networking.v1.NetworkPolicyList",
   ]);
 
 const messages = new Map();

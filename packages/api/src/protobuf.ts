@@ -84,6 +84,7 @@ const GROUP_PACKAGES: Record<string, string> = {
   "rbac.authorization.k8s.io": "k8s.io.api.rbac",
   "authorization.k8s.io": "k8s.io.api.authorization",
   "admissionregistration.k8s.io": "k8s.io.api.admissionregistration",
+  "networking.k8s.io": "k8s.io.api.networking",
 };
 /** Kinds of meta/v1 that any group/version may carry. */
 const META_KINDS = new Set(["Status", "DeleteOptions", "WatchEvent"]);

@@ -15,6 +15,7 @@ import * as autoscaling from "./schemas/autoscaling.js";
 import * as rbac from "./schemas/rbac.js";
 import * as admissionregistration from "./schemas/admissionregistration.js";
 import * as apiextensions from "./schemas/apiextensions.js";
+import * as networkpolicy from "./schemas/networkpolicy.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -28,6 +29,7 @@ export * from "./schemas/autoscaling.js";
 export * from "./schemas/rbac.js";
 export * from "./schemas/admissionregistration.js";
 export * from "./schemas/apiextensions.js";
+export * from "./schemas/networkpolicy.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -64,6 +66,7 @@ const kindSchemas: Record<string, TObject> = {
   MutatingWebhookConfiguration: admissionregistration.MutatingWebhookConfigurationSchema,
   ValidatingWebhookConfiguration: admissionregistration.ValidatingWebhookConfigurationSchema,
   CustomResourceDefinition: apiextensions.CustomResourceDefinitionSchema,
+  NetworkPolicy: networkpolicy.NetworkPolicySchema,
 };
 
 const listSchemas = new Map<string, TObject>();

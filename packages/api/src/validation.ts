@@ -22,6 +22,7 @@ import {
 } from "./validation/admissionregistration.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
 import { validatePodDisruptionBudget } from "./validation/policy.js";
+import { validateNetworkPolicy } from "./validation/networkpolicy.js";
 import {
   validateLimitRange,
   validatePriorityClass,
@@ -117,6 +118,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   LimitRange: validateLimitRange,
   MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
   ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
+  NetworkPolicy: validateNetworkPolicy,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,

@@ -16,6 +16,7 @@ const PACKAGE: Record<string, string> = {
   "admissionregistration.k8s.io": "io.k8s.api.admissionregistration.v1",
   "apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
   "rbac.authorization.k8s.io": "io.k8s.api.rbac.v1",
+  "networking.k8s.io": "io.k8s.api.networking.v1",
 };
 
 test("every served resource has a schema named like Kubernetes' and a List schema", () => {
