@@ -108,8 +108,9 @@ test("peers: pod selector (own namespace), namespace selector, both (AND), ipBlo
     ],
   });
   assert.deepEqual(allows(plan), [
-    "-s 10.244.2.2/32 -j RETURN",
+    // An except chain below: the mark is cleared first and returned on last.
     "-j MARK --set-xmark 0x0/0x40000",
+    "-s 10.244.2.2/32 -j RETURN",
     // p2: both selectors → the client pods of every namespace; team=x → every pod of a.
     "-s 10.244.2.2/32 -p udp -m udp --dport 53 -j RETURN",
     "-s 10.244.2.3/32 -p udp -m udp --dport 53 -j RETURN",
