@@ -175,3 +175,37 @@ test("hostNetwork and finished pods are neither targets nor peers; policies of o
   });
   assert.equal(plan.chains.size, 0);
 });
+
+test("the restore rewrites only changed chains, puts the jump back on top, deletes stale chains", async () => {
+  const { policyRestore } = await import("../src/netpol-iptables.js");
+  const plan = planPolicies({
+    nodeName: "n1",
+    pods: [web],
+    namespaces,
+    policies: [policy("a", "deny", { podSelector: {} })],
+  });
+  const jump = '-A FORWARD -m comment --comment "skiff-net: network policies" -j SKIFF-NP-FORWARD';
+  const right = { chains: new Map(plan.chains), forward: [jump, "-A FORWARD -j DOCKER-USER"] };
+  assert.deepEqual(policyRestore(plan, right), { text: "", changed: [] });
+
+  // Docker put DOCKER-USER above us, and a chain of a deleted pod is left over.
+  const chains = new Map(plan.chains);
+  chains.set("SKIFF-NP-I-0000000000000000", ["-A SKIFF-NP-I-0000000000000000 -j DROP"]);
+  const drifted = { chains, forward: ["-A FORWARD -j DOCKER-USER", jump] };
+  const { text, changed } = policyRestore(plan, drifted);
+  assert.deepEqual(changed, ["FORWARD → SKIFF-NP-FORWARD", "-SKIFF-NP-I-0000000000000000"]);
+  assert.deepEqual(text.split("\n"), [
+    "*filter",
+    ":SKIFF-NP-I-0000000000000000 - [0:0]",
+    jump.replace("-A", "-D"),
+    jump.replace("-A FORWARD", "-I FORWARD 1"),
+    "-X SKIFF-NP-I-0000000000000000",
+    "COMMIT",
+    "",
+  ]);
+
+  // Nothing left to enforce: the jump and every chain go.
+  const none = policyRestore({ chains: new Map(), ingress: [], egress: [] }, right);
+  assert.match(none.text, /^-D FORWARD .* -j SKIFF-NP-FORWARD$/m);
+  assert.match(none.text, /^-X SKIFF-NP-FORWARD$/m);
+});
