@@ -394,6 +394,61 @@ test("cluster DNS: the add-on the compose cluster installs answers a pod on anot
   await checkClusterDNS(kubectl, "dns-e2e", "node2");
 });
 
+test("NetworkPolicy: default-deny egress stops cluster DNS too, until an egress rule allows it", async () => {
+  // `client` (node1) carries role=client since the NetworkPolicy test above.
+  const lookup = async () => {
+    const r = await run(
+      "kubectl",
+      [
+        `--cache-dir=${join(state, "kubectl-cache")}`,
+        "exec",
+        "client",
+        "--",
+        "timeout",
+        "5",
+        "nslookup",
+        "kubernetes.default.svc.cluster.local",
+      ],
+      env,
+    );
+    return r.code === 0 ? r.out : "";
+  };
+  const kubernetesIP = await clusterIP("kubernetes");
+  assert.match(await lookup(), new RegExp(kubernetesIP.replace(/\./g, "\\.")));
+  const file = join(state, "netpol-egress.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: clients-deny-egress}
+spec:
+  podSelector: {matchLabels: {role: client}}
+  policyTypes: [Egress]
+`,
+  );
+  await kubectl("apply", "-f", file);
+  await eventually("DNS denied", async () => (await lookup()) === "", 30_000);
+  writeFileSync(
+    file,
+    `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: clients-allow-dns}
+spec:
+  podSelector: {matchLabels: {role: client}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+`,
+  );
+  await kubectl("apply", "-f", file);
+  const answer = await eventually("DNS allowed again", lookup, 30_000);
+  assert.match(answer, new RegExp(kubernetesIP.replace(/\./g, "\\.")));
+  await kubectl("delete", "netpol", "clients-deny-egress", "clients-allow-dns");
+});
+
 test("a stopped node goes NotReady, its pods are recreated elsewhere and the Service follows; started again, it rejoins", async () => {
   const node3 = await containerOf("node3");
   const stopped = await run("docker", ["stop", "-t", "5", node3], env);
