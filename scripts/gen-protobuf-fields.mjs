@@ -87,6 +87,7 @@ const ROOTS = [
   "k8s.io.api.networking.v1.IngressClass",
   "k8s.io.api.flowcontrol.v1.FlowSchema",
   "k8s.io.api.flowcontrol.v1.PriorityLevelConfiguration",
+  "k8s.io.api.networking.v1.NetworkPolicy",
   "k8s.io.apimachinery.pkg.apis.meta.v1.Status",
   "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent",
@@ -135,6 +136,7 @@ const LISTS = [
     "k8s.io.api.networking.v1.IngressClassList",
     "k8s.io.api.flowcontrol.v1.FlowSchemaList",
     "k8s.io.api.flowcontrol.v1.PriorityLevelConfigurationList",
+    "k8s.io.api.networking.v1.NetworkPolicyList",
   ]);
 
 const messages = new Map();

@@ -233,6 +233,76 @@ test("a pod reaches pods on other nodes by pod IP, and they see its own IP", asy
   }
 });
 
+test("NetworkPolicy across nodes: default-deny ingress, then an allow rule for labelled pods only", async () => {
+  const client = await json<Pod>("get", "pod", "client");
+  const serving = await servingWhoPods();
+  const target = serving.find((p) => p.spec.nodeName === "node2");
+  const other = serving.find((p) => p.spec.nodeName === "node3");
+  assert.ok(target && other, "who pods on node2 and node3");
+  const url = `http://${target.status.podIP}:8080/cgi-bin/who`;
+  /** What a wget from `pod` gets; "" when the connection fails. */
+  const fetchFrom = async (pod: string) => {
+    const r = await run(
+      "kubectl",
+      [
+        `--cache-dir=${join(state, "kubectl-cache")}`,
+        "exec",
+        pod,
+        "--",
+        "timeout",
+        "3",
+        "wget",
+        "-qO-",
+        url,
+      ],
+      env,
+    );
+    return r.code === 0 ? r.out.trim() : "";
+  };
+  const file = join(state, "netpol.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: who-deny-ingress}
+spec: {podSelector: {matchLabels: {app: who}}}
+`,
+  );
+  await kubectl("apply", "-f", file);
+  await eventually("node1 → node2 denied", async () => (await fetchFrom("client")) === "", 30_000);
+  assert.equal(await fetchFrom(other.metadata.name), "", "node3 → node2 denied");
+
+  await kubectl("label", "pod", "client", "role=client");
+  writeFileSync(
+    file,
+    `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: who-from-clients}
+spec:
+  podSelector: {matchLabels: {app: who}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: client}}}]
+    ports: [{port: 8080}]
+`,
+  );
+  await kubectl("apply", "-f", file);
+  const allowed = await eventually(
+    "node1's client → node2 allowed",
+    async () => (await fetchFrom("client")) || false,
+    30_000,
+  );
+  assert.equal(allowed, `${target.metadata.name} ${client.status.podIP}`);
+  assert.equal(await fetchFrom(other.metadata.name), "", "an unlabelled pod on node3 still denied");
+  assert.match(await kubectl("get", "netpol"), /who-from-clients\s+app=who\s+/);
+
+  await kubectl("delete", "netpol", "who-deny-ingress", "who-from-clients");
+  await eventually(
+    "node3 → node2 allowed again",
+    async () => (await fetchFrom(other.metadata.name)) !== "",
+    30_000,
+  );
+});
+
 test("a ClusterIP from a pod on one node balances over pods on every node", async () => {
   const pods = await servingWhoPods();
   const nodeOf = new Map(pods.map((p) => [p.metadata.name, p.spec.nodeName]));
@@ -322,6 +392,61 @@ test("cluster DNS: the add-on the compose cluster installs answers a pod on anot
   );
   assert.equal(loaded.code, 0, loaded.err + loaded.out);
   await checkClusterDNS(kubectl, "dns-e2e", "node2");
+});
+
+test("NetworkPolicy: default-deny egress stops cluster DNS too, until an egress rule allows it", async () => {
+  // `client` (node1) carries role=client since the NetworkPolicy test above.
+  const lookup = async () => {
+    const r = await run(
+      "kubectl",
+      [
+        `--cache-dir=${join(state, "kubectl-cache")}`,
+        "exec",
+        "client",
+        "--",
+        "timeout",
+        "5",
+        "nslookup",
+        "kubernetes.default.svc.cluster.local",
+      ],
+      env,
+    );
+    return r.code === 0 ? r.out : "";
+  };
+  const kubernetesIP = await clusterIP("kubernetes");
+  assert.match(await lookup(), new RegExp(kubernetesIP.replace(/\./g, "\\.")));
+  const file = join(state, "netpol-egress.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: clients-deny-egress}
+spec:
+  podSelector: {matchLabels: {role: client}}
+  policyTypes: [Egress]
+`,
+  );
+  await kubectl("apply", "-f", file);
+  await eventually("DNS denied", async () => (await lookup()) === "", 30_000);
+  writeFileSync(
+    file,
+    `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: clients-allow-dns}
+spec:
+  podSelector: {matchLabels: {role: client}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+`,
+  );
+  await kubectl("apply", "-f", file);
+  const answer = await eventually("DNS allowed again", lookup, 30_000);
+  assert.match(answer, new RegExp(kubernetesIP.replace(/\./g, "\\.")));
+  await kubectl("delete", "netpol", "clients-deny-egress", "clients-allow-dns");
 });
 
 test("a stopped node goes NotReady, its pods are recreated elsewhere and the Service follows; started again, it rejoins", async () => {

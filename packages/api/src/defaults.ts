@@ -6,6 +6,7 @@ import type { ResourceInfo } from "./resources.js";
 import { classify, isObject, schemaFor } from "./schema.js";
 import { defaultCustom } from "./apiextensions/custom.js";
 import { defaultCRD } from "./apiextensions/crd.js";
+import { defaultPolicyTypes } from "./validation/networkpolicy.js";
 
 type Obj = Record<string, unknown>;
 
@@ -86,6 +87,7 @@ const hooks: Record<string, (o: Obj) => void> = {
     if (!isObject(meta.labels) || Object.keys(meta.labels).length === 0)
       meta.labels = { ...labels };
   },
+  ["io.k8s.api.networking.v1.NetworkPolicySpec"]: defaultPolicyTypes,
   // SetDefaults_Subject (rbac/v1): a User's or Group's apiGroup is RBAC's.
   ["io.k8s.api.rbac.v1.Subject"]: (subject) => {
     if (subject.apiGroup !== undefined && subject.apiGroup !== "") return;

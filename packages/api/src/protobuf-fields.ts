@@ -2260,6 +2260,10 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.networking.v1.HTTPIngressRuleValue": {
     paths: [1, "k8s.io.api.networking.v1.HTTPIngressPath", "repeated"],
   },
+  "k8s.io.api.networking.v1.IPBlock": {
+    cidr: [1, "string", ""],
+    except: [2, "string", "repeated"],
+  },
   "k8s.io.api.networking.v1.Ingress": {
     metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
     spec: [2, "k8s.io.api.networking.v1.IngressSpec", "", 1],
@@ -2328,6 +2332,38 @@ export const protobufMessages: Record<string, Record<string, ProtoField>> = {
   "k8s.io.api.networking.v1.IngressTLS": {
     hosts: [1, "string", "repeated"],
     secretName: [2, "string", "", 1],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicy": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta", "", 1],
+    spec: [2, "k8s.io.api.networking.v1.NetworkPolicySpec", "", 1],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicyEgressRule": {
+    ports: [1, "k8s.io.api.networking.v1.NetworkPolicyPort", "repeated"],
+    to: [2, "k8s.io.api.networking.v1.NetworkPolicyPeer", "repeated"],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicyIngressRule": {
+    ports: [1, "k8s.io.api.networking.v1.NetworkPolicyPort", "repeated"],
+    from: [2, "k8s.io.api.networking.v1.NetworkPolicyPeer", "repeated"],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicyList": {
+    metadata: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta", "", 1],
+    items: [2, "k8s.io.api.networking.v1.NetworkPolicy", "repeated"],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicyPeer": {
+    podSelector: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    namespaceSelector: [2, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    ipBlock: [3, "k8s.io.api.networking.v1.IPBlock", ""],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicyPort": {
+    protocol: [1, "string", ""],
+    port: [2, "k8s.io.apimachinery.pkg.util.intstr.IntOrString", ""],
+    endPort: [3, "int32", ""],
+  },
+  "k8s.io.api.networking.v1.NetworkPolicySpec": {
+    podSelector: [1, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector", ""],
+    ingress: [2, "k8s.io.api.networking.v1.NetworkPolicyIngressRule", "repeated"],
+    egress: [3, "k8s.io.api.networking.v1.NetworkPolicyEgressRule", "repeated"],
+    policyTypes: [4, "string", "repeated"],
   },
   "k8s.io.api.networking.v1.ServiceBackendPort": {
     name: [1, "string", "", 1],

@@ -279,6 +279,10 @@ export const resources: readonly ResourceInfo[] = [
     false,
     { subresources: ["status"], hasSpec: true },
   ),
+  res("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, {
+    shortNames: ["netpol"],
+    hasSpec: true,
+  }),
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

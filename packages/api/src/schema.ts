@@ -19,6 +19,7 @@ import * as replicationcontroller from "./schemas/replicationcontroller.js";
 import * as admissionpolicy from "./schemas/admissionpolicy.js";
 import * as ingress from "./schemas/ingress.js";
 import * as flowcontrol from "./schemas/flowcontrol.js";
+import * as networkpolicy from "./schemas/networkpolicy.js";
 
 export * from "./schemas/meta.js";
 export * from "./schemas/core.js";
@@ -36,6 +37,7 @@ export * from "./schemas/replicationcontroller.js";
 export * from "./schemas/admissionpolicy.js";
 export * from "./schemas/ingress.js";
 export * from "./schemas/flowcontrol.js";
+export * from "./schemas/networkpolicy.js";
 
 /** Schemas of the kinds served as resources, by kind. */
 const kindSchemas: Record<string, TObject> = {
@@ -79,6 +81,7 @@ const kindSchemas: Record<string, TObject> = {
   IngressClass: ingress.IngressClassSchema,
   FlowSchema: flowcontrol.FlowSchemaSchema,
   PriorityLevelConfiguration: flowcontrol.PriorityLevelConfigurationSchema,
+  NetworkPolicy: networkpolicy.NetworkPolicySchema,
 };
 
 const listSchemas = new Map<string, TObject>();

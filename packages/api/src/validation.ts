@@ -29,6 +29,7 @@ import {
 } from "./validation/admissionregistration.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "./validation/meta.js";
 import { validatePodDisruptionBudget } from "./validation/policy.js";
+import { validateNetworkPolicy } from "./validation/networkpolicy.js";
 import {
   validateLimitRange,
   validatePriorityClass,
@@ -154,6 +155,7 @@ const moreKindValidators: Record<string, (errs: FieldErrors, obj: never) => void
   IngressClass: validateIngressClass,
   FlowSchema: validateFlowSchema,
   PriorityLevelConfiguration: validatePriorityLevelConfiguration,
+  NetworkPolicy: validateNetworkPolicy,
 };
 const moreUpdateValidators: Record<string, (errs: FieldErrors, now: never, old: never) => void> = {
   RoleBinding: validateBindingUpdate,

@@ -1221,6 +1221,21 @@ const storageclasses: Printer = {
   },
 };
 
+// printNetworkPolicy: the description is extensions/v1beta1's, as Kubernetes' printer uses.
+const networkpolicies: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Pod-Selector",
+      "Selects the pods to which this NetworkPolicy object applies.  The array of ingress rules is applied to any pods selected by this field. Multiple network policies can select the same set of pods.  In this case, the ingress rules for each are combined additively. This field is NOT optional and follows standard label selector semantics. An empty podSelector matches all pods in this namespace.",
+    ),
+    AGE,
+  ],
+  row: (np, now) => ({
+    cells: [name(np), formatLabelSelector(rec(np["spec"])["podSelector"]), age(np, now)],
+  }),
+};
+
 const poddisruptionbudgets: Printer = {
   columns: [
     NAME,
@@ -1592,6 +1607,7 @@ const PRINTERS: Record<string, Printer> = {
   "flowcontrol.apiserver.k8s.io/prioritylevelconfigurations": prioritylevelconfigurations,
   "admissionregistration.k8s.io/validatingadmissionpolicybindings":
     validatingadmissionpolicybindings,
+  "networking.k8s.io/networkpolicies": networkpolicies,
 };
 
 /**

@@ -150,6 +150,22 @@ const objects: Record<string, Record<string, unknown>> = {
     volumeBindingMode: "Immediate",
   },
   PodDisruptionBudget: { metadata: { name: "budget" }, spec: { minAvailable: 1, selector } },
+  NetworkPolicy: {
+    metadata: { name: "web-policy" },
+    spec: {
+      podSelector: selector,
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: { role: "client" } }, namespaceSelector: {} },
+            { ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } },
+          ],
+          ports: [{ port: "http" }, { protocol: "UDP", port: 9000, endPort: 9010 }],
+        },
+      ],
+      egress: [{ to: [{ namespaceSelector: { matchLabels: { team: "a" } } }] }],
+    },
+  },
   PriorityClass: { metadata: { name: "high" }, value: 1000, description: "important" },
   Role: {
     metadata: { name: "reader" },

@@ -6,6 +6,9 @@ import { RestClient, SharedInformerFactory, loadClientConfig, silentLogger } fro
 import type { Logger, SharedInformer } from "@skiff/client";
 import { Kernel } from "./kernel.js";
 import { ensureRules, removeRules } from "./iptables.js";
+import { PolicyEnforcer } from "./enforcer.js";
+import { SerialRunner } from "./runner.js";
+import { removePolicies } from "./netpol-iptables.js";
 import { annotationPatch, internalIP, nodeNet, ownAnnotations } from "./nodes.js";
 import type { Backend, Node } from "./nodes.js";
 import { planNetwork, vxlanDeviceName } from "./plan.js";
@@ -29,6 +32,8 @@ export interface NetAgentOptions {
   ipMasq?: boolean;
   /** Default 30 s. */
   resyncPeriodMs?: number;
+  /** Enforce NetworkPolicies (default true); false removes any rules a run before left. */
+  networkPolicy?: boolean;
   log?: Logger;
 }
 
@@ -55,10 +60,10 @@ export class NetAgent {
   private factory?: SharedInformerFactory;
   private nodes?: SharedInformer<Node>;
   private kernel?: Kernel;
+  /** NetworkPolicy enforcement, unless turned off. */
+  policies?: PolicyEnforcer;
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly runner: SerialRunner;
   private markReady!: () => void;
   /** Resolves once the first sync is done. */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -67,6 +72,17 @@ export class NetAgent {
 
   constructor(private readonly options: NetAgentOptions) {
     this.log = options.log ?? silentLogger;
+    this.runner = new SerialRunner(
+      async () => {
+        const result = await this.sync();
+        if (result) {
+          this.lastSync = result;
+          this.markReady();
+        }
+      },
+      this.log,
+      "sync failed",
+    );
     this.backend = options.backend ?? "vxlan";
     this.clusterCIDR = options.clusterCIDR ?? defaultClusterCIDR;
     this.vni = options.vxlanVNI ?? 1;
@@ -88,6 +104,9 @@ export class NetAgent {
       },
       delete: () => this.kick(),
     });
+    if (this.options.networkPolicy ?? true)
+      this.policies = new PolicyEnforcer(this.factory, this.options.nodeName, this.log);
+    else await removePolicies();
     this.kernel = new Kernel();
     this.factory.start();
     await this.factory.waitForCacheSync();
@@ -96,40 +115,26 @@ export class NetAgent {
       "node cache synced",
     );
     this.kick();
-    this.timer = setInterval(() => this.kick(), this.options.resyncPeriodMs ?? 30_000);
+    this.policies?.kick();
+    this.timer = setInterval(() => {
+      this.kick();
+      this.policies?.kick();
+    }, this.options.resyncPeriodMs ?? 30_000);
     await this.ready;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.timer);
     this.factory?.stop();
-    await this.running;
+    await this.runner.stop();
+    await this.policies?.stop();
     this.kernel?.close();
     this.client?.close();
   }
 
   /** Runs a sync now, or once more after the one running. */
   private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          const result = await this.sync();
-          if (result) {
-            this.lastSync = result;
-            this.markReady();
-          }
-        } catch (err) {
-          this.log.error({ err: err instanceof Error ? err.message : String(err) }, "sync failed");
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.running = undefined));
+    this.runner.kick();
   }
 
   /** One pass; undefined while our Node has no podCIDR or address yet. */
@@ -225,7 +230,7 @@ export async function cleanupNet(log: Logger = silentLogger): Promise<void> {
   const kernel = new Kernel();
   try {
     const { links, routes } = await kernel.removeAll();
-    const chains = await removeRules();
+    const chains = [...(await removeRules()), ...(await removePolicies())];
     log.info({ links, routes, chains }, "cleaned up");
   } finally {
     kernel.close();

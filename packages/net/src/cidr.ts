@@ -42,6 +42,12 @@ export function cidrContains(outer: string, inner: string): boolean {
   return i.prefix >= o.prefix && (i.network & mask(o.prefix)) >>> 0 === o.network;
 }
 
+/** A CIDR as iptables prints it: host bits cleared ("10.1.2.3/16" → "10.1.0.0/16"). */
+export function canonicalCIDR(cidr: string): string {
+  const c = parseCIDR(cidr);
+  return `${numberToIp(c.network)}/${c.prefix}`;
+}
+
 /** Whether two CIDRs share any address. */
 export function cidrOverlaps(a: string, b: string): boolean {
   return cidrContains(a, b) || cidrContains(b, a);

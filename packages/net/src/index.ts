@@ -17,3 +17,6 @@ export * from "./plan.js";
 export * from "./kernel.js";
 export * from "./iptables.js";
 export * from "./agent.js";
+export * from "./policy.js";
+export * from "./netpol-iptables.js";
+export * from "./enforcer.js";

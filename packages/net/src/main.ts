@@ -54,6 +54,11 @@ const argv = yargs(hideBin(process.argv))
     default: true,
     describe: "masquerade pod → outside traffic",
   })
+  .option("network-policy", {
+    type: "boolean",
+    default: true,
+    describe: "enforce NetworkPolicies with iptables (calico's role)",
+  })
   .option("resync-period", {
     type: "string",
     default: "30s",
@@ -93,9 +98,11 @@ async function main(): Promise<void> {
     vxlanPort: argv["vxlan-port"],
     ipMasq: argv["ip-masq"],
     resyncPeriodMs: argv["resync-period"],
+    networkPolicy: argv["network-policy"],
     log,
   });
-  // As flannel: a signal stops the agent; routes and rules stay so that pod traffic keeps flowing.
+  // As flannel: a signal stops the agent; routes and rules stay so that pod traffic keeps flowing
+  // (and, as calico, NetworkPolicies stay enforced while the agent restarts).
   const stop = (signal: string): void => {
     log.info({ signal }, "stopping; leaving routes and rules in place");
     void agent.stop().then(() => process.exit(0));

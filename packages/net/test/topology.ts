@@ -29,6 +29,8 @@ export interface Topology {
   sh(cmd: string, ...args: string[]): Promise<string>;
   /** Starts a process in a namespace; it is killed by destroy(). */
   spawnIn(netns: string, args: string[]): ChildProcess;
+  /** One more pod on node i: namespace <prefix>-p<i>-<n>, eth0 10.244.<i>.<n>/24. */
+  addPod(node: SimNode, n: number): Promise<string>;
   destroy(): Promise<void>;
 }
 
@@ -137,7 +139,29 @@ export async function buildTopology(
     await destroy();
     throw e;
   }
-  return { prefix, switchNetns, outsideIP: "192.168.77.254", nodes, sh, spawnIn, destroy };
+  const addPod = async (node: SimNode, n: number): Promise<string> => {
+    const netns = `${node.pod}-${n}`;
+    all.push(netns);
+    await quiet("ip", "netns", "del", netns);
+    await sh("ip", "netns", "add", netns);
+    await ip(node.netns, `link add pod${n} type veth peer name eth0 netns ${netns}`);
+    await ip(node.netns, `link set pod${n} master cbr0 up`);
+    await ip(netns, "link set lo up");
+    await ip(netns, `addr add ${node.podCIDR.replace(".0/24", `.${n}`)}/24 dev eth0`);
+    await ip(netns, "link set eth0 up");
+    await ip(netns, `route add default via ${node.podCIDR.replace(".0/24", ".1")}`);
+    return netns;
+  };
+  return {
+    prefix,
+    switchNetns,
+    outsideIP: "192.168.77.254",
+    nodes,
+    sh,
+    spawnIn,
+    addPod,
+    destroy,
+  };
 }
 
 /** A TCP server in `netns` that answers each connection with the caller's address. */

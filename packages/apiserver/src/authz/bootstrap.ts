@@ -338,9 +338,15 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
   },
   {
     // skiff-net (flannel's role): reads the nodes' pod CIDRs and writes its own node's
-    // annotations (flannel's ClusterRole grants the same on nodes and nodes/status).
+    // annotations (flannel's ClusterRole grants the same on nodes and nodes/status); and
+    // (calico-node's role) reads pods, namespaces and NetworkPolicies to enforce them.
     name: "system:skiff-net",
-    rules: [rule(READ, [""], ["nodes"]), rule(["patch"], [""], ["nodes", "nodes/status"])],
+    rules: [
+      rule(READ, [""], ["nodes"]),
+      rule(["patch"], [""], ["nodes", "nodes/status"]),
+      rule(READ, [""], ["pods", "namespaces"]),
+      rule(READ, ["networking.k8s.io"], ["networkpolicies"]),
+    ],
   },
   {
     // metrics-server's role for metrics.k8s.io (Skiff serves that group itself), aggregated
