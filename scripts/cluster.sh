@@ -19,6 +19,10 @@ server=https://127.0.0.1:$api_port
 # ETCD=1 or 3; by default what the existing data was made with, else 1.
 etcd_members=${ETCD:-$(cat "$state/etcd/members" 2>/dev/null || echo 1)}
 etcd_port=${SKIFF_ETCD_PORT:-2379} # client port of the first member; peers and others follow
+# SKIFF_CONTROL_PLANE_ONLY=1: etcd, apiserver, controller-manager and scheduler only (no node,
+# no add-ons): for benchmarks that bring their own (simulated) nodes and must not touch this
+# host's Docker engine or iptables. Everything else is as `make up`.
+control_plane_only=${SKIFF_CONTROL_PLANE_ONLY:-}
 
 say() { echo "==> $*"; }
 die() {
@@ -175,6 +179,10 @@ up() {
   start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig" \
     --root-ca-file="$certs/ca.crt" --local-path-root="$state/local-path"
   start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
+  if [ -n "$control_plane_only" ]; then
+    say "control plane up in $((SECONDS - started))s (SKIFF_CONTROL_PLANE_ONLY: no node, no add-ons)"
+    return
+  fi
   start kubelet node packages/kubelet/dist/main.js --kubeconfig="$certs/kubelet.kubeconfig" \
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"
   start proxy node packages/kube-proxy/dist/main.js --kubeconfig="$certs/proxy.kubeconfig" \
