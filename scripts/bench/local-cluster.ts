@@ -72,6 +72,8 @@ export class LocalCluster {
       SKIFF_API_PORT: String(opts.apiPort ?? 47443),
       SKIFF_ETCD_PORT: String(opts.etcdPort ?? 47379),
       SKIFF_CONTROL_PLANE_ONLY: "1",
+      SKIFF_CONTROLLER_MANAGER_PORT: String((opts.apiPort ?? 47443) + 1),
+      SKIFF_SCHEDULER_PORT: String((opts.apiPort ?? 47443) + 2),
       ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
     };
   }
