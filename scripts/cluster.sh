@@ -11,14 +11,22 @@ logs=$state/logs
 run=$state/run
 certs=$state/certs
 node_name=$(hostname)
-# The API-heavy components allocate fast: a 64 MiB young generation (V8's default is 16)
-# cuts their garbage collection a lot (docs/benchmarks.md, scheduler: ~15 % more pods/s).
-node_flags=--max-semi-space-size=64
+# The young generation of the API-heavy components, kept at V8's own 16 MiB semi-space on
+# purpose: 64 gave the scheduler ~15 % more pods/s but cost each busy process ~100 MB of RSS
+# (two 64 MiB semi-spaces), a third of issue 20's 300 MB for the whole control plane
+# (docs/benchmarks.md, control-plane memory).
+node_flags=--max-semi-space-size=16
 api_port=${SKIFF_API_PORT:-6443}
 server=https://127.0.0.1:$api_port
 # ETCD=1 or 3; by default what the existing data was made with, else 1.
 etcd_members=${ETCD:-$(cat "$state/etcd/members" 2>/dev/null || echo 1)}
 etcd_port=${SKIFF_ETCD_PORT:-2379} # client port of the first member; peers and others follow
+# SKIFF_CONTROL_PLANE_ONLY=1: etcd, apiserver, controller-manager and scheduler only (no node,
+# no add-ons): for benchmarks that bring their own (simulated) nodes and must not touch this
+# host's Docker engine or iptables. Everything else is as `make up`.
+control_plane_only=${SKIFF_CONTROL_PLANE_ONLY:-}
+cm_port=${SKIFF_CONTROLLER_MANAGER_PORT:-10257} # their health/metrics ports (their defaults)
+scheduler_port=${SKIFF_SCHEDULER_PORT:-10259}
 
 say() { echo "==> $*"; }
 die() {
@@ -175,8 +183,14 @@ up() {
   wait_for apiserver 30 apiserver curl_api /readyz
 
   start controller-manager node $node_flags packages/controller-manager/dist/main.js --kubeconfig="$certs/controller-manager.kubeconfig" \
-    --root-ca-file="$certs/ca.crt" --local-path-root="$state/local-path" --use-service-account-credentials
-  start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig"
+    --root-ca-file="$certs/ca.crt" --local-path-root="$state/local-path" --port="$cm_port" \
+    --use-service-account-credentials
+  start scheduler node $node_flags packages/scheduler/dist/main.js --kubeconfig="$certs/scheduler.kubeconfig" \
+    --port="$scheduler_port"
+  if [ -n "$control_plane_only" ]; then
+    say "control plane up in $((SECONDS - started))s (SKIFF_CONTROL_PLANE_ONLY: no node, no add-ons)"
+    return
+  fi
   start kubelet node packages/kubelet/dist/main.js --kubeconfig="$certs/kubelet.kubeconfig" \
     --node-name="$node_name" --root-dir="$state/kubelet" --client-ca-file="$certs/ca.crt"
   start proxy node packages/kube-proxy/dist/main.js --kubeconfig="$certs/proxy.kubeconfig" \

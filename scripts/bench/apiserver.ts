@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const server = spawn(
     process.execPath,
     [
-      "--max-semi-space-size=64", // as scripts/cluster.sh runs it
+      "--max-semi-space-size=16", // as scripts/cluster.sh runs it
       ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
       join(root, "packages/apiserver/dist/main.js"),
       `--etcd-servers=${etcd.endpoints.join(",")}`,

@@ -34,7 +34,7 @@ const deployments = client
 const cm = spawn(
   process.execPath,
   [
-    "--max-semi-space-size=64", // as scripts/cluster.sh runs it
+    "--max-semi-space-size=16", // as scripts/cluster.sh runs it
     "--conditions=source",
     "--import",
     "tsx",

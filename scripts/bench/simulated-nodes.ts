@@ -46,7 +46,7 @@ const kubeconfig = join(certs, "admin.kubeconfig");
 const apiserver = spawn(
   process.execPath,
   [
-    "--max-semi-space-size=64", // as scripts/cluster.sh runs it
+    "--max-semi-space-size=16", // as scripts/cluster.sh runs it
     join(root, "packages/apiserver/dist/main.js"),
     `--etcd-servers=${etcd.endpoints.join(",")}`,
     "--bind-address=127.0.0.1",

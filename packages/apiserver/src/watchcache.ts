@@ -7,7 +7,12 @@
 //   if R is older than the history it is refused with GoneError (the client relists).
 // - A watcher's filter decides what it sees: an object that stops matching arrives as
 //   DELETED, one that starts matching as ADDED.
-// - Events already seen are kept as serialized JSON once, shared by all watchers.
+// - An event is serialized once while it fans out, shared by all watchers of that moment;
+//   the history keeps the object, not the JSON (a replay serializes again).
+// - The history keeps at most `historySize` events, and drops events older than
+//   `freshMs` (75 s, Kubernetes' eventFreshDuration) beyond the newest `minHistory` (100,
+//   Kubernetes' smallest watch-cache capacity): a watcher that resumes within 75 s (or from a
+//   bookmark, sent every minute) never needs a relist, while an idle resource holds little.
 import type { Storage, WatchEventRaw } from "./storage.js";
 import { GoneError } from "./errors.js";
 
@@ -20,6 +25,17 @@ export interface CacheEvent {
   object: KubeObject;
   prevObject?: KubeObject;
   revision: number;
+  /** The JSON watch line, shared by the watchers it fans out to; dropped once sent. */
+  line?: string;
+}
+
+export interface HistoryLimits {
+  /** Most events kept (default 10,000). */
+  historySize?: number;
+  /** Events older than this (ms) are dropped beyond the newest `minHistory` (default 75 s). */
+  freshMs?: number;
+  /** Events always kept, however old (default 100). */
+  minHistory?: number;
 }
 
 export interface Watcher {
@@ -46,6 +62,11 @@ export function withVersion(value: Record<string, unknown>, rev: number): KubeOb
 export class WatchCache {
   private state = new Map<string, KubeObject>();
   private history: CacheEvent[] = [];
+  /** When each history event arrived (Date.now()), parallel to `history`. */
+  private historyAt: number[] = [];
+  private readonly historySize: number;
+  private readonly freshMs: number;
+  private readonly minHistory: number;
   /** Events with revision > oldest are all in history. */
   private oldest = 0;
   private revision = 0;
@@ -62,11 +83,16 @@ export class WatchCache {
   constructor(
     private readonly storage: Storage,
     private readonly prefix: string,
-    private readonly historySize = 10_000,
+    limits: number | HistoryLimits = {},
     private readonly log: (msg: string) => void = () => {},
     /** Applied to every object read from storage (custom resources' apiVersion). */
     private readonly decode: (obj: KubeObject) => KubeObject = (o) => o,
-  ) {}
+  ) {
+    const l = typeof limits === "number" ? { historySize: limits } : limits;
+    this.historySize = l.historySize ?? 10_000;
+    this.freshMs = l.freshMs ?? 75_000;
+    this.minHistory = Math.min(l.minHistory ?? 100, this.historySize);
+  }
 
   /** Lists the prefix, then watches it from the list's revision. Idempotent. */
   start(): Promise<void> {
@@ -96,6 +122,7 @@ export class WatchCache {
     this.state = state;
     this.synced = true;
     this.history = [];
+    this.historyAt = [];
     this.oldest = revision;
     this.revision = revision;
     this.keysAtRevision.clear();
@@ -153,14 +180,27 @@ export class WatchCache {
       }
       this.revision = r.modRevision;
       this.history.push(ev);
-      if (this.history.length > this.historySize) {
-        const dropped = this.history.splice(0, this.history.length - this.historySize);
-        this.oldest = dropped[dropped.length - 1]!.revision;
-      }
+      this.historyAt.push(Date.now());
       for (const entry of this.watchers)
         if (ev.revision > entry.after) deliver(entry.w, entry.filter, ev);
+      ev.line = undefined;
     }
     if (raw.length) this.revision = Math.max(this.revision, raw[raw.length - 1]!.modRevision);
+    this.prune();
+  }
+
+  /** Drops history beyond `historySize`, and events older than `freshMs` beyond `minHistory`. */
+  private prune(now = Date.now()): void {
+    let drop = Math.max(0, this.history.length - this.historySize);
+    while (
+      this.history.length - drop > this.minHistory &&
+      now - this.historyAt[drop]! > this.freshMs
+    )
+      drop++;
+    if (drop === 0) return;
+    const dropped = this.history.splice(0, drop);
+    this.historyAt.splice(0, drop);
+    this.oldest = dropped[dropped.length - 1]!.revision;
   }
 
   /**
@@ -215,6 +255,7 @@ export class WatchCache {
       }
       for (const ev of this.history) {
         if (ev.revision > opts.fromRevision) deliver(w, opts.filter, ev);
+        ev.line = undefined;
       }
       // A start ahead of the cache (see reachable): events up to it are not for this watcher.
       entry.after = opts.fromRevision;
@@ -227,6 +268,7 @@ export class WatchCache {
 
   /** Sends a bookmark with the current revision to every watcher that wants one. */
   bookmarkAll(): void {
+    this.prune(); // a resource that stopped changing lets its old events go too
     for (const entry of this.watchers) entry.w.bookmark(Math.max(this.revision, entry.after));
   }
 

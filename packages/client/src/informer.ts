@@ -16,6 +16,9 @@
 //   update(obj, obj) with an unchanged resourceVersion; it is not a relist. Controllers use
 //   it to retry; handlers that only care about changes compare resourceVersions.
 // - Cached objects are read-only (see store.ts).
+// - A `transform` (client-go's SetTransform) is applied to every object before it is cached
+//   or handed to a handler: `stripManagedFields` keeps the bookkeeping no controller reads
+//   out of the cache, as Kubernetes' scheduler and controller-manager do.
 import { apiVersionOf, matchesLabels, parseLabelSelector, type ResourceInfo } from "@skiff/api";
 import { defaultLogger, type Logger } from "./log.js";
 import {
@@ -52,6 +55,18 @@ export interface InformerOptions<T extends KubeObject> {
   logger?: Logger;
   /** Tuning passed to the reflector (page size, watch timeout, backoff). */
   reflector?: Omit<ReflectorOptions, "labelSelector" | "fieldSelector" | "logger">;
+  /** Applied to each object as it arrives, before the cache and handlers see it. */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * Drops `metadata.managedFields` (in place: the object was just decoded for this informer).
+ * Server-side apply's bookkeeping is often the larger half of a small object, and a
+ * controller's update without it keeps what the server stored.
+ */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata && "managedFields" in obj.metadata) delete obj.metadata.managedFields;
+  return obj;
 }
 
 /** Read access to an informer's cache. Returned objects are read-only. */
@@ -96,12 +111,14 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
   private stopped = false;
   private syncWaiters: ((synced: boolean) => void)[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly transform: (obj: T) => T;
 
   constructor(
     lw: ListerWatcher<T>,
     private readonly opts: InformerOptions<T> & { name?: string } = {},
   ) {
     this.store = new Store<T>(opts.indexers);
+    this.transform = opts.transform ?? ((o) => o);
     this.log = opts.logger ?? defaultLogger;
     this.name = opts.name ?? opts.reflector?.name ?? "objects";
     this.reflector = new Reflector<T>(lw, this, {
@@ -172,7 +189,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
 
   // ---- ReflectorSink: update the cache, then tell the handlers ----
 
-  replace(items: T[], resourceVersion: string): void {
+  replace(listed: T[], resourceVersion: string): void {
+    const items = listed.map(this.transform);
     const before = new Map(this.store.listKeys().map((k) => [k, this.store.get(k)!]));
     this.store.replace(items, resourceVersion);
     const initial = !this.synced;
@@ -201,14 +219,16 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
     this.upsert(obj);
   }
 
-  private upsert(obj: T): void {
+  private upsert(received: T): void {
+    const obj = this.transform(received);
     const old = this.store.get(this.store.keyFunc(obj));
     this.store.update(obj);
     if (old) this.notify("update", (h) => h.update?.(old, obj));
     else this.notify("add", (h) => h.add?.(obj, false));
   }
 
-  delete(obj: T): void {
+  delete(received: T): void {
+    const obj = this.transform(received);
     const key = this.store.keyFunc(obj);
     if (!this.store.has(key)) return; // never seen (or already gone): nothing to tell
     this.store.delete(key);
@@ -249,7 +269,13 @@ export class SharedInformerFactory {
 
   constructor(
     private readonly client: RestClient,
-    private readonly opts: { resyncPeriodMs?: number; namespace?: string; logger?: Logger } = {},
+    private readonly opts: {
+      resyncPeriodMs?: number;
+      namespace?: string;
+      logger?: Logger;
+      /** Given to every informer this factory makes (e.g. `stripManagedFields`). */
+      transform?: (obj: KubeObject) => KubeObject;
+    } = {},
   ) {}
 
   /** The informer for a resource; the same arguments give the same informer. */
@@ -274,6 +300,7 @@ export class SharedInformerFactory {
         fieldSelector: opts.fieldSelector,
         resyncPeriodMs: this.opts.resyncPeriodMs,
         logger: this.opts.logger,
+        transform: this.opts.transform as ((obj: T) => T) | undefined,
       }) as unknown as SharedInformer<KubeObject>;
       this.informers.set(key, informer);
       if (this.started) informer.start();

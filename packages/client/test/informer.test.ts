@@ -10,6 +10,7 @@ import {
   SharedInformer,
   Watch,
   silentLogger,
+  stripManagedFields,
   type KubeList,
   type KubeObject,
   type ListOptions,
@@ -295,5 +296,31 @@ test("the lister filters by namespace and label selector", async () => {
   );
   assert.equal(l.namespace("b").get("web")?.metadata.namespace, "b");
   assert.equal(l.namespace("b").get("db"), undefined);
+  inf.stop();
+});
+
+test("with stripManagedFields neither the cache nor the handlers see managedFields", async () => {
+  const withFields = (name: string, rv: string): KubeObject => ({
+    metadata: { ...cm(name, rv).metadata, managedFields: [{ manager: "kubectl" }] },
+  });
+  const lw = new FakeLW();
+  lw.lists.push({ metadata: { resourceVersion: "1" }, items: [withFields("a", "1")] });
+  const inf = new SharedInformer(lw, {
+    logger: silentLogger,
+    reflector: fast,
+    transform: stripManagedFields,
+  });
+  const seen: unknown[] = [];
+  inf.addEventHandler({
+    add: (o) => seen.push(o.metadata.managedFields),
+    update: (_old, o) => seen.push(o.metadata.managedFields),
+  });
+  inf.start();
+  assert.equal(await inf.waitForSync(1000), true);
+  FakeLW.send(await lw.nextWatch(1), "MODIFIED", withFields("a", "2"));
+  for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen, [undefined, undefined]);
+  assert.equal(inf.lister().get("default/a")?.metadata.resourceVersion, "2");
+  assert.equal("managedFields" in inf.lister().get("default/a")!.metadata, false);
   inf.stop();
 });

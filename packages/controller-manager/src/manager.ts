@@ -13,6 +13,7 @@ import {
   LeaderElector,
   RestClient,
   SharedInformerFactory,
+  stripManagedFields,
   loadClientConfig,
   type ClientConfig,
   type Logger,
@@ -246,6 +247,8 @@ export class ControllerManager {
     const informers = new SharedInformerFactory(this.client, {
       resyncPeriodMs: this.opts.resyncPeriodMs ?? 30_000,
       logger: this.log,
+      // No controller reads managedFields; kube-controller-manager drops them too.
+      transform: stripManagedFields,
     });
     const accounts = this.opts.useServiceAccountCredentials
       ? new ServiceAccountClients(this.client, this.log)

@@ -12,6 +12,7 @@ import {
   EventRecorder,
   type EventRecorderStats,
   SharedInformerFactory,
+  stripManagedFields,
   defaultLogger,
   isConflict,
   isNotFound,
@@ -114,7 +115,11 @@ export class Scheduler {
     });
     const podsInfo = findResource("", "v1", "pods")!;
     this.podClient = opts.client.resource<Pod>(podsInfo);
-    this.factory = new SharedInformerFactory(opts.client, { logger: this.log });
+    // The scheduler never reads managedFields; kube-scheduler drops them from its caches too.
+    this.factory = new SharedInformerFactory(opts.client, {
+      logger: this.log,
+      transform: stripManagedFields,
+    });
     // Finished pods hold no resources: the scheduler never sees them.
     this.pods = this.factory.forResource<Pod>(podsInfo, {
       fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
