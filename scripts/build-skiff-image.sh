@@ -55,7 +55,7 @@ fi
 inputs=$( (
   echo "$base $(docker image inspect -f '{{.Id}}' "$base" 2>/dev/null || true)"
   git ls-files -co --exclude-standard -- package.json package-lock.json .npmrc tsconfig.base.json \
-    tsconfig.json packages deploy/Dockerfile deploy/node.sh deploy/certs.sh deploy/addons \
+    tsconfig.json packages deploy/Dockerfile deploy/node.sh deploy/certs.sh deploy/audit-policy.yaml deploy/addons \
     scripts/make-certs.sh scripts/busybox-image.sh scripts/addons.sh |
     grep -v '/test/' | sort | xargs sha256sum
 ) | sha256sum | cut -c1-16)
