@@ -26,6 +26,8 @@ import type { KubeObject } from "@skiff/client";
 import { pool } from "./lib.js";
 import {
   LocalCluster,
+  benchDeployment,
+  type BenchDeployment as Deployment,
   components,
   log,
   memory,
@@ -64,9 +66,6 @@ function row(label: string, s: Sample): string {
 interface Node extends KubeObject {
   spec?: { podCIDR?: string };
   status?: { conditions?: { type: string; status: string }[] };
-}
-interface Deployment extends KubeObject {
-  status?: { availableReplicas?: number };
 }
 
 let apiErrors = 0;
@@ -110,26 +109,7 @@ async function main(): Promise<string> {
     Array.from({ length: deployments }, (_, i) => `app-${String(i).padStart(2, "0")}`),
     10,
     async (name) => {
-      await depApi.create({
-        metadata: { name, namespace: "bench" },
-        spec: {
-          replicas,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: {
-              containers: [
-                {
-                  name: "app",
-                  image: "skiff.local/busybox:1.36",
-                  command: ["sleep", "3600"],
-                  resources: { requests: { cpu: "10m", memory: "16Mi" } },
-                },
-              ],
-            },
-          },
-        },
-      } as Deployment);
+      await depApi.create(benchDeployment(name, "bench", replicas));
     },
   );
   const want = deployments * replicas;

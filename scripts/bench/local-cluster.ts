@@ -13,6 +13,7 @@ import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RestClient, loadClientConfig } from "@skiff/client";
+import type { KubeObject } from "@skiff/client";
 import { pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -184,4 +185,37 @@ export async function retry<T>(fn: () => Promise<T>, onError: () => void = () =>
       await sleep(2000);
     }
   }
+}
+
+export interface BenchDeployment extends KubeObject {
+  spec: { replicas: number };
+  status?: { availableReplicas?: number };
+}
+
+/** A Deployment of `replicas` sleeping busybox pods with small requests, labelled app=<name>. */
+export function benchDeployment(
+  name: string,
+  namespace: string,
+  replicas: number,
+): BenchDeployment {
+  return {
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: "app",
+              image: "skiff.local/busybox:1.36",
+              command: ["sleep", "3600"],
+              resources: { requests: { cpu: "10m", memory: "16Mi" } },
+            },
+          ],
+        },
+      },
+    },
+  } as BenchDeployment;
 }

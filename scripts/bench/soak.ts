@@ -14,7 +14,15 @@
 import { loadavg } from "node:os";
 import { findResource } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
-import { LocalCluster, log, retry, sleep, sumOfThree } from "./local-cluster.js";
+import {
+  LocalCluster,
+  benchDeployment,
+  log,
+  retry,
+  sleep,
+  sumOfThree,
+  type BenchDeployment as Deployment,
+} from "./local-cluster.js";
 
 const arg = (name: string, def: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
@@ -28,10 +36,6 @@ const cluster = new LocalCluster({
   keepLogs: arg("keep-logs", "") || undefined,
 });
 
-interface Deployment extends KubeObject {
-  spec: { replicas: number };
-  status?: { availableReplicas?: number };
-}
 interface Endpoints extends KubeObject {
   subsets?: { addresses?: { ip: string }[] }[];
 }
@@ -60,27 +64,7 @@ async function main(): Promise<string> {
   const svcs = c.resource(findResource("", "v1", "services")!).namespace("soak");
   const eps = c.resource<Endpoints>(findResource("", "v1", "endpoints")!).namespace("soak");
   await cluster.startKubelets();
-  for (const name of names)
-    await deps.create({
-      metadata: { name, namespace: "soak" },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: {
-            containers: [
-              {
-                name: "app",
-                image: "skiff.local/busybox:1.36",
-                command: ["sleep", "3600"],
-                resources: { requests: { cpu: "10m", memory: "16Mi" } },
-              },
-            ],
-          },
-        },
-      },
-    } as Deployment);
+  for (const name of names) await deps.create(benchDeployment(name, "soak", 2));
 
   const rows: string[] = [];
   const record = async (minute: number) => {
