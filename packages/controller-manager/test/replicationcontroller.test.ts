@@ -13,7 +13,7 @@ let c: Cluster;
 let dir: string;
 let stopKubelet: () => Promise<void>;
 before(async () => {
-  c = await startCluster(["replicationcontroller", "garbagecollector"]);
+  c = await startCluster(["replicationcontroller", "garbagecollector", "resourcequota"]);
   stopKubelet = simulateKubelet(c, "default");
   dir = await mkdtemp(join(tmpdir(), "skiff-rc-"));
 });
@@ -124,5 +124,23 @@ test("an RC whose selector does not match its template is refused with the field
   assert.match(
     err,
     /spec\.template\.metadata\.labels: Invalid value: map\[string\]string\{"app":"bad"\}: `selector` does not match template `labels`/,
+  );
+});
+
+test("a quota counts ReplicationControllers and refuses the one over its limit", async () => {
+  await kubectl("create", "namespace", "rc-quota");
+  await kubectl("-n", "rc-quota", "create", "quota", "rcs", "--hard=replicationcontrollers=1");
+  const file = join(dir, "quota.yaml");
+  await writeFile(file, rcManifest("first", 0));
+  await kubectl("-n", "rc-quota", "create", "-f", file);
+  await eventually(
+    async () =>
+      /replicationcontrollers: 1\/1/.test(await kubectl("-n", "rc-quota", "get", "quota")),
+    "the quota controller counting the RC",
+  );
+  await writeFile(file, rcManifest("second", 0));
+  assert.match(
+    await kubectlFails("-n", "rc-quota", "create", "-f", file),
+    /replicationcontrollers "second" is forbidden: exceeded quota: rcs, requested: replicationcontrollers=1, used: replicationcontrollers=1, limited: replicationcontrollers=1/,
   );
 });

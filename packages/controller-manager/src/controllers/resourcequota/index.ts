@@ -31,6 +31,7 @@ export const quotaResources: [group: string, resource: string][] = [
   ["", "configmaps"],
   ["", "secrets"],
   ["", "persistentvolumeclaims"],
+  ["", "replicationcontrollers"],
   ["apps", "deployments"],
   ["apps", "replicasets"],
   ["apps", "statefulsets"],
