@@ -5,7 +5,7 @@ import { ApiError, RestClient, loadClientConfig, silentLogger } from "@skiff/cli
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { ControllerManager } from "../src/index.js";
 import { ServiceAccountClients } from "../src/credentials.js";
-import { eventually } from "./helpers.js";
+import { eventually, startCluster } from "./helpers.js";
 
 let api: TestApiserver;
 let admin: RestClient;
@@ -104,5 +104,22 @@ test("the controller-manager leads as kube-system/kube-controller-manager throug
     );
   } finally {
     await cm.stop();
+  }
+});
+
+test("the volume binder, as kube-system/persistent-volume-binder, makes the default local-path StorageClass", async () => {
+  const c = await startCluster(["persistentvolume-binder"]);
+  try {
+    const classes = c.client.resource(findResource("storage.k8s.io", "v1", "storageclasses")!);
+    const made = await eventually(
+      async () => (await classes.list()).items.find((s) => s.metadata.name === "local-path"),
+      "the default StorageClass",
+    );
+    assert.equal(
+      made.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"],
+      "true",
+    );
+  } finally {
+    await c.stop();
   }
 });

@@ -117,6 +117,9 @@ export const CONTROLLER_ROLES: Record<string, PolicyRule[]> = {
     rule(["update"], [""], ["persistentvolumeclaims/status"]),
     rule(["list", "watch", "get", "create", "delete"], [""], ["pods"]),
     rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+    // Skiff: the binder is also the built-in local-path provisioner and makes its default
+    // StorageClass at start (in Kubernetes an add-on's manifest does).
+    rule(["create"], ["storage.k8s.io"], ["storageclasses"]),
     rule(["list", "watch"], [""], ["nodes"]),
     EVENTS,
     rule(["watch"], [""], ["events"]),
