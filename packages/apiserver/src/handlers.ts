@@ -1142,32 +1142,29 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   });
 }
 
-// The autoscaling/v1 Scale view of a Deployment, ReplicaSet or ReplicationController.
+// The autoscaling/v1 Scale view of a Deployment, ReplicaSet or ReplicationController, or of
+// a custom resource whose CRD names where its replicas and selector live.
 export function toScale(obj: KubeObject, info?: ResourceInfo): Record<string, unknown> {
   const m = meta(obj);
-  const selector = get(obj, "spec", "selector");
   const custom = info?.custom?.scale;
+  let replicas: unknown;
+  let current: unknown;
+  let selector: string | undefined;
   if (custom) {
-    // A custom resource's scale: its CRD names where replicas and the selector live.
-    const replicas = readJsonPath(obj, custom.specReplicasPath);
-    const current = readJsonPath(obj, custom.statusReplicasPath);
+    replicas = readJsonPath(obj, custom.specReplicasPath);
+    current = readJsonPath(obj, custom.statusReplicasPath);
     const sel = custom.labelSelectorPath ? readJsonPath(obj, custom.labelSelectorPath) : undefined;
-    return {
-      kind: "Scale",
-      apiVersion: "autoscaling/v1",
-      metadata: {
-        name: m.name,
-        namespace: m.namespace,
-        uid: m.uid,
-        resourceVersion: m.resourceVersion,
-        creationTimestamp: m.creationTimestamp,
-      },
-      spec: { replicas: typeof replicas === "number" ? replicas : 0 },
-      status: {
-        replicas: typeof current === "number" ? current : 0,
-        ...(typeof sel === "string" && sel ? { selector: sel } : {}),
-      },
-    };
+    selector = typeof sel === "string" && sel ? sel : undefined;
+  } else {
+    replicas = get(obj, "spec", "replicas");
+    current = get(obj, "status", "replicas");
+    const sel = get(obj, "spec", "selector");
+    // A ReplicationController's selector is a plain label map.
+    selector = !isObject(sel)
+      ? ""
+      : info?.kind === "ReplicationController"
+        ? selectorString({ matchLabels: sel })
+        : selectorString(sel);
   }
   return {
     kind: "Scale",
@@ -1179,15 +1176,10 @@ export function toScale(obj: KubeObject, info?: ResourceInfo): Record<string, un
       resourceVersion: m.resourceVersion,
       creationTimestamp: m.creationTimestamp,
     },
-    spec: { replicas: get(obj, "spec", "replicas") ?? 0 },
+    spec: { replicas: typeof replicas === "number" ? replicas : 0 },
     status: {
-      replicas: get(obj, "status", "replicas") ?? 0,
-      // A ReplicationController's selector is a plain label map.
-      selector: !isObject(selector)
-        ? ""
-        : info?.kind === "ReplicationController"
-          ? selectorString({ matchLabels: selector })
-          : selectorString(selector),
+      replicas: typeof current === "number" ? current : 0,
+      ...(selector !== undefined ? { selector } : {}),
     },
   };
 }
