@@ -85,6 +85,12 @@ export class DockerRuntime implements ContainerRuntime {
   >();
   // The previous CPU sample per container, to turn cumulative usage into a rate.
   private readonly cpuSamples = new Map<string, { at: number; usage: number }>();
+  /**
+   * Containers the engine reported an "oom" event for. Docker 20.10 sets State.OOMKilled only
+   * when containerd's OOM event reaches it before the exit; under load it may come just after,
+   * so the event stream is the second witness.
+   */
+  private readonly oomEvents = new Set<string>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: opts.socketPath ?? "/var/run/docker.sock" });
@@ -310,6 +316,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(id: string): Promise<void> {
+    this.oomEvents.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (err) {
@@ -338,7 +345,7 @@ export class DockerRuntime implements ContainerRuntime {
             ? "exited"
             : "unknown";
     const exitCode = typeof state.ExitCode === "number" ? state.ExitCode : undefined;
-    const oomKilled = state.OOMKilled === true;
+    const oomKilled = state.OOMKilled === true || this.oomEvents.has(str(d, "Id"));
     const image = str(rec(d, "Config"), "Image");
     const result: ContainerStatus = {
       id: str(d, "Id"),
@@ -611,6 +618,7 @@ export class DockerRuntime implements ContainerRuntime {
         if (attrs[LABEL_CONTAINER_NAME]) event.containerName = attrs[LABEL_CONTAINER_NAME];
         if (action === "die" && attrs.exitCode !== undefined)
           event.exitCode = Number(attrs.exitCode);
+        if (action === "oom") this.rememberOom(event.containerId);
         yield event;
       }
     } catch (err) {
@@ -619,6 +627,12 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   // ---- helpers ----
+
+  private rememberOom(id: string): void {
+    this.oomEvents.add(id);
+    // Bounded: the oldest entries belong to containers long since removed.
+    if (this.oomEvents.size > 1000) this.oomEvents.delete(this.oomEvents.values().next().value!);
+  }
 
   private labels(
     pod: PodRef,
