@@ -13,6 +13,7 @@ import {
   formatUsage,
   parseQuantity,
   podMissing,
+  qosClass,
   quotaScopesMatch,
   type QuotaScopeSelector,
   quotaUsage,
@@ -22,7 +23,6 @@ import { ApiError, ForbiddenError } from "./errors.js";
 import { get, isObject, meta } from "./objects.js";
 import type { Registry } from "./registry.js";
 import { admitServiceAccount, lookupVia } from "./serviceaccount-admission.js";
-import { qosClass } from "./strategy.js";
 import type { KubeObject } from "./watchcache.js";
 
 export const PVC_PROTECTION = "kubernetes.io/pvc-protection";

@@ -2,9 +2,9 @@
 // looks like for a new object, which fields count as "spec" for generation, service
 // address allocation, job selectors, pod QoS and default tolerations.
 import { randomUUID } from "node:crypto";
-import type { ResourceInfo } from "@skiff/api";
+import { qosClass, type ResourceInfo } from "@skiff/api";
 import type { KubeObject } from "./watchcache.js";
-import { get, isObject, jsonEqual, meta } from "./objects.js";
+import { isObject, jsonEqual, meta } from "./objects.js";
 import type { ServiceAllocator } from "./allocator.js";
 import { NODE_PORT_CLAIMS, SERVICE_IP_CLAIMS } from "./allocator.js";
 import { InvalidError } from "./errors.js";
@@ -43,29 +43,6 @@ export function initialStatus(info: ResourceInfo, obj: KubeObject): void {
     default:
       obj.status = {};
   }
-}
-
-/** Pod QoS class from its containers' requests and limits, as Kubernetes computes it. */
-export function qosClass(pod: KubeObject): "Guaranteed" | "Burstable" | "BestEffort" {
-  const containers = [
-    ...((get(pod, "spec", "containers") as unknown[]) ?? []),
-    ...((get(pod, "spec", "initContainers") as unknown[]) ?? []),
-  ];
-  let any = false;
-  let guaranteed = containers.length > 0;
-  for (const c of containers) {
-    const requests = (get(c, "resources", "requests") ?? {}) as Record<string, unknown>;
-    const limits = (get(c, "resources", "limits") ?? {}) as Record<string, unknown>;
-    const keys = ["cpu", "memory"];
-    if (keys.some((k) => requests[k] !== undefined || limits[k] !== undefined)) any = true;
-    for (const k of keys) {
-      if (limits[k] === undefined) guaranteed = false;
-      else if (requests[k] !== undefined && String(requests[k]) !== String(limits[k]))
-        guaranteed = false;
-    }
-  }
-  if (!any) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 /** The DefaultTolerationSeconds admission: pods tolerate not-ready/unreachable nodes for 300 s. */

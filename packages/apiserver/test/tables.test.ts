@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { findResource } from "@skiff/api";
 import type { ResourceInfo } from "@skiff/api";
-import { humanDuration, tableColumns, toTable } from "../src/tables.js";
+import { tableColumns, toTable } from "../src/tables.js";
 import type { Table } from "../src/tables.js";
 
 const now = new Date("2024-06-01T12:00:00Z");
@@ -29,34 +29,6 @@ function byName(group: string, resource: string, obj: object): Record<string, un
   const row = cells(group, resource, obj);
   return Object.fromEntries(tableColumns(info(group, resource)).map((c, i) => [c.name, row[i]]));
 }
-
-test("ages read like kubectl's: exact seconds, then coarser units", () => {
-  const s = 1000;
-  const cases: [number, string][] = [
-    [-3 * s, "<invalid>"],
-    [-1 * s, "0s"],
-    [0, "0s"],
-    [5 * s, "5s"],
-    [119 * s, "119s"],
-    [120 * s, "2m"],
-    [200 * s, "3m20s"],
-    [599 * s, "9m59s"],
-    [600 * s, "10m"],
-    [179 * 60 * s, "179m"],
-    [180 * 60 * s, "3h"],
-    [(3 * 3600 + 25 * 60) * s, "3h25m"],
-    [8 * 3600 * s, "8h"],
-    [47 * 3600 * s, "47h"],
-    [48 * 3600 * s, "2d"],
-    [(2 * 24 + 3) * 3600 * s, "2d3h"],
-    [8 * 24 * 3600 * s, "8d"],
-    [400 * 24 * 3600 * s, "400d"],
-    [730 * 24 * 3600 * s, "2y"],
-    [735 * 24 * 3600 * s, "2y5d"],
-    [10 * 365 * 24 * 3600 * s, "10y"],
-  ];
-  for (const [ms, want] of cases) assert.equal(humanDuration(ms), want, `${ms}ms`);
-});
 
 test("a pod table has kubectl's columns with the wide ones at priority 1", () => {
   assert.deepEqual(columns("", "pods"), [

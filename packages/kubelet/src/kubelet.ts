@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { findResource, type Container, type PodStatus } from "@skiff/api";
+import { findResource, qosClass, type Container, type PodStatus } from "@skiff/api";
 import type { Node, Pod, Service } from "./objects.js";
 import { serviceEnv } from "./service-env.js";
 import {
@@ -1092,23 +1092,6 @@ export function defaultPullPolicy(image: string): "Always" | "IfNotPresent" {
   const last = image.slice(image.lastIndexOf("/") + 1);
   const colon = last.indexOf(":");
   return colon < 0 || last.slice(colon + 1) === "latest" ? "Always" : "IfNotPresent";
-}
-
-/** Guaranteed, Burstable or BestEffort, from the containers' requests and limits. */
-export function qosClass(pod: Pod): string {
-  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  let any = false;
-  let guaranteed = true;
-  for (const c of all) {
-    const limits = c.resources?.limits ?? {};
-    const requests = { ...limits, ...c.resources?.requests };
-    if (Object.keys(limits).length || Object.keys(requests).length) any = true;
-    for (const r of ["cpu", "memory"]) {
-      if (limits[r] === undefined || String(requests[r]) !== String(limits[r])) guaranteed = false;
-    }
-  }
-  if (!any) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 function trimTime(t: string): string {

@@ -1,10 +1,10 @@
 // `describe`: the key fields of an object, per kind, then its Events (found with the
 // involvedObject field selector), laid out as kubectl lays them out.
-import { formatQuantity, parseQuantity } from "@skiff/api";
+import { formatQuantity, humanDuration, parseQuantity } from "@skiff/api";
 import { isNotFound } from "@skiff/client";
 import { strings, type Ctx } from "../context.js";
 import { resourcePath, type ApiResource } from "../discovery.js";
-import { formatLabels, humanDuration, tabwrite } from "../printers.js";
+import { formatLabels, tabwrite } from "../printers.js";
 import { listObjects, metaOf, namespaceFor, resolveTargets, selectorQuery } from "../targets.js";
 
 type Obj = Record<string, unknown>;
