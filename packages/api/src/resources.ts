@@ -300,6 +300,17 @@ export function findResource(
   );
 }
 
+/**
+ * The resource a program names in its own code (`resourceInfo("apps", "v1", "deployments")`):
+ * one @skiff/api must serve, so a missing one is a programming error and throws.
+ */
+export function resourceInfo(group: string, version: string, resource: string): ResourceInfo {
+  const info = findResource(group, version, resource);
+  if (!info)
+    throw new Error(`@skiff/api serves no resource ${resource} in ${group || "core"}/${version}`);
+  return info;
+}
+
 /** Finds a resource by apiVersion ("apps/v1", "v1") and kind. */
 export function findResourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
   return resources.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);

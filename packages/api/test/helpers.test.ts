@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { humanDuration, qosClass, rfc3339, rfc3339Micro } from "../src/index.js";
+import { humanDuration, qosClass, resourceInfo, rfc3339, rfc3339Micro } from "../src/index.js";
 
 test("ages read like kubectl's: exact seconds, then coarser units", () => {
   const s = 1000;
@@ -76,4 +76,9 @@ test("QoS class follows Kubernetes: cpu and memory only, sums compared, requests
     }),
     "Burstable",
   );
+});
+
+test("resourceInfo returns a served resource and throws, naming it, on one that is not", () => {
+  assert.equal(resourceInfo("apps", "v1", "deployments").kind, "Deployment");
+  assert.throws(() => resourceInfo("apps", "v1", "widgets"), /no resource widgets in apps\/v1/);
 });
