@@ -108,6 +108,18 @@ const argv = yargs(hideBin(process.argv))
       return ms;
     },
   })
+  .option("etcd-compaction-interval", {
+    type: "string",
+    default: "5m0s",
+    describe: "how often etcd's history is compacted (0: never, leave it to etcd)",
+    coerce: (v: string) => {
+      try {
+        return parseDuration(v);
+      } catch {
+        throw new Error(`--etcd-compaction-interval: invalid duration "${v}" (examples: 5m, 0)`);
+      }
+    },
+  })
   .strict()
   .fail((msg, err) => {
     process.stderr.write(`skiff-apiserver: ${msg ?? err?.message}\n`);
@@ -142,6 +154,7 @@ async function main(): Promise<void> {
     serviceAccountKeyFiles: argv["service-account-key-file"],
     serviceAccountIssuer: argv["service-account-issuer"],
     eventTtlSeconds: Math.round(argv["event-ttl"] / 1000),
+    etcdCompactionIntervalMs: argv["etcd-compaction-interval"],
     authorizationModes: argv["authorization-mode"],
     encryptionProviderConfig: argv["encryption-provider-config"],
     auditPolicyFile: argv["audit-policy-file"],

@@ -17,6 +17,7 @@ import {
 } from "@skiff/api";
 import { encodeOpenApiV2 } from "./openapi-v2-proto.js";
 import { MasterLeases } from "./master-leases.js";
+import { Compactor } from "./compactor.js";
 import { EtcdStorage, type EtcdTlsFiles, type Storage } from "./storage.js";
 import { loadEncryptionConfig } from "./encryption.js";
 import { impersonatedUser, impersonates } from "./impersonation.js";
@@ -105,6 +106,11 @@ export interface ApiServerOptions {
   serviceAccountMinTokenExpirationSeconds?: number;
   /** How long Events are kept (Kubernetes' --event-ttl; default one hour). */
   eventTtlSeconds?: number;
+  /**
+   * How often etcd's history is compacted (kube-apiserver's --etcd-compaction-interval,
+   * default 5 minutes); 0 leaves compaction to etcd.
+   */
+  etcdCompactionIntervalMs?: number;
   /** Interval between watch bookmarks (Kubernetes: about a minute). */
   bookmarkIntervalMs?: number;
   /** Client certificate and key for pods/log and pods/exec calls to kubelets. */
@@ -151,6 +157,7 @@ export class ApiServer {
   private server: Server | undefined;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private masterLeases: MasterLeases | undefined;
+  private compactor: Compactor | undefined;
   private readonly ctx: HandlerContext;
   readonly allocator: ServiceAllocator;
   private readonly resourceMetrics: ResourceMetrics;
@@ -391,6 +398,12 @@ export class ApiServer {
       throw failed.reason;
     }
     await this.customResources.start();
+    this.compactor = new Compactor(
+      this.storage,
+      this.opts.etcdCompactionIntervalMs ?? 5 * 60_000,
+      this.log,
+    );
+    this.compactor.start();
     const o = this.opts;
     this.server = createHttpsServer(
       {
@@ -507,6 +520,7 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     clearInterval(this.bookmarkTimer);
+    this.compactor?.stop();
     await this.masterLeases?.stop();
     this.resourceMetrics.stop();
     this.customResources.stop();

@@ -105,8 +105,26 @@ export interface Storage {
     onError: (err: Error) => void,
   ): Promise<() => Promise<void>>;
   currentRevision(): Promise<number>;
+  /**
+   * One step of the compactor (compactor.ts): when the compaction key's version is still
+   * `lastVersion`, claims this step by writing the key and compacts etcd's history up to
+   * `revision` (0: nothing yet); when another apiserver claimed it first, compacts nothing.
+   */
+  compactStep(lastVersion: number, revision: number): Promise<CompactStep>;
   close(): Promise<void>;
 }
+
+export interface CompactStep {
+  /** The compaction key's version now: the `lastVersion` of the next step. */
+  version: number;
+  /** etcd's revision at this step: what the next step compacts to. */
+  revision: number;
+  /** Whether this apiserver compacted (it won the step and had a revision to compact). */
+  compacted: boolean;
+}
+
+/** The key apiservers take turns on, so that one compaction runs per interval (Kubernetes'). */
+export const COMPACT_REV_KEY = "compact_rev_key";
 
 function prefixEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix);
@@ -453,6 +471,24 @@ export class EtcdStorage implements Storage {
     });
     watcher.on("error", (err) => onError(err));
     return () => watcher.cancel();
+  }
+
+  async compactStep(lastVersion: number, revision: number): Promise<CompactStep> {
+    const res = await this.call("compact", () =>
+      this.client
+        .if(COMPACT_REV_KEY, "Version", "==", lastVersion)
+        .then(this.client.put(COMPACT_REV_KEY).value(String(revision)))
+        .else(this.client.get(COMPACT_REV_KEY))
+        .commit(),
+    );
+    const current = Number(res.header.revision);
+    if (!res.succeeded) {
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      return { version: Number(kv?.version ?? 0), revision: current, compacted: false };
+    }
+    if (revision > 0)
+      await this.call("compact", () => this.client.kv.compact({ revision: String(revision) }));
+    return { version: lastVersion + 1, revision: current, compacted: revision > 0 };
   }
 
   async close(): Promise<void> {

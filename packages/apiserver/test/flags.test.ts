@@ -20,6 +20,15 @@ test("a bad --event-ttl is a one-line usage error naming the flag", () => {
   );
 });
 
+test("a bad --etcd-compaction-interval is a one-line usage error naming the flag", () => {
+  const apiserver = run("../src/main.ts", "--etcd-compaction-interval=often", "--etcd-servers=x");
+  assert.equal(apiserver.status, 2);
+  assert.equal(
+    apiserver.stderr,
+    'skiff-apiserver: --etcd-compaction-interval: invalid duration "often" (examples: 5m, 0)\n',
+  );
+});
+
 test("a bad --authorization-mode is a one-line usage error naming the mode", () => {
   const unknown = run("../src/main.ts", "--authorization-mode=Node,ABAC", "--etcd-servers=x");
   assert.equal(unknown.status, 2);
