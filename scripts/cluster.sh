@@ -153,7 +153,9 @@ up() {
   cp "$certs/admin.kubeconfig" "$state/kubeconfig"
 
   # etcd: one member, or three on loopback (ETCD=3). Its data is kept across `make down`, so
-  # the member count cannot change under it.
+  # the member count cannot change under it. --snapshot-count=10000 (kubeadm's; etcd 3.4's
+  # default is 100,000) bounds the raft entries a member keeps in memory between snapshots;
+  # the apiserver compacts the key history (--etcd-compaction-interval).
   if [ -f "$state/etcd/members" ] && [ "$(cat "$state/etcd/members")" != "$etcd_members" ]; then
     die "the etcd data in $state/etcd has $(cat "$state/etcd/members") member(s); run 'make clean' to start over with ETCD=$etcd_members"
   fi
@@ -167,7 +169,8 @@ up() {
     start "etcd$i" etcd --name "etcd$i" --data-dir "$state/etcd/etcd$i" \
       --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-      --initial-cluster "$cluster" --initial-cluster-token skiff-local --initial-cluster-state new
+      --initial-cluster "$cluster" --initial-cluster-token skiff-local --initial-cluster-state new \
+      --snapshot-count=10000
   done
   wait_for etcd 20 etcd1 curl -fsS --max-time 1 "http://127.0.0.1:$etcd_port/health"
 

@@ -284,7 +284,8 @@ EOF
 --client-cert-auth --trusted-ca-file $c/etcd-ca.crt --cert-file $c/etcd-$n.crt --key-file $c/etcd-$n.key \
 --listen-peer-urls https://$a:2380 --initial-advertise-peer-urls https://$a:2380 \
 --peer-client-cert-auth --peer-trusted-ca-file $c/etcd-ca.crt --peer-cert-file $c/etcd-$n.crt --peer-key-file $c/etcd-$n.key \
---initial-cluster $initial_cluster --initial-cluster-token skiff-deploy --initial-cluster-state new"
+--initial-cluster $initial_cluster --initial-cluster-token skiff-deploy --initial-cluster-state new \
+--snapshot-count=10000"
   # The apiserver reaches its own member on loopback over TLS, as kubeadm's stacked etcd does.
   unit skiff-apiserver "Skiff: apiserver" skiff-etcd.service "$node --max-semi-space-size=16 /opt/skiff/packages/apiserver/dist/main.js \
 --etcd-servers=https://127.0.0.1:2379 \
