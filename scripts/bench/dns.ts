@@ -1,5 +1,6 @@
 // Benchmark: skiff-dns against Debian's dnsmasq, side by side in one run, both on loopback.
 //   npx tsc -b && npx tsx --conditions=source scripts/bench/dns.ts [--services=10000] [--seconds=10]
+//     [--rounds=3] [--baseline=path/to/an/older/bin/skiff-dns.js]
 // Needs Debian's dnsperf and dnsmasq (apt-get install dnsperf dnsmasq-base) and taskset.
 //
 // A real apiserver (and etcd) on loopback gets N Services; skiff-dns (the built program,
@@ -8,13 +9,17 @@
 // dnsperf to the other. For each server, in turn: the most queries/s dnsperf gets answered
 // (`-q 200` outstanding), then a fixed 5,000 queries/s with every query's latency (`-v`),
 // from which p50/p99 are taken; the two servers take turns, `--rounds` times (default 3),
-// and the table shows each figure's median over the rounds (the shared machine is noisy). The query file asks A for random Service names. Memory is
+// and the table shows each figure's median over the rounds (the shared machine is noisy).
+// --baseline adds a third server to every round: another build of skiff-dns (say, a copy of
+// packages/dns/dist and bin/ from before a change, kept inside this checkout so that its
+// imports resolve), for before/after figures taken alternately under the same load. The
+// query file asks A for random Service names. Memory is
 // skiff-dns' resident set (VmRSS, and its peak VmHWM) with the N Services cached. Neither
 // server has an upstream: skiff-dns gets an empty resolv.conf, dnsmasq --no-resolv.
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { findResource } from "@skiff/api";
 import { RestClient, loadClientConfig } from "@skiff/client";
@@ -26,6 +31,7 @@ const arg = (name: string, def: number): number =>
 const n = arg("services", 10_000);
 const seconds = arg("seconds", 10);
 const rounds = arg("rounds", 3);
+const baselineBin = process.argv.find((a) => a.startsWith("--baseline="))?.split("=")[1];
 const ns = "bench-dns";
 const root = new URL("../../", import.meta.url).pathname;
 const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
@@ -137,28 +143,29 @@ try {
   writeFileSync(join(dir, "queries.txt"), queries.join(""));
   writeFileSync(join(dir, "resolv.conf"), "");
 
-  const [dnsPort, healthPort, metricsPort, masqPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const skiff = spawn(
-    "taskset",
-    [
-      "-c",
-      "1",
-      join(root, "packages/dns/bin/skiff-dns.js"),
-      `--kubeconfig=${api.kubeconfig}`,
-      "--dns-address=127.0.0.1",
-      `--dns-port=${dnsPort}`,
-      `--health-port=${healthPort}`,
-      `--metrics-port=${metricsPort}`,
-      `--resolv-conf=${join(dir, "resolv.conf")}`,
-    ],
-    { stdio: "ignore" },
-  );
-  children.push(skiff);
+  const [dnsPort, masqPort] = [await freePort(), await freePort()];
+  const startSkiff = async (bin: string, port: number): Promise<ChildProcess> => {
+    const child = spawn(
+      "taskset",
+      [
+        "-c",
+        "1",
+        bin,
+        `--kubeconfig=${api.kubeconfig}`,
+        "--dns-address=127.0.0.1",
+        `--dns-port=${port}`,
+        `--health-port=${await freePort()}`,
+        `--metrics-port=${await freePort()}`,
+        `--resolv-conf=${join(dir, "resolv.conf")}`,
+      ],
+      { stdio: "ignore" },
+    );
+    children.push(child);
+    return child;
+  };
+  const skiff = await startSkiff(join(root, "packages/dns/bin/skiff-dns.js"), dnsPort);
+  const basePort = await freePort();
+  const base = baselineBin ? await startSkiff(baselineBin, basePort) : undefined;
   const masq = spawn(
     "taskset",
     [
@@ -184,23 +191,30 @@ try {
   await waitFor("skiff-dns ready", () => answers(dnsPort, names[n - 1]!));
   console.log(`skiff-dns answers all ${n} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await waitFor("dnsmasq", () => answers(masqPort, names[n - 1]!));
+  if (base) await waitFor("baseline skiff-dns", () => answers(basePort, names[n - 1]!));
   await sleep(2000);
   const rssIdle = rssMB(skiff.pid, "VmRSS");
   const masqRss = rssMB(masq.pid, "VmRSS");
 
-  const runs: { skiff: Figures; masq: Figures }[] = [];
+  const runs: { skiff: Figures; masq: Figures; base?: Figures }[] = [];
+  const load = (): string => loadavg()[0]!.toFixed(1);
+  const show = (f: Figures): string =>
+    `${Math.round(f.maxQps)}/s max (${Math.round(f.perCpuSecond)} per CPU-second), p99 ${f.p99.toFixed(3)} ms at ${Math.round(f.fixedQps)}/s`;
   for (let r = 0; r < rounds; r++) {
+    const at = load();
     const ours = measure(dnsPort, skiff.pid, join(dir, "queries.txt"));
     const theirs = measure(masqPort, masq.pid, join(dir, "queries.txt"));
-    runs.push({ skiff: ours, masq: theirs });
-    const show = (f: Figures): string =>
-      `${Math.round(f.maxQps)}/s max (${Math.round(f.perCpuSecond)} per CPU-second), p99 ${f.p99.toFixed(3)} ms at ${Math.round(f.fixedQps)}/s`;
-    console.log(`round ${r + 1}: skiff-dns ${show(ours)}; dnsmasq ${show(theirs)}`);
+    const before = base && measure(basePort, base.pid, join(dir, "queries.txt"));
+    runs.push({ skiff: ours, masq: theirs, base: before });
+    console.log(
+      `round ${r + 1} (load average ${at} -> ${load()}): skiff-dns ${show(ours)}; dnsmasq ${show(theirs)}` +
+        (before ? `; baseline ${show(before)}` : ""),
+    );
   }
-  const median = (side: "skiff" | "masq"): Figures => {
+  const median = (side: "skiff" | "masq" | "base"): Figures => {
     const m = (k: keyof Figures): number =>
       pct(
-        runs.map((x) => x[side][k]),
+        runs.map((x) => x[side]![k]),
         50,
       );
     return {
@@ -215,6 +229,7 @@ try {
   };
   const skiffFig = median("skiff");
   const masqFig = median("masq");
+  const baseFig = base ? median("base") : undefined;
   const rssAfter = rssMB(skiff.pid, "VmRSS");
   const rssPeak = rssMB(skiff.pid, "VmHWM");
 
@@ -223,9 +238,13 @@ try {
   console.log(
     `each server pinned to core 1, dnsperf to core 0; ${seconds} s per run; medians of ${rounds} rounds`,
   );
-  console.log("| | skiff-dns | dnsmasq 2.90 |\n|---|---|---|");
+  console.log(
+    `| | skiff-dns | dnsmasq 2.90 |${baseFig ? " baseline skiff-dns |" : ""}\n|---|---|---|${baseFig ? "---|" : ""}`,
+  );
   const row = (label: string, f: (x: Figures) => string): void =>
-    console.log(`| ${label} | ${f(skiffFig)} | ${f(masqFig)} |`);
+    console.log(
+      `| ${label} | ${f(skiffFig)} | ${f(masqFig)} |${baseFig ? ` ${f(baseFig)} |` : ""}`,
+    );
   row(
     "max queries/s (-q 200)",
     (x) => `${Math.round(x.maxQps)} (lost ${x.maxLostPct.toFixed(2)}%)`,
@@ -235,7 +254,8 @@ try {
   row("at 5,000 queries/s: p50", (x) => `${x.p50.toFixed(3)} ms`);
   row("at 5,000 queries/s: p99", (x) => `${x.p99.toFixed(3)} ms`);
   console.log(
-    `| RSS with ${n} Services | ${rssIdle.toFixed(0)} MB idle, ${rssAfter.toFixed(0)} MB after load, peak ${rssPeak.toFixed(0)} MB | ${masqRss.toFixed(1)} MB |`,
+    `| RSS with ${n} Services | ${rssIdle.toFixed(0)} MB idle, ${rssAfter.toFixed(0)} MB after load, peak ${rssPeak.toFixed(0)} MB | ${masqRss.toFixed(1)} MB |` +
+      (base ? ` peak ${rssMB(base.pid, "VmHWM").toFixed(0)} MB |` : ""),
   );
   const ratio = skiffFig.maxQps / masqFig.maxQps;
   const cpuRatio = skiffFig.perCpuSecond / masqFig.perCpuSecond;
@@ -245,6 +265,11 @@ try {
       `p99 ${skiffFig.p99.toFixed(3)} ms at 5,000/s (<= 2 ms: ${skiffFig.p99 <= 2 ? "met" : "NOT met"}); ` +
       `RSS peak ${rssPeak.toFixed(0)} MB (<= 150 MB: ${rssPeak <= 150 ? "met" : "NOT met"})`,
   );
+  if (baseFig)
+    console.log(
+      `baseline: ${(100 * (baseFig.maxQps / masqFig.maxQps)).toFixed(0)}% of dnsmasq's queries/s, ` +
+        `${(100 * (baseFig.perCpuSecond / masqFig.perCpuSecond)).toFixed(0)}% per CPU-second, p99 ${baseFig.p99.toFixed(3)} ms`,
+    );
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await api.stop();

@@ -56,7 +56,11 @@ interface CachedResponse {
 }
 
 export class DnsHandler {
-  private readonly cache = new Map<string, CachedResponse>();
+  /** The zone's encoded responses by the query's bytes after its ID, one map per transport. */
+  private readonly cache = {
+    udp: new Map<string, CachedResponse>(),
+    tcp: new Map<string, CachedResponse>(),
+  };
   private cacheGeneration = -1;
   private readonly cacheSize: number;
 
@@ -66,31 +70,36 @@ export class DnsHandler {
 
   /** The response to one message (synchronous unless it is forwarded), or undefined for none. */
   handle(msg: Buffer, transport: Transport): Buffer | undefined | Promise<Buffer | undefined> {
-    const started = process.hrtime.bigint();
-    if (msg.length < 12 || (msg.readUInt16BE(2) & QR) !== 0) return undefined;
+    const started = performance.now();
+    if (msg.length < 12 || (msg[2]! & 0x80) !== 0) return undefined; // QR: a response
     const m = this.opts.metrics;
-    // The same query bytes (but for the ID) get the same answer while the caches stand still.
+    // The same query bytes (but for the ID) get the same answer while the caches stand still:
+    // the same name in the same case (0x20), flags, EDNS0 record and size.
     const generation = this.opts.generation?.() ?? 0;
     if (generation !== this.cacheGeneration) {
-      this.cache.clear();
+      this.cache.udp.clear();
+      this.cache.tcp.clear();
       this.cacheGeneration = generation;
     }
-    const key = transport[0]! + msg.toString("latin1", 2);
-    const hit = this.cache.get(key);
+    const cache = this.cache[transport];
+    const key = msg.toString("latin1", 2);
+    const hit = cache.get(key);
     if (hit) {
+      // A copy: the cached bytes must not change under a send still queued in the socket.
       const response = Buffer.from(hit.response);
-      response.writeUInt16BE(msg.readUInt16BE(0), 0);
+      response[0] = msg[0]!;
+      response[1] = msg[1]!;
       m?.request(transport, hit.type);
       m?.cache("response", true);
-      m?.response(transport, hit.rcode, elapsed(started));
+      m?.response(transport, hit.rcode, (performance.now() - started) / 1000);
       return response;
     }
     m?.cache("response", false);
     const result = this.answer(msg, transport);
     const finish = (r: Built): Buffer => {
-      m?.response(transport, r.rcode, elapsed(started));
-      if (r.cacheable && this.cache.size < this.cacheSize) {
-        this.cache.set(key, { response: r.response, type: r.type, rcode: r.rcode });
+      m?.response(transport, r.rcode, (performance.now() - started) / 1000);
+      if (r.cacheable && cache.size < this.cacheSize) {
+        cache.set(key, { response: r.response, type: r.type, rcode: r.rcode });
       }
       return r.response;
     };
@@ -232,8 +241,4 @@ function ourOpt(extendedRcode: number): OptAnswer {
     flag_do: false,
     options: [],
   };
-}
-
-function elapsed(started: bigint): number {
-  return Number(process.hrtime.bigint() - started) / 1e9;
 }
