@@ -10,7 +10,7 @@
 //     containers: await runtime.listContainers({ podUid: pod.metadata.uid }),
 //     now: Date.now(),
 //   });
-export * from "./types.js";
+export type * from "./objects.js";
 export * from "./errors.js";
 export * from "./container-hash.js";
 export * from "./pod-actions.js";

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { findResource, qosClass, type Container, type PodStatus } from "@skiff/api";
+import { qosClass, resourceInfo, rfc3339, type Container, type PodStatus } from "@skiff/api";
 import type { Node, Pod, Service } from "./objects.js";
 import { serviceEnv } from "./service-env.js";
 import {
@@ -37,7 +37,6 @@ import type {
   PodRef,
   SandboxStatus,
 } from "./runtime/runtime.js";
-import type { Pod as KPod } from "./types.js";
 
 export interface KubeletOptions {
   client: RestClient;
@@ -113,7 +112,7 @@ export class Kubelet {
 
   constructor(private readonly opts: KubeletOptions) {
     this.log = opts.log;
-    this.podClient = opts.client.resource<Pod>(findResource("", "v1", "pods")!);
+    this.podClient = opts.client.resource<Pod>(resourceInfo("", "v1", "pods"));
     this.recorder = new EventRecorder(opts.eventClient ?? opts.client, {
       component: "kubelet",
       host: opts.nodeName,
@@ -132,14 +131,14 @@ export class Kubelet {
   }
 
   async start(): Promise<void> {
-    const nodes = this.factory.forResource<Node>(findResource("", "v1", "nodes")!, {
+    const nodes = this.factory.forResource<Node>(resourceInfo("", "v1", "nodes"), {
       fieldSelector: `metadata.name=${this.opts.nodeName}`,
     });
     nodes.addEventHandler({
       add: (n) => this.onNode(n),
       update: (_o, n) => this.onNode(n),
     });
-    this.informer = this.factory.forResource<Pod>(findResource("", "v1", "pods")!, {
+    this.informer = this.factory.forResource<Pod>(resourceInfo("", "v1", "pods"), {
       fieldSelector: `spec.nodeName=${this.opts.nodeName}`,
     });
     this.informer.addEventHandler({
@@ -153,7 +152,7 @@ export class Kubelet {
         }
       },
     });
-    this.services = this.factory.forResource<Service>(findResource("", "v1", "services")!);
+    this.services = this.factory.forResource<Service>(resourceInfo("", "v1", "services"));
     this.factory.start();
     await this.factory.waitForCacheSync();
     await this.markGonePodsNotReady();
@@ -213,7 +212,7 @@ export class Kubelet {
           return { ...cs, ready: false, started: false };
         });
         if (!changed) return;
-        const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+        const now = rfc3339();
         const conditions = status.conditions?.map((c) =>
           (c.type === "Ready" || c.type === "ContainersReady") && c.status === "True"
             ? { ...c, status: "False", reason: "ContainersNotReady", lastTransitionTime: now }
@@ -302,7 +301,7 @@ export class Kubelet {
   private async syncStaticPods(dir: string): Promise<void> {
     const pods = await readStaticPods(dir, this.opts.nodeName);
     const seen = new Set<string>();
-    const nodes = this.opts.client.resource<Node>(findResource("", "v1", "nodes")!);
+    const nodes = this.opts.client.resource<Node>(resourceInfo("", "v1", "nodes"));
     for (const pod of pods) {
       const uid = pod.metadata.uid!;
       seen.add(uid);
@@ -418,13 +417,13 @@ export class Kubelet {
       return;
     }
     st.waiting.delete("*");
-    st.startTime ??= pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    st.startTime ??= pod.status?.startTime ?? rfc3339();
     const ref = podRef(pod);
     let [sandboxes, containers] = await Promise.all([
       this.runtime.listPodSandboxes({ podUid: uid }),
       this.runtime.listContainers({ podUid: uid }),
     ]);
-    const plan = computePodActions(pod as unknown as KPod, {
+    const plan = computePodActions(pod, {
       sandboxes,
       containers,
       livenessFailed: [...st.livenessFailed],
@@ -582,7 +581,7 @@ export class Kubelet {
     const id = await this.runtime.createContainer({
       pod: podRef(pod),
       sandboxId,
-      container: c as unknown as KPod["spec"]["containers"][number],
+      container: c,
       attempt: s.attempt,
       hash: s.hash,
       env,
@@ -889,14 +888,16 @@ export class Kubelet {
           exitCode: x.exitCode ?? 0,
           reason: x.reason ?? "Error",
           ...(x.message ? { message: x.message } : {}),
-          ...(x.startedAt ? { startedAt: trimTime(x.startedAt) } : {}),
-          ...(x.finishedAt ? { finishedAt: trimTime(x.finishedAt) } : {}),
+          ...(x.startedAt ? { startedAt: rfc3339(Date.parse(x.startedAt)) } : {}),
+          ...(x.finishedAt ? { finishedAt: rfc3339(Date.parse(x.finishedAt)) } : {}),
           containerID: `docker://${x.id}`,
         },
       });
       if (latest?.state === "running") {
         const started = c.startupProbe ? st.started.get(latest.id) === true : true;
-        out.state = { running: { startedAt: trimTime(latest.startedAt ?? latest.createdAt) } };
+        out.state = {
+          running: { startedAt: rfc3339(Date.parse(latest.startedAt ?? latest.createdAt)) },
+        };
         out.started = started;
         out.ready = init
           ? false
@@ -960,7 +961,7 @@ export class Kubelet {
         else phase = policy === "OnFailure" ? "Running" : "Failed";
       }
     }
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339();
     const old = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
     const cond = (type: string, ok: boolean, reason?: string) => {
       const status = ok ? "True" : "False";
@@ -1092,10 +1093,6 @@ export function defaultPullPolicy(image: string): "Always" | "IfNotPresent" {
   const last = image.slice(image.lastIndexOf("/") + 1);
   const colon = last.indexOf(":");
   return colon < 0 || last.slice(colon + 1) === "latest" ? "Always" : "IfNotPresent";
-}
-
-function trimTime(t: string): string {
-  return t.replace(/\.\d+Z$/, "Z");
 }
 
 function capitalize(s: string): string {

@@ -7,18 +7,18 @@ import { computePodActions } from "../src/pod-actions.js";
 import { readAll } from "../src/runtime/streams.js";
 import type { RuntimeEvent } from "../src/runtime/runtime.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
-import type { Pod } from "../src/types.js";
+import type { Pod } from "../src/objects.js";
 
+const UID = "aaaaaaaa-0000-0000-0000-000000000001";
+const containers = [
+  { name: "app", image: "sim/app:1" },
+  { name: "side", image: "sim/side:1" },
+];
 const pod: Pod = {
-  metadata: { name: "crasher", namespace: "default", uid: "aaaaaaaa-0000-0000-0000-000000000001" },
-  spec: {
-    containers: [
-      { name: "app", image: "sim/app:1" },
-      { name: "side", image: "sim/side:1" },
-    ],
-  },
+  metadata: { name: "crasher", namespace: "default", uid: UID },
+  spec: { containers },
 };
-const ref = { uid: pod.metadata.uid, namespace: "default", name: "crasher" };
+const ref = { uid: UID, namespace: "default", name: "crasher" };
 const dns = { servers: ["10.96.0.10"], searches: [], options: [] };
 
 test("a simulated container starts at once, exits with its scripted code and shows in events and lists", async () => {
@@ -50,7 +50,7 @@ test("a simulated container starts at once, exits with its scripted code and sho
   assert.equal(sandbox?.state, "ready");
   assert.match(sandbox?.ip ?? "", /^10\.244\.7\.\d+$/);
 
-  for (const c of pod.spec.containers) {
+  for (const c of containers) {
     const id = await rt.createContainer({
       pod: ref,
       sandboxId,

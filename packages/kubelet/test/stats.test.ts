@@ -44,11 +44,11 @@ test("a pod's figures are its running containers' summed, its network its sandbo
     { name: "a", image: "sim/a:1" },
     { name: "b", image: "sim/b:1" },
   ];
-  const pod = {
+  const pod: Pod = {
     metadata: ref,
     spec: { containers },
     status: { startTime: "2026-01-01T00:00:00Z" },
-  } as unknown as Pod;
+  };
   const sandboxId = await rt.runPodSandbox({
     pod: ref,
     attempt: 0,

@@ -4,7 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import Docker from "dockerode";
-import { parseQuantity } from "@skiff/api";
+import { isObject, parseQuantity } from "@skiff/api";
 import {
   ImageNotFoundError,
   KubeletError,
@@ -13,8 +13,8 @@ import {
   RuntimeError,
   RuntimeNotFoundError,
 } from "../errors.js";
-import type { Container } from "../types.js";
-import { demultiplex, isRecord, jsonLines } from "./streams.js";
+import type { Container } from "@skiff/api";
+import { demultiplex, jsonLines } from "./streams.js";
 import {
   LABEL_ATTEMPT,
   LABEL_CONTAINER_NAME,
@@ -377,7 +377,7 @@ export class DockerRuntime implements ContainerRuntime {
     if (!digests) {
       try {
         const detail: unknown = await this.docker.getImage(id).inspect();
-        digests = arr(isRecord(detail) ? detail.RepoDigests : undefined).filter(
+        digests = arr(isObject(detail) ? detail.RepoDigests : undefined).filter(
           (x): x is string => typeof x === "string",
         );
       } catch {
@@ -401,7 +401,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
     // The engine answers 200 at once and reports a failure later, inside the stream.
     for await (const line of jsonLines(progress)) {
-      if (isRecord(line) && typeof line.error === "string") throw pullError(image, line.error);
+      if (isObject(line) && typeof line.error === "string") throw pullError(image, line.error);
     }
     this.imageAnswers.delete(ref);
     const id = await this.imageStatus(ref);
@@ -538,7 +538,7 @@ export class DockerRuntime implements ContainerRuntime {
     // The output can close a moment before the engine records the exit.
     for (let i = 0; i < 50; i++) {
       const info: unknown = await this.call(() => exec.inspect());
-      if (isRecord(info) && info.Running !== true && typeof info.ExitCode === "number") {
+      if (isObject(info) && info.Running !== true && typeof info.ExitCode === "number") {
         return info.ExitCode;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -779,15 +779,15 @@ function userOf(c: Container): string | undefined {
 // ---- small readers for the engine's JSON (unknown until checked) ----
 
 function rec(v: unknown, key: string): Record<string, unknown> {
-  const x = isRecord(v) ? v[key] : undefined;
-  return isRecord(x) ? x : {};
+  const x = isObject(v) ? v[key] : undefined;
+  return isObject(x) ? x : {};
 }
 function str(v: unknown, key: string): string {
-  const x = isRecord(v) ? v[key] : undefined;
+  const x = isObject(v) ? v[key] : undefined;
   return typeof x === "string" ? x : "";
 }
 function num(v: unknown, key: string): number {
-  const x = isRecord(v) ? v[key] : undefined;
+  const x = isObject(v) ? v[key] : undefined;
   return typeof x === "number" ? x : 0;
 }
 function arr(v: unknown): unknown[] {
@@ -859,12 +859,12 @@ function pullError(image: string, err: unknown): Error {
 
 /** dockerode's errors carry the engine's HTTP status and its JSON answer. */
 function statusOf(err: unknown): number | undefined {
-  return isRecord(err) && typeof err.statusCode === "number" ? err.statusCode : undefined;
+  return isObject(err) && typeof err.statusCode === "number" ? err.statusCode : undefined;
 }
 
 function engineMessage(err: unknown): string {
-  const json = isRecord(err) ? err.json : undefined;
-  if (isRecord(json) && typeof json.message === "string") return json.message;
+  const json = isObject(err) ? err.json : undefined;
+  if (isObject(json) && typeof json.message === "string") return json.message;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -9,7 +9,7 @@
 // - List results are newest first (by creation time, then attempt).
 // - Stopping, removing and listing are idempotent: an object already gone is not an error.
 import type { Readable, Writable } from "node:stream";
-import type { Container } from "../types.js";
+import type { Container } from "@skiff/api";
 
 export const LABEL_POD_UID = "io.skiff.pod.uid";
 export const LABEL_POD_NAMESPACE = "io.skiff.pod.namespace";

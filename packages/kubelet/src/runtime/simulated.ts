@@ -5,7 +5,7 @@
 import { EventEmitter, on } from "node:events";
 import { PassThrough, Readable } from "node:stream";
 import { ImageNotFoundError, PodNetworkConflictError, RuntimeNotFoundError } from "../errors.js";
-import type { Container } from "../types.js";
+import type { Container } from "@skiff/api";
 import {
   LABEL_ATTEMPT,
   LABEL_CONTAINER_NAME,
@@ -149,7 +149,7 @@ export class SimulatedRuntime implements ContainerRuntime {
       c.name,
       config.attempt,
       config.hash,
-      c.image,
+      c.image ?? "",
       labels,
     );
     this.objects.set(id, { status, behaviour: this.opts.script?.(config.pod, c) ?? {}, logs: "" });
