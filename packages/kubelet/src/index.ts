@@ -20,7 +20,8 @@ export { DockerRuntime, DEFAULT_NETWORK_NAME, DEFAULT_SANDBOX_IMAGE } from "./ru
 export type { DockerRuntimeOptions } from "./runtime/docker.js";
 export { SimulatedRuntime } from "./runtime/simulated.js";
 export type { SimulatedBehaviour, SimulatedRuntimeOptions } from "./runtime/simulated.js";
-export { Kubelet, defaultPullPolicy } from "./kubelet.js";
+export { Kubelet } from "./kubelet.js";
+export { defaultPullPolicy } from "./images.js";
 export type { KubeletOptions } from "./kubelet.js";
 export { NodeAgent, KUBELET_VERSION, parseTaints } from "./node.js";
 export { startKubelet } from "./start.js";
