@@ -35,6 +35,34 @@ export interface PodRef {
   name: string;
 }
 
+/** The labels every sandbox (container name "POD") and container of a runtime carries. */
+export function runtimeLabels(
+  pod: PodRef,
+  containerName: string,
+  attempt: number,
+  hash: string,
+  type: "sandbox" | "container",
+): Record<string, string> {
+  return {
+    [LABEL_POD_UID]: pod.uid,
+    [LABEL_POD_NAMESPACE]: pod.namespace,
+    [LABEL_POD_NAME]: pod.name,
+    [LABEL_CONTAINER_NAME]: containerName,
+    [LABEL_ATTEMPT]: String(attempt),
+    [LABEL_HASH]: hash,
+    [LABEL_TYPE]: type,
+  };
+}
+
+/** The pod an object belongs to, read back from its labels. */
+export function podOfLabels(labels: Record<string, string>): PodRef {
+  return {
+    uid: labels[LABEL_POD_UID] ?? "",
+    namespace: labels[LABEL_POD_NAMESPACE] ?? "",
+    name: labels[LABEL_POD_NAME] ?? "",
+  };
+}
+
 /** The engine-side name of a container: `skiff_<container>_<pod>_<ns>_<uid8>_<attempt>`. */
 export function runtimeContainerName(pod: PodRef, container: string, attempt: number): string {
   return `skiff_${container}_${pod.name}_${pod.namespace}_${pod.uid.slice(0, 8)}_${attempt}`;
