@@ -1,7 +1,7 @@
 // SimulatedRuntime (scale benchmarks only) keeps the ContainerRuntime contract in memory.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hashContainer } from "../src/container-hash.js";
+import { startContainers } from "./harness.js";
 import { ImageNotFoundError } from "../src/errors.js";
 import { computePodActions } from "../src/pod-actions.js";
 import { readAll } from "../src/runtime/streams.js";
@@ -50,18 +50,7 @@ test("a simulated container starts at once, exits with its scripted code and sho
   assert.equal(sandbox?.state, "ready");
   assert.match(sandbox?.ip ?? "", /^10\.244\.7\.\d+$/);
 
-  for (const c of containers) {
-    const id = await rt.createContainer({
-      pod: ref,
-      sandboxId,
-      container: c,
-      attempt: 0,
-      hash: hashContainer(c),
-      env: [],
-      mounts: [],
-    });
-    await rt.startContainer(id);
-  }
+  await startContainers(rt, ref, sandboxId, containers);
   await collecting;
   assert.deepEqual(events, ["POD/start", "app/start", "side/start", "app/die:3"]);
   const byName = Object.fromEntries(

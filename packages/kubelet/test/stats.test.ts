@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
 import { test } from "node:test";
-import { hashContainer } from "../src/container-hash.js";
+import { startContainers } from "./harness.js";
 import type { Pod } from "../src/objects.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
 import { SummaryProvider, cpuUsageNs, parseMeminfo, parseNetDev } from "../src/stats.js";
@@ -57,18 +57,7 @@ test("a pod's figures are its running containers' summed, its network its sandbo
     dns: { servers: [], searches: [], options: [] },
     portMappings: [],
   });
-  for (const c of containers) {
-    const id = await rt.createContainer({
-      pod: ref,
-      sandboxId,
-      container: c,
-      attempt: 0,
-      hash: hashContainer(c),
-      env: [],
-      mounts: [],
-    });
-    await rt.startContainer(id);
-  }
+  await startContainers(rt, ref, sandboxId, containers);
   const provider = new SummaryProvider({
     nodeName: "n1",
     runtime: rt,
