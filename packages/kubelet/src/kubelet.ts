@@ -409,11 +409,10 @@ export class Kubelet {
     if (plan.initContainerToStart) starts.push(plan.initContainerToStart);
     starts.push(...plan.containersToStart);
     if (sandboxId && volumes) {
+      const where = { sandboxId, podIP, volumes, source };
       for (const s of starts) {
         const spec = findContainer(pod, s.name);
-        if (spec) {
-          await this.executor.startContainer(pod, st, sandboxId, podIP, spec, s, volumes, source);
-        }
+        if (spec) await this.executor.startContainer(pod, st, spec, s, where);
       }
       for (const s of plan.ephemeralContainersToStart) {
         const spec = pod.spec?.ephemeralContainers?.find((c) => c.name === s.name);
@@ -422,17 +421,7 @@ export class Kubelet {
         const target = spec.targetContainerName
           ? containers.find((c) => c.name === spec.targetContainerName && c.state === "running")
           : undefined;
-        await this.executor.startContainer(
-          pod,
-          st,
-          sandboxId,
-          podIP,
-          spec,
-          s,
-          volumes,
-          source,
-          target?.id,
-        );
+        await this.executor.startContainer(pod, st, spec, s, where, target?.id);
       }
     }
 

@@ -31,6 +31,15 @@ export interface ExecutorContext {
   services(): Service[];
 }
 
+/** Where a container starts: the pod's sandbox and IP, its volumes, and its API objects. */
+export interface StartTarget {
+  sandboxId: string;
+  podIP: string;
+  /** Host directories by volume name (prepareVolumes). */
+  volumes: Map<string, string>;
+  source: ObjectSource;
+}
+
 /** How long a postStart hook may run. */
 const POST_START_TIMEOUT_MS = 30_000;
 /** How soon a container whose configuration is missing (a configMap, a secret) is retried. */
@@ -70,12 +79,9 @@ export class PodExecutor {
   async startContainer(
     pod: Pod,
     st: PodState,
-    sandboxId: string,
-    podIP: string,
     c: Container,
     s: ContainerToStart,
-    volumes: Map<string, string>,
-    source: ObjectSource,
+    { sandboxId, podIP, volumes, source }: StartTarget,
     /** An ephemeral container's target: it joins that container's PID namespace. */
     pidOfContainerId?: string,
   ): Promise<void> {
