@@ -1,7 +1,7 @@
 // Table tests for computePodStatus: one row per situation a pod's reported status can show.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Container, PodSpec, PodStatus } from "@skiff/api";
+import { rfc3339, type Container, type PodSpec, type PodStatus } from "@skiff/api";
 import type { Pod } from "../src/objects.js";
 import { computePodStatus, type PodStatusInput, type Waiting } from "../src/pod-status.js";
 import type { ContainerStatus, SandboxStatus } from "../src/runtime/runtime.js";
@@ -13,8 +13,7 @@ const ref = { uid: "0f3c2a55-1111-2222-3333-444455556666", namespace: "default",
 // The engine reports times in nanoseconds; the API shows whole seconds.
 const engine = (secondsAgo: number) =>
   new Date(NOW - secondsAgo * 1000).toISOString().replace("Z", "123456Z");
-const api = (secondsAgo: number) =>
-  new Date(NOW - secondsAgo * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+const api = (secondsAgo: number) => rfc3339(NOW - secondsAgo * 1000);
 
 function newPod(spec: Partial<PodSpec> = {}, status?: PodStatus): Pod {
   return {
@@ -273,7 +272,7 @@ test("a condition keeps its lastTransitionTime while its status stays, and moves
     s.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime;
   assert.equal(readyAt(before), api(0));
   assert.equal(readyAt(same), api(0));
-  assert.equal(readyAt(changed), new Date(later).toISOString().replace(/\.\d+Z$/, "Z"));
+  assert.equal(readyAt(changed), rfc3339(later));
 });
 
 test("the QoS class and host IPs are reported", () => {
