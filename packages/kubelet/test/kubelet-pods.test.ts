@@ -1,5 +1,7 @@
 // The kubelet against a real apiserver and the real Docker engine: node registration, the pod
 // network, and pods from creation to deletion. Everything made here carries the run's label.
+// Over 600 lines on purpose: its 18 tests share one apiserver, kubelet and pod network (set up
+// once in `before`); the lifecycle and debug suites beside it are the other rooms.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
