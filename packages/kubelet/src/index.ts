@@ -1,6 +1,7 @@
 // @skiff/kubelet: runs a node's pods as Docker containers: the container runtime (Docker, and
-// a simulated one for scale benchmarks), the pure decision of what to do to a pod, and the
-// API wiring (node registration, pod workers, PLEG, status, the kubelet's HTTPS API).
+// a simulated one for scale benchmarks), the pure decisions of what to do to a pod and what
+// its status is, and the API wiring (node registration, pod workers, PLEG, status, the
+// kubelet's HTTPS API).
 //
 //   import { DockerRuntime, computePodActions, hashContainer } from "@skiff/kubelet";
 //   const runtime = new DockerRuntime({ networkName: "skiff-pods" });
@@ -14,6 +15,7 @@ export type * from "./objects.js";
 export * from "./errors.js";
 export * from "./container-hash.js";
 export * from "./pod-actions.js";
+export * from "./pod-status.js";
 export * from "./pod-dns.js";
 export * from "./runtime/runtime.js";
 export { DockerRuntime, DEFAULT_NETWORK_NAME, DEFAULT_SANDBOX_IMAGE } from "./runtime/docker.js";
