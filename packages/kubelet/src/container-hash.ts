@@ -1,7 +1,7 @@
 // The spec hash stored on each container: a container whose hash differs from its spec's is
 // restarted.
 
-import type { Container } from "./types.js";
+import type { Container } from "@skiff/api";
 
 /**
  * Hashes only `name` and `image`, as Kubernetes 1.31 does: those are the only container

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { statfs } from "node:fs/promises";
 import os from "node:os";
-import { findResource, type NodeCondition, type Taint } from "@skiff/api";
+import { resourceInfo, rfc3339, rfc3339Micro, type NodeCondition, type Taint } from "@skiff/api";
 import type { Lease, Node } from "./objects.js";
 import {
   isAlreadyExists,
@@ -52,9 +52,9 @@ export class NodeAgent {
   private onNode: ((node: Node) => void) | undefined;
 
   constructor(private readonly opts: NodeAgentOptions) {
-    this.nodes = opts.client.resource<Node>(findResource("", "v1", "nodes")!);
+    this.nodes = opts.client.resource<Node>(resourceInfo("", "v1", "nodes"));
     this.leases = opts.client
-      .resource<Lease>(findResource("coordination.k8s.io", "v1", "leases")!)
+      .resource<Lease>(resourceInfo("coordination.k8s.io", "v1", "leases"))
       .namespace(LEASE_NAMESPACE);
   }
 
@@ -116,8 +116,7 @@ export class NodeAgent {
 
   private async renewLease(): Promise<void> {
     const { nodeName } = this.opts;
-    // MicroTime: RFC 3339 with microseconds.
-    const renewTime = new Date().toISOString().replace(/Z$/, "000Z");
+    const renewTime = rfc3339Micro();
     const spec = {
       holderIdentity: nodeName,
       leaseDurationSeconds: LEASE_DURATION_SECONDS,
@@ -145,7 +144,7 @@ export class NodeAgent {
 
   /** Posts nodes/status when a condition changed or a minute passed since the last post. */
   async syncStatus(): Promise<void> {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339();
     const observed = await this.observeConditions();
     let changed = false;
     for (const [type, state] of Object.entries(observed) as [ConditionType, ConditionState][]) {

@@ -20,7 +20,8 @@
 //   so probe restarts share the same back-off; only a changed spec restarts without waiting.
 import { hashContainer } from "./container-hash.js";
 import type { ContainerStatus, SandboxStatus } from "./runtime/runtime.js";
-import type { Container, Pod, RestartPolicy } from "./types.js";
+import type { Container, PodSpec } from "@skiff/api";
+import type { Pod } from "./objects.js";
 
 export const INITIAL_BACKOFF_MS = 10_000;
 export const MAX_BACKOFF_MS = 300_000;
@@ -102,15 +103,17 @@ export function computePodActions(pod: Pod, observed: ObservedPod): PodActions {
 }
 
 function decide(pod: Pod, observed: ObservedPod): PodActions {
-  const policy: RestartPolicy = pod.spec.restartPolicy ?? "Always";
-  const initContainers = pod.spec.initContainers ?? [];
+  // The API requires a spec; a pod without one has nothing to run.
+  const spec: PodSpec = pod.spec ?? { containers: [] };
+  const policy = spec.restartPolicy ?? "Always";
+  const initContainers = spec.initContainers ?? [];
   const latest = latestByName(observed.containers);
   const start = (c: Container): ContainerToStart => ({
     name: c.name,
     attempt: (latest.get(c.name)?.attempt ?? -1) + 1,
     hash: hashContainer(c),
   });
-  const sandbox = sandboxDecision(pod, observed.sandboxes);
+  const sandbox = sandboxDecision(spec, observed.sandboxes);
   const plan: PodActions = {
     killPod: sandbox.create,
     createSandbox: sandbox.create,
@@ -136,10 +139,10 @@ function decide(pod: Pod, observed: ObservedPod): PodActions {
       plan.createSandbox = false;
       return plan;
     }
-    const toStart = pod.spec.containers.filter(
+    const toStart = spec.containers.filter(
       (c) => !(policy === "OnFailure" && succeeded(latest.get(c.name))),
     );
-    if (toStart.length === 0 && nextInitContainer(pod, latest).done) {
+    if (toStart.length === 0 && nextInitContainer(spec, latest).done) {
       plan.createSandbox = false;
       return plan;
     }
@@ -153,11 +156,11 @@ function decide(pod: Pod, observed: ObservedPod): PodActions {
     return plan;
   }
 
-  plan.ephemeralContainersToStart = (pod.spec.ephemeralContainers ?? [])
+  plan.ephemeralContainersToStart = (spec.ephemeralContainers ?? [])
     .filter((c) => !latest.has(c.name))
     .map(start);
 
-  const init = nextInitContainer(pod, latest);
+  const init = nextInitContainer(spec, latest);
   if (!init.done) {
     if (init.next) {
       if (init.lastFailed && policy === "Never") {
@@ -175,7 +178,7 @@ function decide(pod: Pod, observed: ObservedPod): PodActions {
   const livenessFailed = new Set(observed.livenessFailed ?? []);
   const startupFailed = new Set(observed.startupFailed ?? []);
   let keep = 0;
-  for (const c of pod.spec.containers) {
+  for (const c of spec.containers) {
     const status = latest.get(c.name);
     if (status?.state !== "running") {
       if (shouldRestart(policy, status)) {
@@ -216,7 +219,7 @@ function decide(pod: Pod, observed: ObservedPod): PodActions {
 }
 
 function sandboxDecision(
-  pod: Pod,
+  spec: PodSpec,
   sandboxes: SandboxStatus[],
 ):
   | { create: true; attempt: number; reason: string }
@@ -231,7 +234,7 @@ function sandboxDecision(
   if (ready > 1) return { create: true, attempt: next, reason: "more than one ready sandbox" };
   if (newest.state !== "ready")
     return { create: true, attempt: next, reason: "sandbox is not ready" };
-  if (newest.hostNetwork !== (pod.spec.hostNetwork === true)) {
+  if (newest.hostNetwork !== (spec.hostNetwork === true)) {
     return { create: true, attempt: next, reason: "sandbox network mode changed" };
   }
   if (!newest.hostNetwork && !newest.ip)
@@ -241,14 +244,13 @@ function sandboxDecision(
 
 /** Where initialization stands: done, or the next init container and whether the last one failed. */
 function nextInitContainer(
-  pod: Pod,
+  spec: PodSpec,
   latest: Map<string, ContainerStatus>,
 ): { done: boolean; next?: Container; lastFailed?: boolean } {
-  const init = pod.spec.initContainers ?? [];
+  const init = spec.initContainers ?? [];
   if (init.length === 0) return { done: true };
   // A running app container proves init finished, even if its instances were removed since.
-  if (pod.spec.containers.some((c) => latest.get(c.name)?.state === "running"))
-    return { done: true };
+  if (spec.containers.some((c) => latest.get(c.name)?.state === "running")) return { done: true };
   for (let i = init.length - 1; i >= 0; i--) {
     const c = init[i]!;
     if (initFailed(latest.get(c.name))) return { done: false, next: c, lastFailed: true };
@@ -274,7 +276,8 @@ function succeeded(s: ContainerStatus | undefined): boolean {
   return s?.state === "exited" && s.exitCode === 0;
 }
 
-function shouldRestart(policy: RestartPolicy, s: ContainerStatus | undefined): boolean {
+/** restartPolicy: "Always" (the default), "OnFailure" or "Never". */
+function shouldRestart(policy: string, s: ContainerStatus | undefined): boolean {
   if (!s || s.state === "unknown" || s.state === "created") return true;
   if (policy === "Never") return false;
   if (policy === "OnFailure") return s.exitCode !== 0;

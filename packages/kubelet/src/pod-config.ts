@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promise
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import {
-  findResource,
+  resourceInfo,
   parseQuantity,
   volumeSources,
   type Container,
@@ -90,7 +90,7 @@ export class ObjectSource {
     const volumeName = claim.spec?.volumeName;
     if (!volumeName || claim.status?.phase !== "Bound")
       throw new ConfigError(`persistentvolumeclaim "${claimName}" is not bound`);
-    const rc = this.client.resource(findResource("", "v1", "persistentvolumes")!);
+    const rc = this.client.resource(resourceInfo("", "v1", "persistentvolumes"));
     const pv = (await rc.get(volumeName).catch((err: unknown) => {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -111,7 +111,7 @@ export class ObjectSource {
     const key = `${resource}/${ns}/${name}`;
     let p = this.cache.get(key);
     if (!p) {
-      const rc = this.client.resource<ConfigMap | Secret>(findResource("", "v1", resource)!);
+      const rc = this.client.resource<ConfigMap | Secret>(resourceInfo("", "v1", resource));
       p = rc
         .namespace(ns)
         .get(name)

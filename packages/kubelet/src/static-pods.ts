@@ -4,7 +4,9 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { Pod } from "./objects.js";
+import { resourceInfo } from "@skiff/api";
+import { isNotFound, type Logger, type ResourceClient, type RestClient } from "@skiff/client";
+import type { Node, Pod } from "./objects.js";
 
 export const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
 export const HASH_ANNOTATION = "kubernetes.io/config.hash";
@@ -74,4 +76,79 @@ export function mirrorPod(pod: Pod, node: { name: string; uid: string }): Pod {
     },
     spec: pod.spec,
   } as Pod;
+}
+
+export interface StaticPodsOptions {
+  /** The manifests' directory (--pod-manifest-path). */
+  dir: string;
+  nodeName: string;
+  client: RestClient;
+  log: Logger;
+}
+
+/**
+ * The static pods of one manifest directory: `sync` reads the manifests, adds their pods to
+ * the pods the kubelet runs, keeps a mirror pod in the API for each, and drops (with their
+ * mirrors) the pods whose manifest went away.
+ */
+export class StaticPods {
+  private readonly uids = new Set<string>();
+  private readonly podClient: ResourceClient<Pod>;
+  private readonly nodes: ResourceClient<Node>;
+
+  constructor(private readonly opts: StaticPodsOptions) {
+    this.podClient = opts.client.resource<Pod>(resourceInfo("", "v1", "pods"));
+    this.nodes = opts.client.resource<Node>(resourceInfo("", "v1", "nodes"));
+  }
+
+  /**
+   * Updates `pods` (by UID) from the manifests; `onNewMirror` hears of each mirror created
+   * (a new mirror has no status yet).
+   */
+  async sync(pods: Map<string, Pod>, onNewMirror: (uid: string) => void): Promise<void> {
+    const { nodeName, log } = this.opts;
+    const seen = new Set<string>();
+    for (const pod of await readStaticPods(this.opts.dir, nodeName)) {
+      const uid = pod.metadata.uid ?? "";
+      seen.add(uid);
+      this.uids.add(uid);
+      if (!pods.has(uid)) pods.set(uid, pod);
+      const ns = this.podClient.namespace(pod.metadata.namespace ?? "default");
+      try {
+        const mirror = await ns.get(pod.metadata.name ?? "").catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        });
+        // A mirror of another manifest, or one being deleted (nothing else would finish a
+        // graceful delete of it), is replaced: the manifest, not the API, says what runs.
+        const stale =
+          mirror !== undefined &&
+          (mirror.metadata.annotations?.[MIRROR_ANNOTATION] !== uid ||
+            mirror.metadata.deletionTimestamp !== undefined);
+        if (stale) await ns.delete(mirror.metadata.name ?? "", { gracePeriodSeconds: 0 });
+        if (!mirror || stale) {
+          const node = await this.nodes.get(nodeName);
+          await ns.create(mirrorPod(pod, { name: nodeName, uid: node.metadata.uid ?? "" }));
+          onNewMirror(uid);
+        }
+      } catch (err) {
+        log.warn(
+          { err, pod: `${pod.metadata.namespace}/${pod.metadata.name}` },
+          "cannot keep the mirror pod",
+        );
+      }
+    }
+    for (const uid of [...this.uids]) {
+      if (seen.has(uid)) continue;
+      const pod = pods.get(uid);
+      this.uids.delete(uid);
+      pods.delete(uid);
+      if (pod) {
+        await this.podClient
+          .namespace(pod.metadata.namespace ?? "default")
+          .delete(pod.metadata.name ?? "", { gracePeriodSeconds: 0 })
+          .catch(() => undefined);
+      }
+    }
+  }
 }

@@ -6,6 +6,7 @@
 // runtime, so a rate is absent until a second request (metrics-server scrapes repeatedly).
 import { readFile, statfs } from "node:fs/promises";
 import os from "node:os";
+import { rfc3339 } from "@skiff/api";
 import type { Pod } from "./objects.js";
 import type {
   ContainerRuntime,
@@ -105,7 +106,7 @@ export class SummaryProvider {
   }
 
   private async nodeStats(): Promise<NodeStats> {
-    const time = rfc3339(new Date().toISOString());
+    const time = rfc3339();
     const [stat, meminfo, netdev, route] = await Promise.all(
       ["/proc/stat", "/proc/meminfo", "/proc/net/dev", "/proc/net/route"].map((f) =>
         readFile(f, "utf8").catch(() => ""),
@@ -127,7 +128,7 @@ export class SummaryProvider {
     if (this.nodeNanoCores !== undefined) cpu.usageNanoCores = this.nodeNanoCores;
     const out: NodeStats = {
       nodeName: this.opts.nodeName,
-      startTime: rfc3339(new Date(Date.now() - os.uptime() * 1000).toISOString()),
+      startTime: rfc3339(Date.now() - os.uptime() * 1000),
       cpu,
       memory: nodeMemory(parseMeminfo(meminfo ?? ""), time),
     };
@@ -172,7 +173,7 @@ export class SummaryProvider {
           sandbox && !sandbox.hostNetwork ? stats(sandbox.id) : undefined,
           ...running.map((c) => stats(c.id)),
         ]);
-        const time = rfc3339(new Date().toISOString());
+        const time = rfc3339();
         const list = running
           .map((c, i) => containerStats(c, each[i], time))
           .sort((x, y) => x.name.localeCompare(y.name));
@@ -190,7 +191,11 @@ export class SummaryProvider {
         const net = sandboxStats?.network;
         if (net) {
           const eth0 = { name: "eth0", ...net };
-          podStats.network = { time: rfc3339(sandboxStats.timestamp), ...eth0, interfaces: [eth0] };
+          podStats.network = {
+            time: rfc3339(Date.parse(sandboxStats.timestamp)),
+            ...eth0,
+            interfaces: [eth0],
+          };
         }
         out.push(podStats);
       }),
@@ -208,7 +213,7 @@ function containerStats(
   s: RuntimeStats | undefined,
   now: string,
 ): ContainerStats {
-  const time = s ? rfc3339(s.timestamp) : now;
+  const time = s ? rfc3339(Date.parse(s.timestamp)) : now;
   const memory: MemoryStats = {
     time,
     usageBytes: s?.memory.usageBytes ?? 0,
@@ -221,7 +226,7 @@ function containerStats(
   }
   const cpu: CPUStats = { time, usageCoreNanoSeconds: s?.cpu.usageCoreNanoSeconds ?? 0 };
   if (s?.cpu.usageNanoCores !== undefined) cpu.usageNanoCores = s.cpu.usageNanoCores;
-  return { name: c.name, startTime: rfc3339(c.startedAt ?? c.createdAt), cpu, memory };
+  return { name: c.name, startTime: rfc3339(Date.parse(c.startedAt ?? c.createdAt)), cpu, memory };
 }
 
 function sumCPU(list: ContainerStats[], time: string): CPUStats {
@@ -242,11 +247,6 @@ function sumMemory(list: ContainerStats[], time: string): MemoryStats {
     memory.rssBytes += c.memory.rssBytes ?? 0;
   }
   return memory;
-}
-
-/** Times as Kubernetes writes them (metav1.Time): RFC 3339 in whole seconds. */
-function rfc3339(t: string): string {
-  return t.replace(/\.\d+Z$/, "Z");
 }
 
 /** Busy cpu time of all cores, in ns, from the first line of /proc/stat. */

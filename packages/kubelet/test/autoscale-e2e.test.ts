@@ -4,7 +4,7 @@
 // (its manifest shortens the scale-down window to 15 s) scales the Deployment up within two
 // minutes, and back down to one pod once the load stops.
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort } from "@skiff/testing";
@@ -15,17 +15,7 @@ const repo = join(import.meta.dirname, "../../..");
 describe("HPA end to end", { timeout: 900_000 }, () => {
   let h: Harness;
   const procs: ChildProcess[] = [];
-  const kubectl = (args: string[], input?: string) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(
-        "kubectl",
-        ["--kubeconfig", h.api.kubeconfig, "--request-timeout=30s", ...args],
-        { timeout: 60_000 },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end(input ?? "");
-    });
+  const kubectl = (args: string[], input?: string) => h.kubectl(args, input);
   const replicas = async (): Promise<number> => {
     const r = await h.api.request("GET", "/apis/apps/v1/namespaces/default/deployments/burn");
     return r.json?.spec?.replicas ?? -1;

@@ -20,7 +20,7 @@ import {
   type PodRef,
   type SandboxConfig,
 } from "../src/runtime/runtime.js";
-import type { Container } from "../src/types.js";
+import type { Container } from "@skiff/api";
 
 const IMAGE = "skiff.local/busybox:1.36";
 const runId = randomBytes(4).toString("hex");

@@ -7,12 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   freePort,
+  kubectlOnPath,
   startApiserver,
   type StartApiserverOptions,
   type TestApiserver,
 } from "@skiff/testing";
 import { pino } from "pino";
+import type { Container } from "@skiff/api";
+import { hashContainer } from "../src/container-hash.js";
 import { DockerRuntime } from "../src/runtime/docker.js";
+import type { ContainerRuntime, PodRef } from "../src/runtime/runtime.js";
 import { startKubelet, type RunningKubelet, type StartKubeletOptions } from "../src/start.js";
 
 export const IMAGE = "skiff.local/busybox:1.36";
@@ -35,7 +39,14 @@ export interface Harness {
     spec: Record<string, unknown>,
     meta?: Record<string, unknown>,
   ): Promise<Pod>;
+  /** Creates a pod of one busybox container running `command`, and waits until it runs. */
+  runningPod(name: string, command: string[], containerName?: string): Promise<Pod>;
   getPod(name: string): Promise<Pod | undefined>;
+  /** Runs the kubectl on PATH against the apiserver (30 s request timeout); never rejects. */
+  kubectl(
+    args: string[],
+    stdin?: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   waitPod(name: string, pred: (p: Pod) => boolean, timeoutMs?: number): Promise<Pod>;
   events(name: string): Promise<{ reason: string; message: string; type: string }[]>;
   cleanup(): Promise<void>;
@@ -77,6 +88,7 @@ export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise
   });
   const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-"));
   const manifestDir = mkdtempSync(join(tmpdir(), "skiff-manifests-"));
+  const kubectlCache = mkdtempSync(join(tmpdir(), "skiff-kubectl-cache-"));
   const port = await freePort();
   const h: Harness = {
     api,
@@ -119,6 +131,10 @@ export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise
       if (res.status !== 201) throw new Error(`create pod ${name}: ${res.status} ${res.text}`);
       return res.json as Pod;
     },
+    async runningPod(name, command, containerName = "app") {
+      await h.createPod(name, { containers: [{ name: containerName, image: IMAGE, command }] });
+      return h.waitPod(name, (p) => p.status?.phase === "Running");
+    },
     async getPod(name) {
       const res = await api.request("GET", `/api/v1/namespaces/default/pods/${name}`);
       return res.status === 200 ? (res.json as Pod) : undefined;
@@ -140,6 +156,13 @@ export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise
         });
       }
     },
+    kubectl(args, stdin) {
+      return kubectlOnPath(["--request-timeout=30s", ...args], {
+        kubeconfig: api.kubeconfig,
+        cacheDir: kubectlCache,
+        stdin: stdin ?? "",
+      });
+    },
     async events(name) {
       const res = await api.request(
         "GET",
@@ -160,6 +183,7 @@ export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise
       await api.stop();
       rmSync(rootDir, { recursive: true, force: true });
       rmSync(manifestDir, { recursive: true, force: true });
+      rmSync(kubectlCache, { recursive: true, force: true });
     },
   };
   return h;
@@ -185,4 +209,25 @@ export function containerStatus(pod: Pod, name: string): Pod {
     ...(pod.status?.containerStatuses ?? []),
     ...(pod.status?.initContainerStatuses ?? []),
   ].find((c: Pod) => c.name === name);
+}
+
+/** Creates and starts each container (attempt 0, no env or mounts) in a runtime's sandbox. */
+export async function startContainers(
+  rt: ContainerRuntime,
+  pod: PodRef,
+  sandboxId: string,
+  containers: Container[],
+): Promise<void> {
+  for (const c of containers) {
+    const id = await rt.createContainer({
+      pod,
+      sandboxId,
+      container: c,
+      attempt: 0,
+      hash: hashContainer(c),
+      env: [],
+      mounts: [],
+    });
+    await rt.startContainer(id);
+  }
 }

@@ -33,16 +33,7 @@ describe("ephemeral containers and kubectl debug", { timeout: 600_000 }, () => {
     await assignPodCIDR(h);
     // A target whose process and listening port the debugger can only see by sharing the
     // target's PID namespace and the pod's network namespace.
-    await h.createPod("web", {
-      containers: [
-        {
-          name: "c",
-          image: IMAGE,
-          command: ["sh", "-c", "mkdir -p /www && exec httpd -f -p 8089 -h /www"],
-        },
-      ],
-    });
-    await h.waitPod("web", (p) => p.status?.phase === "Running");
+    await h.runningPod("web", ["sh", "-c", "mkdir -p /www && exec httpd -f -p 8089 -h /www"], "c");
   });
   after(async () => {
     await h?.cleanup();

@@ -417,16 +417,11 @@ describe(
     });
 
     test("/stats/summary shows the node and the running pod's cpu, memory and network", async () => {
-      await h.createPod("measured", {
-        containers: [
-          {
-            name: "app",
-            image: IMAGE,
-            command: ["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3600"],
-          },
-        ],
-      });
-      await h.waitPod("measured", (p) => p.status?.phase === "Running");
+      await h.runningPod("measured", [
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3600",
+      ]);
       const pod = await waitFor("the pod in the summary", async () => {
         const res = await kubeletGet("/stats/summary");
         assert.equal(res.status, 200);

@@ -1,7 +1,8 @@
 // The kubelet against a real apiserver and the real Docker engine: node registration, the pod
 // network, and pods from creation to deletion. Everything made here carries the run's label.
+// Over 600 lines on purpose: its 18 tests share one apiserver, kubelet and pod network (set up
+// once in `before`); the lifecycle and debug suites beside it are the other rooms.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -555,27 +556,8 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
   });
 
   test("kubectl logs and kubectl exec reach the container through the apiserver and the kubelet", async () => {
-    await h.createPod("talk", {
-      containers: [
-        {
-          name: "app",
-          image: IMAGE,
-          command: ["sh", "-c", "echo line-one; echo line-two; sleep 3600"],
-        },
-      ],
-    });
-    await h.waitPod("talk", (p) => p.status?.phase === "Running");
-    const kubectl = (args: string[], input?: string) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = execFile(
-          "kubectl",
-          ["--kubeconfig", h.api.kubeconfig, "--request-timeout=20s", ...args],
-          { timeout: 30_000 },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-        child.stdin?.end(input ?? "");
-      });
+    await h.runningPod("talk", ["sh", "-c", "echo line-one; echo line-two; sleep 3600"]);
+    const kubectl = (args: string[], input?: string) => h.kubectl(args, input);
     const logs = await waitFor("logs", async () => {
       const r = await kubectl(["logs", "talk"]);
       return r.stdout.includes("line-two") ? r : undefined;

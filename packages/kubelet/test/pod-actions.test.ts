@@ -10,7 +10,8 @@ import {
   type PodActions,
 } from "../src/pod-actions.js";
 import type { ContainerStatus, SandboxStatus } from "../src/runtime/runtime.js";
-import type { Container, Pod, PodSpec } from "../src/types.js";
+import type { Container, PodSpec } from "@skiff/api";
+import type { Pod } from "../src/objects.js";
 
 const IMAGE = "skiff.local/busybox:1.36";
 const NOW = Date.parse("2026-01-01T12:00:00Z");

@@ -1,24 +1,24 @@
 // SimulatedRuntime (scale benchmarks only) keeps the ContainerRuntime contract in memory.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hashContainer } from "../src/container-hash.js";
+import { startContainers } from "./harness.js";
 import { ImageNotFoundError } from "../src/errors.js";
 import { computePodActions } from "../src/pod-actions.js";
 import { readAll } from "../src/runtime/streams.js";
 import type { RuntimeEvent } from "../src/runtime/runtime.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
-import type { Pod } from "../src/types.js";
+import type { Pod } from "../src/objects.js";
 
+const UID = "aaaaaaaa-0000-0000-0000-000000000001";
+const containers = [
+  { name: "app", image: "sim/app:1" },
+  { name: "side", image: "sim/side:1" },
+];
 const pod: Pod = {
-  metadata: { name: "crasher", namespace: "default", uid: "aaaaaaaa-0000-0000-0000-000000000001" },
-  spec: {
-    containers: [
-      { name: "app", image: "sim/app:1" },
-      { name: "side", image: "sim/side:1" },
-    ],
-  },
+  metadata: { name: "crasher", namespace: "default", uid: UID },
+  spec: { containers },
 };
-const ref = { uid: pod.metadata.uid, namespace: "default", name: "crasher" };
+const ref = { uid: UID, namespace: "default", name: "crasher" };
 const dns = { servers: ["10.96.0.10"], searches: [], options: [] };
 
 test("a simulated container starts at once, exits with its scripted code and shows in events and lists", async () => {
@@ -50,18 +50,7 @@ test("a simulated container starts at once, exits with its scripted code and sho
   assert.equal(sandbox?.state, "ready");
   assert.match(sandbox?.ip ?? "", /^10\.244\.7\.\d+$/);
 
-  for (const c of pod.spec.containers) {
-    const id = await rt.createContainer({
-      pod: ref,
-      sandboxId,
-      container: c,
-      attempt: 0,
-      hash: hashContainer(c),
-      env: [],
-      mounts: [],
-    });
-    await rt.startContainer(id);
-  }
+  await startContainers(rt, ref, sandboxId, containers);
   await collecting;
   assert.deepEqual(events, ["POD/start", "app/start", "side/start", "app/die:3"]);
   const byName = Object.fromEntries(

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
 import { test } from "node:test";
-import { hashContainer } from "../src/container-hash.js";
+import { startContainers } from "./harness.js";
 import type { Pod } from "../src/objects.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
 import { SummaryProvider, cpuUsageNs, parseMeminfo, parseNetDev } from "../src/stats.js";
@@ -44,11 +44,11 @@ test("a pod's figures are its running containers' summed, its network its sandbo
     { name: "a", image: "sim/a:1" },
     { name: "b", image: "sim/b:1" },
   ];
-  const pod = {
+  const pod: Pod = {
     metadata: ref,
     spec: { containers },
     status: { startTime: "2026-01-01T00:00:00Z" },
-  } as unknown as Pod;
+  };
   const sandboxId = await rt.runPodSandbox({
     pod: ref,
     attempt: 0,
@@ -57,18 +57,7 @@ test("a pod's figures are its running containers' summed, its network its sandbo
     dns: { servers: [], searches: [], options: [] },
     portMappings: [],
   });
-  for (const c of containers) {
-    const id = await rt.createContainer({
-      pod: ref,
-      sandboxId,
-      container: c,
-      attempt: 0,
-      hash: hashContainer(c),
-      env: [],
-      mounts: [],
-    });
-    await rt.startContainer(id);
-  }
+  await startContainers(rt, ref, sandboxId, containers);
   const provider = new SummaryProvider({
     nodeName: "n1",
     runtime: rt,

@@ -9,7 +9,7 @@
 // - List results are newest first (by creation time, then attempt).
 // - Stopping, removing and listing are idempotent: an object already gone is not an error.
 import type { Readable, Writable } from "node:stream";
-import type { Container } from "../types.js";
+import type { Container } from "@skiff/api";
 
 export const LABEL_POD_UID = "io.skiff.pod.uid";
 export const LABEL_POD_NAMESPACE = "io.skiff.pod.namespace";
@@ -33,6 +33,34 @@ export interface PodRef {
   uid: string;
   namespace: string;
   name: string;
+}
+
+/** The labels every sandbox (container name "POD") and container of a runtime carries. */
+export function runtimeLabels(
+  pod: PodRef,
+  containerName: string,
+  attempt: number,
+  hash: string,
+  type: "sandbox" | "container",
+): Record<string, string> {
+  return {
+    [LABEL_POD_UID]: pod.uid,
+    [LABEL_POD_NAMESPACE]: pod.namespace,
+    [LABEL_POD_NAME]: pod.name,
+    [LABEL_CONTAINER_NAME]: containerName,
+    [LABEL_ATTEMPT]: String(attempt),
+    [LABEL_HASH]: hash,
+    [LABEL_TYPE]: type,
+  };
+}
+
+/** The pod an object belongs to, read back from its labels. */
+export function podOfLabels(labels: Record<string, string>): PodRef {
+  return {
+    uid: labels[LABEL_POD_UID] ?? "",
+    namespace: labels[LABEL_POD_NAMESPACE] ?? "",
+    name: labels[LABEL_POD_NAME] ?? "",
+  };
 }
 
 /** The engine-side name of a container: `skiff_<container>_<pod>_<ns>_<uid8>_<attempt>`. */

@@ -5,15 +5,9 @@
 import { EventEmitter, on } from "node:events";
 import { PassThrough, Readable } from "node:stream";
 import { ImageNotFoundError, PodNetworkConflictError, RuntimeNotFoundError } from "../errors.js";
-import type { Container } from "../types.js";
+import type { Container } from "@skiff/api";
 import {
-  LABEL_ATTEMPT,
-  LABEL_CONTAINER_NAME,
-  LABEL_HASH,
-  LABEL_POD_NAME,
-  LABEL_POD_NAMESPACE,
-  LABEL_POD_UID,
-  LABEL_TYPE,
+  runtimeLabels,
   SANDBOX_CONTAINER_NAME,
   type ContainerConfig,
   type ContainerRuntime,
@@ -90,7 +84,7 @@ export class SimulatedRuntime implements ContainerRuntime {
   async runPodSandbox(config: SandboxConfig): Promise<string> {
     const id = this.newId();
     const now = new Date().toISOString();
-    const labels = labelsFor(config.pod, SANDBOX_CONTAINER_NAME, config.attempt, "", "sandbox");
+    const labels = runtimeLabels(config.pod, SANDBOX_CONTAINER_NAME, config.attempt, "", "sandbox");
     const base = this.network?.subnet.split("/")[0]!.split(".").slice(0, 3).join(".") ?? "10.244.0";
     const sandbox: SandboxStatus = {
       id,
@@ -142,14 +136,14 @@ export class SimulatedRuntime implements ContainerRuntime {
     }
     const id = this.newId();
     const c = config.container;
-    const labels = labelsFor(config.pod, c.name, config.attempt, config.hash, "container");
+    const labels = runtimeLabels(config.pod, c.name, config.attempt, config.hash, "container");
     const status = this.newStatus(
       id,
       config.pod,
       c.name,
       config.attempt,
       config.hash,
-      c.image,
+      c.image ?? "",
       labels,
     );
     this.objects.set(id, { status, behaviour: this.opts.script?.(config.pod, c) ?? {}, logs: "" });
@@ -336,18 +330,6 @@ export class SimulatedRuntime implements ContainerRuntime {
       labels,
     };
   }
-}
-
-function labelsFor(pod: PodRef, name: string, attempt: number, hash: string, type: string) {
-  return {
-    [LABEL_POD_UID]: pod.uid,
-    [LABEL_POD_NAMESPACE]: pod.namespace,
-    [LABEL_POD_NAME]: pod.name,
-    [LABEL_CONTAINER_NAME]: name,
-    [LABEL_ATTEMPT]: String(attempt),
-    [LABEL_HASH]: hash,
-    [LABEL_TYPE]: type,
-  };
 }
 
 function imageID(image: string): string {

@@ -58,7 +58,3 @@ export function demultiplex(source: Readable, stdout: PassThrough, stderr: PassT
     if (!finished && stdout === stderr) source.destroy();
   });
 }
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
