@@ -1,34 +1,11 @@
 // core/v1 Endpoints as EndpointSlices, for an apiserver that serves no discovery.k8s.io/v1:
 // the proxiers then see the same endpoint model whichever of the two the cluster has.
 import { setTimeout as sleep } from "node:timers/promises";
+import type { EndpointAddress, EndpointPort } from "@skiff/api";
 import { ApiError, isRecord } from "@skiff/client";
 import type { KubeObject, RestClient } from "@skiff/client";
-import type { Endpoint, EndpointSlice, Logger, ObjectMeta, Protocol } from "./types.js";
+import type { Endpoint, EndpointSlice, Endpoints, Logger } from "./types.js";
 import { serviceNameLabel, silentLogger } from "./types.js";
-
-export interface EndpointAddress {
-  ip: string;
-  nodeName?: string;
-}
-
-export interface EndpointsPort {
-  name?: string;
-  port: number;
-  protocol?: Protocol;
-}
-
-/** Addresses that share one set of ports. */
-export interface EndpointSubset {
-  addresses?: EndpointAddress[];
-  notReadyAddresses?: EndpointAddress[];
-  ports?: EndpointsPort[];
-}
-
-/** core/v1 Endpoints: named after its Service, in the Service's namespace. */
-export interface Endpoints {
-  metadata: ObjectMeta;
-  subsets?: EndpointSubset[];
-}
 
 const isIPv4 = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
 
@@ -39,7 +16,7 @@ const isIPv4 = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
  * addresses are kept: the proxiers program IPv4 only.
  */
 export function endpointSlicesFromEndpoints(ep: Endpoints): EndpointSlice[] {
-  const { name, namespace } = ep.metadata;
+  const { name = "", namespace } = ep.metadata;
   const endpoint = (a: EndpointAddress, ready: boolean): Endpoint => ({
     addresses: [a.ip],
     conditions: { ready, serving: ready, terminating: false },
@@ -93,11 +70,11 @@ export function asEndpoints(obj: KubeObject): Endpoints {
     notReadyAddresses: addresses(s.notReadyAddresses),
     ports: Array.isArray(s.ports)
       ? (s.ports as unknown[]).filter(
-          (p): p is EndpointsPort => isRecord(p) && typeof p.port === "number",
+          (p): p is EndpointPort => isRecord(p) && typeof p.port === "number",
         )
       : [],
   }));
-  return { metadata: obj.metadata as ObjectMeta, subsets: valid };
+  return { metadata: obj.metadata, subsets: valid };
 }
 
 function addresses(list: unknown): EndpointAddress[] {

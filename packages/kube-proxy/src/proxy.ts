@@ -5,8 +5,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from "prom-client";
-import { findResource } from "@skiff/api";
-import type { ResourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
+import type * as api from "@skiff/api";
 import {
   DeletedFinalStateUnknown,
   RestClient,
@@ -53,28 +53,29 @@ export interface ProxyServerOptions {
 
 export const defaultClusterCIDR = "10.244.0.0/16";
 
-function resource(group: string, version: string, name: string): ResourceInfo {
-  const info = findResource(group, version, name);
-  if (!info) throw new Error(`unknown resource ${group}/${version}/${name}`);
-  return info;
-}
-
-const unwrap = (o: KubeObject | DeletedFinalStateUnknown): KubeObject =>
+const unwrap = <T extends KubeObject>(o: T | DeletedFinalStateUnknown<T>): T =>
   o instanceof DeletedFinalStateUnknown ? o.obj : o;
 
-// The apiserver validated these objects; check only what the rules code relies on.
-function asService(o: KubeObject | DeletedFinalStateUnknown): Service {
-  const obj = unwrap(o) as KubeObject & { spec?: unknown };
-  if (!obj.metadata.name || !isRecord(obj.spec)) throw new Error("a Service without spec");
-  return obj as unknown as Service;
+/** A Service the proxiers can read: the apiserver validated it; only spec is checked. */
+function isProxiable(svc: api.Service & KubeObject): svc is Service {
+  return isRecord(svc.spec);
 }
 
-function asEndpointSlice(o: KubeObject | DeletedFinalStateUnknown): EndpointSlice {
-  const obj = unwrap(o) as KubeObject & { endpoints?: unknown; addressType?: unknown };
-  if (!obj.metadata.name || typeof obj.addressType !== "string")
+function asService(
+  o: (api.Service & KubeObject) | DeletedFinalStateUnknown<api.Service & KubeObject>,
+): Service {
+  const svc = unwrap(o);
+  if (!svc.metadata.name || !isProxiable(svc)) throw new Error("a Service without spec");
+  return svc;
+}
+
+function asEndpointSlice(
+  o: EndpointSlice | DeletedFinalStateUnknown<EndpointSlice>,
+): EndpointSlice {
+  const slice = unwrap(o);
+  if (!slice.metadata.name || typeof slice.addressType !== "string")
     throw new Error("an EndpointSlice without addressType");
-  if (Array.isArray(obj.endpoints)) return obj as unknown as EndpointSlice;
-  return { ...(obj as unknown as EndpointSlice), endpoints: [] };
+  return Array.isArray(slice.endpoints) ? slice : { ...slice, endpoints: [] };
 }
 
 /** The node's addresses from its Node object (InternalIP first), if it says any. */
@@ -233,12 +234,14 @@ export class ProxyServer {
     }
     const p = this.active;
     // Handlers only record the change and poke the runner; the sync does the work.
-    this.factory.forResource(resource("", "v1", "services")).addEventHandler({
-      add: (s) => p.onServiceAdd(asService(s)),
-      update: (o, s) => p.onServiceUpdate(asService(o), asService(s)),
-      delete: (s) => p.onServiceDelete(asService(s)),
-    });
-    const nodes = this.factory.forResource(resource("", "v1", "nodes"), {
+    this.factory
+      .forResource<api.Service & KubeObject>(resourceInfo("", "v1", "services"))
+      .addEventHandler({
+        add: (s) => p.onServiceAdd(asService(s)),
+        update: (o, s) => p.onServiceUpdate(asService(o), asService(s)),
+        delete: (s) => p.onServiceDelete(asService(s)),
+      });
+    const nodes = this.factory.forResource(resourceInfo("", "v1", "nodes"), {
       fieldSelector: `metadata.name=${this.nodeName}`,
     });
     nodes.addEventHandler({
@@ -255,7 +258,7 @@ export class ProxyServer {
     if (slices === undefined) return; // stopped before the apiserver answered
     if (slices) {
       this.factory
-        .forResource(resource("discovery.k8s.io", "v1", "endpointslices"))
+        .forResource<EndpointSlice>(resourceInfo("discovery.k8s.io", "v1", "endpointslices"))
         .addEventHandler({
           add: (e) => p.onEndpointSliceAdd(asEndpointSlice(e)),
           update: (o, e) => p.onEndpointSliceUpdate(asEndpointSlice(o), asEndpointSlice(e)),
@@ -268,7 +271,7 @@ export class ProxyServer {
         for (const [old, cur] of endpointSliceChanges(before, e && asEndpoints(unwrap(e))))
           p.onEndpointSliceUpdate(old, cur);
       };
-      this.factory.forResource(resource("", "v1", "endpoints")).addEventHandler({
+      this.factory.forResource(resourceInfo("", "v1", "endpoints")).addEventHandler({
         add: (e) => changed(undefined, e),
         update: (o, e) => changed(o, e),
         delete: (e) => changed(unwrap(e), undefined),

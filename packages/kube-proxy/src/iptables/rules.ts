@@ -669,7 +669,7 @@ function servicePorts(svc: Service, slices: EndpointSlice[], nodeName: string): 
   const externallyAccessibleType = spec.type === "NodePort" || spec.type === "LoadBalancer";
   for (const port of spec.ports ?? []) {
     const protocol = (port.protocol ?? "TCP").toLowerCase();
-    const name = servicePortName(namespace, svc.metadata.name, port.name);
+    const name = servicePortName(namespace, svc.metadata.name ?? "", port.name);
     const nodePort = externallyAccessibleType ? (port.nodePort ?? 0) : 0;
     const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
     const externallyAccessible = nodePort !== 0 || externalIPs.length > 0;
