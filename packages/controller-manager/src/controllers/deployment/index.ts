@@ -1,19 +1,21 @@
 // The Deployment controller: one ReplicaSet per pod template (named by its hash), rolled
 // from old to new by the RollingUpdate or Recreate strategy, with revisions, history
 // clean-up, pause, proportional scaling and the Progressing/Available conditions.
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import {
   isAlreadyExists,
   isNotFound,
   metaNamespaceKey,
   splitMetaNamespaceKey,
   type Lister,
+  type OwnerReference,
   type ResourceClient,
   type SharedInformer,
   type WorkQueue,
 } from "@skiff/client";
 import {
   controllerRef,
+  newControllerRef,
   newQueue,
   QueueController,
   unwrapTombstone,
@@ -38,10 +40,11 @@ import {
   specReplicas,
   stableJson,
 } from "./util.js";
+import { HashCollisionError } from "../../errors.js";
 
-const deploymentsInfo = findResource("apps", "v1", "deployments")!;
-const rsInfo = findResource("apps", "v1", "replicasets")!;
-const podsInfo = findResource("", "v1", "pods")!;
+const deploymentsInfo = resourceInfo("apps", "v1", "deployments");
+const rsInfo = resourceInfo("apps", "v1", "replicasets");
+const podsInfo = resourceInfo("", "v1", "pods");
 
 type Status = NonNullable<Deployment["status"]>;
 
@@ -182,15 +185,8 @@ export class DeploymentController extends QueueController {
     }
   }
 
-  private ownerRef(d: Deployment) {
-    return {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      name: d.metadata.name ?? "",
-      uid: d.metadata.uid ?? "",
-      controller: true,
-      blockOwnerDeletion: true,
-    };
+  private ownerRef(d: Deployment): OwnerReference {
+    return newControllerRef(d, "apps/v1", "Deployment");
   }
 
   /** Splits into the RS whose template matches the deployment's (if any) and the rest. */
@@ -327,9 +323,12 @@ export class DeploymentController extends QueueController {
       const next = structuredClone(d);
       next.status = { ...next.status, collisionCount: (d.status?.collisionCount ?? 0) + 1 };
       await this.deployments.namespace(ns).updateStatus(next);
-      throw new Error(`hash collision for ReplicaSet ${rs.metadata.name ?? ""}; retrying`, {
-        cause: e,
-      });
+      throw new HashCollisionError(
+        `hash collision for ReplicaSet ${rs.metadata.name ?? ""}; retrying`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 
