@@ -6,6 +6,7 @@ import { ApiError, isRecord } from "@skiff/client";
 import type { KubeObject, RestClient } from "@skiff/client";
 import type { Endpoint, EndpointSlice, Endpoints, Logger } from "./types.js";
 import { serviceNameLabel, silentLogger } from "./types.js";
+import { InvalidObjectError } from "./errors.js";
 
 const isIPv4 = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
 
@@ -61,10 +62,10 @@ export function endpointSliceChanges(
 
 /** Checks what the apiserver did validate before the converter reads it. */
 export function asEndpoints(obj: KubeObject): Endpoints {
-  if (!obj.metadata.name) throw new Error("an Endpoints object without a name");
+  if (!obj.metadata.name) throw new InvalidObjectError("an Endpoints object without a name");
   const subsets = (obj as { subsets?: unknown }).subsets;
   if (subsets !== undefined && !Array.isArray(subsets))
-    throw new Error("an Endpoints object whose subsets are not a list");
+    throw new InvalidObjectError("an Endpoints object whose subsets are not a list");
   const valid = ((subsets ?? []) as unknown[]).filter(isRecord).map((s) => ({
     addresses: addresses(s.addresses),
     notReadyAddresses: addresses(s.notReadyAddresses),

@@ -20,6 +20,7 @@ import type { EndpointSlice, Service } from "./types.js";
 import type { Exec } from "./exec.js";
 import { exec as hostExec } from "./exec.js";
 import { SafetyNet } from "./safety.js";
+import { ConfigError, InvalidObjectError } from "./errors.js";
 import { asEndpoints, endpointSliceChanges, servesEndpointSlices } from "./endpoints.js";
 import { IptablesProxier } from "./iptables/proxier.js";
 import type { SyncResult } from "./iptables/proxier.js";
@@ -65,7 +66,8 @@ function asService(
   o: (api.Service & KubeObject) | DeletedFinalStateUnknown<api.Service & KubeObject>,
 ): Service {
   const svc = unwrap(o);
-  if (!svc.metadata.name || !isProxiable(svc)) throw new Error("a Service without spec");
+  if (!svc.metadata.name || !isProxiable(svc))
+    throw new InvalidObjectError("a Service without spec");
   return svc;
 }
 
@@ -74,7 +76,7 @@ function asEndpointSlice(
 ): EndpointSlice {
   const slice = unwrap(o);
   if (!slice.metadata.name || typeof slice.addressType !== "string")
-    throw new Error("an EndpointSlice without addressType");
+    throw new InvalidObjectError("an EndpointSlice without addressType");
   return Array.isArray(slice.endpoints) ? slice : { ...slice, endpoints: [] };
 }
 
@@ -104,7 +106,7 @@ export function hostAddresses(): string[] {
 function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(":");
   const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port)) throw new Error(`invalid bind address "${address}"`);
+  if (i < 0 || !Number.isInteger(port)) throw new ConfigError(`invalid bind address "${address}"`);
   return { host: address.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0", port };
 }
 
@@ -128,28 +130,29 @@ async function listen(
   return server;
 }
 
+/** A sync-latency histogram in seconds, with kube-proxy's buckets (1 ms to about 16 s). */
+const syncHistogram = (registry: Registry, name: string, help: string): Histogram =>
+  new Histogram({ name, help, buckets: exponentialBuckets(0.001, 2, 15), registers: [registry] });
+
 /** What the metrics server exports (the names kube-proxy uses). */
 class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly duration = new Histogram({
-    name: "kubeproxy_sync_proxy_rules_duration_seconds",
-    help: "SyncProxyRules latency in seconds",
-    buckets: exponentialBuckets(0.001, 2, 15),
-    registers: [this.registry],
-  });
+  private readonly duration = syncHistogram(
+    this.registry,
+    "kubeproxy_sync_proxy_rules_duration_seconds",
+    "SyncProxyRules latency in seconds",
+  );
   // Since KEP-3453 kube-proxy also splits the latency by kind of sync.
-  private readonly fullDuration = new Histogram({
-    name: "kubeproxy_sync_full_proxy_rules_duration_seconds",
-    help: "SyncProxyRules latency in seconds for full resyncs",
-    buckets: exponentialBuckets(0.001, 2, 15),
-    registers: [this.registry],
-  });
-  private readonly partialDuration = new Histogram({
-    name: "kubeproxy_sync_partial_proxy_rules_duration_seconds",
-    help: "SyncProxyRules latency in seconds for partial resyncs",
-    buckets: exponentialBuckets(0.001, 2, 15),
-    registers: [this.registry],
-  });
+  private readonly fullDuration = syncHistogram(
+    this.registry,
+    "kubeproxy_sync_full_proxy_rules_duration_seconds",
+    "SyncProxyRules latency in seconds for full resyncs",
+  );
+  private readonly partialDuration = syncHistogram(
+    this.registry,
+    "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+    "SyncProxyRules latency in seconds for partial resyncs",
+  );
   private readonly lastTimestamp = new Gauge({
     name: "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
     help: "The last time proxy rules were successfully synced",

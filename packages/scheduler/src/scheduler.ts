@@ -25,7 +25,8 @@ import {
 } from "@skiff/client";
 import { SchedulerCache } from "./cache.js";
 import { newPodInfo, type PodInfo } from "./framework/nodeinfo.js";
-import { Algorithm, FitError, NoNodesAvailableError } from "./framework/schedule.js";
+import { Algorithm } from "./framework/schedule.js";
+import { FitError, NoNodesAvailableError } from "./errors.js";
 import type { Budget, Preemption } from "./framework/preemption.js";
 import type { SpreadGroup } from "./framework/scores.js";
 import {
