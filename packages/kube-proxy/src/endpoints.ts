@@ -1,8 +1,8 @@
 // core/v1 Endpoints as EndpointSlices, for an apiserver that serves no discovery.k8s.io/v1:
 // the proxiers then see the same endpoint model whichever of the two the cluster has.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EndpointAddress, EndpointPort } from "@skiff/api";
-import { ApiError, isRecord } from "@skiff/client";
+import { isObject, type EndpointAddress, type EndpointPort } from "@skiff/api";
+import { ApiError } from "@skiff/client";
 import type { KubeObject, RestClient } from "@skiff/client";
 import type { Endpoint, EndpointSlice, Endpoints, Logger } from "./types.js";
 import { serviceNameLabel, silentLogger } from "./types.js";
@@ -66,12 +66,12 @@ export function asEndpoints(obj: KubeObject): Endpoints {
   const subsets = (obj as { subsets?: unknown }).subsets;
   if (subsets !== undefined && !Array.isArray(subsets))
     throw new InvalidObjectError("an Endpoints object whose subsets are not a list");
-  const valid = ((subsets ?? []) as unknown[]).filter(isRecord).map((s) => ({
+  const valid = ((subsets ?? []) as unknown[]).filter(isObject).map((s) => ({
     addresses: addresses(s.addresses),
     notReadyAddresses: addresses(s.notReadyAddresses),
     ports: Array.isArray(s.ports)
       ? (s.ports as unknown[]).filter(
-          (p): p is EndpointPort => isRecord(p) && typeof p.port === "number",
+          (p): p is EndpointPort => isObject(p) && typeof p.port === "number",
         )
       : [],
   }));
@@ -81,7 +81,7 @@ export function asEndpoints(obj: KubeObject): Endpoints {
 function addresses(list: unknown): EndpointAddress[] {
   if (!Array.isArray(list)) return [];
   return (list as unknown[]).filter(
-    (a): a is EndpointAddress => isRecord(a) && typeof a.ip === "string",
+    (a): a is EndpointAddress => isObject(a) && typeof a.ip === "string",
   );
 }
 
@@ -99,9 +99,9 @@ export async function servesEndpointSlices(
     try {
       const list = await client.request("GET", "/apis/discovery.k8s.io/v1");
       return (
-        isRecord(list) &&
+        isObject(list) &&
         Array.isArray(list.resources) &&
-        (list.resources as unknown[]).some((r) => isRecord(r) && r.name === "endpointslices")
+        (list.resources as unknown[]).some((r) => isObject(r) && r.name === "endpointslices")
       );
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) return false;

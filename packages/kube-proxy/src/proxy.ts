@@ -5,13 +5,12 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from "prom-client";
-import { resourceInfo } from "@skiff/api";
+import { isObject, resourceInfo } from "@skiff/api";
 import type * as api from "@skiff/api";
 import {
   DeletedFinalStateUnknown,
   RestClient,
   SharedInformerFactory,
-  isRecord,
   loadClientConfig,
   silentLogger,
 } from "@skiff/client";
@@ -59,7 +58,7 @@ const unwrap = <T extends KubeObject>(o: T | DeletedFinalStateUnknown<T>): T =>
 
 /** A Service the proxiers can read: the apiserver validated it; only spec is checked. */
 function isProxiable(svc: api.Service & KubeObject): svc is Service {
-  return isRecord(svc.spec);
+  return isObject(svc.spec);
 }
 
 function asService(
@@ -81,14 +80,10 @@ function asEndpointSlice(
 }
 
 /** The node's addresses from its Node object (InternalIP first), if it says any. */
-export function nodeAddresses(node: KubeObject | undefined): string[] {
-  const status = (node as { status?: unknown } | undefined)?.status;
-  if (!isRecord(status) || !Array.isArray(status.addresses)) return [];
-  const out: { type: string; address: string }[] = [];
-  for (const a of status.addresses as unknown[])
-    if (isRecord(a) && typeof a.address === "string" && typeof a.type === "string")
-      if (a.type === "InternalIP" || a.type === "ExternalIP")
-        out.push({ type: a.type, address: a.address });
+export function nodeAddresses(node: (api.Node & KubeObject) | undefined): string[] {
+  const out = (node?.status?.addresses ?? []).filter(
+    (a) => a.type === "InternalIP" || a.type === "ExternalIP",
+  );
   out.sort((a, b) => (a.type === b.type ? 0 : a.type === "InternalIP" ? -1 : 1));
   return out.map((a) => a.address);
 }
@@ -244,7 +239,7 @@ export class ProxyServer {
         update: (o, s) => p.onServiceUpdate(asService(o), asService(s)),
         delete: (s) => p.onServiceDelete(asService(s)),
       });
-    const nodes = this.factory.forResource(resourceInfo("", "v1", "nodes"), {
+    const nodes = this.factory.forResource<api.Node & KubeObject>(resourceInfo("", "v1", "nodes"), {
       fieldSelector: `metadata.name=${this.nodeName}`,
     });
     nodes.addEventHandler({
@@ -346,7 +341,7 @@ export class ProxyServer {
     });
   }
 
-  private nodeChanged(n: KubeObject): void {
+  private nodeChanged(n: api.Node & KubeObject): void {
     const addresses = nodeAddresses(n);
     if (addresses.length > 0) this.active.setNode({ name: this.nodeName, addresses });
   }
