@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resourceInfo, type EndpointSubset } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { EndpointsController, endpointSubsets } from "../src/controllers/endpoints/index.js";
-import type { Pod, Service } from "../src/objects.js";
+import type { Endpoints, Pod, Service } from "../src/objects.js";
 import {
   create,
   makePod,
@@ -15,7 +15,6 @@ import {
 } from "./endpoints-testenv.js";
 
 const endpointsInfo = resourceInfo("", "v1", "endpoints");
-type Endpoints = KubeObject & { subsets?: EndpointSubset[] };
 
 test("endpoints follow pod readiness and IP, resolve named ports, and go with the Service", async (t) => {
   const env = await startEnv();

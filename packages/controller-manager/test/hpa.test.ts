@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { resourceInfo, rfc3339 } from "@skiff/api";
+import { resourceInfo, rfc3339, type HorizontalPodAutoscaler } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   HorizontalPodAutoscalerController,
@@ -47,15 +47,7 @@ function usage(names: string[], cpu: string): PodMetricsItem[] {
   }));
 }
 
-type HPA = KubeObject & {
-  spec: Record<string, unknown>;
-  status?: {
-    currentReplicas?: number;
-    desiredReplicas: number;
-    currentMetrics?: { resource?: { current: { averageUtilization?: number } } }[];
-    conditions?: { type: string; status: string; reason: string }[];
-  };
-};
+type HPA = HorizontalPodAutoscaler & KubeObject;
 
 /** A Deployment or StatefulSet `name` of busybox pods labelled app=<name>. */
 async function createWorkload(
@@ -81,7 +73,11 @@ async function createWorkload(
 }
 
 /** An autoscaling/v2 HPA `name` on the `kind` of the same name. */
-function newHPA(name: string, kind: string, spec: Record<string, unknown>): HPA {
+function newHPA(
+  name: string,
+  kind: string,
+  spec: Omit<NonNullable<HPA["spec"]>, "scaleTargetRef">,
+): HPA {
   return {
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
@@ -108,7 +104,7 @@ test("the HPA controller scales a Deployment on cpu, limits, stabilizes and repo
     const created = await hpas.create(
       newHPA("burn", "Deployment", { maxReplicas: 10, metrics: cpu50 }),
     );
-    assert.equal(created.spec.minReplicas, 1, "minReplicas defaults to 1");
+    assert.equal(created.spec?.minReplicas, 1, "minReplicas defaults to 1");
     let cpu = "150m";
     const c = new HorizontalPodAutoscalerController(env.ctx, {
       podMetrics: async (ns, selector) => {
@@ -299,7 +295,7 @@ test("a missing target fails AbleToScale, a target without metrics fails Scaling
     const active = quiet.status?.conditions?.find((x) => x.type === "ScalingActive");
     assert.deepEqual([active?.status, active?.reason], ["False", "FailedGetResourceMetric"]);
     // No metrics were given: the default is cpu at 80%.
-    assert.deepEqual(hpa.spec.metrics, [
+    assert.deepEqual(hpa.spec?.metrics, [
       {
         type: "Resource",
         resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },

@@ -8,6 +8,7 @@ import { resourceInfo, rfc3339, rfc3339Micro } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { NodeLifecycleController } from "../src/controllers/nodelifecycle/index.js";
 import { ReplicaSetController } from "../src/controllers/replicaset/index.js";
+import type { Pod } from "../src/objects.js";
 import { create, startEnv } from "./endpoints-testenv.js";
 
 const nodesInfo = resourceInfo("", "v1", "nodes");
@@ -16,10 +17,6 @@ const podsInfo = resourceInfo("", "v1", "pods");
 const rsInfo = resourceInfo("apps", "v1", "replicasets");
 const micro = (): string => rfc3339Micro();
 const schedulerMain = new URL("../../scheduler/src/main.ts", import.meta.url).pathname;
-
-interface Pod extends KubeObject {
-  spec?: { nodeName?: string };
-}
 
 test("pods of a node that goes silent are evicted and recreated on another node", async (t) => {
   const env = await startEnv();
