@@ -1,6 +1,8 @@
 // The Deployment controller: one ReplicaSet per pod template (named by its hash), rolled
 // from old to new by the RollingUpdate or Recreate strategy, with revisions, history
 // clean-up, pause, proportional scaling and the Progressing/Available conditions.
+// A little past ~600 lines on purpose: sync, ReplicaSet ownership, scaling and the two strategies
+// share the controller's clients and caches; the pure parts live in util.ts and status.ts.
 import { resourceInfo } from "@skiff/api";
 import {
   isAlreadyExists,
