@@ -1,5 +1,6 @@
 // The contract every controller in skiff-controller-manager keeps, plus the few helpers
-// they all share (event handlers that enqueue keys, the worker loop, owner lookups).
+// they all share (event handlers that enqueue keys, the worker loop, owner references and
+// pods made from templates).
 //
 //   class FooController extends QueueController { ... }   // name, queue, cachesToSync, sync
 //   export const newFooController: ControllerConstructor = (ctx) => new FooController(ctx);
@@ -21,6 +22,8 @@ import type {
   WorkQueueMetrics,
 } from "@skiff/client";
 import { WorkQueue, isConflict, metaNamespaceKey } from "@skiff/client";
+import type { PodTemplateSpec } from "@skiff/api";
+import type { Pod } from "./objects.js";
 
 /** Per-controller metrics the manager exports on /metrics. */
 export interface ControllerMetrics {
@@ -77,6 +80,54 @@ export function controllerRefTo(
 export function controllerKey(obj: KubeObject, group: string, kind: string): string | undefined {
   const ref = controllerRefTo(obj, group, kind);
   return ref ? `${obj.metadata.namespace ?? ""}/${ref.name}` : undefined;
+}
+
+/**
+ * The ownerReference a controller puts on what it makes (Kubernetes' NewControllerRef):
+ * `controller: true` marks the one owner that manages the object, `blockOwnerDeletion: true`
+ * keeps a foreground deletion of the owner waiting for it.
+ */
+export function newControllerRef(
+  owner: KubeObject,
+  apiVersion: string,
+  kind: string,
+): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name ?? "",
+    uid: owner.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * A pod from a controller's template (Kubernetes' GetPodFromTemplate): in the owner's
+ * namespace, named by the apiserver from `generateName` `<owner>-` (so "web-7xk2p"), with the
+ * template's labels (plus `labels`), annotations and finalizers, owned through `ref`.
+ * `spec` replaces the template's spec when the controller adjusts it (a daemon pod's node).
+ */
+export function podFromTemplate(
+  template: PodTemplateSpec | undefined,
+  owner: KubeObject,
+  ref: OwnerReference,
+  extra: { labels?: Record<string, string>; spec?: Pod["spec"] } = {},
+): Pod {
+  const meta = template?.metadata;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      generateName: `${owner.metadata.name ?? ""}-`,
+      namespace: owner.metadata.namespace,
+      labels: { ...(meta?.labels ?? {}), ...(extra.labels ?? {}) },
+      ...(meta?.annotations ? { annotations: { ...meta.annotations } } : {}),
+      ...(meta?.finalizers ? { finalizers: [...meta.finalizers] } : {}),
+      ownerReferences: [ref],
+    },
+    spec: extra.spec ?? structuredClone(template?.spec),
+  };
 }
 
 /**

@@ -8,7 +8,7 @@
 //   const clients = new ServiceAccountClients(root, log);
 //   const client = await clients.clientFor("replicaset-controller");   // a RestClient
 //   clients.stop();                                                    // ends the renewals
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { RestClient, isAlreadyExists, type ClientConfig, type Logger } from "@skiff/client";
 
 export const CONTROLLER_NAMESPACE = "kube-system";
@@ -129,7 +129,7 @@ export class ServiceAccountClients {
 
   private async ensureAccount(account: string): Promise<void> {
     const accounts = this.root
-      .resource(findResource("", "v1", "serviceaccounts")!)
+      .resource(resourceInfo("", "v1", "serviceaccounts"))
       .namespace(CONTROLLER_NAMESPACE);
     await accounts
       .create({

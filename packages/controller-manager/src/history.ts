@@ -6,6 +6,8 @@ import type * as api from "@skiff/api";
 import { isAlreadyExists, type ResourceClient } from "@skiff/client";
 import { computeHash, stableJson } from "./controllers/deployment/util.js";
 import type { ControllerRevision } from "./objects.js";
+import { newControllerRef } from "./controller.js";
+import { HashCollisionError } from "./errors.js";
 
 /** The label a revision's hash is published under (Kubernetes' ControllerRevisionHashLabel). */
 export const revisionHashLabel = "controller.kubernetes.io/hash";
@@ -44,16 +46,7 @@ export function newRevision(
       name: `${owner.metadata.name ?? ""}-${hash}`,
       namespace: owner.metadata.namespace,
       labels: { ...(template.metadata?.labels ?? {}), [revisionHashLabel]: hash },
-      ownerReferences: [
-        {
-          apiVersion: owner.apiVersion,
-          kind: owner.kind,
-          name: owner.metadata.name ?? "",
-          uid: owner.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [newControllerRef(owner, owner.apiVersion, owner.kind)],
     },
     data,
     revision,
@@ -84,9 +77,6 @@ export function historyToDelete(
   const dead = byRevision(revisions).filter((r) => !live.has(r.metadata.name ?? ""));
   return dead.slice(0, Math.max(0, dead.length - limit));
 }
-
-/** Two revisions named alike with different templates: the owner's collisionCount must grow. */
-export class HashCollisionError extends Error {}
 
 /**
  * The revision for the owner's current template, stored: an equal revision is reused (and

@@ -11,6 +11,7 @@ export * from "./manager.js";
 export * from "./server.js";
 export * from "./expectations.js";
 export * from "./objects.js";
+export * from "./errors.js";
 export {
   ReplicaSetController,
   ReplicationControllerController,

@@ -45,6 +45,7 @@ import { newVolumeBinderController } from "./controllers/volume/binder.js";
 import { newStorageProtectionController } from "./controllers/volume/protection.js";
 import { newHorizontalPodAutoscalerController } from "./controllers/podautoscaler/index.js";
 import { ManagerMetrics, serve } from "./server.js";
+import { ConfigError } from "./errors.js";
 
 /** Options some controllers take (flags of kube-controller-manager). */
 export interface RegistryOptions {
@@ -124,7 +125,7 @@ export function enabledControllers(flags: string[], known: string[]): string[] {
     else on.add(f);
   }
   for (const n of [...on, ...off]) {
-    if (!known.includes(n)) throw new Error(`unknown controller "${n}" in --controllers`);
+    if (!known.includes(n)) throw new ConfigError(`unknown controller "${n}" in --controllers`);
   }
   return known.filter((n) => on.has(n) && !off.has(n));
 }

@@ -1,7 +1,12 @@
 // The kinds the controllers handle, as @skiff/api types with the metadata the client
 // guarantees, plus small pod and selector helpers several controllers need.
 import type * as api from "@skiff/api";
-import { labelSelectorToRequirements, matchesLabels, type Requirement } from "@skiff/api";
+import {
+  isPodReady,
+  labelSelectorToRequirements,
+  matchesLabels,
+  type Requirement,
+} from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 
 export type Pod = api.Pod & KubeObject;
@@ -19,6 +24,11 @@ export type Node = api.Node & KubeObject;
 export type PodDisruptionBudget = api.PodDisruptionBudget & KubeObject;
 export type ResourceQuota = api.ResourceQuota & KubeObject;
 export type BatchJob = api.Job & KubeObject;
+export type Service = api.Service & KubeObject;
+export type DaemonSet = api.DaemonSet & KubeObject;
+export type Lease = api.Lease & KubeObject;
+export type Endpoints = api.Endpoints & KubeObject;
+export type EndpointSlice = api.EndpointSlice & KubeObject;
 
 type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
 
@@ -41,10 +51,6 @@ export function podReadyCondition(pod: Pod): PodCondition | undefined {
   return pod.status?.conditions?.find((c) => c.type === "Ready");
 }
 
-export function isPodReady(pod: Pod): boolean {
-  return podReadyCondition(pod)?.status === "True";
-}
-
 /** Ready for at least minReadySeconds (at `now`, in ms). */
 export function isPodAvailable(pod: Pod, minReadySeconds: number, now: number): boolean {
   const ready = podReadyCondition(pod);
@@ -63,9 +69,4 @@ export function isPodActive(pod: Pod): boolean {
 /** Phase Running with the Ready condition True (the StatefulSet controller's "healthy"). */
 export function isPodRunningAndReady(pod: Pod): boolean {
   return pod.status?.phase === "Running" && isPodReady(pod);
-}
-
-/** RFC 3339 to the second, as metav1.Time. */
-export function timeNow(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }

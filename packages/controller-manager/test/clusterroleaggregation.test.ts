@@ -3,14 +3,15 @@
 // ClusterRole (and so does whoever is bound to view).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   aggregatedRules,
   ClusterRoleAggregationController,
 } from "../src/controllers/clusterroleaggregation/index.js";
-import { create, info, startEnv, waitFor } from "./endpoints-testenv.js";
+import { create, startEnv, waitFor } from "./endpoints-testenv.js";
 
-const roles = info("rbac.authorization.k8s.io", "v1", "clusterroles");
+const roles = resourceInfo("rbac.authorization.k8s.io", "v1", "clusterroles");
 type Role = KubeObject & { rules?: { resources?: string[]; verbs: string[] }[] };
 
 test("aggregatedRules: the union of the matching roles' rules, in name order, without duplicates", () => {
@@ -73,7 +74,7 @@ test("view, edit and admin are aggregated, and view picks up a new labelled Clus
     assert.equal(r.status, 201, r.text);
     return (r.json as { status: { allowed: boolean } }).status.allowed;
   };
-  await create(env, info("rbac.authorization.k8s.io", "v1", "rolebindings"), {
+  await create(env, resourceInfo("rbac.authorization.k8s.io", "v1", "rolebindings"), {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "RoleBinding",
     metadata: { name: "viewer", namespace: "default" },

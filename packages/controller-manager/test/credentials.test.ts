@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { ApiError, RestClient, loadClientConfig, silentLogger } from "@skiff/client";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { ControllerManager } from "../src/index.js";
@@ -39,13 +39,13 @@ test("a controller's client is its own ServiceAccount, made by the manager, with
     assert.ok(user.groups.includes("system:serviceaccounts:kube-system"));
     // The account exists in kube-system, made with the manager's own credential.
     const sa = await admin
-      .resource(findResource("", "v1", "serviceaccounts")!)
+      .resource(resourceInfo("", "v1", "serviceaccounts"))
       .namespace("kube-system")
       .get("replicaset-controller");
     assert.equal(sa.metadata.name, "replicaset-controller");
     // Its role lets it create pods, and nothing about secrets.
     const pod = await rs
-      .resource(findResource("", "v1", "pods")!)
+      .resource(resourceInfo("", "v1", "pods"))
       .namespace("default")
       .create({
         apiVersion: "v1",
@@ -56,7 +56,7 @@ test("a controller's client is its own ServiceAccount, made by the manager, with
     assert.equal(pod.metadata.name, "made-by-rs");
     await assert.rejects(
       rs
-        .resource(findResource("", "v1", "secrets")!)
+        .resource(resourceInfo("", "v1", "secrets"))
         .namespace("default")
         .list(),
       (err: unknown) =>
@@ -110,7 +110,7 @@ test("the controller-manager leads as kube-system/kube-controller-manager throug
 test("the volume binder, as kube-system/persistent-volume-binder, makes the default local-path StorageClass", async () => {
   const c = await startCluster(["persistentvolume-binder"]);
   try {
-    const classes = c.client.resource(findResource("storage.k8s.io", "v1", "storageclasses")!);
+    const classes = c.client.resource(resourceInfo("storage.k8s.io", "v1", "storageclasses"));
     const made = await eventually(
       async () => (await classes.list()).items.find((s) => s.metadata.name === "local-path"),
       "the default StorageClass",

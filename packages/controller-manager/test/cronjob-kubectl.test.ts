@@ -2,13 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { resourceInfo, rfc3339 } from "@skiff/api";
 import { CronJobController } from "../src/controllers/cronjob/index.js";
 import type { BatchJob, CronJob } from "../src/objects.js";
-import { create, info, startEnv, waitFor } from "./endpoints-testenv.js";
+import { create, startEnv, waitFor } from "./endpoints-testenv.js";
 
 const run = promisify(execFile);
-const cjInfo = info("batch", "v1", "cronjobs");
-const jobInfo = info("batch", "v1", "jobs");
+const cjInfo = resourceInfo("batch", "v1", "cronjobs");
+const jobInfo = resourceInfo("batch", "v1", "jobs");
 
 test("on a real apiserver a due CronJob makes its Job, tracks it as active, then records its success", async (t) => {
   const env = await startEnv();
@@ -41,7 +42,7 @@ test("on a real apiserver a due CronJob makes its Job, tracks it as active, then
   assert.equal(active.status?.active?.[0]?.name, made.metadata.name);
 
   const finished = structuredClone(made);
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const now = rfc3339();
   finished.status = {
     startTime: now,
     completionTime: now,

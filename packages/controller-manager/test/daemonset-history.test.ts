@@ -2,8 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { findResource } from "@skiff/api";
-import { DaemonSetController, type DaemonSet } from "../src/controllers/daemonset/index.js";
+import { resourceInfo } from "@skiff/api";
+import { DaemonSetController } from "../src/controllers/daemonset/index.js";
+import type { DaemonSet } from "../src/objects.js";
 import { newRevision } from "../src/history.js";
 import type { ControllerRevision, Pod } from "../src/objects.js";
 import { newFixture } from "./fixture.js";
@@ -78,10 +79,10 @@ test("the real kubectl shows a daemonset's rollout history and undoes its last u
   const kubectl = async (...args: string[]) =>
     (await run("kubectl", ["--kubeconfig", c.api.kubeconfig, ...args], { timeout: 60_000 })).stdout;
   try {
-    const nodes = c.client.resource(findResource("", "v1", "nodes")!);
+    const nodes = c.client.resource(resourceInfo("", "v1", "nodes"));
     for (const name of ["n1", "n2"])
       await nodes.create({ apiVersion: "v1", kind: "Node", metadata: { name } });
-    const dsClient = c.client.resource<DaemonSet>(findResource("apps", "v1", "daemonsets")!);
+    const dsClient = c.client.resource<DaemonSet>(resourceInfo("apps", "v1", "daemonsets"));
     await dsClient.namespace("default").create(makeDaemonSet("agent:1"));
     const imagesAre = (image: string) =>
       eventually(

@@ -1,18 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   DaemonSetController,
   daemonPodNode,
   maxUnavailable,
   shouldRunOn,
-  type DaemonSet,
-  type Node,
 } from "../src/controllers/daemonset/index.js";
-import type { Pod } from "../src/objects.js";
+import type { DaemonSet, Node, Pod } from "../src/objects.js";
 import {
   create,
-  info,
   nodesInfo,
   podsInfo,
   setPodStatus,
@@ -21,7 +19,7 @@ import {
   type TestEnv,
 } from "./endpoints-testenv.js";
 
-const dsInfo = info("apps", "v1", "daemonsets");
+const dsInfo = resourceInfo("apps", "v1", "daemonsets");
 
 function makeNode(
   name: string,

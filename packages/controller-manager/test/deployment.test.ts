@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { isPodReady, type Deployment, type Pod } from "../src/objects.js";
+import { isPodReady } from "@skiff/api";
+import type { Deployment, Pod } from "../src/objects.js";
 import {
   eventually,
   listPods,

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { budgetStatus } from "../src/controllers/disruption/budget.js";
 import type { Pod, PodDisruptionBudget } from "../src/objects.js";
@@ -99,7 +99,7 @@ test("eviction honours the budget with Kubernetes' 429, and the real kubectl dra
   })();
   try {
     await c.client
-      .resource(findResource("", "v1", "nodes")!)
+      .resource(resourceInfo("", "v1", "nodes"))
       .create({ apiVersion: "v1", kind: "Node", metadata: { name: "n1" } } as KubeObject);
     await kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3");
     await kubectl(

@@ -1,6 +1,6 @@
 // A test harness for the controllers: a real etcd + apiserver, a ControllerContext built
 // from @skiff/client, and helpers to play the kubelet (pod status, node status, leases).
-import { findResource, type ResourceInfo } from "@skiff/api";
+import { resourceInfo, type ResourceInfo } from "@skiff/api";
 import {
   EventRecorder,
   RestClient,
@@ -19,12 +19,6 @@ export interface TestEnv {
   /** Starts the informers and runs the controllers (one worker each) until stop. */
   run(...controllers: Controller[]): void;
   stop(): Promise<void>;
-}
-
-export function info(group: string, version: string, resource: string): ResourceInfo {
-  const i = findResource(group, version, resource);
-  if (!i) throw new Error(`unknown resource ${resource}`);
-  return i;
 }
 
 export async function startEnv(): Promise<TestEnv> {
@@ -95,9 +89,9 @@ export async function create<T extends KubeObject>(
   return obj.metadata.namespace ? rc.namespace(obj.metadata.namespace).create(obj) : rc.create(obj);
 }
 
-export const podsInfo = info("", "v1", "pods");
-export const nodesInfo = info("", "v1", "nodes");
-export const servicesInfo = info("", "v1", "services");
+export const podsInfo = resourceInfo("", "v1", "pods");
+export const nodesInfo = resourceInfo("", "v1", "nodes");
+export const servicesInfo = resourceInfo("", "v1", "services");
 
 /** A pod with one container and the given labels and container ports. */
 export function makePod(

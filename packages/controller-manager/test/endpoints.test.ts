@@ -1,12 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { EndpointSubset } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { EndpointsController, endpointSubsets } from "../src/controllers/endpoints/index.js";
-import type { Pod, Service } from "../src/controllers/endpoints/pods.js";
+import type { Endpoints, Pod, Service } from "../src/objects.js";
 import {
   create,
-  info,
   makePod,
   podsInfo,
   servicesInfo,
@@ -15,8 +14,7 @@ import {
   waitFor,
 } from "./endpoints-testenv.js";
 
-const endpointsInfo = info("", "v1", "endpoints");
-type Endpoints = KubeObject & { subsets?: EndpointSubset[] };
+const endpointsInfo = resourceInfo("", "v1", "endpoints");
 
 test("endpoints follow pod readiness and IP, resolve named ports, and go with the Service", async (t) => {
   const env = await startEnv();

@@ -1,13 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
-import {
-  EndpointSliceController,
-  type EndpointSlice,
-} from "../src/controllers/endpointslice/index.js";
+import { EndpointSliceController } from "../src/controllers/endpointslice/index.js";
+import type { EndpointSlice } from "../src/objects.js";
 import {
   create,
-  info,
   makePod,
   podsInfo,
   servicesInfo,
@@ -16,7 +14,7 @@ import {
   waitFor,
 } from "./endpoints-testenv.js";
 
-const slicesInfo = info("discovery.k8s.io", "v1", "endpointslices");
+const slicesInfo = resourceInfo("discovery.k8s.io", "v1", "endpointslices");
 
 test("endpoint slices list a Service's pods with conditions, split by port mapping and size", async (t) => {
   const env = await startEnv();

@@ -3,7 +3,7 @@
 // a client that records each API call instead of sending it. A create or update answers
 // with the body sent (a uid and resourceVersion added); `failWith` makes chosen calls fail.
 // Nothing here stands in for a running component: the point is the decision sync makes.
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import {
   ApiError,
   EventRecorder,
@@ -77,9 +77,7 @@ export function newFixture(): Fixture {
     calls: client.calls,
     load(resource, objects) {
       const [group, plural] = resource.includes("/") ? resource.split("/") : ["", resource];
-      const info = findResource(group!, "v1", plural!);
-      if (!info) throw new Error(`unknown resource ${resource}`);
-      informers.forResource(info).replace(objects, "1");
+      informers.forResource(resourceInfo(group!, "v1", plural!)).replace(objects, "1");
     },
     made(method, resource) {
       return client.calls.filter(

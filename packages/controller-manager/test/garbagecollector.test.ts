@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { customResourceInfos, findResource } from "@skiff/api";
+import { customResourceInfos, resourceInfo } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
 import { crdFixture } from "@skiff/testing";
 import { eventually, listPods, podTemplate, startCluster, type Cluster } from "./helpers.js";
@@ -73,7 +73,7 @@ test("orphan deletion: dependents stay, without the ownerReference", async () =>
 test("deleting a namespace empties it and then it disappears", async () => {
   await c.namespaces.create({ metadata: { name: "doomed" } });
   const cms = c.client
-    .resource<KubeObject>(findResource("", "v1", "configmaps")!)
+    .resource<KubeObject>(resourceInfo("", "v1", "configmaps"))
     .namespace("doomed");
   await cms.create({
     metadata: { name: "settings", namespace: "doomed" },
@@ -98,7 +98,7 @@ test("deleting a namespace empties it and then it disappears", async () => {
 
 test("custom resources take part: a CR's dependents go with it, and a CR goes with its owner", async () => {
   const crds = c.client.resource<KubeObject>(
-    findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+    resourceInfo("apiextensions.k8s.io", "v1", "customresourcedefinitions"),
   );
   await crds.create(
     crdFixture({
@@ -115,7 +115,7 @@ test("custom resources take part: a CR's dependents go with it, and a CR goes wi
     "gadgets served",
   );
   const cms = c.client
-    .resource<KubeObject>(findResource("", "v1", "configmaps")!)
+    .resource<KubeObject>(resourceInfo("", "v1", "configmaps"))
     .namespace("default");
   const ownerRef = (o: KubeObject) => ({
     apiVersion: o.apiVersion!,
@@ -155,7 +155,7 @@ test("custom resources take part: a CR's dependents go with it, and a CR goes wi
 
 test("deleting a namespace deletes its custom resources too", async () => {
   const crds = c.client.resource<KubeObject>(
-    findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+    resourceInfo("apiextensions.k8s.io", "v1", "customresourcedefinitions"),
   );
   await crds.create(
     crdFixture({ group: "ns.example.com", plural: "widgets", kind: "Widget" }) as KubeObject,

@@ -1,6 +1,6 @@
 // Test harness: a real etcd + apiserver, a controller manager running chosen controllers
 // against it, and a stand-in for the kubelet that reports pods Running and Ready.
-import { findResource } from "@skiff/api";
+import { resourceInfo, rfc3339 } from "@skiff/api";
 import { RestClient, loadClientConfig, silentLogger, type ResourceClient } from "@skiff/client";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { ControllerManager, type ControllerManagerOptions } from "../src/index.js";
@@ -43,10 +43,10 @@ export async function startCluster(
     api,
     client,
     cm,
-    pods: client.resource<Pod>(findResource("", "v1", "pods")!),
-    replicaSets: client.resource<ReplicaSet>(findResource("apps", "v1", "replicasets")!),
-    deployments: client.resource<Deployment>(findResource("apps", "v1", "deployments")!),
-    namespaces: client.resource<Namespace>(findResource("", "v1", "namespaces")!),
+    pods: client.resource<Pod>(resourceInfo("", "v1", "pods")),
+    replicaSets: client.resource<ReplicaSet>(resourceInfo("apps", "v1", "replicasets")),
+    deployments: client.resource<Deployment>(resourceInfo("apps", "v1", "deployments")),
+    namespaces: client.resource<Namespace>(resourceInfo("", "v1", "namespaces")),
     async stop() {
       await cm.stop();
       client.close();
@@ -78,7 +78,7 @@ export async function eventually<T>(
 
 /** What the kubelet would report for a started pod: Running, Ready, containers running. */
 export async function markPodReady(pods: ResourceClient<Pod>, pod: Pod): Promise<void> {
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const now = rfc3339();
   const next = structuredClone(pod);
   next.status = {
     phase: "Running",

@@ -5,10 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   resourceReplicas,
-  ReplicaCalcError,
   type PodMetric,
   type Target,
 } from "../src/controllers/podautoscaler/replicas.js";
+import { ReplicaCalcError } from "../src/errors.js";
 import {
   emptyHistory,
   normalizeReplicas,

@@ -4,17 +4,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { resourceInfo, rfc3339, type HorizontalPodAutoscaler } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   HorizontalPodAutoscalerController,
   type PodMetricsItem,
 } from "../src/controllers/podautoscaler/index.js";
-import { create, info, startEnv, waitFor, type TestEnv } from "./endpoints-testenv.js";
+import { create, startEnv, waitFor, type TestEnv } from "./endpoints-testenv.js";
 
-const hpaInfo = info("autoscaling", "v2", "horizontalpodautoscalers");
-const podsInfo = info("", "v1", "pods");
-const deployInfo = info("apps", "v1", "deployments");
-const LONG_AGO = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+const hpaInfo = resourceInfo("autoscaling", "v2", "horizontalpodautoscalers");
+const podsInfo = resourceInfo("", "v1", "pods");
+const deployInfo = resourceInfo("apps", "v1", "deployments");
+const stsInfo = resourceInfo("apps", "v1", "statefulsets");
+const LONG_AGO = rfc3339(Date.now() - 3600_000);
 
 async function makePod(env: TestEnv, name: string, app = "burn"): Promise<void> {
   const pods = env.client.resource(podsInfo).namespace("default");
@@ -45,51 +47,64 @@ function usage(names: string[], cpu: string): PodMetricsItem[] {
   }));
 }
 
-type HPA = KubeObject & {
-  spec: Record<string, unknown>;
-  status?: {
-    currentReplicas?: number;
-    desiredReplicas: number;
-    currentMetrics?: { resource?: { current: { averageUtilization?: number } } }[];
-    conditions?: { type: string; status: string; reason: string }[];
+type HPA = HorizontalPodAutoscaler & KubeObject;
+
+/** A Deployment or StatefulSet `name` of busybox pods labelled app=<name>. */
+async function createWorkload(
+  env: TestEnv,
+  kind: "Deployment" | "StatefulSet",
+  name: string,
+  spec: Record<string, unknown> = {},
+): Promise<void> {
+  const info = kind === "Deployment" ? deployInfo : stsInfo;
+  await create(env, info, {
+    apiVersion: "apps/v1",
+    kind,
+    metadata: { name, namespace: "default" },
+    spec: {
+      ...spec,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "c", image: "busybox" }] },
+      },
+    },
+  });
+}
+
+/** An autoscaling/v2 HPA `name` on the `kind` of the same name. */
+function newHPA(
+  name: string,
+  kind: string,
+  spec: Omit<NonNullable<HPA["spec"]>, "scaleTargetRef">,
+): HPA {
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name },
+    spec: { scaleTargetRef: { apiVersion: "apps/v1", kind, name }, ...spec },
   };
-};
+}
+
+/** Target 50 % cpu utilization. */
+const cpu50 = [
+  {
+    type: "Resource",
+    resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+  },
+];
 
 test("the HPA controller scales a Deployment on cpu, limits, stabilizes and reports", async () => {
   const env = await startEnv();
   try {
-    await create(env, deployInfo, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "burn", namespace: "default" },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: "burn" } },
-        template: {
-          metadata: { labels: { app: "burn" } },
-          spec: { containers: [{ name: "c", image: "busybox" }] },
-        },
-      },
-    });
+    await createWorkload(env, "Deployment", "burn", { replicas: 2 });
     await makePod(env, "burn-a");
     await makePod(env, "burn-b");
     const hpas = env.client.resource<HPA>(hpaInfo).namespace("default");
-    const created = await hpas.create({
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: { name: "burn" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "burn" },
-        maxReplicas: 10,
-        metrics: [
-          {
-            type: "Resource",
-            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
-          },
-        ],
-      },
-    } as HPA);
-    assert.equal(created.spec.minReplicas, 1, "minReplicas defaults to 1");
+    const created = await hpas.create(
+      newHPA("burn", "Deployment", { maxReplicas: 10, metrics: cpu50 }),
+    );
+    assert.equal(created.spec?.minReplicas, 1, "minReplicas defaults to 1");
     let cpu = "150m";
     const c = new HorizontalPodAutoscalerController(env.ctx, {
       podMetrics: async (ns, selector) => {
@@ -221,40 +236,13 @@ test("the HPA controller scales a Deployment on cpu, limits, stabilizes and repo
 test("the HPA controller scales a StatefulSet through its scale subresource", async () => {
   const env = await startEnv();
   try {
-    const stsInfo = info("apps", "v1", "statefulsets");
-    await create(env, stsInfo, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "db", namespace: "default" },
-      spec: {
-        replicas: 2,
-        serviceName: "db",
-        selector: { matchLabels: { app: "db" } },
-        template: {
-          metadata: { labels: { app: "db" } },
-          spec: { containers: [{ name: "c", image: "busybox" }] },
-        },
-      },
-    });
+    await createWorkload(env, "StatefulSet", "db", { replicas: 2, serviceName: "db" });
     await makePod(env, "db-0", "db");
     await makePod(env, "db-1", "db");
     const hpas = env.client.resource<HPA>(hpaInfo).namespace("default");
-    await hpas.create({
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: { name: "db" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: "db" },
-        minReplicas: 2,
-        maxReplicas: 5,
-        metrics: [
-          {
-            type: "Resource",
-            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
-          },
-        ],
-      },
-    } as HPA);
+    await hpas.create(
+      newHPA("db", "StatefulSet", { minReplicas: 2, maxReplicas: 5, metrics: cpu50 }),
+    );
     const c = new HorizontalPodAutoscalerController(env.ctx, {
       podMetrics: async (_ns, selector) => {
         assert.equal(selector, "app=db", "the selector comes from the StatefulSet's Scale");
@@ -290,37 +278,9 @@ test("a missing target fails AbleToScale, a target without metrics fails Scaling
   const env = await startEnv();
   try {
     const hpas = env.client.resource<HPA>(hpaInfo).namespace("default");
-    await hpas.create({
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: { name: "ghost" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "ghost" },
-        maxReplicas: 3,
-      },
-    } as HPA);
-    await create(env, deployInfo, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "quiet", namespace: "default" },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: "quiet" } },
-        template: {
-          metadata: { labels: { app: "quiet" } },
-          spec: { containers: [{ name: "c", image: "busybox" }] },
-        },
-      },
-    });
-    await hpas.create({
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: { name: "quiet" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "quiet" },
-        maxReplicas: 3,
-      },
-    } as HPA);
+    await hpas.create(newHPA("ghost", "Deployment", { maxReplicas: 3 }));
+    await createWorkload(env, "Deployment", "quiet", { replicas: 1 });
+    await hpas.create(newHPA("quiet", "Deployment", { maxReplicas: 3 }));
     const c = new HorizontalPodAutoscalerController(env.ctx, { podMetrics: async () => [] });
     env.ctx.informers.start();
     await waitFor("cache", async () => c.hpaLister.namespace("default").get("ghost"));
@@ -335,7 +295,7 @@ test("a missing target fails AbleToScale, a target without metrics fails Scaling
     const active = quiet.status?.conditions?.find((x) => x.type === "ScalingActive");
     assert.deepEqual([active?.status, active?.reason], ["False", "FailedGetResourceMetric"]);
     // No metrics were given: the default is cpu at 80%.
-    assert.deepEqual(hpa.spec.metrics, [
+    assert.deepEqual(hpa.spec?.metrics, [
       {
         type: "Resource",
         resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
@@ -388,18 +348,7 @@ test("invalid HPAs are refused with the field that is wrong", async () => {
 test("kubectl autoscale creates an autoscaling/v1 HPA, stored and listed as v2", async () => {
   const env = await startEnv();
   try {
-    await create(env, deployInfo, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web", namespace: "default" },
-      spec: {
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" } },
-          spec: { containers: [{ name: "c", image: "busybox" }] },
-        },
-      },
-    });
+    await createWorkload(env, "Deployment", "web");
     const kubectl = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
         execFile(

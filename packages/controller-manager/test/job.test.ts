@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
-import { JobController, type Job } from "../src/controllers/job/index.js";
-import type { Pod } from "../src/objects.js";
+import { JobController } from "../src/controllers/job/index.js";
+import type { BatchJob as Job, Pod } from "../src/objects.js";
 import {
   create,
-  info,
   podsInfo,
   setPodStatus,
   startEnv,
@@ -13,7 +13,7 @@ import {
   type TestEnv,
 } from "./endpoints-testenv.js";
 
-const jobsInfo = info("batch", "v1", "jobs");
+const jobsInfo = resourceInfo("batch", "v1", "jobs");
 
 function makeJob(name: string, spec: Record<string, unknown>, restartPolicy = "Never"): KubeObject {
   return {

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeObject } from "@skiff/client";
-import { CidrSet, NodeIpamController, type Node } from "../src/controllers/nodeipam/index.js";
+import { CidrSet, NodeIpamController } from "../src/controllers/nodeipam/index.js";
+import type { Node } from "../src/objects.js";
 import { create, nodesInfo, startEnv, waitFor } from "./endpoints-testenv.js";
 
 const node = (name: string, podCIDR?: string): KubeObject =>

@@ -1,15 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo, rfc3339, rfc3339Micro } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
-import {
-  NodeLifecycleController,
-  evictionTime,
-  type Node,
-} from "../src/controllers/nodelifecycle/index.js";
-import type { Pod } from "../src/objects.js";
+import { NodeLifecycleController, evictionTime } from "../src/controllers/nodelifecycle/index.js";
+import type { Node, Pod } from "../src/objects.js";
 import {
   create,
-  info,
   makePod,
   nodesInfo,
   podsInfo,
@@ -18,8 +14,8 @@ import {
   setPodStatus,
 } from "./endpoints-testenv.js";
 
-const leasesInfo = info("coordination.k8s.io", "v1", "leases");
-const micro = () => new Date().toISOString().replace("Z", "000Z");
+const leasesInfo = resourceInfo("coordination.k8s.io", "v1", "leases");
+const micro = () => rfc3339Micro();
 
 test("a node that stops renewing its lease turns Unknown, is tainted unreachable, and its pods are evicted", async (t) => {
   const env = await startEnv();
@@ -27,7 +23,7 @@ test("a node that stops renewing its lease turns Unknown, is tainted unreachable
   const nodes = env.client.resource<Node>(nodesInfo);
   const pods = env.client.resource<Pod>(podsInfo).namespace("default");
   const leases = env.client.resource(leasesInfo).namespace("kube-node-lease");
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const now = rfc3339();
 
   const created = await create(env, nodesInfo, {
     apiVersion: "v1",
@@ -128,7 +124,7 @@ test("a node that stops renewing its lease turns Unknown, is tainted unreachable
 
   // The kubelet comes back: Ready=True again lifts the taints.
   const back = structuredClone(await nodes.get("n1"));
-  const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const stamp = rfc3339();
   back.status!.conditions = back.status!.conditions!.map((c) =>
     c.type === "Ready"
       ? { ...c, status: "True", reason: "KubeletReady", lastHeartbeatTime: stamp }
@@ -147,7 +143,7 @@ test("a node whose kubelet reports Ready=False gets the not-ready taints", async
     kind: "Node",
     metadata: { name: "n2" },
   } as KubeObject)) as Node;
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const now = rfc3339();
   created.status = {
     conditions: [
       { type: "Ready", status: "False", lastHeartbeatTime: now, lastTransitionTime: now },

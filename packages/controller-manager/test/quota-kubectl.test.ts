@@ -5,9 +5,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { resourceInfo } from "@skiff/api";
 import { ResourceQuotaController, usedBy } from "../src/controllers/resourcequota/index.js";
 import type { Pod } from "../src/objects.js";
-import { info, podsInfo, startEnv, waitFor } from "./endpoints-testenv.js";
+import { podsInfo, startEnv, waitFor } from "./endpoints-testenv.js";
 
 const run = promisify(execFile);
 
@@ -21,7 +22,7 @@ test("quota usage counts live pods' requests and limits, not finished ones", () 
         ],
       },
       status: { phase },
-    }) as unknown as Pod;
+    }) as Pod;
   const used = usedBy(
     {
       pods: "10",
@@ -70,7 +71,7 @@ test("a scoped quota counts only the pods its scopes select", () => {
       metadata: { name: "p", namespace: "d" },
       spec: { containers: [{ name: "c", resources }], ...extra },
       status: { phase: "Running" },
-    }) as unknown as Pod;
+    }) as Pod;
   const pods = [
     pod({}),
     pod({}, { activeDeadlineSeconds: 60 }),
@@ -113,7 +114,7 @@ test("with the real kubectl: system priority classes exist, a pod's class sets i
   await writeFile(join(dir, "policy.yaml"), manifests);
   const applied = await kubectl("apply", "-f", join(dir, "policy.yaml"));
   assert.equal(applied.code, 0, applied.err);
-  const quotaInfo = info("", "v1", "resourcequotas");
+  const quotaInfo = resourceInfo("", "v1", "resourcequotas");
   await waitFor("the quota's status", async () => {
     const q = (await env.client.resource(quotaInfo).namespace("default").get("compute")) as {
       status?: { hard?: unknown };

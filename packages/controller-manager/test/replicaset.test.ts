@@ -1,8 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import { ReplicaSetController } from "../src/controllers/replicaset/index.js";
 import type { Pod, ReplicaSet } from "../src/objects.js";
-import { info, podsInfo, startEnv } from "./endpoints-testenv.js";
+import { podsInfo, startEnv } from "./endpoints-testenv.js";
 import {
   eventually,
   listPods,
@@ -20,7 +21,7 @@ after(async () => {
   await c.stop();
 });
 
-const rsInfo = info("apps", "v1", "replicasets");
+const rsInfo = resourceInfo("apps", "v1", "replicasets");
 
 function rs(name: string, replicas: number, labels: Record<string, string>) {
   return {
@@ -107,7 +108,9 @@ test("a slow watch never makes a ReplicaSet create more pods than it asks for", 
     const controller = new ReplicaSetController(env.ctx);
     const rsInformer = env.ctx.informers.forResource<ReplicaSet>(rsInfo);
     const podInformer = env.ctx.informers.forResource<Pod>(podsInfo);
-    await env.client.resource(info("", "v1", "namespaces")).create({ metadata: { name: "slow" } });
+    await env.client
+      .resource(resourceInfo("", "v1", "namespaces"))
+      .create({ metadata: { name: "slow" } });
     const replicaSets = env.client.resource<ReplicaSet>(rsInfo).namespace("slow");
     const pods = env.client.resource<Pod>(podsInfo).namespace("slow");
     await replicaSets.create({ ...rs("burst", 5, { app: "burst" }), metadata: { name: "burst" } });

@@ -4,26 +4,24 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { resourceInfo, rfc3339, rfc3339Micro } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { NodeLifecycleController } from "../src/controllers/nodelifecycle/index.js";
 import { ReplicaSetController } from "../src/controllers/replicaset/index.js";
-import { create, info, startEnv } from "./endpoints-testenv.js";
+import type { Pod } from "../src/objects.js";
+import { create, startEnv } from "./endpoints-testenv.js";
 
-const nodesInfo = info("", "v1", "nodes");
-const leasesInfo = info("coordination.k8s.io", "v1", "leases");
-const podsInfo = info("", "v1", "pods");
-const rsInfo = info("apps", "v1", "replicasets");
-const micro = (): string => new Date().toISOString().replace("Z", "000Z");
+const nodesInfo = resourceInfo("", "v1", "nodes");
+const leasesInfo = resourceInfo("coordination.k8s.io", "v1", "leases");
+const podsInfo = resourceInfo("", "v1", "pods");
+const rsInfo = resourceInfo("apps", "v1", "replicasets");
+const micro = (): string => rfc3339Micro();
 const schedulerMain = new URL("../../scheduler/src/main.ts", import.meta.url).pathname;
-
-interface Pod extends KubeObject {
-  spec?: { nodeName?: string };
-}
 
 test("pods of a node that goes silent are evicted and recreated on another node", async (t) => {
   const env = await startEnv();
   t.after(() => env.stop());
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const now = rfc3339();
   for (const name of ["n1", "n2"]) {
     const node = await create(env, nodesInfo, {
       apiVersion: "v1",

@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { RootCACertPublisher } from "../src/controllers/rootcacertpublisher/index.js";
-import { create, info, startEnv, waitFor } from "./endpoints-testenv.js";
+import { create, startEnv, waitFor } from "./endpoints-testenv.js";
 
-const cmInfo = info("", "v1", "configmaps");
-const nsInfo = info("", "v1", "namespaces");
+const cmInfo = resourceInfo("", "v1", "configmaps");
+const nsInfo = resourceInfo("", "v1", "namespaces");
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };

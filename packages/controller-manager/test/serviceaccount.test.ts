@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { ServiceAccountController } from "../src/controllers/serviceaccount/index.js";
-import { create, info, startEnv, waitFor } from "./endpoints-testenv.js";
+import { create, startEnv, waitFor } from "./endpoints-testenv.js";
 
-const saInfo = info("", "v1", "serviceaccounts");
-const nsInfo = info("", "v1", "namespaces");
+const saInfo = resourceInfo("", "v1", "serviceaccounts");
+const nsInfo = resourceInfo("", "v1", "namespaces");
 
 test("every namespace gets a default service account, recreated when deleted", async (t) => {
   const env = await startEnv();

@@ -2,15 +2,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { VolumeBinderController } from "../src/controllers/volume/binder.js";
 import { StorageProtectionController } from "../src/controllers/volume/protection.js";
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from "../src/objects.js";
-import { create, info, nodesInfo, podsInfo, startEnv, waitFor } from "./endpoints-testenv.js";
+import { create, nodesInfo, podsInfo, startEnv, waitFor } from "./endpoints-testenv.js";
 
 const run = promisify(execFile);
-const claimsInfo = info("", "v1", "persistentvolumeclaims");
-const volumesInfo = info("", "v1", "persistentvolumes");
+const claimsInfo = resourceInfo("", "v1", "persistentvolumeclaims");
+const volumesInfo = resourceInfo("", "v1", "persistentvolumes");
 
 test("on a real apiserver a claim gets the default local-path class, a volume on the chosen node, protection while in use, and its volume is reclaimed after it goes", async (t) => {
   const env = await startEnv();

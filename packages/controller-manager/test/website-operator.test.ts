@@ -3,7 +3,7 @@
 // back, spec changes roll through, and deleting the Website garbage-collects what it owns.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { customResourceInfos, findResource } from "@skiff/api";
+import { customResourceInfos, resourceInfo } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
 import { eventually, simulateKubelet, startCluster, type Cluster } from "./helpers.js";
 import { WebsiteOperator, websiteCRD } from "./website-operator.js";
@@ -14,7 +14,7 @@ let stopKubelet: () => Promise<void>;
 before(async () => {
   c = await startCluster(["deployment", "replicaset", "garbagecollector"]);
   const crds = c.client.resource<KubeObject>(
-    findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+    resourceInfo("apiextensions.k8s.io", "v1", "customresourcedefinitions"),
   );
   await crds.create(websiteCRD as KubeObject);
   await eventually(
@@ -33,7 +33,7 @@ after(async () => {
 
 const sites = () =>
   c.client.resource<KubeObject>(customResourceInfos(websiteCRD)[0]!).namespace("default");
-const services = () => c.client.resource<KubeObject>(findResource("", "v1", "services")!);
+const services = () => c.client.resource<KubeObject>(resourceInfo("", "v1", "services"));
 
 test("a Website becomes a Deployment and a Service, with status written back", async () => {
   await sites().create({

@@ -2,7 +2,7 @@
 // that this controller turns into a Deployment and a Service, writing status back through
 // the status subresource. It uses only Skiff's client library, the way an operator author
 // would use client-go: informers → work queue → sync(key).
-import { customResourceInfos, findResource } from "@skiff/api";
+import { customResourceInfos, resourceInfo } from "@skiff/api";
 import {
   isNotFound,
   metaNamespaceKey,
@@ -53,8 +53,8 @@ interface Website extends KubeObject {
 }
 
 const websites = customResourceInfos(websiteCRD)[0]!;
-const deployments = findResource("apps", "v1", "deployments")!;
-const services = findResource("", "v1", "services")!;
+const deployments = resourceInfo("apps", "v1", "deployments");
+const services = resourceInfo("", "v1", "services");
 
 function ownerRef(w: Website) {
   return {

@@ -1,34 +1,12 @@
 // core/v1 Endpoints as EndpointSlices, for an apiserver that serves no discovery.k8s.io/v1:
 // the proxiers then see the same endpoint model whichever of the two the cluster has.
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiError, isRecord } from "@skiff/client";
+import { isObject, type EndpointAddress, type EndpointPort } from "@skiff/api";
+import { ApiError } from "@skiff/client";
 import type { KubeObject, RestClient } from "@skiff/client";
-import type { Endpoint, EndpointSlice, Logger, ObjectMeta, Protocol } from "./types.js";
+import type { Endpoint, EndpointSlice, Endpoints, Logger } from "./types.js";
 import { serviceNameLabel, silentLogger } from "./types.js";
-
-export interface EndpointAddress {
-  ip: string;
-  nodeName?: string;
-}
-
-export interface EndpointsPort {
-  name?: string;
-  port: number;
-  protocol?: Protocol;
-}
-
-/** Addresses that share one set of ports. */
-export interface EndpointSubset {
-  addresses?: EndpointAddress[];
-  notReadyAddresses?: EndpointAddress[];
-  ports?: EndpointsPort[];
-}
-
-/** core/v1 Endpoints: named after its Service, in the Service's namespace. */
-export interface Endpoints {
-  metadata: ObjectMeta;
-  subsets?: EndpointSubset[];
-}
+import { InvalidObjectError } from "./errors.js";
 
 const isIPv4 = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
 
@@ -39,7 +17,7 @@ const isIPv4 = (ip: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
  * addresses are kept: the proxiers program IPv4 only.
  */
 export function endpointSlicesFromEndpoints(ep: Endpoints): EndpointSlice[] {
-  const { name, namespace } = ep.metadata;
+  const { name = "", namespace } = ep.metadata;
   const endpoint = (a: EndpointAddress, ready: boolean): Endpoint => ({
     addresses: [a.ip],
     conditions: { ready, serving: ready, terminating: false },
@@ -84,26 +62,26 @@ export function endpointSliceChanges(
 
 /** Checks what the apiserver did validate before the converter reads it. */
 export function asEndpoints(obj: KubeObject): Endpoints {
-  if (!obj.metadata.name) throw new Error("an Endpoints object without a name");
+  if (!obj.metadata.name) throw new InvalidObjectError("an Endpoints object without a name");
   const subsets = (obj as { subsets?: unknown }).subsets;
   if (subsets !== undefined && !Array.isArray(subsets))
-    throw new Error("an Endpoints object whose subsets are not a list");
-  const valid = ((subsets ?? []) as unknown[]).filter(isRecord).map((s) => ({
+    throw new InvalidObjectError("an Endpoints object whose subsets are not a list");
+  const valid = ((subsets ?? []) as unknown[]).filter(isObject).map((s) => ({
     addresses: addresses(s.addresses),
     notReadyAddresses: addresses(s.notReadyAddresses),
     ports: Array.isArray(s.ports)
       ? (s.ports as unknown[]).filter(
-          (p): p is EndpointsPort => isRecord(p) && typeof p.port === "number",
+          (p): p is EndpointPort => isObject(p) && typeof p.port === "number",
         )
       : [],
   }));
-  return { metadata: obj.metadata as ObjectMeta, subsets: valid };
+  return { metadata: obj.metadata, subsets: valid };
 }
 
 function addresses(list: unknown): EndpointAddress[] {
   if (!Array.isArray(list)) return [];
   return (list as unknown[]).filter(
-    (a): a is EndpointAddress => isRecord(a) && typeof a.ip === "string",
+    (a): a is EndpointAddress => isObject(a) && typeof a.ip === "string",
   );
 }
 
@@ -121,9 +99,9 @@ export async function servesEndpointSlices(
     try {
       const list = await client.request("GET", "/apis/discovery.k8s.io/v1");
       return (
-        isRecord(list) &&
+        isObject(list) &&
         Array.isArray(list.resources) &&
-        (list.resources as unknown[]).some((r) => isRecord(r) && r.name === "endpointslices")
+        (list.resources as unknown[]).some((r) => isObject(r) && r.name === "endpointslices")
       );
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) return false;

@@ -1,5 +1,6 @@
 // Runs the host tools kube-proxy drives (iptables, ip, conntrack, sysctl) and collects output.
 import { spawn } from "node:child_process";
+import { CommandError } from "./errors.js";
 
 export interface ExecResult {
   code: number;
@@ -36,15 +37,6 @@ export const exec: Exec = (command, args, stdin) =>
 /** An Exec that runs every command inside a network namespace (benchmarks, isolated tests). */
 export function execInNetns(netns: string): Exec {
   return (command, args, stdin) => exec("ip", ["netns", "exec", netns, command, ...args], stdin);
-}
-
-export class CommandError extends Error {
-  constructor(
-    readonly command: string,
-    readonly result: ExecResult,
-  ) {
-    super(`${command} exited with ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
-  }
 }
 
 /** Runs a command and throws CommandError unless it exits 0. */

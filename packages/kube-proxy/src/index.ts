@@ -14,6 +14,7 @@
 //                      // or when the KUBE-PROXY-CANARY chains vanish (tables flushed)
 //   // on shutdown with --cleanup:  await proxier.cleanup();
 export * from "./types.js";
+export * from "./errors.js";
 export * from "./exec.js";
 export * from "./runner.js";
 export * from "./tracker.js";

@@ -5,13 +5,14 @@ import { hideBin } from "yargs/helpers";
 import { pino } from "pino";
 import { parseDuration } from "@skiff/api";
 import { ProxyServer, cleanupProxyRules, defaultClusterCIDR } from "./proxy.js";
+import { ConfigError } from "./errors.js";
 
 /** A duration flag in milliseconds; a bad one is a usage error naming the flag. */
 function duration(flag: string, v: string): number {
   try {
     return parseDuration(v);
   } catch {
-    throw new Error(`--${flag}: invalid duration "${v}" (examples: 500ms, 1s, 1m30s)`);
+    throw new ConfigError(`--${flag}: invalid duration "${v}" (examples: 500ms, 1s, 1m30s)`);
   }
 }
 

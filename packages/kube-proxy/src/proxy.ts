@@ -5,13 +5,12 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from "prom-client";
-import { findResource } from "@skiff/api";
-import type { ResourceInfo } from "@skiff/api";
+import { isObject, resourceInfo } from "@skiff/api";
+import type * as api from "@skiff/api";
 import {
   DeletedFinalStateUnknown,
   RestClient,
   SharedInformerFactory,
-  isRecord,
   loadClientConfig,
   silentLogger,
 } from "@skiff/client";
@@ -20,6 +19,7 @@ import type { EndpointSlice, Service } from "./types.js";
 import type { Exec } from "./exec.js";
 import { exec as hostExec } from "./exec.js";
 import { SafetyNet } from "./safety.js";
+import { ConfigError, InvalidObjectError } from "./errors.js";
 import { asEndpoints, endpointSliceChanges, servesEndpointSlices } from "./endpoints.js";
 import { IptablesProxier } from "./iptables/proxier.js";
 import type { SyncResult } from "./iptables/proxier.js";
@@ -53,39 +53,37 @@ export interface ProxyServerOptions {
 
 export const defaultClusterCIDR = "10.244.0.0/16";
 
-function resource(group: string, version: string, name: string): ResourceInfo {
-  const info = findResource(group, version, name);
-  if (!info) throw new Error(`unknown resource ${group}/${version}/${name}`);
-  return info;
-}
-
-const unwrap = (o: KubeObject | DeletedFinalStateUnknown): KubeObject =>
+const unwrap = <T extends KubeObject>(o: T | DeletedFinalStateUnknown<T>): T =>
   o instanceof DeletedFinalStateUnknown ? o.obj : o;
 
-// The apiserver validated these objects; check only what the rules code relies on.
-function asService(o: KubeObject | DeletedFinalStateUnknown): Service {
-  const obj = unwrap(o) as KubeObject & { spec?: unknown };
-  if (!obj.metadata.name || !isRecord(obj.spec)) throw new Error("a Service without spec");
-  return obj as unknown as Service;
+/** A Service the proxiers can read: the apiserver validated it; only spec is checked. */
+function isProxiable(svc: api.Service & KubeObject): svc is Service {
+  return isObject(svc.spec);
 }
 
-function asEndpointSlice(o: KubeObject | DeletedFinalStateUnknown): EndpointSlice {
-  const obj = unwrap(o) as KubeObject & { endpoints?: unknown; addressType?: unknown };
-  if (!obj.metadata.name || typeof obj.addressType !== "string")
-    throw new Error("an EndpointSlice without addressType");
-  if (Array.isArray(obj.endpoints)) return obj as unknown as EndpointSlice;
-  return { ...(obj as unknown as EndpointSlice), endpoints: [] };
+function asService(
+  o: (api.Service & KubeObject) | DeletedFinalStateUnknown<api.Service & KubeObject>,
+): Service {
+  const svc = unwrap(o);
+  if (!svc.metadata.name || !isProxiable(svc))
+    throw new InvalidObjectError("a Service without spec");
+  return svc;
+}
+
+function asEndpointSlice(
+  o: EndpointSlice | DeletedFinalStateUnknown<EndpointSlice>,
+): EndpointSlice {
+  const slice = unwrap(o);
+  if (!slice.metadata.name || typeof slice.addressType !== "string")
+    throw new InvalidObjectError("an EndpointSlice without addressType");
+  return Array.isArray(slice.endpoints) ? slice : { ...slice, endpoints: [] };
 }
 
 /** The node's addresses from its Node object (InternalIP first), if it says any. */
-export function nodeAddresses(node: KubeObject | undefined): string[] {
-  const status = (node as { status?: unknown } | undefined)?.status;
-  if (!isRecord(status) || !Array.isArray(status.addresses)) return [];
-  const out: { type: string; address: string }[] = [];
-  for (const a of status.addresses as unknown[])
-    if (isRecord(a) && typeof a.address === "string" && typeof a.type === "string")
-      if (a.type === "InternalIP" || a.type === "ExternalIP")
-        out.push({ type: a.type, address: a.address });
+export function nodeAddresses(node: (api.Node & KubeObject) | undefined): string[] {
+  const out = (node?.status?.addresses ?? []).filter(
+    (a) => a.type === "InternalIP" || a.type === "ExternalIP",
+  );
   out.sort((a, b) => (a.type === b.type ? 0 : a.type === "InternalIP" ? -1 : 1));
   return out.map((a) => a.address);
 }
@@ -103,7 +101,7 @@ export function hostAddresses(): string[] {
 function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(":");
   const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port)) throw new Error(`invalid bind address "${address}"`);
+  if (i < 0 || !Number.isInteger(port)) throw new ConfigError(`invalid bind address "${address}"`);
   return { host: address.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0", port };
 }
 
@@ -127,28 +125,29 @@ async function listen(
   return server;
 }
 
+/** A sync-latency histogram in seconds, with kube-proxy's buckets (1 ms to about 16 s). */
+const syncHistogram = (registry: Registry, name: string, help: string): Histogram =>
+  new Histogram({ name, help, buckets: exponentialBuckets(0.001, 2, 15), registers: [registry] });
+
 /** What the metrics server exports (the names kube-proxy uses). */
 class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly duration = new Histogram({
-    name: "kubeproxy_sync_proxy_rules_duration_seconds",
-    help: "SyncProxyRules latency in seconds",
-    buckets: exponentialBuckets(0.001, 2, 15),
-    registers: [this.registry],
-  });
+  private readonly duration = syncHistogram(
+    this.registry,
+    "kubeproxy_sync_proxy_rules_duration_seconds",
+    "SyncProxyRules latency in seconds",
+  );
   // Since KEP-3453 kube-proxy also splits the latency by kind of sync.
-  private readonly fullDuration = new Histogram({
-    name: "kubeproxy_sync_full_proxy_rules_duration_seconds",
-    help: "SyncProxyRules latency in seconds for full resyncs",
-    buckets: exponentialBuckets(0.001, 2, 15),
-    registers: [this.registry],
-  });
-  private readonly partialDuration = new Histogram({
-    name: "kubeproxy_sync_partial_proxy_rules_duration_seconds",
-    help: "SyncProxyRules latency in seconds for partial resyncs",
-    buckets: exponentialBuckets(0.001, 2, 15),
-    registers: [this.registry],
-  });
+  private readonly fullDuration = syncHistogram(
+    this.registry,
+    "kubeproxy_sync_full_proxy_rules_duration_seconds",
+    "SyncProxyRules latency in seconds for full resyncs",
+  );
+  private readonly partialDuration = syncHistogram(
+    this.registry,
+    "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+    "SyncProxyRules latency in seconds for partial resyncs",
+  );
   private readonly lastTimestamp = new Gauge({
     name: "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
     help: "The last time proxy rules were successfully synced",
@@ -233,12 +232,14 @@ export class ProxyServer {
     }
     const p = this.active;
     // Handlers only record the change and poke the runner; the sync does the work.
-    this.factory.forResource(resource("", "v1", "services")).addEventHandler({
-      add: (s) => p.onServiceAdd(asService(s)),
-      update: (o, s) => p.onServiceUpdate(asService(o), asService(s)),
-      delete: (s) => p.onServiceDelete(asService(s)),
-    });
-    const nodes = this.factory.forResource(resource("", "v1", "nodes"), {
+    this.factory
+      .forResource<api.Service & KubeObject>(resourceInfo("", "v1", "services"))
+      .addEventHandler({
+        add: (s) => p.onServiceAdd(asService(s)),
+        update: (o, s) => p.onServiceUpdate(asService(o), asService(s)),
+        delete: (s) => p.onServiceDelete(asService(s)),
+      });
+    const nodes = this.factory.forResource<api.Node & KubeObject>(resourceInfo("", "v1", "nodes"), {
       fieldSelector: `metadata.name=${this.nodeName}`,
     });
     nodes.addEventHandler({
@@ -255,7 +256,7 @@ export class ProxyServer {
     if (slices === undefined) return; // stopped before the apiserver answered
     if (slices) {
       this.factory
-        .forResource(resource("discovery.k8s.io", "v1", "endpointslices"))
+        .forResource<EndpointSlice>(resourceInfo("discovery.k8s.io", "v1", "endpointslices"))
         .addEventHandler({
           add: (e) => p.onEndpointSliceAdd(asEndpointSlice(e)),
           update: (o, e) => p.onEndpointSliceUpdate(asEndpointSlice(o), asEndpointSlice(e)),
@@ -268,7 +269,7 @@ export class ProxyServer {
         for (const [old, cur] of endpointSliceChanges(before, e && asEndpoints(unwrap(e))))
           p.onEndpointSliceUpdate(old, cur);
       };
-      this.factory.forResource(resource("", "v1", "endpoints")).addEventHandler({
+      this.factory.forResource(resourceInfo("", "v1", "endpoints")).addEventHandler({
         add: (e) => changed(undefined, e),
         update: (o, e) => changed(o, e),
         delete: (e) => changed(unwrap(e), undefined),
@@ -340,7 +341,7 @@ export class ProxyServer {
     });
   }
 
-  private nodeChanged(n: KubeObject): void {
+  private nodeChanged(n: api.Node & KubeObject): void {
     const addresses = nodeAddresses(n);
     if (addresses.length > 0) this.active.setNode({ name: this.nodeName, addresses });
   }

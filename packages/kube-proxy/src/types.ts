@@ -1,61 +1,24 @@
-// The few fields of core/v1 Service and discovery.k8s.io/v1 EndpointSlice that kube-proxy reads.
+// The kinds kube-proxy reads (@skiff/api's types with the client's metadata), the node it
+// runs on, and its logger.
 
+import type * as api from "@skiff/api";
+import type { KubeObject } from "@skiff/client";
+
+/** The protocols a Service port may name (the apiserver refuses others). */
 export type Protocol = "TCP" | "UDP" | "SCTP";
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  resourceVersion?: string;
+/** A port's protocol, "TCP" when unset; undefined for one no proxier programs. */
+export function portProtocol(port: { protocol?: string }): Protocol | undefined {
+  const p = port.protocol ?? "TCP";
+  return p === "TCP" || p === "UDP" || p === "SCTP" ? p : undefined;
 }
 
-export interface ServicePort {
-  name?: string;
-  protocol?: Protocol;
-  port: number;
-  targetPort?: number | string;
-  nodePort?: number;
-}
-
-export interface Service {
-  metadata: ObjectMeta;
-  spec: {
-    type?: "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName";
-    clusterIP?: string;
-    clusterIPs?: string[];
-    ports?: ServicePort[];
-    externalIPs?: string[];
-    sessionAffinity?: "None" | "ClientIP";
-    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
-    externalTrafficPolicy?: "Cluster" | "Local";
-    internalTrafficPolicy?: "Cluster" | "Local";
-  };
-}
-
-export interface EndpointConditions {
-  ready?: boolean;
-  serving?: boolean;
-  terminating?: boolean;
-}
-
-export interface Endpoint {
-  addresses: string[];
-  conditions?: EndpointConditions;
-  nodeName?: string;
-}
-
-export interface EndpointPort {
-  name?: string;
-  protocol?: Protocol;
-  port?: number;
-}
-
-export interface EndpointSlice {
-  metadata: ObjectMeta;
-  addressType: "IPv4" | "IPv6" | "FQDN";
-  endpoints: Endpoint[];
-  ports?: EndpointPort[];
-}
+export type ServicePort = api.ServicePort;
+/** A Service as the proxiers read it: with a spec (the watch handler checks it is there). */
+export type Service = api.Service & KubeObject & { spec: api.ServiceSpec };
+export type Endpoint = api.Endpoint;
+export type EndpointSlice = api.EndpointSlice & KubeObject;
+export type Endpoints = api.Endpoints & KubeObject;
 
 /** The node kube-proxy runs on: its name picks out local endpoints. */
 export interface NodeInfo {

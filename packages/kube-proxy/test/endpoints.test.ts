@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { RestClient } from "@skiff/client";
-import type { KubeObject } from "@skiff/client";
 import type { Service } from "../src/types.js";
 import {
   asEndpoints,
@@ -13,7 +12,7 @@ import {
   endpointSlicesFromEndpoints,
   servesEndpointSlices,
 } from "../src/endpoints.js";
-import type { Endpoints } from "../src/endpoints.js";
+import type { Endpoints } from "../src/types.js";
 import { buildRules } from "../src/iptables/rules.js";
 
 const web: Endpoints = {
@@ -83,7 +82,7 @@ test("Endpoints fed through the converter give DNAT rules to their ready address
     },
   };
   // As the API hands it over: checked, then converted.
-  const fromApi = asEndpoints(structuredClone(web) as unknown as KubeObject);
+  const fromApi = asEndpoints(structuredClone(web));
   const { restore } = buildRules({
     services: [svc],
     endpointSlices: endpointSlicesFromEndpoints(fromApi),

@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import type { Socket } from "node:net";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { ApiError, RestClient, loadClientConfig } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
 import { eventually, freePort, startApiserver } from "@skiff/testing";
@@ -38,8 +38,8 @@ let unlock = (): void => {};
 let othersBefore: string[] = [];
 let routeLocalnetBefore = "";
 
-const services = findResource("", "v1", "services")!;
-const slices = findResource("discovery.k8s.io", "v1", "endpointslices")!;
+const services = resourceInfo("", "v1", "services");
+const slices = resourceInfo("discovery.k8s.io", "v1", "endpointslices");
 
 // Per backend: HTTP 8080 answers its name, UDP 5353 echoes with its name, TCP 9000 echoes.
 type Port = { name: string; port: number; protocol: "TCP" | "UDP"; targetPort: number };
@@ -124,8 +124,8 @@ before(async () => {
   client = new RestClient(loadClientConfig({ kubeconfig: api.kubeconfig }));
   stopBackends = await startBackends(net);
 
-  await client.resource(findResource("", "v1", "namespaces")!).create({ metadata: { name: ns } });
-  const nodes = client.resource(findResource("", "v1", "nodes")!);
+  await client.resource(resourceInfo("", "v1", "namespaces")).create({ metadata: { name: ns } });
+  const nodes = client.resource(resourceInfo("", "v1", "nodes"));
   const node = await nodes.create({ metadata: { name: nodeName } });
   await api.request("PUT", `/api/v1/nodes/${nodeName}/status`, {
     ...node,

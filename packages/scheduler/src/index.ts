@@ -6,6 +6,7 @@
 //   ...
 //   await scheduler.stop();
 export * from "./types.js";
+export * from "./errors.js";
 export * from "./framework/nodeinfo.js";
 export * from "./framework/filters.js";
 export * from "./framework/scores.js";

@@ -2,9 +2,10 @@
 // it onto the node and binds it in the background; pods no node fits get a FailedScheduling
 // event and a PodScheduled=False condition and wait for the cluster to change.
 import {
-  findResource,
   labelSelectorToRequirements,
   matchesLabels,
+  resourceInfo,
+  rfc3339,
   type Requirement,
 } from "@skiff/api";
 import {
@@ -24,7 +25,8 @@ import {
 } from "@skiff/client";
 import { SchedulerCache } from "./cache.js";
 import { newPodInfo, type PodInfo } from "./framework/nodeinfo.js";
-import { Algorithm, FitError, NoNodesAvailableError } from "./framework/schedule.js";
+import { Algorithm } from "./framework/schedule.js";
+import { FitError, NoNodesAvailableError } from "./errors.js";
 import type { Budget, Preemption } from "./framework/preemption.js";
 import type { SpreadGroup } from "./framework/scores.js";
 import {
@@ -113,7 +115,7 @@ export class Scheduler {
       host: opts.identity,
       logger: this.log,
     });
-    const podsInfo = findResource("", "v1", "pods")!;
+    const podsInfo = resourceInfo("", "v1", "pods");
     this.podClient = opts.client.resource<Pod>(podsInfo);
     // The scheduler never reads managedFields; kube-scheduler drops them from its caches too.
     this.factory = new SharedInformerFactory(opts.client, {
@@ -124,17 +126,17 @@ export class Scheduler {
     this.pods = this.factory.forResource<Pod>(podsInfo, {
       fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
     });
-    this.nodes = this.factory.forResource<Node>(findResource("", "v1", "nodes")!);
-    this.services = this.factory.forResource<Service>(findResource("", "v1", "services")!);
-    const claimsInfo = findResource("", "v1", "persistentvolumeclaims")!;
+    this.nodes = this.factory.forResource<Node>(resourceInfo("", "v1", "nodes"));
+    this.services = this.factory.forResource<Service>(resourceInfo("", "v1", "services"));
+    const claimsInfo = resourceInfo("", "v1", "persistentvolumeclaims");
     this.claims = this.factory.forResource<Claim>(claimsInfo);
     this.claimClient = opts.client.resource<Claim>(claimsInfo);
-    this.volumes = this.factory.forResource<Volume>(findResource("", "v1", "persistentvolumes")!);
+    this.volumes = this.factory.forResource<Volume>(resourceInfo("", "v1", "persistentvolumes"));
     this.storageClasses = this.factory.forResource<Class>(
-      findResource("storage.k8s.io", "v1", "storageclasses")!,
+      resourceInfo("storage.k8s.io", "v1", "storageclasses"),
     );
     this.budgets = this.factory.forResource<DisruptionBudget>(
-      findResource("policy", "v1", "poddisruptionbudgets")!,
+      resourceInfo("policy", "v1", "poddisruptionbudgets"),
     );
     this.addHandlers();
   }
@@ -462,7 +464,7 @@ export class Scheduler {
       lastTransitionTime:
         current?.status === "False" && current.lastTransitionTime
           ? current.lastTransitionTime
-          : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+          : rfc3339(),
       reason: "Unschedulable",
       message: msg,
     };

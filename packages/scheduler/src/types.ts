@@ -1,42 +1,19 @@
 // The object shapes the scheduler reads: @skiff/api's kinds with the client's metadata.
-import type {
-  LabelSelector,
-  NodeStatus,
-  PodSpec,
-  PodStatus,
-  ServiceSpec,
-  Taint,
-  Toleration,
-  Container,
-} from "@skiff/api";
+import type * as api from "@skiff/api";
+import type { Container, PodSpec, PodStatus, Taint, Toleration } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 
 export type { Container, Taint, Toleration };
 
+/** A pod as the scheduler reads it: with a spec (every pod the apiserver stores has one). */
 export interface Pod extends KubeObject {
   spec: PodSpec;
   status?: PodStatus;
 }
 
-export interface NodeSpec {
-  unschedulable?: boolean;
-  taints?: Taint[];
-  podCIDR?: string;
-}
-
-export interface Node extends KubeObject {
-  spec?: NodeSpec;
-  status?: NodeStatus;
-}
-
-export interface DisruptionBudget extends KubeObject {
-  spec?: { selector?: LabelSelector };
-  status?: { disruptionsAllowed?: number };
-}
-
-export interface Service extends KubeObject {
-  spec?: ServiceSpec;
-}
+export type Node = api.Node & KubeObject;
+export type DisruptionBudget = api.PodDisruptionBudget & KubeObject;
+export type Service = api.Service & KubeObject;
 
 export type Affinity = NonNullable<PodSpec["affinity"]>;
 export type NodeSelectorTerm = NonNullable<

@@ -3,13 +3,8 @@ import assert from "node:assert/strict";
 import { SchedulerCache } from "../src/cache.js";
 import { newCycleState, runFilters, type FilterFailure } from "../src/framework/filters.js";
 import { newPodInfo, podRequests } from "../src/framework/nodeinfo.js";
-import {
-  Algorithm,
-  FitError,
-  NoNodesAvailableError,
-  fitErrorMessage,
-  numFeasibleNodesToFind,
-} from "../src/framework/schedule.js";
+import { Algorithm, fitErrorMessage, numFeasibleNodesToFind } from "../src/framework/schedule.js";
+import { FitError, NoNodesAvailableError } from "../src/errors.js";
 import type { SpreadGroup } from "../src/framework/scores.js";
 import type { Node, Pod } from "../src/types.js";
 import { makeNode, makePod } from "./fixtures.js";

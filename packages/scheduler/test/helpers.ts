@@ -1,13 +1,13 @@
 // Shared pieces of the integration tests: a real apiserver, a client, and waiting.
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { RestClient, loadClientConfig, silentLogger } from "@skiff/client";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { Scheduler } from "../src/scheduler.js";
 import type { Node, Pod } from "../src/types.js";
 
-export const podsInfo = findResource("", "v1", "pods")!;
-export const nodesInfo = findResource("", "v1", "nodes")!;
-export const eventsInfo = findResource("", "v1", "events")!;
+export const podsInfo = resourceInfo("", "v1", "pods");
+export const nodesInfo = resourceInfo("", "v1", "nodes");
+export const eventsInfo = resourceInfo("", "v1", "events");
 
 export async function waitFor<T>(
   what: string,

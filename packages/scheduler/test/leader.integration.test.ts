@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { Lease } from "@skiff/client";
 import { startEnv, waitFor } from "./helpers.js";
 import { makeNode, makePod } from "./fixtures.js";
@@ -61,7 +61,7 @@ test("two replicas: one leads and schedules, and the other takes over when the l
     await env.stop();
   });
   const leases = env.client
-    .resource<Lease>(findResource("coordination.k8s.io", "v1", "leases")!)
+    .resource<Lease>(resourceInfo("coordination.k8s.io", "v1", "leases"))
     .namespace("kube-system");
   const ids = await Promise.all(replicas.map((r) => r.identity));
   const holder = await waitFor("a leader", async () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { CoreEvent, KubeObject } from "@skiff/client";
 import { eventsInfo, podsInfo, startEnv, waitFor } from "./helpers.js";
 import { makeNode, makePod } from "./fixtures.js";
@@ -9,7 +9,7 @@ test("a high-priority pod that fits nowhere preempts the lower-priority pod on a
   const env = await startEnv();
   t.after(() => env.stop());
   await env.createNode(makeNode("full", { cpu: "1" }));
-  await env.client.resource(findResource("scheduling.k8s.io", "v1", "priorityclasses")!).create({
+  await env.client.resource(resourceInfo("scheduling.k8s.io", "v1", "priorityclasses")).create({
     apiVersion: "scheduling.k8s.io/v1",
     kind: "PriorityClass",
     metadata: { name: "high" },

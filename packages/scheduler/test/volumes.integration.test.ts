@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { CoreEvent, KubeObject } from "@skiff/client";
 import { eventsInfo, startEnv, waitFor } from "./helpers.js";
 import { makeNode, makePod } from "./fixtures.js";
 
-const claimsInfo = findResource("", "v1", "persistentvolumeclaims")!;
-const volumesInfo = findResource("", "v1", "persistentvolumes")!;
-const classesInfo = findResource("storage.k8s.io", "v1", "storageclasses")!;
+const claimsInfo = resourceInfo("", "v1", "persistentvolumeclaims");
+const volumesInfo = resourceInfo("", "v1", "persistentvolumes");
+const classesInfo = resourceInfo("storage.k8s.io", "v1", "storageclasses");
 
 const claimVolume = (claimName: string) => ({
   volumes: [{ name: "data", persistentVolumeClaim: { claimName } }],

@@ -1,5 +1,7 @@
 // A pure function from (services, endpoint slices, node, options, last sync) to the
 // iptables-restore input for the filter and nat tables, in kube-proxy's chain layout.
+// One file past ~600 lines on purpose: the layout, the chain names and the rule writers are
+// one algorithm read top to bottom (as kube-proxy's proxier.go), which splitting would scatter.
 //
 // Layout (as kube-proxy's iptables mode, Kubernetes 1.31):
 //   nat    PREROUTING/OUTPUT -> KUBE-SERVICES -> KUBE-SVC-<h> (Cluster policy) | KUBE-SVL-<h> (Local)
@@ -669,7 +671,7 @@ function servicePorts(svc: Service, slices: EndpointSlice[], nodeName: string): 
   const externallyAccessibleType = spec.type === "NodePort" || spec.type === "LoadBalancer";
   for (const port of spec.ports ?? []) {
     const protocol = (port.protocol ?? "TCP").toLowerCase();
-    const name = servicePortName(namespace, svc.metadata.name, port.name);
+    const name = servicePortName(namespace, svc.metadata.name ?? "", port.name);
     const nodePort = externallyAccessibleType ? (port.nodePort ?? 0) : 0;
     const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
     const externallyAccessible = nodePort !== 0 || externalIPs.length > 0;

@@ -3,7 +3,7 @@
 // are the ready endpoints, masqueraded), and which netlink operations turn the kernel's table
 // into that, touching only virtual servers Skiff owns.
 import type { EndpointSlice, NodeInfo, Protocol, Service, ServicePort } from "../types.js";
-import { serviceNameLabel } from "../types.js";
+import { portProtocol, serviceNameLabel } from "../types.js";
 import type { RealServer, VirtualServer } from "./netlink.js";
 import { IP_VS_SVC_F_HASHED, IP_VS_SVC_F_PERSISTENT } from "./netlink.js";
 
@@ -133,7 +133,8 @@ export function buildDesiredState(input: DesiredInput): IpvsDesiredState {
     const scheduler = input.scheduler ?? defaultScheduler;
     const nodePortType = spec.type === "NodePort" || spec.type === "LoadBalancer";
     for (const port of spec.ports ?? []) {
-      const protocol = port.protocol ?? "TCP";
+      const protocol = portProtocol(port);
+      if (!protocol) continue;
       const all = usable(endpointsFor(port, slices, input.node.name));
       const local = usable(endpointsFor(port, slices, input.node.name).filter((e) => e.isLocal));
       clusterIPs.add(clusterIP);

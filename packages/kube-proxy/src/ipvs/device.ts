@@ -2,7 +2,8 @@
 // local and hands them to IPVS. kube-proxy makes it a `dummy` link; kernels without dummy
 // (like the one Skiff is developed on) get an `ifb` link, which drops anything sent through it.
 import type { Exec } from "../exec.js";
-import { CommandError, mustExec } from "../exec.js";
+import { mustExec } from "../exec.js";
+import { CommandError } from "../errors.js";
 
 export const ipvsDevice = "kube-ipvs0";
 

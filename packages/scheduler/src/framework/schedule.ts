@@ -10,6 +10,7 @@ import {
 import type { NodeInfo, PodInfo } from "./nodeinfo.js";
 import { defaultScores, type ScoreContext, type ScorePlugin, type SpreadGroup } from "./scores.js";
 import { findPreemption, type Budget, type Preemption } from "./preemption.js";
+import { FitError, NoNodesAvailableError } from "../errors.js";
 
 /** The state of the cluster a decision is made against. */
 export interface Snapshot {
@@ -22,27 +23,6 @@ export interface ScheduleResult {
   nodeName: string;
   evaluatedNodes: number;
   feasibleNodes: number;
-}
-
-/** No node fits; the message is the FailedScheduling text. */
-export class FitError extends Error {
-  override readonly name = "FitError";
-  constructor(
-    readonly numAllNodes: number,
-    /** node name → why it was rejected */
-    readonly failures: Map<string, FilterFailure>,
-    preemptionNever = false,
-  ) {
-    super(fitErrorMessage(numAllNodes, failures.values(), preemptionNever));
-  }
-}
-
-/** Kubernetes' ErrNoNodesAvailable. */
-export class NoNodesAvailableError extends Error {
-  override readonly name = "NoNodesAvailableError";
-  constructor() {
-    super("no nodes available to schedule pods");
-  }
 }
 
 function histogram(counts: Map<string, number>): string {
@@ -139,7 +119,11 @@ export class Algorithm {
     }
     this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all.length;
     if (feasible.length === 0)
-      throw new FitError(all.length, failures, pod.pod.spec.preemptionPolicy === "Never");
+      throw new FitError(
+        all.length,
+        failures,
+        fitErrorMessage(all.length, failures.values(), pod.pod.spec.preemptionPolicy === "Never"),
+      );
     const result = { evaluatedNodes: processed, feasibleNodes: feasible.length };
     if (feasible.length === 1) return { nodeName: feasible[0]!.name, ...result };
 

@@ -3,7 +3,12 @@
 // without duplicates), kept up to date as those roles change — how admin, edit and view
 // pick up `rbac.authorization.k8s.io/aggregate-to-*` roles.
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
-import { labelSelectorToRequirements, matchesLabels, type LabelSelectorInput } from "@skiff/api";
+import {
+  labelSelectorToRequirements,
+  matchesLabels,
+  resourceInfo,
+  type LabelSelectorInput,
+} from "@skiff/api";
 import {
   newQueue,
   QueueController,
@@ -11,7 +16,6 @@ import {
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-import { resourceInfo } from "../endpoints/pods.js";
 
 type ClusterRole = KubeObject & {
   rules?: object[] | null;

@@ -4,7 +4,13 @@
 // lastScheduleTime and lastSuccessfulTime, and deletes finished Jobs beyond the history
 // limits. Decisions are in plan.ts; the sync re-queues the key for the next scheduled time.
 import { isDeepStrictEqual } from "node:util";
-import { parseSchedule, type CronJobStatus, type Schedule } from "@skiff/api";
+import {
+  parseSchedule,
+  resourceInfo,
+  rfc3339,
+  type CronJobStatus,
+  type Schedule,
+} from "@skiff/api";
 import { isAlreadyExists, isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,
@@ -22,8 +28,7 @@ import {
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-import { timeNow, type BatchJob, type CronJob } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
+import { type BatchJob, type CronJob } from "../../objects.js";
 import { dueTime, finishedAs, jobName, jobsToClean, newJobFromCronJob } from "./plan.js";
 
 export interface CronJobControllerOptions {
@@ -159,7 +164,7 @@ export class CronJobController extends QueueController {
       if (controllerRefTo(job, "batch", "CronJob")?.uid !== cj.metadata.uid) return write();
     }
     status.active = [...(status.active ?? []), refTo(job)];
-    status.lastScheduleTime = timeNow(due.time.getTime());
+    status.lastScheduleTime = rfc3339(due.time.getTime());
     return write();
   }
 

@@ -1,7 +1,8 @@
 // The CronJob controller's decisions, as pure functions: which scheduled time is due,
 // the Job for it, which finished Jobs the history limits let go.
-import type { Schedule } from "@skiff/api";
+import { rfc3339, type Schedule } from "@skiff/api";
 import type { BatchJob, CronJob } from "../../objects.js";
+import { newControllerRef } from "../../controller.js";
 
 /** The annotation Kubernetes puts on a scheduled Job: the time it was scheduled for. */
 export const scheduledTimestampAnnotation = "batch.kubernetes.io/cronjob-scheduled-timestamp";
@@ -63,18 +64,9 @@ export function newJobFromCronJob(cj: CronJob, scheduled: Date): BatchJob {
       labels: { ...(template.metadata?.labels ?? {}) },
       annotations: {
         ...(template.metadata?.annotations ?? {}),
-        [scheduledTimestampAnnotation]: scheduled.toISOString().replace(/\.\d{3}Z$/, "Z"),
+        [scheduledTimestampAnnotation]: rfc3339(scheduled),
       },
-      ownerReferences: [
-        {
-          apiVersion: "batch/v1",
-          kind: "CronJob",
-          name: cj.metadata.name ?? "",
-          uid: cj.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [newControllerRef(cj, "batch/v1", "CronJob")],
     },
     spec: structuredClone(template.spec),
   } as BatchJob;

@@ -7,7 +7,6 @@ import * as api from "@skiff/api";
 import { isNotFound, metaNamespaceKey, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,
-  KubeObject,
   Lister,
   ResourceClient,
   SharedInformer,
@@ -16,30 +15,25 @@ import type {
 import {
   controllerKey,
   controllerRefTo,
+  newControllerRef,
   newQueue,
+  podFromTemplate,
   QueueController,
   unwrapTombstone,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
 import { Expectations, ownedPodHandler } from "../../expectations.js";
+import { ensureRevision, historyToDelete, revisionHashLabel } from "../../history.js";
 import {
-  HashCollisionError,
-  ensureRevision,
-  historyToDelete,
-  revisionHashLabel,
-} from "../../history.js";
-import type { ControllerRevision } from "../../objects.js";
-import { isPodAvailable, isPodReady, type Pod } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
+  isPodAvailable,
+  type ControllerRevision,
+  type DaemonSet,
+  type Node,
+  type Pod,
+} from "../../objects.js";
+import { HashCollisionError } from "../../errors.js";
 
-export interface DaemonSet extends KubeObject {
-  spec?: api.DaemonSetSpec;
-  status?: api.DaemonSetStatus;
-}
-export interface Node extends KubeObject {
-  spec?: NonNullable<api.Node["spec"]>;
-}
 type Toleration = api.Toleration;
 type Taint = api.Taint;
 
@@ -121,33 +115,13 @@ export function newDaemonPod(ds: DaemonSet, nodeName: string, revisionHash = "")
       },
     },
   };
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      generateName: `${ds.metadata.name ?? ""}-`,
-      namespace: ds.metadata.namespace,
-      labels: {
-        ...(template.metadata?.labels ?? {}),
-        [templateGenerationLabel]: String(ds.metadata.generation ?? 1),
-        ...(revisionHash ? { [revisionHashPodLabel]: revisionHash } : {}),
-      },
-      ...(template.metadata?.annotations
-        ? { annotations: { ...template.metadata.annotations } }
-        : {}),
-      ownerReferences: [
-        {
-          apiVersion: "apps/v1",
-          kind: "DaemonSet",
-          name: ds.metadata.name ?? "",
-          uid: ds.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+  return podFromTemplate(template, ds, newControllerRef(ds, "apps/v1", "DaemonSet"), {
+    labels: {
+      [templateGenerationLabel]: String(ds.metadata.generation ?? 1),
+      ...(revisionHash ? { [revisionHashPodLabel]: revisionHash } : {}),
     },
     spec,
-  } as Pod;
+  });
 }
 
 /** The node a daemon pod is for: where it is bound, else where its affinity pins it. */
@@ -195,15 +169,15 @@ export class DaemonSetController extends QueueController {
     super(ctx);
     this.queue = newQueue(ctx, this.name);
     this.recorder = ctx.recorder("daemonset-controller");
-    const dsInfo = resourceInfo("apps", "v1", "daemonsets");
-    const podsInfo = resourceInfo("", "v1", "pods");
+    const dsInfo = api.resourceInfo("apps", "v1", "daemonsets");
+    const podsInfo = api.resourceInfo("", "v1", "pods");
     const daemonSets = ctx.informers.forResource<DaemonSet>(dsInfo);
-    const nodes = ctx.informers.forResource<Node>(resourceInfo("", "v1", "nodes"));
+    const nodes = ctx.informers.forResource<Node>(api.resourceInfo("", "v1", "nodes"));
     this.pods = ctx.informers.forResource<Pod>(podsInfo);
     this.pods.addIndexers({ daemonSetUid: (p) => [controllerRefTo(p, "apps", "DaemonSet")?.uid] });
     this.daemonSets = daemonSets.lister();
     this.nodes = nodes.lister();
-    const revisionInfo = resourceInfo("apps", "v1", "controllerrevisions");
+    const revisionInfo = api.resourceInfo("apps", "v1", "controllerrevisions");
     this.revisions = ctx.informers.forResource<ControllerRevision>(revisionInfo);
     this.revisions.addIndexers({
       daemonSetUid: (r) => [controllerRefTo(r, "apps", "DaemonSet")?.uid],
@@ -309,7 +283,7 @@ export class DaemonSetController extends QueueController {
       desiredNumberScheduled: desired,
       currentNumberScheduled: placed.length,
       numberMisscheduled: misscheduled,
-      numberReady: kept.filter(isPodReady).length,
+      numberReady: kept.filter(api.isPodReady).length,
       updatedNumberScheduled: kept.filter(
         (p) => p.metadata.labels?.[templateGenerationLabel] === generation,
       ).length,
@@ -317,7 +291,7 @@ export class DaemonSetController extends QueueController {
       numberUnavailable: desired - available,
       observedGeneration: ds.metadata.generation ?? 1,
     };
-    if (minReady > 0 && kept.some((p) => isPodReady(p) && !isPodAvailable(p, minReady, now))) {
+    if (minReady > 0 && kept.some((p) => api.isPodReady(p) && !isPodAvailable(p, minReady, now))) {
       this.queue.addAfter(key, minReady * 1000); // becomes available later: look again
     }
     if (isDeepStrictEqual(status, ds.status ?? {})) return;

@@ -1,19 +1,23 @@
 // The Deployment controller: one ReplicaSet per pod template (named by its hash), rolled
 // from old to new by the RollingUpdate or Recreate strategy, with revisions, history
 // clean-up, pause, proportional scaling and the Progressing/Available conditions.
-import { findResource } from "@skiff/api";
+// A little past ~600 lines on purpose: sync, ReplicaSet ownership, scaling and the two strategies
+// share the controller's clients and caches; the pure parts live in util.ts and status.ts.
+import { resourceInfo } from "@skiff/api";
 import {
   isAlreadyExists,
   isNotFound,
   metaNamespaceKey,
   splitMetaNamespaceKey,
   type Lister,
+  type OwnerReference,
   type ResourceClient,
   type SharedInformer,
   type WorkQueue,
 } from "@skiff/client";
 import {
   controllerRef,
+  newControllerRef,
   newQueue,
   QueueController,
   unwrapTombstone,
@@ -38,10 +42,12 @@ import {
   specReplicas,
   stableJson,
 } from "./util.js";
+import { HashCollisionError } from "../../errors.js";
+import { deploymentStatus } from "./status.js";
 
-const deploymentsInfo = findResource("apps", "v1", "deployments")!;
-const rsInfo = findResource("apps", "v1", "replicasets")!;
-const podsInfo = findResource("", "v1", "pods")!;
+const deploymentsInfo = resourceInfo("apps", "v1", "deployments");
+const rsInfo = resourceInfo("apps", "v1", "replicasets");
+const podsInfo = resourceInfo("", "v1", "pods");
 
 type Status = NonNullable<Deployment["status"]>;
 
@@ -182,15 +188,8 @@ export class DeploymentController extends QueueController {
     }
   }
 
-  private ownerRef(d: Deployment) {
-    return {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      name: d.metadata.name ?? "",
-      uid: d.metadata.uid ?? "",
-      controller: true,
-      blockOwnerDeletion: true,
-    };
+  private ownerRef(d: Deployment): OwnerReference {
+    return newControllerRef(d, "apps/v1", "Deployment");
   }
 
   /** Splits into the RS whose template matches the deployment's (if any) and the rest. */
@@ -327,9 +326,12 @@ export class DeploymentController extends QueueController {
       const next = structuredClone(d);
       next.status = { ...next.status, collisionCount: (d.status?.collisionCount ?? 0) + 1 };
       await this.deployments.namespace(ns).updateStatus(next);
-      throw new Error(`hash collision for ReplicaSet ${rs.metadata.name ?? ""}; retrying`, {
-        cause: e,
-      });
+      throw new HashCollisionError(
+        `hash collision for ReplicaSet ${rs.metadata.name ?? ""}; retrying`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 
@@ -637,110 +639,7 @@ export class DeploymentController extends QueueController {
     rsList: ReplicaSet[],
     newRS: ReplicaSet | undefined,
   ): Promise<void> {
-    const desired = d.spec?.replicas ?? 1;
-    const sum = (f: (rs: ReplicaSet) => number) => rsList.reduce((n, rs) => n + f(rs), 0);
-    const available = sum((rs) => rs.status?.availableReplicas ?? 0);
-    const status: Status = {
-      ...structuredClone(d.status ?? {}),
-      observedGeneration: d.metadata.generation,
-      replicas: sum((rs) => rs.status?.replicas ?? 0),
-      updatedReplicas: newRS?.status?.replicas ?? 0,
-      readyReplicas: sum((rs) => rs.status?.readyReplicas ?? 0),
-      availableReplicas: available,
-      unavailableReplicas: Math.max(0, desired - available),
-    };
-    const { maxUnavailable } = resolveFenceposts(d);
-    if (available >= desired - maxUnavailable) {
-      setCondition(
-        status,
-        newCondition(
-          "Available",
-          "True",
-          "MinimumReplicasAvailable",
-          "Deployment has minimum availability.",
-        ),
-      );
-    } else {
-      setCondition(
-        status,
-        newCondition(
-          "Available",
-          "False",
-          "MinimumReplicasUnavailable",
-          "Deployment does not have minimum availability.",
-        ),
-      );
-    }
-
-    const deadline = d.spec?.progressDeadlineSeconds;
-    let requeueMs: number | undefined;
-    if (deadline !== undefined && deadline !== 2147483647 && !d.spec?.paused && newRS) {
-      const rsName = newRS.metadata.name ?? "";
-      const current = getCondition(d, "Progressing");
-      const complete =
-        status.updatedReplicas === desired &&
-        status.replicas === desired &&
-        available >= desired &&
-        (status.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
-      const old = d.status ?? {};
-      const progressing =
-        (status.updatedReplicas ?? 0) > (old.updatedReplicas ?? 0) ||
-        (status.readyReplicas ?? 0) > (old.readyReplicas ?? 0) ||
-        available > (old.availableReplicas ?? 0) ||
-        (status.replicas ?? 0) < (old.replicas ?? 0);
-      if (complete) {
-        setCondition(
-          status,
-          newCondition(
-            "Progressing",
-            "True",
-            "NewReplicaSetAvailable",
-            `ReplicaSet "${rsName}" has successfully progressed.`,
-          ),
-        );
-      } else if (progressing) {
-        const c = newCondition(
-          "Progressing",
-          "True",
-          "ReplicaSetUpdated",
-          `ReplicaSet "${rsName}" is progressing.`,
-        );
-        // The same reason again still counts as progress now: refresh lastUpdateTime.
-        status.conditions = (status.conditions ?? []).filter((x) => x.type !== "Progressing");
-        if (current?.status === "True") c.lastTransitionTime = current.lastTransitionTime;
-        status.conditions.push(c);
-      } else if (
-        current &&
-        current.reason !== "NewReplicaSetAvailable" &&
-        current.reason !== "ProgressDeadlineExceeded"
-      ) {
-        const since = Date.parse(current.lastUpdateTime ?? current.lastTransitionTime ?? "");
-        const left = since + deadline * 1000 - Date.now();
-        if (!Number.isNaN(since) && left <= 0) {
-          setCondition(
-            status,
-            newCondition(
-              "Progressing",
-              "False",
-              "ProgressDeadlineExceeded",
-              `ReplicaSet "${rsName}" has timed out progressing.`,
-            ),
-          );
-        } else if (!Number.isNaN(since)) requeueMs = left + 500;
-      }
-    }
-
-    const failure = rsList
-      .map((rs) => rs.status?.conditions?.find((c) => c.type === "ReplicaFailure"))
-      .find(Boolean);
-    if (failure)
-      setCondition(
-        status,
-        newCondition("ReplicaFailure", "True", failure.reason ?? "", failure.message ?? ""),
-      );
-    else if (status.conditions)
-      status.conditions = status.conditions.filter((c) => c.type !== "ReplicaFailure");
-
+    const { status, requeueMs } = deploymentStatus(d, rsList, newRS, Date.now());
     if (stableJson(status) !== stableJson(d.status ?? {})) await this.writeStatus(d, status);
     if (requeueMs !== undefined) this.queue.addAfter(metaNamespaceKey(d), requeueMs);
   }

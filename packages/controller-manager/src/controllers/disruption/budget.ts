@@ -2,7 +2,8 @@
 // disruption controller): how many pods are expected, how many must stay healthy, how
 // many are, and so how many may be disrupted now.
 import type * as api from "@skiff/api";
-import { isPodReady, timeNow, type Pod, type PodDisruptionBudget } from "../../objects.js";
+import type { Pod, PodDisruptionBudget } from "../../objects.js";
+import { isPodReady, rfc3339 } from "@skiff/api";
 
 /** An eviction noted in disruptedPods counts as done for this long if the pod lingers. */
 export const DISRUPTED_POD_TIMEOUT_MS = 2 * 60_000;
@@ -66,7 +67,7 @@ export function budgetStatus(
     reason: failure ? "SyncFailed" : disruptionsAllowed > 0 ? "SufficientPods" : "InsufficientPods",
     message: failure ?? "",
     observedGeneration: pdb.metadata.generation ?? 1,
-    lastTransitionTime: timeNow(now),
+    lastTransitionTime: rfc3339(now),
   };
   if (previous && previous.status === condition.status && previous.reason === condition.reason)
     condition.lastTransitionTime = previous.lastTransitionTime;

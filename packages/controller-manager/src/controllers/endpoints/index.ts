@@ -1,9 +1,16 @@
 // The Endpoints controller: keeps one Endpoints object per Service with a selector, listing
 // the ready and not-ready addresses of the pods it selects and the ports they serve on.
 import { isDeepStrictEqual } from "node:util";
-import type { EndpointAddress, EndpointPort, EndpointSubset } from "@skiff/api";
+import {
+  isPodReady,
+  resourceInfo,
+  type EndpointAddress,
+  type EndpointPort,
+  type EndpointSubset,
+} from "@skiff/api";
+import type { Endpoints, Pod, Service } from "../../objects.js";
 import { isAlreadyExists, isNotFound, splitMetaNamespaceKey } from "@skiff/client";
-import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
+import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
   enqueueHandler,
   newQueue,
@@ -12,19 +19,12 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import {
-  podReady,
-  resolveTargetPort,
-  resourceInfo,
+  endpointPodFields,
+  resolvePorts,
   serviceSelector,
   servicePods,
   servicesForPod,
-  type Pod,
-  type Service,
 } from "./pods.js";
-
-export interface Endpoints extends KubeObject {
-  subsets?: EndpointSubset[];
-}
 
 /** Set on Endpoints of headless Services, as Kubernetes does. */
 export const headlessLabel = "service.kubernetes.io/headless";
@@ -38,37 +38,18 @@ export function endpointSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
   const headless = svc.spec?.clusterIP === "None";
   const bySignature = new Map<string, EndpointSubset>();
   for (const pod of pods) {
-    const ports: EndpointPort[] = [];
-    for (const sp of svc.spec?.ports ?? []) {
-      const port = resolveTargetPort(sp, pod);
-      if (port === undefined) continue; // this pod does not serve this named port
-      ports.push({
-        ...(sp.name ? { name: sp.name } : {}),
-        port,
-        protocol: sp.protocol ?? "TCP",
-        ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}),
-      });
-    }
+    // Endpoints leave an empty port name out.
+    const ports: EndpointPort[] = resolvePorts(svc, pod).map(({ name, ...p }) =>
+      name ? { name, ...p } : p,
+    );
     // A pod serving none of the Service's ports is no endpoint, unless a headless
     // Service has no ports at all (DNS still lists its pods).
     if (ports.length === 0 && !(headless && (svc.spec?.ports ?? []).length === 0)) continue;
-    const address: EndpointAddress = {
-      ip: pod.status!.podIP!,
-      ...(pod.spec?.hostname && pod.spec.subdomain === svc.metadata.name
-        ? { hostname: pod.spec.hostname }
-        : {}),
-      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-      targetRef: {
-        kind: "Pod",
-        namespace: pod.metadata.namespace ?? "",
-        name: pod.metadata.name ?? "",
-        uid: pod.metadata.uid ?? "",
-      },
-    };
+    const address: EndpointAddress = { ip: pod.status!.podIP!, ...endpointPodFields(svc, pod) };
     const signature = JSON.stringify(ports);
     let subset = bySignature.get(signature);
     if (!subset) bySignature.set(signature, (subset = { ports }));
-    const ready = publishNotReady || (podReady(pod) && !pod.metadata.deletionTimestamp);
+    const ready = publishNotReady || (isPodReady(pod) && !pod.metadata.deletionTimestamp);
     const list = ready ? (subset.addresses ??= []) : (subset.notReadyAddresses ??= []);
     list.push(address);
   }

@@ -1,34 +1,7 @@
-// What the Endpoints and EndpointSlice controllers share: the object shapes they read,
-// which pods back a Service, and how a Service port resolves against one pod.
-import {
-  findResource,
-  type PodSpec,
-  type PodStatus,
-  type ResourceInfo,
-  type ServicePort,
-  type ServiceSpec,
-} from "@skiff/api";
-import type { KubeObject, Lister } from "@skiff/client";
-
-export interface Pod extends KubeObject {
-  spec?: PodSpec;
-  status?: PodStatus;
-}
-
-export interface Service extends KubeObject {
-  spec?: ServiceSpec;
-}
-
-export function resourceInfo(group: string, version: string, resource: string): ResourceInfo {
-  const info = findResource(group, version, resource);
-  if (!info) throw new Error(`@skiff/api does not know ${resource}`);
-  return info;
-}
-
-/** Whether the pod reports the Ready condition True. */
-export function podReady(pod: Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-}
+// What the Endpoints and EndpointSlice controllers share: which pods back a Service, and how a Service port resolves against one pod.
+import type { ObjectReference, ServicePort } from "@skiff/api";
+import type { Lister } from "@skiff/client";
+import type { Pod, Service } from "../../objects.js";
 
 /** A pod in phase Succeeded or Failed never serves again. */
 export function podTerminal(pod: Pod): boolean {
@@ -83,6 +56,52 @@ export function resolveTargetPort(sp: ServicePort, pod: Pod): number | undefined
     }
   }
   return undefined;
+}
+
+/** A Service port as one pod serves it: its number resolved against the pod's ports. */
+export interface ResolvedPort {
+  name: string;
+  port: number;
+  protocol: string;
+  appProtocol?: string;
+}
+
+/** The Service's ports this pod serves (a named targetPort the pod lacks is left out). */
+export function resolvePorts(svc: Service, pod: Pod): ResolvedPort[] {
+  const out: ResolvedPort[] = [];
+  for (const sp of svc.spec?.ports ?? []) {
+    const port = resolveTargetPort(sp, pod);
+    if (port === undefined) continue;
+    out.push({
+      name: sp.name ?? "",
+      port,
+      protocol: sp.protocol ?? "TCP",
+      ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * What an endpoint (an Endpoints address or an EndpointSlice endpoint) says about its pod:
+ * the hostname when the pod names the Service as its subdomain, the node, and a reference.
+ */
+export function endpointPodFields(
+  svc: Service,
+  pod: Pod,
+): { hostname?: string; nodeName?: string; targetRef: ObjectReference } {
+  return {
+    ...(pod.spec?.hostname && pod.spec.subdomain === svc.metadata.name
+      ? { hostname: pod.spec.hostname }
+      : {}),
+    ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+    targetRef: {
+      kind: "Pod",
+      namespace: pod.metadata.namespace ?? "",
+      name: pod.metadata.name ?? "",
+      uid: pod.metadata.uid ?? "",
+    },
+  };
 }
 
 /** Every Service in the pod's namespace whose selector picks the pod, as keys. */

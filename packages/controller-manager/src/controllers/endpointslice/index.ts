@@ -2,32 +2,25 @@
 // discovery.k8s.io/v1 EndpointSlices, one group of slices per distinct port mapping and
 // at most `maxEndpointsPerSlice` endpoints in each.
 import { isDeepStrictEqual } from "node:util";
-import type { DiscoveryEndpointPort, Endpoint } from "@skiff/api";
+import { isPodReady, resourceInfo, type DiscoveryEndpointPort, type Endpoint } from "@skiff/api";
+import type { EndpointSlice, Pod, Service } from "../../objects.js";
 import { isNotFound, splitMetaNamespaceKey } from "@skiff/client";
-import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
+import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
   enqueueHandler,
+  newControllerRef,
   newQueue,
   QueueController,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
 import {
-  podReady,
-  resolveTargetPort,
-  resourceInfo,
+  endpointPodFields,
+  resolvePorts,
   serviceSelector,
   servicePods,
   servicesForPod,
-  type Pod,
-  type Service,
 } from "../endpoints/pods.js";
-
-export interface EndpointSlice extends KubeObject {
-  addressType: string;
-  endpoints: Endpoint[];
-  ports?: DiscoveryEndpointPort[];
-}
 
 export const serviceNameLabel = "kubernetes.io/service-name";
 export const managedByLabel = "endpointslice.kubernetes.io/managed-by";
@@ -44,33 +37,14 @@ export function desiredSlices(
   const groups = new Map<string, { ports: DiscoveryEndpointPort[]; endpoints: Endpoint[] }>();
   const svcPorts = svc.spec?.ports ?? [];
   for (const pod of pods) {
-    const ports: DiscoveryEndpointPort[] = [];
-    for (const sp of svcPorts) {
-      const port = resolveTargetPort(sp, pod);
-      if (port === undefined) continue;
-      ports.push({
-        name: sp.name ?? "",
-        port,
-        protocol: sp.protocol ?? "TCP",
-        ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}),
-      });
-    }
+    const ports: DiscoveryEndpointPort[] = resolvePorts(svc, pod);
     if (ports.length === 0 && svcPorts.length > 0) continue;
     const terminating = !!pod.metadata.deletionTimestamp;
-    const serving = podReady(pod);
+    const serving = isPodReady(pod);
     const endpoint: Endpoint = {
       addresses: [pod.status!.podIP!],
       conditions: { ready: publishNotReady || (serving && !terminating), serving, terminating },
-      ...(pod.spec?.hostname && pod.spec.subdomain === svc.metadata.name
-        ? { hostname: pod.spec.hostname }
-        : {}),
-      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-      targetRef: {
-        kind: "Pod",
-        namespace: pod.metadata.namespace ?? "",
-        name: pod.metadata.name ?? "",
-        uid: pod.metadata.uid ?? "",
-      },
+      ...endpointPodFields(svc, pod),
     };
     const signature = JSON.stringify(ports);
     let group = groups.get(signature);
@@ -194,16 +168,7 @@ export class EndpointSliceController extends QueueController {
             generateName: `${name}-`,
             namespace,
             labels,
-            ownerReferences: [
-              {
-                apiVersion: "v1",
-                kind: "Service",
-                name,
-                uid: svc.metadata.uid ?? "",
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
+            ownerReferences: [newControllerRef(svc, "v1", "Service")],
           },
           addressType: "IPv4",
           endpoints: want.endpoints,

@@ -9,6 +9,7 @@ import {
   customResourceInfos,
   findResource,
   findResourceByKind,
+  resourceInfo,
   type ResourceInfo,
 } from "@skiff/api";
 import {
@@ -77,7 +78,7 @@ export class GarbageCollector extends QueueController {
     // Custom resources take part too: each Established CRD adds an informer on its
     // preferred version, as Kubernetes' GC finds them through discovery.
     const crds = ctx.informers.forResource(
-      findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!,
+      resourceInfo("apiextensions.k8s.io", "v1", "customresourcedefinitions"),
     );
     this.informers.set(CRDS, crds);
     crds.addEventHandler({

@@ -3,11 +3,10 @@
 // Job Complete or Failed (BackoffLimitExceeded, DeadlineExceeded); finished Jobs with
 // `ttlSecondsAfterFinished` are deleted once it passes.
 import { isDeepStrictEqual } from "node:util";
-import type * as api from "@skiff/api";
+import { isPodReady, resourceInfo, rfc3339, type JobCondition, type JobStatus } from "@skiff/api";
 import { isNotFound, metaNamespaceKey, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,
-  KubeObject,
   Lister,
   ResourceClient,
   SharedInformer,
@@ -16,20 +15,15 @@ import type {
 import {
   controllerKey,
   controllerRefTo,
+  newControllerRef,
   newQueue,
+  podFromTemplate,
   QueueController,
   unwrapTombstone,
   type ControllerContext,
 } from "../../controller.js";
 import { Expectations, ownedPodHandler } from "../../expectations.js";
-import { isPodActive, isPodReady, timeNow, type Pod } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
-
-export interface Job extends KubeObject {
-  spec?: api.JobSpec;
-  status?: api.JobStatus;
-}
-type JobCondition = api.JobCondition;
+import { isPodActive, type BatchJob as Job, type Pod } from "../../objects.js";
 
 export interface JobControllerOptions {
   /** First delay before recreating a failed pod; doubles per failure up to 6 min (default 10 s). */
@@ -40,33 +34,9 @@ export interface JobControllerOptions {
 export function newPodForJob(job: Job): Pod {
   const template = job.spec?.template;
   const name = job.metadata.name ?? "";
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      generateName: `${name}-`,
-      namespace: job.metadata.namespace,
-      labels: {
-        ...(template?.metadata?.labels ?? {}),
-        "batch.kubernetes.io/job-name": name,
-        "job-name": name,
-      },
-      ...(template?.metadata?.annotations
-        ? { annotations: { ...template.metadata.annotations } }
-        : {}),
-      ownerReferences: [
-        {
-          apiVersion: "batch/v1",
-          kind: "Job",
-          name,
-          uid: job.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    },
-    spec: structuredClone(template?.spec),
-  } as Pod;
+  return podFromTemplate(template, job, newControllerRef(job, "batch/v1", "Job"), {
+    labels: { "batch.kubernetes.io/job-name": name, "job-name": name },
+  });
 }
 
 function finishedCondition(job: Job): JobCondition | undefined {
@@ -150,8 +120,8 @@ export class JobController extends QueueController {
     const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
     const { failedPods, failures } = countFailures(job, pods);
     const spec = job.spec!;
-    const status: api.JobStatus = structuredClone(job.status ?? {});
-    status.startTime ??= timeNow(now);
+    const status: JobStatus = structuredClone(job.status ?? {});
+    status.startTime ??= rfc3339(now);
     const started = Date.parse(status.startTime);
 
     let finish: { type: "Complete" | "Failed"; reason: string; message: string } | undefined;
@@ -209,7 +179,7 @@ export class JobController extends QueueController {
     status.succeeded = succeeded;
     status.failed = failedPods;
     if (finish) {
-      const stamp = timeNow(now);
+      const stamp = rfc3339(now);
       status.conditions = [
         ...(status.conditions ?? []).filter((c) => c.type !== finish.type),
         {

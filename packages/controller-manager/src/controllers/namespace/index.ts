@@ -1,6 +1,6 @@
 // The namespace controller: empties a Terminating namespace of every namespaced resource,
 // then removes the "kubernetes" finalizer (PUT .../finalize) so the apiserver deletes it.
-import { customResourceInfos, findResource, resources, type ResourceInfo } from "@skiff/api";
+import { customResourceInfos, resourceInfo, resources, type ResourceInfo } from "@skiff/api";
 import {
   ApiError,
   isNotFound,
@@ -18,8 +18,8 @@ import {
 } from "../../controller.js";
 import type { Namespace } from "../../objects.js";
 
-const namespacesInfo = findResource("", "v1", "namespaces")!;
-const crdsInfo = findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
+const namespacesInfo = resourceInfo("", "v1", "namespaces");
+const crdsInfo = resourceInfo("apiextensions.k8s.io", "v1", "customresourcedefinitions");
 
 /** How soon to look again while objects are still going away (pods in their grace period). */
 const recheckMs = 1_000;

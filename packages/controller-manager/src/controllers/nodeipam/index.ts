@@ -1,19 +1,16 @@
 // The node IPAM controller: gives every Node a pod CIDR (spec.podCIDR and podCIDRs) cut
 // from --cluster-cidr, never the same one twice, and frees it when the Node goes.
-import type * as api from "@skiff/api";
 import { isNotFound } from "@skiff/client";
-import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
+import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
   enqueueHandler,
   newQueue,
   QueueController,
   type ControllerContext,
 } from "../../controller.js";
-import { resourceInfo } from "../endpoints/pods.js";
-
-export interface Node extends KubeObject {
-  spec?: NonNullable<api.Node["spec"]>;
-}
+import { resourceInfo } from "@skiff/api";
+import type { Node } from "../../objects.js";
+import { ConfigError } from "../../errors.js";
 
 export interface NodeIpamOptions {
   /** --cluster-cidr (default 10.244.0.0/16). */
@@ -25,7 +22,7 @@ export interface NodeIpamOptions {
 function parseIPv4(s: string): number {
   const parts = s.split(".").map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new Error(`invalid IPv4 address ${JSON.stringify(s)}`);
+    throw new ConfigError(`invalid IPv4 address ${JSON.stringify(s)}`);
   }
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
@@ -48,10 +45,10 @@ export class CidrSet {
     const [ip, bits] = clusterCIDR.split("/");
     this.prefix = Number(bits);
     if (!ip || !Number.isInteger(this.prefix) || this.prefix < 0 || this.prefix > 32) {
-      throw new Error(`invalid --cluster-cidr ${JSON.stringify(clusterCIDR)}`);
+      throw new ConfigError(`invalid --cluster-cidr ${JSON.stringify(clusterCIDR)}`);
     }
     if (!Number.isInteger(maskSize) || maskSize < this.prefix || maskSize > 32) {
-      throw new Error(`--node-cidr-mask-size ${maskSize} does not fit in ${clusterCIDR}`);
+      throw new ConfigError(`--node-cidr-mask-size ${maskSize} does not fit in ${clusterCIDR}`);
     }
     const mask = this.prefix === 0 ? 0 : (~0 << (32 - this.prefix)) >>> 0;
     this.base = (parseIPv4(ip) & mask) >>> 0;

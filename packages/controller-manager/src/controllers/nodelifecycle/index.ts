@@ -2,11 +2,10 @@
 // for the grace period) and marks their conditions Unknown, keeps the not-ready and
 // unreachable taints in step with the Ready condition, and evicts pods from nodes with
 // NoExecute taints once their tolerations run out, so their owners recreate them elsewhere.
-import type * as api from "@skiff/api";
+import { resourceInfo, rfc3339, type NodeCondition, type Taint, type Toleration } from "@skiff/api";
 import { isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,
-  KubeObject,
   Lister,
   ResourceClient,
   SharedInformer,
@@ -18,19 +17,7 @@ import {
   QueueController,
   type ControllerContext,
 } from "../../controller.js";
-import { timeNow, type Pod } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
-
-export interface Node extends KubeObject {
-  spec?: NonNullable<api.Node["spec"]>;
-  status?: NonNullable<api.Node["status"]>;
-}
-export interface Lease extends KubeObject {
-  spec?: api.LeaseSpec;
-}
-type Taint = api.Taint;
-type Toleration = api.Toleration;
-type NodeCondition = api.NodeCondition;
+import type { Lease, Node, Pod } from "../../objects.js";
 
 export const nodeLeaseNamespace = "kube-node-lease";
 export const unreachableTaintKey = "node.kubernetes.io/unreachable";
@@ -159,7 +146,7 @@ export class NodeLifecycleController extends QueueController {
         ...(next.status ?? {}),
         conditions: conditions.map((c) =>
           c.type === "Ready"
-            ? { ...c, status: "False", reason: "NodeNotReady", lastTransitionTime: timeNow(now) }
+            ? { ...c, status: "False", reason: "NodeNotReady", lastTransitionTime: rfc3339(now) }
             : c,
         ),
       };
@@ -189,7 +176,7 @@ export class NodeLifecycleController extends QueueController {
       return false;
     }
     if (ready?.status === "Unknown") return false;
-    const stamp = timeNow(now);
+    const stamp = rfc3339(now);
     const next = structuredClone(node);
     const updated: NodeCondition[] = [];
     for (const type of kubeletConditions) {
@@ -229,7 +216,7 @@ export class NodeLifecycleController extends QueueController {
     if (!ready) return false; // not yet reported: checkSilence marks it Unknown in time
     const current = node.spec?.taints ?? [];
     const ours = (t: Taint) => t.key === unreachableTaintKey || t.key === notReadyTaintKey;
-    let want = taintsForReady(ready.status, timeNow(now));
+    let want = taintsForReady(ready.status, rfc3339(now));
     // Keep what is already there as it is (its timeAdded starts the toleration clocks).
     want = want.map((w) => current.find((c) => c.key === w.key && c.effect === w.effect) ?? w);
     const addsNoExecute = want.some(

@@ -6,14 +6,15 @@
 import {
   findResourceByKind,
   formatQuantity,
+  matchesLabels,
   parseLabelSelector,
   parseQuantity,
-  matchesLabels,
+  resourceInfo,
+  rfc3339,
   type HorizontalPodAutoscaler as HPASpec,
   type HorizontalPodAutoscalerCondition,
   type MetricSpec,
   type MetricStatus,
-  findResource,
 } from "@skiff/api";
 import {
   isNotFound,
@@ -33,7 +34,7 @@ import {
   type Controller,
   type ControllerContext,
 } from "../../controller.js";
-import { timeNow, type Pod } from "../../objects.js";
+import { type Pod } from "../../objects.js";
 import {
   emptyHistory,
   normalizeReplicas,
@@ -42,21 +43,21 @@ import {
   type History,
 } from "./behavior.js";
 import {
-  ReplicaCalcError,
   resourceReplicas,
   toUnits,
   type PodMetric,
   type ResourceName,
   type Target,
 } from "./replicas.js";
+import { MetricError, ReplicaCalcError } from "../../errors.js";
 
 export type HorizontalPodAutoscaler = HPASpec & KubeObject;
 
 /** --horizontal-pod-autoscaler-sync-period */
 export const SYNC_PERIOD_MS = 15_000;
 
-const hpaInfo = findResource("autoscaling", "v2", "horizontalpodautoscalers")!;
-const podsInfo = findResource("", "v1", "pods")!;
+const hpaInfo = resourceInfo("autoscaling", "v2", "horizontalpodautoscalers");
+const podsInfo = resourceInfo("", "v1", "pods");
 
 /** What one metric asked for, or why it could not. */
 interface Proposal {
@@ -308,7 +309,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
           now,
         ),
       );
-      status.lastScaleTime = timeNow(now);
+      status.lastScaleTime = rfc3339(now);
     }
     status.desiredReplicas = desired;
     await this.writeStatus(hpa, status, conditions);
@@ -329,13 +330,15 @@ export class HorizontalPodAutoscalerController extends QueueController {
           ? metric.containerResource
           : undefined;
     if (!source) {
-      throw new Error(
+      throw new MetricError(
         `unable to get metric of type ${metric.type}: only resource metrics are served`,
       );
     }
     const resource = source.name as ResourceName;
     if (resource !== "cpu" && resource !== "memory") {
-      throw new Error(`unable to get metrics for resource ${source.name}: no metrics returned`);
+      throw new MetricError(
+        `unable to get metrics for resource ${source.name}: no metrics returned`,
+      );
     }
     const container =
       metric.type === "ContainerResource" ? metric.containerResource!.container : undefined;
@@ -367,7 +370,9 @@ export class HorizontalPodAutoscalerController extends QueueController {
       });
     } catch (err) {
       if (err instanceof ReplicaCalcError) {
-        throw new Error(`failed to get ${resource} utilization: ${err.message}`, { cause: err });
+        throw new MetricError(`failed to get ${resource} utilization: ${err.message}`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -404,7 +409,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
     try {
       items = await this.fetchPodMetrics(ns, selector);
     } catch (err) {
-      throw new Error(
+      throw new MetricError(
         `unable to get metrics for resource ${resource}: unable to fetch metrics from resource metrics API: ${message(err)}`,
         { cause: err },
       );
@@ -445,7 +450,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
     status: NonNullable<HorizontalPodAutoscaler["status"]>,
     conditions: Map<string, Condition>,
   ): Promise<void> {
-    const nowText = timeNow(this.now());
+    const nowText = rfc3339(this.now());
     const old = hpa.status?.conditions ?? [];
     const merged: HorizontalPodAutoscalerCondition[] = [];
     for (const type of ["AbleToScale", "ScalingActive", "ScalingLimited"]) {

@@ -11,6 +11,7 @@
 // those assumptions reverse the direction, or land within the tolerance, nothing changes.
 import type { Pod } from "../../objects.js";
 import { parseQuantity } from "@skiff/api";
+import { ReplicaCalcError } from "../../errors.js";
 
 export const TOLERANCE = 0.1;
 /** --horizontal-pod-autoscaler-cpu-initialization-period */
@@ -53,9 +54,6 @@ export interface ReplicaResult {
   /** Average usage per pod with metrics, in millicores or bytes. */
   averageValue: number;
 }
-
-/** A reason the calculation cannot give a count (Kubernetes' messages). */
-export class ReplicaCalcError extends Error {}
 
 /** Requests in millicores (cpu) or bytes (memory) per pod; throws if a container has none. */
 export function podRequests(

@@ -2,13 +2,20 @@
 // matching orphans, releases pods that stop matching, and reports status. The same code
 // runs the ReplicationController controller (Kubernetes shares it too): a ReplicatedKind
 // says which resource it manages and how to read its selector.
-import { randomBytes } from "node:crypto";
-import { findResource, type ResourceInfo } from "@skiff/api";
+import {
+  apiVersionOf,
+  isPodReady,
+  resourceInfo,
+  rfc3339,
+  type Requirement,
+  type ResourceInfo,
+} from "@skiff/api";
 import {
   isNotFound,
   metaNamespaceKey,
   splitMetaNamespaceKey,
   type EventRecorder,
+  type OwnerReference,
   type Lister,
   type ResourceClient,
   type SharedInformer,
@@ -16,6 +23,8 @@ import {
 } from "@skiff/client";
 import {
   controllerRef,
+  newControllerRef,
+  podFromTemplate,
   enqueueHandler,
   newQueue,
   QueueController,
@@ -27,21 +36,18 @@ import { Expectations } from "../../expectations.js";
 import {
   isPodActive,
   isPodAvailable,
-  isPodReady,
   podReadyCondition,
   selectorOf,
   selects,
-  timeNow,
   type Pod,
   type ReplicaSet,
   type ReplicationController,
 } from "../../objects.js";
-import type { Requirement } from "@skiff/api";
 
 /** Most pods created or deleted in one sync (Kubernetes' burstReplicas). */
 const burstReplicas = 500;
 
-const podsInfo = findResource("", "v1", "pods")!;
+const podsInfo = resourceInfo("", "v1", "pods");
 
 /** An object that keeps a number of pods from a template: a ReplicaSet or a ReplicationController. */
 export type Replicated = ReplicaSet | ReplicationController;
@@ -59,7 +65,7 @@ export interface ReplicatedKind<T extends Replicated> {
 
 export const replicaSetKind: ReplicatedKind<ReplicaSet> = {
   name: "replicaset",
-  info: findResource("apps", "v1", "replicasets")!,
+  info: resourceInfo("apps", "v1", "replicasets"),
   component: "replicaset-controller",
   selector: (rs) => selectorOf(rs.spec?.selector),
 };
@@ -67,7 +73,7 @@ export const replicaSetKind: ReplicatedKind<ReplicaSet> = {
 /** Equality selectors: the label map is a LabelSelector's matchLabels. */
 export const replicationControllerKind: ReplicatedKind<ReplicationController> = {
   name: "replicationcontroller",
-  info: findResource("", "v1", "replicationcontrollers")!,
+  info: resourceInfo("", "v1", "replicationcontrollers"),
   component: "replication-controller",
   selector: (rc) =>
     rc.spec?.selector && Object.keys(rc.spec.selector).length > 0
@@ -75,44 +81,18 @@ export const replicationControllerKind: ReplicatedKind<ReplicationController> = 
       : undefined,
 };
 
-/** The pod a ReplicaSet creates: its template, named `<rs>-<random>`, owned by the RS. */
+/** The pod a ReplicaSet creates: its template, generateName `<rs>-`, owned by the RS. */
 export function newPodForReplicaSet(rs: ReplicaSet): Pod {
   return newPodFor(rs, replicaSetKind.info);
 }
 
 /** The pod a ReplicaSet or ReplicationController creates from its template, owned by it. */
 export function newPodFor(rs: Replicated, info: ResourceInfo): Pod {
-  const t = rs.spec?.template ?? {};
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: `${rs.metadata.name ?? ""}-${randomSuffix()}`,
-      namespace: rs.metadata.namespace,
-      labels: { ...(t.metadata?.labels ?? {}) },
-      ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
-      ...(t.metadata?.finalizers ? { finalizers: [...t.metadata.finalizers] } : {}),
-      ownerReferences: [ownerReferenceTo(rs, info)],
-    },
-    spec: structuredClone(t.spec) as Pod["spec"],
-  };
+  return podFromTemplate(rs.spec?.template, rs, ownerReferenceTo(rs, info));
 }
 
-function ownerReferenceTo(rs: Replicated, info: ResourceInfo) {
-  return {
-    apiVersion: info.group ? `${info.group}/${info.version}` : info.version,
-    kind: info.kind,
-    name: rs.metadata.name ?? "",
-    uid: rs.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
-/** Five characters from Kubernetes' name-suffix alphabet (no vowels, no look-alikes). */
-export function randomSuffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join("");
+function ownerReferenceTo(rs: Replicated, info: ResourceInfo): OwnerReference {
+  return newControllerRef(rs, apiVersionOf(info), info.kind);
 }
 
 /**
@@ -402,7 +382,7 @@ export class ReplicaManager<T extends Replicated> extends QueueController {
           : ({
               type: "ReplicaFailure",
               status: "True",
-              lastTransitionTime: timeNow(now),
+              lastTransitionTime: rfc3339(now),
               reason: manageError.reason,
               message,
             } as (typeof others)[number]),

@@ -8,8 +8,9 @@ import {
   formatUsage,
   parseQuantity,
   quotaScopesMatch,
-  type QuotaScopeSelector,
   quotaUsage,
+  resourceInfo,
+  type QuotaScopeSelector,
   type ResourceInfo,
 } from "@skiff/api";
 import { splitMetaNamespaceKey } from "@skiff/client";
@@ -22,7 +23,6 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import type { ResourceQuota } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
 
 /** The resources whose objects a quota counts (usage by kind in @skiff/api quotaUsage). */
 export const quotaResources: [group: string, resource: string][] = [
@@ -51,7 +51,7 @@ export function usedBy(
   for (const r of Object.keys(hard)) total[r] = 0;
   for (const { info, items } of objects) {
     for (const item of items) {
-      const obj = item as unknown as Record<string, unknown>;
+      const obj: Record<string, unknown> = { ...item };
       if (!quotaScopesMatch(info, obj, scopes, scopeSelector)) continue;
       for (const [r, v] of Object.entries(quotaUsage(info, obj))) {
         if (r in total) total[r] = total[r]! + v;

@@ -12,7 +12,8 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import type { Namespace } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
+import { resourceInfo } from "@skiff/api";
+import { ConfigError } from "../../errors.js";
 
 export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
 const DESCRIPTION_ANNOTATION = "kubernetes.io/description";
@@ -112,6 +113,7 @@ export class RootCACertPublisher extends QueueController {
 export const newRootCACertPublisher =
   (ca: string | undefined): ControllerConstructor =>
   (ctx) => {
-    if (!ca) throw new Error("root-ca-cert-publisher: no CA (--root-ca-file, or the kubeconfig's)");
+    if (!ca)
+      throw new ConfigError("root-ca-cert-publisher: no CA (--root-ca-file, or the kubeconfig's)");
     return new RootCACertPublisher(ctx, ca);
   };

@@ -11,7 +11,7 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import type { Namespace } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
+import { resourceInfo } from "@skiff/api";
 
 export type ServiceAccount = KubeObject;
 

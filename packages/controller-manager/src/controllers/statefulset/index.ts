@@ -17,17 +17,13 @@ import {
   controllerRef,
   controllerRefTo,
   enqueueHandler,
+  newControllerRef,
   newQueue,
   QueueController,
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-import {
-  HashCollisionError,
-  ensureRevision,
-  historyToDelete,
-  templateOfRevision,
-} from "../../history.js";
+import { ensureRevision, historyToDelete, templateOfRevision } from "../../history.js";
 import {
   selectorOf,
   selects,
@@ -36,8 +32,9 @@ import {
   type Pod,
   type StatefulSet,
 } from "../../objects.js";
-import { resourceInfo } from "../endpoints/pods.js";
+import { resourceInfo } from "@skiff/api";
 import { newClaims, newStatefulPod, ordinalOf, planStatefulSet, revisionLabel } from "./plan.js";
+import { HashCollisionError } from "../../errors.js";
 
 export class StatefulSetController extends QueueController {
   readonly name = "statefulset";
@@ -207,14 +204,7 @@ export class StatefulSetController extends QueueController {
       const next = structuredClone(orphan);
       next.metadata.ownerReferences = [
         ...(next.metadata.ownerReferences ?? []),
-        {
-          apiVersion: "apps/v1",
-          kind: "StatefulSet",
-          name: sts.metadata.name ?? "",
-          uid: sts.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
+        newControllerRef(sts, "apps/v1", "StatefulSet"),
       ];
       try {
         adopted.push(await this.podClient.namespace(ns).update(next));
