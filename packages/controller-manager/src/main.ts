@@ -70,31 +70,42 @@ function readRootCA(file: string | undefined): string | undefined {
 }
 
 const logger = pino({ name: "kube-controller-manager", level: argv.v >= 4 ? "debug" : "info" });
-const cm = new ControllerManager({
-  kubeconfig: argv.kubeconfig,
-  controllers: argv.controllers.split(","),
-  leaderElect: argv["leader-elect"],
-  leaseDurationSeconds: argv["leader-elect-lease-duration"],
-  renewDeadlineMs: argv["leader-elect-renew-deadline"] * 1000,
-  retryPeriodMs: argv["leader-elect-retry-period"] * 1000,
-  port: argv.port,
-  bindAddress: argv["bind-address"],
-  concurrentSyncs: argv["concurrent-syncs"],
-  kubeApiQps: argv["kube-api-qps"],
-  kubeApiBurst: argv["kube-api-burst"],
-  clusterCIDR: argv["cluster-cidr"],
-  nodeCIDRMaskSize: argv["node-cidr-mask-size"],
-  nodeMonitorGracePeriodMs: argv["node-monitor-grace-period"] * 1000,
-  localPathRoot: argv["local-path-root"],
-  rootCA: readRootCA(argv["root-ca-file"]),
-  useServiceAccountCredentials: argv["use-service-account-credentials"],
-  logger,
-  onStoppedLeading: () => {
-    logger.error("leader election lost");
-    process.exit(1);
-  },
-});
-await cm.start();
+/** A controller-manager that cannot start (bad kubeconfig, unknown controller…) says why in one line. */
+function cannotStart(err: unknown): never {
+  process.stderr.write(`skiff-controller-manager: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+
+let cm: ControllerManager;
+try {
+  cm = new ControllerManager({
+    kubeconfig: argv.kubeconfig,
+    controllers: argv.controllers.split(","),
+    leaderElect: argv["leader-elect"],
+    leaseDurationSeconds: argv["leader-elect-lease-duration"],
+    renewDeadlineMs: argv["leader-elect-renew-deadline"] * 1000,
+    retryPeriodMs: argv["leader-elect-retry-period"] * 1000,
+    port: argv.port,
+    bindAddress: argv["bind-address"],
+    concurrentSyncs: argv["concurrent-syncs"],
+    kubeApiQps: argv["kube-api-qps"],
+    kubeApiBurst: argv["kube-api-burst"],
+    clusterCIDR: argv["cluster-cidr"],
+    nodeCIDRMaskSize: argv["node-cidr-mask-size"],
+    nodeMonitorGracePeriodMs: argv["node-monitor-grace-period"] * 1000,
+    localPathRoot: argv["local-path-root"],
+    rootCA: readRootCA(argv["root-ca-file"]),
+    useServiceAccountCredentials: argv["use-service-account-credentials"],
+    logger,
+    onStoppedLeading: () => {
+      logger.error("leader election lost");
+      process.exit(1);
+    },
+  });
+} catch (err) {
+  cannotStart(err);
+}
+await cm.start().catch(cannotStart);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -52,6 +52,12 @@ const argv = yargs(hideBin(process.argv))
 
 const logger = pino({ level: argv["log-level"], base: { component: "skiff-scheduler" } });
 
+/** A scheduler that cannot start (bad kubeconfig, port in use…) says why in one line. */
+function cannotStart(err: unknown): never {
+  process.stderr.write(`skiff-scheduler: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+
 const server = await startSchedulerServer({
   kubeconfig: argv.kubeconfig,
   schedulerName: argv["scheduler-name"],
@@ -69,7 +75,7 @@ const server = await startSchedulerServer({
   logger,
   // A replica that lost the lease exits, so that it comes back as a clean follower.
   onStoppedLeading: () => process.exit(1),
-});
+}).catch(cannotStart);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

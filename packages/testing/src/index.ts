@@ -26,3 +26,4 @@ export {
   runKubectl,
   type KubectlResult,
 } from "./bundled-kubectl.js";
+export { kubeconfigWithoutContext, runComponent } from "./component.js";
