@@ -1,5 +1,9 @@
 // Every error the apiserver answers with, each a Kubernetes Status reason and HTTP code.
-// They are rendered to a `Status` body in exactly one place: `toStatus`.
+// They are rendered to a `Status` body (meta/v1 Status, from @skiff/api) in exactly one place:
+// `toStatus`.
+import type { Status } from "@skiff/api";
+
+export type { Status };
 
 /**
  * One cause of an error. `type` is Go's field name (StatusCause.Type, a field error's type such
@@ -11,31 +15,13 @@ export interface StatusCause {
   field?: string;
 }
 
-/** A StatusCause as the wire carries it. */
-export interface WireStatusCause {
-  reason?: string;
-  message: string;
-  field?: string;
-}
-
-export interface StatusDetails<C = StatusCause> {
+export interface StatusDetails {
   name?: string;
   group?: string;
   kind?: string;
   uid?: string;
-  causes?: C[];
+  causes?: StatusCause[];
   retryAfterSeconds?: number;
-}
-
-export interface Status {
-  kind: "Status";
-  apiVersion: "v1";
-  metadata: Record<string, never>;
-  status: "Failure" | "Success";
-  message: string;
-  reason: string;
-  details?: StatusDetails<WireStatusCause>;
-  code: number;
 }
 
 /** Base of every error the API reports to clients. `retryable`: retrying may help. */

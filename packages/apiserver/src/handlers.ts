@@ -7,6 +7,7 @@ import {
   checkFieldSelector,
   encodeWatchFrame,
   findResource,
+  resourceInfo,
   matchesFields,
   matchesLabels,
   parseFieldSelector,
@@ -32,7 +33,7 @@ import {
 } from "./errors.js";
 import { Registry, storageError, type DeleteOptions } from "./registry.js";
 import { evictPod } from "./eviction.js";
-import type { KubeObject, Watcher, EventType, CacheEvent } from "./watchcache.js";
+import type { Watcher, EventType, CacheEvent } from "./watchcache.js";
 import {
   bodyType,
   decode,
@@ -45,7 +46,7 @@ import {
   PROTOBUF,
   type BodyType,
 } from "./request.js";
-import { clone, get, isObject, meta, now } from "./objects.js";
+import { clone, get, isObject, meta, now, type KubeObject } from "./objects.js";
 import { toTable } from "./tables.js";
 import { boolParam, intParam, type Query } from "./query.js";
 import {
@@ -1128,7 +1129,7 @@ async function evict(ctx: HandlerContext, r: Request): Promise<void> {
   const deleteOptions = isObject(admitted.deleteOptions) ? admitted.deleteOptions : {};
   const opts = readDeleteOptions(Buffer.from(JSON.stringify(deleteOptions)), new URLSearchParams());
   await evictPod(
-    (resource, group) => ctx.registry(findResource(group, "v1", resource)!),
+    (resource, group) => ctx.registry(resourceInfo(group, "v1", resource)),
     namespace!,
     name!,
     opts,
@@ -1290,7 +1291,7 @@ async function requestToken(ctx: HandlerContext, r: Request): Promise<void> {
   let pod: { name: string; uid: string } | undefined;
   const bound = spec.boundObjectRef;
   if (isObject(bound) && bound.kind === "Pod" && typeof bound.name === "string") {
-    const podInfo = findResource("", "v1", "pods")!;
+    const podInfo = resourceInfo("", "v1", "pods");
     const p = await ctx.registry(podInfo).get(namespace, bound.name);
     if (typeof bound.uid === "string" && bound.uid !== meta(p).uid) {
       throw new ConflictError(

@@ -10,10 +10,10 @@ import https from "node:https";
 import tls from "node:tls";
 import { dirname, join } from "node:path";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { ApiError, BadRequestError } from "./errors.js";
 import type { HandlerContext, Request } from "./handlers.js";
-import type { KubeObject } from "./watchcache.js";
+import type { KubeObject } from "./objects.js";
 import { boolParam } from "./query.js";
 
 export interface KubeletClientOptions {
@@ -95,7 +95,7 @@ async function target(
     }
     container = names[0]!;
   }
-  const nodes = ctx.registry(findResource("", "v1", "nodes")!);
+  const nodes = ctx.registry(resourceInfo("", "v1", "nodes"));
   const { host, port } = kubeletEndpoint(await nodes.get(undefined, spec.nodeName));
   const query = new URLSearchParams();
   for (const [k, v] of q) {

@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import { KeyExistsError, RevisionConflictError, type Storage } from "./storage.js";
 import type { Registry } from "./registry.js";
-import type { KubeObject } from "./watchcache.js";
+import type { KubeObject } from "./objects.js";
 
 const PREFIX = "/registry/masterleases/";
 /** How long an apiserver's key outlives its last renewal (Kubernetes: --master-lease-ttl? 15 s). */

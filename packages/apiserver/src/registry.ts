@@ -2,7 +2,7 @@
 // on etcd, with the Kubernetes rules every kind shares (uids, generation, status vs spec,
 // graceful deletion, finalizers) plus the per-kind rules from strategy.ts.
 import type { ResourceInfo } from "@skiff/api";
-import { apiVersionOf, applyDefaults, CRD_CLEANUP_FINALIZER, validate } from "@skiff/api";
+import { apiVersionOf, applyDefaults, CRD_CLEANUP_FINALIZER, rfc3339, validate } from "@skiff/api";
 import { markTerminating } from "./crd-conditions.js";
 import {
   ClaimTakenError,
@@ -14,7 +14,7 @@ import {
   type Claims,
   type Storage,
 } from "./storage.js";
-import { WatchCache, withVersion, type KubeObject } from "./watchcache.js";
+import { WatchCache } from "./watchcache.js";
 import {
   AlreadyExistsError,
   ApiError,
@@ -27,7 +27,17 @@ import {
   TimeoutError,
   UnavailableError,
 } from "./errors.js";
-import { clone, get, isObject, jsonEqual, meta, now, type Meta } from "./objects.js";
+import {
+  clone,
+  get,
+  isObject,
+  jsonEqual,
+  meta,
+  now,
+  withVersion,
+  type KubeObject,
+  type Meta,
+} from "./objects.js";
 import {
   addDefaultTolerations,
   allocateServiceAddresses,
@@ -274,7 +284,7 @@ export class Registry {
     };
   }
 
-  /** Fills in what the server owns on a new object and checks it. Returns the claims to take. */
+  /** Fills in what the server owns on a new object (in place), then admits and validates it. */
   private async prepareCreate(
     obj: KubeObject,
     namespace: string | undefined,
@@ -694,9 +704,7 @@ export class Registry {
     if (grace > 0) {
       // A later delete may shorten the grace period, never lengthen it.
       if (!m.deletionTimestamp || grace < (m.deletionGracePeriodSeconds ?? Infinity)) {
-        m.deletionTimestamp = new Date(Date.now() + grace * 1000)
-          .toISOString()
-          .replace(/\.\d{3}Z$/, "Z");
+        m.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
         m.deletionGracePeriodSeconds = grace;
       }
     } else {

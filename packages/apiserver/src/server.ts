@@ -54,8 +54,7 @@ import {
   UnauthorizedError,
   UnknownResourceError,
 } from "./errors.js";
-import { meta } from "./objects.js";
-import type { KubeObject } from "./watchcache.js";
+import { meta, type KubeObject } from "./objects.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { asUser, Authorization, requestAttributes, type AuthorizationMode } from "./authz/index.js";
 import { reviewRoute, serveReview } from "./authz/reviews.js";

@@ -3,8 +3,7 @@
 // address allocation, job selectors, pod QoS and default tolerations.
 import { randomUUID } from "node:crypto";
 import { qosClass, type ResourceInfo } from "@skiff/api";
-import type { KubeObject } from "./watchcache.js";
-import { isObject, jsonEqual, meta } from "./objects.js";
+import { isObject, jsonEqual, meta, type KubeObject } from "./objects.js";
 import type { ServiceAllocator } from "./allocator.js";
 import { NODE_PORT_CLAIMS, SERVICE_IP_CLAIMS } from "./allocator.js";
 import { InvalidError } from "./errors.js";

@@ -6,9 +6,8 @@ import { randomUUID } from "node:crypto";
 import { compileCondition, type Condition } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
 import { ApiError, BadRequestError, WebhookDeniedError, WebhookFailedError } from "../errors.js";
-import { isObject } from "../objects.js";
+import { isObject, type KubeObject } from "../objects.js";
 import { jsonPatch, PatchError } from "../patch/index.js";
-import type { KubeObject } from "../watchcache.js";
 import { CallError, postReview, type ServiceResolver } from "./call.js";
 import {
   namespaceSelectorMatches,
