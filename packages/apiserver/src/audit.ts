@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { rfc3339Micro } from "@skiff/api";
 import type { UserInfo } from "./auth.js";
-import { parseRoute } from "./handlers.js";
+import { parseRoute } from "./handlers/router.js";
 import { requestBodies } from "./request.js";
 
 export type AuditLevel = "None" | "Metadata" | "Request" | "RequestResponse";

@@ -185,6 +185,54 @@ export class TimeoutError extends ApiError {
   }
 }
 
+/** 504: a watch or list asked for a resourceVersion etcd has not reached yet; retry in a moment. */
+export class ResourceVersionTooLargeError extends ApiError {
+  constructor(message = "Too large resource version") {
+    super(504, "Timeout", message, {
+      causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    });
+  }
+}
+
+/**
+ * 503: this apiserver was started without what the request needs (a service account signing
+ * key, a kubelet client certificate); retrying will not help until it is restarted with it.
+ */
+export class NotConfiguredError extends ApiError {
+  constructor(message: string) {
+    super(503, "ServiceUnavailable", message);
+  }
+}
+
+/**
+ * A kubelet refused a relayed pods/log, exec, attach or portforward request: its 400 and 404
+ * pass through as BadRequest and NotFound, anything else is a 500 with the kubelet's message.
+ */
+export class KubeletAnswerError extends ApiError {
+  constructor(code: number, message: string) {
+    if (code === 404) super(404, "NotFound", message);
+    else if (code === 400) super(400, "BadRequest", message);
+    else super(500, "InternalError", message);
+  }
+}
+
+/**
+ * A patch could not be applied (patch/errors.ts's PatchError): 400 BadRequest for a malformed
+ * patch, 422 Invalid for one that does not apply, 409 Conflict for a server-side apply that
+ * changes another manager's fields (one cause per field).
+ */
+export class PatchFailedError extends ApiError {
+  constructor(
+    code: 400 | 409 | 422,
+    reason: "BadRequest" | "Invalid" | "Conflict",
+    message: string,
+    causes?: StatusCause[],
+  ) {
+    super(code, reason, message, causes ? { causes } : undefined);
+  }
+}
+
 /** 429: an eviction would break a PodDisruptionBudget; retrying later may help. */
 export class TooManyRequestsError extends ApiError {
   constructor(message: string, causes?: StatusCause[]) {

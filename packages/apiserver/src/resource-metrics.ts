@@ -19,8 +19,8 @@ import {
   type Requirement,
 } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "./errors.js";
-import type { HandlerContext } from "./handlers.js";
-import { kubeletJson } from "./kubelet-proxy.js";
+import type { HandlerContext } from "./handlers/context.js";
+import { kubeletJson } from "./kubelet-client.js";
 import { sendJson } from "./request.js";
 import type { KubeObject } from "./objects.js";
 
@@ -174,7 +174,7 @@ export class ResourceMetrics {
         let summary: Summary;
         try {
           summary = (await kubeletJson(
-            this.ctx,
+            this.ctx.kubeletClient,
             node,
             "/stats/summary",
             this.timeoutMs,
