@@ -310,7 +310,8 @@ export class Registry {
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     opts: WriteOptions & {
       subresource?: WrittenSubresource;
-      createIfMissing?: boolean;
+      /** When the object does not exist: the object to create instead (server-side apply). */
+      create?: () => KubeObject | Promise<KubeObject>;
       /** The resourceVersion the client demanded (PUT body, or one named in a patch): must match. */
       precondition?: string;
       /** For server-internal writes that change immutable fields on purpose (pods/binding, namespace finalize). */
@@ -335,8 +336,8 @@ export class Registry {
         ? { value: { ...cached }, modRevision: Number(meta(cached).resourceVersion) }
         : await this.deps.storage.get(key).catch(storageError);
       if (!stored) {
-        if (!opts.createIfMissing) throw new NotFoundError(this.target(name));
-        const fresh = await mutate(undefined as unknown as KubeObject);
+        if (!opts.create) throw new NotFoundError(this.target(name));
+        const fresh = await opts.create();
         const created = await this.create(namespace, fresh, opts);
         return { object: created, created: true };
       }

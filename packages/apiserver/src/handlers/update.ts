@@ -83,31 +83,28 @@ export async function patch(r: RequestContext): Promise<void> {
     const manager = fieldManager(r.req, r.query, true);
     const force = boolParam(r.query, "force");
     warnings = handleUnknownFields(r, patchBody as KubeObject, mode);
-    const { object, created } = await reg.update(
-      namespace,
-      name!,
-      (cur) =>
-        patchErrors(
-          () =>
-            serverSideApply({
-              live: cur,
-              applied: patchBody,
-              manager,
-              force,
-              apiVersion,
-              now: now(),
-              kind: info,
-              ignoreStatus: status !== "status",
-            }) as KubeObject,
-        ),
-      {
-        subresource: status,
-        dryRun: dry,
-        createIfMissing: status === undefined,
-        precondition: rvOf(patchBody),
-        admission,
-      },
-    );
+    const apply = (live: KubeObject | undefined) =>
+      patchErrors(
+        () =>
+          serverSideApply({
+            live,
+            applied: patchBody,
+            manager,
+            force,
+            apiVersion,
+            now: now(),
+            kind: info,
+            ignoreStatus: status !== "status",
+          }) as KubeObject,
+      );
+    const { object, created } = await reg.update(namespace, name!, apply, {
+      subresource: status,
+      dryRun: dry,
+      // An apply to the object itself creates it when missing.
+      create: status === undefined ? () => apply(undefined) : undefined,
+      precondition: rvOf(patchBody),
+      admission,
+    });
     respond(r, created ? 201 : 200, object, [...warnings, ...admission.warnings]);
     return;
   }
