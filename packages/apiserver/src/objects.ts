@@ -57,3 +57,18 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 export function clone<T>(v: T): T {
   return structuredClone(v);
 }
+
+/** A copy without metadata.resourceVersion, as objects are written to etcd. */
+export function stripVersion(obj: KubeObject): KubeObject {
+  const copy = { ...obj, metadata: { ...obj.metadata } };
+  delete (copy.metadata as Meta).resourceVersion;
+  return copy;
+}
+
+/** The five characters generateName appends, from Kubernetes' alphabet (no vowels). */
+export function randomSuffix(): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  let s = "";
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}

@@ -25,9 +25,10 @@ import {
   jsonEqual,
   meta,
   now,
+  randomSuffix,
+  stripVersion,
   withVersion,
   type KubeObject,
-  type Meta,
 } from "./objects.js";
 import { newUid, specChanged, strategyFor, type Strategy } from "./strategies/index.js";
 import type { ServiceAllocator } from "./allocator.js";
@@ -589,17 +590,4 @@ export class Registry {
     setFinalizers();
     return obj;
   }
-}
-
-function stripVersion(obj: KubeObject): KubeObject {
-  const copy = { ...obj, metadata: { ...obj.metadata } };
-  delete (copy.metadata as Meta).resourceVersion;
-  return copy;
-}
-
-function randomSuffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  let s = "";
-  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
-  return s;
 }
