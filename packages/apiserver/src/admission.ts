@@ -20,10 +20,9 @@ import {
   type ResourceInfo,
 } from "@skiff/api";
 import { ApiError, ForbiddenError } from "./errors.js";
-import { get, isObject, meta } from "./objects.js";
+import { get, isObject, meta, type KubeObject } from "./objects.js";
 import type { Registry } from "./registry.js";
 import { admitServiceAccount, lookupVia } from "./serviceaccount-admission.js";
-import type { KubeObject } from "./watchcache.js";
 
 export const PVC_PROTECTION = "kubernetes.io/pvc-protection";
 export const PV_PROTECTION = "kubernetes.io/pv-protection";

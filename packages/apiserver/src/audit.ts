@@ -11,8 +11,9 @@ import type { Writable } from "node:stream";
 import { createStream } from "rotating-file-stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
+import { rfc3339Micro } from "@skiff/api";
 import type { UserInfo } from "./auth.js";
-import { parseRoute } from "./handlers.js";
+import { parseRoute } from "./handlers/router.js";
 import { requestBodies } from "./request.js";
 
 export type AuditLevel = "None" | "Metadata" | "Request" | "RequestResponse";
@@ -216,11 +217,6 @@ function auditUser(u: UserInfo): Record<string, unknown> {
   };
 }
 
-/** RFC 3339 with microseconds, as Kubernetes' MicroTime prints. */
-function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
-
 function parseJson(b: Buffer | undefined): unknown {
   if (!b?.length) return undefined;
   try {
@@ -353,8 +349,8 @@ export class AuditRecord {
       if (body !== undefined) ev.responseObject = body;
     }
     if (Object.keys(this.annotations).length) ev.annotations = { ...this.annotations };
-    ev.requestReceivedTimestamp = microTime(this.received);
-    ev.stageTimestamp = microTime(new Date());
+    ev.requestReceivedTimestamp = rfc3339Micro(this.received);
+    ev.stageTimestamp = rfc3339Micro();
     this.log.write(ev);
   }
 }

@@ -15,9 +15,9 @@ import {
   type ResourceInfo,
 } from "@skiff/api";
 import type { Registry } from "./registry.js";
-import type { KubeObject, Watcher } from "./watchcache.js";
+import type { Watcher } from "./watchcache.js";
 import { NotFoundError } from "./errors.js";
-import { meta } from "./objects.js";
+import { meta, type KubeObject } from "./objects.js";
 import { setCondition } from "./crd-conditions.js";
 
 interface Served {

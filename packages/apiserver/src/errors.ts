@@ -1,5 +1,9 @@
 // Every error the apiserver answers with, each a Kubernetes Status reason and HTTP code.
-// They are rendered to a `Status` body in exactly one place: `toStatus`.
+// They are rendered to a `Status` body (meta/v1 Status, from @skiff/api) in exactly one place:
+// `toStatus`.
+import type { Status } from "@skiff/api";
+
+export type { Status };
 
 /**
  * One cause of an error. `type` is Go's field name (StatusCause.Type, a field error's type such
@@ -11,31 +15,13 @@ export interface StatusCause {
   field?: string;
 }
 
-/** A StatusCause as the wire carries it. */
-export interface WireStatusCause {
-  reason?: string;
-  message: string;
-  field?: string;
-}
-
-export interface StatusDetails<C = StatusCause> {
+export interface StatusDetails {
   name?: string;
   group?: string;
   kind?: string;
   uid?: string;
-  causes?: C[];
+  causes?: StatusCause[];
   retryAfterSeconds?: number;
-}
-
-export interface Status {
-  kind: "Status";
-  apiVersion: "v1";
-  metadata: Record<string, never>;
-  status: "Failure" | "Success";
-  message: string;
-  reason: string;
-  details?: StatusDetails<WireStatusCause>;
-  code: number;
 }
 
 /** Base of every error the API reports to clients. `retryable`: retrying may help. */
@@ -196,6 +182,54 @@ export class UnavailableError extends ApiError {
 export class TimeoutError extends ApiError {
   constructor(message: string) {
     super(504, "Timeout", message, { retryAfterSeconds: 1 }, true);
+  }
+}
+
+/** 504: a watch or list asked for a resourceVersion etcd has not reached yet; retry in a moment. */
+export class ResourceVersionTooLargeError extends ApiError {
+  constructor(message = "Too large resource version") {
+    super(504, "Timeout", message, {
+      causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    });
+  }
+}
+
+/**
+ * 503: this apiserver was started without what the request needs (a service account signing
+ * key, a kubelet client certificate); retrying will not help until it is restarted with it.
+ */
+export class NotConfiguredError extends ApiError {
+  constructor(message: string) {
+    super(503, "ServiceUnavailable", message);
+  }
+}
+
+/**
+ * A kubelet refused a relayed pods/log, exec, attach or portforward request: its 400 and 404
+ * pass through as BadRequest and NotFound, anything else is a 500 with the kubelet's message.
+ */
+export class KubeletAnswerError extends ApiError {
+  constructor(code: number, message: string) {
+    if (code === 404) super(404, "NotFound", message);
+    else if (code === 400) super(400, "BadRequest", message);
+    else super(500, "InternalError", message);
+  }
+}
+
+/**
+ * A patch could not be applied (patch/errors.ts's PatchError): 400 BadRequest for a malformed
+ * patch, 422 Invalid for one that does not apply, 409 Conflict for a server-side apply that
+ * changes another manager's fields (one cause per field).
+ */
+export class PatchFailedError extends ApiError {
+  constructor(
+    code: 400 | 409 | 422,
+    reason: "BadRequest" | "Invalid" | "Conflict",
+    message: string,
+    causes?: StatusCause[],
+  ) {
+    super(code, reason, message, causes ? { causes } : undefined);
   }
 }
 

@@ -3,11 +3,10 @@
 // allowed eviction takes one disruption from the budget's status (compare-and-swap, so two
 // evictions never spend the same one) and notes the pod in status.disruptedPods until the
 // disruption controller sees it go.
-import { findResource, labelSelectorToRequirements, matchesLabels } from "@skiff/api";
+import { labelSelectorToRequirements, resourceInfo, matchesLabels } from "@skiff/api";
 import type { DeleteOptions, Registry } from "./registry.js";
 import { ForbiddenError, InternalError, TooManyRequestsError } from "./errors.js";
-import { get, isObject, meta, now } from "./objects.js";
-import type { KubeObject } from "./watchcache.js";
+import { get, isObject, meta, now, type KubeObject } from "./objects.js";
 
 const VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget.";
 
@@ -55,7 +54,7 @@ export async function evictPod(
   const pods = registry("pods", "");
   const pod = await pods.get(namespace, name);
   if (!ignoresBudget(pod)) {
-    const budgetsInfo = findResource("policy", "v1", "poddisruptionbudgets")!;
+    const budgetsInfo = resourceInfo("policy", "v1", "poddisruptionbudgets");
     const budgets = registry(budgetsInfo.resource, budgetsInfo.group);
     const page = await budgets.list(namespace, {});
     const matching = budgetsFor(pod, page.items);

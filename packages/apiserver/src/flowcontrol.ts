@@ -5,9 +5,8 @@
 // them but does not enforce them (docs/kubectl.md).
 import { applyDefaults } from "@skiff/api";
 import { ApiError } from "./errors.js";
-import { jsonEqual, meta } from "./objects.js";
+import { jsonEqual, meta, type KubeObject } from "./objects.js";
 import type { Registry } from "./registry.js";
-import type { KubeObject } from "./watchcache.js";
 
 const API_VERSION = "flowcontrol.apiserver.k8s.io/v1";
 const AUTO_UPDATE = "apf.kubernetes.io/autoupdate-spec";

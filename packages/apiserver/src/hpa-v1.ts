@@ -6,12 +6,12 @@
 // and `kubectl edit` send), delete. Watch and server-side apply are v2 only (405 / 415 here).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LegacyResourceList } from "./discovery.js";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, UnknownResourceError } from "./errors.js";
-import type { HandlerContext } from "./handlers.js";
-import { applyPatch, patchErrors } from "./handlers.js";
+import type { HandlerContext } from "./handlers/context.js";
+import { applyPatch, patchErrors } from "./handlers/patch.js";
 import { bodyType, decode, readBody, sendJson } from "./request.js";
-import type { KubeObject } from "./watchcache.js";
+import type { KubeObject } from "./objects.js";
 import type { UserInfo } from "./auth.js";
 import type { AdmissionRequest } from "./webhooks/dispatch.js";
 
@@ -154,7 +154,7 @@ export async function serveHpaV1(
   if (resource !== "horizontalpodautoscalers" || extra.length > 0) {
     throw new UnknownResourceError(req.url ?? "");
   }
-  const registry = ctx.registry(findResource("autoscaling", "v2", "horizontalpodautoscalers")!);
+  const registry = ctx.registry(resourceInfo("autoscaling", "v2", "horizontalpodautoscalers"));
   const method = req.method ?? "GET";
   const body = async (): Promise<J> => {
     try {
@@ -201,7 +201,7 @@ export async function serveHpaV1(
     case "PATCH": {
       const type = bodyType(req, ["merge", "jsonpatch", "strategic"]);
       const patchBody = decode(await readBody(req), type, "patch");
-      const info = findResource("autoscaling", "v2", "horizontalpodautoscalers")!;
+      const info = resourceInfo("autoscaling", "v2", "horizontalpodautoscalers");
       const { object } = await registry.update(
         ns,
         name,

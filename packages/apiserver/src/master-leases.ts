@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import { KeyExistsError, RevisionConflictError, type Storage } from "./storage.js";
 import type { Registry } from "./registry.js";
-import type { KubeObject } from "./watchcache.js";
+import type { KubeObject } from "./objects.js";
 
 const PREFIX = "/registry/masterleases/";
 /** How long an apiserver's key outlives its last renewal (Kubernetes: --master-lease-ttl? 15 s). */
@@ -114,11 +114,11 @@ export class MasterLeases {
         "default",
         "kubernetes",
         (cur) => {
-          const next = structuredClone(desired) as unknown as KubeObject;
-          if (cur) next.metadata = { ...cur.metadata, labels: desired.metadata.labels };
+          const next: KubeObject = structuredClone(desired);
+          next.metadata = { ...cur.metadata, labels: desired.metadata.labels };
           return next;
         },
-        { createIfMissing: true },
+        { create: () => structuredClone(desired) },
       );
     }
   }
@@ -126,8 +126,8 @@ export class MasterLeases {
 
 /** The object's content apart from metadata, and its labels, are what is wanted. */
 function sameContent(current: KubeObject, desired: { metadata: { labels: object } }): boolean {
-  const { metadata: have, ...haveRest } = current as unknown as Record<string, unknown>;
-  const { metadata: want, ...wantRest } = desired as unknown as Record<string, unknown>;
+  const { metadata: have, ...haveRest } = current;
+  const { metadata: want, ...wantRest } = desired;
   const labels = (m: unknown) => JSON.stringify((m as { labels?: unknown } | undefined)?.labels);
   return JSON.stringify(haveRest) === JSON.stringify(wantRest) && labels(have) === labels(want);
 }

@@ -1,27 +1,21 @@
-// Small helpers for reading and writing JSON Kubernetes objects without a type per kind.
-import type { KubeObject } from "./watchcache.js";
+// The apiserver's view of a stored object (any kind, as JSON) and small helpers for reading
+// and writing it without a type per kind.
+import { isObject, rfc3339, type ObjectMeta } from "@skiff/api";
+
+export { isObject };
+
+/** An object of any kind as the registry stores and serves it. */
+export type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> };
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type Meta = {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: Record<string, unknown>[];
-  managedFields?: Record<string, unknown>[];
-  [key: string]: unknown;
-};
+/** meta/v1 ObjectMeta (from @skiff/api), open to fields a newer client may send. */
+export type Meta = ObjectMeta & { [key: string]: unknown };
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** Sets metadata.resourceVersion from the etcd mod revision (it is not stored). */
+export function withVersion(value: Record<string, unknown>, rev: number): KubeObject {
+  const obj = value as KubeObject;
+  obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(rev) };
+  return obj;
 }
 
 export function meta(obj: KubeObject): Meta {
@@ -40,7 +34,7 @@ export function get(obj: unknown, ...path: string[]): unknown {
 
 /** Kubernetes timestamps: RFC 3339 with second precision. */
 export function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  return rfc3339();
 }
 
 /** Deep equality of JSON values. */
@@ -62,4 +56,19 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 export function clone<T>(v: T): T {
   return structuredClone(v);
+}
+
+/** A copy without metadata.resourceVersion, as objects are written to etcd. */
+export function stripVersion(obj: KubeObject): KubeObject {
+  const copy = { ...obj, metadata: { ...obj.metadata } };
+  delete (copy.metadata as Meta).resourceVersion;
+  return copy;
+}
+
+/** The five characters generateName appends, from Kubernetes' alphabet (no vowels). */
+export function randomSuffix(): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  let s = "";
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
 }

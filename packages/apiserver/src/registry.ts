@@ -1,65 +1,44 @@
 // The generic REST store: create, read, update, delete, list and watch of one resource
 // on etcd, with the Kubernetes rules every kind shares (uids, generation, status vs spec,
-// graceful deletion, finalizers) plus the per-kind rules from strategy.ts.
+// graceful deletion, finalizers) plus its kind's rules from strategies/ (one file per kind).
 import type { ResourceInfo } from "@skiff/api";
-import { apiVersionOf, applyDefaults, CRD_CLEANUP_FINALIZER, validate } from "@skiff/api";
-import { markTerminating } from "./crd-conditions.js";
+import { apiVersionOf, applyDefaults, rfc3339, validate } from "@skiff/api";
 import {
   ClaimTakenError,
-  CompactedError,
-  FutureRevisionError,
   KeyExistsError,
   RevisionConflictError,
-  StorageUnavailableError,
   type Claims,
   type Storage,
 } from "./storage.js";
-import { WatchCache, withVersion, type KubeObject } from "./watchcache.js";
+import { WatchCache } from "./watchcache.js";
 import {
   AlreadyExistsError,
-  ApiError,
-  BadRequestError,
   ConflictError,
   ForbiddenError,
-  GoneError,
   InvalidError,
   NotFoundError,
-  TimeoutError,
-  UnavailableError,
 } from "./errors.js";
-import { clone, get, isObject, jsonEqual, meta, now, type Meta } from "./objects.js";
 import {
-  addDefaultTolerations,
-  allocateServiceAddresses,
-  generateJobSelector,
-  initialStatus,
-  newUid,
-  rerollClaim,
-  serviceClaims,
-  specChanged,
-} from "./strategy.js";
+  clone,
+  get,
+  isObject,
+  jsonEqual,
+  meta,
+  now,
+  randomSuffix,
+  stripVersion,
+  withVersion,
+  type KubeObject,
+} from "./objects.js";
+import { newUid, specChanged, strategyFor, type Strategy } from "./strategies/index.js";
 import type { ServiceAllocator } from "./allocator.js";
-import { parseResourceVersion } from "./request.js";
+import { listPages, storageError, type ListOptions, type ListPage } from "./list.js";
 import type { AdmissionRequest, WebhookAdmission } from "./webhooks/dispatch.js";
 import type { Operation } from "./webhooks/match.js";
 
 /** The subresources an update writes through instead of the whole object. */
 export type WrittenSubresource = "status" | "ephemeralcontainers";
-export interface ListOptions {
-  filter?: (obj: KubeObject) => boolean;
-  limit?: number;
-  continueToken?: string;
-  resourceVersion?: string;
-  /** Whether a selector is in use (no remainingItemCount then, as Kubernetes). */
-  filtered?: boolean;
-}
-
-export interface ListPage {
-  items: KubeObject[];
-  resourceVersion: string;
-  continueToken?: string;
-  remainingItemCount?: number;
-}
+export { storageError, type ListOptions, type ListPage } from "./list.js";
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -74,23 +53,6 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** A client's request: admission webhooks see it. Server-internal writes leave it out. */
   admission?: AdmissionRequest;
-}
-
-/** Turns a storage failure into the API error a client should see. */
-export function storageError(err: unknown): never {
-  if (err instanceof ApiError) throw err;
-  if (err instanceof StorageUnavailableError) {
-    throw err.timeout ? new TimeoutError(err.message) : new UnavailableError(err.message);
-  }
-  if (err instanceof CompactedError)
-    throw new GoneError(`The resourceVersion for the provided list is too old.`);
-  if (err instanceof FutureRevisionError) {
-    throw new ApiError(504, "Timeout", "Too large resource version", {
-      causes: [{ type: "ResourceVersionTooLarge", message: "Too large resource version" }],
-      retryAfterSeconds: 1,
-    });
-  }
-  throw err;
 }
 
 export interface RegistryDeps {
@@ -111,6 +73,8 @@ export interface RegistryDeps {
 
 export class Registry {
   readonly cache: WatchCache;
+  /** The rules of this resource's kind (strategies/). */
+  private readonly strategy: Strategy;
   private readonly base: string;
   /** Keys this server was asked to delete lately: getCached reads them from etcd. */
   private readonly recentlyDeleted = new Map<string, number>();
@@ -119,12 +83,11 @@ export class Registry {
     readonly info: ResourceInfo,
     private readonly deps: RegistryDeps,
   ) {
+    this.strategy = strategyFor(info);
     // Custom resources live under their group, as Kubernetes keeps them, whatever the version.
     const dir = info.custom
       ? `${info.group}/${info.resource}`
-      : info.resource === "services"
-        ? "services/specs"
-        : info.resource;
+      : (this.strategy.storageDir ?? info.resource);
     this.base = `/registry/${dir}/`;
     this.cache = new WatchCache(deps.storage, this.base, 10_000, deps.log, (obj) =>
       this.asServed(obj),
@@ -164,7 +127,12 @@ export class Registry {
 
   /** Events expire; everything else lives until deleted. */
   private writeOptions(): { ttlSeconds?: number } {
-    return this.info.kind === "Event" ? { ttlSeconds: this.deps.eventTtlSeconds } : {};
+    return this.strategy.expires ? { ttlSeconds: this.deps.eventTtlSeconds } : {};
+  }
+
+  /** The claims (ClusterIPs, NodePorts) an object of this kind holds. */
+  private claimsOf(obj: KubeObject): string[] {
+    return this.strategy.claims?.of(obj) ?? [];
   }
 
   private target(name: string): { kind: string; group: string; name: string } {
@@ -200,54 +168,9 @@ export class Registry {
           : items;
       return { items: keyed.filter(filter), resourceVersion: String(revision) };
     }
-    let revision: number | undefined;
-    let startKey: string | undefined;
-    if (opts.continueToken) {
-      const token = decodeContinue(opts.continueToken);
-      revision = token.rv;
-      startKey = this.prefix(namespace) + token.start;
-    } else if (opts.resourceVersion) {
-      revision = parseResourceVersion(opts.resourceVersion);
-    }
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
-    const items: KubeObject[] = [];
-    const prefix = this.prefix(namespace);
-    for (;;) {
-      const want = limit ? Math.max(limit - items.length, 0) : 0;
-      const page = await this.deps.storage
-        .list(prefix, { limit: limit ? Math.max(want, 50) : undefined, startKey, revision })
-        .catch((err: unknown) => {
-          if (err instanceof CompactedError && opts.continueToken) {
-            throw new GoneError(
-              "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-            );
-          }
-          return storageError(err);
-        });
-      revision = page.revision;
-      for (const item of page.items) {
-        const obj = this.read(item.value, item.modRevision);
-        if (!filter(obj)) continue;
-        items.push(obj);
-        if (limit && items.length === limit) {
-          const more = item !== page.items[page.items.length - 1] || page.nextKey !== undefined;
-          if (!more) break;
-          const out: ListPage = {
-            items,
-            resourceVersion: String(revision),
-            continueToken: encodeContinue(revision, item.key.slice(prefix.length)),
-          };
-          if (!opts.filtered) {
-            const leftInPage = page.items.length - 1 - page.items.indexOf(item);
-            out.remainingItemCount = (page.remaining ?? 0) + leftInPage;
-          }
-          return out;
-        }
-      }
-      if (!page.nextKey) break;
-      startKey = page.nextKey;
-    }
-    return { items, resourceVersion: String(revision) };
+    return listPages(this.deps.storage, this.prefix(namespace), filter, opts, (value, rev) =>
+      this.read(value, rev),
+    );
   }
 
   /** The webhook dispatcher's view of a client's request, or undefined for internal writes. */
@@ -274,7 +197,7 @@ export class Registry {
     };
   }
 
-  /** Fills in what the server owns on a new object and checks it. Returns the claims to take. */
+  /** Fills in what the server owns on a new object (in place), then admits and validates it. */
   private async prepareCreate(
     obj: KubeObject,
     namespace: string | undefined,
@@ -293,10 +216,15 @@ export class Registry {
     else delete m.generation;
     obj.apiVersion = apiVersionOf(this.info);
     obj.kind = this.info.kind;
-    initialStatus(this.info, obj);
-    if (this.info.kind === "Job") generateJobSelector(obj);
+    if (this.strategy.prepareForCreate) this.strategy.prepareForCreate(obj);
+    else if (this.info.hasStatus) {
+      // What the client sent is dropped. A custom resource with a status subresource starts
+      // without status (set through /status).
+      if (this.info.custom) delete obj.status;
+      else obj.status = {};
+    }
     applyDefaults(this.info, obj);
-    if (this.info.kind === "Pod") addDefaultTolerations(obj);
+    this.strategy.afterDefaults?.(obj);
     await this.deps.admitCreate?.(this.info, obj);
     const webhooks = this.webhookCall("CREATE", opts, namespace, m.name ?? "");
     if (webhooks) {
@@ -345,12 +273,12 @@ export class Registry {
     if (this.info.namespaced && namespace) await this.deps.namespaceAdmits(namespace);
     await this.prepareCreate(obj, namespace, opts);
     const name = meta(obj).name!;
-    const requested =
-      this.info.kind === "Service" ? new Set(serviceClaims(obj)) : new Set<string>();
-    if (this.info.kind === "Service") allocateServiceAddresses(obj, undefined, this.deps.allocator);
+    const rules = this.strategy.claims;
+    const requested = new Set(this.claimsOf(obj));
+    rules?.allocate(obj, undefined, this.deps.allocator);
     if (opts.dryRun) return obj;
     for (let attempt = 0; ; attempt++) {
-      const claims: Claims = { create: this.info.kind === "Service" ? serviceClaims(obj) : [] };
+      const claims: Claims = { create: this.claimsOf(obj) };
       try {
         const rev = await this.deps.storage.create(
           this.key(namespace, name),
@@ -361,28 +289,14 @@ export class Registry {
         return withVersion(obj, rev);
       } catch (err) {
         if (err instanceof KeyExistsError) throw new AlreadyExistsError(this.target(name));
-        if (err instanceof ClaimTakenError) {
-          if (requested.has(err.claim) || attempt > 20) throw this.claimError(obj, err.claim);
-          rerollClaim(obj, err.claim, this.deps.allocator);
+        if (err instanceof ClaimTakenError && rules) {
+          if (requested.has(err.claim) || attempt > 20) throw rules.taken(obj, err.claim);
+          rules.reroll(obj, err.claim, this.deps.allocator);
           continue;
         }
         return storageError(err);
       }
     }
-  }
-
-  private claimError(obj: KubeObject, claim: string): InvalidError {
-    const what = claim.split("/").slice(-1)[0];
-    const isIP = claim.includes("serviceips");
-    return new InvalidError("Service", "", meta(obj).name ?? "", [
-      {
-        type: "FieldValueInvalid",
-        field: isIP ? "spec.clusterIPs" : "spec.ports[].nodePort",
-        message: isIP
-          ? `Invalid value: ${JSON.stringify([what])}: failed to allocate IP ${what}: provided IP is already allocated`
-          : `Invalid value: ${what}: provided port is already allocated`,
-      },
-    ]);
   }
 
   /**
@@ -397,7 +311,8 @@ export class Registry {
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     opts: WriteOptions & {
       subresource?: WrittenSubresource;
-      createIfMissing?: boolean;
+      /** When the object does not exist: the object to create instead (server-side apply). */
+      create?: () => KubeObject | Promise<KubeObject>;
       /** The resourceVersion the client demanded (PUT body, or one named in a patch): must match. */
       precondition?: string;
       /** For server-internal writes that change immutable fields on purpose (pods/binding, namespace finalize). */
@@ -422,8 +337,8 @@ export class Registry {
         ? { value: { ...cached }, modRevision: Number(meta(cached).resourceVersion) }
         : await this.deps.storage.get(key).catch(storageError);
       if (!stored) {
-        if (!opts.createIfMissing) throw new NotFoundError(this.target(name));
-        const fresh = await mutate(undefined as unknown as KubeObject);
+        if (!opts.create) throw new NotFoundError(this.target(name));
+        const fresh = await opts.create();
         const created = await this.create(namespace, fresh, opts);
         return { object: created, created: true };
       }
@@ -451,10 +366,10 @@ export class Registry {
           );
       }
       const claims: Claims = {};
-      if (this.info.kind === "Service") {
-        allocateServiceAddresses(obj, old, this.deps.allocator);
-        const before = new Set(serviceClaims(old));
-        const after = new Set(serviceClaims(obj));
+      if (this.strategy.claims) {
+        this.strategy.claims.allocate(obj, old, this.deps.allocator);
+        const before = new Set(this.claimsOf(old));
+        const after = new Set(this.claimsOf(obj));
         claims.create = [...after].filter((c) => !before.has(c));
         claims.release = [...before].filter((c) => !after.has(c));
       }
@@ -465,10 +380,14 @@ export class Registry {
         return { object: obj, created: false };
       // Deleting objects whose last finalizer was just removed completes their deletion.
       const m = meta(obj);
-      if (m.deletionTimestamp && !m.finalizers?.length && this.finishesOnFinalize(obj)) {
+      if (
+        m.deletionTimestamp &&
+        !m.finalizers?.length &&
+        (this.strategy.finishesOnFinalize?.(obj) ?? true)
+      ) {
         try {
           const rev = await this.deps.storage.delete(key, stored.modRevision, {
-            release: this.info.kind === "Service" ? serviceClaims(old) : [],
+            release: this.claimsOf(old),
           });
           return { object: withVersion(obj, rev), created: false };
         } catch (err) {
@@ -496,22 +415,12 @@ export class Registry {
           }
           continue;
         }
-        if (err instanceof ClaimTakenError) throw this.claimError(obj, err.claim);
+        if (err instanceof ClaimTakenError && this.strategy.claims)
+          throw this.strategy.claims.taken(obj, err.claim);
         return storageError(err);
       }
     }
     throw new ConflictError(this.target(name), "too many concurrent updates; please try again");
-  }
-
-  /** Pods wait for the kubelet (grace period) even without finalizers; others go at once. */
-  private finishesOnFinalize(obj: KubeObject): boolean {
-    const m = meta(obj);
-    if (this.info.kind === "Namespace") {
-      // A namespace also waits for its spec.finalizers (the namespace controller's).
-      const specFinalizers = get(obj, "spec", "finalizers");
-      return !Array.isArray(specFinalizers) || specFinalizers.length === 0;
-    }
-    return (m.deletionGracePeriodSeconds ?? 0) === 0 || this.info.kind !== "Pod";
   }
 
   private prepareUpdate(
@@ -627,7 +536,7 @@ export class Registry {
       if (opts.dryRun) return { object: old, deleted: true };
       try {
         const rev = await this.deps.storage.delete(key, stored.modRevision, {
-          release: this.info.kind === "Service" ? serviceClaims(old) : [],
+          release: this.claimsOf(old),
         });
         return { object: withVersion(old, rev), deleted: true };
       } catch (err) {
@@ -655,48 +564,23 @@ export class Registry {
       finalizers.delete("foregroundDeletion");
       finalizers.delete("orphan");
     }
-    // A CRD goes only after its objects: the apiserver's CRD controller deletes them, then
-    // removes this finalizer (Kubernetes' customresourcecleanup).
-    if (
-      this.info.kind === "CustomResourceDefinition" &&
-      !this.info.custom &&
-      !m.deletionTimestamp
-    ) {
-      finalizers.add(CRD_CLEANUP_FINALIZER);
-      markTerminating(obj);
-    }
     const setFinalizers = (): void => {
       if (finalizers.size) m.finalizers = [...finalizers];
       else delete m.finalizers;
     };
-    // A namespace is emptied by the namespace controller, which then clears spec.finalizers.
-    const specFinalizers = get(obj, "spec", "finalizers");
-    if (this.info.kind === "Namespace" && Array.isArray(specFinalizers) && specFinalizers.length) {
-      obj.status = { ...((obj.status as Record<string, unknown>) ?? {}), phase: "Terminating" };
+    // The kind's own cleanup first (a namespace being emptied by the namespace controller).
+    if (this.strategy.beginDeletion?.(obj, finalizers)) {
       m.deletionTimestamp ??= now();
       m.deletionGracePeriodSeconds = 0;
       setFinalizers();
       return obj;
     }
-    let grace = 0;
-    if (this.info.kind === "Pod") {
-      // Running pods get their grace period, for the kubelet to stop them; the kubelet then
-      // deletes with grace 0. Unscheduled and finished pods go at once.
-      const podGrace = get(obj, "spec", "terminationGracePeriodSeconds");
-      grace = Math.max(
-        0,
-        opts.gracePeriodSeconds ?? (typeof podGrace === "number" ? podGrace : 30),
-      );
-      const phase = get(obj, "status", "phase");
-      if (!get(obj, "spec", "nodeName") || phase === "Succeeded" || phase === "Failed") grace = 0;
-    }
+    const grace = this.strategy.gracePeriodSeconds?.(obj, opts.gracePeriodSeconds) ?? 0;
     if (finalizers.size === 0 && grace === 0) return undefined;
     if (grace > 0) {
       // A later delete may shorten the grace period, never lengthen it.
       if (!m.deletionTimestamp || grace < (m.deletionGracePeriodSeconds ?? Infinity)) {
-        m.deletionTimestamp = new Date(Date.now() + grace * 1000)
-          .toISOString()
-          .replace(/\.\d{3}Z$/, "Z");
+        m.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
         m.deletionGracePeriodSeconds = grace;
       }
     } else {
@@ -706,40 +590,4 @@ export class Registry {
     setFinalizers();
     return obj;
   }
-}
-
-function stripVersion(obj: KubeObject): KubeObject {
-  const copy = { ...obj, metadata: { ...obj.metadata } };
-  delete (copy.metadata as Meta).resourceVersion;
-  return copy;
-}
-
-function randomSuffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  let s = "";
-  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
-  return s;
-}
-
-function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start })).toString("base64url");
-}
-
-function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString()) as {
-      rv?: unknown;
-      start?: unknown;
-    };
-    if (
-      typeof parsed.rv === "number" &&
-      typeof parsed.start === "string" &&
-      !parsed.start.includes("..")
-    ) {
-      return { rv: parsed.rv, start: parsed.start };
-    }
-  } catch {
-    // fall through
-  }
-  throw new BadRequestError(`continue key is not valid: ${token.slice(0, 64)}`);
 }

@@ -11,12 +11,18 @@
 // left out, as is a pod the API does not know (its labels come from the API's pod).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LegacyResourceList } from "./discovery.js";
-import { findResource, matchesLabels, parseLabelSelector, type Requirement } from "@skiff/api";
+import {
+  matchesLabels,
+  parseLabelSelector,
+  resourceInfo,
+  rfc3339,
+  type Requirement,
+} from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "./errors.js";
-import type { HandlerContext } from "./handlers.js";
-import { kubeletJson } from "./kubelet-proxy.js";
+import type { HandlerContext } from "./handlers/context.js";
+import { kubeletJson } from "./kubelet-client.js";
 import { sendJson } from "./request.js";
-import type { KubeObject } from "./watchcache.js";
+import type { KubeObject } from "./objects.js";
 
 export const METRICS_GROUP = "metrics.k8s.io";
 export const METRICS_VERSION = "v1beta1";
@@ -157,7 +163,7 @@ export class ResourceMetrics {
 
   /** One round: every node's kubelet at once; the nodes that answered replace the last round. */
   async scrape(): Promise<void> {
-    const nodeInfo = findResource("", "v1", "nodes")!;
+    const nodeInfo = resourceInfo("", "v1", "nodes");
     const { items } = await this.ctx.registry(nodeInfo).cache.list();
     const nodes = new Map<string, NodeSample>();
     const pods = new Map<string, PodSample>();
@@ -168,7 +174,7 @@ export class ResourceMetrics {
         let summary: Summary;
         try {
           summary = (await kubeletJson(
-            this.ctx,
+            this.ctx.kubeletClient,
             node,
             "/stats/summary",
             this.timeoutMs,
@@ -275,7 +281,7 @@ export class ResourceMetrics {
   }
 
   private async nodeObjects(): Promise<KubeObject[]> {
-    const { items } = await this.ctx.registry(findResource("", "v1", "nodes")!).cache.list();
+    const { items } = await this.ctx.registry(resourceInfo("", "v1", "nodes")).cache.list();
     const out: KubeObject[] = [];
     for (const node of items) {
       const s = this.nodes.get(String(node.metadata.name));
@@ -285,7 +291,7 @@ export class ResourceMetrics {
         apiVersion: API_VERSION,
         metadata: {
           name: s.name,
-          creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+          creationTimestamp: rfc3339(),
           labels: node.metadata.labels ?? {},
         },
         timestamp: s.timestamp,
@@ -297,7 +303,7 @@ export class ResourceMetrics {
   }
 
   private async podObjects(namespace: string | undefined): Promise<KubeObject[]> {
-    const { items } = await this.ctx.registry(findResource("", "v1", "pods")!).cache.list();
+    const { items } = await this.ctx.registry(resourceInfo("", "v1", "pods")).cache.list();
     const out: KubeObject[] = [];
     for (const pod of items) {
       const m = pod.metadata;
@@ -310,7 +316,7 @@ export class ResourceMetrics {
         metadata: {
           name: s.name,
           namespace: s.namespace,
-          creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+          creationTimestamp: rfc3339(),
           labels: m.labels ?? {},
         },
         timestamp: s.timestamp,

@@ -44,8 +44,9 @@ import {
   etagOf,
   versionInfo,
 } from "./discovery.js";
-import { handleResource, parseRoute, type HandlerContext } from "./handlers.js";
-import { configureKubeletClient } from "./kubelet-proxy.js";
+import { handleResource, parseRoute } from "./handlers/router.js";
+import type { HandlerContext } from "./handlers/context.js";
+import { loadKubeletClient } from "./kubelet-client.js";
 import { sendError, sendJson } from "./request.js";
 import {
   ApiError,
@@ -55,8 +56,7 @@ import {
   UnauthorizedError,
   UnknownResourceError,
 } from "./errors.js";
-import { meta } from "./objects.js";
-import type { KubeObject } from "./watchcache.js";
+import { meta, type KubeObject } from "./objects.js";
 import { ServiceAccountTokens } from "./serviceaccount.js";
 import { asUser, Authorization, requestAttributes, type AuthorizationMode } from "./authz/index.js";
 import { reviewRoute, serveReview } from "./authz/reviews.js";
@@ -246,12 +246,12 @@ export class ApiServer {
       minTokenExpirationSeconds: opts.serviceAccountMinTokenExpirationSeconds ?? 600,
       webhooks: this.webhooks,
       admitTokenRequest: (user, ns, name, ref) => this.authz.admitTokenRequest(user, ns, name, ref),
+      kubeletClient: loadKubeletClient({
+        certFile: opts.kubeletClientCertificate,
+        keyFile: opts.kubeletClientKey,
+        tlsCertFile: opts.tlsCertFile,
+      }),
     };
-    configureKubeletClient(this.ctx, {
-      certFile: opts.kubeletClientCertificate,
-      keyFile: opts.kubeletClientKey,
-      tlsCertFile: opts.tlsCertFile,
-    });
     this.resourceMetrics = new ResourceMetrics(this.ctx, {
       resolutionMs: opts.metricResolutionMs,
       log: (msg, detail) => this.log.debug(detail, msg),
@@ -617,7 +617,8 @@ export class ApiServer {
         subresource = route.subresource ?? "";
         verb = await withAuditRecord(audit, () =>
           asUser(user, () =>
-            handleResource(this.ctx, {
+            handleResource({
+              ctx: this.ctx,
               req,
               res,
               route,

@@ -5,8 +5,7 @@
 // read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container.
 import { randomInt } from "node:crypto";
 import { NotFoundError } from "./errors.js";
-import { isObject, meta } from "./objects.js";
-import type { KubeObject } from "./watchcache.js";
+import { isObject, meta, type KubeObject } from "./objects.js";
 
 export const SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";

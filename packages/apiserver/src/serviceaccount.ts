@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+import { rfc3339 } from "@skiff/api";
 import type { UserInfo } from "./auth.js";
 
 export interface TokenClaims {
@@ -59,7 +60,7 @@ export class ServiceAccountTokens {
       .sign(this.signingKey);
     return {
       token,
-      expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      expirationTimestamp: rfc3339(exp * 1000),
     };
   }
 

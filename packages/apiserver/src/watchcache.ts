@@ -15,8 +15,8 @@
 //   bookmark, sent every minute) never needs a relist, while an idle resource holds little.
 import type { Storage, WatchEventRaw } from "./storage.js";
 import { GoneError } from "./errors.js";
+import { withVersion, type KubeObject } from "./objects.js";
 
-export type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> };
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
 export interface CacheEvent {
@@ -50,13 +50,6 @@ export interface WatchOptions {
   /** undefined: start with the current state as ADDED events. */
   fromRevision: number | undefined;
   filter: (obj: KubeObject) => boolean;
-}
-
-/** Sets metadata.resourceVersion from the etcd mod revision (it is not stored). */
-export function withVersion(value: Record<string, unknown>, rev: number): KubeObject {
-  const obj = value as KubeObject;
-  obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(rev) };
-  return obj;
 }
 
 export class WatchCache {

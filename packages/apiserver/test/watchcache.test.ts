@@ -3,7 +3,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startEtcd, type Etcd } from "@skiff/testing";
 import { EtcdStorage } from "../src/storage.js";
-import { WatchCache, type CacheEvent, type KubeObject, type Watcher } from "../src/watchcache.js";
+import { WatchCache, type CacheEvent, type Watcher } from "../src/watchcache.js";
+import type { KubeObject } from "../src/objects.js";
 import { GoneError } from "../src/errors.js";
 
 let etcd: Etcd;

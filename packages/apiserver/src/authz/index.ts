@@ -6,9 +6,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { ResourceInfo } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
 import { ApiError, ForbiddenError, NotFoundError } from "../errors.js";
-import { meta } from "../objects.js";
+import { meta, type KubeObject } from "../objects.js";
 import type { Registry } from "../registry.js";
-import type { KubeObject } from "../watchcache.js";
 import type { Attributes } from "./attributes.js";
 import {
   alwaysAllow,

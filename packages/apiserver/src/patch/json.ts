@@ -1,10 +1,8 @@
 // Small helpers for plain JSON values: type tests, deep equality, deep copy.
+import { isObject } from "@skiff/api";
 
+export { isObject };
 export type JsonObject = Record<string, unknown>;
-
-export function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** JSON equality: objects compare by keys regardless of order, arrays by position. */
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -16,8 +16,7 @@ import {
   type ValidatingAdmissionPolicyBinding,
 } from "@skiff/api";
 import { PolicyDeniedError } from "../errors.js";
-import { meta } from "../objects.js";
-import type { KubeObject } from "../watchcache.js";
+import { meta, type KubeObject } from "../objects.js";
 import { reviewRequest, type AdmissionAttributes } from "../webhooks/dispatch.js";
 import { matchResources, type MatchLabels } from "./match.js";
 

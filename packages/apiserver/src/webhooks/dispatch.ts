@@ -5,10 +5,14 @@
 import { randomUUID } from "node:crypto";
 import { compileCondition, type Condition } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
-import { ApiError, BadRequestError, WebhookDeniedError, WebhookFailedError } from "../errors.js";
-import { isObject } from "../objects.js";
+import {
+  BadRequestError,
+  InternalError,
+  WebhookDeniedError,
+  WebhookFailedError,
+} from "../errors.js";
+import { isObject, type KubeObject } from "../objects.js";
 import { jsonPatch, PatchError } from "../patch/index.js";
-import type { KubeObject } from "../watchcache.js";
 import { CallError, postReview, type ServiceResolver } from "./call.js";
 import {
   namespaceSelectorMatches,
@@ -226,8 +230,7 @@ export class WebhookAdmission {
         throw new WebhookFailedError(hook.name, "the patch did not leave an object");
       return patched as KubeObject;
     } catch (e) {
-      if (e instanceof PatchError)
-        throw new ApiError(500, "InternalError", `Internal error occurred: ${e.message}`);
+      if (e instanceof PatchError) throw new InternalError(`Internal error occurred: ${e.message}`);
       throw e;
     }
   }

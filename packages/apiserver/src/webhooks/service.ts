@@ -2,8 +2,7 @@
 // runs on the host, where pod IPs are reachable, and connects to one ready address at the
 // service port's target port (as Kubernetes' --enable-aggregator-routing resolver does).
 // TLS still checks the certificate against `<name>.<namespace>.svc`.
-import { isObject } from "../objects.js";
-import type { KubeObject } from "../watchcache.js";
+import { isObject, type KubeObject } from "../objects.js";
 import type { ServiceTarget } from "./call.js";
 
 type Obj = Record<string, unknown>;

@@ -1,47 +1,28 @@
-// pods/log, pods/exec, pods/attach and pods/portforward: relayed to the kubelet of the pod's
-// node (its InternalIP and daemonEndpoints port) with the apiserver-kubelet-client
-// certificate. Logs are a plain HTTPS stream relay; exec and attach (v5.channel.k8s.io) and
-// portforward (SPDY/3.1 frames in
-// WebSocket messages, SPDY/3.1+portforward.k8s.io) are WebSocket relays; a SPDY/3.1 upgrade
-// (kubectl up to 1.29) is relayed byte for byte once the kubelet has switched protocols.
-import { existsSync, readFileSync } from "node:fs";
+// The subresources served by a kubelet: pods/log, exec, attach and portforward relayed to the
+// kubelet of the pod's node, and nodes/{name}/proxy/{path}, with the apiserver-kubelet-client
+// certificate of the request context. Logs and node proxy are plain HTTPS stream relays; exec
+// and attach (v5.channel.k8s.io) and portforward (SPDY/3.1 frames in WebSocket messages,
+// SPDY/3.1+portforward.k8s.io) are WebSocket relays; a SPDY/3.1 upgrade (kubectl up to 1.29)
+// is relayed byte for byte once the kubelet has switched protocols.
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import tls from "node:tls";
-import { dirname, join } from "node:path";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { findResource } from "@skiff/api";
-import { ApiError, BadRequestError } from "./errors.js";
-import type { HandlerContext, Request } from "./handlers.js";
-import type { KubeObject } from "./watchcache.js";
-import { boolParam } from "./query.js";
+import { resourceInfo } from "@skiff/api";
+import {
+  BadRequestError,
+  KubeletAnswerError,
+  NotConfiguredError,
+  UnavailableError,
+} from "../errors.js";
+import type { KubeObject } from "../objects.js";
+import { boolParam } from "../query.js";
+import { kubeletEndpoint, type KubeletClient } from "../kubelet-client.js";
+import type { RequestContext } from "./context.js";
+import { admitRequest } from "./admission.js";
 
-export interface KubeletClientOptions {
-  /** --kubelet-client-certificate / --kubelet-client-key. */
-  certFile?: string;
-  keyFile?: string;
-  /**
-   * The apiserver's serving cert: without explicit flags, `apiserver-kubelet-client.crt/.key`
-   * beside it are used (the layout kubeadm and scripts/make-certs.sh produce).
-   */
-  tlsCertFile?: string;
-}
-
-const clients = new WeakMap<HandlerContext, { cert: Buffer; key: Buffer }>();
 const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 const PORTFORWARD_PROTOCOLS = ["SPDY/3.1+portforward.k8s.io"];
-
-export function configureKubeletClient(ctx: HandlerContext, o: KubeletClientOptions): void {
-  let { certFile, keyFile } = o;
-  if ((!certFile || !keyFile) && o.tlsCertFile) {
-    const dir = dirname(o.tlsCertFile);
-    certFile = join(dir, "apiserver-kubelet-client.crt");
-    keyFile = join(dir, "apiserver-kubelet-client.key");
-  }
-  if (certFile && keyFile && existsSync(certFile) && existsSync(keyFile)) {
-    clients.set(ctx, { cert: readFileSync(certFile), key: readFileSync(keyFile) });
-  }
-}
 
 /** The kubelet API a pod subresource is relayed to. */
 type Kind = "containerLogs" | "exec" | "attach" | "portForward";
@@ -50,7 +31,7 @@ interface Target {
   host: string;
   port: number;
   path: string;
-  tls: { cert: Buffer; key: Buffer };
+  tls: KubeletClient;
 }
 
 const BOOLEAN_PARAMS = new Set([
@@ -63,17 +44,21 @@ const BOOLEAN_PARAMS = new Set([
   "tty",
 ]);
 
+/** The kubelet client certificate, which every relay to a kubelet needs. */
+function kubeletClient(r: RequestContext): KubeletClient {
+  const client = r.ctx.kubeletClient;
+  if (!client) throw new NotConfiguredError("no kubelet client certificate is configured");
+  return client;
+}
+
 async function target(
-  ctx: HandlerContext,
+  r: RequestContext,
   pod: KubeObject,
   kind: Kind,
-  q: URLSearchParams,
   pass: string[],
 ): Promise<Target> {
-  const tls = clients.get(ctx);
-  if (!tls) {
-    throw new ApiError(503, "ServiceUnavailable", "no kubelet client certificate is configured");
-  }
+  const tls = kubeletClient(r);
+  const q = r.query;
   const m = pod.metadata as { name: string; namespace: string };
   const spec = pod.spec as
     | {
@@ -95,7 +80,7 @@ async function target(
     }
     container = names[0]!;
   }
-  const nodes = ctx.registry(findResource("", "v1", "nodes")!);
+  const nodes = r.ctx.registry(resourceInfo("", "v1", "nodes"));
   const { host, port } = kubeletEndpoint(await nodes.get(undefined, spec.nodeName));
   const query = new URLSearchParams();
   for (const [k, v] of q) {
@@ -108,34 +93,14 @@ async function target(
   return { host, port, path: `${path}?${query.toString()}`, tls };
 }
 
-/** The kubelet's address: the node's InternalIP and its daemonEndpoints port. */
-function kubeletEndpoint(node: KubeObject): { host: string; port: number } {
-  const status = node.status as
-    | {
-        addresses?: { type: string; address: string }[];
-        daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
-      }
-    | undefined;
-  const name = String(node.metadata.name);
-  const host = status?.addresses?.find((a) => a.type === "InternalIP")?.address;
-  if (!host) throw new ApiError(503, "ServiceUnavailable", `node ${name} has no InternalIP`);
-  return { host, port: status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250 };
-}
-
 /**
  * GET nodes/{name}/proxy/{path}: the kubelet's own API (/stats/summary, /pods, /healthz),
  * relayed with its status code and content type.
  */
-export async function proxyToNode(
-  ctx: HandlerContext,
-  r: Request,
-  node: KubeObject,
-  path: string,
-): Promise<void> {
-  const tls = clients.get(ctx);
-  if (!tls) {
-    throw new ApiError(503, "ServiceUnavailable", "no kubelet client certificate is configured");
-  }
+export async function serveNodeProxy(r: RequestContext): Promise<void> {
+  const node = await r.ctx.registry(r.route.info).get(undefined, r.route.name!);
+  const path = r.route.proxyPath ?? "";
+  const tls = kubeletClient(r);
   const { host, port } = kubeletEndpoint(node);
   const query = r.query.toString();
   const kubeletPath =
@@ -147,7 +112,7 @@ export async function proxyToNode(
 }
 
 /** GETs a path of a kubelet's API; a kubelet that cannot be reached is a 503. */
-function kubeletGet(r: Request, t: Target): Promise<IncomingMessage> {
+function kubeletGet(r: RequestContext, t: Target): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       {
@@ -164,9 +129,7 @@ function kubeletGet(r: Request, t: Target): Promise<IncomingMessage> {
     r.res.on("close", () => req.destroy());
     req.on("error", (err) =>
       reject(
-        new ApiError(
-          503,
-          "ServiceUnavailable",
+        new UnavailableError(
           `error trying to reach the kubelet at ${t.host}:${t.port}: ${err.message}`,
         ),
       ),
@@ -175,7 +138,7 @@ function kubeletGet(r: Request, t: Target): Promise<IncomingMessage> {
 }
 
 /** Streams a kubelet's answer to the client until either side ends. */
-function relay(res: IncomingMessage, r: Request): Promise<void> {
+function relay(res: IncomingMessage, r: RequestContext): Promise<void> {
   return new Promise((resolve) => {
     res.pipe(r.res);
     res.on("end", resolve);
@@ -184,22 +147,25 @@ function relay(res: IncomingMessage, r: Request): Promise<void> {
   });
 }
 
-/** Serves GET pods/log, pods/exec, pods/attach and pods/portforward for an already-read pod. */
-export async function proxyToKubelet(
-  ctx: HandlerContext,
-  r: Request,
-  pod: KubeObject,
-  subresource: "log" | "exec" | "attach" | "portforward",
-): Promise<void> {
-  if (subresource === "log") return proxyLog(ctx, r, pod);
+/**
+ * Serves pods/log, and pods/exec, attach and portforward (GET, or POST as kubectl up to 1.29
+ * sends) after their CONNECT admission.
+ */
+export async function serveConnect(r: RequestContext): Promise<void> {
+  const { info, namespace, name, subresource } = r.route;
+  if (subresource !== "log" && !isConnect(subresource))
+    throw new BadRequestError(`pods/${String(subresource)} is no streaming subresource`);
+  const pod = await r.ctx.registry(info).get(namespace, name!);
+  if (subresource === "log") return proxyLog(r, pod);
+  await admitConnect(r, subresource);
   if (subresource === "portforward") {
-    if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, "portForward", []);
-    return proxyWebSocket(ctx, r, pod, "portForward", PORTFORWARD_PROTOCOLS, ["port"]);
+    if (isSpdy(r.req)) return proxySpdy(r, pod, "portForward", []);
+    return proxyWebSocket(r, pod, "portForward", PORTFORWARD_PROTOCOLS, ["port"]);
   }
   const pass = ["stdin", "stdout", "stderr", "tty"];
   if (subresource === "exec") pass.push("command");
-  if (isSpdy(r.req)) return proxySpdy(ctx, r, pod, subresource, pass);
-  return proxyWebSocket(ctx, r, pod, subresource, EXEC_PROTOCOLS, pass);
+  if (isSpdy(r.req)) return proxySpdy(r, pod, subresource, pass);
+  return proxyWebSocket(r, pod, subresource, EXEC_PROTOCOLS, pass);
 }
 
 function isSpdy(req: IncomingMessage): boolean {
@@ -213,13 +179,12 @@ function isSpdy(req: IncomingMessage): boolean {
  * an error before the switch.
  */
 async function proxySpdy(
-  ctx: HandlerContext,
-  r: Request,
+  r: RequestContext,
   pod: KubeObject,
   kind: Exclude<Kind, "containerLogs">,
   pass: string[],
 ): Promise<void> {
-  const t = await target(ctx, pod, kind, r.query, pass);
+  const t = await target(r, pod, kind, pass);
   const client = r.req.socket;
   const upstream = tls.connect({
     host: t.host,
@@ -252,9 +217,7 @@ async function proxySpdy(
     };
     const onError = (err: Error) =>
       reject(
-        new ApiError(
-          503,
-          "ServiceUnavailable",
+        new UnavailableError(
           `error trying to reach the kubelet at ${t.host}:${t.port}: ${err.message}`,
         ),
       );
@@ -266,11 +229,7 @@ async function proxySpdy(
   if (code !== 101) {
     upstream.destroy();
     const message = rest.toString().trim() || `the kubelet answered ${code}`;
-    throw new ApiError(
-      code === 404 ? 404 : code === 400 ? 400 : 500,
-      code === 404 ? "NotFound" : code === 400 ? "BadRequest" : "InternalError",
-      message,
-    );
+    throw new KubeletAnswerError(code, message);
   }
   client.write(head + "\r\n\r\n");
   if (rest.length) client.write(rest);
@@ -289,7 +248,7 @@ async function proxySpdy(
   });
 }
 
-async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promise<void> {
+async function proxyLog(r: RequestContext, pod: KubeObject): Promise<void> {
   const pass = [
     "follow",
     "tailLines",
@@ -299,25 +258,21 @@ async function proxyLog(ctx: HandlerContext, r: Request, pod: KubeObject): Promi
     "sinceTime",
     "limitBytes",
   ];
-  const t = await target(ctx, pod, "containerLogs", r.query, pass);
+  const t = await target(r, pod, "containerLogs", pass);
   const res = await kubeletGet(r, t);
   const code = res.statusCode ?? 502;
   if (code !== 200) {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
-    throw new ApiError(
-      code === 404 ? 404 : 500,
-      code === 404 ? "NotFound" : "InternalError",
-      Buffer.concat(chunks).toString().trim(),
-    );
+    // The kubelet's logs API answers 404 or 500 (400 only for a malformed request of ours).
+    throw new KubeletAnswerError(code === 404 ? 404 : 500, Buffer.concat(chunks).toString().trim());
   }
   r.res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
   await relay(res, r);
 }
 
 async function proxyWebSocket(
-  ctx: HandlerContext,
-  r: Request,
+  r: RequestContext,
   pod: KubeObject,
   kind: Exclude<Kind, "containerLogs">,
   speaks: string[],
@@ -336,7 +291,7 @@ async function proxyWebSocket(
   // "SPDY/3.1+portforward.k8s.io" is no RFC 7230 token, which `ws` insists on: the kubelet's
   // /portForward needs no subprotocol, and the client's is echoed by hand below.
   const tunnel = kind === "portForward";
-  const t = await target(ctx, pod, kind, r.query, pass);
+  const t = await target(r, pod, kind, pass);
   const upstream = new WebSocket(`wss://${t.host}:${t.port}${t.path}`, tunnel ? [] : protocols, {
     cert: t.tls.cert,
     key: t.tls.key,
@@ -344,13 +299,9 @@ async function proxyWebSocket(
   });
   await new Promise<void>((resolve, reject) => {
     upstream.once("open", () => resolve());
-    upstream.once("error", (err) =>
-      reject(new ApiError(503, "ServiceUnavailable", `kubelet: ${err.message}`)),
-    );
+    upstream.once("error", (err) => reject(new UnavailableError(`kubelet: ${err.message}`)));
     upstream.once("unexpected-response", (_req, res) => {
-      reject(
-        new ApiError(res.statusCode ?? 502, "InternalError", `kubelet answered ${res.statusCode}`),
-      );
+      reject(new KubeletAnswerError(res.statusCode ?? 502, `kubelet answered ${res.statusCode}`));
     });
   });
   // The client gets the protocol the kubelet chose.
@@ -381,40 +332,42 @@ async function proxyWebSocket(
   wss.close();
 }
 
-/**
- * GETs a kubelet's JSON API path (`/stats/summary`) with the kubelet client certificate,
- * giving up after `timeoutMs`. Throws when the kubelet cannot be reached or answers non-200.
- */
-export async function kubeletJson(
-  ctx: HandlerContext,
-  node: KubeObject,
-  path: string,
-  timeoutMs: number,
-): Promise<unknown> {
-  const tls = clients.get(ctx);
-  if (!tls) throw new Error("no kubelet client certificate is configured");
-  const { host, port } = kubeletEndpoint(node);
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      { host, port, path, cert: tls.cert, key: tls.key, rejectUnauthorized: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
-          if (res.statusCode !== 200) {
-            reject(new Error(`kubelet at ${host}:${port} answered ${res.statusCode}`));
-            return;
-          }
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString()));
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-  });
+/** The streaming subresources of pods, relayed to the kubelet after CONNECT admission. */
+export function isConnect(
+  subresource: string | undefined,
+): subresource is "exec" | "attach" | "portforward" {
+  return subresource === "exec" || subresource === "attach" || subresource === "portforward";
+}
+
+/** CONNECT admission of pods/exec, attach and portforward, with the options Kubernetes sends. */
+async function admitConnect(
+  r: RequestContext,
+  subresource: "exec" | "attach" | "portforward",
+): Promise<void> {
+  const q = r.query;
+  const flag = (k: string) => ["true", "1"].includes(q.get(k) ?? "");
+  const object =
+    subresource !== "portforward"
+      ? {
+          kind: subresource === "exec" ? "PodExecOptions" : "PodAttachOptions",
+          apiVersion: "v1",
+          stdin: flag("stdin"),
+          stdout: flag("stdout"),
+          stderr: flag("stderr"),
+          tty: flag("tty"),
+          ...(q.get("container") ? { container: q.get("container") } : {}),
+          ...(subresource === "exec" ? { command: q.getAll("command") } : {}),
+        }
+      : {
+          kind: "PodPortForwardOptions",
+          apiVersion: "v1",
+          ports: q.getAll("ports").map(Number),
+        };
+  await admitRequest(
+    r,
+    "CONNECT",
+    object,
+    { group: "", version: "v1", kind: object.kind },
+    { user: r.user, warnings: [] },
+  );
 }

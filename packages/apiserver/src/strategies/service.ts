@@ -1,92 +1,23 @@
-// Per-kind rules the generic registry applies on create, update and delete: what status
-// looks like for a new object, which fields count as "spec" for generation, service
-// address allocation, job selectors, pod QoS and default tolerations.
-import { randomUUID } from "node:crypto";
-import { qosClass, type ResourceInfo } from "@skiff/api";
-import type { KubeObject } from "./watchcache.js";
-import { isObject, jsonEqual, meta } from "./objects.js";
-import type { ServiceAllocator } from "./allocator.js";
-import { NODE_PORT_CLAIMS, SERVICE_IP_CLAIMS } from "./allocator.js";
-import { InvalidError } from "./errors.js";
+// Services: a ClusterIP from --service-cluster-ip-range and NodePorts from
+// --service-node-port-range, held as claims in etcd so that no two Services share one.
+import { InvalidError } from "../errors.js";
+import { isObject, meta, type KubeObject } from "../objects.js";
+import type { ServiceAllocator } from "../allocator.js";
+import { NODE_PORT_CLAIMS, SERVICE_IP_CLAIMS } from "../allocator.js";
+import type { Strategy } from "./strategy.js";
 
-/** The fields outside metadata and status; a change to them bumps metadata.generation. */
-export function specOf(obj: KubeObject): Record<string, unknown> {
-  const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k !== "metadata" && k !== "status" && k !== "kind" && k !== "apiVersion") rest[k] = v;
-  }
-  return rest;
-}
-
-export function specChanged(a: KubeObject, b: KubeObject): boolean {
-  return !jsonEqual(specOf(a), specOf(b));
-}
-
-/** Status a freshly created object starts with (what the client sent is dropped). */
-export function initialStatus(info: ResourceInfo, obj: KubeObject): void {
-  if (!info.hasStatus || info.kind === "Node") return;
-  if (info.custom) {
-    // A custom resource with a status subresource starts without status (set through /status).
-    delete obj.status;
-    return;
-  }
-  switch (info.kind) {
-    case "Pod":
-      obj.status = { phase: "Pending", qosClass: qosClass(obj) };
-      return;
-    case "Namespace":
-      obj.status = { phase: "Active" };
-      return;
-    case "Service":
-      obj.status = { loadBalancer: {} };
-      return;
-    default:
-      obj.status = {};
-  }
-}
-
-/** The DefaultTolerationSeconds admission: pods tolerate not-ready/unreachable nodes for 300 s. */
-export function addDefaultTolerations(pod: KubeObject): void {
-  const spec = pod.spec as Record<string, unknown> | undefined;
-  if (!spec) return;
-  const tolerations = (Array.isArray(spec.tolerations) ? spec.tolerations : []) as Record<
-    string,
-    unknown
-  >[];
-  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
-    const has = tolerations.some(
-      (t) =>
-        (t.key === key || (t.key === undefined && t.operator === "Exists")) &&
-        (t.effect === undefined || t.effect === "" || t.effect === "NoExecute"),
-    );
-    if (!has)
-      tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 });
-  }
-  spec.tolerations = tolerations;
-}
-
-/** Jobs without manualSelector get a selector on a label holding their own uid. */
-export function generateJobSelector(job: KubeObject): void {
-  const spec = job.spec as Record<string, unknown> | undefined;
-  if (!spec || spec.manualSelector === true) return;
-  const uid = meta(job).uid!;
-  const name = meta(job).name!;
-  const template = (spec.template ??= {}) as Record<string, unknown>;
-  const tmeta = (template.metadata ??= {}) as Record<string, unknown>;
-  tmeta.labels = {
-    ...((tmeta.labels as Record<string, string>) ?? {}),
-    "batch.kubernetes.io/controller-uid": uid,
-    "batch.kubernetes.io/job-name": name,
-    "controller-uid": uid,
-    "job-name": name,
-  };
-  if (!spec.selector)
-    spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
-}
-
-export function newUid(): string {
-  return randomUUID();
-}
+export const serviceStrategy: Strategy = {
+  storageDir: "services/specs",
+  prepareForCreate(svc) {
+    svc.status = { loadBalancer: {} };
+  },
+  claims: {
+    of: serviceClaims,
+    allocate: allocateServiceAddresses,
+    reroll: rerollClaim,
+    taken: claimTaken,
+  },
+};
 
 /** The claim keys (ClusterIPs, NodePorts) a Service holds. */
 export function serviceClaims(svc: KubeObject): string[] {
@@ -190,4 +121,19 @@ export function rerollClaim(svc: KubeObject, claim: string, alloc: ServiceAlloca
         p.nodePort = alloc.randomPort();
     }
   }
+}
+
+/** A ClusterIP or NodePort the client asked for that another Service holds. */
+export function claimTaken(obj: KubeObject, claim: string): InvalidError {
+  const what = claim.split("/").slice(-1)[0];
+  const isIP = claim.includes("serviceips");
+  return new InvalidError("Service", "", meta(obj).name ?? "", [
+    {
+      type: "FieldValueInvalid",
+      field: isIP ? "spec.clusterIPs" : "spec.ports[].nodePort",
+      message: isIP
+        ? `Invalid value: ${JSON.stringify([what])}: failed to allocate IP ${what}: provided IP is already allocated`
+        : `Invalid value: ${what}: provided port is already allocated`,
+    },
+  ]);
 }
