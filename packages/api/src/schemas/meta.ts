@@ -95,6 +95,7 @@ export const StatusCauseSchema = named(`${META}.StatusCause`, {
   message: opt(str()),
   field: opt(str()),
 });
+export type StatusCause = Static<typeof StatusCauseSchema>;
 
 export const StatusDetailsSchema = named(`${META}.StatusDetails`, {
   name: opt(str()),
@@ -104,6 +105,7 @@ export const StatusDetailsSchema = named(`${META}.StatusDetails`, {
   causes: opt(atomic(StatusCauseSchema)),
   retryAfterSeconds: opt(int32()),
 });
+export type StatusDetails = Static<typeof StatusDetailsSchema>;
 
 export const StatusSchema = named(`${META}.Status`, {
   ...typeMeta,
