@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import {
   RestClient,
   SharedInformerFactory,
@@ -22,7 +22,7 @@ import {
   type KubeObject,
 } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
-import { startKubelet, type RunningKubelet } from "../../packages/kubelet/src/index.js";
+import { startKubelet, type RunningKubelet } from "@skiff/kubelet";
 import { cpuSeconds, pct, pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -70,8 +70,8 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const nodes = client.resource(findResource("", "v1", "nodes")!);
-  const podsApi = client.resource<Pod>(findResource("", "v1", "pods")!).namespace("default");
+  const nodes = client.resource(resourceInfo("", "v1", "nodes"));
+  const podsApi = client.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("default");
   const rssBefore = process.memoryUsage().rss;
 
   // The kubelets, 10 starting at a time.
@@ -108,7 +108,7 @@ try {
   let allRunning: () => void = () => {};
   const done = new Promise<void>((r) => (allRunning = r));
   const factory = new SharedInformerFactory(client, { namespace: "default", logger: silentLogger });
-  const informer = factory.forResource<Pod>(findResource("", "v1", "pods")!);
+  const informer = factory.forResource<Pod>(resourceInfo("", "v1", "pods"));
   const seen = (p: Pod) => {
     const name = p.metadata.name!;
     if (p.status?.phase === "Running" && !running.has(name)) {

@@ -12,7 +12,7 @@
 // waits (up to 5 min) until every Deployment has its replicas available, the namespace holds
 // exactly those pods, and each Service's Endpoints list exactly its Deployment's ready pods.
 import { loadavg } from "node:os";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   LocalCluster,
@@ -58,11 +58,11 @@ async function watchCount(): Promise<number> {
 async function main(): Promise<string> {
   cluster.up();
   const c = cluster.client;
-  await c.resource(findResource("", "v1", "namespaces")!).create({ metadata: { name: "soak" } });
-  const deps = c.resource<Deployment>(findResource("apps", "v1", "deployments")!).namespace("soak");
-  const pods = c.resource<Pod>(findResource("", "v1", "pods")!).namespace("soak");
-  const svcs = c.resource(findResource("", "v1", "services")!).namespace("soak");
-  const eps = c.resource<Endpoints>(findResource("", "v1", "endpoints")!).namespace("soak");
+  await c.resource(resourceInfo("", "v1", "namespaces")).create({ metadata: { name: "soak" } });
+  const deps = c.resource<Deployment>(resourceInfo("apps", "v1", "deployments")).namespace("soak");
+  const pods = c.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("soak");
+  const svcs = c.resource(resourceInfo("", "v1", "services")).namespace("soak");
+  const eps = c.resource<Endpoints>(resourceInfo("", "v1", "endpoints")).namespace("soak");
   await cluster.startKubelets();
   for (const name of names) await deps.create(benchDeployment(name, "soak", 2));
 
