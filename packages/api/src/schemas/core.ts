@@ -21,7 +21,13 @@ import {
   typeMeta,
   withDefault,
 } from "./helpers.js";
-import { ConditionSchema, LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import {
+  ConditionSchema,
+  LabelSelectorSchema,
+  ObjectMetaSchema,
+  kindSchema,
+  templateSchema,
+} from "./meta.js";
 
 const CORE = "io.k8s.api.core.v1";
 /** A map replaced as a whole by patches (selectors). */
@@ -911,18 +917,10 @@ export const PodStatusSchema = named(`${CORE}.PodStatus`, {
 });
 export type PodStatus = Static<typeof PodStatusSchema>;
 
-export const PodSchema = named(`${CORE}.Pod`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PodSpecSchema),
-  status: opt(withDefault(PodStatusSchema, {})),
-});
+export const PodSchema = kindSchema(`${CORE}.Pod`, PodSpecSchema, PodStatusSchema);
 export type Pod = Static<typeof PodSchema>;
 
-export const PodTemplateSpecSchema = named(`${CORE}.PodTemplateSpec`, {
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PodSpecSchema),
-});
+export const PodTemplateSpecSchema = templateSchema(`${CORE}.PodTemplateSpec`, PodSpecSchema);
 export type PodTemplateSpec = Static<typeof PodTemplateSpecSchema>;
 
 export const BindingSchema = named(`${CORE}.Binding`, {

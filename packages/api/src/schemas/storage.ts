@@ -12,9 +12,8 @@ import {
   strMap,
   time,
   typeMeta,
-  withDefault,
 } from "./helpers.js";
-import { ObjectMetaSchema } from "./meta.js";
+import { ObjectMetaSchema, kindSchema } from "./meta.js";
 import {
   AWSElasticBlockStoreVolumeSourceSchema,
   AzureDiskVolumeSourceSchema,
@@ -79,12 +78,11 @@ export const PersistentVolumeClaimStatusSchema = named(`${CORE}.PersistentVolume
 });
 export type PersistentVolumeClaimStatus = Static<typeof PersistentVolumeClaimStatusSchema>;
 
-export const PersistentVolumeClaimSchema = named(`${CORE}.PersistentVolumeClaim`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PersistentVolumeClaimSpecSchema),
-  status: opt(withDefault(PersistentVolumeClaimStatusSchema, {})),
-});
+export const PersistentVolumeClaimSchema = kindSchema(
+  `${CORE}.PersistentVolumeClaim`,
+  PersistentVolumeClaimSpecSchema,
+  PersistentVolumeClaimStatusSchema,
+);
 export type PersistentVolumeClaim = Static<typeof PersistentVolumeClaimSchema>;
 
 export const PersistentVolumeSpecSchema = named(`${CORE}.PersistentVolumeSpec`, {
@@ -129,12 +127,11 @@ export const PersistentVolumeStatusSchema = named(`${CORE}.PersistentVolumeStatu
   lastPhaseTransitionTime: opt(time()),
 });
 
-export const PersistentVolumeSchema = named(`${CORE}.PersistentVolume`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PersistentVolumeSpecSchema),
-  status: opt(withDefault(PersistentVolumeStatusSchema, {})),
-});
+export const PersistentVolumeSchema = kindSchema(
+  `${CORE}.PersistentVolume`,
+  PersistentVolumeSpecSchema,
+  PersistentVolumeStatusSchema,
+);
 export type PersistentVolume = Static<typeof PersistentVolumeSchema>;
 
 export const StorageClassSchema = named(`${STORAGE}.StorageClass`, {
