@@ -28,7 +28,7 @@ import { RestClient, loadClientConfig, type KubeObject } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { pino } from "pino";
 import { DockerRuntime, type ContainerRuntime } from "@skiff/kubelet";
-import { cpuSeconds, pct } from "./lib.js";
+import { cpuSeconds, pct, apiserverFlags } from "./lib.js";
 
 const IMAGE = "skiff.local/busybox:1.36";
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -187,12 +187,7 @@ async function main(): Promise<void> {
       spawnUntil(
         [
           join(root, "packages/apiserver/dist/main.js"),
-          `--etcd-servers=${etcd.endpoints.join(",")}`,
-          "--bind-address=127.0.0.1",
-          `--secure-port=${port}`,
-          `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-          `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-          `--client-ca-file=${join(certs, "ca.crt")}`,
+          ...apiserverFlags(etcd.endpoints, port, certs),
         ],
         () => undefined,
       ).proc,

@@ -40,7 +40,7 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
-import { cpuSeconds, pct, pool } from "./lib.js";
+import { cpuSeconds, pct, pool, apiserverFlags } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -118,12 +118,7 @@ async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
   const apiserver = spawnUntil(
     [
       join(root, "packages/apiserver/dist/main.js"),
-      `--etcd-servers=${etcd.endpoints.join(",")}`,
-      "--bind-address=127.0.0.1",
-      `--secure-port=${port}`,
-      `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-      `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-      `--client-ca-file=${join(certs, "ca.crt")}`,
+      ...apiserverFlags(etcd.endpoints, port, certs),
       `--service-account-signing-key-file=${join(certs, "sa.key")}`,
       `--kubelet-client-certificate=${join(certs, "apiserver-kubelet-client.crt")}`,
       `--kubelet-client-key=${join(certs, "apiserver-kubelet-client.key")}`,

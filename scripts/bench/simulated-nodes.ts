@@ -23,7 +23,7 @@ import {
 } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { startKubelet, type RunningKubelet } from "@skiff/kubelet";
-import { cpuSeconds, pct, pool } from "./lib.js";
+import { cpuSeconds, pct, pool, apiserverFlags } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -48,12 +48,7 @@ const apiserver = spawn(
   [
     "--max-semi-space-size=16", // as scripts/cluster.sh runs it
     join(root, "packages/apiserver/dist/main.js"),
-    `--etcd-servers=${etcd.endpoints.join(",")}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-    `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-    `--client-ca-file=${join(certs, "ca.crt")}`,
+    ...apiserverFlags(etcd.endpoints, port, certs),
   ],
   { stdio: "ignore" },
 );
