@@ -1,5 +1,7 @@
 // core/v1 kinds (Pod, Node, Service, Endpoints, ConfigMap, Secret, ServiceAccount, Event,
 // Namespace, Binding) and the pod template the workload kinds embed.
+// Over 600 lines on purpose: one file per API group, as Kubernetes' core/v1 types.go, so a
+// schema is found where its Kubernetes type is (the group's biggest, the PodSpec, is most of it).
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import {
   atomic,

@@ -32,13 +32,12 @@ import {
 import {
   GE0,
   deepEqual,
+  nonNegative,
   validatePodSpec,
   validatePodSpecUpdate,
   validatePortNumOrName,
 } from "./pod.js";
-
 import {
-  nonNegative,
   validateDaemonSet,
   validateDeployment,
   validateJob,

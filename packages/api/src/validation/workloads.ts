@@ -10,11 +10,7 @@ import type { FieldErrors } from "./errors.js";
 
 import { validateLabels, validateLabelSelector } from "./meta.js";
 import { isQualifiedName } from "./names.js";
-import { GE0, validatePodSpec } from "./pod.js";
-
-export function nonNegative(errs: FieldErrors, value: number | undefined, path: string): void {
-  if (value !== undefined && value < 0) errs.invalid(path, value, GE0);
-}
+import { GE0, nonNegative, validatePodSpec } from "./pod.js";
 
 /** Selector present, valid, non-empty, and matching the template's labels. */
 export function validateSelectorAndTemplate(
