@@ -21,7 +21,7 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type NodeSpec, type NodeStatus } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { pool } from "./lib.js";
 import {
@@ -64,8 +64,8 @@ function row(label: string, s: Sample): string {
 }
 
 interface Node extends KubeObject {
-  spec?: { podCIDR?: string };
-  status?: { conditions?: { type: string; status: string }[] };
+  spec?: NodeSpec;
+  status?: NodeStatus;
 }
 
 let apiErrors = 0;

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type PodSpec, type PodStatus } from "@skiff/api";
 import { RestClient, loadClientConfig, type KubeObject } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { pino } from "pino";
@@ -38,8 +38,8 @@ const arg = (name: string, def: string) =>
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
 interface Pod extends KubeObject {
-  spec?: unknown;
-  status?: { phase?: string };
+  spec?: PodSpec;
+  status?: PodStatus;
 }
 
 interface ChildConfig {

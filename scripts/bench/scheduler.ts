@@ -25,7 +25,7 @@ import { mkdtempSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type PodSpec } from "@skiff/api";
 import {
   RestClient,
   SharedInformerFactory,
@@ -60,7 +60,7 @@ function clusterNodeFlags(): string[] {
 }
 
 interface Pod extends KubeObject {
-  spec: { nodeName?: string };
+  spec: PodSpec;
 }
 
 /** Resident memory of a process in MiB ("–" without one). */

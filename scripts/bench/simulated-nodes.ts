@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type PodSpec, type PodStatus } from "@skiff/api";
 import {
   RestClient,
   SharedInformerFactory,
@@ -33,8 +33,8 @@ const podsPerNode = Number(arg("pods-per-node", "10"));
 if (kubeletCount > 250) throw new Error("--kubelets: at most 250 (one 10.244.N.0/24 each)");
 
 interface Pod extends KubeObject {
-  spec: { nodeName?: string };
-  status?: { phase?: string };
+  spec: PodSpec;
+  status?: PodStatus;
 }
 
 const etcd = await startEtcd();

@@ -12,7 +12,7 @@
 // waits (up to 5 min) until every Deployment has its replicas available, the namespace holds
 // exactly those pods, and each Service's Endpoints list exactly its Deployment's ready pods.
 import { loadavg } from "node:os";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type Endpoints as ApiEndpoints, type PodStatus } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   LocalCluster,
@@ -36,12 +36,9 @@ const cluster = new LocalCluster({
   keepLogs: arg("keep-logs", "") || undefined,
 });
 
-interface Endpoints extends KubeObject {
-  subsets?: { addresses?: { ip: string }[] }[];
-}
+type Endpoints = KubeObject & Omit<ApiEndpoints, "metadata">;
 interface Pod extends KubeObject {
-  metadata: KubeObject["metadata"] & { labels?: Record<string, string> };
-  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+  status?: PodStatus;
 }
 
 const names = Array.from({ length: deployments }, (_, i) => `churn-${i}`);

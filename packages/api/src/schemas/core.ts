@@ -963,6 +963,7 @@ export const NodeSpecSchema = named(`${CORE}.NodeSpec`, {
   configSource: opt(NodeConfigSourceSchema),
   externalID: opt(str()),
 });
+export type NodeSpec = Static<typeof NodeSpecSchema>;
 
 export const NodeConditionSchema = named(`${CORE}.NodeCondition`, {
   type: str(),
