@@ -1,19 +1,24 @@
 // batch/v1 Job and CronJob.
 import type { Static } from "@sinclair/typebox";
-import { atomic, bool, int32, int64, keyed, named, opt, set, str, time } from "./helpers.js";
+import {
+  atomic,
+  bool,
+  int32,
+  int64,
+  keyed,
+  named,
+  opt,
+  set,
+  str,
+  time,
+  probedCondition,
+} from "./helpers.js";
 import { LabelSelectorSchema, kindSchema, templateSchema } from "./meta.js";
 import { ObjectReferenceSchema, PodTemplateSpecSchema } from "./core.js";
 
 const BATCH = "io.k8s.api.batch.v1";
 
-export const JobConditionSchema = named(`${BATCH}.JobCondition`, {
-  type: str(),
-  status: str(),
-  lastProbeTime: opt(time()),
-  lastTransitionTime: opt(time()),
-  reason: opt(str()),
-  message: opt(str()),
-});
+export const JobConditionSchema = probedCondition(`${BATCH}.JobCondition`);
 export type JobCondition = Static<typeof JobConditionSchema>;
 
 export const PodFailurePolicyRuleSchema = named(`${BATCH}.PodFailurePolicyRule`, {

@@ -22,6 +22,7 @@ import {
   time,
   typeMeta,
   withDefault,
+  probedCondition,
 } from "./helpers.js";
 import {
   ConditionSchema,
@@ -848,14 +849,7 @@ export const PodSpecSchema = named(`${CORE}.PodSpec`, {
 });
 export type PodSpec = Static<typeof PodSpecSchema>;
 
-export const PodConditionSchema = named(`${CORE}.PodCondition`, {
-  type: str(),
-  status: str(),
-  lastProbeTime: opt(time()),
-  lastTransitionTime: opt(time()),
-  reason: opt(str()),
-  message: opt(str()),
-});
+export const PodConditionSchema = probedCondition(`${CORE}.PodCondition`);
 export type PodCondition = Static<typeof PodConditionSchema>;
 
 export const ContainerStateSchema = named(`${CORE}.ContainerState`, {

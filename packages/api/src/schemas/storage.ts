@@ -12,6 +12,7 @@ import {
   strMap,
   time,
   typeMeta,
+  probedCondition,
 } from "./helpers.js";
 import { ObjectMetaSchema, kindSchema } from "./meta.js";
 import {
@@ -51,16 +52,8 @@ export const ACCESS_MODES = [
   "ReadWriteOncePod",
 ] as const;
 
-export const PersistentVolumeClaimConditionSchema = named(
+export const PersistentVolumeClaimConditionSchema = probedCondition(
   `${CORE}.PersistentVolumeClaimCondition`,
-  {
-    type: str(),
-    status: str(),
-    lastProbeTime: opt(time()),
-    lastTransitionTime: opt(time()),
-    reason: opt(str()),
-    message: opt(str()),
-  },
 );
 
 export const PersistentVolumeClaimStatusSchema = named(`${CORE}.PersistentVolumeClaimStatus`, {
