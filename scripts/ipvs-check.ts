@@ -10,12 +10,15 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { get } from "node:http";
-import { exec } from "../packages/kube-proxy/src/exec.js";
-import type { EndpointSlice, Service } from "../packages/kube-proxy/src/types.js";
-import { IpvsClient } from "../packages/kube-proxy/src/ipvs/client.js";
-import { IpvsProxier } from "../packages/kube-proxy/src/ipvs/proxier.js";
-import { virtualServerKey } from "../packages/kube-proxy/src/ipvs/desired.js";
-import { boundAddresses } from "../packages/kube-proxy/src/ipvs/device.js";
+import {
+  IpvsClient,
+  IpvsProxier,
+  boundAddresses,
+  exec,
+  virtualServerKey,
+  type EndpointSlice,
+  type Service,
+} from "@skiff/kube-proxy";
 
 const proxyNs = `skipvs-proxy-${process.pid}`;
 const backendNs = `skipvs-be-${process.pid}`;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Agent, request } from "node:https";
 import { Etcd3 } from "etcd3";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
-import { pct } from "./lib.js";
+import { pct, apiserverFlags } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const certs = testCerts();
@@ -40,12 +40,7 @@ async function main(): Promise<void> {
       "--max-semi-space-size=16", // as scripts/cluster.sh runs it
       ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
       join(root, "packages/apiserver/dist/main.js"),
-      `--etcd-servers=${etcd.endpoints.join(",")}`,
-      "--bind-address=127.0.0.1",
-      `--secure-port=${port}`,
-      `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-      `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-      `--client-ca-file=${join(certs, "ca.crt")}`,
+      ...apiserverFlags(etcd.endpoints, port, certs),
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );

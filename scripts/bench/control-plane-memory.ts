@@ -21,7 +21,7 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { findResource } from "@skiff/api";
+import { resourceInfo, type NodeSpec, type NodeStatus } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import { pool } from "./lib.js";
 import {
@@ -64,8 +64,8 @@ function row(label: string, s: Sample): string {
 }
 
 interface Node extends KubeObject {
-  spec?: { podCIDR?: string };
-  status?: { conditions?: { type: string; status: string }[] };
+  spec?: NodeSpec;
+  status?: NodeStatus;
 }
 
 let apiErrors = 0;
@@ -75,7 +75,7 @@ async function main(): Promise<string> {
   if (heapSnapshots) mkdirSync(heapDir, { recursive: true });
   cluster.up();
   const client = cluster.client;
-  const nodesApi = client.resource<Node>(findResource("", "v1", "nodes")!);
+  const nodesApi = client.resource<Node>(resourceInfo("", "v1", "nodes"));
   // Idle: the control plane with no node, after its start-up settled.
   await sleep(15_000);
   const idle = cluster.sample();
@@ -99,10 +99,10 @@ async function main(): Promise<string> {
   log(`${kubeletCount} nodes Ready (with podCIDRs) in ${nodesReady.toFixed(1)} s`);
 
   await client
-    .resource(findResource("", "v1", "namespaces")!)
+    .resource(resourceInfo("", "v1", "namespaces"))
     .create({ metadata: { name: "bench" } });
   const depApi = client
-    .resource<Deployment>(findResource("apps", "v1", "deployments")!)
+    .resource<Deployment>(resourceInfo("apps", "v1", "deployments"))
     .namespace("bench");
   const c0 = performance.now();
   await pool(

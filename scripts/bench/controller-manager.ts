@@ -7,7 +7,7 @@
 // The apiserver (with its etcd) runs in this process; the controller manager runs as its
 // own process from its TypeScript sources, as `skiff-controller-manager` would.
 import { spawn } from "node:child_process";
-import { findResource } from "@skiff/api";
+import { resourceInfo, rfc3339 } from "@skiff/api";
 import {
   RestClient,
   SharedInformerFactory,
@@ -26,9 +26,9 @@ type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string
 
 const api = await startApiserver();
 const client = new RestClient({ ...loadClientConfig({ kubeconfig: api.kubeconfig }), qps: -1 });
-const pods = client.resource<Obj>(findResource("", "v1", "pods")!).namespace("default");
+const pods = client.resource<Obj>(resourceInfo("", "v1", "pods")).namespace("default");
 const deployments = client
-  .resource<Obj>(findResource("apps", "v1", "deployments")!)
+  .resource<Obj>(resourceInfo("apps", "v1", "deployments"))
   .namespace("default");
 
 const cm = spawn(
@@ -50,10 +50,10 @@ const cm = spawn(
 // The simulated kubelet: every pod that appears is reported Running and Ready.
 const created: number[] = [];
 const factory = new SharedInformerFactory(client, { logger: silentLogger });
-const podInformer = factory.forResource<Obj>(findResource("", "v1", "pods")!);
+const podInformer = factory.forResource<Obj>(resourceInfo("", "v1", "pods"));
 let kubeletOn = false;
 const markReady = (pod: Obj): void => {
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const now = rfc3339();
   const next = structuredClone(pod);
   next.status = {
     phase: "Running",

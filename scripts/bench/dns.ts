@@ -21,8 +21,8 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { findResource } from "@skiff/api";
-import { RestClient, loadClientConfig } from "@skiff/client";
+import { resourceInfo, type ServiceSpec } from "@skiff/api";
+import { RestClient, loadClientConfig, type KubeObject } from "@skiff/client";
 import { freePort, startApiserver } from "@skiff/testing";
 import { cpuSeconds, pct, pool } from "./lib.js";
 
@@ -119,17 +119,17 @@ const api = await startApiserver();
 const children: ChildProcess[] = [];
 try {
   const client = new RestClient({ ...loadClientConfig({ kubeconfig: api.kubeconfig }), qps: -1 });
-  await client.resource(findResource("", "v1", "namespaces")!).create({ metadata: { name: ns } });
+  await client.resource(resourceInfo("", "v1", "namespaces")).create({ metadata: { name: ns } });
   const ips: string[] = new Array<string>(n);
   const createdAt = Date.now();
   await pool([...Array(n).keys()], 64, async (i) => {
-    const svc = (await client
-      .resource(findResource("", "v1", "services")!)
+    const svc = await client
+      .resource<KubeObject & { spec?: ServiceSpec }>(resourceInfo("", "v1", "services"))
       .namespace(ns)
       .create({
         metadata: { name: `svc-${i}`, namespace: ns },
         spec: { ports: [{ name: "http", port: 80, protocol: "TCP" }] },
-      })) as { spec?: { clusterIP?: string } };
+      });
     ips[i] = svc.spec?.clusterIP ?? "";
   });
   console.log(`${n} Services created in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`);

@@ -23,13 +23,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { findResource } from "@skiff/api";
+import { resourceInfo, type PodSpec, type PodStatus } from "@skiff/api";
 import { RestClient, loadClientConfig, type KubeObject } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { pino } from "pino";
-import { DockerRuntime } from "../../packages/kubelet/src/runtime/docker.js";
-import type { ContainerRuntime } from "../../packages/kubelet/src/runtime/runtime.js";
-import { cpuSeconds, pct } from "./lib.js";
+import { DockerRuntime, type ContainerRuntime } from "@skiff/kubelet";
+import { cpuSeconds, pct, apiserverFlags } from "./lib.js";
 
 const IMAGE = "skiff.local/busybox:1.36";
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -39,8 +38,8 @@ const arg = (name: string, def: string) =>
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
 interface Pod extends KubeObject {
-  spec?: unknown;
-  status?: { phase?: string };
+  spec?: PodSpec;
+  status?: PodStatus;
 }
 
 interface ChildConfig {
@@ -66,13 +65,11 @@ const load = () =>
 // ---- the kubelet, as its own process ----
 
 async function kubeletChild(config: ChildConfig): Promise<void> {
-  // Loaded from `src`, so that --compare can run another copy of the kubelet's sources.
-  const { DockerRuntime: Runtime } = (await import(
-    join(config.src, "runtime/docker.ts")
-  )) as typeof import("../../packages/kubelet/src/runtime/docker.js");
-  const { startKubelet: start } = (await import(
-    join(config.src, "start.ts")
-  )) as typeof import("../../packages/kubelet/src/start.js");
+  // Loaded from the entry point under `src`, so that --compare can run another copy of the
+  // kubelet's sources; its exports are @skiff/kubelet's.
+  const { DockerRuntime: Runtime, startKubelet: start } = (await import(
+    join(config.src, "index.ts")
+  )) as typeof import("@skiff/kubelet");
   const runtime = new Runtime({ networkName: config.networkName, ownerLabels: config.ownerLabels });
   const running = await start({
     kubeconfig: config.kubeconfig,
@@ -190,12 +187,7 @@ async function main(): Promise<void> {
       spawnUntil(
         [
           join(root, "packages/apiserver/dist/main.js"),
-          `--etcd-servers=${etcd.endpoints.join(",")}`,
-          "--bind-address=127.0.0.1",
-          `--secure-port=${port}`,
-          `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-          `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-          `--client-ca-file=${join(certs, "ca.crt")}`,
+          ...apiserverFlags(etcd.endpoints, port, certs),
         ],
         () => undefined,
       ).proc,
@@ -210,7 +202,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const nodes = client.resource(findResource("", "v1", "nodes")!);
+    const nodes = client.resource(resourceInfo("", "v1", "nodes"));
     for (const [i, k] of kubelets.entries()) {
       const child: ChildConfig = {
         src: sources[i]![1],
@@ -260,7 +252,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const pods = client.resource<Pod>(findResource("", "v1", "pods")!).namespace("default");
+    const pods = client.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("default");
 
     // Docker events of this run's containers, for the per-step times.
     const steps = new Map<string, Steps>();

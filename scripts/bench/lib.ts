@@ -1,6 +1,19 @@
 // Helpers the benchmark scripts share: percentiles, a bounded-concurrency pool, CPU time of
-// a process.
+// a process, the flags of a benchmark's apiserver.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The apiserver flags every benchmark passes: its etcd, 127.0.0.1:`port`, the test certificates. */
+export function apiserverFlags(etcdEndpoints: string[], port: number, certs: string): string[] {
+  return [
+    `--etcd-servers=${etcdEndpoints.join(",")}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--tls-cert-file=${join(certs, "apiserver.crt")}`,
+    `--tls-private-key-file=${join(certs, "apiserver.key")}`,
+    `--client-ca-file=${join(certs, "ca.crt")}`,
+  ];
+}
 
 /** The p-th percentile of xs by nearest rank (p99 of 100 samples is the 99th, not the max). */
 export function pct(xs: number[], p: number): number {

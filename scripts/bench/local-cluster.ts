@@ -12,6 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { DeploymentSpec, DeploymentStatus } from "@skiff/api";
 import { RestClient, loadClientConfig } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
 import { pool } from "./lib.js";
@@ -188,8 +189,8 @@ export async function retry<T>(fn: () => Promise<T>, onError: () => void = () =>
 }
 
 export interface BenchDeployment extends KubeObject {
-  spec: { replicas: number };
-  status?: { availableReplicas?: number };
+  spec: DeploymentSpec;
+  status?: DeploymentStatus;
 }
 
 /** A Deployment of `replicas` sleeping busybox pods with small requests, labelled app=<name>. */
@@ -217,5 +218,5 @@ export function benchDeployment(
         },
       },
     },
-  } as BenchDeployment;
+  };
 }

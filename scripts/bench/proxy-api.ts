@@ -10,7 +10,7 @@
 // then waits for one periodic sync with nothing changed. The proxy's rules go to a network
 // namespace made for the purpose (its own netfilter tables), deleted at the end.
 import { execFileSync } from "node:child_process";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { RestClient, loadClientConfig } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
 import { ProxyServer, cleanupProxyRules, execInNetns } from "@skiff/kube-proxy";
@@ -19,9 +19,9 @@ import { startApiserver } from "@skiff/testing";
 import { pct, pool } from "./lib.js";
 
 const netns = `skiff-bench-api-${process.pid}`;
-const services = findResource("", "v1", "services")!;
-const slices = findResource("discovery.k8s.io", "v1", "endpointslices")!;
-const namespaces = findResource("", "v1", "namespaces")!;
+const services = resourceInfo("", "v1", "services");
+const slices = resourceInfo("discovery.k8s.io", "v1", "endpointslices");
+const namespaces = resourceInfo("", "v1", "namespaces");
 const ms = (x: number): string => `${Math.round(x)} ms`;
 const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
 

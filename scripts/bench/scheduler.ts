@@ -25,7 +25,7 @@ import { mkdtempSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { findResource } from "@skiff/api";
+import { resourceInfo, type PodSpec } from "@skiff/api";
 import {
   RestClient,
   SharedInformerFactory,
@@ -40,7 +40,7 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
-import { cpuSeconds, pct, pool } from "./lib.js";
+import { cpuSeconds, pct, pool, apiserverFlags } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -60,7 +60,7 @@ function clusterNodeFlags(): string[] {
 }
 
 interface Pod extends KubeObject {
-  spec: { nodeName?: string };
+  spec: PodSpec;
 }
 
 /** Resident memory of a process in MiB ("–" without one). */
@@ -118,12 +118,7 @@ async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
   const apiserver = spawnUntil(
     [
       join(root, "packages/apiserver/dist/main.js"),
-      `--etcd-servers=${etcd.endpoints.join(",")}`,
-      "--bind-address=127.0.0.1",
-      `--secure-port=${port}`,
-      `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-      `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-      `--client-ca-file=${join(certs, "ca.crt")}`,
+      ...apiserverFlags(etcd.endpoints, port, certs),
       `--service-account-signing-key-file=${join(certs, "sa.key")}`,
       `--kubelet-client-certificate=${join(certs, "apiserver-kubelet-client.crt")}`,
       `--kubelet-client-key=${join(certs, "apiserver-kubelet-client.key")}`,
@@ -162,9 +157,9 @@ async function measure(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const podsApi = client.resource<Pod>(findResource("", "v1", "pods")!).namespace("bench");
+  const podsApi = client.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("bench");
   await client
-    .resource(findResource("", "v1", "namespaces")!)
+    .resource(resourceInfo("", "v1", "namespaces"))
     .create({ metadata: { name: "bench" } });
 
   const nodeNames = Array.from(
@@ -174,7 +169,7 @@ async function measure(
   const t0 = performance.now();
   await pool(nodeNames, 50, async (name) => {
     const allocatable = { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "500Gi" };
-    await client.resource(findResource("", "v1", "nodes")!).create({
+    await client.resource(resourceInfo("", "v1", "nodes")).create({
       metadata: { name, labels: { "kubernetes.io/hostname": name, "skiff.dev/simulated": "true" } },
       status: { capacity: allocatable, allocatable },
     } as KubeObject);
@@ -188,7 +183,7 @@ async function measure(
   let allBound: () => void = () => {};
   const done = new Promise<void>((r) => (allBound = r));
   const factory = new SharedInformerFactory(client, { namespace: "bench", logger: silentLogger });
-  const informer = factory.forResource<Pod>(findResource("", "v1", "pods")!);
+  const informer = factory.forResource<Pod>(resourceInfo("", "v1", "pods"));
   const seen = (p: Pod) => {
     const name = p.metadata.name!;
     if (p.spec.nodeName && !bound.has(name)) {
@@ -283,7 +278,7 @@ async function measure(
   // The Events written by the time every pod was bound (the rest queued or dropped).
   const scheduledEvents = (
     await client
-      .resource<KubeObject & { reason?: string }>(findResource("", "v1", "events")!)
+      .resource<KubeObject & { reason?: string }>(resourceInfo("", "v1", "events"))
       .namespace("bench")
       .list()
   ).items.filter((e) => e.reason === "Scheduled").length;

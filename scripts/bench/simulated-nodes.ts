@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { findResource } from "@skiff/api";
+import { resourceInfo, type PodSpec, type PodStatus } from "@skiff/api";
 import {
   RestClient,
   SharedInformerFactory,
@@ -22,8 +22,8 @@ import {
   type KubeObject,
 } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
-import { startKubelet, type RunningKubelet } from "../../packages/kubelet/src/index.js";
-import { cpuSeconds, pct, pool } from "./lib.js";
+import { startKubelet, type RunningKubelet } from "@skiff/kubelet";
+import { cpuSeconds, pct, pool, apiserverFlags } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -33,8 +33,8 @@ const podsPerNode = Number(arg("pods-per-node", "10"));
 if (kubeletCount > 250) throw new Error("--kubelets: at most 250 (one 10.244.N.0/24 each)");
 
 interface Pod extends KubeObject {
-  spec: { nodeName?: string };
-  status?: { phase?: string };
+  spec: PodSpec;
+  status?: PodStatus;
 }
 
 const etcd = await startEtcd();
@@ -48,12 +48,7 @@ const apiserver = spawn(
   [
     "--max-semi-space-size=16", // as scripts/cluster.sh runs it
     join(root, "packages/apiserver/dist/main.js"),
-    `--etcd-servers=${etcd.endpoints.join(",")}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--tls-cert-file=${join(certs, "apiserver.crt")}`,
-    `--tls-private-key-file=${join(certs, "apiserver.key")}`,
-    `--client-ca-file=${join(certs, "ca.crt")}`,
+    ...apiserverFlags(etcd.endpoints, port, certs),
   ],
   { stdio: "ignore" },
 );
@@ -70,8 +65,8 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const nodes = client.resource(findResource("", "v1", "nodes")!);
-  const podsApi = client.resource<Pod>(findResource("", "v1", "pods")!).namespace("default");
+  const nodes = client.resource(resourceInfo("", "v1", "nodes"));
+  const podsApi = client.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("default");
   const rssBefore = process.memoryUsage().rss;
 
   // The kubelets, 10 starting at a time.
@@ -108,7 +103,7 @@ try {
   let allRunning: () => void = () => {};
   const done = new Promise<void>((r) => (allRunning = r));
   const factory = new SharedInformerFactory(client, { namespace: "default", logger: silentLogger });
-  const informer = factory.forResource<Pod>(findResource("", "v1", "pods")!);
+  const informer = factory.forResource<Pod>(resourceInfo("", "v1", "pods"));
   const seen = (p: Pod) => {
     const name = p.metadata.name!;
     if (p.status?.phase === "Running" && !running.has(name)) {

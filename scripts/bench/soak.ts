@@ -12,7 +12,7 @@
 // waits (up to 5 min) until every Deployment has its replicas available, the namespace holds
 // exactly those pods, and each Service's Endpoints list exactly its Deployment's ready pods.
 import { loadavg } from "node:os";
-import { findResource } from "@skiff/api";
+import { resourceInfo, type Endpoints as ApiEndpoints, type PodStatus } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
   LocalCluster,
@@ -36,12 +36,9 @@ const cluster = new LocalCluster({
   keepLogs: arg("keep-logs", "") || undefined,
 });
 
-interface Endpoints extends KubeObject {
-  subsets?: { addresses?: { ip: string }[] }[];
-}
+type Endpoints = KubeObject & Omit<ApiEndpoints, "metadata">;
 interface Pod extends KubeObject {
-  metadata: KubeObject["metadata"] & { labels?: Record<string, string> };
-  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+  status?: PodStatus;
 }
 
 const names = Array.from({ length: deployments }, (_, i) => `churn-${i}`);
@@ -58,11 +55,11 @@ async function watchCount(): Promise<number> {
 async function main(): Promise<string> {
   cluster.up();
   const c = cluster.client;
-  await c.resource(findResource("", "v1", "namespaces")!).create({ metadata: { name: "soak" } });
-  const deps = c.resource<Deployment>(findResource("apps", "v1", "deployments")!).namespace("soak");
-  const pods = c.resource<Pod>(findResource("", "v1", "pods")!).namespace("soak");
-  const svcs = c.resource(findResource("", "v1", "services")!).namespace("soak");
-  const eps = c.resource<Endpoints>(findResource("", "v1", "endpoints")!).namespace("soak");
+  await c.resource(resourceInfo("", "v1", "namespaces")).create({ metadata: { name: "soak" } });
+  const deps = c.resource<Deployment>(resourceInfo("apps", "v1", "deployments")).namespace("soak");
+  const pods = c.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("soak");
+  const svcs = c.resource(resourceInfo("", "v1", "services")).namespace("soak");
+  const eps = c.resource<Endpoints>(resourceInfo("", "v1", "endpoints")).namespace("soak");
   await cluster.startKubelets();
   for (const name of names) await deps.create(benchDeployment(name, "soak", 2));
 

@@ -2,15 +2,14 @@
 // documents (openapi.ts), merged into one document and re-expressed in v2's shape, for the
 // clients that still read /openapi/v2 (kubectl 1.27 and 1.28 compute apply patches from it).
 import { openapiV3Document, openapiV3Root } from "./openapi.js";
+import { isObject } from "./schema.js";
 
 type Json = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Rewrites v3 `$ref`s to v2's `#/definitions/`, and v3-only keywords to v2 equivalents. */
 function schemaV2(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(schemaV2);
-  if (!isObj(schema)) return schema;
+  if (!isObject(schema)) return schema;
   const out: Json = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k === "$ref" && typeof v === "string")
@@ -19,7 +18,7 @@ function schemaV2(schema: unknown): unknown {
       // v2 has no anyOf: a value of several scalar types is left untyped, as Kubernetes
       // does for int-or-string (which it marks with format: int-or-string).
       continue;
-    } else if (k === "properties" && isObj(v))
+    } else if (k === "properties" && isObject(v))
       out.properties = Object.fromEntries(Object.entries(v).map(([n, s]) => [n, schemaV2(s)]));
     else out[k] = schemaV2(v);
   }
@@ -27,23 +26,23 @@ function schemaV2(schema: unknown): unknown {
 }
 
 function parameterV2(p: unknown): unknown {
-  if (!isObj(p)) return p;
+  if (!isObject(p)) return p;
   const { schema, ...rest } = p;
-  return { ...rest, ...(isObj(schema) ? schema : {}) };
+  return { ...rest, ...(isObject(schema) ? schema : {}) };
 }
 
 function operationV2(op: Json): Json {
   const { requestBody, responses, parameters, ...rest } = op;
   const out: Json = { ...rest };
   const params: unknown[] = Array.isArray(parameters) ? parameters.map(parameterV2) : [];
-  if (isObj(requestBody) && isObj(requestBody.content)) {
+  if (isObject(requestBody) && isObject(requestBody.content)) {
     const types = Object.keys(requestBody.content);
     const first = requestBody.content[types[0]!];
     params.unshift({
       name: "body",
       in: "body",
       required: true,
-      schema: schemaV2(isObj(first) ? first.schema : {}),
+      schema: schemaV2(isObject(first) ? first.schema : {}),
     });
     if (!types.includes("*/*")) out.consumes = types;
     else out.consumes = ["*/*"];
@@ -51,14 +50,14 @@ function operationV2(op: Json): Json {
   if (params.length) out.parameters = params;
   const produces = new Set<string>();
   const codes: Json = {};
-  for (const [code, r] of Object.entries(isObj(responses) ? responses : {})) {
-    if (!isObj(r)) continue;
-    const content = isObj(r.content) ? r.content : {};
+  for (const [code, r] of Object.entries(isObject(responses) ? responses : {})) {
+    if (!isObject(r)) continue;
+    const content = isObject(r.content) ? r.content : {};
     const first = Object.values(content)[0];
     for (const t of Object.keys(content)) produces.add(t);
     codes[code] = {
       description: r.description ?? "",
-      ...(isObj(first) && first.schema ? { schema: schemaV2(first.schema) } : {}),
+      ...(isObject(first) && first.schema ? { schema: schemaV2(first.schema) } : {}),
     };
   }
   out.produces = produces.size ? [...produces] : ["application/json"];
@@ -80,7 +79,7 @@ export function openapiV2Document(): Json {
       const v2: Json = {};
       for (const [method, op] of Object.entries(item as Json)) {
         if (method === "parameters" && Array.isArray(op)) v2.parameters = op.map(parameterV2);
-        else if (isObj(op)) v2[method] = operationV2(op);
+        else if (isObject(op)) v2[method] = operationV2(op);
       }
       paths[path] = v2;
     }

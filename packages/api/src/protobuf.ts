@@ -5,9 +5,10 @@
 // past decoding sees the same plain objects JSON requests produce. Wire work is protobufjs'.
 import protobuf from "protobufjs";
 import { protobufMessages, type ProtoField } from "./protobuf-fields.js";
+import { isObject } from "./schema.js";
+import { rfc3339 } from "./time.js";
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A body that is not valid Kubernetes protobuf; the message says why, for a 400. */
 export class ProtobufError extends Error {}
@@ -119,7 +120,7 @@ function toProtoValue(type: string, v: unknown, path: string): unknown {
   if (type === FIELDS_V1) return { Raw: Buffer.from(JSON.stringify(v)) };
   if (type === DURATION) return { duration: parseGoDuration(String(v)) };
   if (SCALAR.has(type)) return v;
-  if (!isObj(v)) throw new ProtobufError(`${path}: expected an object`);
+  if (!isObject(v)) throw new ProtobufError(`${path}: expected an object`);
   return toProtoObject(type, v, path);
 }
 
@@ -139,7 +140,7 @@ function toProtoObject(message: string, obj: Json, path = ""): Json {
       if (!Array.isArray(v)) throw new ProtobufError(`${at}: expected a list`);
       out[json] = v.map((x, i) => toProtoValue(type, x, `${at}[${i}]`));
     } else if (mode === "map") {
-      if (!isObj(v)) throw new ProtobufError(`${at}: expected a map`);
+      if (!isObject(v)) throw new ProtobufError(`${at}: expected a map`);
       out[json] = Object.fromEntries(
         Object.entries(v).map(([k, x]) => [k, toProtoValue(type, x, `${at}[${k}]`)]),
       );
@@ -162,10 +163,10 @@ function fromProtoValue(type: string, v: unknown): unknown {
     const seconds = p.seconds ?? 0;
     const nanos = p.nanos ?? 0;
     if ((seconds === 0 && nanos === 0) || seconds === GO_ZERO_TIME) return null;
-    const iso = new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "");
+    const time = rfc3339(seconds * 1000);
     if (type === `${META}.MicroTime`)
-      return `${iso}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z`;
-    return `${iso}Z`;
+      return `${time.slice(0, -1)}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z`;
+    return time;
   }
   if (type === QUANTITY) return (v as { string?: string }).string ?? "0";
   if (type === INT_OR_STRING) {

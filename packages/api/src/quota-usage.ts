@@ -3,10 +3,10 @@
 // sum over a namespace). Values are in base units (cores, bytes, counts).
 import { formatQuantity, parseQuantity } from "./quantity.js";
 import type { ResourceInfo } from "./resources.js";
+import { isObject } from "./schema.js";
 
 type Obj = Record<string, unknown>;
-const rec = (v: unknown): Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
+const rec = (v: unknown): Obj => (isObject(v) ? v : {});
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(rec) : []);
 
 /** The resources whose quantities are bytes (printed with binary suffixes). */

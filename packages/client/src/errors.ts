@@ -6,34 +6,9 @@
 // `code` is the HTTP code and whose `status` is the Status body (synthesized if need be).
 // `retryable` says whether sending the same request again later may succeed.
 
-/** One field-level cause of an Invalid (422) error. */
-export interface StatusCause {
-  /** The cause's kind, e.g. FieldValueInvalid (Go's StatusCause.Type; JSON `reason`). */
-  reason?: string;
-  message?: string;
-  field?: string;
-}
+import { isObject, type Status, type StatusCause } from "@skiff/api";
 
-export interface StatusDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-  uid?: string;
-  causes?: StatusCause[];
-  retryAfterSeconds?: number;
-}
-
-/** The meta/v1 Status object the apiserver answers errors with. */
-export interface Status {
-  kind: "Status";
-  apiVersion: "v1";
-  metadata?: Record<string, unknown>;
-  status?: "Success" | "Failure";
-  message?: string;
-  reason?: string;
-  details?: StatusDetails;
-  code?: number;
-}
+export type { Status, StatusCause, StatusDetails } from "@skiff/api";
 
 /**
  * The Status reasons the client knows, with the HTTP code Kubernetes pairs with each and
@@ -128,13 +103,9 @@ export class ConnectionError extends Error {
   }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** Whether a decoded JSON value is a Status object. */
 export function isStatus(v: unknown): v is Status {
-  return isRecord(v) && v.kind === "Status";
+  return isObject(v) && v.kind === "Status";
 }
 
 /**

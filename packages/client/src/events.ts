@@ -25,7 +25,7 @@
 // give the recorder a RestClient of its own, as kube-scheduler gives its broadcaster a
 // clientset of its own.
 import { randomBytes } from "node:crypto";
-import { findResource } from "@skiff/api";
+import { resourceInfo, rfc3339, type Event, type ObjectReference } from "@skiff/api";
 import { isNotFound } from "./errors.js";
 import { defaultLogger, type Logger } from "./log.js";
 import { TokenBucket } from "./ratelimit.js";
@@ -34,28 +34,8 @@ import type { KubeObject } from "./types.js";
 
 export type EventType = "Normal" | "Warning";
 
-export interface ObjectReference {
-  apiVersion?: string;
-  kind?: string;
-  namespace?: string;
-  name?: string;
-  uid?: string;
-  resourceVersion?: string;
-  fieldPath?: string;
-}
-
-export interface CoreEvent extends KubeObject {
-  involvedObject: ObjectReference;
-  reason: string;
-  message: string;
-  type: EventType;
-  source: { component: string; host?: string };
-  firstTimestamp: string;
-  lastTimestamp: string;
-  count: number;
-  reportingComponent: string;
-  reportingInstance: string;
-}
+/** A v1 Event: @skiff/api's kind with the client's metadata. */
+export type CoreEvent = KubeObject & Omit<Event, "metadata">;
 
 export interface EventRecorderOptions {
   /** Who reports: "default-scheduler", "kubelet", "replicaset-controller". */
@@ -109,11 +89,6 @@ interface Similar {
 
 const combinedPrefix = "(combined from similar events): ";
 
-/** RFC 3339 to the second, as metav1.Time. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** A Map that forgets its least recently used key beyond `max`. */
 class Lru<V> {
   private readonly map = new Map<string, V>();
@@ -161,9 +136,7 @@ export class EventRecorder {
     client: RestClient,
     private readonly opts: EventRecorderOptions,
   ) {
-    const info = findResource("", "v1", "events");
-    if (!info) throw new Error("@skiff/api does not know v1 events");
-    this.events = client.resource<CoreEvent>(info);
+    this.events = client.resource<CoreEvent>(resourceInfo("", "v1", "events"));
     this.log = opts.logger ?? defaultLogger;
     this.now = opts.now ?? Date.now;
     this.windowMs = opts.aggregationWindowMs ?? 10 * 60_000;

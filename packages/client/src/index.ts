@@ -1,11 +1,11 @@
 // @skiff/client: the client-go of Skiff — REST client, watch, informers and listers,
 // work queue, leader election, event recorder and kubeconfig loading.
 //
-//   import { findResource } from "@skiff/api";
+//   import { resourceInfo } from "@skiff/api";
 //   import { RestClient, loadClientConfig, SharedInformerFactory, WorkQueue } from "@skiff/client";
 //
 //   const client = new RestClient(loadClientConfig({ kubeconfig: argv.kubeconfig }));
-//   const pods = findResource("", "v1", "pods")!;
+//   const pods = resourceInfo("", "v1", "pods");
 //   await client.resource(pods).namespace("default").get("web-0");   // throws ApiError (isNotFound)
 //
 //   const factory = new SharedInformerFactory(client, { resyncPeriodMs: 30_000 });

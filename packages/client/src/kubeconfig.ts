@@ -16,7 +16,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, resolve, delimiter } from "node:path";
 import { parse } from "yaml";
-import { isRecord } from "./types.js";
+import { isObject } from "@skiff/api";
 
 /** What the REST client needs to reach and authenticate to one apiserver. */
 export interface ClientConfig {
@@ -102,7 +102,7 @@ function readYaml(file: string): Record<string, unknown> {
     throw new KubeconfigError(`kubeconfig ${file} is not valid YAML: ${first}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (!isRecord(doc)) throw new KubeconfigError(`kubeconfig ${file} is not a YAML mapping`);
+  if (!isObject(doc)) throw new KubeconfigError(`kubeconfig ${file} is not a YAML mapping`);
   return doc;
 }
 
@@ -116,11 +116,11 @@ function mergeList(
   if (list === undefined || list === null) return;
   if (!Array.isArray(list)) throw new KubeconfigError(`kubeconfig ${file}: ${key} must be a list`);
   for (const entry of list) {
-    if (!isRecord(entry) || typeof entry.name !== "string") {
+    if (!isObject(entry) || typeof entry.name !== "string") {
       throw new KubeconfigError(`kubeconfig ${file}: every entry of ${key} needs a name`);
     }
     const body = entry[field] ?? {};
-    if (!isRecord(body))
+    if (!isObject(body))
       throw new KubeconfigError(`kubeconfig ${file}: ${field} "${entry.name}" must be a mapping`);
     if (!into.has(entry.name)) into.set(entry.name, { name: entry.name, file, body });
   }

@@ -15,20 +15,13 @@
 //   leaders must write with compare-and-swap and keep syncs idempotent.
 // - `stop()` ends the election; with releaseOnCancel a leader first clears the holder so
 //   another candidate can take over at once instead of after leaseDurationSeconds.
-import { findResource } from "@skiff/api";
+import { resourceInfo, rfc3339Micro, type LeaseSpec } from "@skiff/api";
 import { isAlreadyExists, isConflict, isNotFound } from "./errors.js";
 import { defaultLogger, type Logger } from "./log.js";
 import type { RestClient, ResourceClient } from "./rest.js";
 import type { KubeObject } from "./types.js";
 
-export interface LeaseSpec {
-  holderIdentity?: string | null;
-  leaseDurationSeconds?: number | null;
-  acquireTime?: string | null;
-  renewTime?: string | null;
-  leaseTransitions?: number | null;
-}
-
+/** A coordination.k8s.io/v1 Lease: @skiff/api's kind with the client's metadata. */
 export interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }
@@ -55,11 +48,6 @@ export interface LeaderElectionConfig {
   releaseOnCancel?: boolean;
   callbacks: LeaderCallbacks;
   logger?: Logger;
-}
-
-/** RFC 3339 with microseconds, as metav1.MicroTime: 2024-01-01T00:00:00.000000Z. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 const jitterFactor = 1.2;
@@ -90,8 +78,7 @@ export class LeaderElector {
       throw new Error(`the renew deadline must be greater than ${jitterFactor} x the retry period`);
     }
     if (!config.identity) throw new Error("leader election needs an identity");
-    const leaseInfo = findResource("coordination.k8s.io", "v1", "leases");
-    if (!leaseInfo) throw new Error("@skiff/api does not know coordination.k8s.io/v1 leases");
+    const leaseInfo = resourceInfo("coordination.k8s.io", "v1", "leases");
     this.leases = config.client.resource<Lease>(leaseInfo).namespace(config.namespace);
     this.log = config.logger ?? defaultLogger;
   }
@@ -214,7 +201,7 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { identity, name, namespace } = this.config;
     const now = Date.now();
-    const stamp = microTime(now);
+    const stamp = rfc3339Micro(now);
     let lease: Lease;
     try {
       lease = await this.leases.get(name);
@@ -274,7 +261,7 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const lease = this.observedLease;
     if (!lease || lease.spec?.holderIdentity !== this.config.identity) return;
-    const stamp = microTime(Date.now());
+    const stamp = rfc3339Micro(Date.now());
     try {
       await this.leases.update({
         ...lease,

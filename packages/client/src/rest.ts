@@ -14,11 +14,11 @@
 import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage } from "node:http";
-import { apiVersionOf, type ResourceInfo } from "@skiff/api";
+import { apiVersionOf, isObject, type ResourceInfo, type Scale as ApiScale } from "@skiff/api";
 import { ApiError, ConnectionError, apiErrorFromResponse } from "./errors.js";
 import type { ClientConfig } from "./kubeconfig.js";
 import { TokenBucket } from "./ratelimit.js";
-import { isKubeObject, isRecord, type KubeList, type KubeObject } from "./types.js";
+import { isKubeObject, type KubeList, type KubeObject } from "./types.js";
 import { Watch } from "./watch.js";
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -224,10 +224,9 @@ export interface DeleteOptions {
   dryRun?: boolean;
 }
 
-export interface Scale extends KubeObject {
-  spec: { replicas?: number };
-  status?: { replicas: number; selector?: string };
-}
+/** An autoscaling/v1 Scale: @skiff/api's kind with the client's metadata; the apiserver always sets spec. */
+export type Scale = KubeObject &
+  Omit<ApiScale, "metadata" | "spec"> & { spec: NonNullable<ApiScale["spec"]> };
 
 export interface LogOptions {
   container?: string;
@@ -290,7 +289,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
 
   async list(opts: ListOptions = {}): Promise<KubeList<T>> {
     const v = await this.rest.request("GET", this.path(), { query: { ...opts } });
-    if (!isRecord(v) || !isRecord(v.metadata) || !(Array.isArray(v.items) || v.items === null)) {
+    if (!isObject(v) || !isObject(v.metadata) || !(Array.isArray(v.items) || v.items === null)) {
       throw new Error(
         `list ${this.info.resource}: the server's answer is not a ${this.info.listKind}`,
       );

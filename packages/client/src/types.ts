@@ -1,29 +1,8 @@
-// The minimal object shapes the client needs; @skiff/api will export the full kinds.
+// The object shapes every client call works with: any Kubernetes object (KubeObject) and a
+// list of them, on @skiff/api's meta/v1 ObjectMeta and ListMeta.
+import { isObject, type KubeList as ApiKubeList, type ListMeta, type ObjectMeta } from "@skiff/api";
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-}
+export type { ListMeta, ObjectMeta, OwnerReference } from "@skiff/api";
 
 /** Any Kubernetes object. Kinds with a spec or status extend this. */
 export interface KubeObject {
@@ -32,26 +11,17 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
-export interface ListMeta {
-  resourceVersion?: string;
-  continue?: string;
-  remainingItemCount?: number;
-}
-
-export interface KubeList<T extends KubeObject = KubeObject> {
-  apiVersion?: string;
-  kind?: string;
+/** A list the apiserver answered: unlike @skiff/api's KubeList, its metadata is always set. */
+export interface KubeList<T extends KubeObject = KubeObject> extends ApiKubeList<T> {
   metadata: ListMeta;
-  items: T[];
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+/** @skiff/api's isObject, under the name the client's importers use. */
+export const isRecord = isObject;
 
 /** Whether a decoded JSON value looks like an object: it has a metadata object. */
 export function isKubeObject(v: unknown): v is KubeObject {
-  return isRecord(v) && isRecord(v.metadata);
+  return isObject(v) && isObject(v.metadata);
 }
 
 /** The cache key client-go uses: `namespace/name`, or `name` for cluster-scoped objects. */

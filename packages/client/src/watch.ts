@@ -9,7 +9,8 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { isStatus, type Status } from "./errors.js";
-import { isKubeObject, isRecord, type KubeObject } from "./types.js";
+import { isObject } from "@skiff/api";
+import { isKubeObject, type KubeObject } from "./types.js";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 
@@ -50,7 +51,7 @@ const types = new Set<string>(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERRO
 
 /** Checks a decoded line is a watch event and types it. */
 export function toWatchEvent<T extends KubeObject>(v: unknown): WatchEvent<T> {
-  if (!isRecord(v) || typeof v.type !== "string" || !types.has(v.type)) {
+  if (!isObject(v) || typeof v.type !== "string" || !types.has(v.type)) {
     throw new Error(
       `watch stream sent something that is not a watch event: ${JSON.stringify(v).slice(0, 120)}`,
     );

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import {
   RestClient,
   loadKubeconfig,
@@ -31,7 +31,7 @@ after(async () => {
   await api?.stop();
 });
 
-const configmaps = findResource("", "v1", "configmaps")!;
+const configmaps = resourceInfo("", "v1", "configmaps");
 const cm = (
   name: string,
   data: Record<string, string> = { a: "1" },
@@ -95,7 +95,7 @@ test("an invalid object is refused with 422 Invalid naming the field", async () 
 test("lists page with limit and continue, and filter by label selector", async () => {
   const cms = client.resource<ConfigMap>(configmaps).namespace("paging");
   await client
-    .resource(findResource("", "v1", "namespaces")!)
+    .resource(resourceInfo("", "v1", "namespaces"))
     .create({ metadata: { name: "paging" } });
   for (let i = 0; i < 7; i++)
     await cms.create(cm(`p-${i}`, { i: String(i) }, { even: String(i % 2 === 0) }));
@@ -163,7 +163,7 @@ test("a watch from a resourceVersion older than the server keeps fails with 410 
 });
 
 test("cluster-scoped resources are read and written without a namespace", async () => {
-  const nodes = client.resource(findResource("", "v1", "nodes")!);
+  const nodes = client.resource(resourceInfo("", "v1", "nodes"));
   await nodes.create({ metadata: { name: "client-node-1" } });
   assert.equal((await nodes.get("client-node-1")).metadata.name, "client-node-1");
   assert.ok((await nodes.list()).items.some((n) => n.metadata.name === "client-node-1"));
@@ -171,7 +171,7 @@ test("cluster-scoped resources are read and written without a namespace", async 
 
 test("the scale subresource reads and sets a Deployment's replicas", async () => {
   const deployments = client
-    .resource(findResource("apps", "v1", "deployments")!)
+    .resource(resourceInfo("apps", "v1", "deployments"))
     .namespace("default");
   await deployments.create({
     metadata: { name: "client-scale" },
@@ -192,7 +192,7 @@ test("the scale subresource reads and sets a Deployment's replicas", async () =>
 
 test("bind assigns a pending pod to a node through pods/binding", async () => {
   const pods = client
-    .resource<KubeObject & { spec: { nodeName?: string } }>(findResource("", "v1", "pods")!)
+    .resource<KubeObject & { spec: { nodeName?: string } }>(resourceInfo("", "v1", "pods"))
     .namespace("default");
   await pods.create({
     metadata: { name: "client-bind" },

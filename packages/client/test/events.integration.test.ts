@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import {
   RestClient,
   EventRecorder,
@@ -25,7 +25,7 @@ after(async () => {
 });
 
 const events = () =>
-  client.resource<CoreEvent>(findResource("", "v1", "events")!).namespace("default");
+  client.resource<CoreEvent>(resourceInfo("", "v1", "events")).namespace("default");
 
 async function eventsAbout(name: string): Promise<CoreEvent[]> {
   const list = await events().list();
@@ -34,7 +34,7 @@ async function eventsAbout(name: string): Promise<CoreEvent[]> {
 
 test("repeats of the same event are aggregated into one Event with count and lastTimestamp", async () => {
   const pod = (await client
-    .resource(findResource("", "v1", "configmaps")!)
+    .resource(resourceInfo("", "v1", "configmaps"))
     .namespace("default")
     .create({ metadata: { name: "ev-target" } })) as KubeObject;
   let now = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -142,7 +142,7 @@ test("events about one object and reason with many messages are combined into on
   const got = await eventsAbout("ev-similar");
   // Nine messages are their own Events; from the tenth on they are one, counted.
   assert.equal(got.length, 10);
-  const combined = got.filter((e) => e.message.startsWith("(combined from similar events): "));
+  const combined = got.filter((e) => e.message?.startsWith("(combined from similar events): "));
   assert.equal(combined.length, 1);
   assert.equal(combined[0]!.count, 5);
   assert.equal(combined[0]!.message, "(combined from similar events): volume v14 is not ready");
@@ -177,7 +177,7 @@ test("a key that writes too often is still counted but written only at the spam 
 
 test("a flood of events neither blocks the caller nor queues more than 1000 writes", async () => {
   await client
-    .resource(findResource("", "v1", "namespaces")!)
+    .resource(resourceInfo("", "v1", "namespaces"))
     .create({ metadata: { name: "ev-flood" } });
   const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
   const flood = 50_000;
@@ -196,7 +196,7 @@ test("a flood of events neither blocks the caller nor queues more than 1000 writ
   assert.ok(dropped >= flood - 1004, `dropped ${dropped}`); // 1000 queued, 4 in flight
   await rec.flush();
   const written = await client
-    .resource<CoreEvent>(findResource("", "v1", "events")!)
+    .resource<CoreEvent>(resourceInfo("", "v1", "events"))
     .namespace("ev-flood")
     .list();
   assert.equal(written.items.length, flood - dropped);

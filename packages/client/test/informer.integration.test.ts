@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import {
   RestClient,
   SharedInformer,
@@ -29,8 +29,8 @@ after(async () => {
   await api?.stop();
 });
 
-const configmaps = findResource("", "v1", "configmaps")!;
-const namespaces = findResource("", "v1", "namespaces")!;
+const configmaps = resourceInfo("", "v1", "configmaps");
+const namespaces = resourceInfo("", "v1", "namespaces");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fast = { initialBackoffMs: 100, maxBackoffMs: 500 };
 

@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { RestClient, isNotFound, isConflict, ApiError, ConnectionError } from "@skiff/client";
 
 interface Seen {
@@ -41,9 +41,9 @@ after(() => {
   server.close();
 });
 
-const pods = findResource("", "v1", "pods")!;
-const deployments = findResource("apps", "v1", "deployments")!;
-const nodes = findResource("", "v1", "nodes")!;
+const pods = resourceInfo("", "v1", "pods");
+const deployments = resourceInfo("apps", "v1", "deployments");
+const nodes = resourceInfo("", "v1", "nodes");
 const obj = (name: string) =>
   JSON.stringify({ kind: "X", metadata: { name, resourceVersion: "7" } });
 

@@ -5,8 +5,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isIP } from "node:net";
-import { findResource } from "@skiff/api";
-import type { ResourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { RestClient, SharedInformer, loadClientConfig, silentLogger } from "@skiff/client";
 import type { IndexFunc, KubeObject, Logger } from "@skiff/client";
 import { ClusterZone, endpointSliceIndexers, podIndexers, serviceIndexers } from "./records.js";
@@ -34,12 +33,6 @@ export interface DnsServerOptions {
   /** --resolv-conf: where the upstream nameservers for other names are (default /etc/resolv.conf). */
   resolvConf?: string;
   log?: Logger;
-}
-
-function resource(group: string, version: string, name: string): ResourceInfo {
-  const info = findResource(group, version, name);
-  if (!info) throw new Error(`unknown resource ${group}/${version}/${name}`);
-  return info;
 }
 
 export class DnsServer {
@@ -71,7 +64,7 @@ export class DnsServer {
       slim: (o: T) => T,
       indexers: Record<string, IndexFunc<T>>,
     ): SharedInformer<T> => {
-      const lw = slimmed(this.client.resource<T>(resource(group, "v1", name)), slim);
+      const lw = slimmed(this.client.resource<T>(resourceInfo(group, "v1", name)), slim);
       const i = new SharedInformer<T>(lw, { name, logger: this.log, indexers });
       // Any change may change an answer: the response cache starts over.
       i.addEventHandler({ add: this.changed, update: this.changed, delete: this.changed });

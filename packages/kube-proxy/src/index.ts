@@ -30,4 +30,5 @@ export * from "./ipvs/detect.js";
 export * from "./ipvs/client.js";
 export * from "./ipvs/desired.js";
 export * from "./ipvs/proxier.js";
+export { boundAddresses } from "./ipvs/device.js";
 export * from "./proxy.js";

@@ -1,7 +1,7 @@
 // The skiff-net agent: waits for its Node to have a podCIDR, publishes its backend, address and
 // VTEP MAC on it, then converges the kernel (routes, neighbours, FDB, VXLAN device, iptables)
 // to what the Nodes call for — on every Node event and every resync period.
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import { RestClient, SharedInformerFactory, loadClientConfig, silentLogger } from "@skiff/client";
 import type { Logger, SharedInformer } from "@skiff/client";
 import { Kernel } from "./kernel.js";
@@ -93,8 +93,7 @@ export class NetAgent {
     this.client =
       this.options.client ??
       new RestClient(loadClientConfig({ kubeconfig: this.options.kubeconfig }));
-    const nodes = findResource("", "v1", "nodes");
-    if (!nodes) throw new Error("the API has no nodes resource");
+    const nodes = resourceInfo("", "v1", "nodes");
     this.factory = new SharedInformerFactory(this.client, { logger: this.log });
     this.nodes = this.factory.forResource<Node>(nodes);
     this.nodes.addEventHandler({
@@ -173,7 +172,7 @@ export class NetAgent {
     const mac = this.backend === "vxlan" ? (await kernel.vxlanLink(dev))?.mac : undefined;
     const patch = annotationPatch(own, ownAnnotations(this.backend, ip, mac));
     if (patch) {
-      const nodes = findResource("", "v1", "nodes")!;
+      const nodes = resourceInfo("", "v1", "nodes");
       await this.client!.resource<Node>(nodes).patch(name, patch, "merge");
     }
     const result = {

@@ -2,7 +2,7 @@
 // NetworkPolicies, and after every change (and every resync) plans this node's rules
 // (policy.ts) and writes what differs (netpol-iptables.ts). Syncs never overlap: a change
 // during one runs one more after it.
-import { findResource } from "@skiff/api";
+import { resourceInfo } from "@skiff/api";
 import type { Namespace, NetworkPolicy, Pod } from "@skiff/api";
 import type { KubeObject, Logger, SharedInformer, SharedInformerFactory } from "@skiff/client";
 import { planPolicies } from "./policy.js";
@@ -41,11 +41,7 @@ export class PolicyEnforcer {
       log,
       "network policy sync failed",
     );
-    const resource = (group: string, plural: string) => {
-      const info = findResource(group, "v1", plural);
-      if (!info) throw new Error(`the API has no ${plural} resource`);
-      return info;
-    };
+    const resource = (group: string, plural: string) => resourceInfo(group, "v1", plural);
     this.pods = factory.forResource<Obj<Pod>>(resource("", "pods"));
     this.namespaces = factory.forResource<Obj<Namespace>>(resource("", "namespaces"));
     this.policies = factory.forResource<Obj<NetworkPolicy>>(

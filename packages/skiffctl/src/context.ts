@@ -1,15 +1,10 @@
 // What every command receives: its streams, the parsed flags, and (lazily) a REST client,
-// discovery and the namespace, plus the one-line errors kubectl prints.
+// discovery and the namespace, plus flag readers.
 import type { Readable } from "node:stream";
-import {
-  ApiError,
-  ConnectionError,
-  KubeconfigError,
-  RestClient,
-  loadClientConfig,
-} from "@skiff/client";
+import { RestClient, loadClientConfig } from "@skiff/client";
 import type { ClientConfig } from "@skiff/client";
 import { Discovery } from "./discovery.js";
+import { CommandError } from "./errors.js";
 
 /** The streams and environment a run uses; a test passes its own. */
 export interface IO {
@@ -23,16 +18,6 @@ export interface IO {
 
 /** The flags after yargs: a loose record, read through the helpers below. */
 export type Args = Record<string, unknown>;
-
-/** A failure to report as one line on stderr and exit with `exitCode`. */
-export class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
 
 export class Ctx {
   private client?: RestClient;
@@ -114,22 +99,6 @@ export function durationMs(v: unknown, fallback: number): number {
   const n = Number(m[1]);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"] ?? 1000;
   return n * unit;
-}
-
-/** The one line kubectl prints for an error. */
-export function errorLine(e: unknown): string {
-  if (e instanceof CommandError) return e.message;
-  if (e instanceof ApiError) return `Error from server (${e.reason}): ${e.message}`;
-  if (e instanceof ConnectionError) {
-    const cause = e.cause as NodeJS.ErrnoException | undefined;
-    const where = /(\d+\.\d+\.\d+\.\d+:\d+|\[[^\]]+\]:\d+)/.exec(e.message)?.[1];
-    if (cause?.code === "ECONNREFUSED" && where)
-      return `The connection to the server ${where} was refused - did you specify the right host or port?`;
-    return `error: unable to connect to the server: ${e.message.split("\n")[0]}`;
-  }
-  if (e instanceof KubeconfigError) return `error: ${e.message}`;
-  const msg = e instanceof Error ? e.message : String(e);
-  return `error: ${msg.split("\n")[0]}`;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,7 +1,8 @@
 // Discovery: reads /api, /apis and each group version's resource list, then resolves what a
 // user types (`po`, `deploy`, `deployments.apps`, `Deployment`, `all`) to API resources.
+import { isObject } from "@skiff/api";
 import type { RestClient } from "@skiff/client";
-import { CommandError } from "./context.js";
+import { CommandError } from "./errors.js";
 
 export interface ApiResource {
   group: string;
@@ -14,10 +15,6 @@ export interface ApiResource {
   verbs: string[];
   shortNames: string[];
   categories: string[];
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function stringList(v: unknown): string[] {
@@ -41,14 +38,14 @@ export class Discovery {
       this.rest.request("GET", "/apis"),
     ]);
     const gvs: { group: string; version: string; path: string }[] = [];
-    for (const v of isRecord(core) ? stringList(core.versions) : []) {
+    for (const v of isObject(core) ? stringList(core.versions) : []) {
       gvs.push({ group: "", version: v, path: `/api/${v}` });
     }
-    const groupList = isRecord(groups) && Array.isArray(groups.groups) ? groups.groups : [];
+    const groupList = isObject(groups) && Array.isArray(groups.groups) ? groups.groups : [];
     for (const g of groupList) {
-      if (!isRecord(g) || typeof g.name !== "string") continue;
-      const preferred = isRecord(g.preferredVersion) ? g.preferredVersion.version : undefined;
-      const versions = Array.isArray(g.versions) ? g.versions.filter(isRecord) : [];
+      if (!isObject(g) || typeof g.name !== "string") continue;
+      const preferred = isObject(g.preferredVersion) ? g.preferredVersion.version : undefined;
+      const versions = Array.isArray(g.versions) ? g.versions.filter(isObject) : [];
       const chosen = versions.find((v) => v.version === preferred) ?? versions[0];
       if (chosen && typeof chosen.version === "string") {
         gvs.push({
@@ -62,9 +59,9 @@ export class Discovery {
     const out: ApiResource[] = [];
     lists.forEach((list, i) => {
       const gv = gvs[i]!;
-      const items = isRecord(list) && Array.isArray(list.resources) ? list.resources : [];
+      const items = isObject(list) && Array.isArray(list.resources) ? list.resources : [];
       for (const r of items) {
-        if (!isRecord(r) || typeof r.name !== "string" || r.name.includes("/")) continue;
+        if (!isObject(r) || typeof r.name !== "string" || r.name.includes("/")) continue;
         out.push({
           group: gv.group,
           version: gv.version,

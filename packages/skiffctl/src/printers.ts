@@ -1,12 +1,9 @@
 // Output formats as kubectl prints them: server-side Tables through a Go-tabwriter-like
 // aligner (min width 6, 3 spaces of padding), YAML and JSON with sorted keys, -o name, and
 // a small JSONPath subset.
+import { isObject } from "@skiff/api";
 import { stringify } from "yaml";
-import { CommandError } from "./context.js";
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { CommandError } from "./errors.js";
 
 // ---- tables --------------------------------------------------------------------------------
 
@@ -56,9 +53,9 @@ export interface Table {
 
 /** Checks that a decoded answer is a meta.k8s.io Table. */
 export function asTable(v: unknown): Table | undefined {
-  if (!isRecord(v) || v.kind !== "Table") return undefined;
-  const columns = Array.isArray(v.columnDefinitions) ? v.columnDefinitions.filter(isRecord) : [];
-  const rows = Array.isArray(v.rows) ? v.rows.filter(isRecord) : [];
+  if (!isObject(v) || v.kind !== "Table") return undefined;
+  const columns = Array.isArray(v.columnDefinitions) ? v.columnDefinitions.filter(isObject) : [];
+  const rows = Array.isArray(v.rows) ? v.rows.filter(isObject) : [];
   return {
     columnDefinitions: columns.map((c) => ({
       name: String(c.name ?? ""),
@@ -66,7 +63,7 @@ export function asTable(v: unknown): Table | undefined {
       priority: typeof c.priority === "number" ? c.priority : 0,
     })),
     rows: rows.map((r) => ({ cells: Array.isArray(r.cells) ? r.cells : [], object: r.object })),
-    metadata: isRecord(v.metadata)
+    metadata: isObject(v.metadata)
       ? { resourceVersion: String(v.metadata.resourceVersion ?? "") }
       : {},
   };
@@ -91,7 +88,7 @@ function cellText(v: unknown): string {
 
 /** kubectl's labels.FormatLabels: sorted `k=v` pairs, or <none>. */
 export function formatLabels(labels: unknown): string {
-  if (!isRecord(labels) || Object.keys(labels).length === 0) return "<none>";
+  if (!isObject(labels) || Object.keys(labels).length === 0) return "<none>";
   return Object.keys(labels)
     .sort()
     .map((k) => `${k}=${String(labels[k])}`)
@@ -99,7 +96,7 @@ export function formatLabels(labels: unknown): string {
 }
 
 function rowMeta(row: TableRow): Record<string, unknown> {
-  return isRecord(row.object) && isRecord(row.object.metadata) ? row.object.metadata : {};
+  return isObject(row.object) && isObject(row.object.metadata) ? row.object.metadata : {};
 }
 
 /** The header and rows of a Table as cell text, ready for `alignRows`. */
@@ -136,7 +133,7 @@ export function tableCells(table: Table, opts: TableOptions): string[][] {
 /** A deep copy with every object's keys sorted, as kubectl's unstructured output has them. */
 export function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (!isRecord(v)) return v;
+  if (!isObject(v)) return v;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]);
   return out;
@@ -219,7 +216,7 @@ export function evalPath(expr: string, data: unknown): unknown[] {
     const tok = m[0];
     if (tok === "$" || tok === ".") continue;
     if (tok === "[*]") {
-      values = values.flatMap((v) => (Array.isArray(v) ? v : isRecord(v) ? Object.values(v) : []));
+      values = values.flatMap((v) => (Array.isArray(v) ? v : isObject(v) ? Object.values(v) : []));
     } else if (m[2] !== undefined) {
       const n = Number(m[2]);
       values = values.flatMap((v) => (Array.isArray(v) && v.at(n) !== undefined ? [v.at(n)] : []));
@@ -236,7 +233,7 @@ export function evalPath(expr: string, data: unknown): unknown[] {
     } else {
       const key = (m[1] ?? m[3] ?? m[4])?.replace(/\\\./g, ".");
       if (key === undefined) throw new CommandError(`error: unsupported jsonpath ${expr}`);
-      values = values.flatMap((v) => (isRecord(v) && key in v ? [v[key]] : []));
+      values = values.flatMap((v) => (isObject(v) && key in v ? [v[key]] : []));
     }
   }
   if (pos < e.length) throw new CommandError(`error: unsupported jsonpath ${expr}`);

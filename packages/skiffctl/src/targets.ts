@@ -1,7 +1,9 @@
 // Turns the positional arguments of get/describe/delete/label… into resources and names:
 // `deploy web api`, `deploy,svc`, `all`, or `deploy/web svc/web`.
-import { CommandError, type Ctx } from "./context.js";
+import { type Ctx } from "./context.js";
+import { CommandError } from "./errors.js";
 import { resourcePath, type ApiResource } from "./discovery.js";
+import { placeObject, readManifests } from "./manifests.js";
 
 export interface Target {
   resource: ApiResource;
@@ -97,4 +99,40 @@ export function metaOf(obj: unknown): { name: string; namespace?: string; [k: st
     name: typeof meta.name === "string" ? meta.name : "",
     ...(typeof meta.namespace === "string" ? { namespace: meta.namespace } : {}),
   };
+}
+
+/** One object a command acts on. */
+export interface ObjectRef {
+  resource: ApiResource;
+  namespace: string | undefined;
+  name: string;
+}
+
+/** The objects named by resource arguments, -f, -l or --all. */
+export async function objectsFrom(ctx: Ctx, positional: string[]): Promise<ObjectRef[]> {
+  const out: ObjectRef[] = [];
+  if (Array.isArray(ctx.args.filename) && ctx.args.filename.length > 0) {
+    for (const obj of await readManifests(ctx)) out.push(await placeObject(ctx, obj));
+    return out;
+  }
+  for (const { resource, names } of await resolveTargets(ctx, positional)) {
+    if (names.length > 0) {
+      for (const name of names)
+        out.push({ resource, namespace: namespaceFor(ctx, resource, false), name });
+    } else if (ctx.args.selector !== undefined || ctx.args.all === true) {
+      const { items } = await listObjects(
+        ctx,
+        resource,
+        namespaceFor(ctx, resource, true),
+        selectorQuery(ctx),
+      );
+      for (const item of items) {
+        const m = metaOf(item);
+        out.push({ resource, namespace: m.namespace, name: m.name });
+      }
+    } else {
+      throw new CommandError("error: resource(s) were provided, but no name was specified");
+    }
+  }
+  return out;
 }

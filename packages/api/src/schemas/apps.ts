@@ -15,7 +15,7 @@ import {
   typeMeta,
   withDefault,
 } from "./helpers.js";
-import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import { LabelSelectorSchema, ObjectMetaSchema, kindSchema } from "./meta.js";
 import { PodTemplateSpecSchema } from "./core.js";
 import { PersistentVolumeClaimSchema } from "./storage.js";
 
@@ -71,12 +71,11 @@ export const DeploymentStatusSchema = named(`${APPS}.DeploymentStatus`, {
 });
 export type DeploymentStatus = Static<typeof DeploymentStatusSchema>;
 
-export const DeploymentSchema = named(`${APPS}.Deployment`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(DeploymentSpecSchema),
-  status: opt(withDefault(DeploymentStatusSchema, {})),
-});
+export const DeploymentSchema = kindSchema(
+  `${APPS}.Deployment`,
+  DeploymentSpecSchema,
+  DeploymentStatusSchema,
+);
 export type Deployment = Static<typeof DeploymentSchema>;
 
 export const ReplicaSetConditionSchema = workloadCondition(`${APPS}.ReplicaSetCondition`, false);
@@ -99,12 +98,12 @@ export const ReplicaSetStatusSchema = named(`${APPS}.ReplicaSetStatus`, {
 });
 export type ReplicaSetStatus = Static<typeof ReplicaSetStatusSchema>;
 
-export const ReplicaSetSchema = named(`${APPS}.ReplicaSet`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(ReplicaSetSpecSchema),
-  status: opt(withDefault(ReplicaSetStatusSchema, { replicas: 0 })),
-});
+export const ReplicaSetSchema = kindSchema(
+  `${APPS}.ReplicaSet`,
+  ReplicaSetSpecSchema,
+  ReplicaSetStatusSchema,
+  { replicas: 0 },
+);
 export type ReplicaSet = Static<typeof ReplicaSetSchema>;
 
 export const DaemonSetConditionSchema = workloadCondition(`${APPS}.DaemonSetCondition`, false);
@@ -145,19 +144,12 @@ export const DaemonSetStatusSchema = named(`${APPS}.DaemonSetStatus`, {
 });
 export type DaemonSetStatus = Static<typeof DaemonSetStatusSchema>;
 
-export const DaemonSetSchema = named(`${APPS}.DaemonSet`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(DaemonSetSpecSchema),
-  status: opt(
-    withDefault(DaemonSetStatusSchema, {
-      currentNumberScheduled: 0,
-      numberMisscheduled: 0,
-      desiredNumberScheduled: 0,
-      numberReady: 0,
-    }),
-  ),
-});
+export const DaemonSetSchema = kindSchema(
+  `${APPS}.DaemonSet`,
+  DaemonSetSpecSchema,
+  DaemonSetStatusSchema,
+  { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 },
+);
 export type DaemonSet = Static<typeof DaemonSetSchema>;
 
 export const StatefulSetConditionSchema = workloadCondition(`${APPS}.StatefulSetCondition`, false);
@@ -213,12 +205,12 @@ export const StatefulSetStatusSchema = named(`${APPS}.StatefulSetStatus`, {
 });
 export type StatefulSetStatus = Static<typeof StatefulSetStatusSchema>;
 
-export const StatefulSetSchema = named(`${APPS}.StatefulSet`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(StatefulSetSpecSchema),
-  status: opt(withDefault(StatefulSetStatusSchema, { replicas: 0 })),
-});
+export const StatefulSetSchema = kindSchema(
+  `${APPS}.StatefulSet`,
+  StatefulSetSpecSchema,
+  StatefulSetStatusSchema,
+  { replicas: 0 },
+);
 export type StatefulSet = Static<typeof StatefulSetSchema>;
 
 /** An immutable snapshot of a workload's template: the history `kubectl rollout` reads. */

@@ -11,22 +11,14 @@ import {
   set,
   str,
   time,
-  typeMeta,
-  withDefault,
+  probedCondition,
 } from "./helpers.js";
-import { LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import { LabelSelectorSchema, kindSchema, templateSchema } from "./meta.js";
 import { ObjectReferenceSchema, PodTemplateSpecSchema } from "./core.js";
 
 const BATCH = "io.k8s.api.batch.v1";
 
-export const JobConditionSchema = named(`${BATCH}.JobCondition`, {
-  type: str(),
-  status: str(),
-  lastProbeTime: opt(time()),
-  lastTransitionTime: opt(time()),
-  reason: opt(str()),
-  message: opt(str()),
-});
+export const JobConditionSchema = probedCondition(`${BATCH}.JobCondition`);
 export type JobCondition = Static<typeof JobConditionSchema>;
 
 export const PodFailurePolicyRuleSchema = named(`${BATCH}.PodFailurePolicyRule`, {
@@ -98,18 +90,10 @@ export const JobStatusSchema = named(`${BATCH}.JobStatus`, {
 });
 export type JobStatus = Static<typeof JobStatusSchema>;
 
-export const JobSchema = named(`${BATCH}.Job`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(JobSpecSchema),
-  status: opt(withDefault(JobStatusSchema, {})),
-});
+export const JobSchema = kindSchema(`${BATCH}.Job`, JobSpecSchema, JobStatusSchema);
 export type Job = Static<typeof JobSchema>;
 
-export const JobTemplateSpecSchema = named(`${BATCH}.JobTemplateSpec`, {
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(JobSpecSchema),
-});
+export const JobTemplateSpecSchema = templateSchema(`${BATCH}.JobTemplateSpec`, JobSpecSchema);
 export type JobTemplateSpec = Static<typeof JobTemplateSpecSchema>;
 
 export const CronJobSpecSchema = named(`${BATCH}.CronJobSpec`, {
@@ -131,10 +115,5 @@ export const CronJobStatusSchema = named(`${BATCH}.CronJobStatus`, {
 });
 export type CronJobStatus = Static<typeof CronJobStatusSchema>;
 
-export const CronJobSchema = named(`${BATCH}.CronJob`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(CronJobSpecSchema),
-  status: opt(withDefault(CronJobStatusSchema, {})),
-});
+export const CronJobSchema = kindSchema(`${BATCH}.CronJob`, CronJobSpecSchema, CronJobStatusSchema);
 export type CronJob = Static<typeof CronJobSchema>;

@@ -1,5 +1,7 @@
 // core/v1 kinds (Pod, Node, Service, Endpoints, ConfigMap, Secret, ServiceAccount, Event,
 // Namespace, Binding) and the pod template the workload kinds embed.
+// Over 600 lines on purpose: one file per API group, as Kubernetes' core/v1 types.go, so a
+// schema is found where its Kubernetes type is (the group's biggest, the PodSpec, is most of it).
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import {
   atomic,
@@ -20,8 +22,15 @@ import {
   time,
   typeMeta,
   withDefault,
+  probedCondition,
 } from "./helpers.js";
-import { ConditionSchema, LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import {
+  ConditionSchema,
+  LabelSelectorSchema,
+  ObjectMetaSchema,
+  kindSchema,
+  templateSchema,
+} from "./meta.js";
 
 const CORE = "io.k8s.api.core.v1";
 /** A map replaced as a whole by patches (selectors). */
@@ -840,14 +849,7 @@ export const PodSpecSchema = named(`${CORE}.PodSpec`, {
 });
 export type PodSpec = Static<typeof PodSpecSchema>;
 
-export const PodConditionSchema = named(`${CORE}.PodCondition`, {
-  type: str(),
-  status: str(),
-  lastProbeTime: opt(time()),
-  lastTransitionTime: opt(time()),
-  reason: opt(str()),
-  message: opt(str()),
-});
+export const PodConditionSchema = probedCondition(`${CORE}.PodCondition`);
 export type PodCondition = Static<typeof PodConditionSchema>;
 
 export const ContainerStateSchema = named(`${CORE}.ContainerState`, {
@@ -911,18 +913,10 @@ export const PodStatusSchema = named(`${CORE}.PodStatus`, {
 });
 export type PodStatus = Static<typeof PodStatusSchema>;
 
-export const PodSchema = named(`${CORE}.Pod`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PodSpecSchema),
-  status: opt(withDefault(PodStatusSchema, {})),
-});
+export const PodSchema = kindSchema(`${CORE}.Pod`, PodSpecSchema, PodStatusSchema);
 export type Pod = Static<typeof PodSchema>;
 
-export const PodTemplateSpecSchema = named(`${CORE}.PodTemplateSpec`, {
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PodSpecSchema),
-});
+export const PodTemplateSpecSchema = templateSchema(`${CORE}.PodTemplateSpec`, PodSpecSchema);
 export type PodTemplateSpec = Static<typeof PodTemplateSpecSchema>;
 
 export const BindingSchema = named(`${CORE}.Binding`, {
@@ -963,6 +957,7 @@ export const NodeSpecSchema = named(`${CORE}.NodeSpec`, {
   configSource: opt(NodeConfigSourceSchema),
   externalID: opt(str()),
 });
+export type NodeSpec = Static<typeof NodeSpecSchema>;
 
 export const NodeConditionSchema = named(`${CORE}.NodeCondition`, {
   type: str(),

@@ -85,6 +85,21 @@ export function withDefault<T extends TSchema>(schema: T, value: unknown): T {
   return { ...schema, default: value };
 }
 
+/**
+ * A status condition of the older shape Pod, Job and PersistentVolumeClaim conditions share:
+ * type, status, probe and transition times, reason, message.
+ */
+export function probedCondition(id: string) {
+  return named(id, {
+    type: str(),
+    status: str(),
+    lastProbeTime: opt(time()),
+    lastTransitionTime: opt(time()),
+    reason: opt(str()),
+    message: opt(str()),
+  });
+}
+
 /** Fields every top-level object carries. */
 export const typeMeta = {
   apiVersion: opt(str()),

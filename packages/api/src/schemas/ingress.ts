@@ -1,8 +1,8 @@
 // networking.k8s.io/v1 Ingress and IngressClass. Skiff runs no ingress controller: these
 // are stored, validated and listed as a cluster without one does.
 import type { Static } from "@sinclair/typebox";
-import { atomic, int32, named, opt, str, typeMeta, withDefault } from "./helpers.js";
-import { ObjectMetaSchema } from "./meta.js";
+import { atomic, int32, named, opt, str, typeMeta } from "./helpers.js";
+import { ObjectMetaSchema, kindSchema } from "./meta.js";
 import { TypedLocalObjectReference } from "./core.js";
 
 const NET = "io.k8s.api.networking.v1";
@@ -74,12 +74,7 @@ export const IngressStatusSchema = named(`${NET}.IngressStatus`, {
   ),
 });
 
-export const IngressSchema = named(`${NET}.Ingress`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(IngressSpecSchema),
-  status: opt(withDefault(IngressStatusSchema, {})),
-});
+export const IngressSchema = kindSchema(`${NET}.Ingress`, IngressSpecSchema, IngressStatusSchema);
 export type Ingress = Static<typeof IngressSchema>;
 
 export const IngressClassSpecSchema = named(`${NET}.IngressClassSpec`, {

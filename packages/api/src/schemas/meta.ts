@@ -15,6 +15,7 @@ import {
   strMap,
   time,
   typeMeta,
+  withDefault,
 } from "./helpers.js";
 
 const META = "io.k8s.apimachinery.pkg.apis.meta.v1";
@@ -95,6 +96,7 @@ export const StatusCauseSchema = named(`${META}.StatusCause`, {
   message: opt(str()),
   field: opt(str()),
 });
+export type StatusCause = Static<typeof StatusCauseSchema>;
 
 export const StatusDetailsSchema = named(`${META}.StatusDetails`, {
   name: opt(str()),
@@ -104,6 +106,7 @@ export const StatusDetailsSchema = named(`${META}.StatusDetails`, {
   causes: opt(atomic(StatusCauseSchema)),
   retryAfterSeconds: opt(int32()),
 });
+export type StatusDetails = Static<typeof StatusDetailsSchema>;
 
 export const StatusSchema = named(`${META}.Status`, {
   ...typeMeta,
@@ -138,6 +141,29 @@ export function listSchemaOf<T extends TSchema>(id: string, item: T) {
     metadata: opt(ListMetaSchema),
     items: Type.Array(item),
   });
+}
+
+/**
+ * A top-level kind with a spec and a status: TypeMeta, ObjectMeta, spec, and a status that
+ * defaulting sets to `statusDefault` when it is missing.
+ */
+export function kindSchema<S extends TSchema, T extends TSchema>(
+  id: string,
+  spec: S,
+  status: T,
+  statusDefault: unknown = {},
+) {
+  return named(id, {
+    ...typeMeta,
+    metadata: opt(ObjectMetaSchema),
+    spec: opt(spec),
+    status: opt(withDefault(status, statusDefault)),
+  });
+}
+
+/** A template inside another kind (a Pod or Job template): metadata and spec. */
+export function templateSchema<S extends TSchema>(id: string, spec: S) {
+  return named(id, { metadata: opt(ObjectMetaSchema), spec: opt(spec) });
 }
 
 /** The TypeScript shape of any List. */

@@ -1,18 +1,7 @@
 // policy/v1 PodDisruptionBudget.
 import { Type, type Static } from "@sinclair/typebox";
-import {
-  int32,
-  int64,
-  intOrString,
-  keyed,
-  named,
-  opt,
-  str,
-  time,
-  typeMeta,
-  withDefault,
-} from "./helpers.js";
-import { ConditionSchema, LabelSelectorSchema, ObjectMetaSchema } from "./meta.js";
+import { int32, int64, intOrString, keyed, named, opt, str, time } from "./helpers.js";
+import { ConditionSchema, LabelSelectorSchema, kindSchema } from "./meta.js";
 
 const POLICY = "io.k8s.api.policy.v1";
 
@@ -35,17 +24,10 @@ export const PodDisruptionBudgetStatusSchema = named(`${POLICY}.PodDisruptionBud
 });
 export type PodDisruptionBudgetStatus = Static<typeof PodDisruptionBudgetStatusSchema>;
 
-export const PodDisruptionBudgetSchema = named(`${POLICY}.PodDisruptionBudget`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PodDisruptionBudgetSpecSchema),
-  status: opt(
-    withDefault(PodDisruptionBudgetStatusSchema, {
-      disruptionsAllowed: 0,
-      currentHealthy: 0,
-      desiredHealthy: 0,
-      expectedPods: 0,
-    }),
-  ),
-});
+export const PodDisruptionBudgetSchema = kindSchema(
+  `${POLICY}.PodDisruptionBudget`,
+  PodDisruptionBudgetSpecSchema,
+  PodDisruptionBudgetStatusSchema,
+  { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
+);
 export type PodDisruptionBudget = Static<typeof PodDisruptionBudgetSchema>;

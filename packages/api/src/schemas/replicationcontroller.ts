@@ -1,8 +1,8 @@
 // core/v1 ReplicationController: the ReplicaSet's ancestor, with an equality-only selector
 // (a plain label map) that Kubernetes defaults from the template's labels.
 import { Type, type Static } from "@sinclair/typebox";
-import { int32, int64, keyed, named, opt, str, time, typeMeta, withDefault } from "./helpers.js";
-import { ObjectMetaSchema } from "./meta.js";
+import { int32, int64, keyed, named, opt, str, time } from "./helpers.js";
+import { kindSchema } from "./meta.js";
 import { PodTemplateSpecSchema } from "./core.js";
 
 const CORE = "io.k8s.api.core.v1";
@@ -37,10 +37,10 @@ export const ReplicationControllerStatusSchema = named(`${CORE}.ReplicationContr
 });
 export type ReplicationControllerStatus = Static<typeof ReplicationControllerStatusSchema>;
 
-export const ReplicationControllerSchema = named(`${CORE}.ReplicationController`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(ReplicationControllerSpecSchema),
-  status: opt(withDefault(ReplicationControllerStatusSchema, { replicas: 0 })),
-});
+export const ReplicationControllerSchema = kindSchema(
+  `${CORE}.ReplicationController`,
+  ReplicationControllerSpecSchema,
+  ReplicationControllerStatusSchema,
+  { replicas: 0 },
+);
 export type ReplicationController = Static<typeof ReplicationControllerSchema>;

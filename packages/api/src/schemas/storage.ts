@@ -12,9 +12,9 @@ import {
   strMap,
   time,
   typeMeta,
-  withDefault,
+  probedCondition,
 } from "./helpers.js";
-import { ObjectMetaSchema } from "./meta.js";
+import { ObjectMetaSchema, kindSchema } from "./meta.js";
 import {
   AWSElasticBlockStoreVolumeSourceSchema,
   AzureDiskVolumeSourceSchema,
@@ -52,16 +52,8 @@ export const ACCESS_MODES = [
   "ReadWriteOncePod",
 ] as const;
 
-export const PersistentVolumeClaimConditionSchema = named(
+export const PersistentVolumeClaimConditionSchema = probedCondition(
   `${CORE}.PersistentVolumeClaimCondition`,
-  {
-    type: str(),
-    status: str(),
-    lastProbeTime: opt(time()),
-    lastTransitionTime: opt(time()),
-    reason: opt(str()),
-    message: opt(str()),
-  },
 );
 
 export const PersistentVolumeClaimStatusSchema = named(`${CORE}.PersistentVolumeClaimStatus`, {
@@ -79,12 +71,11 @@ export const PersistentVolumeClaimStatusSchema = named(`${CORE}.PersistentVolume
 });
 export type PersistentVolumeClaimStatus = Static<typeof PersistentVolumeClaimStatusSchema>;
 
-export const PersistentVolumeClaimSchema = named(`${CORE}.PersistentVolumeClaim`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PersistentVolumeClaimSpecSchema),
-  status: opt(withDefault(PersistentVolumeClaimStatusSchema, {})),
-});
+export const PersistentVolumeClaimSchema = kindSchema(
+  `${CORE}.PersistentVolumeClaim`,
+  PersistentVolumeClaimSpecSchema,
+  PersistentVolumeClaimStatusSchema,
+);
 export type PersistentVolumeClaim = Static<typeof PersistentVolumeClaimSchema>;
 
 export const PersistentVolumeSpecSchema = named(`${CORE}.PersistentVolumeSpec`, {
@@ -129,12 +120,11 @@ export const PersistentVolumeStatusSchema = named(`${CORE}.PersistentVolumeStatu
   lastPhaseTransitionTime: opt(time()),
 });
 
-export const PersistentVolumeSchema = named(`${CORE}.PersistentVolume`, {
-  ...typeMeta,
-  metadata: opt(ObjectMetaSchema),
-  spec: opt(PersistentVolumeSpecSchema),
-  status: opt(withDefault(PersistentVolumeStatusSchema, {})),
-});
+export const PersistentVolumeSchema = kindSchema(
+  `${CORE}.PersistentVolume`,
+  PersistentVolumeSpecSchema,
+  PersistentVolumeStatusSchema,
+);
 export type PersistentVolume = Static<typeof PersistentVolumeSchema>;
 
 export const StorageClassSchema = named(`${STORAGE}.StorageClass`, {

@@ -2,7 +2,8 @@
 import { scheduleError, timeZoneError } from "../cron.js";
 import type { CronJob } from "../schemas/batch.js";
 import type { FieldErrors } from "./errors.js";
-import { nonNegative, validateJobPolicies } from "./kinds.js";
+import { nonNegative } from "./pod.js";
+import { validateJobPolicies } from "./workloads.js";
 import { validateLabels } from "./meta.js";
 import { validatePodSpec } from "./pod.js";
 

@@ -1,5 +1,7 @@
 // PodSpec checks (Kubernetes' ValidatePodSpec and friends), used for Pods and for the pod
 // templates of Deployments, ReplicaSets, DaemonSets and Jobs; and the rules of Pod updates.
+// Over 600 lines because it follows Kubernetes' one ValidatePodSpec walk (containers, volumes,
+// probes, scheduling) in its order; a split along containers/volumes is the next step.
 import { parseQuantity } from "../quantity.js";
 import type {
   Container,
@@ -57,7 +59,8 @@ const RESOURCE_REFS = [
 
 export const GE0 = "must be greater than or equal to 0";
 
-function nonNegative(errs: FieldErrors, value: number | undefined, path: string): void {
+/** A count or duration that must not be negative. */
+export function nonNegative(errs: FieldErrors, value: number | undefined, path: string): void {
   if (value !== undefined && value < 0) errs.invalid(path, value, GE0);
 }
 

@@ -1,7 +1,7 @@
 // PodDisruptionBudget checks, as Kubernetes 1.31 words them.
 import type { PodDisruptionBudget } from "../schemas/policy.js";
 import type { FieldErrors } from "./errors.js";
-import { validateIntOrPercent } from "./kinds.js";
+import { validateIntOrPercent } from "./workloads.js";
 import { validateLabelSelector } from "./meta.js";
 
 const EVICTION_POLICIES = ["AlwaysAllow", "IfHealthyBudget"];

@@ -3,7 +3,7 @@
 import type { ReplicationController } from "../schemas/replicationcontroller.js";
 import type { FieldErrors } from "./errors.js";
 import { validateLabels } from "./meta.js";
-import { nonNegative } from "./kinds.js";
+import { nonNegative } from "./pod.js";
 import { validatePodSpec } from "./pod.js";
 
 export function validateReplicationController(errs: FieldErrors, rc: ReplicationController): void {

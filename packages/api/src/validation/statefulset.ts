@@ -1,17 +1,15 @@
 // StatefulSet and ControllerRevision checks, as Kubernetes 1.31 words them.
 import type { ControllerRevision, StatefulSet } from "../schemas/apps.js";
 import type { FieldErrors } from "./errors.js";
+import { IMMUTABLE, immutableSelector } from "./kinds.js";
 import {
-  IMMUTABLE,
-  immutableSelector,
-  nonNegative,
   validateIntOrPercent,
   validateLongRunningTemplate,
   validateSelectorAndTemplate,
-} from "./kinds.js";
+} from "./workloads.js";
 import { validateObjectMeta } from "./meta.js";
 import { isDNS1123Subdomain } from "./names.js";
-import { GE0, deepEqual } from "./pod.js";
+import { GE0, deepEqual, nonNegative } from "./pod.js";
 import { validatePersistentVolumeClaimSpec } from "./storage.js";
 
 const RETENTION = ["Retain", "Delete"];

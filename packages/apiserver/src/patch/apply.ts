@@ -11,6 +11,7 @@ import {
   fromFieldsV1,
   matchesElement,
   printPath,
+  serverMetadata,
   toFieldsV1,
   type Kind,
   type PathSet,
@@ -40,18 +41,6 @@ export interface ApplyArgs {
   /** Drop `status` from the applied configuration, as Kubernetes does for kinds with a status subresource. Default true. */
   ignoreStatus?: boolean;
 }
-
-/** Metadata the server sets: an apply never changes it and nobody owns it. */
-const serverMetadata = [
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "selfLink",
-  "managedFields",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-];
 
 /**
  * Applies `applied` for `manager` and returns the new object with `metadata.managedFields`

@@ -13,23 +13,24 @@ import { fieldStrategy, isSet, keyDefaults, listMapKeys } from "./schema.js";
 export type Kind = { group: string; kind: string; custom?: CustomResourceDetail };
 export type PathSet = Set<string>;
 
+/** Metadata the server sets: an apply never changes it and nobody owns it. */
+export const serverMetadata = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "selfLink",
+  "managedFields",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+];
+
 /** Fields Kubernetes never tracks ownership of: identity and server-set metadata. */
 const untracked = new Set(
   [
     ["f:apiVersion"],
     ["f:kind"],
-    ...[
-      "name",
-      "namespace",
-      "uid",
-      "resourceVersion",
-      "generation",
-      "creationTimestamp",
-      "selfLink",
-      "managedFields",
-      "deletionTimestamp",
-      "deletionGracePeriodSeconds",
-    ].map((f) => ["f:metadata", `f:${f}`]),
+    ...["name", "namespace", ...serverMetadata].map((f) => ["f:metadata", `f:${f}`]),
   ].map((p) => JSON.stringify(p)),
 );
 

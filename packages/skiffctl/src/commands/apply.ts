@@ -1,40 +1,14 @@
-// `create -f` and `apply -f` (client-side with the last-applied annotation, or --server-side).
+// `create -f` and `apply -f`: client-side with the last-applied annotation and kubectl's
+// three-way strategic merge patch (last-applied, new manifest, live object), or --server-side.
+import { isObject } from "@skiff/api";
 import { isNotFound } from "@skiff/client";
-import {
-  lastAppliedAnnotation,
-  readManifests,
-  threeWayPatch,
-  withLastApplied,
-  type Obj,
-} from "../apply.js";
-import { CommandError, errorLine, str, type Ctx } from "../context.js";
-import { kindPrefix, resourcePath, type ApiResource } from "../discovery.js";
+import { placeObject, readManifests, type Obj } from "../manifests.js";
+import { sortKeys } from "../printers.js";
+import { str, type Ctx } from "../context.js";
+import { CommandError, errorLine } from "../errors.js";
+import { kindPrefix, resourcePath } from "../discovery.js";
 
-function isRecord(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Finds an object's resource and namespace, and fills metadata.namespace in. */
-export async function placeObject(
-  ctx: Ctx,
-  obj: Obj,
-): Promise<{ resource: ApiResource; namespace: string | undefined; name: string }> {
-  const resource = await ctx.discovery.forKind(String(obj.apiVersion), String(obj.kind));
-  const meta = isRecord(obj.metadata) ? obj.metadata : (obj.metadata = {});
-  const name = typeof meta.name === "string" ? meta.name : "";
-  if (!resource.namespaced) return { resource, namespace: undefined, name };
-  const explicit = str(ctx.args.namespace);
-  const own =
-    typeof meta.namespace === "string" && meta.namespace !== "" ? meta.namespace : undefined;
-  if (explicit && own && explicit !== own) {
-    throw new CommandError(
-      `error: the namespace from the provided object "${own}" does not match the namespace "${explicit}". You must pass '--namespace=${own}' to perform this operation.`,
-    );
-  }
-  const namespace = own ?? ctx.namespace;
-  meta.namespace = namespace;
-  return { resource, namespace, name };
-}
+export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
 
 /** Runs `each` over every manifest; failures are printed and make the exit code 1. */
 async function forEachManifest(ctx: Ctx, each: (obj: Obj) => Promise<void>): Promise<number> {
@@ -58,7 +32,7 @@ export async function create(ctx: Ctx): Promise<number> {
       body: obj,
       query: { fieldManager: "kubectl-create", fieldValidation: "Strict" },
     });
-    const name = isRecord(created) && isRecord(created.metadata) ? created.metadata.name : "";
+    const name = isObject(created) && isObject(created.metadata) ? created.metadata.name : "";
     ctx.out(`${kindPrefix(resource)}/${String(name)} created\n`);
   });
 }
@@ -86,7 +60,7 @@ export async function apply(ctx: Ctx): Promise<number> {
     let live: Obj | undefined;
     try {
       const v = await ctx.rest.request("GET", path);
-      if (isRecord(v)) live = v;
+      if (isObject(v)) live = v;
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -98,7 +72,7 @@ export async function apply(ctx: Ctx): Promise<number> {
       return;
     }
     const annotations =
-      isRecord(live.metadata) && isRecord(live.metadata.annotations)
+      isObject(live.metadata) && isObject(live.metadata.annotations)
         ? live.metadata.annotations
         : {};
     const lastApplied = annotations[lastAppliedAnnotation];
@@ -106,7 +80,7 @@ export async function apply(ctx: Ctx): Promise<number> {
     if (typeof lastApplied === "string") {
       try {
         const parsed: unknown = JSON.parse(lastApplied);
-        if (isRecord(parsed)) original = parsed;
+        if (isObject(parsed)) original = parsed;
       } catch {
         original = undefined;
       }
@@ -123,4 +97,132 @@ export async function apply(ctx: Ctx): Promise<number> {
     });
     ctx.out(`${prefix} configured\n`);
   });
+}
+
+// ---- three-way strategic merge patch ------------------------------------------------------
+
+/**
+ * Lists that merge by a key in a strategic merge patch (Kubernetes' patchMergeKey tags),
+ * by the field's path with list positions left out. Other lists are replaced whole.
+ */
+const mergeKeys: [RegExp, string][] = [
+  [/(^|\.)(containers|initContainers|ephemeralContainers)$/, "name"],
+  [/(containers|initContainers|ephemeralContainers)\.ports$/, "containerPort"],
+  [/(containers|initContainers|ephemeralContainers)\.env$/, "name"],
+  [/(containers|initContainers|ephemeralContainers)\.volumeMounts$/, "mountPath"],
+  [/(containers|initContainers|ephemeralContainers)\.volumeDevices$/, "devicePath"],
+  [/(^|\.)spec(\.template\.spec)?\.volumes$/, "name"],
+  [/(^|\.)imagePullSecrets$/, "name"],
+  [/(^|\.)hostAliases$/, "ip"],
+  [/^spec\.ports$/, "port"],
+  [/(^|\.)metadata\.ownerReferences$/, "uid"],
+  [/(^|\.)status\.conditions$/, "type"],
+];
+
+function mergeKeyFor(path: string): string | undefined {
+  return mergeKeys.find(([re]) => re.test(path))?.[1];
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => k in b && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+const join2 = (path: string, key: string): string => (path ? `${path}.${key}` : key);
+
+/**
+ * The patch that turns `current` into `modified` while deleting only what `original` (the
+ * last-applied configuration) had and `modified` dropped. Fields set by others are kept.
+ */
+export function threeWayPatch(
+  original: Obj | undefined,
+  modified: Obj,
+  current: Obj,
+  path = "",
+): Obj {
+  const patch: Obj = {};
+  for (const [key, m] of Object.entries(modified)) {
+    const c = current[key];
+    const o = original?.[key];
+    const here = join2(path, key);
+    if (isObject(m) && isObject(c)) {
+      const sub = threeWayPatch(isObject(o) ? o : undefined, m, c, here);
+      if (Object.keys(sub).length > 0) patch[key] = sub;
+      continue;
+    }
+    const mergeKey = mergeKeyFor(here);
+    if (mergeKey && Array.isArray(m) && Array.isArray(c) && m.every(isObject)) {
+      const sub = listPatch(
+        Array.isArray(o) ? o.filter(isObject) : [],
+        m,
+        c.filter(isObject),
+        mergeKey,
+        here,
+      );
+      if (sub) {
+        patch[`$setElementOrder/${key}`] = m.map((e) => ({ [mergeKey]: e[mergeKey] }));
+        patch[key] = sub;
+      }
+      continue;
+    }
+    if (!deepEqual(m, c)) patch[key] = m;
+  }
+  for (const key of Object.keys(original ?? {})) {
+    if (!(key in modified) && key in current) patch[key] = null;
+  }
+  return patch;
+}
+
+function listPatch(
+  original: Obj[],
+  modified: Obj[],
+  current: Obj[],
+  key: string,
+  path: string,
+): Obj[] | undefined {
+  const out: Obj[] = [];
+  const find = (list: Obj[], e: Obj): Obj | undefined =>
+    list.find((x) => deepEqual(x[key], e[key]));
+  for (const m of modified) {
+    const c = find(current, m);
+    if (!c) {
+      out.push(m);
+      continue;
+    }
+    const sub = threeWayPatch(find(original, m), m, c, path);
+    if (Object.keys(sub).length > 0) out.push({ [key]: m[key], ...sub });
+  }
+  for (const o of original) {
+    if (!find(modified, o) && find(current, o)) out.push({ [key]: o[key], $patch: "delete" });
+  }
+  const order = (list: Obj[]): string => JSON.stringify(list.map((e) => e[key]));
+  const sameOrder = order(modified) === order(current.filter((c) => find(modified, c)));
+  return out.length > 0 || !sameOrder ? out : undefined;
+}
+
+/** The manifest as kubectl stores it in the last-applied annotation (without that annotation). */
+export function lastAppliedOf(obj: Obj): string {
+  const copy = structuredClone(obj);
+  const meta = isObject(copy.metadata) ? copy.metadata : {};
+  // Like kubectl: an empty annotations map stays, keys are sorted (Go's map order).
+  const annotations = isObject(meta.annotations) ? meta.annotations : {};
+  delete annotations[lastAppliedAnnotation];
+  meta.annotations = annotations;
+  copy.metadata = meta;
+  return JSON.stringify(sortKeys(copy));
+}
+
+/** The manifest with its last-applied annotation set, as apply sends it. */
+export function withLastApplied(obj: Obj): Obj {
+  const copy = structuredClone(obj);
+  const meta = isObject(copy.metadata) ? copy.metadata : (copy.metadata = {});
+  const annotations = isObject(meta.annotations) ? meta.annotations : (meta.annotations = {});
+  annotations[lastAppliedAnnotation] = lastAppliedOf(obj) + "\n";
+  return copy;
 }

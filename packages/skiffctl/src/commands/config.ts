@@ -1,16 +1,14 @@
 // `config view|use-context|get-contexts|current-context`: reads (and for use-context
 // writes) the kubeconfig files kubectl would use.
+import { isObject } from "@skiff/api";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { kubeconfigPaths } from "@skiff/client";
 import { parse, stringify } from "yaml";
-import { CommandError, str, type Ctx } from "../context.js";
+import { str, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { alignRows, toJson, toYaml } from "../printers.js";
 
 type Obj = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 interface Loaded {
   file: string;
@@ -34,7 +32,7 @@ function loadFiles(ctx: Ctx): Loaded[] {
         `error: cannot read kubeconfig ${file}: ${(e as Error).message.split("\n")[0]}`,
       );
     }
-    out.push({ file, doc: isRecord(doc) ? doc : {} });
+    out.push({ file, doc: isObject(doc) ? doc : {} });
   }
   return out;
 }
@@ -54,7 +52,7 @@ function merge(files: Loaded[]): Obj {
     if (!current && typeof doc["current-context"] === "string") current = doc["current-context"];
     for (const key of ["clusters", "contexts", "users"]) {
       const into = merged[key] as Obj[];
-      for (const e of Array.isArray(doc[key]) ? (doc[key] as unknown[]).filter(isRecord) : []) {
+      for (const e of Array.isArray(doc[key]) ? (doc[key] as unknown[]).filter(isObject) : []) {
         if (!into.some((x) => x.name === e.name)) into.push(structuredClone(e));
       }
     }
@@ -67,7 +65,7 @@ function redact(config: Obj): void {
   for (const key of ["clusters", "users"]) {
     for (const e of config[key] as Obj[]) {
       const body = e[key === "clusters" ? "cluster" : "user"];
-      if (!isRecord(body)) continue;
+      if (!isObject(body)) continue;
       for (const f of Object.keys(body)) {
         if (f.endsWith("-data")) body[f] = "DATA+OMITTED";
         if (f === "token") body[f] = "REDACTED";
@@ -89,7 +87,7 @@ export async function config(ctx: Ctx): Promise<void> {
       if (ctx.args.minify === true) {
         const ctxName = str(ctx.args.context) ?? current;
         const c = contexts.find((x) => x.name === ctxName);
-        const body = isRecord(c?.context) ? c.context : {};
+        const body = isObject(c?.context) ? c.context : {};
         merged.contexts = c ? [c] : [];
         merged.clusters = (merged.clusters as Obj[]).filter((x) => x.name === body.cluster);
         merged.users = (merged.users as Obj[]).filter((x) => x.name === body.user);
@@ -114,7 +112,7 @@ export async function config(ctx: Ctx): Promise<void> {
       }
       const rows = [["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"]];
       for (const c of shown) {
-        const body = isRecord(c.context) ? c.context : {};
+        const body = isObject(c.context) ? c.context : {};
         rows.push([
           c.name === current ? "*" : "",
           String(c.name),
@@ -144,15 +142,15 @@ export async function config(ctx: Ctx): Promise<void> {
         throw new CommandError("error: you must specify a non-empty context name or --current");
       const hasContext = (f: Loaded): boolean =>
         Array.isArray(f.doc.contexts) &&
-        (f.doc.contexts as unknown[]).some((c) => isRecord(c) && c.name === name);
+        (f.doc.contexts as unknown[]).some((c) => isObject(c) && c.name === name);
       const owner = files.find(hasContext) ?? files[0]!;
       const list = Array.isArray(owner.doc.contexts)
-        ? (owner.doc.contexts as unknown[]).filter(isRecord)
+        ? (owner.doc.contexts as unknown[]).filter(isObject)
         : [];
       let entry = list.find((c) => c.name === name);
       const existed = entry !== undefined;
       if (!entry) list.push((entry = { name, context: {} }));
-      const body = isRecord(entry.context) ? entry.context : (entry.context = {});
+      const body = isObject(entry.context) ? entry.context : (entry.context = {});
       for (const field of ["namespace", "cluster", "user"] as const) {
         const v = str(ctx.args[field]);
         if (v !== undefined) body[field] = v;

@@ -1,11 +1,10 @@
 // `delete`: by -f, by names, by -l or --all; --cascade picks the propagation policy and
 // --wait (default) waits until the objects are gone.
 import { isNotFound } from "@skiff/client";
-import { readManifests } from "../apply.js";
-import { CommandError, durationMs, errorLine, sleep, str, strings, type Ctx } from "../context.js";
-import { kindPrefix, qualifiedResource, resourcePath, type ApiResource } from "../discovery.js";
-import { listObjects, metaOf, namespaceFor, resolveTargets, selectorQuery } from "../targets.js";
-import { placeObject } from "./apply.js";
+import { durationMs, sleep, str, strings, type Ctx } from "../context.js";
+import { CommandError, errorLine } from "../errors.js";
+import { kindPrefix, qualifiedResource, resourcePath } from "../discovery.js";
+import { objectsFrom, type ObjectRef } from "../targets.js";
 
 function propagation(cascade: string): "Background" | "Foreground" | "Orphan" {
   switch (cascade) {
@@ -24,53 +23,20 @@ function propagation(cascade: string): "Background" | "Foreground" | "Orphan" {
   }
 }
 
-interface Victim {
-  resource: ApiResource;
-  namespace: string | undefined;
-  name: string;
-}
-
 export async function del(ctx: Ctx): Promise<number> {
   const policy = propagation(str(ctx.args.cascade) ?? "background");
   const positional = strings(ctx.args.resources);
-  const victims: Victim[] = [];
-  if (Array.isArray(ctx.args.filename) && ctx.args.filename.length > 0) {
-    for (const obj of await readManifests(ctx)) {
-      const { resource, namespace, name } = await placeObject(ctx, obj);
-      victims.push({ resource, namespace, name });
-    }
-  } else {
-    const selecting = ctx.args.selector !== undefined || ctx.args.all === true;
-    for (const { resource, names } of await resolveTargets(ctx, positional)) {
-      if (names.length > 0) {
-        for (const name of names)
-          victims.push({ resource, namespace: namespaceFor(ctx, resource, false), name });
-      } else if (selecting) {
-        const { items } = await listObjects(
-          ctx,
-          resource,
-          namespaceFor(ctx, resource, true),
-          selectorQuery(ctx),
-        );
-        for (const item of items) {
-          const m = metaOf(item);
-          victims.push({ resource, namespace: m.namespace, name: m.name });
-        }
-      } else {
-        throw new CommandError("error: resource(s) were provided, but no name was specified");
-      }
-    }
-    if (victims.length === 0 && selecting) {
-      ctx.err(
-        ctx.allNamespaces
-          ? "No resources found\n"
-          : `No resources found in ${ctx.namespace} namespace.\n`,
-      );
-      return 0;
-    }
+  const victims = await objectsFrom(ctx, positional);
+  if (victims.length === 0 && (ctx.args.selector !== undefined || ctx.args.all === true)) {
+    ctx.err(
+      ctx.allNamespaces
+        ? "No resources found\n"
+        : `No resources found in ${ctx.namespace} namespace.\n`,
+    );
+    return 0;
   }
   let failed = 0;
-  const deleted: Victim[] = [];
+  const deleted: ObjectRef[] = [];
   for (const v of victims) {
     try {
       await ctx.rest.request("DELETE", resourcePath(v.resource, v.namespace, v.name), {

@@ -2,7 +2,8 @@
 // (binary frames whose first byte is the channel: 0 stdin, 1 stdout, 2 stderr, 3 status,
 // 4 resize, 255 close).
 import WebSocket from "ws";
-import { CommandError, str, strings, type Ctx } from "../context.js";
+import { str, strings, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { resourcePath } from "../discovery.js";
 import { chooseContainer } from "./logs.js";
 

@@ -2,7 +2,8 @@
 // generators, building the object client-side and POSTing it.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { CommandError, strings, type Ctx } from "../context.js";
+import { strings, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { kindPrefix, resourcePath } from "../discovery.js";
 
 type Obj = Record<string, unknown>;

@@ -2,7 +2,8 @@
 // yaml/json/name/jsonpath; `-w` keeps watching.
 import { ApiError, Watch, isNotFound } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
-import { CommandError, str, strings, type Ctx } from "../context.js";
+import { str, strings, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { apiVersionOf, kindPrefix, resourcePath, type ApiResource } from "../discovery.js";
 import {
   alignRows,

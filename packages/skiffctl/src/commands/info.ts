@@ -1,5 +1,6 @@
 // `api-resources`, `version` and `completion bash`.
-import { CommandError, str, type Ctx } from "../context.js";
+import { str, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { apiVersionOf } from "../discovery.js";
 import { alignRows, toJson, toYaml } from "../printers.js";
 

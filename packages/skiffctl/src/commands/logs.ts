@@ -1,5 +1,6 @@
 // `logs`: a container's log through pods/log, streamed with -f.
-import { CommandError, str, type Ctx } from "../context.js";
+import { str, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { resourcePath, type ApiResource } from "../discovery.js";
 import { listObjects, metaOf } from "../targets.js";
 

@@ -1,44 +1,8 @@
 // `scale`, `label` and `annotate`: small patches to existing objects.
-import { readManifests } from "../apply.js";
-import { CommandError, strings, type Ctx } from "../context.js";
-import { kindPrefix, resourcePath, type ApiResource } from "../discovery.js";
-import { listObjects, metaOf, namespaceFor, resolveTargets, selectorQuery } from "../targets.js";
-import { placeObject } from "./apply.js";
-
-interface Found {
-  resource: ApiResource;
-  namespace: string | undefined;
-  name: string;
-}
-
-/** The objects named by resource arguments, -f, -l or --all. */
-async function objectsFrom(ctx: Ctx, positional: string[]): Promise<Found[]> {
-  const out: Found[] = [];
-  if (Array.isArray(ctx.args.filename) && ctx.args.filename.length > 0) {
-    for (const obj of await readManifests(ctx)) out.push(await placeObject(ctx, obj));
-    return out;
-  }
-  for (const { resource, names } of await resolveTargets(ctx, positional)) {
-    if (names.length > 0) {
-      for (const name of names)
-        out.push({ resource, namespace: namespaceFor(ctx, resource, false), name });
-    } else if (ctx.args.selector !== undefined || ctx.args.all === true) {
-      const { items } = await listObjects(
-        ctx,
-        resource,
-        namespaceFor(ctx, resource, true),
-        selectorQuery(ctx),
-      );
-      for (const item of items) {
-        const m = metaOf(item);
-        out.push({ resource, namespace: m.namespace, name: m.name });
-      }
-    } else {
-      throw new CommandError("error: resource(s) were provided, but no name was specified");
-    }
-  }
-  return out;
-}
+import { strings, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
+import { kindPrefix, resourcePath } from "../discovery.js";
+import { objectsFrom } from "../targets.js";
 
 export async function scale(ctx: Ctx): Promise<void> {
   const replicas = ctx.args.replicas;

@@ -1,7 +1,8 @@
 // `cordon`, `uncordon` and `drain` (cordon, then evict the node's pods through
 // pods/eviction, leaving DaemonSet pods alone with --ignore-daemonsets).
 import { ApiError, isNotFound } from "@skiff/client";
-import { CommandError, durationMs, sleep, str, type Ctx } from "../context.js";
+import { durationMs, sleep, str, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { resourcePath } from "../discovery.js";
 import { listObjects } from "../targets.js";
 

@@ -2,7 +2,8 @@
 // way kubectl 1.31 does it.
 import { ApiError, Watch } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
-import { CommandError, durationMs, str, strings, type Ctx } from "../context.js";
+import { durationMs, str, strings, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { kindPrefix, resourcePath, type ApiResource } from "../discovery.js";
 import { alignRows } from "../printers.js";
 import { listObjects, namespaceFor, resolveTargets } from "../targets.js";

@@ -2,7 +2,8 @@
 // it (cpu in millicores, memory in Mi, node percentages of allocatable).
 import { parseQuantity } from "@skiff/api";
 import { ApiError } from "@skiff/client";
-import { CommandError, str, type Ctx } from "../context.js";
+import { str, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { tabwrite } from "../printers.js";
 
 const BASE = "/apis/metrics.k8s.io/v1beta1";

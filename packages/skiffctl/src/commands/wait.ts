@@ -1,7 +1,8 @@
 // `wait --for=condition=X[=value]|delete|jsonpath=…=value`: polls the objects until the
 // condition holds or --timeout passes.
 import { isNotFound } from "@skiff/client";
-import { CommandError, durationMs, sleep, str, strings, type Ctx } from "../context.js";
+import { durationMs, sleep, str, strings, type Ctx } from "../context.js";
+import { CommandError } from "../errors.js";
 import { kindPrefix, resourcePath, type ApiResource } from "../discovery.js";
 import { evalPath } from "../printers.js";
 import { listObjects, metaOf, namespaceFor, resolveTargets, selectorQuery } from "../targets.js";
