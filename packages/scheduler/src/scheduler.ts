@@ -6,7 +6,7 @@ import {
   labelSelectorToRequirements,
   matchesLabels,
   type Requirement,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   DeletedFinalStateUnknown,
   EventRecorder,

@@ -8,7 +8,7 @@ import type {
   Taint,
   Toleration,
   Container,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import type { KubeObject } from "@skiff/client";
 
 export type { Container, Taint, Toleration };

@@ -3,7 +3,11 @@
 // without duplicates), kept up to date as those roles change — how admin, edit and view
 // pick up `rbac.authorization.k8s.io/aggregate-to-*` roles.
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
-import { labelSelectorToRequirements, matchesLabels, type LabelSelectorInput } from "@skiff/api";
+import {
+  labelSelectorToRequirements,
+  matchesLabels,
+  type LabelSelectorInput,
+} from "@skiff/api/light";
 import {
   newQueue,
   QueueController,

@@ -4,7 +4,7 @@
 // lastScheduleTime and lastSuccessfulTime, and deletes finished Jobs beyond the history
 // limits. Decisions are in plan.ts; the sync re-queues the key for the next scheduled time.
 import { isDeepStrictEqual } from "node:util";
-import { parseSchedule, type CronJobStatus, type Schedule } from "@skiff/api";
+import { parseSchedule, type CronJobStatus, type Schedule } from "@skiff/api/light";
 import { isAlreadyExists, isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,

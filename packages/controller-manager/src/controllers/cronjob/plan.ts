@@ -1,6 +1,6 @@
 // The CronJob controller's decisions, as pure functions: which scheduled time is due,
 // the Job for it, which finished Jobs the history limits let go.
-import type { Schedule } from "@skiff/api";
+import type { Schedule } from "@skiff/api/light";
 import type { BatchJob, CronJob } from "../../objects.js";
 
 /** The annotation Kubernetes puts on a scheduled Job: the time it was scheduled for. */

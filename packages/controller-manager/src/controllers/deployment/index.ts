@@ -1,7 +1,7 @@
 // The Deployment controller: one ReplicaSet per pod template (named by its hash), rolled
 // from old to new by the RollingUpdate or Recreate strategy, with revisions, history
 // clean-up, pause, proportional scaling and the Progressing/Available conditions.
-import { findResource } from "@skiff/api";
+import { findResource } from "@skiff/api/light";
 import {
   isAlreadyExists,
   isNotFound,

@@ -1,7 +1,7 @@
 // A PodDisruptionBudget's status from its pods, as a pure function (Kubernetes'
 // disruption controller): how many pods are expected, how many must stay healthy, how
 // many are, and so how many may be disrupted now.
-import type * as api from "@skiff/api";
+import type * as api from "@skiff/api/light";
 import { isPodReady, timeNow, type Pod, type PodDisruptionBudget } from "../../objects.js";
 
 /** An eviction noted in disruptedPods counts as done for this long if the pod lingers. */

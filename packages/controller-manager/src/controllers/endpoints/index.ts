@@ -1,7 +1,7 @@
 // The Endpoints controller: keeps one Endpoints object per Service with a selector, listing
 // the ready and not-ready addresses of the pods it selects and the ports they serve on.
 import { isDeepStrictEqual } from "node:util";
-import type { EndpointAddress, EndpointPort, EndpointSubset } from "@skiff/api";
+import type { EndpointAddress, EndpointPort, EndpointSubset } from "@skiff/api/light";
 import { isAlreadyExists, isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {

@@ -7,7 +7,7 @@ import {
   type ResourceInfo,
   type ServicePort,
   type ServiceSpec,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import type { KubeObject, Lister } from "@skiff/client";
 
 export interface Pod extends KubeObject {

@@ -2,7 +2,7 @@
 // discovery.k8s.io/v1 EndpointSlices, one group of slices per distinct port mapping and
 // at most `maxEndpointsPerSlice` endpoints in each.
 import { isDeepStrictEqual } from "node:util";
-import type { DiscoveryEndpointPort, Endpoint } from "@skiff/api";
+import type { DiscoveryEndpointPort, Endpoint } from "@skiff/api/light";
 import { isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {

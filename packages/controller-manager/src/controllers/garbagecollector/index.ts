@@ -10,7 +10,7 @@ import {
   findResource,
   findResourceByKind,
   type ResourceInfo,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   isConflict,
   isNotFound,

@@ -1,6 +1,6 @@
 // The node IPAM controller: gives every Node a pod CIDR (spec.podCIDR and podCIDRs) cut
 // from --cluster-cidr, never the same one twice, and frees it when the Node goes.
-import type * as api from "@skiff/api";
+import type * as api from "@skiff/api/light";
 import { isNotFound } from "@skiff/client";
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {

@@ -14,7 +14,7 @@ import {
   type MetricSpec,
   type MetricStatus,
   findResource,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   isNotFound,
   splitMetaNamespaceKey,

@@ -3,7 +3,7 @@
 // runs the ReplicationController controller (Kubernetes shares it too): a ReplicatedKind
 // says which resource it manages and how to read its selector.
 import { randomBytes } from "node:crypto";
-import { findResource, type ResourceInfo } from "@skiff/api";
+import { findResource, type ResourceInfo } from "@skiff/api/light";
 import {
   isNotFound,
   metaNamespaceKey,
@@ -36,7 +36,7 @@ import {
   type ReplicaSet,
   type ReplicationController,
 } from "../../objects.js";
-import type { Requirement } from "@skiff/api";
+import type { Requirement } from "@skiff/api/light";
 
 /** Most pods created or deleted in one sync (Kubernetes' burstReplicas). */
 const burstReplicas = 500;

@@ -11,7 +11,7 @@ import {
   type QuotaScopeSelector,
   quotaUsage,
   type ResourceInfo,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import { splitMetaNamespaceKey } from "@skiff/client";
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
