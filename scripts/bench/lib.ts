@@ -1,5 +1,5 @@
 // Helpers the benchmark scripts share: percentiles, a bounded-concurrency pool, CPU time of
-// a process.
+// a process, the Node.js flags `make up` ships.
 import { readFileSync } from "node:fs";
 
 /** The p-th percentile of xs by nearest rank (p99 of 100 samples is the 99th, not the max). */
@@ -30,4 +30,14 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * The Node.js flags scripts/cluster.sh (`make up`) starts the apiserver, controller-manager and
+ * scheduler with (its `node_flags`), so that benchmarks run what ships.
+ */
+export function clusterNodeFlags(): string[] {
+  const script = readFileSync(new URL("../cluster.sh", import.meta.url), "utf8");
+  const m = /^node_flags=(.*)$/m.exec(script);
+  return m?.[1] ? m[1].trim().replace(/^"|"$/g, "").split(/\s+/) : [];
 }
