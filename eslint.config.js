@@ -37,4 +37,28 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // The client library and the controllers load "@skiff/api/light": the full "@skiff/api"
+    // (schemas, validation, CEL, OpenAPI, protobuf) costs each process ~25 MB of RSS
+    // (docs/benchmarks.md, control-plane memory). Types may still come from it.
+    files: [
+      "packages/client/src/**/*.ts",
+      "packages/scheduler/src/**/*.ts",
+      "packages/controller-manager/src/**/*.ts",
+    ],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "@skiff/api",
+              message: 'Import from "@skiff/api/light" (memory: docs/benchmarks.md).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -11,11 +11,15 @@ logs=$state/logs
 run=$state/run
 certs=$state/certs
 node_name=$(hostname)
-# The young generation of the API-heavy components, kept at V8's own 16 MiB semi-space on
-# purpose: 64 gave the scheduler ~15 % more pods/s but cost each busy process ~100 MB of RSS
-# (two 64 MiB semi-spaces), a third of issue 20's 300 MB for the whole control plane
-# (docs/benchmarks.md, control-plane memory).
-node_flags=--max-semi-space-size=16
+# V8 flags of the apiserver, controller-manager and scheduler (the same in docker-compose.yml's
+# NODE_OPTIONS and scripts/deploy.sh's units; docs/benchmarks.md, control-plane memory):
+# - the young generation at V8's own 16 MiB semi-space: 64 gave the scheduler ~15 % more pods/s
+#   but cost each busy process ~100 MB of RSS (two 64 MiB semi-spaces);
+# - an old-space ceiling of 1 GiB: with Node's default (a quarter of the host's memory, up to
+#   ~4 GiB) V8 lets the heap grow to 4 times what is live before collecting, with 1 GiB ~1.6
+#   times (its growing factor scales with the ceiling); the busiest, the apiserver at 3,000
+#   pods, keeps ~250 MB live.
+node_flags="--max-semi-space-size=16 --max-old-space-size=1024"
 api_port=${SKIFF_API_PORT:-6443}
 server=https://127.0.0.1:$api_port
 # ETCD=1 or 3; by default what the existing data was made with, else 1.

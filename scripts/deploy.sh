@@ -260,6 +260,8 @@ certs_step() { # I
 write_units() { # I DIR
   local i=$1 d=$2 n=${names[$1]} a=${addrs[$1]} c=/etc/skiff/certs
   local node="/usr/local/bin/node"
+  # The control plane's V8 flags, as scripts/cluster.sh's node_flags (make up) and the compose file.
+  local node_flags="--max-semi-space-size=16 --max-old-space-size=1024"
   mkdir -p "$d/docker.service.d"
   unit() { # NAME DESCRIPTION AFTER EXEC
     cat >"$d/$1.service" <<EOF
@@ -287,7 +289,7 @@ EOF
 --initial-cluster $initial_cluster --initial-cluster-token skiff-deploy --initial-cluster-state new \
 --snapshot-count=10000"
   # The apiserver reaches its own member on loopback over TLS, as kubeadm's stacked etcd does.
-  unit skiff-apiserver "Skiff: apiserver" skiff-etcd.service "$node --max-semi-space-size=16 /opt/skiff/packages/apiserver/dist/main.js \
+  unit skiff-apiserver "Skiff: apiserver" skiff-etcd.service "$node $node_flags /opt/skiff/packages/apiserver/dist/main.js \
 --etcd-servers=https://127.0.0.1:2379 \
 --etcd-cafile=$c/etcd-ca.crt --etcd-certfile=$c/etcd-client.crt --etcd-keyfile=$c/etcd-client.key --bind-address=0.0.0.0 --advertise-address=$a --secure-port=6443 \
 --tls-cert-file=$c/apiserver.crt --tls-private-key-file=$c/apiserver.key --client-ca-file=$c/ca.crt \
@@ -296,9 +298,9 @@ EOF
 --audit-policy-file=/opt/skiff/deploy/audit-policy.yaml --audit-log-path=/var/log/skiff/audit.log --audit-log-maxsize=100 --audit-log-maxbackup=5 \
 --kubelet-client-certificate=$c/apiserver-kubelet-client.crt --kubelet-client-key=$c/apiserver-kubelet-client.key"
   unit skiff-lb "Skiff: node-local load balancer over every apiserver" "" "$node /opt/skiff/deploy/lb.mjs --listen 127.0.0.1:6444 ${backends[*]}"
-  unit skiff-controller-manager "Skiff: controller-manager" skiff-lb.service "$node --max-semi-space-size=16 /opt/skiff/packages/controller-manager/dist/main.js \
+  unit skiff-controller-manager "Skiff: controller-manager" skiff-lb.service "$node $node_flags /opt/skiff/packages/controller-manager/dist/main.js \
 --kubeconfig=$c/controller-manager.kubeconfig --root-ca-file=$c/ca.crt --cluster-cidr=$cluster_cidr --use-service-account-credentials --leader-elect"
-  unit skiff-scheduler "Skiff: scheduler" skiff-lb.service "$node --max-semi-space-size=16 /opt/skiff/packages/scheduler/dist/main.js \
+  unit skiff-scheduler "Skiff: scheduler" skiff-lb.service "$node $node_flags /opt/skiff/packages/scheduler/dist/main.js \
 --kubeconfig=$c/scheduler.kubeconfig --leader-elect"
   unit skiff-kubelet "Skiff: kubelet" "skiff-lb.service docker.service" "$node /opt/skiff/packages/kubelet/dist/main.js \
 --kubeconfig=$c/kubelet-$n.kubeconfig --node-name=$n --node-ip=$a --root-dir=/var/lib/skiff-kubelet --client-ca-file=$c/ca.crt"

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Agent, request } from "node:https";
 import { Etcd3 } from "etcd3";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
-import { pct, apiserverFlags } from "./lib.js";
+import { apiserverFlags, clusterNodeFlags, pct } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const certs = testCerts();
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const server = spawn(
     process.execPath,
     [
-      "--max-semi-space-size=16", // as scripts/cluster.sh runs it
+      ...clusterNodeFlags(), // as scripts/cluster.sh runs it
       ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
       join(root, "packages/apiserver/dist/main.js"),
       ...apiserverFlags(etcd.endpoints, port, certs),

@@ -50,8 +50,11 @@ const heapDir = arg("heap-dir", join(tmpdir(), `skiff-bench-heap-${Date.now()}`)
 
 const cluster = new LocalCluster({
   kubelets: kubeletCount,
-  apiPort: Number(arg("api-port", "47443")),
-  etcdPort: Number(arg("etcd-port", "47379")),
+  // Below Linux's ephemeral range (32768-60999): with 100 kubelets' connections, a client
+  // socket's local port once took 47444, and the restarted controller-manager could not bind
+  // its health port there (EADDRINUSE) for the rest of the run.
+  apiPort: Number(arg("api-port", "31443")),
+  etcdPort: Number(arg("etcd-port", "31379")),
   nodeOptions: heapSnapshots
     ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`
     : undefined,

@@ -16,6 +16,7 @@ import {
   type KubeObject,
 } from "@skiff/client";
 import { startApiserver } from "@skiff/testing";
+import { clusterNodeFlags } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const replicas = Number(
@@ -34,7 +35,7 @@ const deployments = client
 const cm = spawn(
   process.execPath,
   [
-    "--max-semi-space-size=16", // as scripts/cluster.sh runs it
+    ...clusterNodeFlags(), // as scripts/cluster.sh runs it
     "--conditions=source",
     "--import",
     "tsx",

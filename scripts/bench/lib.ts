@@ -1,5 +1,5 @@
 // Helpers the benchmark scripts share: percentiles, a bounded-concurrency pool, CPU time of
-// a process, the flags of a benchmark's apiserver.
+// a process, the flags of a benchmark's apiserver, the Node.js flags `make up` ships.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -43,4 +43,14 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * The Node.js flags scripts/cluster.sh (`make up`) starts the apiserver, controller-manager and
+ * scheduler with (its `node_flags`), so that benchmarks run what ships.
+ */
+export function clusterNodeFlags(): string[] {
+  const script = readFileSync(new URL("../cluster.sh", import.meta.url), "utf8");
+  const m = /^node_flags=(.*)$/m.exec(script);
+  return m?.[1] ? m[1].trim().replace(/^"|"$/g, "").split(/\s+/) : [];
 }

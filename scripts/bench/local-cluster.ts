@@ -46,7 +46,10 @@ export const sumOfThree = (s: Sample, k: "rss" | "hwm") =>
 
 export interface LocalClusterOptions {
   kubelets: number;
-  /** Unusual defaults, so that a `make up` cluster (6443, 2379) or other runs never collide. */
+  /**
+   * Unusual defaults, so that a `make up` cluster (6443, 2379) or other runs never collide; below
+   * Linux's ephemeral range (32768-60999), where a client connection could take a health port.
+   */
   apiPort?: number;
   etcdPort?: number;
   /** NODE_OPTIONS for the control plane only (diagnostics such as --heapsnapshot-signal). */
@@ -71,11 +74,11 @@ export class LocalCluster {
     this.env = {
       ...process.env,
       SKIFF_STATE: this.state,
-      SKIFF_API_PORT: String(opts.apiPort ?? 47443),
-      SKIFF_ETCD_PORT: String(opts.etcdPort ?? 47379),
+      SKIFF_API_PORT: String(opts.apiPort ?? 31443),
+      SKIFF_ETCD_PORT: String(opts.etcdPort ?? 31379),
       SKIFF_CONTROL_PLANE_ONLY: "1",
-      SKIFF_CONTROLLER_MANAGER_PORT: String((opts.apiPort ?? 47443) + 1),
-      SKIFF_SCHEDULER_PORT: String((opts.apiPort ?? 47443) + 2),
+      SKIFF_CONTROLLER_MANAGER_PORT: String((opts.apiPort ?? 31443) + 1),
+      SKIFF_SCHEDULER_PORT: String((opts.apiPort ?? 31443) + 2),
       ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
     };
   }

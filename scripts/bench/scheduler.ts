@@ -40,7 +40,7 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
-import { cpuSeconds, pct, pool, apiserverFlags } from "./lib.js";
+import { apiserverFlags, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -52,12 +52,6 @@ const runs = Number(arg("runs", "1"));
 // Extra scheduler flags, for measuring candidates only (the figures in docs use none).
 const extraSchedulerFlags = arg("scheduler-flags", "").split(" ").filter(Boolean);
 type Shape = "backlog" | "arrival" | "bindings";
-
-/** The node flags scripts/cluster.sh starts the apiserver and scheduler with. */
-function clusterNodeFlags(): string[] {
-  const m = /^node_flags=(.*)$/m.exec(readFileSync(join(root, "scripts/cluster.sh"), "utf8"));
-  return m?.[1] ? m[1].trim().split(/\s+/) : [];
-}
 
 interface Pod extends KubeObject {
   spec: PodSpec;

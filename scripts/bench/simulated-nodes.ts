@@ -23,7 +23,7 @@ import {
 } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { startKubelet, type RunningKubelet } from "@skiff/kubelet";
-import { cpuSeconds, pct, pool, apiserverFlags } from "./lib.js";
+import { apiserverFlags, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -46,7 +46,7 @@ const kubeconfig = join(certs, "admin.kubeconfig");
 const apiserver = spawn(
   process.execPath,
   [
-    "--max-semi-space-size=16", // as scripts/cluster.sh runs it
+    ...clusterNodeFlags(), // as scripts/cluster.sh runs it
     join(root, "packages/apiserver/dist/main.js"),
     ...apiserverFlags(etcd.endpoints, port, certs),
   ],

@@ -4,14 +4,7 @@
 //   import { findResource, parseLabelSelector, matchesLabels } from "@skiff/api";
 //   const pods = findResource("", "v1", "pods");
 //   matchesLabels(parseLabelSelector("app=web,tier!=db"), pod.metadata.labels);
-export * from "./resources.js";
-export * from "./quantity.js";
-export * from "./duration.js";
-export * from "./time.js";
-export * from "./pods.js";
-export * from "./cron.js";
-export * from "./quota-usage.js";
-export * from "./selectors.js";
+export * from "./light.js"; // resources, quantities, selectors, pods, cron, quota usage
 export * from "./fields.js";
 export * from "./schema.js";
 export * from "./defaults.js";

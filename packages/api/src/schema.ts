@@ -141,9 +141,7 @@ export function classify(schema: TSchema): SchemaNode {
   }
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isObject } from "./guards.js";
 
 /** Appends a struct field to a path: "spec" + "replicas" -> "spec.replicas". */
 export function child(path: string, name: string): string {

@@ -6,9 +6,9 @@
 // `code` is the HTTP code and whose `status` is the Status body (synthesized if need be).
 // `retryable` says whether sending the same request again later may succeed.
 
-import { isObject, type Status, type StatusCause } from "@skiff/api";
+import { isObject, type Status, type StatusCause } from "@skiff/api/light";
 
-export type { Status, StatusCause, StatusDetails } from "@skiff/api";
+export type { Status, StatusCause, StatusDetails } from "@skiff/api/light";
 
 /**
  * The Status reasons the client knows, with the HTTP code Kubernetes pairs with each and

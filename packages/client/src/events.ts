@@ -25,7 +25,7 @@
 // give the recorder a RestClient of its own, as kube-scheduler gives its broadcaster a
 // clientset of its own.
 import { randomBytes } from "node:crypto";
-import { resourceInfo, rfc3339, type Event, type ObjectReference } from "@skiff/api";
+import { resourceInfo, rfc3339, type Event, type ObjectReference } from "@skiff/api/light";
 import { isNotFound } from "./errors.js";
 import { defaultLogger, type Logger } from "./log.js";
 import { TokenBucket } from "./ratelimit.js";

@@ -1,7 +1,7 @@
 // @skiff/client: the client-go of Skiff — REST client, watch, informers and listers,
 // work queue, leader election, event recorder and kubeconfig loading.
 //
-//   import { resourceInfo } from "@skiff/api";
+//   import { resourceInfo } from "@skiff/api/light";
 //   import { RestClient, loadClientConfig, SharedInformerFactory, WorkQueue } from "@skiff/client";
 //
 //   const client = new RestClient(loadClientConfig({ kubeconfig: argv.kubeconfig }));

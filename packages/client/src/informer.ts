@@ -19,7 +19,12 @@
 // - A `transform` (client-go's SetTransform) is applied to every object before it is cached
 //   or handed to a handler: `stripManagedFields` keeps the bookkeeping no controller reads
 //   out of the cache, as Kubernetes' scheduler and controller-manager do.
-import { apiVersionOf, matchesLabels, parseLabelSelector, type ResourceInfo } from "@skiff/api";
+import {
+  apiVersionOf,
+  matchesLabels,
+  parseLabelSelector,
+  type ResourceInfo,
+} from "@skiff/api/light";
 import { defaultLogger, type Logger } from "./log.js";
 import {
   Reflector,

@@ -16,7 +16,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, resolve, delimiter } from "node:path";
 import { parse } from "yaml";
-import { isObject } from "@skiff/api";
+import { isObject } from "@skiff/api/light";
 
 /** What the REST client needs to reach and authenticate to one apiserver. */
 export interface ClientConfig {

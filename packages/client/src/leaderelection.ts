@@ -15,7 +15,7 @@
 //   leaders must write with compare-and-swap and keep syncs idempotent.
 // - `stop()` ends the election; with releaseOnCancel a leader first clears the holder so
 //   another candidate can take over at once instead of after leaseDurationSeconds.
-import { resourceInfo, rfc3339Micro, type LeaseSpec } from "@skiff/api";
+import { resourceInfo, rfc3339Micro, type LeaseSpec } from "@skiff/api/light";
 import { isAlreadyExists, isConflict, isNotFound } from "./errors.js";
 import { defaultLogger, type Logger } from "./log.js";
 import type { RestClient, ResourceClient } from "./rest.js";

@@ -9,7 +9,7 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { isStatus, type Status } from "./errors.js";
-import { isObject } from "@skiff/api";
+import { isObject } from "@skiff/api/light";
 import { isKubeObject, type KubeObject } from "./types.js";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";

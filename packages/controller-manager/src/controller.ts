@@ -22,7 +22,7 @@ import type {
   WorkQueueMetrics,
 } from "@skiff/client";
 import { WorkQueue, isConflict, metaNamespaceKey } from "@skiff/client";
-import type { PodTemplateSpec } from "@skiff/api";
+import type { PodTemplateSpec } from "@skiff/api/light";
 import type { Pod } from "./objects.js";
 
 /** Per-controller metrics the manager exports on /metrics. */

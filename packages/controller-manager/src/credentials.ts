@@ -8,7 +8,7 @@
 //   const clients = new ServiceAccountClients(root, log);
 //   const client = await clients.clientFor("replicaset-controller");   // a RestClient
 //   clients.stop();                                                    // ends the renewals
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import { RestClient, isAlreadyExists, type ClientConfig, type Logger } from "@skiff/client";
 
 export const CONTROLLER_NAMESPACE = "kube-system";

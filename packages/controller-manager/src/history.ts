@@ -2,7 +2,7 @@
 // distinct pod template a workload has had is one ControllerRevision whose `data` is the
 // strategic merge patch that restores it — what `kubectl rollout history|undo` reads and
 // applies. Pure helpers, plus `ensureRevision`, which writes the one revision a sync needs.
-import type * as api from "@skiff/api";
+import type * as api from "@skiff/api/light";
 import { isAlreadyExists, type ResourceClient } from "@skiff/client";
 import { computeHash, stableJson } from "./controllers/deployment/util.js";
 import type { ControllerRevision } from "./objects.js";

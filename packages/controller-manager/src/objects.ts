@@ -1,12 +1,12 @@
 // The kinds the controllers handle, as @skiff/api types with the metadata the client
 // guarantees, plus small pod and selector helpers several controllers need.
-import type * as api from "@skiff/api";
+import type * as api from "@skiff/api/light";
 import {
   isPodReady,
   labelSelectorToRequirements,
   matchesLabels,
   type Requirement,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import type { KubeObject } from "@skiff/client";
 
 export type Pod = api.Pod & KubeObject;

@@ -7,7 +7,7 @@ import {
   resourceInfo,
   rfc3339,
   type Requirement,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   DeletedFinalStateUnknown,
   EventRecorder,

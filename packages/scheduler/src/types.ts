@@ -1,6 +1,6 @@
 // The object shapes the scheduler reads: @skiff/api's kinds with the client's metadata.
-import type * as api from "@skiff/api";
-import type { Container, PodSpec, PodStatus, Taint, Toleration } from "@skiff/api";
+import type * as api from "@skiff/api/light";
+import type { Container, PodSpec, PodStatus, Taint, Toleration } from "@skiff/api/light";
 import type { KubeObject } from "@skiff/client";
 
 export type { Container, Taint, Toleration };

@@ -1,7 +1,7 @@
 // Filter plugins: pure functions that say whether a pod may go on a node, and if not, why,
 // in the words Kubernetes 1.31 uses in FailedScheduling messages. They run in the order of
 // Kubernetes' default profile and the first failure decides.
-import { matchesLabels, nodeSelectorRequirementMatches } from "@skiff/api";
+import { matchesLabels, nodeSelectorRequirementMatches } from "@skiff/api/light";
 import type { NodeSelectorTerm, Taint, Toleration } from "../types.js";
 import type { AffinityTerm, NodeInfo, PodInfo } from "./nodeinfo.js";
 

@@ -1,6 +1,6 @@
 // What the filters and scores read: a pod's computed requests (PodInfo) and a node with the
 // pods placed on it and what they add up to (NodeInfo).
-import { labelSelectorToRequirements, parseQuantity, type Requirement } from "@skiff/api";
+import { labelSelectorToRequirements, parseQuantity, type Requirement } from "@skiff/api/light";
 import {
   podKey,
   type Container,

@@ -1,6 +1,6 @@
 // Score plugins: pure functions that rank the nodes a pod fits on, 0 (worst) to 100 (best),
 // normalized across the feasible nodes and weighted as in Kubernetes' default profile.
-import { matchesLabels, type Requirement } from "@skiff/api";
+import { matchesLabels, type Requirement } from "@skiff/api/light";
 import { nodeSelectorTermMatches, toleratesTaint, type CycleState } from "./filters.js";
 import type { NodeInfo, PodInfo } from "./nodeinfo.js";
 

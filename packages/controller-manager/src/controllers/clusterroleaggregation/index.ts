@@ -8,7 +8,7 @@ import {
   matchesLabels,
   resourceInfo,
   type LabelSelectorInput,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   newQueue,
   QueueController,

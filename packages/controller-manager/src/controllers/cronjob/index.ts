@@ -10,7 +10,7 @@ import {
   rfc3339,
   type CronJobStatus,
   type Schedule,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import { isAlreadyExists, isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,

@@ -1,6 +1,6 @@
 // The CronJob controller's decisions, as pure functions: which scheduled time is due,
 // the Job for it, which finished Jobs the history limits let go.
-import { rfc3339, type Schedule } from "@skiff/api";
+import { rfc3339, type Schedule } from "@skiff/api/light";
 import type { BatchJob, CronJob } from "../../objects.js";
 import { newControllerRef } from "../../controller.js";
 

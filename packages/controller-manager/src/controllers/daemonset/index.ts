@@ -3,7 +3,7 @@
 // maxUnavailable). Its pods are pinned to their node by node affinity on metadata.name,
 // as in Kubernetes, and the scheduler binds them.
 import { isDeepStrictEqual } from "node:util";
-import * as api from "@skiff/api";
+import * as api from "@skiff/api/light";
 import { isNotFound, metaNamespaceKey, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,

@@ -3,7 +3,7 @@
 // clean-up, pause, proportional scaling and the Progressing/Available conditions.
 // A little past ~600 lines on purpose: sync, ReplicaSet ownership, scaling and the two strategies
 // share the controller's clients and caches; the pure parts live in util.ts and status.ts.
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import {
   isAlreadyExists,
   isNotFound,

@@ -1,7 +1,7 @@
 // Pure Deployment helpers: the pod-template hash, surge/unavailable arithmetic, revisions,
 // conditions and proportional shares. No API calls here, so they test without a cluster.
 import type { Deployment, ReplicaSet } from "../../objects.js";
-import { rfc3339 } from "@skiff/api";
+import { rfc3339 } from "@skiff/api/light";
 
 export const revisionAnnotation = "deployment.kubernetes.io/revision";
 export const revisionHistoryAnnotation = "deployment.kubernetes.io/revision-history";

@@ -1,9 +1,9 @@
 // A PodDisruptionBudget's status from its pods, as a pure function (Kubernetes'
 // disruption controller): how many pods are expected, how many must stay healthy, how
 // many are, and so how many may be disrupted now.
-import type * as api from "@skiff/api";
+import type * as api from "@skiff/api/light";
 import type { Pod, PodDisruptionBudget } from "../../objects.js";
-import { isPodReady, rfc3339 } from "@skiff/api";
+import { isPodReady, rfc3339 } from "@skiff/api/light";
 
 /** An eviction noted in disruptedPods counts as done for this long if the pod lingers. */
 export const DISRUPTED_POD_TIMEOUT_MS = 2 * 60_000;

@@ -22,7 +22,7 @@ import {
   type ReplicaSet,
   type StatefulSet,
 } from "../../objects.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import { DISRUPTED_POD_TIMEOUT_MS, budgetStatus, type ScaleOf } from "./budget.js";
 
 export class DisruptionController extends QueueController {

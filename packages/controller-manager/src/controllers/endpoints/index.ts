@@ -7,7 +7,7 @@ import {
   type EndpointAddress,
   type EndpointPort,
   type EndpointSubset,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import type { Endpoints, Pod, Service } from "../../objects.js";
 import { isAlreadyExists, isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";

@@ -1,5 +1,5 @@
 // What the Endpoints and EndpointSlice controllers share: which pods back a Service, and how a Service port resolves against one pod.
-import type { ObjectReference, ServicePort } from "@skiff/api";
+import type { ObjectReference, ServicePort } from "@skiff/api/light";
 import type { Lister } from "@skiff/client";
 import type { Pod, Service } from "../../objects.js";
 

@@ -11,7 +11,7 @@ import {
   findResourceByKind,
   resourceInfo,
   type ResourceInfo,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   isConflict,
   isNotFound,

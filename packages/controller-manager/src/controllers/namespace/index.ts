@@ -1,6 +1,6 @@
 // The namespace controller: empties a Terminating namespace of every namespaced resource,
 // then removes the "kubernetes" finalizer (PUT .../finalize) so the apiserver deletes it.
-import { customResourceInfos, resourceInfo, resources, type ResourceInfo } from "@skiff/api";
+import { customResourceInfos, resourceInfo, resources, type ResourceInfo } from "@skiff/api/light";
 import {
   ApiError,
   isNotFound,

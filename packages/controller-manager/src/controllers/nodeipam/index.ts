@@ -8,7 +8,7 @@ import {
   QueueController,
   type ControllerContext,
 } from "../../controller.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import type { Node } from "../../objects.js";
 import { ConfigError } from "../../errors.js";
 

@@ -15,7 +15,7 @@ import {
   type HorizontalPodAutoscalerCondition,
   type MetricSpec,
   type MetricStatus,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   isNotFound,
   splitMetaNamespaceKey,

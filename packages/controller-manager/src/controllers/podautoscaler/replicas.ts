@@ -10,7 +10,7 @@
 // scaling down, missing pods count as using 100% of their request (0 when scaling up). If
 // those assumptions reverse the direction, or land within the tolerance, nothing changes.
 import type { Pod } from "../../objects.js";
-import { parseQuantity } from "@skiff/api";
+import { parseQuantity } from "@skiff/api/light";
 import { ReplicaCalcError } from "../../errors.js";
 
 export const TOLERANCE = 0.1;

@@ -9,7 +9,7 @@ import {
   rfc3339,
   type Requirement,
   type ResourceInfo,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import {
   isNotFound,
   metaNamespaceKey,

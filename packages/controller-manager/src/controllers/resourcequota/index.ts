@@ -12,7 +12,7 @@ import {
   resourceInfo,
   type QuotaScopeSelector,
   type ResourceInfo,
-} from "@skiff/api";
+} from "@skiff/api/light";
 import { splitMetaNamespaceKey } from "@skiff/client";
 import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {

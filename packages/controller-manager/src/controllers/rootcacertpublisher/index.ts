@@ -12,7 +12,7 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import type { Namespace } from "../../objects.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import { ConfigError } from "../../errors.js";
 
 export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";

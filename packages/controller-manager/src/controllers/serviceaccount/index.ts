@@ -11,7 +11,7 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import type { Namespace } from "../../objects.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 
 export type ServiceAccount = KubeObject;
 

@@ -32,7 +32,7 @@ import {
   type Pod,
   type StatefulSet,
 } from "../../objects.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import { newClaims, newStatefulPod, ordinalOf, planStatefulSet, revisionLabel } from "./plan.js";
 import { HashCollisionError } from "../../errors.js";
 

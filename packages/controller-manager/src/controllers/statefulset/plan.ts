@@ -1,7 +1,7 @@
 // The StatefulSet controller's decisions, as pure functions: the pods and claims for an
 // ordinal, and (set, its pods, the current and update revisions) → which ordinals to
 // create, which pods to delete, and the status — Kubernetes' stateful_set_control.
-import type * as api from "@skiff/api";
+import type * as api from "@skiff/api/light";
 import {
   isPodAvailable,
   isPodRunningAndReady,

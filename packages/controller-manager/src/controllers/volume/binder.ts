@@ -28,7 +28,7 @@ import type {
   Pod,
   StorageClass,
 } from "../../objects.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import {
   BIND_COMPLETED,
   BOUND_BY_CONTROLLER,

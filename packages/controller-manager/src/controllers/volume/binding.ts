@@ -1,5 +1,5 @@
 // Claim-to-volume matching and the local-path provisioner's volumes, as pure functions.
-import { labelSelectorToRequirements, matchesLabels, parseQuantity } from "@skiff/api";
+import { labelSelectorToRequirements, matchesLabels, parseQuantity } from "@skiff/api/light";
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from "../../objects.js";
 
 /** The provisioner name of Skiff's built-in dynamic provisioner (k3s' local-path role). */

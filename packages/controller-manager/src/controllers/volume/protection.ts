@@ -11,7 +11,7 @@ import {
   type ControllerContext,
 } from "../../controller.js";
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from "../../objects.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo } from "@skiff/api/light";
 import { claimsOf } from "./binding.js";
 
 export const PVC_PROTECTION = "kubernetes.io/pvc-protection";
