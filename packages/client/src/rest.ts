@@ -14,7 +14,12 @@
 import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage } from "node:http";
-import { apiVersionOf, isObject, type ResourceInfo, type Scale as ApiScale } from "@skiff/api/light";
+import {
+  apiVersionOf,
+  isObject,
+  type ResourceInfo,
+  type Scale as ApiScale,
+} from "@skiff/api/light";
 import { ApiError, ConnectionError, apiErrorFromResponse } from "./errors.js";
 import type { ClientConfig } from "./kubeconfig.js";
 import { TokenBucket } from "./ratelimit.js";

@@ -1,6 +1,11 @@
 // The object shapes every client call works with: any Kubernetes object (KubeObject) and a
 // list of them, on @skiff/api's meta/v1 ObjectMeta and ListMeta.
-import { isObject, type KubeList as ApiKubeList, type ListMeta, type ObjectMeta } from "@skiff/api/light";
+import {
+  isObject,
+  type KubeList as ApiKubeList,
+  type ListMeta,
+  type ObjectMeta,
+} from "@skiff/api/light";
 
 export type { ListMeta, ObjectMeta, OwnerReference } from "@skiff/api/light";
 

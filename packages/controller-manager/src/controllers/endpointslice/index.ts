@@ -2,7 +2,12 @@
 // discovery.k8s.io/v1 EndpointSlices, one group of slices per distinct port mapping and
 // at most `maxEndpointsPerSlice` endpoints in each.
 import { isDeepStrictEqual } from "node:util";
-import { isPodReady, resourceInfo, type DiscoveryEndpointPort, type Endpoint } from "@skiff/api/light";
+import {
+  isPodReady,
+  resourceInfo,
+  type DiscoveryEndpointPort,
+  type Endpoint,
+} from "@skiff/api/light";
 import type { EndpointSlice, Pod, Service } from "../../objects.js";
 import { isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";

@@ -3,7 +3,13 @@
 // Job Complete or Failed (BackoffLimitExceeded, DeadlineExceeded); finished Jobs with
 // `ttlSecondsAfterFinished` are deleted once it passes.
 import { isDeepStrictEqual } from "node:util";
-import { isPodReady, resourceInfo, rfc3339, type JobCondition, type JobStatus } from "@skiff/api/light";
+import {
+  isPodReady,
+  resourceInfo,
+  rfc3339,
+  type JobCondition,
+  type JobStatus,
+} from "@skiff/api/light";
 import { isNotFound, metaNamespaceKey, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,

@@ -2,7 +2,13 @@
 // for the grace period) and marks their conditions Unknown, keeps the not-ready and
 // unreachable taints in step with the Ready condition, and evicts pods from nodes with
 // NoExecute taints once their tolerations run out, so their owners recreate them elsewhere.
-import { resourceInfo, rfc3339, type NodeCondition, type Taint, type Toleration } from "@skiff/api/light";
+import {
+  resourceInfo,
+  rfc3339,
+  type NodeCondition,
+  type Taint,
+  type Toleration,
+} from "@skiff/api/light";
 import { isNotFound, splitMetaNamespaceKey } from "@skiff/client";
 import type {
   EventRecorder,
