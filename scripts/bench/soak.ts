@@ -5,7 +5,7 @@
 //   npx tsx --conditions=source scripts/bench/soak.ts [--minutes=30] [--kubelets=10]
 //     [--deployments=5] [--max-replicas=20] [--keep-logs=DIR]
 // The cluster is scripts/bench/local-cluster.ts' (cluster.sh's own flags, SIMULATED kubelet
-// processes, a temp dir, ports 47543/47479 by default). Every 5 s one of: a Deployment scaled
+// processes, a temp dir, ports 31543/31479 by default, below the ephemeral range). Every 5 s one of: a Deployment scaled
 // to a random size (0..max), a random pod deleted ("killed"), a Service created for a random
 // Deployment or an old one deleted. Every minute: each component's RSS and the apiserver's
 // open watches (apiserver_longrunning_requests). At the end the churn stops and the script
@@ -31,8 +31,8 @@ const deployments = Number(arg("deployments", "5"));
 const maxReplicas = Number(arg("max-replicas", "20"));
 const cluster = new LocalCluster({
   kubelets: Number(arg("kubelets", "10")),
-  apiPort: Number(arg("api-port", "47543")),
-  etcdPort: Number(arg("etcd-port", "47479")),
+  apiPort: Number(arg("api-port", "31543")),
+  etcdPort: Number(arg("etcd-port", "31479")),
   keepLogs: arg("keep-logs", "") || undefined,
 });
 

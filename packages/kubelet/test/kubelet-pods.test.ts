@@ -395,7 +395,12 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
         {
           name: "app",
           image: IMAGE,
-          command: ["sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"],
+          // The second's wait matters: the engine learns of an OOM kill through a watcher that
+          // containerd arms just after the start, and a process killed within ~100 ms of it
+          // (this loop reaches 16 MiB that fast) can be gone before it is armed — then Docker
+          // (and so Kubernetes on Docker) reports exit 137 "Error". Dmesg showed exactly that
+          // in two full-suite runs.
+          command: ["sh", "-c", "sleep 1; x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"],
           resources: { limits: { memory: "16Mi", cpu: "500m" } },
         },
       ],
