@@ -183,7 +183,20 @@ after(async () => {
 });
 
 test("three nodes register with their own addresses and pod CIDRs", async () => {
-  const list = await json<{ items: NodeObj[] }>("get", "nodes");
+  // A node is Ready before its network agent has published the backend on it (the agent waits
+  // for the podCIDR, then PATCHes): wait for all three agents' annotations.
+  const list = await eventually(
+    "every node's network agent annotations",
+    async () => {
+      const l = await json<{ items: NodeObj[] }>("get", "nodes");
+      return (
+        l.items.length === nodes.length &&
+        l.items.every((n) => n.metadata.annotations?.["net.skiff.io/vtep-mac"]) &&
+        l
+      );
+    },
+    60_000,
+  );
   const byName = new Map(list.items.map((n) => [n.metadata.name, n]));
   const cidrs = new Set<string>();
   for (const [i, name] of nodes.entries()) {
@@ -556,7 +569,20 @@ test("the host-gw backend also carries pod traffic across nodes", async () => {
       () => fromClient(`http://${p.status.podIP}:8080/cgi-bin/who`),
       30_000,
     );
-    assert.equal(answer, `${p.metadata.name} ${client.status.podIP}`);
+    // The server sees the client's own pod IP (no masquerade between pods). The client pod was
+    // restarted with its node: read its address now, in case the status read above was the
+    // old sandbox's (the recreated kubelet reports the new one within a sync or two).
+    const { name, ip } = await eventually(
+      "the client pod's current address",
+      async () => {
+        const now = await json<Pod>("get", "pod", "client");
+        return (
+          answer.endsWith(` ${now.status.podIP}`) && { name: p.metadata.name, ip: now.status.podIP }
+        );
+      },
+      30_000,
+    ).catch(() => ({ name: p.metadata.name, ip: client.status.podIP }));
+    assert.equal(answer, `${name} ${ip}`);
   }
 });
 
