@@ -572,17 +572,15 @@ test("the host-gw backend also carries pod traffic across nodes", async () => {
     // The server sees the client's own pod IP (no masquerade between pods). The client pod was
     // restarted with its node: read its address now, in case the status read above was the
     // old sandbox's (the recreated kubelet reports the new one within a sync or two).
-    const { name, ip } = await eventually(
-      "the client pod's current address",
+    const ip = await eventually(
+      "the client pod's status showing the address the server saw",
       async () => {
-        const now = await json<Pod>("get", "pod", "client");
-        return (
-          answer.endsWith(` ${now.status.podIP}`) && { name: p.metadata.name, ip: now.status.podIP }
-        );
+        const now = (await json<Pod>("get", "pod", "client")).status.podIP;
+        return answer === `${p.metadata.name} ${now}` && now;
       },
       30_000,
-    ).catch(() => ({ name: p.metadata.name, ip: client.status.podIP }));
-    assert.equal(answer, `${name} ${ip}`);
+    ).catch(() => client.status.podIP);
+    assert.equal(answer, `${p.metadata.name} ${ip}`);
   }
 });
 
