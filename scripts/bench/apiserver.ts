@@ -85,6 +85,13 @@ async function main(): Promise<void> {
     kind: "Namespace",
     metadata: { name: "bench" },
   });
+  // No controller-manager runs here: create the account its serviceaccount controller would,
+  // which ServiceAccount admission looks up for every pod.
+  await call("POST", "/api/v1/namespaces/bench/serviceaccounts", {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "default" },
+  });
   const etcdClient = new Etcd3({ hosts: etcd.endpoints });
   const lines: string[] = [];
   const say = (s: string): void => {
