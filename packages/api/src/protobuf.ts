@@ -23,6 +23,14 @@ const RAW_EXTENSION = "k8s.io.apimachinery.pkg.runtime.RawExtension";
 const FIELDS_V1 = `${META}.FieldsV1`;
 const DURATION = `${META}.Duration`;
 const UNKNOWN = "k8s.io.apimachinery.pkg.runtime.Unknown";
+/**
+ * Go slice types (`type ExtraValue []string`) that protobuf wraps in a message with one
+ * repeated `items` field; their JSON is the plain list (a user's `extra` values).
+ */
+const ITEMS_LISTS = new Set([
+  "k8s.io.api.authentication.v1.ExtraValue",
+  "k8s.io.api.authorization.v1.ExtraValue",
+]);
 /** Go's zero time.Time as Unix seconds: what an unset Time encodes as. */
 const GO_ZERO_TIME = -62135596800;
 
@@ -119,6 +127,10 @@ function toProtoValue(type: string, v: unknown, path: string): unknown {
   if (type === RAW_EXTENSION) return { raw: Buffer.from(JSON.stringify(v)) };
   if (type === FIELDS_V1) return { Raw: Buffer.from(JSON.stringify(v)) };
   if (type === DURATION) return { duration: parseGoDuration(String(v)) };
+  if (ITEMS_LISTS.has(type)) {
+    if (!Array.isArray(v)) throw new ProtobufError(`${path}: expected a list`);
+    return { items: v.map(String) };
+  }
   if (SCALAR.has(type)) return v;
   if (!isObject(v)) throw new ProtobufError(`${path}: expected an object`);
   return toProtoObject(type, v, path);
@@ -185,6 +197,7 @@ function fromProtoValue(type: string, v: unknown): unknown {
     }
   }
   if (type === DURATION) return formatGoDuration((v as { duration?: number }).duration ?? 0);
+  if (ITEMS_LISTS.has(type)) return (v as { items?: string[] }).items ?? [];
   if (SCALAR.has(type)) return v;
   return fromProtoObject(type, v as Json);
 }
