@@ -162,11 +162,11 @@ export class UnsupportedMediaTypeError extends ApiError {
 
 /** 406: no representation the client accepts can be produced. */
 export class NotAcceptableError extends ApiError {
-  constructor(accept: string) {
+  constructor(accept: string, supported: string[]) {
     super(
       406,
       "NotAcceptable",
-      `only the following media types are accepted: application/json, application/yaml (got ${JSON.stringify(accept)})`,
+      `only the following media types are accepted: ${supported.join(", ")} (got ${JSON.stringify(accept)})`,
     );
   }
 }

@@ -12,7 +12,13 @@ import {
   toStatus,
 } from "./errors.js";
 import { isObject } from "./objects.js";
-import { decodeEnvelope, encodeEnvelope } from "@skiff/api";
+import {
+  apiVersionOf,
+  decodeEnvelope,
+  encodeEnvelope,
+  protobufMessageOf,
+  type ResourceInfo,
+} from "@skiff/api";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const MAX_DEPTH = 100;
@@ -125,8 +131,18 @@ export interface Negotiated {
   protobuf?: boolean;
 }
 
-/** Chooses the response representation from the Accept header. */
-export function negotiate(req: IncomingMessage): Negotiated {
+/** Whether a resource's objects have a protobuf encoding (custom resources have none). */
+export function servesProtobuf(info: ResourceInfo): boolean {
+  return !info.custom && protobufMessageOf(apiVersionOf(info), info.kind) !== undefined;
+}
+
+/**
+ * Chooses the response representation from the Accept header. `protobuf` says whether the
+ * resource has a protobuf encoding: custom resources have none, so, as Kubernetes does for
+ * them, protobuf is passed over for the next type the client accepts (JSON after
+ * `application/vnd.kubernetes.protobuf, application/json`), and protobuf alone is a 406.
+ */
+export function negotiate(req: IncomingMessage, protobuf = true): Negotiated {
   const accept = req.headers.accept;
   if (!accept) return { table: false, yaml: false };
   const options = accept.split(",").map((s) => s.trim().toLowerCase());
@@ -142,11 +158,15 @@ export function negotiate(req: IncomingMessage): Negotiated {
     if (type === "application/json" && !params.some((p) => p.startsWith("as=")))
       return { table: false, yaml: false };
     if (type === "application/yaml") return { table: false, yaml: true };
-    if (type === PROTOBUF && !params.some((p) => p.startsWith("as=")))
+    if (protobuf && type === PROTOBUF && !params.some((p) => p.startsWith("as=")))
       return { table: false, yaml: false, protobuf: true };
     if (type === "*/*" || type === "application/*") return { table: false, yaml: false };
   }
-  throw new NotAcceptableError(accept);
+  throw new NotAcceptableError(accept, [
+    "application/json",
+    "application/yaml",
+    ...(protobuf ? [PROTOBUF] : []),
+  ]);
 }
 
 export function sendJson(

@@ -1,6 +1,7 @@
 // Kubernetes protobuf on the wire: request bodies captured from the real kubectl 1.33.1
 // (its `create` generators send nothing else) are the golden bytes; replies, lists and
-// watch frames in protobuf when asked first; malformed bodies are 400s, never 500s.
+// watch frames in protobuf when asked first; malformed bodies are 400s, never 500s; custom
+// resources, which have no protobuf, answer JSON as Kubernetes does.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -8,7 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeEnvelope, encodeEnvelope } from "@skiff/api";
-import { runKubectl, startApiserver, type TestApiserver } from "@skiff/testing";
+import {
+  crdFixture,
+  eventually,
+  runKubectl,
+  startApiserver,
+  type TestApiserver,
+} from "@skiff/testing";
 import { rawRequest } from "./raw-request.js";
 
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -271,4 +278,53 @@ test("a DELETE's DeleteOptions may come in protobuf", async () => {
     contentType: PROTOBUF,
   });
   assert.equal(bad.status, 400);
+});
+
+test("custom resources, which have no protobuf, answer JSON when protobuf is asked first and 406 when it is the only choice", async () => {
+  const crd = crdFixture({ group: "pbjson.example.com", plural: "widgets", kind: "Widget" });
+  const made = await api.request(
+    "POST",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    crd,
+  );
+  assert.equal(made.status, 201, made.text);
+  const widgets = "/apis/pbjson.example.com/v1/namespaces/default/widgets";
+  await eventually(async () => {
+    const r = await api.request("POST", widgets, {
+      apiVersion: "pbjson.example.com/v1",
+      kind: "Widget",
+      metadata: { name: "w1" },
+    });
+    assert.equal(r.status, 201, r.text);
+  });
+  const protobufFirst = `${PROTOBUF}, application/json`;
+  for (const path of [widgets, `${widgets}/w1`]) {
+    const r = await rawRequest(api, "GET", path, { accept: protobufFirst });
+    assert.equal(r.status, 200, path);
+    assert.equal(r.type, "application/json", path);
+    assert.equal(JSON.parse(r.body.toString()).apiVersion, "pbjson.example.com/v1");
+    const only = await rawRequest(api, "GET", path, { accept: PROTOBUF });
+    assert.equal(only.status, 406, path);
+    assert.equal(
+      JSON.parse(only.body.toString()).message,
+      `only the following media types are accepted: application/json, application/yaml (got "${PROTOBUF}")`,
+    );
+  }
+  // A watch asked for protobuf first streams JSON lines.
+  const watched = await rawRequest(api, "GET", `${widgets}?watch=true&timeoutSeconds=1`, {
+    accept: protobufFirst,
+  });
+  assert.equal(watched.type, "application/json");
+  const event = JSON.parse(watched.body.toString().split("\n")[0]!);
+  assert.equal(event.type, "ADDED");
+  assert.equal(event.object.metadata.name, "w1");
+  // Built-in kinds still answer protobuf, and name it among what they accept.
+  const pods = await rawRequest(api, "GET", "/api/v1/namespaces/default/pods", {
+    accept: "text/plain",
+  });
+  assert.equal(pods.status, 406);
+  assert.match(
+    JSON.parse(pods.body.toString()).message,
+    /^only the following media types are accepted: application\/json, application\/yaml, application\/vnd\.kubernetes\.protobuf /,
+  );
 });

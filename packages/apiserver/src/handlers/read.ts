@@ -3,7 +3,7 @@
 import { apiVersionOf } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError } from "../errors.js";
 import { intParam } from "../query.js";
-import { negotiate, sendJson } from "../request.js";
+import { negotiate, sendJson, servesProtobuf } from "../request.js";
 import { toTable } from "../tables.js";
 import type { RequestContext } from "./context.js";
 import { filterFor, includeObject, selectors } from "./params.js";
@@ -33,7 +33,7 @@ export async function list(r: RequestContext): Promise<void> {
   const limit = intParam(q, "limit");
   if (limit !== undefined && limit < 0)
     throw new BadRequestError(`limit: Invalid value: ${limit}: must be greater than or equal to 0`);
-  const table = negotiate(r.req).table;
+  const table = negotiate(r.req, servesProtobuf(info)).table;
   const page = await r.ctx.registry(info).list(namespace, {
     filter: filterFor(info, sel, namespace),
     filtered: sel.labels.length > 0 || sel.fields.length > 0,

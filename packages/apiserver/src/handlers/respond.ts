@@ -4,7 +4,7 @@ import { stringify as toYaml } from "yaml";
 import { apiVersionOf, pruneUnknownFields, unknownFields } from "@skiff/api";
 import { BadRequestError } from "../errors.js";
 import { isObject, type KubeObject } from "../objects.js";
-import { negotiate, sendJson, sendProtobuf } from "../request.js";
+import { negotiate, sendJson, sendProtobuf, servesProtobuf } from "../request.js";
 import { toTable } from "../tables.js";
 import type { RequestContext } from "./context.js";
 import { includeObject, type FieldValidation } from "./params.js";
@@ -16,7 +16,7 @@ export function respond(
   obj: KubeObject | Record<string, unknown>,
   warnings: string[] = [],
 ): void {
-  const { table, yaml, protobuf } = negotiate(r.req);
+  const { table, yaml, protobuf } = negotiate(r.req, servesProtobuf(r.route.info));
   const headers: Record<string, string> = {};
   const deprecation = r.route.info.custom?.deprecationWarning;
   if (deprecation) warnings = [deprecation, ...warnings];

@@ -11,7 +11,7 @@ import { storageError } from "../registry.js";
 import type { CacheEvent, EventType, Watcher } from "../watchcache.js";
 import type { KubeObject } from "../objects.js";
 import { boolParam, intParam } from "../query.js";
-import { negotiate, parseResourceVersion, PROTOBUF } from "../request.js";
+import { negotiate, parseResourceVersion, PROTOBUF, servesProtobuf } from "../request.js";
 import { toTable } from "../tables.js";
 import type { RequestContext } from "./context.js";
 import { filterFor, includeObject, selectors } from "./params.js";
@@ -33,7 +33,7 @@ export async function watch(r: RequestContext): Promise<void> {
     );
   }
   const bookmarks = boolParam(q, "allowWatchBookmarks");
-  const { table, protobuf } = negotiate(r.req);
+  const { table, protobuf } = negotiate(r.req, servesProtobuf(info));
   // One event: a JSON line, or a length-prefixed protobuf frame when asked for protobuf.
   const encode = (type: string, object: Record<string, unknown>): string | Buffer =>
     protobuf ? encodeWatchFrame(type, object) : JSON.stringify({ type, object }) + "\n";
