@@ -14,6 +14,7 @@ import { parse as parseYaml } from "yaml";
 import { rfc3339Micro } from "@skiff/api";
 import type { UserInfo } from "./auth.js";
 import { parseRoute } from "./handlers/router.js";
+import { isWatch } from "./query.js";
 import { requestBodies } from "./request.js";
 
 export type AuditLevel = "None" | "Metadata" | "Request" | "RequestResponse";
@@ -190,7 +191,7 @@ export function requestAttributes(
     return { verb: nonResource.verb, path, resource: { group, version, resource } };
   }
   let verb = VERBS[method] ?? "get";
-  const watch = query.get("watch") === "true" || query.get("watch") === "1";
+  const watch = isWatch(query);
   if (method === "GET" || method === "HEAD") verb = watch ? "watch" : route.name ? "get" : "list";
   if (method === "DELETE" && !route.name) verb = "deletecollection";
   return {

@@ -30,3 +30,16 @@ export function boolParam(q: Query, name: string): boolean {
   if (FALSE.has(v)) return false;
   throw new BadRequestError(`invalid value for query parameter ${name}: "${v}" is not a boolean`);
 }
+
+/**
+ * Whether a collection GET is a watch, for authorization and audit: what the handler will
+ * read; a value that is no boolean (which the handler refuses) counts as a watch, as
+ * Kubernetes' request info counts anything but false and 0.
+ */
+export function isWatch(q: Query): boolean {
+  try {
+    return boolParam(q, "watch");
+  } catch {
+    return true;
+  }
+}

@@ -17,6 +17,12 @@ test("request attributes follow Kubernetes' RequestInfo", () => {
     );
   assert.equal(pick(at("GET", "/api/v1/namespaces/a/pods")), "true|list||a|pods||");
   assert.equal(pick(at("GET", "/api/v1/pods", "watch=1")), "true|watch|||pods||");
+  // The verb is what the handler does: watch=True (the Python client) is a watch, so a user
+  // allowed only to list cannot watch by spelling it differently.
+  for (const spelling of ["True", "TRUE", "t", "T", ""])
+    assert.equal(at("GET", "/api/v1/pods", `watch=${spelling}`).verb, "watch", spelling);
+  for (const spelling of ["False", "FALSE", "f", "0"])
+    assert.equal(at("GET", "/api/v1/pods", `watch=${spelling}`).verb, "list", spelling);
   assert.equal(pick(at("GET", "/api/v1/namespaces/a/pods/p/log")), "true|get||a|pods|log|p");
   assert.equal(
     pick(at("DELETE", "/apis/apps/v1/namespaces/a/deployments")),

@@ -3,6 +3,7 @@
 // subresource, namespace, name) or a non-resource one (verb and path).
 import { parseFieldSelector } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
+import { isWatch } from "../query.js";
 
 export interface Attributes {
   user: UserInfo;
@@ -70,8 +71,7 @@ export function requestAttributes(
   attrs.name = parts[1] ?? "";
   attrs.subresource = parts[2] ?? "";
   if (attrs.verb === "get" && attrs.name === "") {
-    const watch = query.get("watch");
-    attrs.verb = watch === "true" || watch === "1" ? "watch" : "list";
+    attrs.verb = isWatch(query) ? "watch" : "list";
   }
   if (attrs.verb === "delete" && attrs.name === "") attrs.verb = "deletecollection";
   if (attrs.verb === "list" || attrs.verb === "watch") {
