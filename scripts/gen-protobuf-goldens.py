@@ -7,8 +7,9 @@ here (Time, Quantity, IntOrString, RawExtension, FieldsV1, Duration, inline embe
 base64 bytes), each read from apimachinery's types, not from packages/api.
 
 Usage (needs protoc and python3-protobuf, Debian's protobuf-compiler and python3-protobuf):
-  python3 scripts/gen-protobuf-goldens.py <kubernetes/api checkout> <kubernetes/apimachinery checkout>
-Both checkouts at v0.33.0, as for scripts/gen-protobuf-fields.mjs.
+  python3 scripts/gen-protobuf-goldens.py <kubernetes/api checkout> \
+    <kubernetes/apimachinery checkout> <kubernetes/apiextensions-apiserver checkout>
+All at v0.33.0, as for scripts/gen-protobuf-fields.mjs.
 """
 import base64
 import json
@@ -33,11 +34,13 @@ GROUPS = {
     "networking.k8s.io": "networking", "flowcontrol.apiserver.k8s.io": "flowcontrol",
 }
 META = "k8s.io.apimachinery.pkg.apis.meta.v1"
+EXT = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1"
 
 
-def compile_protos(api_dir, machinery_dir):
+def compile_protos(api_dir, machinery_dir, extensions_dir):
     src = tempfile.mkdtemp(prefix="skiff-proto-")
-    for prefix, checkout in (("k8s.io/api", api_dir), ("k8s.io/apimachinery", machinery_dir)):
+    for prefix, checkout in (("k8s.io/api", api_dir), ("k8s.io/apimachinery", machinery_dir),
+                             ("k8s.io/apiextensions-apiserver", extensions_dir)):
         for dirpath, _, files in os.walk(checkout):
             if "generated.proto" in files:
                 rel = os.path.relpath(dirpath, checkout)
@@ -49,6 +52,7 @@ def compile_protos(api_dir, machinery_dir):
     protos = [f"k8s.io/api/{g}/{v}/generated.proto" for g, v in sorted(
         {(pkg, ver) for pkg in GROUPS.values() for ver in ("v1", "v2")}
     ) if os.path.exists(os.path.join(src, f"k8s.io/api/{g}/{v}/generated.proto"))]
+    protos.append("k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto")
     out = os.path.join(src, "set.desc")
     subprocess.run(["protoc", "--include_imports", f"--descriptor_set_out={out}", *protos],
                    cwd=src, check=True, stderr=subprocess.DEVNULL)
@@ -59,7 +63,7 @@ def compile_protos(api_dir, machinery_dir):
     return pool
 
 
-def go_types(api_dir, machinery_dir):
+def go_types(*checkouts):
     """Facts from types.go: the (struct, embedded type) pairs JSON inlines (`json:",inline"`
     with a protobuf tag), the JSON name of each protobuf field whose names differ
     (`Webhooks` is `webhooks`, `aPIGroup` is `apiGroup`), and the slice types protobuf wraps
@@ -67,24 +71,25 @@ def go_types(api_dir, machinery_dir):
     found = set()
     names = {}
     lists = set()
-    for checkout in (api_dir, machinery_dir):
-        for dirpath, _, files in os.walk(checkout):
-            if "types.go" not in files:
-                continue
-            struct = None
-            for line in open(os.path.join(dirpath, "types.go"), encoding="utf-8"):
-                m = re.match(r"^type (\w+) struct", line)
-                if m:
-                    struct = m.group(1)
-                m = re.match(r'^\t(?:\w+\.)?(\w+) +`json:",inline" protobuf:', line)
-                if m and struct:
-                    found.add((struct, m.group(1)))
-                m = re.search(r'`json:"(\w+)[,"].*protobuf:"[^"]*name=(\w+)', line)
-                if m and struct and m.group(1) != m.group(2):
-                    names[(struct, m.group(2))] = m.group(1)
-                m = re.match(r"^type (\w+) \[\]\w+$", line)
-                if m:
-                    lists.add(m.group(1))
+    files = [os.path.join(dirpath, name)
+             for checkout in checkouts
+             for dirpath, _, names_here in os.walk(checkout)
+             for name in ("types.go", "types_jsonschema.go") if name in names_here]
+    for path in files:
+        struct = None
+        for line in open(path, encoding="utf-8"):
+            m = re.match(r"^type (\w+) struct", line)
+            if m:
+                struct = m.group(1)
+            m = re.match(r'^\t(?:\w+\.)?(\w+) +`json:",inline" protobuf:', line)
+            if m and struct:
+                found.add((struct, m.group(1)))
+            m = re.search(r'`json:"([\w$-]+)[,"].*protobuf:"[^"]*name=(\w+)', line)
+            if m and struct and m.group(1) != m.group(2):
+                names[(struct, m.group(2))] = m.group(1)
+            m = re.match(r"^type (\w+) \[\]\w+$", line)
+            if m:
+                lists.add(m.group(1))
     return found, names, lists
 
 
@@ -168,6 +173,25 @@ class Encoder:
             sub.duration = go_duration(v)
         elif f.message_type.name in self.lists:
             sub.items.extend(v)
+        elif t == f"{EXT}.JSON":
+            sub.raw = json.dumps(v, separators=(",", ":")).encode()
+        elif t == f"{EXT}.JSONSchemaPropsOrArray":
+            if isinstance(v, list):
+                for x in v:
+                    self.fill(sub.jSONSchemas.add(), x)
+            else:
+                self.fill(sub.schema, v)
+        elif t == f"{EXT}.JSONSchemaPropsOrBool":
+            # Go's unmarshalling: a schema means allows=true plus the schema.
+            sub.allows = v if isinstance(v, bool) else True
+            if not isinstance(v, bool):
+                sub.schema.SetInParent()
+                self.fill(sub.schema, v)
+        elif t == f"{EXT}.JSONSchemaPropsOrStringArray":
+            if isinstance(v, list):
+                sub.property.extend(v)
+            else:
+                self.fill(sub.schema, v)
         else:
             self.fill(sub, v)
 
@@ -175,7 +199,12 @@ class Encoder:
         group, _, version = obj["apiVersion"].rpartition("/")
         kind = obj["kind"]
         meta = kind in ("Status", "DeleteOptions", "WatchEvent")
-        msg = self.new(f"{META}.{kind}" if meta else f"k8s.io.api.{GROUPS[group]}.{version}.{kind}")
+        if meta:
+            msg = self.new(f"{META}.{kind}")
+        elif group == "apiextensions.k8s.io":
+            msg = self.new(f"{EXT}.{kind}")
+        else:
+            msg = self.new(f"k8s.io.api.{GROUPS[group]}.{version}.{kind}")
         self.fill(msg, obj)
         unknown = self.new("k8s.io.apimachinery.pkg.runtime.Unknown")
         unknown.typeMeta.apiVersion = obj["apiVersion"]
@@ -187,10 +216,11 @@ class Encoder:
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: gen-protobuf-goldens.py <kubernetes/api dir> <kubernetes/apimachinery dir>")
-    api_dir, machinery_dir = sys.argv[1:]
-    enc = Encoder(compile_protos(api_dir, machinery_dir), go_types(api_dir, machinery_dir))
+    if len(sys.argv) != 4:
+        sys.exit("usage: gen-protobuf-goldens.py <kubernetes/api dir> <kubernetes/apimachinery dir>"
+                 " <kubernetes/apiextensions-apiserver dir>")
+    checkouts = sys.argv[1:]
+    enc = Encoder(compile_protos(*checkouts), go_types(*checkouts))
     kinds = json.load(open(os.path.join(FIXTURES, "kinds.json")))
     os.makedirs(os.path.join(FIXTURES, "kinds"), exist_ok=True)
     for kind, obj in kinds.items():

@@ -27,6 +27,14 @@ const UNKNOWN = "k8s.io.apimachinery.pkg.runtime.Unknown";
  * Go slice types (`type ExtraValue []string`) that protobuf wraps in a message with one
  * repeated `items` field; their JSON is the plain list (a user's `extra` values).
  */
+// apiextensions' JSON-schema values whose JSON has two shapes: any JSON value (JSON: raw bytes
+// on the wire), a schema or a list of schemas, a schema or a bool, a schema or a string list.
+const EXT = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1";
+const ANY_JSON = `${EXT}.JSON`;
+const SCHEMA = `${EXT}.JSONSchemaProps`;
+const SCHEMA_OR_ARRAY = `${EXT}.JSONSchemaPropsOrArray`;
+const SCHEMA_OR_BOOL = `${EXT}.JSONSchemaPropsOrBool`;
+const SCHEMA_OR_STRINGS = `${EXT}.JSONSchemaPropsOrStringArray`;
 const ITEMS_LISTS = new Set([
   "k8s.io.api.authentication.v1.ExtraValue",
   "k8s.io.api.authorization.v1.ExtraValue",
@@ -47,6 +55,13 @@ const SCALAR = new Set([
   "uint64",
 ]);
 
+/**
+ * protobufjs' name for a field: its JSON name, unless that is no identifier or one
+ * protobufjs reserves (`$schema`, `x-kubernetes-list-type` in JSON schemas).
+ */
+const wireName = (json: string) =>
+  /^[A-Za-z_]\w*$/.test(json) ? json : `_${json.replace(/\W/g, "_")}`;
+
 const root = protobuf.Root.fromJSON({
   nested: Object.fromEntries(
     Object.entries(protobufMessages).map(([name, fields]) => [
@@ -55,11 +70,14 @@ const root = protobuf.Root.fromJSON({
         fields: Object.fromEntries(
           Object.entries(fields).map(([json, [id, type, mode]]) => {
             const t = SCALAR.has(type) ? type : flat(type);
-            if (mode === "map") return [json, { keyType: "string", type: t, id }];
+            if (mode === "map") return [wireName(json), { keyType: "string", type: t, id }];
             if (mode === "repeated")
               // proto2, as Kubernetes' files are: repeated scalars are not packed.
-              return [json, { rule: "repeated", type: t, id, options: { packed: false } }];
-            return [json, { type: t, id }];
+              return [
+                wireName(json),
+                { rule: "repeated", type: t, id, options: { packed: false } },
+              ];
+            return [wireName(json), { type: t, id }];
           }),
         ),
       },
@@ -95,6 +113,7 @@ const GROUP_PACKAGES: Record<string, string> = {
   "admissionregistration.k8s.io": "k8s.io.api.admissionregistration",
   "networking.k8s.io": "k8s.io.api.networking",
   "flowcontrol.apiserver.k8s.io": "k8s.io.api.flowcontrol",
+  "apiextensions.k8s.io": "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions",
 };
 /** Kinds of meta/v1 that any group/version may carry. */
 const META_KINDS = new Set(["Status", "DeleteOptions", "WatchEvent"]);
@@ -131,6 +150,19 @@ function toProtoValue(type: string, v: unknown, path: string): unknown {
     if (!Array.isArray(v)) throw new ProtobufError(`${path}: expected a list`);
     return { items: v.map(String) };
   }
+  if (type === ANY_JSON) return { raw: Buffer.from(JSON.stringify(v)) };
+  if (type === SCHEMA_OR_ARRAY)
+    return Array.isArray(v)
+      ? { jSONSchemas: v.map((x, i) => toProtoValue(SCHEMA, x, `${path}[${i}]`)) }
+      : { schema: toProtoValue(SCHEMA, v, path) };
+  if (type === SCHEMA_OR_BOOL)
+    return typeof v === "boolean"
+      ? { allows: v }
+      : { allows: true, schema: toProtoValue(SCHEMA, v, path) };
+  if (type === SCHEMA_OR_STRINGS)
+    return Array.isArray(v)
+      ? { property: v.map(String) }
+      : { schema: toProtoValue(SCHEMA, v, path) };
   if (SCALAR.has(type)) return v;
   if (!isObject(v)) throw new ProtobufError(`${path}: expected an object`);
   return toProtoObject(type, v, path);
@@ -143,20 +175,24 @@ function toProtoObject(message: string, obj: Json, path = ""): Json {
   for (const [json, [, type, mode]] of Object.entries(fields) as [string, ProtoField][]) {
     const at = path ? `${path}.${json}` : json;
     if (mode === "inline") {
-      out[json] = toProtoObject(type, obj, path);
+      out[wireName(json)] = toProtoObject(type, obj, path);
       continue;
     }
     const v = obj[json];
     if (v === undefined || v === null) continue;
     if (mode === "repeated") {
       if (!Array.isArray(v)) throw new ProtobufError(`${at}: expected a list`);
-      out[json] = v.map((x, i) => toProtoValue(type, x, `${at}[${i}]`));
+      out[wireName(json)] = v.map((x, i) => toProtoValue(type, x, `${at}[${i}]`));
     } else if (mode === "map") {
       if (!isObject(v)) throw new ProtobufError(`${at}: expected a map`);
-      out[json] = Object.fromEntries(
-        Object.entries(v).map(([k, x]) => [k, toProtoValue(type, x, `${at}[${k}]`)]),
+      // Map entries in key order, as Go writes them (integer-like keys aside: JavaScript
+      // objects put those first whatever the insertion order).
+      out[wireName(json)] = Object.fromEntries(
+        Object.entries(v)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, x]) => [k, toProtoValue(type, x, `${at}[${k}]`)]),
       );
-    } else out[json] = toProtoValue(type, v, at);
+    } else out[wireName(json)] = toProtoValue(type, v, at);
   }
   return out;
 }
@@ -198,6 +234,25 @@ function fromProtoValue(type: string, v: unknown): unknown {
   }
   if (type === DURATION) return formatGoDuration((v as { duration?: number }).duration ?? 0);
   if (ITEMS_LISTS.has(type)) return (v as { items?: string[] }).items ?? [];
+  if (type === ANY_JSON) {
+    const raw = (v as { raw?: string }).raw;
+    try {
+      return raw ? JSON.parse(Buffer.from(raw, "base64").toString("utf8")) : null;
+    } catch {
+      throw new ProtobufError("a JSON value in the schema is not JSON");
+    }
+  }
+  const schema = (v as { schema?: Json }).schema;
+  if (type === SCHEMA_OR_ARRAY)
+    return schema
+      ? fromProtoValue(SCHEMA, schema)
+      : ((v as { jSONSchemas?: Json[] }).jSONSchemas ?? []).map((x) => fromProtoValue(SCHEMA, x));
+  if (type === SCHEMA_OR_BOOL)
+    return schema ? fromProtoValue(SCHEMA, schema) : ((v as { allows?: boolean }).allows ?? false);
+  if (type === SCHEMA_OR_STRINGS)
+    return schema
+      ? fromProtoValue(SCHEMA, schema)
+      : ((v as { property?: string[] }).property ?? []);
   if (SCALAR.has(type)) return v;
   return fromProtoObject(type, v as Json);
 }
@@ -205,7 +260,7 @@ function fromProtoValue(type: string, v: unknown): unknown {
 function fromProtoObject(message: string, p: Json, into: Json = {}): Json {
   const fields = protobufMessages[message]!;
   for (const [json, [, type, mode, omitZero]] of Object.entries(fields) as [string, ProtoField][]) {
-    const v = p[json];
+    const v = p[wireName(json)];
     if (v === undefined || v === null) continue;
     // Go writes value fields even when zero; its JSON leaves out those marked omitempty.
     if (omitZero && SCALAR.has(type) && (v === "" || v === 0 || v === false)) continue;

@@ -22,7 +22,8 @@ export function defaultCRD(crd: Obj): void {
   }
   spec.conversion ??= { strategy: "None" };
   for (const v of spec.versions ?? []) {
-    for (const c of v.additionalPrinterColumns ?? []) c.priority ??= 0;
+    // priority is an omitempty int32 in Go: a zero never shows in Kubernetes' JSON.
+    for (const c of v.additionalPrinterColumns ?? []) if (c.priority === 0) delete c.priority;
   }
 }
 
