@@ -63,6 +63,11 @@ test("/apis answers aggregated discovery when asked first, with an ETag that a c
     accept: AGGREGATED_V2.replace(/v=v2;/, "v=v2beta1;"),
   });
   assert.equal(core.json.apiVersion, "apidiscovery.k8s.io/v2beta1");
+  const coreAgain = await api.request("GET", "/api", undefined, {
+    accept: AGGREGATED_V2.replace(/v=v2;/, "v=v2beta1;"),
+    headers: { "If-None-Match": core.headers.etag as string },
+  });
+  assert.equal(coreAgain.status, 304, "the core document revalidates too");
   assert.deepEqual(core.json.items[0].metadata, { creationTimestamp: null });
   assert.ok(
     core.json.items[0].versions[0].resources.some(
@@ -74,6 +79,17 @@ test("/apis answers aggregated discovery when asked first, with an ETag that a c
   assert.equal(legacy.headers["content-type"], "application/json");
   assert.equal(legacy.json.kind, "APIGroupList");
   assert.ok(legacy.json.groups.some((g: { name: string }) => g.name === "authentication.k8s.io"));
+  // The legacy per-version lists stay for clients that do not aggregate.
+  const appsV1 = await api.request("GET", "/apis/apps/v1");
+  assert.equal(appsV1.json.kind, "APIResourceList");
+  assert.ok(
+    appsV1.json.resources.some(
+      (x: { name: string; namespaced: boolean; kind: string }) =>
+        x.name === "deployments" && x.namespaced && x.kind === "Deployment",
+    ),
+  );
+  const coreV1 = await api.request("GET", "/api/v1");
+  assert.ok(coreV1.json.resources.some((x: { name: string }) => x.name === "pods/exec"));
 });
 
 test("kubectl 1.33 discovers from the aggregated documents alone", async () => {
@@ -89,11 +105,24 @@ test("kubectl 1.33 discovers from the aggregated documents alone", async () => {
   assert.deepEqual(fetched, ["/api", "/apis"]);
 });
 
-test("kubectl 1.27 still discovers through the legacy documents", async () => {
-  const r = await kubectl("1.27", ["api-resources"]);
-  assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
-});
+for (const version of ["1.27", "1.28", "1.29"]) {
+  test(`kubectl ${version} discovers from aggregated v2beta1 documents alone`, async () => {
+    const r = await kubectl(version, ["api-resources", "-v=8"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+    // These versions know only v2beta1, and are answered in it.
+    assert.match(
+      r.err,
+      /Accept: application\/json;g=apidiscovery\.k8s\.io;v=v2beta1;as=APIGroupDiscoveryList,application\/json\n/,
+    );
+    assert.match(
+      r.err,
+      /Content-Type: application\/json;g=apidiscovery\.k8s\.io;v=v2beta1;as=APIGroupDiscoveryList\n/,
+    );
+    const fetched = [...r.err.matchAll(/GET https:\/\/[^/]+([^ ?]*)/g)].map((m) => m[1]);
+    assert.deepEqual(fetched, ["/api", "/apis"]);
+  });
+}
 
 for (const version of ["1.27", "1.28", "1.31", "1.33"]) {
   test(`kubectl ${version} auth whoami names the certificate's user and groups`, async () => {
