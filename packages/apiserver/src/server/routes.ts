@@ -2,7 +2,7 @@
 // authorized (filters.ts). In order:
 //   /apis/authorization.k8s.io/v1/...accessreviews, ...rulesreviews   ../authz/reviews.ts
 //   /apis/authentication.k8s.io/v1/tokenreviews                       ../tokenreview.ts
-//   /apis/authentication.k8s.io/{v1,v1beta1}/selfsubjectreviews       ../selfsubjectreview.ts
+//   /apis/authentication.k8s.io/{v1,v1beta1,v1alpha1}/selfsubjectreviews  ../selfsubjectreview.ts
 //   /apis/metrics.k8s.io/...                                          ../resource-metrics.ts
 //   /apis/autoscaling/v1/... (v2 is an ordinary registry resource)    ../hpa-v1.ts
 //   /api, /api/v1, /apis, /apis/{group}[/{version}] (discovery)       serve-discovery.ts
