@@ -1,16 +1,9 @@
 // A CustomResourceDefinition's status conditions (NamesAccepted, Established, Terminating),
 // set the way Kubernetes' apiextensions controllers word them.
+import type { CustomResourceDefinitionCondition as Condition } from "@skiff/api";
 import { isObject, now } from "./objects.js";
 
 type Obj = Record<string, unknown>;
-
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  lastTransitionTime?: string;
-}
 
 /** Sets a condition on obj.status.conditions; the transition time changes only with status. */
 export function setCondition(obj: Obj, c: Condition): void {

@@ -2,7 +2,14 @@
 // legacy format that every kubectl version understands, and /api and /apis in the aggregated
 // format (apidiscovery.k8s.io/v2, v2beta1) that kubectl 1.26+ asks for first.
 import { createHash } from "node:crypto";
-import { apiVersionOf, compareKubeVersions, resources, type ResourceInfo } from "@skiff/api";
+import {
+  apiVersionOf,
+  compareKubeVersions,
+  resources,
+  type APIResource,
+  type APIResourceList,
+  type ResourceInfo,
+} from "@skiff/api";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "31", patch: "0" };
 
@@ -141,11 +148,11 @@ export function apiResourceList(
   group: string,
   version: string,
   all: readonly ResourceInfo[] = resources,
-): object | undefined {
+): APIResourceList | undefined {
   const here = all.filter((r) => r.group === group && r.version === version);
   const virtual = VIRTUAL.filter((r) => r.group === group && r.version === version);
   if (here.length === 0 && virtual.length === 0) return undefined;
-  const list: object[] = [];
+  const list: APIResource[] = [];
   for (const r of here) {
     list.push(resourceEntry(r));
     for (const sub of r.subresources) {
@@ -177,8 +184,8 @@ export function apiResourceList(
   };
 }
 
-function resourceEntry(r: ResourceInfo): object {
-  const entry: Record<string, unknown> = {
+function resourceEntry(r: ResourceInfo): APIResource {
+  const entry: APIResource = {
     name: r.resource,
     singularName: r.singular,
     namespaced: r.namespaced,
@@ -280,29 +287,12 @@ export function aggregatedDiscovery(
   };
 }
 
-export interface LegacyResource {
-  name: string;
-  singularName?: string;
-  namespaced: boolean;
-  kind: string;
-  verbs: string[];
-  shortNames?: string[];
-  categories?: string[];
-}
-
 /**
  * One version of a group in the aggregated form, from its legacy APIResourceList: for the
  * groups served beside the registry (metrics.k8s.io, autoscaling/v1), so that clients that
  * read only the aggregated documents (kubectl 1.30+) find them too.
  */
-export interface LegacyResourceList {
-  kind: "APIResourceList";
-  apiVersion: "v1";
-  groupVersion: string;
-  resources: LegacyResource[];
-}
-
-export function aggregatedVersion(list: LegacyResourceList) {
+export function aggregatedVersion(list: APIResourceList) {
   const [group, version] = list.groupVersion.split("/") as [string, string];
   return {
     version,
@@ -311,7 +301,7 @@ export function aggregatedVersion(list: LegacyResourceList) {
       resource: r.name,
       responseKind: { group, version, kind: r.kind },
       scope: r.namespaced ? "Namespaced" : "Cluster",
-      singularResource: r.singularName ?? "",
+      singularResource: r.singularName,
       verbs: r.verbs,
       ...(r.shortNames?.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories?.length ? { categories: r.categories } : {}),

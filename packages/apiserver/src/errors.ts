@@ -1,28 +1,23 @@
 // Every error the apiserver answers with, each a Kubernetes Status reason and HTTP code.
 // They are rendered to a `Status` body (meta/v1 Status, from @skiff/api) in exactly one place:
 // `toStatus`.
-import type { Status } from "@skiff/api";
+import type { Status, StatusDetails as WireStatusDetails } from "@skiff/api";
 
 export type { Status };
 
 /**
- * One cause of an error. `type` is Go's field name (StatusCause.Type, a field error's type such
- * as FieldValueInvalid); its JSON key is `reason`, which `toStatus` writes.
+ * One cause of an error, as Go's StatusCause holds it: `type` (StatusCause.Type, a field
+ * error's type such as FieldValueInvalid: the shape of @skiff/api's FieldError) goes out as
+ * the JSON key `reason` of meta/v1 StatusCause, which `toStatus` writes.
  */
-export interface StatusCause {
+export interface Cause {
   type?: string;
   message: string;
   field?: string;
 }
 
-export interface StatusDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-  uid?: string;
-  causes?: StatusCause[];
-  retryAfterSeconds?: number;
-}
+/** meta/v1 StatusDetails, with the causes as errors carry them. */
+export type StatusDetails = Omit<WireStatusDetails, "causes"> & { causes?: Cause[] };
 
 /** Base of every error the API reports to clients. `retryable`: retrying may help. */
 export class ApiError extends Error {
@@ -78,7 +73,7 @@ export class AlreadyExistsError extends ApiError {
 
 /** 409: an update carried a stale resourceVersion, or a precondition failed. */
 export class ConflictError extends ApiError {
-  constructor(t: Target, why: string, causes?: StatusCause[]) {
+  constructor(t: Target, why: string, causes?: Cause[]) {
     super(409, "Conflict", `Operation cannot be fulfilled on ${qualified(t)} "${t.name}": ${why}`, {
       name: t.name,
       group: t.group || undefined,
@@ -90,7 +85,7 @@ export class ConflictError extends ApiError {
 
 /** 422: the object failed validation; one cause per offending field. */
 export class InvalidError extends ApiError {
-  constructor(kind: string, group: string, name: string, causes: StatusCause[]) {
+  constructor(kind: string, group: string, name: string, causes: Cause[]) {
     const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
     const summary = list.length === 1 ? list[0] : `[${list.join(", ")}]`;
     super(422, "Invalid", `${kind}${group ? "." + group : ""} "${name}" is invalid: ${summary}`, {
@@ -104,7 +99,7 @@ export class InvalidError extends ApiError {
 
 /** 400: the request itself is malformed (body, query, selector, mismatched namespace). */
 export class BadRequestError extends ApiError {
-  constructor(message: string, causes?: StatusCause[]) {
+  constructor(message: string, causes?: Cause[]) {
     super(400, "BadRequest", message, causes ? { causes } : undefined);
   }
 }
@@ -227,7 +222,7 @@ export class PatchFailedError extends ApiError {
     code: 400 | 409 | 422,
     reason: "BadRequest" | "Invalid" | "Conflict",
     message: string,
-    causes?: StatusCause[],
+    causes?: Cause[],
   ) {
     super(code, reason, message, causes ? { causes } : undefined);
   }
@@ -235,7 +230,7 @@ export class PatchFailedError extends ApiError {
 
 /** 429: an eviction would break a PodDisruptionBudget; retrying later may help. */
 export class TooManyRequestsError extends ApiError {
-  constructor(message: string, causes?: StatusCause[]) {
+  constructor(message: string, causes?: Cause[]) {
     super(429, "TooManyRequests", message, causes ? { causes } : undefined, true);
   }
 }

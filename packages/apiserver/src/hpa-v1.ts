@@ -5,8 +5,7 @@
 // Served here: create, get, list, replace, patch (merge, JSON, strategic: what `kubectl apply`
 // and `kubectl edit` send), delete. Watch and server-side apply are v2 only (405 / 415 here).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { LegacyResourceList } from "./discovery.js";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type APIResourceList } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, UnknownResourceError } from "./errors.js";
 import type { HandlerContext } from "./handlers/context.js";
 import { applyPatch, patchErrors } from "./handlers/patch.js";
@@ -21,7 +20,7 @@ const rec = (v: unknown): J =>
 
 export const HPA_V1_PREFIX = ["apis", "autoscaling", "v1"];
 
-export function hpaV1ResourceList(): LegacyResourceList {
+export function hpaV1ResourceList(): APIResourceList {
   return {
     kind: "APIResourceList",
     apiVersion: "v1",

@@ -7,6 +7,13 @@ export { isObject };
 /** An object of any kind as the registry stores and serves it. */
 export type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> };
 
+/**
+ * An object typed as its @skiff/api kind (Role, Pod, ...): what a caller that knows the kind
+ * asks the registry and watch cache for (`getCached<Role>(...)`), as the client's
+ * `resource<T>()` does.
+ */
+export type ApiObject = { metadata?: ObjectMeta };
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** meta/v1 ObjectMeta (from @skiff/api), open to fields a newer client may send. */
 export type Meta = ObjectMeta & { [key: string]: unknown };

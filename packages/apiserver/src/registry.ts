@@ -28,6 +28,7 @@ import {
   randomSuffix,
   stripVersion,
   withVersion,
+  type ApiObject,
   type KubeObject,
 } from "./objects.js";
 import { newUid, specChanged, strategyFor, type Strategy } from "./strategies/index.js";
@@ -148,13 +149,18 @@ export class Registry {
   /**
    * The object from the watch cache when it is there (it may lag etcd by a moment), else
    * from etcd. For reads that tolerate that lag, as Kubernetes' admission reads from
-   * informers. The returned object must not be mutated.
+   * informers. The returned object must not be mutated. T: the kind this registry serves,
+   * for a caller that reads its fields.
    */
-  async getCached(namespace: string | undefined, name: string): Promise<KubeObject> {
+  async getCached<T extends ApiObject = KubeObject>(
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
     const key = this.key(namespace, name);
     const deletedUntil = this.recentlyDeleted.get(key);
-    if (deletedUntil !== undefined && deletedUntil > Date.now()) return this.get(namespace, name);
-    return this.cache.peek(key) ?? this.get(namespace, name);
+    if (deletedUntil !== undefined && deletedUntil > Date.now())
+      return (await this.get(namespace, name)) as T;
+    return (this.cache.peek(key) ?? (await this.get(namespace, name))) as T;
   }
 
   async list(namespace: string | undefined, opts: ListOptions): Promise<ListPage> {

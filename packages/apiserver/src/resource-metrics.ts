@@ -10,12 +10,12 @@
 // kubelet's first answer), memory the working set; a pod whose containers lack either is
 // left out, as is a pod the API does not know (its labels come from the API's pod).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { LegacyResourceList } from "./discovery.js";
 import {
   matchesLabels,
   parseLabelSelector,
   resourceInfo,
   rfc3339,
+  type APIResourceList,
   type Requirement,
 } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "./errors.js";
@@ -77,7 +77,7 @@ interface StatMemory {
 }
 
 /** metrics-server's discovery: two read-only resources. */
-export function metricsResourceList(): LegacyResourceList {
+export function metricsResourceList(): APIResourceList {
   const verbs = ["get", "list"];
   return {
     kind: "APIResourceList",

@@ -15,7 +15,7 @@
 //   bookmark, sent every minute) never needs a relist, while an idle resource holds little.
 import type { Storage, WatchEventRaw } from "./storage.js";
 import { GoneError } from "./errors.js";
-import { withVersion, type KubeObject } from "./objects.js";
+import { withVersion, type ApiObject, type KubeObject } from "./objects.js";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -224,11 +224,14 @@ export class WatchCache {
     return this.revision;
   }
 
-  /** The cached objects (for LIST with resourceVersion=0), sorted by key. */
-  async list(): Promise<{ items: KubeObject[]; revision: number }> {
+  /**
+   * The cached objects (for LIST with resourceVersion=0), sorted by key; not to be mutated.
+   * T: the kind this cache holds, for a caller that reads its fields.
+   */
+  async list<T extends ApiObject = KubeObject>(): Promise<{ items: T[]; revision: number }> {
     await this.start();
     const keys = [...this.state.keys()].sort();
-    return { items: keys.map((k) => this.state.get(k)!), revision: this.revision };
+    return { items: keys.map((k) => this.state.get(k)! as T), revision: this.revision };
   }
 
   /** Registers a watcher; returns a function that removes it. */

@@ -2,8 +2,9 @@
 // is known for (subresources, `*/scale`, resourceNames, trailing `*` in URLs, escalation).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { PolicyRule } from "@skiff/api";
 import { requestAttributes } from "../src/authz/attributes.js";
-import { ruleAllows, type PolicyRule } from "../src/authz/rbac.js";
+import { ruleAllows } from "../src/authz/rbac.js";
 import { uncoveredRules } from "../src/authz/escalation.js";
 
 const user = { name: "u", groups: [] };

@@ -104,4 +104,7 @@ export const CustomResourceDefinitionSchema = named(`${AX}.CustomResourceDefinit
   status: opt(CustomResourceDefinitionStatusSchema),
 });
 export type CustomResourceDefinition = Static<typeof CustomResourceDefinitionSchema>;
+export type CustomResourceDefinitionCondition = Static<
+  typeof CustomResourceDefinitionConditionSchema
+>;
 export type CustomResourceDefinitionVersion = Static<typeof CustomResourceDefinitionVersionSchema>;

@@ -119,6 +119,27 @@ export const StatusSchema = named(`${META}.Status`, {
 });
 export type Status = Static<typeof StatusSchema>;
 
+/** One resource of a group version in legacy discovery (GET /api/v1, /apis/{group}/{version}). */
+export const APIResourceSchema = named(`${META}.APIResource`, {
+  name: str(),
+  singularName: str(),
+  namespaced: bool(),
+  group: opt(str()),
+  version: opt(str()),
+  kind: str(),
+  verbs: atomic(str()),
+  shortNames: opt(atomic(str())),
+  categories: opt(atomic(str())),
+});
+export type APIResource = Static<typeof APIResourceSchema>;
+
+export const APIResourceListSchema = named(`${META}.APIResourceList`, {
+  ...typeMeta,
+  groupVersion: str(),
+  resources: atomic(APIResourceSchema),
+});
+export type APIResourceList = Static<typeof APIResourceListSchema>;
+
 export const PreconditionsSchema = named(`${META}.Preconditions`, {
   uid: opt(str()),
   resourceVersion: opt(str()),

@@ -21,6 +21,22 @@ export interface Attributes {
   fieldSelector?: string;
 }
 
+/** The attributes of a request for a path that names no resource (verb: get, post, ...). */
+export function nonResourceAttributes(user: UserInfo, verb: string, path: string): Attributes {
+  return {
+    user,
+    verb,
+    resourceRequest: false,
+    path,
+    apiGroup: "",
+    apiVersion: "",
+    namespace: "",
+    resource: "",
+    subresource: "",
+    name: "",
+  };
+}
+
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
 const METHOD_VERBS: Record<string, string> = {
@@ -40,18 +56,7 @@ export function requestAttributes(
   query: URLSearchParams,
 ): Attributes {
   const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
-  const base: Attributes = {
-    user,
-    verb: method.toLowerCase(),
-    resourceRequest: false,
-    path,
-    apiGroup: "",
-    apiVersion: "",
-    namespace: "",
-    resource: "",
-    subresource: "",
-    name: "",
-  };
+  const base = nonResourceAttributes(user, method.toLowerCase(), path);
   const prefix = segments[0] === "api" ? 2 : segments[0] === "apis" ? 3 : 0;
   // /api, /api/v1, /apis, /apis/apps and /apis/apps/v1 are discovery: non-resource paths.
   if (prefix === 0 || segments.length <= prefix) return base;

@@ -1,12 +1,12 @@
 // The default roles and bindings Kubernetes bootstraps (facts from its bootstrap policy),
 // plus Skiff's own components' roles. The apiserver reconciles them at start: a missing one is
 // created, and one annotated autoupdate=true gets missing rules and subjects added back.
+import type { PolicyRule } from "@skiff/api";
 import {
   CONTROLLER_NAMESPACE,
   CONTROLLER_ROLE_PREFIX,
   CONTROLLER_ROLES,
 } from "./controller-roles.js";
-import type { PolicyRule } from "./rbac.js";
 
 export const AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate";
 const BOOTSTRAP_LABELS = { "kubernetes.io/bootstrapping": "rbac-defaults" };

@@ -3,7 +3,7 @@
 // under --use-service-account-credentials. The rules are Kubernetes' (its bootstrap policy's
 // controller roles), for the controllers Skiff's controller-manager runs; where a Skiff
 // controller needs more than Kubernetes' role grants, the extra rule says why.
-import type { PolicyRule } from "./rbac.js";
+import type { PolicyRule } from "@skiff/api";
 
 export const CONTROLLER_ROLE_PREFIX = "system:controller:";
 export const CONTROLLER_NAMESPACE = "kube-system";

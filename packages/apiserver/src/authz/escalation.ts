@@ -2,7 +2,7 @@
 // grants, and whoever binds a role must hold its rules — unless RBAC lets them `escalate`
 // (roles) or `bind` (the referenced role). Rule coverage is Kubernetes' Covers: each
 // verb/group/resource/name the new rule names must be allowed by one rule the user has.
-import type { PolicyRule } from "./rbac.js";
+import type { PolicyRule } from "@skiff/api";
 
 const has = (list: string[] | undefined, v: string) => list?.includes(v) ?? false;
 

@@ -3,10 +3,17 @@
 // writes and NodeRestriction admission. The user of the request being served is kept in an
 // AsyncLocalStorage, so that the registries' write hooks see who is writing.
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ResourceInfo } from "@skiff/api";
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  PolicyRule,
+  ResourceInfo,
+  Role,
+  RoleBinding,
+} from "@skiff/api";
 import type { UserInfo } from "../auth.js";
 import { ApiError, ForbiddenError, NotFoundError } from "../errors.js";
-import { meta, type KubeObject } from "../objects.js";
+import { meta, type ApiObject, type KubeObject } from "../objects.js";
 import type { Registry } from "../registry.js";
 import type { Attributes } from "./attributes.js";
 import {
@@ -31,14 +38,7 @@ import {
 } from "./bootstrap.js";
 import { compactRule, uncoveredRules } from "./escalation.js";
 import { NodeAuthorizer, nodeIdentity, NODE_LEASE_NAMESPACE, podReferences } from "./node.js";
-import {
-  RbacAuthorizer,
-  rulesFor,
-  type Binding,
-  type PolicyRule,
-  type RbacSource,
-  type Role,
-} from "./rbac.js";
+import { RbacAuthorizer, rulesFor, type RbacSource } from "./rbac.js";
 
 export { requestAttributes, type Attributes } from "./attributes.js";
 export {
@@ -68,21 +68,25 @@ export class Authorization {
     readonly modes: AuthorizationMode[],
     private readonly registry: RegistryOf,
   ) {
-    const items = async (resource: string) =>
-      (await registry(resource, RBAC_GROUP).cache.list()).items as unknown as Binding[];
-    const find = async <T>(resource: string, ns: string | undefined, name: string) => {
+    const items = async <T extends ApiObject>(resource: string) =>
+      (await registry(resource, RBAC_GROUP).cache.list<T>()).items;
+    const find = async <T extends ApiObject>(
+      resource: string,
+      ns: string | undefined,
+      name: string,
+    ) => {
       try {
-        return (await registry(resource, RBAC_GROUP).getCached(ns, name)) as unknown as T;
+        return await registry(resource, RBAC_GROUP).getCached<T>(ns, name);
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;
       }
     };
     this.rbacSource = {
-      clusterRoleBindings: () => items("clusterrolebindings"),
+      clusterRoleBindings: () => items<ClusterRoleBinding>("clusterrolebindings"),
       roleBindings: async (ns) =>
-        (await items("rolebindings")).filter((b) => b.metadata.namespace === ns),
-      clusterRole: (name) => find<Role>("clusterroles", undefined, name),
+        (await items<RoleBinding>("rolebindings")).filter((b) => b.metadata?.namespace === ns),
+      clusterRole: (name) => find<ClusterRole>("clusterroles", undefined, name),
       role: (ns, name) => find<Role>("roles", ns, name),
     };
     this.rbac = new RbacAuthorizer(this.rbacSource);
@@ -284,7 +288,7 @@ export class Authorization {
       if (await this.allowedTo(user, "escalate", info.resource, ns, name)) return;
       rules = (obj.rules as PolicyRule[] | null | undefined) ?? [];
     } else {
-      const ref = obj.roleRef as { kind: string; name: string };
+      const ref = (obj as RoleBinding | ClusterRoleBinding).roleRef;
       const roleResource = ref.kind === "Role" ? "roles" : "clusterroles";
       if (await this.allowedTo(user, "bind", roleResource, ns, ref.name)) return;
       const role =

@@ -4,25 +4,20 @@
 // use. Kubernetes keeps a graph of these relationships; here the pods bound to the node are
 // walked from the watch cache at each request, which is the same answer at Skiff's size.
 // Everything else a kubelet needs comes from the system:node role's static rules.
+import type { Pod, PolicyRule } from "@skiff/api";
 import type { Attributes } from "./attributes.js";
 import { selectedValue } from "./attributes.js";
 import type { Authorizer, Decision } from "./authorizer.js";
-import { rulesAllow, type PolicyRule } from "./rbac.js";
+import { rulesAllow } from "./rbac.js";
 
 export const NODES_GROUP = "system:nodes";
 const NODE_PREFIX = "system:node:";
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
-type Obj = Record<string, unknown>;
-export interface PodLike {
-  metadata?: { name?: string; namespace?: string; uid?: string };
-  spec?: Obj;
-}
-
 export interface NodeGraphSource {
   /** Pods bound to the node (spec.nodeName). */
-  podsOnNode(node: string): Promise<PodLike[]>;
-  pod(namespace: string, name: string): Promise<PodLike | undefined>;
+  podsOnNode(node: string): Promise<Pod[]>;
+  pod(namespace: string, name: string): Promise<Pod | undefined>;
   /** The volumeName a claim is bound to. */
   claimVolume(namespace: string, claim: string): Promise<string | undefined>;
 }
@@ -50,58 +45,46 @@ const NODE_RULES: PolicyRule[] = [
 const allow: Decision = { decision: "allow", reason: "" };
 const noOpinion = (reason: string): Decision => ({ decision: "noopinion", reason });
 
-function names(list: unknown, key: string): string[] {
-  return Array.isArray(list)
-    ? list.map((x) => (x as Obj)?.[key]).filter((v): v is string => typeof v === "string")
-    : [];
-}
-
 /** What one pod references, by kind: secrets, configmaps, persistentvolumeclaims, serviceaccounts. */
-export function podReferences(pod: PodLike): Record<string, Set<string>> {
-  const refs: Record<string, Set<string>> = {
-    secrets: new Set(),
-    configmaps: new Set(),
-    persistentvolumeclaims: new Set(),
-    serviceaccounts: new Set(),
+export function podReferences(pod: Pod): Record<string, Set<string>> {
+  const secrets = new Set<string>();
+  const configmaps = new Set<string>();
+  const claims = new Set<string>();
+  const add = (set: Set<string>, name: string | undefined) => {
+    if (name !== undefined) set.add(name);
   };
-  const spec = pod.spec ?? {};
-  refs.serviceaccounts!.add((spec.serviceAccountName as string | undefined) || "default");
-  for (const n of names(spec.imagePullSecrets, "name")) refs.secrets!.add(n);
-  for (const v of (spec.volumes as Obj[] | undefined) ?? []) {
-    const secret = (v.secret as Obj | undefined)?.secretName;
-    if (typeof secret === "string") refs.secrets!.add(secret);
-    const cm = (v.configMap as Obj | undefined)?.name;
-    if (typeof cm === "string") refs.configmaps!.add(cm);
-    const claim = (v.persistentVolumeClaim as Obj | undefined)?.claimName;
-    if (typeof claim === "string") refs.persistentvolumeclaims!.add(claim);
-    for (const src of ((v.projected as Obj | undefined)?.sources as Obj[] | undefined) ?? []) {
-      const s = (src.secret as Obj | undefined)?.name;
-      if (typeof s === "string") refs.secrets!.add(s);
-      const c = (src.configMap as Obj | undefined)?.name;
-      if (typeof c === "string") refs.configmaps!.add(c);
+  const spec = pod.spec;
+  for (const s of spec?.imagePullSecrets ?? []) add(secrets, s.name);
+  for (const v of spec?.volumes ?? []) {
+    add(secrets, v.secret?.secretName);
+    add(configmaps, v.configMap?.name);
+    add(claims, v.persistentVolumeClaim?.claimName);
+    for (const src of v.projected?.sources ?? []) {
+      add(secrets, src.secret?.name);
+      add(configmaps, src.configMap?.name);
     }
   }
   const containers = [
-    ...((spec.initContainers as Obj[] | undefined) ?? []),
-    ...((spec.containers as Obj[] | undefined) ?? []),
-    ...((spec.ephemeralContainers as Obj[] | undefined) ?? []),
+    ...(spec?.initContainers ?? []),
+    ...(spec?.containers ?? []),
+    ...(spec?.ephemeralContainers ?? []),
   ];
   for (const c of containers) {
-    for (const e of (c.env as Obj[] | undefined) ?? []) {
-      const from = (e.valueFrom as Obj | undefined) ?? {};
-      const s = (from.secretKeyRef as Obj | undefined)?.name;
-      if (typeof s === "string") refs.secrets!.add(s);
-      const m = (from.configMapKeyRef as Obj | undefined)?.name;
-      if (typeof m === "string") refs.configmaps!.add(m);
+    for (const e of c.env ?? []) {
+      add(secrets, e.valueFrom?.secretKeyRef?.name);
+      add(configmaps, e.valueFrom?.configMapKeyRef?.name);
     }
-    for (const e of (c.envFrom as Obj[] | undefined) ?? []) {
-      const s = (e.secretRef as Obj | undefined)?.name;
-      if (typeof s === "string") refs.secrets!.add(s);
-      const m = (e.configMapRef as Obj | undefined)?.name;
-      if (typeof m === "string") refs.configmaps!.add(m);
+    for (const e of c.envFrom ?? []) {
+      add(secrets, e.secretRef?.name);
+      add(configmaps, e.configMapRef?.name);
     }
   }
-  return refs;
+  return {
+    secrets,
+    configmaps,
+    persistentvolumeclaims: claims,
+    serviceaccounts: new Set([spec?.serviceAccountName || "default"]),
+  };
 }
 
 export class NodeAuthorizer implements Authorizer {

@@ -2,47 +2,23 @@
 // ClusterRoleBindings grant everywhere; RoleBindings grant in their namespace (a RoleBinding
 // may reference a ClusterRole, whose rules then apply in that namespace only). Nothing denies:
 // a request no rule allows gets no opinion, and the chain ends in a 403.
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  PolicyRule,
+  Role,
+  RoleBinding,
+  Subject,
+} from "@skiff/api";
 import type { Attributes } from "./attributes.js";
 import type { UserInfo } from "../auth.js";
 import type { Authorizer, Decision } from "./authorizer.js";
 
-export interface PolicyRule {
-  verbs: string[];
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-}
-
-export interface Subject {
-  kind: string;
-  name: string;
-  namespace?: string;
-  apiGroup?: string;
-}
-
-export interface RoleRef {
-  apiGroup: string;
-  kind: string;
-  name: string;
-}
-
-export interface Binding {
-  metadata: { name?: string; namespace?: string };
-  subjects?: Subject[];
-  roleRef: RoleRef;
-}
-
-export interface Role {
-  metadata: { name?: string; namespace?: string };
-  rules?: PolicyRule[] | null;
-}
-
 /** Where the authorizer reads roles and bindings from (the apiserver's watch caches). */
 export interface RbacSource {
-  clusterRoleBindings(): Promise<Binding[]>;
-  roleBindings(namespace: string): Promise<Binding[]>;
-  clusterRole(name: string): Promise<Role | undefined>;
+  clusterRoleBindings(): Promise<ClusterRoleBinding[]>;
+  roleBindings(namespace: string): Promise<RoleBinding[]>;
+  clusterRole(name: string): Promise<ClusterRole | undefined>;
   role(namespace: string, name: string): Promise<Role | undefined>;
 }
 
@@ -113,7 +89,10 @@ export async function visitRules(
   visit: (rule: PolicyRule) => boolean,
 ): Promise<{ stopped: boolean; errors: string[] }> {
   const errors: string[] = [];
-  const rolesOf = async (b: Binding, ns: string): Promise<PolicyRule[]> => {
+  const rolesOf = async (
+    b: RoleBinding | ClusterRoleBinding,
+    ns: string,
+  ): Promise<PolicyRule[]> => {
     const ref = b.roleRef;
     const role =
       ref.kind === "ClusterRole"

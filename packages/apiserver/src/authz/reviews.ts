@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UserInfo } from "../auth.js";
 import { BadRequestError, InvalidError, MethodNotAllowedError } from "../errors.js";
 import { bodyType, decodeObject, readBody, sendJson } from "../request.js";
-import type { Attributes } from "./attributes.js";
+import { nonResourceAttributes, type Attributes } from "./attributes.js";
 import type { Authorization } from "./index.js";
 
 const GROUP = "authorization.k8s.io";
@@ -53,18 +53,7 @@ function attributesOf(user: UserInfo, spec: Obj): Attributes {
       name: str(ra.name),
     };
   }
-  return {
-    user,
-    verb: str(nra?.verb),
-    resourceRequest: false,
-    path: str(nra?.path),
-    apiGroup: "",
-    apiVersion: "",
-    namespace: "",
-    resource: "",
-    subresource: "",
-    name: "",
-  };
+  return nonResourceAttributes(user, str(nra?.verb), str(nra?.path));
 }
 
 export async function serveReview(
