@@ -1017,20 +1017,33 @@ test("a kubelet reads what its pods use, its own Node and Lease, and no one else
   assert.match(made.json.message!, /node "node1" can only create mirror pods$/);
 });
 
-test("--authorization-mode AlwaysDeny refuses even what RBAC would allow, but not system:masters", async () => {
-  const other = await startApiserver({
-    etcdEndpoints: api.etcdEndpoints,
-    authorizationModes: ["AlwaysDeny"],
-  });
-  try {
-    const r = await other.request("GET", "/api/v1/namespaces", undefined, {
-      auth: { token: "bob-token" },
+test("--authorization-mode: AlwaysDeny has no opinion (a later mode may allow), AlwaysAllow lets every user in, system:masters passes both", async () => {
+  const carol = (a: TestApiserver, path: string) =>
+    a.request("GET", path, undefined, { auth: { token: "carol-token" } });
+  for (const [modes, status, message] of [
+    [
+      ["AlwaysDeny"],
+      403,
+      `namespaces is forbidden: User "carol" cannot list resource "namespaces" in API group "" at the cluster scope: Everything is forbidden.`,
+    ],
+    [["AlwaysDeny", "RBAC"], 200, undefined],
+    [["AlwaysAllow"], 200, undefined],
+  ] as const) {
+    const other = await startApiserver({
+      etcdEndpoints: api.etcdEndpoints,
+      tokenAuthFile: tokenFile,
+      authorizationModes: [...modes],
     });
-    assert.equal(r.status, 401); // this server has no token file: bob is unknown
-    const masters = await other.request("GET", "/api/v1/namespaces");
-    assert.equal(masters.status, 200);
-  } finally {
-    await other.stop();
+    try {
+      // RBAC lets carol read rbac-b's pods (an earlier test's binding), not namespaces.
+      const path = modes.includes("RBAC") ? "/api/v1/namespaces/rbac-b/pods" : "/api/v1/namespaces";
+      const r = await carol(other, path);
+      assert.equal(r.status, status, `${modes.join(",")}: ${r.text}`);
+      if (message) assert.equal(r.json.message, message);
+      assert.equal((await other.request("GET", "/api/v1/namespaces")).status, 200);
+    } finally {
+      await other.stop();
+    }
   }
 });
 
