@@ -59,8 +59,19 @@ export function parseTokenFile(text: string, path = "token file"): Map<string, U
   return tokens;
 }
 
-/** Checks a bearer token; `audiences` overrides the apiserver's own (TokenReview's spec). */
-export type TokenVerifier = (token: string, audiences?: string[]) => Promise<UserInfo | undefined>;
+/** A token a verifier recognizes as its own but refuses, with Kubernetes' reason. */
+export interface TokenRejection {
+  rejected: string;
+}
+
+/**
+ * Checks a bearer token: the user, a rejection, or undefined when the token is not this
+ * verifier's. `audiences` overrides the apiserver's own (TokenReview's spec).
+ */
+export type TokenVerifier = (
+  token: string,
+  audiences?: string[],
+) => Promise<UserInfo | TokenRejection | undefined>;
 
 export class Authenticator {
   private readonly tokens: Map<string, UserInfo>;
@@ -86,13 +97,32 @@ export class Authenticator {
     return undefined;
   }
 
-  /** Who a bearer token belongs to (TokenReview asks this too), or undefined. */
+  /** Who a bearer token belongs to, or undefined. */
   async authenticateToken(token: string, audiences?: string[]): Promise<UserInfo | undefined> {
+    const review = await this.reviewToken(token, audiences);
+    return "user" in review ? review.user : undefined;
+  }
+
+  /**
+   * Who a bearer token belongs to, or why it is refused in the words of Kubernetes'
+   * TokenReview status.error ("[invalid bearer token, service account token has expired]").
+   */
+  async reviewToken(
+    token: string,
+    audiences?: string[],
+  ): Promise<{ user: UserInfo } | { error: string }> {
     // Static tokens are for the apiserver itself: a review for other audiences skips them.
     let user = audiences ? undefined : this.lookup(token);
-    for (const verify of this.verifiers) user ??= await verify(token, audiences);
-    if (user) return { ...user, groups: [...user.groups, "system:authenticated"] };
-    return undefined;
+    const reasons: string[] = [];
+    for (const verify of this.verifiers) {
+      if (user) break;
+      const answer = await verify(token, audiences);
+      if (answer && "rejected" in answer) reasons.push(answer.rejected);
+      else user = answer;
+    }
+    if (user) return { user: { ...user, groups: [...user.groups, "system:authenticated"] } };
+    const invalid = "invalid bearer token";
+    return { error: reasons.length ? `[${[invalid, ...reasons].join(", ")}]` : invalid };
   }
 
   // A client certificate belongs to the connection, so it is read once per socket.

@@ -3,9 +3,9 @@
 // account's identity while the account (same uid) still exists.
 import { readFileSync } from "node:fs";
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from "node:crypto";
-import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from "jose";
 import { rfc3339 } from "@skiff/api";
-import type { UserInfo } from "./auth.js";
+import type { TokenRejection, UserInfo } from "./auth.js";
 
 export interface TokenClaims {
   namespace: string;
@@ -65,59 +65,90 @@ export class ServiceAccountTokens {
   }
 
   /**
-   * The identity a token proves, or undefined. The bound objects are looked up so that a
-   * token outlives neither its account nor its pod (nor re-created ones of the same names):
-   * as Kubernetes' validator, a pod whose deletionTimestamp has passed no longer counts.
+   * The identity a token proves; a rejection (Kubernetes' reason) for a token this issuer
+   * signed that no longer holds; undefined for a token that is not this issuer's. The bound
+   * objects are looked up so that a token outlives neither its account nor its pod (nor
+   * re-created ones of the same names): as Kubernetes' validator, a pod whose
+   * deletionTimestamp has passed no longer counts.
    */
   async verify(
     token: string,
     objects: BoundObjects,
     audiences: string[] = this.apiAudiences,
-  ): Promise<UserInfo | undefined> {
+  ): Promise<UserInfo | TokenRejection | undefined> {
     if (token.split(".").length !== 3) return undefined;
     for (const key of this.verifyKeys) {
+      let payload: JWTPayload;
       try {
-        const { payload } = await jwtVerify(token, key, {
+        ({ payload } = await jwtVerify(token, key, {
           issuer: this.issuer,
-          audience: audiences,
           algorithms: ["RS256"],
-        });
-        const k = payload["kubernetes.io"] as
-          | {
-              namespace?: string;
-              serviceaccount?: { name?: string; uid?: string };
-              pod?: { name?: string; uid?: string };
-            }
-          | undefined;
-        const ns = k?.namespace;
-        const sa = k?.serviceaccount;
-        if (!ns || !sa?.name || !sa.uid) return undefined;
-        if ((await objects.accountUid(ns, sa.name)) !== sa.uid) return undefined;
-        const extra: Record<string, string[]> = {};
-        if (k.pod) {
-          if (!k.pod.name || !k.pod.uid) return undefined;
-          const pod = await objects.pod(ns, k.pod.name);
-          if (!pod || pod.uid !== k.pod.uid) return undefined;
-          if (pod.deletionTimestamp && Date.parse(pod.deletionTimestamp) < Date.now())
-            return undefined;
-          extra["authentication.kubernetes.io/pod-name"] = [k.pod.name];
-          extra["authentication.kubernetes.io/pod-uid"] = [k.pod.uid];
-        }
-        if (typeof payload.jti === "string")
-          extra["authentication.kubernetes.io/credential-id"] = [`JTI=${payload.jti}`];
-        return {
-          name: `system:serviceaccount:${ns}:${sa.name}`,
-          uid: sa.uid,
-          groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`],
-          ...(Object.keys(extra).length ? { extra } : {}),
-        };
+        }));
       } catch (err) {
         if (err instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+        if (err instanceof joseErrors.JWTExpired)
+          return { rejected: "service account token has expired" };
         return undefined;
       }
+      return this.validate(payload, objects, audiences);
     }
     return undefined;
   }
+
+  private async validate(
+    payload: JWTPayload,
+    objects: BoundObjects,
+    audiences: string[],
+  ): Promise<UserInfo | TokenRejection> {
+    const tokenAudiences = typeof payload.aud === "string" ? [payload.aud] : (payload.aud ?? []);
+    if (!tokenAudiences.some((a) => audiences.includes(a)))
+      return {
+        rejected: `token audiences ${goStrings(tokenAudiences)} is invalid for the target audiences ${goStrings(audiences)}`,
+      };
+    const k = payload["kubernetes.io"] as
+      | {
+          namespace?: string;
+          serviceaccount?: { name?: string; uid?: string };
+          pod?: { name?: string; uid?: string };
+        }
+      | undefined;
+    const ns = k?.namespace;
+    const sa = k?.serviceaccount;
+    if (!ns || !sa?.name || !sa.uid)
+      return { rejected: "service account token claims could not be validated" };
+    const accountUid = await objects.accountUid(ns, sa.name);
+    if (accountUid === undefined) return { rejected: `serviceaccount "${sa.name}" not found` };
+    if (accountUid !== sa.uid)
+      return { rejected: `service account UID (${accountUid}) does not match claim (${sa.uid})` };
+    const extra: Record<string, string[]> = {};
+    if (k.pod) {
+      if (!k.pod.name || !k.pod.uid)
+        return { rejected: "service account token claims could not be validated" };
+      const pod = await objects.pod(ns, k.pod.name);
+      if (!pod) return { rejected: "service account token has been invalidated" };
+      if (pod.uid !== k.pod.uid)
+        return {
+          rejected: `pod UID (${pod.uid}) does not match service account pod ref claim (${k.pod.uid})`,
+        };
+      if (pod.deletionTimestamp && Date.parse(pod.deletionTimestamp) < Date.now())
+        return { rejected: "service account token has been invalidated" };
+      extra["authentication.kubernetes.io/pod-name"] = [k.pod.name];
+      extra["authentication.kubernetes.io/pod-uid"] = [k.pod.uid];
+    }
+    if (typeof payload.jti === "string")
+      extra["authentication.kubernetes.io/credential-id"] = [`JTI=${payload.jti}`];
+    return {
+      name: `system:serviceaccount:${ns}:${sa.name}`,
+      uid: sa.uid,
+      groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`],
+      ...(Object.keys(extra).length ? { extra } : {}),
+    };
+  }
+}
+
+/** A list as Go's %q prints it: ["a" "b"]. */
+function goStrings(list: string[]): string {
+  return `[${list.map((s) => JSON.stringify(s)).join(" ")}]`;
 }
 
 /** How the verifier finds the objects a token is bound to (undefined: gone). */

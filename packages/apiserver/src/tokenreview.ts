@@ -37,9 +37,10 @@ export async function serveTokenReview(
   if (asked !== undefined && (!Array.isArray(asked) || asked.some((a) => typeof a !== "string")))
     throw invalid("spec.audiences", "Invalid value: must be a list of strings");
   const audiences = (asked as string[] | undefined)?.length ? (asked as string[]) : undefined;
-  const user = await auth.authenticateToken(spec.token, audiences);
-  const status: Record<string, unknown> = { authenticated: Boolean(user) };
-  if (user) {
+  const review = await auth.reviewToken(spec.token, audiences);
+  const status: Record<string, unknown> = { authenticated: "user" in review };
+  if ("user" in review) {
+    const { user } = review;
     const info: Record<string, unknown> = { username: user.name, groups: user.groups };
     if (user.uid) info.uid = user.uid;
     if (user.extra) info.extra = user.extra;
@@ -47,7 +48,7 @@ export async function serveTokenReview(
     status.audiences = audiences ?? apiAudiences;
   } else {
     status.user = {};
-    status.error = "[invalid bearer token, service account token is not valid]";
+    status.error = review.error;
   }
   sendJson(res, 201, {
     kind: "TokenReview",

@@ -50,10 +50,10 @@ async function apiserverWith(file: string): Promise<TestApiserver> {
   return a;
 }
 
-function etcdctlGet(key: string): Buffer {
+function etcdctlGet(key: string, endpoints = etcd.endpoints): Buffer {
   return execFileSync("etcdctl", [
     "--endpoints",
-    etcd.endpoints.join(","),
+    endpoints.join(","),
     "get",
     key,
     "--print-value-only",
@@ -173,4 +173,60 @@ test("a wrong EncryptionConfiguration stops the apiserver with a message naming 
     /resources\[0\]\.providers\[0\]\.aescbc\.keys\[0\]\.secret: aescbc needs a base64 key of 16, 24, 32 bytes, got 7/,
   );
   assert.doesNotMatch(res.stderr, /\n\s+at /);
+});
+
+test("keys rotate within a provider: the first key writes, the later keys still read", async () => {
+  // Its own etcd: the data of the tests above is not this configuration's to read.
+  const gcmKeys: Record<string, string> = { old: key(32), new: key(32) };
+  const file = (name: string, names: string[]) =>
+    config(name, [{ aesgcm: { keys: names.map((n) => ({ name: n, secret: gcmKeys[n] })) } }]);
+  const api = await startApiserver({ encryptionProviderConfig: file("gcm-old", ["old"]) });
+  try {
+    await api.request("POST", "/api/v1/namespaces/default/secrets", secret("k1", "pw-old"));
+    const raw = () => etcdctlGet("/registry/secrets/default/k1", api.etcdEndpoints);
+    assert.ok(raw().toString("latin1").startsWith("k8s:enc:aesgcm:v1:old:"));
+    // The new key first, the old one kept for reading.
+    const other = await startApiserver({
+      etcdEndpoints: api.etcdEndpoints,
+      encryptionProviderConfig: file("gcm-new-old", ["new", "old"]),
+    });
+    try {
+      assert.equal(await readPassword(other, "k1"), "pw-old");
+      const k1 = (await other.request("GET", "/api/v1/namespaces/default/secrets/k1")).json;
+      const put = await other.request("PUT", "/api/v1/namespaces/default/secrets/k1", {
+        ...k1,
+        metadata: { ...k1.metadata, labels: { rotated: "yes" } },
+      });
+      assert.equal(put.status, 200, put.text);
+      assert.ok(raw().toString("latin1").startsWith("k8s:enc:aesgcm:v1:new:"));
+      assert.equal(await readPassword(other, "k1"), "pw-old");
+    } finally {
+      await other.stop();
+    }
+  } finally {
+    await api.stop();
+  }
+});
+
+test("the configuration make up, compose and make deploy generate (make-certs.sh) writes Secrets with aescbc", async () => {
+  const certs = join(dir, "make-certs");
+  execFileSync(
+    "bash",
+    [new URL("../../../scripts/make-certs.sh", import.meta.url).pathname, certs],
+    {
+      stdio: "ignore",
+    },
+  );
+  const api = await startApiserver({
+    encryptionProviderConfig: join(certs, "encryption-config.yaml"),
+  });
+  try {
+    await api.request("POST", "/api/v1/namespaces/default/secrets", secret("made", "pw-made"));
+    const raw = etcdctlGet("/registry/secrets/default/made", api.etcdEndpoints);
+    assert.ok(raw.toString("latin1").startsWith("k8s:enc:aescbc:v1:key1:"));
+    assert.ok(!raw.includes("pw-made"));
+    assert.equal(await readPassword(api, "made"), "pw-made");
+  } finally {
+    await api.stop();
+  }
 });

@@ -194,20 +194,34 @@ test("a token bound to a pod works while the pod lives, and TokenReview says who
   assert.deepEqual(status.user.extra["authentication.kubernetes.io/pod-uid"], [podUid]);
   assert.deepEqual(status.audiences, ["https://kubernetes.default.svc.cluster.local"]);
   // A review for an audience the token was not issued for does not authenticate it.
-  assert.equal((await review(token, ["vault"])).authenticated, false);
+  const vault = await review(token, ["vault"]);
+  assert.equal(vault.authenticated, false);
+  assert.equal(
+    vault.error,
+    '[invalid bearer token, token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["vault"]]',
+  );
 
-  // Deleted (and re-created under the same name): the old token is dead.
+  // Deleted (and re-created under the same name): the old token is dead, and TokenReview
+  // says why in Kubernetes' words.
   await api.request("DELETE", "/api/v1/namespaces/creds/pods/bound?gracePeriodSeconds=0");
   assert.equal((await whoami(token)).status, 401);
-  await api.request(
-    "POST",
-    "/api/v1/namespaces/creds/pods",
-    pod("bound", { serviceAccountName: "robot" }),
-  );
+  assert.deepEqual(await review(token), {
+    authenticated: false,
+    user: {},
+    error: "[invalid bearer token, service account token has been invalidated]",
+  });
+  const again = (
+    await api.request(
+      "POST",
+      "/api/v1/namespaces/creds/pods",
+      pod("bound", { serviceAccountName: "robot" }),
+    )
+  ).json.metadata.uid as string;
   assert.equal((await whoami(token)).status, 401);
-  const again = await review(token);
-  assert.equal(again.authenticated, false);
-  assert.match(again.error, /invalid bearer token/);
+  assert.equal(
+    (await review(token)).error,
+    `[invalid bearer token, pod UID (${again}) does not match service account pod ref claim (${podUid})]`,
+  );
 });
 
 test("expired, malformed, wrongly signed and deleted accounts' tokens get 401", async () => {
@@ -232,19 +246,30 @@ test("expired, malformed, wrongly signed and deleted accounts' tokens get 401", 
   const good = await sign(saKey, now + 600);
   assert.equal((await whoami(good)).status, 201);
   const rogue = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-  const table: [string, string][] = [
-    ["expired", await sign(saKey, now - 60)],
-    ["malformed", "not-a-jwt"],
-    ["tampered", good.slice(0, -4) + (good.endsWith("AAAA") ? "BBBB" : "AAAA")],
-    ["wrongly signed", await sign(rogue, now + 600)],
+  // TokenReview's error: Kubernetes' reason for a token of this issuer, and just "invalid
+  // bearer token" for one it does not recognize as its own.
+  const table: [string, string, string][] = [
+    [
+      "expired",
+      await sign(saKey, now - 60),
+      "[invalid bearer token, service account token has expired]",
+    ],
+    ["malformed", "not-a-jwt", "invalid bearer token"],
+    [
+      "tampered",
+      good.slice(0, -4) + (good.endsWith("AAAA") ? "BBBB" : "AAAA"),
+      "invalid bearer token",
+    ],
+    ["wrongly signed", await sign(rogue, now + 600), "invalid bearer token"],
   ];
-  for (const [what, token] of table) {
+  for (const [what, token, error] of table) {
     const r = await api.request("GET", "/api/v1/namespaces/creds/pods", undefined, {
       auth: { token },
     });
     assert.equal(r.status, 401, what);
     assert.equal(r.json.reason, "Unauthorized", what);
-    assert.equal((await review(token)).authenticated, false, what);
+    assert.equal(r.json.message, "Unauthorized", what);
+    assert.deepEqual(await review(token), { authenticated: false, user: {}, error }, what);
   }
   // An account deleted: its tokens stop.
   const unbound = await tokenFor("robot");
@@ -252,6 +277,10 @@ test("expired, malformed, wrongly signed and deleted accounts' tokens get 401", 
   await api.request("DELETE", "/api/v1/namespaces/creds/serviceaccounts/robot");
   assert.equal((await whoami(unbound)).status, 401);
   assert.equal((await whoami(good)).status, 401);
+  assert.equal(
+    (await review(good)).error,
+    '[invalid bearer token, serviceaccount "robot" not found]',
+  );
 });
 
 test("TokenReview: a token is required; only create is allowed", async () => {

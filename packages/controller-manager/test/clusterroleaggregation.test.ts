@@ -3,6 +3,8 @@
 // ClusterRole (and so does whoever is bound to view).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { resourceInfo } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
 import {
@@ -102,4 +104,57 @@ test("view, edit and admin are aggregated, and view picks up a new labelled Clus
     "view drops widgets",
     async () => !hasResource(await client.get("view"), "widgets", "list"),
   );
+});
+
+test("kubectl auth can-i answers for admin, edit and view bound in a namespace, once aggregated", async (t) => {
+  const env = await startEnv();
+  t.after(() => env.stop());
+  env.run(new ClusterRoleAggregationController(env.ctx));
+  for (const role of ["admin", "edit", "view"])
+    await create(env, resourceInfo("rbac.authorization.k8s.io", "v1", "rolebindings"), {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: `${role}s`, namespace: "default" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: `a-${role}` }],
+    } as KubeObject);
+  const client = env.client.resource<Role>(roles);
+  await waitFor("admin aggregated from edit and view", async () =>
+    ((await client.get("admin"))?.rules ?? []).some((r) => r.resources?.includes("pods/log")),
+  );
+  const run = promisify(execFile);
+  const can = async (user: string, args: string[]) => {
+    const r = await run(
+      "kubectl",
+      [
+        "--kubeconfig",
+        env.api.kubeconfig,
+        "auth",
+        "can-i",
+        ...args,
+        "-n",
+        "default",
+        `--as=${user}`,
+      ],
+      { timeout: 60_000 },
+    ).catch((err: { stdout: string }) => err);
+    return r.stdout.trim();
+  };
+  const table: [string, string[], "yes" | "no"][] = [
+    ["a-view", ["list", "pods"], "yes"],
+    ["a-view", ["get", "deployments.apps"], "yes"],
+    ["a-view", ["get", "pods", "--subresource=log"], "yes"],
+    ["a-view", ["get", "secrets"], "no"],
+    ["a-view", ["create", "configmaps"], "no"],
+    ["a-edit", ["create", "deployments.apps"], "yes"],
+    ["a-edit", ["get", "secrets"], "yes"],
+    ["a-edit", ["create", "pods", "--subresource=exec"], "yes"],
+    ["a-edit", ["create", "rolebindings.rbac.authorization.k8s.io"], "no"],
+    ["a-admin", ["create", "rolebindings.rbac.authorization.k8s.io"], "yes"],
+    ["a-admin", ["delete", "jobs.batch"], "yes"],
+    ["a-admin", ["create", "resourcequotas"], "no"],
+    ["a-admin", ["list", "nodes"], "no"],
+  ];
+  for (const [user, args, answer] of table)
+    assert.equal(await can(user, args), answer, `${user}: can-i ${args.join(" ")}`);
 });

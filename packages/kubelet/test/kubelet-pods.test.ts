@@ -666,6 +666,63 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
       code: 403,
       body: "Forbidden (user=system:serviceaccount:default:kubelet-api-caller, verb=get, resource=nodes, subresource=stats)",
     });
+    // RBAC decides through the SubjectAccessReview: an account bound to nodes/stats reads
+    // stats and nothing else; one bound to system:kubelet-api-admin passes for nodes/log too
+    // (a path this kubelet does not serve: 404, past authorization).
+    const rbac = "/apis/rbac.authorization.k8s.io/v1";
+    await h.api.request("POST", `${rbac}/clusterroles`, {
+      metadata: { name: "kubelet-stats-reader" },
+      rules: [{ apiGroups: [""], resources: ["nodes/stats"], verbs: ["get"] }],
+    });
+    const boundToken = async (account: string, role: string) => {
+      await h.api.request("POST", "/api/v1/namespaces/default/serviceaccounts", {
+        metadata: { name: account },
+      });
+      await h.api.request("POST", `${rbac}/clusterrolebindings`, {
+        metadata: { name: account },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+        subjects: [{ kind: "ServiceAccount", name: account, namespace: "default" }],
+      });
+      // The apiserver's RBAC cache holds the binding before the kubelet is asked (it would
+      // remember an early denial for 30 s).
+      await waitFor(`${account}'s binding`, async () => {
+        const r = await h.api.request(
+          "POST",
+          "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+          {
+            spec: {
+              user: `system:serviceaccount:default:${account}`,
+              resourceAttributes: {
+                verb: "get",
+                resource: "nodes",
+                subresource: "stats",
+                name: h.nodeName,
+              },
+            },
+          },
+        );
+        return r.json?.status?.allowed === true;
+      });
+      const t = await h.api.request(
+        "POST",
+        `/api/v1/namespaces/default/serviceaccounts/${account}/token`,
+        { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} },
+      );
+      return t.json.status.token as string;
+    };
+    const reader = await boundToken("kubelet-stats-reader", "kubelet-stats-reader");
+    assert.equal((await call("/stats/summary", { token: reader })).code, 200);
+    assert.deepEqual(await call("/logs/", { token: reader }), {
+      code: 403,
+      body: "Forbidden (user=system:serviceaccount:default:kubelet-stats-reader, verb=get, resource=nodes, subresource=log)",
+    });
+    assert.deepEqual(await call("/pods", { token: reader }), {
+      code: 403,
+      body: "Forbidden (user=system:serviceaccount:default:kubelet-stats-reader, verb=get, resource=nodes, subresource=proxy)",
+    });
+    const apiAdmin = await boundToken("kubelet-api-admin", "system:kubelet-api-admin");
+    assert.equal((await call("/logs/", { token: apiAdmin })).code, 404);
+    assert.equal((await call("/pods", { token: apiAdmin })).code, 200);
   });
 
   test("a missing image shows ErrImagePull, then ImagePullBackOff, with events", async () => {

@@ -6,46 +6,56 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { silentLogger } from "@skiff/client";
+import { ControllerManager } from "@skiff/controller-manager";
 import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness } from "./harness.js";
 
 /** The Skiff image (`make setup` builds it): node and skiffctl, for an in-cluster client. */
 const SKIFF_IMAGE = "skiff.local/skiff:0.1.0";
 
 let h: Harness;
+let cm: ControllerManager;
 const out = mkdtempSync(join(tmpdir(), "skiff-sa-out-"));
 
 before(async () => {
   h = await startHarness({ serviceAccountAdmission: true });
+  // The controllers a real cluster has for this, as their own accounts: the default
+  // ServiceAccount, the kube-root-ca.crt ConfigMap, and the aggregated view role's rules.
+  cm = new ControllerManager({
+    kubeconfig: join(h.api.certDir, "controller-manager.kubeconfig"),
+    controllers: ["serviceaccount", "root-ca-cert-publisher", "clusterrole-aggregation"],
+    useServiceAccountCredentials: true,
+    leaderElect: false,
+    port: -1,
+    logger: silentLogger,
+  });
+  await cm.start();
   await h.startKubelet();
   await assignPodCIDR(h);
-  // What the controller-manager makes in a real cluster: the default account and the CA.
-  for (const [path, body] of [
-    [
-      "/api/v1/namespaces/default/serviceaccounts",
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } },
-    ],
-    [
-      "/api/v1/namespaces/default/configmaps",
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "kube-root-ca.crt" },
-        data: { "ca.crt": readFileSync(join(h.api.certDir, "ca.crt"), "utf8") },
-      },
-    ],
-  ] as const) {
-    const r = await h.api.request("POST", path, body);
-    assert.equal(r.status, 201, r.text);
-  }
+  await waitFor("the default account, the root CA and the view role's rules", async () => {
+    const account = await h.api.request(
+      "GET",
+      "/api/v1/namespaces/default/serviceaccounts/default",
+    );
+    const ca = await h.api.request("GET", "/api/v1/namespaces/default/configmaps/kube-root-ca.crt");
+    const view = await h.api.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view");
+    const rules = (view.json?.rules ?? []) as { resources?: string[] }[];
+    return (
+      account.status === 200 &&
+      ca.status === 200 &&
+      rules.some((r) => r.resources?.includes("pods"))
+    );
+  });
 });
 after(async () => {
+  await cm?.stop();
   await h?.cleanup();
   rmSync(out, { recursive: true, force: true });
 });
 
 const SA = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-test("a pod's container reads its token, ca.crt and namespace and is its service account to the API: 403 listing pods, then 200 once a RoleBinding grants it", async () => {
+test("a pod's container reads its token, ca.crt and namespace and is its service account to the API: 403 listing pods, then 200 once a RoleBinding grants view", async () => {
   // hostNetwork: the test apiserver listens on the host's loopback only.
   // The client: Node's https with the mounted CA and token, as client-go's in-cluster config
   // does, and skiffctl's own in-cluster configuration (no kubeconfig in the image).
@@ -72,7 +82,7 @@ test("a pod's container reads its token, ca.crt and namespace and is its service
     `cat ${SA}/namespace > /out/namespace`,
     `touch ${SA}/x 2>/out/readonly || true`,
     `node -e '${whoamiJs}'`,
-    // Before and after the test grants the account a Role that may list pods.
+    // Before and after the test binds the account to the view ClusterRole.
     `skiffctl get pods -o name > /out/pods-before 2>/out/pods-before-error`,
     `until [ -f /out/granted ]; do sleep 0.2; done`,
     `skiffctl get pods -o name > /out/pods 2>/out/pods-error`,
@@ -145,17 +155,15 @@ test("a pod's container reads its token, ca.crt and namespace and is its service
     await waitFor("skiffctl get pods, refused", async () => read("pods-before-error") || undefined),
     'Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"\n',
   );
-  const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default";
-  const role = await h.api.request("POST", `${rbac}/roles`, {
-    metadata: { name: "pod-reader" },
-    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
-  });
-  assert.equal(role.status, 201, role.text);
-  const binding = await h.api.request("POST", `${rbac}/rolebindings`, {
-    metadata: { name: "default-reads-pods" },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-reader" },
-    subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
-  });
+  const binding = await h.api.request(
+    "POST",
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+    {
+      metadata: { name: "default-views" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
+    },
+  );
   assert.equal(binding.status, 201, binding.text);
   writeFileSync(join(out, "granted"), "");
   assert.equal(

@@ -38,11 +38,12 @@ export function parseAuthorizationModes(value: string): AuthorizationMode[] {
 
 export const SYSTEM_MASTERS = "system:masters";
 
-const always = (decision: Decision["decision"]): Authorizer => ({
-  authorize: () => Promise.resolve({ decision, reason: "" }),
+const always = (decision: Decision["decision"], reason = ""): Authorizer => ({
+  authorize: () => Promise.resolve({ decision, reason }),
 });
 export const alwaysAllow = always("allow");
-export const alwaysDeny = always("deny");
+// As Kubernetes' AlwaysDeny: no opinion (a later mode may still allow), with its reason.
+export const alwaysDeny = always("noopinion", "Everything is forbidden.");
 
 export class UnionAuthorizer implements Authorizer {
   constructor(private readonly chain: Authorizer[]) {}

@@ -273,12 +273,12 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
     ],
   },
   {
-    // Kubernetes runs each controller as its own ServiceAccount with its own role
-    // (--use-service-account-credentials); Skiff's controller-manager runs them all as
-    // system:kube-controller-manager, so this role holds what its controllers write: the
-    // garbage collector and namespace deleter reach every kind (as Kubernetes'
-    // generic-garbage-collector and namespace-controller roles do), and the others create
-    // the kinds they own.
+    // With --use-service-account-credentials (make up, compose and make deploy) each
+    // controller runs as its own ServiceAccount with its system:controller:<account> role.
+    // Without it, as in Kubernetes, every controller runs as system:kube-controller-manager,
+    // which then needs what its controllers write: this role holds it (the garbage collector
+    // and namespace deleter reach every kind, as Kubernetes' generic-garbage-collector and
+    // namespace-controller roles do; the others create the kinds they own).
     name: "system:skiff:controller-manager-controllers",
     rules: [
       rule(["get", "list", "watch", "patch", "update", "delete", "deletecollection"], ["*"], ["*"]),

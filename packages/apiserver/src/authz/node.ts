@@ -3,7 +3,9 @@
 // ConfigMaps, PersistentVolumeClaims, PersistentVolumes and ServiceAccount tokens those pods
 // use. Kubernetes keeps a graph of these relationships; here the pods bound to the node are
 // walked from the watch cache at each request, which is the same answer at Skiff's size.
-// Everything else a kubelet needs comes from the system:node role's static rules.
+// Everything else a kubelet needs comes from the system:node role's static rules. Decisions
+// and reasons follow Kubernetes' Node authorizer (with AuthorizeNodeWithSelectors); where it
+// allows a write to any Node or Lease, NodeRestriction admission (index.ts) checks the name.
 import type { Pod, PolicyRule } from "@skiff/api";
 import type { Attributes } from "./attributes.js";
 import { selectedValue } from "./attributes.js";
@@ -87,6 +89,22 @@ export function podReferences(pod: Pod): Record<string, Set<string>> {
   };
 }
 
+/**
+ * A kubelet reads only its own Node; it may create, update and patch Nodes and their status,
+ * and NodeRestriction admission limits those writes to its own Node (as in Kubernetes).
+ */
+function ownNode(node: string, attrs: Attributes): Decision {
+  const { verb, subresource } = attrs;
+  if (subresource === "status") return ["update", "patch"].includes(verb) ? allow : noOpinion("");
+  if (subresource) return noOpinion("");
+  if (["create", "update", "patch"].includes(verb)) return allow;
+  if (!["get", "list", "watch"].includes(verb)) return noOpinion("");
+  if (attrs.name === node) return allow;
+  if (!attrs.name)
+    return noOpinion(`node '${node}' cannot read all nodes, only its own Node object`);
+  return noOpinion(`node '${node}' cannot read '${attrs.name}', only its own Node object`);
+}
+
 export class NodeAuthorizer implements Authorizer {
   constructor(private readonly source: NodeGraphSource) {}
 
@@ -99,20 +117,29 @@ export class NodeAuthorizer implements Authorizer {
       switch (resource) {
         case "secrets":
         case "configmaps":
-          if (subresource) break;
-          if (!READ.includes(verb)) return noOpinion(`can only read ${resource}`);
+          if (!READ.includes(verb)) return noOpinion("can only read resources of this type");
+          if (subresource) return noOpinion("cannot read subresource");
+          if (!attrs.namespace) return noOpinion("can only read namespaced object of this type");
           return this.related(node, attrs);
         case "persistentvolumeclaims":
         case "persistentvolumes":
-          if (subresource) break;
-          if (verb !== "get") return noOpinion(`can only get individual ${resource}`);
+          // A kubelet writes the status of the claims its pods use (volume expansion).
+          if (resource === "persistentvolumeclaims" && subresource === "status") {
+            if (verb !== "update" && verb !== "patch")
+              return noOpinion("can only get/update/patch this type");
+            return this.related(node, attrs);
+          }
+          if (verb !== "get") return noOpinion("can only get individual resources of this type");
+          if (subresource) return noOpinion("cannot get subresource");
           return this.related(node, attrs);
         case "serviceaccounts":
-          if (subresource !== "token" || verb !== "create")
+          if (verb !== "create" || !attrs.name)
             return noOpinion("can only create tokens for individual service accounts");
+          if (subresource !== "token")
+            return noOpinion("can only create token subresource of serviceaccount");
           return this.related(node, attrs);
         case "nodes":
-          return this.ownNode(node, attrs);
+          return ownNode(node, attrs);
         case "pods":
           return this.pods(node, attrs);
       }
@@ -120,25 +147,16 @@ export class NodeAuthorizer implements Authorizer {
     if (group === "coordination.k8s.io" && resource === "leases") {
       if (!["get", "create", "update", "patch", "delete"].includes(verb))
         return noOpinion("can only get, create, update, patch, or delete a node lease");
-      if (attrs.namespace !== NODE_LEASE_NAMESPACE || (verb !== "create" && attrs.name !== node))
+      if (attrs.namespace !== NODE_LEASE_NAMESPACE)
+        return noOpinion(
+          `can only access leases in the "${NODE_LEASE_NAMESPACE}" system namespace`,
+        );
+      // The name of a lease being created is checked by NodeRestriction admission.
+      if (verb !== "create" && attrs.name !== node)
         return noOpinion("can only access node lease with the same name as the requesting node");
       return allow;
     }
     return rulesAllow(attrs, NODE_RULES) ? allow : noOpinion("");
-  }
-
-  private ownNode(node: string, attrs: Attributes): Decision {
-    const { verb, subresource } = attrs;
-    if (subresource === "status") {
-      if ((verb === "update" || verb === "patch") && attrs.name === node) return allow;
-      return noOpinion(`can only update or patch the status of node '${node}'`);
-    }
-    if (subresource) return noOpinion("");
-    // Registration: NodeRestriction admission checks that the name is the node's own.
-    if (verb === "create") return allow;
-    if (["get", "list", "watch", "update", "patch"].includes(verb) && attrs.name === node)
-      return allow;
-    return noOpinion(`node '${node}' cannot ${verb} other nodes`);
   }
 
   private async pods(node: string, attrs: Attributes): Promise<Decision> {
@@ -161,8 +179,8 @@ export class NodeAuthorizer implements Authorizer {
   }
 
   private async related(node: string, attrs: Attributes): Promise<Decision> {
+    if (!attrs.name) return noOpinion("No Object name found");
     const none = noOpinion(`no relationship found between node '${node}' and this object`);
-    if (!attrs.name) return none;
     const pods = await this.source.podsOnNode(node);
     if (attrs.resource === "persistentvolumes") {
       for (const pod of pods) {
