@@ -7,9 +7,11 @@ setup:
 build:
 	npx tsc -b
 
+# Also type-checks every test file (tsc -b covers src only), against the packages' sources.
 lint:
 	npx eslint .
 	npx prettier --check .
+	npx tsc -p tsconfig.test.json
 
 # Setup and lint first, so that the test summary is the last thing printed.
 test:

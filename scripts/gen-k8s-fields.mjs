@@ -5,9 +5,10 @@
 // release: kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver
 // at v0.31.0 (the staging repositories published with v1.31.0; the OpenAPI document
 // `api/openapi-spec` of kubernetes/kubernetes is generated from these same types, field
-// by field, through their json tags). Only facts are taken: names, JSON shapes, list merge
-// markers, enum values, and the fields the 1.31 sources document as alpha (feature-gated,
-// off by default). The result is checked against kubernetes/api's own round-trip fixtures
+// by field, through their json tags). Only facts are taken: names, JSON shapes, merge
+// markers (of lists; retainKeys and replace on structs; atomic maps and structs), enum
+// values, and the fields the 1.31 sources document as alpha (feature-gated, off by
+// default). The result is checked against kubernetes/api's own round-trip fixtures
 // (testdata/HEAD, an object of each kind with every field set) before it is written.
 //
 // Usage: node scripts/gen-k8s-fields.mjs <kubernetes/api> <kubernetes/apimachinery> <kubernetes/apiextensions-apiserver>
@@ -179,7 +180,8 @@ function parsePackage(dir) {
         const s = /^type (\w+) struct\s*\{\s*(\})?/.exec(line);
         if (s) {
           struct = { name: s[1], fields: [] };
-          types.set(s[1], { kind: "struct", fields: struct.fields });
+          const atomic = topDoc.some((d) => d.trim() === "// +structType=atomic");
+          types.set(s[1], { kind: "struct", fields: struct.fields, atomic });
           if (s[2]) struct = undefined;
           doc = [];
           depth = 1;
@@ -235,6 +237,8 @@ for (const [key, [dir]] of Object.entries(packages)) {
 const definitions = {};
 const alpha = {};
 const lists = {};
+const fieldMarkers = {};
+const atomicTypes = [];
 const enums = {};
 
 /** The fixture's name for a Go type used in package `pkg`. */
@@ -261,6 +265,7 @@ function typeOf(pkg, goType) {
   const id = `${packages[p][1]}.${t}`;
   if (!(id in definitions)) {
     definitions[id] = {};
+    if (def.atomic) atomicTypes.push(id);
     fill(id, p, def.fields);
   }
   return id;
@@ -286,6 +291,10 @@ function fill(id, pkg, fields) {
     const values = enumOf(pkg, f.goType);
     if (values) enums[key] = values;
     if (definitions[id][f.json].startsWith("[]")) lists[key] = listMarkers(f);
+    else {
+      const markers = otherMarkers(f);
+      if (markers) fieldMarkers[key] = markers;
+    }
   }
 }
 
@@ -317,6 +326,19 @@ function listMarkers(f) {
   const mergeKey = tag("patchMergeKey");
   if (mergeKey) out.patchMergeKey = mergeKey;
   return out;
+}
+
+/**
+ * Markers of a field that is not a list: a strategic-merge `patchStrategy` (retainKeys on
+ * a struct whose fields exclude one another, e.g. DeploymentStrategy) and `+mapType=atomic`
+ * (a map that patches and apply replace whole).
+ */
+function otherMarkers(f) {
+  const out = {};
+  const strategy = new RegExp('patchStrategy:"([^"]*)"').exec(f.tag)?.[1];
+  if (strategy) out.patchStrategy = strategy;
+  if (f.doc.split(" ").includes("+mapType=atomic")) out.mapType = "atomic";
+  return Object.keys(out).length ? out : undefined;
 }
 
 const kinds = {};
@@ -369,6 +391,8 @@ const out = {
   kinds,
   alpha: Object.fromEntries(Object.entries(alpha).sort()),
   lists: Object.fromEntries(Object.entries(lists).sort()),
+  fields: Object.fromEntries(Object.entries(fieldMarkers).sort()),
+  atomicTypes: atomicTypes.sort(),
   enums: Object.fromEntries(Object.entries(enums).sort()),
   definitions: Object.fromEntries(Object.entries(definitions).sort(([a], [b]) => (a < b ? -1 : 1))),
 };

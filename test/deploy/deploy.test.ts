@@ -450,7 +450,7 @@ test("a new build is rolled out one VM at a time while the API keeps answering",
     for (const vm of ["vm1", "vm2", "vm3"])
       assert.match(r.out, new RegExp(`^\\[${vm}\\] release: changed`, "m"));
     const order = [...r.out.matchAll(/^\[(vm\d)\] (units: changed|apiserver answers again)/gm)].map(
-      (m) => `${m[1]} ${m[2].split(":")[0]}`,
+      (m) => `${m[1]} ${m[2]!.split(":")[0]}`,
     );
     assert.deepEqual(order, [
       "vm1 units",

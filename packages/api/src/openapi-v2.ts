@@ -14,7 +14,11 @@ function schemaV2(schema: unknown): unknown {
   for (const [k, v] of Object.entries(schema)) {
     if (k === "$ref" && typeof v === "string")
       out.$ref = v.replace("#/components/schemas/", "#/definitions/");
-    else if (k === "anyOf") {
+    else if (k === "allOf" && Array.isArray(v) && v.length === 1 && isObject(v[0]) && v[0].$ref) {
+      // v3's `allOf: [$ref]` beside a default or a patch strategy: v2 readers (kubectl's
+      // models) read the markers beside the $ref itself, where Kubernetes' v2 puts them.
+      Object.assign(out, schemaV2(v[0]));
+    } else if (k === "anyOf") {
       // v2 has no anyOf: a value of several scalar types is left untyped, as Kubernetes
       // does for int-or-string (which it marks with format: int-or-string).
       continue;

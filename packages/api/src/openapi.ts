@@ -30,13 +30,19 @@ export function gvPath(info: { group: string; version: string }): string {
 function toOpenAPI(schema: TSchema, named: Map<string, Json>, top = false): Json {
   const id = typeof schema.$id === "string" ? schema.$id : undefined;
   if (id && !top) {
+    const { default: _default, "x-kubernetes-patch-strategy": _strategy, ...canonical } = schema;
     if (!named.has(id)) {
       named.set(id, {}); // reserve first: types may refer to each other
-      const { default: _default, ...canonical } = schema;
       named.set(id, toOpenAPI(canonical as TSchema, named, true));
     }
-    // A default belongs to this use of the type (e.g. `resources: {}`), not to the type.
-    return "default" in schema ? { allOf: [ref(id)], default: schema.default } : ref(id);
+    // A default (e.g. `resources: {}`) or a patch strategy (e.g. retainKeys) belongs to
+    // this use of the type, not to the type.
+    const site = Object.fromEntries(
+      ["default", "x-kubernetes-patch-strategy"]
+        .filter((k) => k in schema)
+        .map((k) => [k, schema[k]]),
+    );
+    return Object.keys(site).length ? { allOf: [ref(id)], ...site } : ref(id);
   }
   const out: Json = {};
   const node = classify(schema);

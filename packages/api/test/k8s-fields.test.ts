@@ -17,10 +17,18 @@ interface ListMarkers {
   patchStrategy?: string;
   patchMergeKey?: string;
 }
+interface FieldMarkers {
+  patchStrategy?: string;
+  mapType?: string;
+}
 interface Fixture {
   kinds: Record<string, string>;
   alpha: Record<string, string>;
   lists: Record<string, ListMarkers>;
+  /** Merge markers of fields that are not lists: retainKeys, replace, atomic maps. */
+  fields: Record<string, FieldMarkers>;
+  /** Structs that patches and apply treat as one value (`+structType=atomic`). */
+  atomicTypes: string[];
   definitions: Record<string, Record<string, string>>;
 }
 const k8s = JSON.parse(
@@ -41,7 +49,7 @@ interface Findings {
   extra: string[];
   missing: string[];
   wrongType: string[];
-  /** Lists that patches or apply would merge otherwise than 1.31 does. */
+  /** Lists, maps and structs that patches or apply would merge otherwise than 1.31 does. */
   wrongMerge: string[];
   alphaAccepted: string[];
   alphaPaths: string[];
@@ -95,11 +103,14 @@ function walk(type: string, schema: TSchema, path: string, seen: string[], out: 
     if (!sameLeaf(type, schema)) out.wrongType.push(`${path} (${type} in 1.31)`);
     return;
   }
-  if (seen.includes(type)) return;
   if (node.is !== "struct") {
     out.wrongType.push(`${path} (an object in 1.31)`);
     return;
   }
+  const atomic = k8s.atomicTypes.includes(type);
+  if ((schema["x-kubernetes-map-type"] === "atomic") !== atomic)
+    out.wrongMerge.push(`${path || "(the object)"}: ${atomic ? "atomic" : "granular"} (${type})`);
+  if (seen.includes(type)) return;
   for (const name of Object.keys(node.properties)) {
     if (!(name in def)) out.extra.push(path ? `${path}.${name}` : name);
   }
@@ -129,6 +140,20 @@ function walk(type: string, schema: TSchema, path: string, seen: string[], out: 
         listMapKeys: list.listMapKeys,
         patchStrategy: list.patchStrategy,
         patchMergeKey: list.patchMergeKey,
+      };
+      if (JSON.stringify(skiff) !== JSON.stringify(wanted))
+        out.wrongMerge.push(`${p}: ${JSON.stringify(wanted)}, not ${JSON.stringify(skiff)}`);
+    } else {
+      const skiff: FieldMarkers = {
+        patchStrategy: prop["x-kubernetes-patch-strategy"] as string | undefined,
+        mapType: fieldType.startsWith("{}")
+          ? (prop["x-kubernetes-map-type"] as string | undefined)
+          : undefined,
+      };
+      const markers = k8s.fields[id];
+      const wanted: FieldMarkers = {
+        patchStrategy: markers?.patchStrategy,
+        mapType: markers?.mapType,
       };
       if (JSON.stringify(skiff) !== JSON.stringify(wanted))
         out.wrongMerge.push(`${p}: ${JSON.stringify(wanted)}, not ${JSON.stringify(skiff)}`);
@@ -170,7 +195,7 @@ test("every 1.31 field of every served kind is in Skiff's schema, with its JSON 
   );
 });
 
-test("lists merge in patches and apply as in 1.31 (list type, map keys, strategic-merge key)", () => {
+test("lists, maps and structs merge in patches and apply as in 1.31 (list type, map keys, strategic-merge key, retainKeys, atomic)", () => {
   const wrong = new Set(
     served.flatMap((r) => findingsFor(r).wrongMerge.map((p) => `${keyOf(r)} ${p}`)),
   );

@@ -129,3 +129,22 @@ test("lists carry the strategic merge keys kubectl apply needs", () => {
   const maxSurge = s["io.k8s.api.apps.v1.RollingUpdateDeployment"].properties.maxSurge;
   assert.equal(maxSurge["x-kubernetes-int-or-string"], true);
 });
+
+test("a struct's patch strategy sits beside its $ref, and atomic structs say so, as in Kubernetes", () => {
+  const s = doc("apis/apps/v1").components.schemas;
+  assert.deepEqual(s["io.k8s.api.apps.v1.DeploymentSpec"].properties.strategy, {
+    allOf: [{ $ref: "#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy" }],
+    default: {},
+    "x-kubernetes-patch-strategy": "retainKeys",
+  });
+  assert.equal(
+    s["io.k8s.api.apps.v1.DeploymentStrategy"]["x-kubernetes-patch-strategy"],
+    undefined,
+  );
+  const meta = "io.k8s.apimachinery.pkg.apis.meta.v1";
+  assert.equal(s[`${meta}.LabelSelector`]["x-kubernetes-map-type"], "atomic");
+  assert.equal(s[`${meta}.OwnerReference`]["x-kubernetes-map-type"], "atomic");
+  const pdb =
+    doc("apis/policy/v1").components.schemas["io.k8s.api.policy.v1.PodDisruptionBudgetSpec"];
+  assert.equal(pdb.properties.selector["x-kubernetes-patch-strategy"], "replace");
+});

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { startEtcd, type Etcd } from "@skiff/testing";
 import { Compactor } from "../src/compactor.js";
 import { CompactedError, EtcdStorage } from "../src/storage.js";
@@ -19,7 +19,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A logger that counts the compactions it is told about. */
-function counting(): { log: ReturnType<typeof pino>; compactions: () => number } {
+function counting(): { log: Logger; compactions: () => number } {
   let n = 0;
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -131,6 +131,20 @@ test("kubectl apply --server-side creates and updates, recording the field manag
   );
 });
 
+test("kubectl apply switching a deployment to Recreate drops its rollingUpdate ($retainKeys)", async () => {
+  await ok(["apply", "-f", "-"], deploymentYaml("recreated", "skiff.local/busybox:1.36"));
+  const before = JSON.parse(await ok(["get", "deploy", "recreated", "-o", "json"]));
+  assert.equal(before.spec.strategy.type, "RollingUpdate");
+  assert.ok(before.spec.strategy.rollingUpdate, "rollingUpdate is defaulted");
+  const recreate = deploymentYaml("recreated", "skiff.local/busybox:1.36").replace(
+    "  replicas: 2\n",
+    "  replicas: 2\n  strategy: {type: Recreate}\n",
+  );
+  assert.match(await ok(["apply", "-f", "-"], recreate), /deployment\.apps\/recreated configured/);
+  const after = JSON.parse(await ok(["get", "deploy", "recreated", "-o", "json"]));
+  assert.deepEqual(after.spec.strategy, { type: "Recreate" });
+});
+
 test("kubectl get prints tables, wide tables, yaml, json, and honours -l, -A and --field-selector", async () => {
   const table = await ok(["get", "deployments"]);
   assert.match(table, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);

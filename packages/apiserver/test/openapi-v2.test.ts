@@ -98,5 +98,18 @@ spec:
       "jsonpath={.spec.template.spec.containers[*].image}",
     ]);
     assert.equal(r.out, "busybox:1.37");
+    // Switching to Recreate drops the defaulted rollingUpdate: kubectl reads retainKeys on
+    // spec.strategy from /openapi/v2 and sends $retainKeys.
+    writeFileSync(
+      file,
+      manifest("busybox:1.37").replace(
+        "  replicas: 1\n",
+        "  replicas: 1\n  strategy: {type: Recreate}\n",
+      ),
+    );
+    r = await run(["apply", "-f", file]);
+    assert.equal(r.code, 0, r.err);
+    r = await run(["get", "deployment", name, "-o", "jsonpath={.spec.strategy}"]);
+    assert.deepEqual(JSON.parse(r.out), { type: "Recreate" });
   });
 }

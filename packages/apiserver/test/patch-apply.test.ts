@@ -383,3 +383,17 @@ test("managedFields naming __proto__ cannot reach Object.prototype", () => {
   assert.equal(({} as Record<string, unknown>)["."], undefined);
   assert.equal(result.spec.replicas, 1);
 });
+
+test("an ownerReference is owned as one value (its struct is atomic in Kubernetes)", () => {
+  const owner = { apiVersion: "v1", kind: "ConfigMap", name: "owner", uid: "u1" };
+  const withOwner = (ref: object) => {
+    const c = config();
+    return { ...c, metadata: { ...c.metadata, ownerReferences: [ref] } };
+  };
+  const live = apply(undefined, withOwner(owner), "kubectl");
+  const metadata = entry(live, "kubectl")?.fieldsV1["f:metadata"] as Record<string, unknown>;
+  assert.deepEqual(metadata["f:ownerReferences"], { 'k:{"uid":"u1"}': {} });
+  // Another manager changing one field of the reference conflicts on the whole reference.
+  const err = conflict(() => apply(live, withOwner({ ...owner, controller: true }), "other"));
+  assert.match(err.message, /\.metadata\.ownerReferences\[uid="u1"\]$/);
+});

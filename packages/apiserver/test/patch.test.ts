@@ -454,3 +454,58 @@ test("a __proto__ key in a patch is an ordinary field and never reaches Object.p
     assert.ok(Object.hasOwn(result as object, "__proto__"));
   }
 });
+
+test("ServiceAccount secrets merge by name, PersistentVolumeClaim and FlowSchema conditions by type", () => {
+  const sa = strategicMergePatch(
+    { secrets: [{ name: "a" }, { name: "b" }] },
+    { secrets: [{ name: "c" }, { name: "a", $patch: "delete" }] },
+    { group: "", kind: "ServiceAccount" },
+  );
+  assert.deepEqual(sa, { secrets: [{ name: "b" }, { name: "c" }] });
+  const conditions = {
+    status: {
+      conditions: [
+        { type: "A", status: "True" },
+        { type: "B", status: "False" },
+      ],
+    },
+  };
+  const patch = { status: { conditions: [{ type: "B", status: "True" }] } };
+  const merged = {
+    status: {
+      conditions: [
+        { type: "A", status: "True" },
+        { type: "B", status: "True" },
+      ],
+    },
+  };
+  for (const kind of [
+    { group: "", kind: "PersistentVolumeClaim" },
+    { group: "flowcontrol.apiserver.k8s.io", kind: "FlowSchema" },
+  ])
+    assert.deepEqual(strategicMergePatch(conditions, patch, kind), merged, kind.kind);
+  // ValidatingAdmissionPolicy's conditions (meta/v1 Condition) have no patch strategy: replaced.
+  assert.deepEqual(
+    strategicMergePatch(conditions, patch, {
+      group: "admissionregistration.k8s.io",
+      kind: "ValidatingAdmissionPolicy",
+    }),
+    patch,
+  );
+});
+
+test("a PodDisruptionBudget's selector is replaced whole (patchStrategy replace)", () => {
+  const result = strategicMergePatch(
+    { spec: { minAvailable: 1, selector: { matchLabels: { app: "a", tier: "web" } } } },
+    { spec: { selector: { matchLabels: { app: "b" } } } },
+    { group: "policy", kind: "PodDisruptionBudget" },
+  );
+  assert.deepEqual(result, { spec: { minAvailable: 1, selector: { matchLabels: { app: "b" } } } });
+  // A Deployment's selector has no such tag: its maps merge.
+  const deployment = strategicMergePatch(
+    { spec: { selector: { matchLabels: { app: "a", tier: "web" } } } },
+    { spec: { selector: { matchLabels: { app: "b" } } } },
+    { group: "apps", kind: "Deployment" },
+  );
+  assert.deepEqual(deployment, { spec: { selector: { matchLabels: { app: "b", tier: "web" } } } });
+});

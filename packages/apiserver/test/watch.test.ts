@@ -89,7 +89,7 @@ function openWatch(path: string, accept?: string) {
   };
 }
 
-const cm = (name: string, data: Record<string, string>, labels: Record<string, string> = {}) => ({
+const cm = (name: string, data?: Record<string, string>, labels: Record<string, string> = {}) => ({
   apiVersion: "v1",
   kind: "ConfigMap",
   metadata: { name, labels },

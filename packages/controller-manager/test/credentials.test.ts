@@ -1,7 +1,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { resourceInfo } from "@skiff/api";
-import { ApiError, RestClient, loadClientConfig, silentLogger } from "@skiff/client";
+import {
+  ApiError,
+  RestClient,
+  loadClientConfig,
+  silentLogger,
+  type KubeObject,
+} from "@skiff/client";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { ControllerManager } from "../src/index.js";
 import { ServiceAccountClients } from "../src/credentials.js";
@@ -45,7 +51,7 @@ test("a controller's client is its own ServiceAccount, made by the manager, with
     assert.equal(sa.metadata.name, "replicaset-controller");
     // Its role lets it create pods, and nothing about secrets.
     const pod = await rs
-      .resource(resourceInfo("", "v1", "pods"))
+      .resource<KubeObject & { spec: unknown }>(resourceInfo("", "v1", "pods"))
       .namespace("default")
       .create({
         apiVersion: "v1",

@@ -27,7 +27,7 @@ class RecordingClient extends RestClient {
   failWith?: (call: Call) => ApiError | undefined;
 
   constructor() {
-    super({ server: "http://127.0.0.1:9" }); // never contacted
+    super({ server: "http://127.0.0.1:9", namespace: "default" }); // never contacted
   }
 
   override request(method: string, path: string, opts: RequestOptions = {}): Promise<unknown> {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { customResourceInfos, resourceInfo } from "@skiff/api";
 import { isNotFound, type KubeObject } from "@skiff/client";
 import { eventually, simulateKubelet, startCluster, type Cluster } from "./helpers.js";
-import { WebsiteOperator, websiteCRD } from "./website-operator.js";
+import { WebsiteOperator, websiteCRD, type Unstructured } from "./website-operator.js";
 
 let c: Cluster;
 let operator: WebsiteOperator;
@@ -32,8 +32,8 @@ after(async () => {
 });
 
 const sites = () =>
-  c.client.resource<KubeObject>(customResourceInfos(websiteCRD)[0]!).namespace("default");
-const services = () => c.client.resource<KubeObject>(resourceInfo("", "v1", "services"));
+  c.client.resource<Unstructured>(customResourceInfos(websiteCRD)[0]!).namespace("default");
+const services = () => c.client.resource<Unstructured>(resourceInfo("", "v1", "services"));
 
 test("a Website becomes a Deployment and a Service, with status written back", async () => {
   await sites().create({

@@ -47,6 +47,9 @@ export const websiteCRD = crdFixture({
   status: {},
 };
 
+/** An object read without a typed schema: spec and status of any shape. */
+export type Unstructured = KubeObject & { spec?: unknown; status?: unknown };
+
 interface Website extends KubeObject {
   spec: { domain: string; image: string; replicas: number; port: number };
   status?: Record<string, unknown>;
@@ -68,7 +71,7 @@ function ownerRef(w: Website) {
 }
 
 /** The Deployment a Website wants (pure: easy to check without a cluster). */
-export function newDeploymentForWebsite(w: Website): KubeObject {
+export function newDeploymentForWebsite(w: Website): Unstructured {
   const labels = { app: w.metadata.name!, "sites.example.com/website": w.metadata.name! };
   return {
     apiVersion: "apps/v1",
@@ -99,7 +102,7 @@ export function newDeploymentForWebsite(w: Website): KubeObject {
   } as KubeObject;
 }
 
-export function newServiceForWebsite(w: Website): KubeObject {
+export function newServiceForWebsite(w: Website): Unstructured {
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -126,7 +129,7 @@ export class WebsiteOperator {
   constructor(private readonly client: RestClient) {
     this.factory = new SharedInformerFactory(client, { resyncPeriodMs: 10_000 });
     this.sites = this.factory.forResource<Website>(websites);
-    this.deps = this.factory.forResource(deployments);
+    this.deps = this.factory.forResource<Unstructured>(deployments);
     this.svcs = this.factory.forResource(services);
     const enqueue = (w: KubeObject) => this.queue.add(metaNamespaceKey(w));
     this.sites.addEventHandler({
@@ -177,7 +180,7 @@ export class WebsiteOperator {
     if (!cached || cached.metadata.deletionTimestamp) return;
     const w = structuredClone(cached);
     const ns = w.metadata.namespace!;
-    const depClient = this.client.resource<KubeObject>(deployments).namespace(ns);
+    const depClient = this.client.resource<Unstructured>(deployments).namespace(ns);
     const svcClient = this.client.resource<KubeObject>(services).namespace(ns);
 
     let dep = this.deps.lister().get(key);

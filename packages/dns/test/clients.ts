@@ -7,7 +7,14 @@ import { connect } from "node:net";
 import { get } from "node:http";
 import { promisify } from "node:util";
 import { decode, encode, RECURSION_DESIRED } from "dns-packet";
-import type { DecodedPacket, Packet, RecordType } from "dns-packet";
+import type { Answer, DecodedPacket, Packet, RecordType } from "dns-packet";
+
+/** A decoded message: dns-packet also decodes the header's rcode and opcode (its types leave them out). */
+export type Response = Omit<DecodedPacket, "answers"> & {
+  rcode: string;
+  opcode: string;
+  answers?: (Answer & { ttl?: number; data?: unknown })[];
+};
 
 const run = promisify(execFile);
 
@@ -57,7 +64,7 @@ export function udpQuery(
   port: number,
   packet: Packet | Buffer,
   timeoutMs = 3000,
-): Promise<DecodedPacket> {
+): Promise<Response> {
   const msg = Buffer.isBuffer(packet) ? packet : encode(packet);
   return new Promise((resolve, reject) => {
     const socket = createSocket("udp4");
@@ -69,7 +76,7 @@ export function udpQuery(
       clearTimeout(timer);
       socket.close();
       try {
-        resolve(decode(m));
+        resolve(decode(m) as Response);
       } catch (err) {
         reject(err as Error);
       }
@@ -79,7 +86,7 @@ export function udpQuery(
 }
 
 /** One query over TCP (2-byte length prefix). */
-export function tcpQuery(port: number, packet: Packet, timeoutMs = 3000): Promise<DecodedPacket> {
+export function tcpQuery(port: number, packet: Packet, timeoutMs = 3000): Promise<Response> {
   const msg = encode(packet);
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
@@ -99,7 +106,7 @@ export function tcpQuery(port: number, packet: Packet, timeoutMs = 3000): Promis
       if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         clearTimeout(timer);
         socket.destroy();
-        resolve(decode(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+        resolve(decode(buf.subarray(2, 2 + buf.readUInt16BE(0))) as Response);
       }
     });
   });

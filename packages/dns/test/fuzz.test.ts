@@ -12,7 +12,7 @@ import { decode, encode } from "dns-packet";
 import { freePort, startApiserver } from "@skiff/testing";
 import type { TestApiserver } from "@skiff/testing";
 import { DnsServer } from "../src/server.js";
-import { question, tcpQuery, udpQuery } from "./clients.js";
+import { question, tcpQuery, udpQuery, type Response } from "./clients.js";
 
 let api: TestApiserver;
 let dns: DnsServer;
@@ -149,7 +149,7 @@ test("FORMERR keeps the query's ID; two questions, two OPTs and a response are r
   assert.equal(opt?.extendedRcode, 1, "BADVERS (16) is 1 in the OPT's upper rcode bits");
   const notify = encode(question("kubernetes.default.svc.cluster.local"));
   notify[2] = (notify[2]! & 0x87) | (4 << 3); // opcode NOTIFY
-  assert.equal(decode(notify).opcode, "NOTIFY");
+  assert.equal((decode(notify) as Response).opcode, "NOTIFY");
   assert.equal((await udpQuery(dns.dnsPort, notify)).rcode, "NOTIMP");
   const response = encode({
     ...question("kubernetes.default.svc.cluster.local"),

@@ -59,7 +59,7 @@ function ask(
   if (!a) return undefined;
   const show = (r: { type: string; data?: unknown; name: string }): string =>
     typeof r.data === "object" && r.data && "port" in r.data
-      ? `${(r.data as { port: number }).port} ${(r.data as { target: string }).target}`
+      ? `${(r.data as { port: number; target: string }).port} ${(r.data as { port: number; target: string }).target}`
       : `${r.type} ${r.type === "SOA" ? r.name : String(r.data)}`;
   return {
     rcode: a.rcode,
@@ -132,7 +132,7 @@ test("another cluster domain and TTL are honoured", () => {
     ttl: 5,
   });
   const a = other.answer({ name: "web.shop.svc.corp.internal", type: "A", class: "IN" });
-  assert.equal(a?.answers[0]?.ttl, 5);
+  assert.equal((a?.answers[0] as { ttl?: number } | undefined)?.ttl, 5);
   assert.equal(
     other.answer({ name: "web.shop.svc.cluster.local", type: "A", class: "IN" }),
     undefined,

@@ -503,7 +503,7 @@ describe("kubelet on the real engine", { timeout: 600_000 }, () => {
     // so only the kubelet's start-up check can make its status true.
     const image = `skiff.local/kt-gone-${h.nodeName}:1`;
     await h.runtime.docker.getImage(IMAGE).tag({
-      repo: image.split(":")[0],
+      repo: image.split(":")[0]!,
       tag: "1",
     });
     await h.createPod("vanished", {

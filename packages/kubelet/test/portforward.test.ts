@@ -13,7 +13,8 @@ import net from "node:net";
 import { after, before, test } from "node:test";
 import { freePort, kubectlDir } from "@skiff/testing";
 import { pino } from "pino";
-import { PortForwardSession, type FrameChannel } from "../src/portforward.js";
+import { PortForwardSession } from "../src/portforward.js";
+import type { FrameChannel } from "../src/spdy-session.js";
 import * as spdy from "../src/spdy.js";
 import { IMAGE, assignPodCIDR, startHarness, waitFor, type Harness } from "./harness.js";
 

@@ -22,7 +22,9 @@ function podWith(volume: Record<string, unknown>): Pod {
 test("an NFS, CSI or ephemeral volume is a config error naming it, and leaves nothing behind", async () => {
   const dir = await mkdtemp(join(tmpdir(), "skiff-unmounted-"));
   // No request is made for these volumes: the client points at nothing.
-  const source = new ObjectSource(new RestClient({ server: "https://127.0.0.1:1" }));
+  const source = new ObjectSource(
+    new RestClient({ server: "https://127.0.0.1:1", namespace: "default" }),
+  );
   try {
     const cases: [Record<string, unknown>, string][] = [
       [{ name: "share", nfs: { server: "nfs.example.com", path: "/x" } }, "nfs"],

@@ -2,7 +2,13 @@
 // a recorder whose queue is bounded, so a slow or stingy events budget leaves bindings alone.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RestClient, loadClientConfig, silentLogger, type CoreEvent } from "@skiff/client";
+import {
+  RestClient,
+  loadClientConfig,
+  silentLogger,
+  type CoreEvent,
+  type KubeObject,
+} from "@skiff/client";
 import { Scheduler } from "../src/scheduler.js";
 import { eventsInfo, podsInfo, startEnv, waitFor } from "./helpers.js";
 import { makeNode, makePod } from "./fixtures.js";
@@ -30,13 +36,11 @@ test("pods are all bound while their Scheduled events still wait on a stingy eve
   const started = Date.now();
   void scheduler.run();
 
-  const podList = env.client.resource(podsInfo);
+  const podList = env.client.resource<KubeObject & { spec: { nodeName?: string } }>(podsInfo);
   await waitFor(
     "every pod bound",
     async () => {
-      const list = (await podList.namespace("default").list()).items as {
-        spec: { nodeName?: string };
-      }[];
+      const list = (await podList.namespace("default").list()).items;
       return list.filter((p) => p.spec.nodeName).length === pods || undefined;
     },
     30_000,

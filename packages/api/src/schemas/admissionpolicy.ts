@@ -8,14 +8,18 @@ import { MatchConditionSchema } from "./admissionregistration.js";
 
 const AR = "io.k8s.api.admissionregistration.v1";
 
-export const NamedRuleWithOperationsSchema = named(`${AR}.NamedRuleWithOperations`, {
-  resourceNames: opt(atomic(str())),
-  operations: opt(atomic(str())),
-  apiGroups: opt(atomic(str())),
-  apiVersions: opt(atomic(str())),
-  resources: opt(atomic(str())),
-  scope: opt(str({ default: "*" })),
-});
+export const NamedRuleWithOperationsSchema = named(
+  `${AR}.NamedRuleWithOperations`,
+  {
+    resourceNames: opt(atomic(str())),
+    operations: opt(atomic(str())),
+    apiGroups: opt(atomic(str())),
+    apiVersions: opt(atomic(str())),
+    resources: opt(atomic(str())),
+    scope: opt(str({ default: "*" })),
+  },
+  { "x-kubernetes-map-type": "atomic" },
+);
 export type NamedRuleWithOperations = Static<typeof NamedRuleWithOperationsSchema>;
 
 export const MatchResourcesSchema = named(

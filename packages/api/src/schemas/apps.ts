@@ -14,6 +14,7 @@ import {
   time,
   typeMeta,
   withDefault,
+  withPatchStrategy,
 } from "./helpers.js";
 import { LabelSelectorSchema, ObjectMetaSchema, kindSchema } from "./meta.js";
 import { PodTemplateSpecSchema } from "./core.js";
@@ -39,17 +40,20 @@ export const DeploymentSpecSchema = named(`${APPS}.DeploymentSpec`, {
   selector: LabelSelectorSchema,
   template: PodTemplateSpecSchema,
   strategy: opt(
-    withDefault(
-      named(`${APPS}.DeploymentStrategy`, {
-        type: opt(str()),
-        rollingUpdate: opt(
-          named(`${APPS}.RollingUpdateDeployment`, {
-            maxUnavailable: opt(intOrString()),
-            maxSurge: opt(intOrString()),
-          }),
-        ),
-      }),
-      {},
+    withPatchStrategy(
+      withDefault(
+        named(`${APPS}.DeploymentStrategy`, {
+          type: opt(str()),
+          rollingUpdate: opt(
+            named(`${APPS}.RollingUpdateDeployment`, {
+              maxUnavailable: opt(intOrString()),
+              maxSurge: opt(intOrString()),
+            }),
+          ),
+        }),
+        {},
+      ),
+      "retainKeys",
     ),
   ),
   minReadySeconds: opt(int32()),

@@ -312,11 +312,11 @@ export const HostPathVolumeSourceSchema = named(`${CORE}.HostPathVolumeSource`, 
 
 // ---- persistent volume claims (the spec an ephemeral volume templates) ----------------
 
-export const TypedLocalObjectReference = named(`${CORE}.TypedLocalObjectReference`, {
-  apiGroup: opt(str()),
-  kind: str(),
-  name: str(),
-});
+export const TypedLocalObjectReference = named(
+  `${CORE}.TypedLocalObjectReference`,
+  { apiGroup: opt(str()), kind: str(), name: str() },
+  { "x-kubernetes-map-type": "atomic" },
+);
 
 export const PersistentVolumeClaimSpecSchema = named(`${CORE}.PersistentVolumeClaimSpec`, {
   accessModes: opt(atomic(str())),

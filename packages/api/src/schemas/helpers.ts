@@ -86,6 +86,19 @@ export function withDefault<T extends TSchema>(schema: T, value: unknown): T {
 }
 
 /**
+ * The same schema with a strategic-merge `patchStrategy` for this use of it: "retainKeys"
+ * (a patch that sets one member of a union drops the others, e.g. DeploymentStrategy's
+ * rollingUpdate when type becomes Recreate) or "replace" (a patch replaces the value
+ * whole). OpenAPI shows it beside the $ref, as Kubernetes does.
+ */
+export function withPatchStrategy<T extends TSchema>(
+  schema: T,
+  strategy: "retainKeys" | "replace",
+): T {
+  return { ...schema, "x-kubernetes-patch-strategy": strategy };
+}
+
+/**
  * A status condition of the older shape Pod, Job and PersistentVolumeClaim conditions share:
  * type, status, probe and transition times, reason, message.
  */

@@ -20,14 +20,18 @@ import {
 
 const META = "io.k8s.apimachinery.pkg.apis.meta.v1";
 
-export const OwnerReferenceSchema = named(`${META}.OwnerReference`, {
-  apiVersion: str(),
-  kind: str(),
-  name: str(),
-  uid: str(),
-  controller: opt(bool()),
-  blockOwnerDeletion: opt(bool()),
-});
+export const OwnerReferenceSchema = named(
+  `${META}.OwnerReference`,
+  {
+    apiVersion: str(),
+    kind: str(),
+    name: str(),
+    uid: str(),
+    controller: opt(bool()),
+    blockOwnerDeletion: opt(bool()),
+  },
+  { "x-kubernetes-map-type": "atomic" },
+);
 export type OwnerReference = Static<typeof OwnerReferenceSchema>;
 
 export const ManagedFieldsEntrySchema = named(`${META}.ManagedFieldsEntry`, {
@@ -75,10 +79,14 @@ export const LabelSelectorRequirementSchema = named(`${META}.LabelSelectorRequir
 });
 export type LabelSelectorRequirement = Static<typeof LabelSelectorRequirementSchema>;
 
-export const LabelSelectorSchema = named(`${META}.LabelSelector`, {
-  matchLabels: opt(strMap()),
-  matchExpressions: opt(atomic(LabelSelectorRequirementSchema)),
-});
+export const LabelSelectorSchema = named(
+  `${META}.LabelSelector`,
+  {
+    matchLabels: opt(strMap()),
+    matchExpressions: opt(atomic(LabelSelectorRequirementSchema)),
+  },
+  { "x-kubernetes-map-type": "atomic" },
+);
 export type LabelSelector = Static<typeof LabelSelectorSchema>;
 
 /** meta/v1 Condition, the shape newer APIs use for status conditions. */

@@ -1,13 +1,23 @@
 // policy/v1 PodDisruptionBudget.
 import { Type, type Static } from "@sinclair/typebox";
-import { int32, int64, intOrString, keyed, named, opt, str, time } from "./helpers.js";
+import {
+  int32,
+  int64,
+  intOrString,
+  keyed,
+  named,
+  opt,
+  str,
+  time,
+  withPatchStrategy,
+} from "./helpers.js";
 import { ConditionSchema, LabelSelectorSchema, kindSchema } from "./meta.js";
 
 const POLICY = "io.k8s.api.policy.v1";
 
 export const PodDisruptionBudgetSpecSchema = named(`${POLICY}.PodDisruptionBudgetSpec`, {
   minAvailable: opt(intOrString()),
-  selector: opt(LabelSelectorSchema),
+  selector: opt(withPatchStrategy(LabelSelectorSchema, "replace")),
   maxUnavailable: opt(intOrString()),
   unhealthyPodEvictionPolicy: opt(str()),
 });

@@ -33,17 +33,21 @@ export const ResourceQuotaSchema = named(`${CORE}.ResourceQuota`, {
       hard: opt(resourceList()),
       scopes: opt(atomic(str())),
       scopeSelector: opt(
-        named(`${CORE}.ScopeSelector`, {
-          matchExpressions: opt(
-            atomic(
-              named(`${CORE}.ScopedResourceSelectorRequirement`, {
-                scopeName: str(),
-                operator: str(),
-                values: opt(atomic(str())),
-              }),
+        named(
+          `${CORE}.ScopeSelector`,
+          {
+            matchExpressions: opt(
+              atomic(
+                named(`${CORE}.ScopedResourceSelectorRequirement`, {
+                  scopeName: str(),
+                  operator: str(),
+                  values: opt(atomic(str())),
+                }),
+              ),
             ),
-          ),
-        }),
+          },
+          { "x-kubernetes-map-type": "atomic" },
+        ),
       ),
     }),
   ),

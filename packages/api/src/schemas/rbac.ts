@@ -33,19 +33,18 @@ export const ClusterRoleSchema = named(`${RBAC}.ClusterRole`, {
 });
 export type ClusterRole = Static<typeof ClusterRoleSchema>;
 
-export const SubjectSchema = named(`${RBAC}.Subject`, {
-  kind: str(),
-  apiGroup: opt(str()),
-  name: str(),
-  namespace: opt(str()),
-});
+export const SubjectSchema = named(
+  `${RBAC}.Subject`,
+  { kind: str(), apiGroup: opt(str()), name: str(), namespace: opt(str()) },
+  { "x-kubernetes-map-type": "atomic" },
+);
 export type Subject = Static<typeof SubjectSchema>;
 
-export const RoleRefSchema = named(`${RBAC}.RoleRef`, {
-  apiGroup: str(),
-  kind: str(),
-  name: str(),
-});
+export const RoleRefSchema = named(
+  `${RBAC}.RoleRef`,
+  { apiGroup: str(), kind: str(), name: str() },
+  { "x-kubernetes-map-type": "atomic" },
+);
 export type RoleRef = Static<typeof RoleRefSchema>;
 
 export const RoleBindingSchema = named(`${RBAC}.RoleBinding`, {

@@ -287,7 +287,9 @@ function mergeApplied(live: unknown, applied: unknown, fields: string[], kind: K
       const index = result.findIndex((e) =>
         keys.every((k) => deepEqual(keyOf(e, k), keyOf(element, k))),
       );
-      if (index >= 0) result[index] = mergeApplied(result[index], element, fields, kind);
+      if (index >= 0 && !strategy?.itemsAtomic)
+        result[index] = mergeApplied(result[index], element, fields, kind);
+      else if (index >= 0) result[index] = clone(element);
       else result.push(clone(element));
     }
     return result;

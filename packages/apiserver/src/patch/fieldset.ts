@@ -36,7 +36,8 @@ const untracked = new Set(
 
 /**
  * Every tracked field of `obj`, mapped to its value: leaves (scalars, atomic lists and
- * maps, empty maps) carry the value, associative list elements and set elements carry `true`.
+ * maps, empty maps, atomic list elements) carry the value, other associative list elements
+ * and set elements carry `true`.
  * With `strict`, an associative list element without its keys, or two with the same keys,
  * is refused (422): that is the applied configuration's fault.
  */
@@ -71,8 +72,12 @@ function walk(
             `${printPath(path)}: duplicate entries for key ${printElement(elementPath.at(-1) ?? "")}`,
           );
         }
-        out.set(JSON.stringify(elementPath), true);
-        if (isObject(element)) walkMap(element, fields, elementPath, kind, strict, out);
+        // An element of atomic struct type (an ownerReference) is owned as one value.
+        if (strategy?.itemsAtomic) out.set(JSON.stringify(elementPath), element);
+        else {
+          out.set(JSON.stringify(elementPath), true);
+          if (isObject(element)) walkMap(element, fields, elementPath, kind, strict, out);
+        }
       }
     } else if (isSet(strategy) && value.every((v) => v === null || typeof v !== "object")) {
       for (const element of value)

@@ -1,156 +1,107 @@
-// Which lists merge by key, which are sets, which values are atomic: per kind and field path.
+// Which lists merge by key, which are sets, which values are atomic: read from the kind's
+// schema, the one declaration of these facts.
 //
-// This table mirrors Kubernetes' struct tags for the fields Skiff serves:
-// `patchStrategy`/`patchMergeKey` (strategic merge patch) and `+listType`/`+listMapKey`/
-// `+mapType`/`+structType` (server-side apply). A field that is not listed behaves as an
-// untagged Kubernetes field: maps and structs merge key by key, lists are replaced whole
-// (atomic). Paths are field names joined by "." with list positions left out,
-// e.g. "spec.template.spec.containers.env".
+// Built-in kinds carry Kubernetes' markers in their @skiff/api schemas (the same ones
+// OpenAPI publishes and kubectl computes its patches from, checked against Kubernetes 1.31
+// by packages/api/test/k8s-fields.test.ts): `x-kubernetes-patch-strategy` and
+// `-patch-merge-key` (strategic merge patch) and `x-kubernetes-list-type`, `-list-map-keys`
+// and `-map-type` (server-side apply). A custom resource's come from its CRD's schema. A
+// field without markers behaves as an untagged Kubernetes field: maps and structs merge key
+// by key, lists are replaced whole (atomic). Paths are field names with list positions left
+// out, e.g. ["spec", "template", "spec", "containers", "env"].
 
-import type { CustomResourceDetail, JSONSchemaProps } from "@skiff/api";
+import { ObjectMetaSchema, schemaFor, type CustomResourceDetail } from "@skiff/api";
 
 export interface FieldStrategy {
-  /** `patchStrategy` tag: "merge" (merge by key, or union for primitive lists), "retainKeys". */
-  patchStrategy?: "merge" | "retainKeys" | "merge,retainKeys";
-  /** `patchMergeKey` tag: the element field that identifies list elements. */
+  /** Strategic merge patch: "merge" (by key, or union for primitive lists), "retainKeys", "merge,retainKeys", "replace". */
+  patchStrategy?: string;
+  /** Strategic merge patch: the element field that identifies list elements. */
   patchMergeKey?: string;
-  /** Server-side apply `+listMapKey`s when they differ from `[patchMergeKey]`. */
+  /** Server-side apply: how a list merges. */
+  listType?: "atomic" | "set" | "map";
+  /** Server-side apply: the fields that identify the elements of a `map` list. */
   listMapKeys?: string[];
-  /** Server-side apply sees the value as one unit (`listType=atomic`, `mapType=atomic`, `structType=atomic`). */
+  /** Server-side apply sees the value as one unit (`mapType=atomic`, `structType=atomic`). */
   atomic?: boolean;
+  /** Server-side apply sees each element of the list as one unit (a list of atomic structs). */
+  itemsAtomic?: boolean;
 }
 
-type Fields = Record<string, FieldStrategy>;
-
-const byName: FieldStrategy = { patchStrategy: "merge", patchMergeKey: "name" };
-const byType: FieldStrategy = { patchStrategy: "merge", patchMergeKey: "type" };
-const atomic: FieldStrategy = { atomic: true };
-
-/** Prefixes every path of `fields` with `prefix`. */
-function under(prefix: string, fields: Fields): Fields {
-  return Object.fromEntries(Object.entries(fields).map(([path, s]) => [`${prefix}.${path}`, s]));
+/** The part of a JSON schema (TypeBox's or a CRD's) the walk reads. */
+interface SchemaNode {
+  type?: unknown;
+  items?: unknown;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: unknown;
+  patternProperties?: Record<string, SchemaNode>;
+  [marker: `x-kubernetes-${string}`]: unknown;
 }
 
-const objectMeta: Fields = {
-  "metadata.finalizers": { patchStrategy: "merge" }, // +listType=set
-  "metadata.ownerReferences": { patchStrategy: "merge", patchMergeKey: "uid" },
-};
-
-const container: Fields = {
-  ports: {
-    patchStrategy: "merge",
-    patchMergeKey: "containerPort",
-    listMapKeys: ["containerPort", "protocol"],
-  },
-  env: byName,
-  volumeMounts: { patchStrategy: "merge", patchMergeKey: "mountPath" },
-  volumeDevices: { patchStrategy: "merge", patchMergeKey: "devicePath" },
-};
-
-const podSpec: Fields = {
-  containers: byName,
-  initContainers: byName,
-  ephemeralContainers: byName,
-  ...under("containers", container),
-  ...under("initContainers", container),
-  ...under("ephemeralContainers", container),
-  volumes: { patchStrategy: "merge,retainKeys", patchMergeKey: "name" },
-  imagePullSecrets: byName,
-  hostAliases: { patchStrategy: "merge", patchMergeKey: "ip" },
-  topologySpreadConstraints: {
-    patchStrategy: "merge",
-    patchMergeKey: "topologyKey",
-    listMapKeys: ["topologyKey", "whenUnsatisfiable"],
-  },
-  schedulingGates: byName,
-  resourceClaims: { patchStrategy: "merge,retainKeys", patchMergeKey: "name" },
-  nodeSelector: atomic, // tolerations, readinessGates: untagged, so atomic like every other list
-};
-
-// Deployment, ReplicaSet, DaemonSet, StatefulSet, Job: a label selector and a pod template.
-const workload: Fields = {
-  "spec.selector": atomic, // LabelSelector is +structType=atomic
-  ...under("spec.template.spec", podSpec),
-  "status.conditions": byType,
-};
-
-const kinds: Record<string, Fields> = {
-  "/Pod": {
-    ...under("spec", podSpec),
-    "status.conditions": byType,
-    "status.podIPs": { patchStrategy: "merge", patchMergeKey: "ip" },
-    "status.hostIPs": { patchStrategy: "merge", patchMergeKey: "ip" },
-  },
-  "/PodTemplate": under("template.spec", podSpec),
-  "/ReplicationController": {
-    ...under("spec.template.spec", podSpec),
-    "status.conditions": byType,
-  },
-  "/Service": {
-    "spec.ports": {
-      patchStrategy: "merge",
-      patchMergeKey: "port",
-      listMapKeys: ["port", "protocol"],
-    },
-    "spec.selector": atomic,
-    "status.conditions": byType,
-  },
-  "/Node": {
-    "spec.podCIDRs": { patchStrategy: "merge" }, // spec.taints is untagged: atomic
-    "status.conditions": byType,
-    "status.addresses": byType,
-  },
-  "/Namespace": { "status.conditions": byType },
-  "apps/Deployment": { ...workload, "spec.strategy": { patchStrategy: "retainKeys" } },
-  "apps/ReplicaSet": workload,
-  "apps/DaemonSet": workload,
-  "apps/StatefulSet": workload,
-  "batch/Job": { ...workload, "status.conditions": { ...byType, atomic: true } }, // +listType=atomic for apply
-  "batch/CronJob": {
-    "spec.jobTemplate.spec.selector": atomic,
-    ...under("spec.jobTemplate.spec.template.spec", podSpec),
-  },
-  // Endpoints subsets and EndpointSlice endpoints are untagged: atomic, nothing to list.
-  "admissionregistration.k8s.io/MutatingWebhookConfiguration": webhookConfiguration(),
-  "admissionregistration.k8s.io/ValidatingWebhookConfiguration": webhookConfiguration(),
-  "admissionregistration.k8s.io/ValidatingAdmissionPolicy": { "spec.matchConditions": byName },
-};
-
-function webhookConfiguration(): Fields {
-  return {
-    webhooks: byName,
-    "webhooks.matchConditions": byName,
-    "webhooks.namespaceSelector": atomic,
-    "webhooks.objectSelector": atomic,
-  };
-}
+type Kind = { group: string; kind: string; custom?: CustomResourceDetail };
 
 /** The strategy of the field at `path` (field names only) in objects of `kind`, if it has one. */
-export function fieldStrategy(
-  kind: { group: string; kind: string; custom?: CustomResourceDetail },
-  path: readonly string[],
-): FieldStrategy | undefined {
-  const key = path.join(".");
-  if (kind.custom?.schema && !Object.hasOwn(objectMeta, key))
-    return customStrategy(kind.custom.schema, path);
-  const name = `${kind.group}/${kind.kind}`;
-  const fields = Object.hasOwn(kinds, name) ? kinds[name] : undefined;
+export function fieldStrategy(kind: Kind, path: readonly string[]): FieldStrategy | undefined {
+  // A CRD's schema leaves metadata out: it is ObjectMeta as for every kind.
+  const root: SchemaNode | undefined =
+    path[0] === "metadata"
+      ? { properties: { metadata: ObjectMetaSchema as SchemaNode } }
+      : kind.custom
+        ? (kind.custom.schema as SchemaNode | undefined)
+        : (schemaFor(kind) as SchemaNode);
+  const node = path.reduce<SchemaNode | undefined>((s, name) => s && child(s, name), root);
+  return node && strategyOf(node);
+}
+
+/** The schema of field `name` of `s`'s values (of its elements, if `s` is a list). */
+function child(s: SchemaNode, name: string): SchemaNode | undefined {
+  const value = s.type === "array" ? asNode(s.items) : s;
   // Paths come from request bodies: look up own entries only.
-  if (Object.hasOwn(objectMeta, key)) return objectMeta[key];
-  return fields && Object.hasOwn(fields, key) ? fields[key] : undefined;
+  const props = value?.properties;
+  if (props && Object.hasOwn(props, name)) return props[name];
+  const additional = asNode(value?.additionalProperties);
+  if (additional) return additional;
+  return value?.patternProperties ? Object.values(value.patternProperties)[0] : undefined;
+}
+
+function asNode(v: unknown): SchemaNode | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as SchemaNode) : undefined;
+}
+
+function strategyOf(s: SchemaNode): FieldStrategy | undefined {
+  const out: FieldStrategy = {};
+  const strategy = s["x-kubernetes-patch-strategy"];
+  const mergeKey = s["x-kubernetes-patch-merge-key"];
+  if (typeof strategy === "string") out.patchStrategy = strategy;
+  if (typeof mergeKey === "string") out.patchMergeKey = mergeKey;
+  if (s.type === "array") {
+    const listType = s["x-kubernetes-list-type"];
+    const keys = s["x-kubernetes-list-map-keys"];
+    if (listType === "map" || listType === "set" || listType === "atomic") {
+      out.listType = listType;
+      if (listType === "map" && Array.isArray(keys)) out.listMapKeys = keys as string[];
+    } else if (hasMerge(out)) {
+      // No list type: apply follows the strategic-merge tags, as Kubernetes' schema conversion does.
+      out.listType = mergeKey === undefined ? "set" : "map";
+      if (typeof mergeKey === "string") out.listMapKeys = [mergeKey];
+    }
+    if (asNode(s.items)?.["x-kubernetes-map-type"] === "atomic") out.itemsAtomic = true;
+  } else if (s["x-kubernetes-map-type"] === "atomic") out.atomic = true;
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** Keys that identify elements of an associative list under server-side apply, if the list is one. */
 export function listMapKeys(strategy: FieldStrategy | undefined): string[] | undefined {
-  if (!strategy?.patchMergeKey || strategy.atomic) return undefined;
-  return strategy.listMapKeys ?? [strategy.patchMergeKey];
+  return strategy?.listType === "map" && strategy.listMapKeys?.length
+    ? strategy.listMapKeys
+    : undefined;
 }
 
-/** Whether a list of primitives unions (a set) rather than being replaced: `patchStrategy:"merge"` without a key. */
+/** Whether a list of primitives unions under server-side apply (`listType=set`) rather than being replaced. */
 export function isSet(strategy: FieldStrategy | undefined): boolean {
-  return !!strategy && !strategy.patchMergeKey && !strategy.atomic && hasMerge(strategy);
+  return strategy?.listType === "set";
 }
 
+/** Whether strategic merge patch merges the list (by `patchMergeKey`, or as a union of primitives). */
 export function hasMerge(strategy: FieldStrategy | undefined): boolean {
   return strategy?.patchStrategy?.split(",").includes("merge") ?? false;
 }
@@ -160,25 +111,3 @@ export function hasMerge(strategy: FieldStrategy | undefined): boolean {
  * element the server stored with the default (`+default="TCP"` on port protocols).
  */
 export const keyDefaults: Record<string, unknown> = { protocol: "TCP" };
-
-/** A custom resource's list and map markers (x-kubernetes-list-type, -list-map-keys, -map-type). */
-function customStrategy(
-  schema: JSONSchemaProps,
-  path: readonly string[],
-): FieldStrategy | undefined {
-  let s: JSONSchemaProps | undefined = schema;
-  for (const name of path) {
-    if (s?.type === "array") s = s.items;
-    const additional: JSONSchemaProps | undefined =
-      typeof s?.additionalProperties === "object" ? s.additionalProperties : undefined;
-    s = s?.properties?.[name] ?? additional;
-    if (!s) return undefined;
-  }
-  const listType = s["x-kubernetes-list-type"];
-  const keys = s["x-kubernetes-list-map-keys"];
-  if (listType === "map" && keys?.length)
-    return { patchStrategy: "merge", patchMergeKey: keys[0], listMapKeys: keys };
-  if (listType === "set") return { patchStrategy: "merge" };
-  if (s["x-kubernetes-map-type"] === "atomic") return { atomic: true };
-  return undefined;
-}

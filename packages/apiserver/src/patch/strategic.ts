@@ -1,9 +1,9 @@
 // Kubernetes strategic merge patch (`application/strategic-merge-patch+json`), which
 // `kubectl apply` (client-side), `set image` and `rollout restart` send.
 //
-// Maps merge recursively and `null` deletes a key. Lists tagged `patchStrategy:"merge"`
-// merge element by element on their `patchMergeKey` (primitive lists union); other lists
-// are replaced. Directives: `$patch: replace|delete|merge` (in a map, or as a list element),
+// Maps merge recursively (unless tagged `patchStrategy:"replace"`) and `null` deletes a key.
+// Lists tagged `patchStrategy:"merge"` merge element by element on their `patchMergeKey`
+// (primitive lists union); other lists are replaced. Directives: `$patch: replace|delete|merge` (in a map, or as a list element),
 // `$retainKeys`, `$setElementOrder/<list>`, `$deleteFromPrimitiveList/<list>`.
 
 import { badPatch, unappliable } from "./errors.js";
@@ -55,7 +55,9 @@ function mergeMap(original: JsonObject, patch: JsonObject, path: string[], kind:
     const fieldPath = [...path, key];
     if (value === null) delete original[key];
     else if (isObject(value)) {
-      const current = own(original, key);
+      // patchStrategy "replace" (PodDisruptionBudget's selector): the patch's map replaces the original's.
+      const replace = fieldStrategy(kind, fieldPath)?.patchStrategy === "replace";
+      const current = replace ? undefined : own(original, key);
       put(original, key, mergeMap(isObject(current) ? current : {}, value, fieldPath, kind));
     } else if (Array.isArray(value)) {
       const current = own(original, key);
