@@ -1036,7 +1036,9 @@ test("--authorization-mode: AlwaysDeny has no opinion (a later mode may allow), 
     });
     try {
       // RBAC lets carol read rbac-b's pods (an earlier test's binding), not namespaces.
-      const path = modes.includes("RBAC") ? "/api/v1/namespaces/rbac-b/pods" : "/api/v1/namespaces";
+      const path = (modes as readonly string[]).includes("RBAC")
+        ? "/api/v1/namespaces/rbac-b/pods"
+        : "/api/v1/namespaces";
       const r = await carol(other, path);
       assert.equal(r.status, status, `${modes.join(",")}: ${r.text}`);
       if (message) assert.equal(r.json.message, message);
