@@ -129,6 +129,7 @@ export class PodExecutor {
       hostPID: pod.spec?.hostPID,
       shareProcessNamespace: pod.spec?.shareProcessNamespace,
       pidOfContainerId,
+      podSecurityContext: pod.spec?.securityContext,
     });
     this.ctx.event(pod, "Normal", "Created", `Created container ${c.name}`);
     await this.runtime.startContainer(id);
