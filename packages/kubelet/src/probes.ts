@@ -1,6 +1,7 @@
 // Probes and lifecycle hooks: exec, httpGet, tcpSocket and gRPC handlers, and a ProbeWorker
 // that runs one probe on its period and reports a result once its threshold is crossed.
 import http from "node:http";
+import https from "node:https";
 import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import net from "node:net";
 import type { Container, Probe } from "@skiff/api";
@@ -62,15 +63,22 @@ async function runOnce(
       // Go's HTTP client (Kubernetes' kubelet) accepts header lines that end in a bare LF, as
       // busybox httpd's CGI answers do; Node's strict parser would fail such a probe.
       const options = { host, port, path: g.path ?? "/", headers, insecureHTTPParser: true };
-      const req = http.get(options, (res) => {
+      // scheme HTTPS: TLS without verifying the certificate, as the kubelet does.
+      const secure = g.scheme === "HTTPS";
+      const onResponse = (res: http.IncomingMessage) => {
         res.resume();
         const code = res.statusCode ?? 0;
         resolve(
           code >= 200 && code < 400 ? undefined : `HTTP probe failed with statuscode: ${code}`,
         );
-      });
+      };
+      const req = secure
+        ? https.get({ ...options, rejectUnauthorized: false }, onResponse)
+        : http.get(options, onResponse);
       req.on("error", (err) =>
-        resolve(`Get "http://${host}:${port}${g.path ?? "/"}": ${err.message}`),
+        resolve(
+          `Get "${secure ? "https" : "http"}://${host}:${port}${g.path ?? "/"}": ${err.message}`,
+        ),
       );
     });
   }

@@ -1,15 +1,18 @@
-// gRPC probes against a real gRPC server (@grpc/grpc-js serving grpc.health.v1.Health from its
+// Probe handlers against real servers. gRPC probes against a real gRPC server (@grpc/grpc-js serving grpc.health.v1.Health from its
 // .proto through @grpc/proto-loader, as a gRPC application in a pod would): SERVING passes,
 // any other answer, a service the server does not know, nothing listening and a server that
 // never answers fail with Kubernetes' kind of message; a probe's `grpc` handler dials the pod IP.
+// HTTPS probes: TLS to a server whose certificate the kubelet does not verify (Node's https
+// server with the test CA's apiserver certificate).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { freePort } from "@skiff/testing";
+import { freePort, testCerts } from "@skiff/testing";
 import { grpcHealthCheck, runHandler } from "../src/probes.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
 
@@ -98,4 +101,36 @@ test("a container's grpc probe reaches the server at the pod's IP and port", asy
     await runHandler({ grpc: { port, service: "db" } }, target, 2000),
     'service unhealthy (responded with "NOT_SERVING")',
   );
+});
+
+test("an HTTPS httpGet probe speaks TLS without verifying the certificate; its status code decides", async () => {
+  const certs = testCerts();
+  const tls = https.createServer(
+    {
+      cert: readFileSync(join(certs, "apiserver.crt")),
+      key: readFileSync(join(certs, "apiserver.key")),
+    },
+    (req, res) => {
+      res.statusCode = req.url === "/healthz" ? 200 : 500;
+      res.end();
+    },
+  );
+  const tlsPort = await freePort();
+  await new Promise<void>((r) => tls.listen(tlsPort, "127.0.0.1", r));
+  try {
+    const target = {
+      runtime: new SimulatedRuntime(),
+      containerId: "c1",
+      container: { name: "app", image: "app", ports: [{ name: "https", containerPort: tlsPort }] },
+      podIP: "127.0.0.1",
+    };
+    const get = (path: string, scheme?: string) =>
+      runHandler({ httpGet: { port: "https", path, scheme } }, target, 2000);
+    assert.equal(await get("/healthz", "HTTPS"), undefined);
+    assert.equal(await get("/broken", "HTTPS"), "HTTP probe failed with statuscode: 500");
+    // Plain HTTP to a TLS port is no answer at all.
+    assert.notEqual(await get("/healthz", "HTTP"), undefined);
+  } finally {
+    tls.close();
+  }
 });
