@@ -62,6 +62,7 @@ export class PodExecutor {
       hostIPC: pod.spec?.hostIPC,
       hostPID: pod.spec?.hostPID,
       dns,
+      hostAliases: pod.spec?.hostAliases,
       portMappings: (pod.spec?.containers ?? []).flatMap((c) =>
         (c.ports ?? [])
           .filter((p) => p.hostPort)

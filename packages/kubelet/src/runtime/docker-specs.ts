@@ -40,6 +40,11 @@ export function sandboxBody(
       DnsSearch: config.dns.searches,
       DnsOptions: config.dns.options,
       PortBindings: bindings,
+      // hostAliases: Docker adds these lines to the sandbox's /etc/hosts, which the pod's
+      // containers share through their container: network mode.
+      ExtraHosts: (config.hostAliases ?? []).flatMap((a) =>
+        (a.hostnames ?? []).map((name) => `${name}:${a.ip}`),
+      ),
       RestartPolicy: { Name: "no" },
       LogConfig: LOG_CONFIG,
     },

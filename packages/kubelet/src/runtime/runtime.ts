@@ -111,6 +111,8 @@ export interface SandboxConfig {
   /** Always set explicitly: an engine left to itself may pick a public DNS server. */
   dns: DNSConfig;
   portMappings: PortMapping[];
+  /** The pod's hostAliases: extra /etc/hosts entries its containers share. */
+  hostAliases?: { ip: string; hostnames?: string[] }[];
 }
 
 export type SandboxState = "ready" | "notready";
