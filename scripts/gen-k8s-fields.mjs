@@ -1,25 +1,33 @@
 #!/usr/bin/env node
 // Writes packages/api/test/k8s-1.31-fields.json: the fields Kubernetes 1.31 has for each
 // kind Skiff serves (or is about to serve), as OpenAPI-style definitions: type name ->
-// JSON field name -> field type. The source is Kubernetes' own API types at the 1.31
-// release: kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver
-// at v0.31.0 (the staging repositories published with v1.31.0; the OpenAPI document
-// `api/openapi-spec` of kubernetes/kubernetes is generated from these same types, field
-// by field, through their json tags). Only facts are taken: names, JSON shapes, merge
-// markers (of lists; retainKeys and replace on structs; atomic maps and structs), enum
-// values, and the fields the 1.31 sources document as alpha (feature-gated, off by
-// default). The result is checked against kubernetes/api's own round-trip fixtures
-// (testdata/HEAD, an object of each kind with every field set) before it is written.
+// JSON field name -> field type. The source is Kubernetes' published OpenAPI document of
+// the 1.31 release, `api/openapi-spec/swagger.json` of kubernetes/kubernetes: the kinds
+// (by x-kubernetes-group-version-kind), every field reachable from them with its JSON type,
+// each list's merge markers (x-kubernetes-list-type, -list-map-keys, -patch-strategy,
+// -patch-merge-key), and the fields whose description calls them alpha (feature-gated, off
+// by default in 1.31). Only facts are taken; the document itself is not kept in this repo
+// (its sha256 is recorded in the output). The merge markers of fields that are not lists
+// (retainKeys and replace on structs; atomic maps and structs) come from the Go types below.
 //
-// Usage: node scripts/gen-k8s-fields.mjs <kubernetes/api> <kubernetes/apimachinery> <kubernetes/apiextensions-apiserver>
-// (each a checkout of the v0.31.0 tag), then `npx prettier --write` on the output.
+// Two independent checks must agree before anything is written: the same facts read from
+// Kubernetes' Go API types at v0.31.0 (kubernetes/api, kubernetes/apimachinery and
+// kubernetes/apiextensions-apiserver, the types the OpenAPI document is generated from,
+// through their json tags), and kubernetes/api's round-trip fixtures (testdata/HEAD, an
+// object of each kind with every field set). The Go types also give each enum field's
+// values, which the OpenAPI v2 document does not carry.
+//
+// Usage: node scripts/gen-k8s-fields.mjs <swagger.json> <kubernetes/api> <kubernetes/apimachinery> <kubernetes/apiextensions-apiserver>
+// (the swagger.json of the release-1.31 branch or a v1.31.x tag; the three repositories each
+// a checkout of the v0.31.0 tag), then `npx prettier --write` on the output.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 
-const [apiDir, machineryDir, extDir] = process.argv.slice(2);
-if (!apiDir || !machineryDir || !extDir) {
+const [specFile, apiDir, machineryDir, extDir] = process.argv.slice(2);
+if (!specFile || !apiDir || !machineryDir || !extDir) {
   console.error(
-    "usage: gen-k8s-fields.mjs <kubernetes/api> <kubernetes/apimachinery> <kubernetes/apiextensions-apiserver>",
+    "usage: gen-k8s-fields.mjs <swagger.json> <kubernetes/api> <kubernetes/apimachinery> <kubernetes/apiextensions-apiserver>",
   );
   process.exit(2);
 }
@@ -153,6 +161,14 @@ const ALPHA = {
   "io.k8s.api.coordination.v1.LeaseSpec.preferredHolder": "CoordinatedLeaderElection",
 };
 
+/** The feature gate of a field alpha in 1.31 ("" when its documentation names none), or undefined. */
+function alphaGate(key, doc) {
+  const said = /\balpha\b|\(Alpha\)/i.test(doc) && !/alphanumeric/.test(doc);
+  if ((said && !NOT_ALPHA[key]) || ALPHA[key])
+    return ALPHA[key] ?? /(\w+) feature/.exec(doc)?.[1] ?? "";
+  return undefined;
+}
+
 /** Every `type X ...` of one Go package: structs with their fields, and named types. */
 function parsePackage(dir) {
   const types = new Map();
@@ -282,11 +298,8 @@ function fill(id, pkg, fields) {
       continue;
     }
     const key = `${id}.${f.json}`;
-    const said = /\balpha\b|\(Alpha\)/i.test(f.doc) && !/alphanumeric/.test(f.doc);
-    if ((said && !NOT_ALPHA[key]) || ALPHA[key]) {
-      const gate = ALPHA[key] ?? /(\w+) feature/.exec(f.doc)?.[1] ?? "";
-      alpha[key] = gate;
-    }
+    const gate = alphaGate(key, f.doc);
+    if (gate !== undefined) alpha[key] = gate;
     definitions[id][f.json] = typeOf(pkg, f.goType);
     const values = enumOf(pkg, f.goType);
     if (values) enums[key] = values;
@@ -383,21 +396,114 @@ for (const [gvk, pkg] of Object.entries(KINDS)) kinds[gvk] = typeOf(pkg, gvk.spl
     );
 }
 
+// The published OpenAPI document: the facts written come from here, and must be the ones the
+// Go types gave.
+const specText = readFileSync(specFile, "utf8");
+const spec = JSON.parse(specText).definitions;
+const OPENAPI_LEAVES = {
+  "io.k8s.apimachinery.pkg.api.resource.Quantity": "quantity",
+  "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
+  "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "date-time",
+  "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "date-time",
+  "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": "object",
+  "io.k8s.apimachinery.pkg.runtime.RawExtension": "object",
+};
+const published = { kinds: {}, definitions: {}, alpha: {}, lists: {} };
+
+/** The fixture's name for an OpenAPI property schema. */
+function publishedType(p) {
+  if (p.$ref) {
+    const id = p.$ref.replace("#/definitions/", "");
+    if (OPENAPI_LEAVES[id]) return OPENAPI_LEAVES[id];
+    const def = spec[id];
+    if (!def) throw new Error(`the OpenAPI document has no definition ${id}`);
+    if (!def.properties && !def.type) return "any"; // JSON, JSONSchemaPropsOr*
+    if (!(id in published.definitions)) {
+      published.definitions[id] = {};
+      for (const [name, prop] of Object.entries(def.properties ?? {})) {
+        const key = `${id}.${name}`;
+        published.definitions[id][name] = publishedType(prop);
+        const gate = alphaGate(key, prop.description ?? "");
+        if (gate !== undefined) published.alpha[key] = gate;
+        if (prop.type === "array") {
+          const markers = { listType: prop["x-kubernetes-list-type"] ?? "atomic" };
+          if (prop["x-kubernetes-list-map-keys"])
+            markers.listMapKeys = prop["x-kubernetes-list-map-keys"];
+          if (prop["x-kubernetes-patch-strategy"])
+            markers.patchStrategy = prop["x-kubernetes-patch-strategy"];
+          if (prop["x-kubernetes-patch-merge-key"])
+            markers.patchMergeKey = prop["x-kubernetes-patch-merge-key"];
+          published.lists[key] = markers;
+        }
+      }
+    }
+    return id;
+  }
+  switch (p.type) {
+    case "array":
+      return `[]${publishedType(p.items)}`;
+    case "object":
+      return p.additionalProperties ? `{}${publishedType(p.additionalProperties)}` : "object";
+    case "string":
+      return p.format === "byte" || p.format === "date-time" ? p.format : "string";
+    case "integer":
+    case "number":
+      return p.format;
+    case "boolean":
+      return "boolean";
+    default:
+      return "any";
+  }
+}
+
+for (const gvk of Object.keys(KINDS)) {
+  const [kind, version, group = ""] = gvk.split("/").reverse();
+  const id = Object.keys(spec).find((d) =>
+    (spec[d]["x-kubernetes-group-version-kind"] ?? []).some(
+      (g) => g.group === group && g.version === version && g.kind === kind,
+    ),
+  );
+  if (!id) throw new Error(`the OpenAPI document has no kind ${gvk}`);
+  published.kinds[gvk] = publishedType({ $ref: `#/definitions/${id}` });
+}
+
+// metav1.Duration is a plain string in the OpenAPI document.
+const fromGo = (t) => t.replaceAll("duration", "string");
+const disagreements = [];
+const same = (what, a, b) => {
+  if (JSON.stringify(a) !== JSON.stringify(b))
+    disagreements.push(`${what}: Go types ${JSON.stringify(a)}, OpenAPI ${JSON.stringify(b)}`);
+};
+same("kinds", kinds, published.kinds);
+for (const id of new Set([...Object.keys(definitions), ...Object.keys(published.definitions)])) {
+  const go = definitions[id] ?? {};
+  const openapi = published.definitions[id] ?? {};
+  for (const f of new Set([...Object.keys(go), ...Object.keys(openapi)]))
+    same(`${id}.${f}`, go[f] && fromGo(go[f]), openapi[f]);
+}
+for (const key of new Set([...Object.keys(lists), ...Object.keys(published.lists)]))
+  same(`${key} merge markers`, lists[key], published.lists[key]);
+same("alpha fields", Object.entries(alpha).sort(), Object.entries(published.alpha).sort());
+if (disagreements.length)
+  throw new Error(`the Go types and the OpenAPI document disagree:\n${disagreements.join("\n")}`);
+
+const sha256 = createHash("sha256").update(specText).digest("hex");
 const out = {
-  source:
-    "Kubernetes 1.31 API types: kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver at v0.31.0 (the types api/openapi-spec is generated from). Generated by scripts/gen-k8s-fields.mjs; do not edit.",
+  source: `Kubernetes 1.31's published OpenAPI: api/openapi-spec/swagger.json of kubernetes/kubernetes (release-1.31, sha256 ${sha256}), checked against the 1.31 API types it is generated from (kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver at v0.31.0) and kubernetes/api's testdata; enum values from those types. Generated by scripts/gen-k8s-fields.mjs; do not edit.`,
   types:
-    "a type is a definition name, string, boolean, int32, int64, double, byte (base64), date-time, duration, quantity, int-or-string, object (any JSON object), any; []T is a list of T, {}T a map from string to T",
-  kinds,
-  alpha: Object.fromEntries(Object.entries(alpha).sort()),
-  lists: Object.fromEntries(Object.entries(lists).sort()),
+    "a type is a definition name, string, boolean, int32, int64, double, byte (base64), date-time, quantity, int-or-string, object (any JSON object), any; []T is a list of T, {}T a map from string to T",
+  kinds: published.kinds,
+  alpha: Object.fromEntries(Object.entries(published.alpha).sort()),
+  lists: Object.fromEntries(Object.entries(published.lists).sort()),
   fields: Object.fromEntries(Object.entries(fieldMarkers).sort()),
   atomicTypes: atomicTypes.sort(),
   enums: Object.fromEntries(Object.entries(enums).sort()),
-  definitions: Object.fromEntries(Object.entries(definitions).sort(([a], [b]) => (a < b ? -1 : 1))),
+  definitions: Object.fromEntries(
+    Object.entries(published.definitions).sort(([a], [b]) => (a < b ? -1 : 1)),
+  ),
 };
 const target = new URL("../packages/api/test/k8s-1.31-fields.json", import.meta.url);
 writeFileSync(target, JSON.stringify(out, null, 1) + "\n");
 console.log(
-  `${Object.keys(kinds).length} kinds, ${Object.keys(definitions).length} definitions, ${Object.keys(alpha).length} alpha fields written to ${target.pathname}`,
+  `${Object.keys(out.kinds).length} kinds, ${Object.keys(out.definitions).length} definitions, ${Object.keys(out.alpha).length} alpha fields written to ${target.pathname}`,
 );

@@ -28,7 +28,7 @@ import {
 import { noDNS, parseResolvConf, podDNSConfig } from "./pod-dns.js";
 import { PodExecutor, findContainer } from "./pod-executor.js";
 import { newPodState, stopAllProbes, syncProbes, type PodState } from "./pod-state.js";
-import { computePodStatus } from "./pod-status.js";
+import { computePodStatus, readinessGateChanged } from "./pod-status.js";
 import { PodWorkers } from "./pod-workers.js";
 import type {
   ContainerRuntime,
@@ -257,7 +257,8 @@ export class Kubelet {
     this.pods.set(uid, p);
     // As Kubernetes' pod config: a change of status alone (mostly this kubelet's own writes)
     // is no reason to sync; without this every status write would cost a second sync.
-    if (old && !podsDifferSemantically(old, p)) return;
+    // A readiness gate's condition, set by another controller, changes the pod's Ready.
+    if (old && !podsDifferSemantically(old, p) && !readinessGateChanged(old, p)) return;
     this.enqueue(uid);
   }
 

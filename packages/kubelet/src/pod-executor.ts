@@ -62,6 +62,7 @@ export class PodExecutor {
       hostIPC: pod.spec?.hostIPC,
       hostPID: pod.spec?.hostPID,
       dns,
+      hostAliases: pod.spec?.hostAliases,
       portMappings: (pod.spec?.containers ?? []).flatMap((c) =>
         (c.ports ?? [])
           .filter((p) => p.hostPort)
@@ -129,6 +130,7 @@ export class PodExecutor {
       hostPID: pod.spec?.hostPID,
       shareProcessNamespace: pod.spec?.shareProcessNamespace,
       pidOfContainerId,
+      podSecurityContext: pod.spec?.securityContext,
     });
     this.ctx.event(pod, "Normal", "Created", `Created container ${c.name}`);
     await this.runtime.startContainer(id);

@@ -9,7 +9,9 @@
 //   init container fails the pod only under restartPolicy Never.
 // - Phase: Pending while any app container waits; Running while one runs (or restarts, per
 //   restartPolicy); Succeeded when all exited 0; Failed otherwise.
-// - Conditions keep their lastTransitionTime while their status stays the same.
+// - Conditions keep their lastTransitionTime while their status stays the same. Conditions
+//   of other types (readiness gates' conditions, DisruptionTarget, ...) are carried over.
+// - Ready also needs the condition of each readiness gate to be True (ReadinessGatesNotReady).
 // - A finished pod keeps the pod IP it had (its sandbox is gone, the address is history).
 import { qosClass, rfc3339, type Container, type PodStatus } from "@skiff/api";
 import type { Pod } from "./objects.js";
@@ -68,7 +70,7 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
 
   const now = rfc3339(input.now);
   const old = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
-  const cond = (type: string, ok: boolean, reason?: string) => {
+  const cond = (type: string, ok: boolean, reason?: string, message?: string) => {
     const status = ok ? "True" : "False";
     const prev = old.get(type);
     return {
@@ -77,10 +79,12 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
       lastProbeTime: null,
       lastTransitionTime: prev?.status === status ? prev.lastTransitionTime : now,
       ...(ok || !reason ? {} : { reason }),
+      ...(ok || !message ? {} : { message }),
     };
   };
   const containersReady = containerStatuses.every((s) => s.ready === true);
   const terminal = phase === "Succeeded" || phase === "Failed";
+  const gates = unreadyGates(spec.readinessGates ?? [], old);
   const sandbox = sandboxes.find((s) => s.state === "ready");
   const podIP = spec.hostNetwork ? nodeIP : sandbox?.ip;
   const status: Status = {
@@ -88,13 +92,20 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
     conditions: [
       cond("PodReadyToStartContainers", !!sandbox || terminal),
       cond("Initialized", initDone, "ContainersNotInitialized"),
-      cond("Ready", containersReady && !terminal, terminal ? "PodCompleted" : "ContainersNotReady"),
+      containersReady && !terminal && gates.length
+        ? cond("Ready", false, "ReadinessGatesNotReady", gates.join(", "))
+        : cond(
+            "Ready",
+            containersReady && !terminal,
+            terminal ? "PodCompleted" : "ContainersNotReady",
+          ),
       cond(
         "ContainersReady",
         containersReady && !terminal,
         terminal ? "PodCompleted" : "ContainersNotReady",
       ),
       cond("PodScheduled", true),
+      ...(pod.status?.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.has(c.type)),
     ],
     hostIP: nodeIP,
     hostIPs: [{ ip: nodeIP }],
@@ -112,6 +123,40 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
   if (initStatuses.length) status.initContainerStatuses = initStatuses;
   if (ephemeralStatuses.length) status.ephemeralContainerStatuses = ephemeralStatuses;
   return status as PodStatus;
+}
+
+/** The conditions the kubelet owns; any other a pod carries is someone else's to set. */
+const KUBELET_CONDITIONS = new Set([
+  "PodReadyToStartContainers",
+  "Initialized",
+  "Ready",
+  "ContainersReady",
+  "PodScheduled",
+]);
+
+/** Why each readiness gate holds the pod back, in Kubernetes' words (none: all are True). */
+function unreadyGates(
+  gates: { conditionType: string }[],
+  conditions: ReadonlyMap<string, { status: string }>,
+): string[] {
+  return gates.flatMap(({ conditionType: t }) => {
+    const c = conditions.get(t);
+    if (!c) return [`corresponding condition of pod readiness gate "${t}" does not exist.`];
+    return c.status === "True"
+      ? []
+      : [`the status of pod readiness gate "${t}" is not "True", but ${c.status}`];
+  });
+}
+
+/** Whether a status write changed the condition of one of the pod's readiness gates. */
+export function readinessGateChanged(a: Pod, b: Pod): boolean {
+  const of = (p: Pod) =>
+    JSON.stringify(
+      (b.spec?.readinessGates ?? []).map(
+        (g) => p.status?.conditions?.find((c) => c.type === g.conditionType)?.status,
+      ),
+    );
+  return of(a) !== of(b);
 }
 
 /** Each container name's instances, newest first (by attempt, then creation). */

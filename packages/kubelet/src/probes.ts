@@ -1,6 +1,8 @@
-// Probes and lifecycle hooks: exec, httpGet and tcpSocket handlers, and a ProbeWorker that
-// runs one probe on its period and reports a result once its threshold is crossed.
+// Probes and lifecycle hooks: exec, httpGet, tcpSocket and gRPC handlers, and a ProbeWorker
+// that runs one probe on its period and reports a result once its threshold is crossed.
 import http from "node:http";
+import https from "node:https";
+import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import net from "node:net";
 import type { Container, Probe } from "@skiff/api";
 import type { ContainerRuntime } from "./runtime/runtime.js";
@@ -16,6 +18,7 @@ export interface Handler {
     httpHeaders?: { name: string; value: string }[];
   };
   tcpSocket?: { port: number | string; host?: string };
+  grpc?: { port: number; service?: string };
   sleep?: { seconds: number };
 }
 
@@ -35,12 +38,16 @@ export async function runHandler(
   const timeout = new Promise<string>((r) =>
     setTimeout(() => r(`timeout after ${timeoutMs / 1000}s`), timeoutMs).unref(),
   );
-  return Promise.race([runOnce(h, t), timeout]).catch((err: unknown) =>
+  return Promise.race([runOnce(h, t, timeoutMs), timeout]).catch((err: unknown) =>
     err instanceof Error ? err.message : String(err),
   );
 }
 
-async function runOnce(h: Handler, t: HandlerTarget): Promise<string | undefined> {
+async function runOnce(
+  h: Handler,
+  t: HandlerTarget,
+  timeoutMs: number,
+): Promise<string | undefined> {
   if (h.exec) {
     const session = await t.runtime.exec(t.containerId, { command: h.exec.command ?? [] });
     const [out, code] = await Promise.all([readAll(session.stdout), session.exitCode]);
@@ -56,15 +63,22 @@ async function runOnce(h: Handler, t: HandlerTarget): Promise<string | undefined
       // Go's HTTP client (Kubernetes' kubelet) accepts header lines that end in a bare LF, as
       // busybox httpd's CGI answers do; Node's strict parser would fail such a probe.
       const options = { host, port, path: g.path ?? "/", headers, insecureHTTPParser: true };
-      const req = http.get(options, (res) => {
+      // scheme HTTPS: TLS without verifying the certificate, as the kubelet does.
+      const secure = g.scheme === "HTTPS";
+      const onResponse = (res: http.IncomingMessage) => {
         res.resume();
         const code = res.statusCode ?? 0;
         resolve(
           code >= 200 && code < 400 ? undefined : `HTTP probe failed with statuscode: ${code}`,
         );
-      });
+      };
+      const req = secure
+        ? https.get({ ...options, rejectUnauthorized: false }, onResponse)
+        : http.get(options, onResponse);
       req.on("error", (err) =>
-        resolve(`Get "http://${host}:${port}${g.path ?? "/"}": ${err.message}`),
+        resolve(
+          `Get "${secure ? "https" : "http"}://${host}:${port}${g.path ?? "/"}": ${err.message}`,
+        ),
       );
     });
   }
@@ -79,11 +93,76 @@ async function runOnce(h: Handler, t: HandlerTarget): Promise<string | undefined
       s.on("error", (err) => resolve(`dial tcp ${host}:${port}: ${err.message}`));
     });
   }
+  if (h.grpc) return grpcHealthCheck(`${t.podIP}:${h.grpc.port}`, h.grpc.service ?? "", timeoutMs);
   if (h.sleep) {
     await new Promise((r) => setTimeout(r, h.sleep!.seconds * 1000));
     return undefined;
   }
   return "no handler";
+}
+
+// grpc.health.v1.HealthCheckResponse.ServingStatus, by number.
+const SERVING_STATUS = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
+
+/**
+ * A gRPC probe: grpc.health.v1.Health/Check over plaintext, healthy only when the answer is
+ * SERVING (Kubernetes' messages). The two messages are encoded by hand: the request is
+ * `string service = 1`, the response `ServingStatus status = 1` (an enum, so a varint).
+ */
+export function grpcHealthCheck(
+  address: string,
+  service: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const client = new Client(address, credentials.createInsecure());
+  const encode = (svc: string) => {
+    const name = Buffer.from(svc, "utf8");
+    return name.length === 0 ? Buffer.alloc(0) : Buffer.concat([varintField(1, name.length), name]);
+  };
+  const decode = (b: Buffer) => (b[0] === 0x08 ? readVarint(b, 1) : 0);
+  return new Promise<string | undefined>((resolve) => {
+    client.makeUnaryRequest(
+      "/grpc.health.v1.Health/Check",
+      encode,
+      decode,
+      service,
+      { deadline: Date.now() + timeoutMs },
+      (err: ServiceError | null, status?: number) => {
+        client.close();
+        if (err) resolve(`failed to connect service "${address}": ${err.details || err.message}`);
+        else if (status === 1) resolve(undefined);
+        else
+          resolve(
+            `service unhealthy (responded with "${SERVING_STATUS[status ?? 0] ?? String(status)}")`,
+          );
+      },
+    );
+  });
+}
+
+/** A length-delimited field's key and length (wire type 2). */
+function varintField(field: number, length: number): Buffer {
+  return Buffer.from([(field << 3) | 2, ...varint(length)]);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
+
+function readVarint(b: Buffer, at: number): number {
+  let n = 0;
+  for (let shift = 0; at < b.length; shift += 7) {
+    const byte = b[at++]!;
+    n |= (byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  return n;
 }
 
 function portOf(port: number | string, c: Container): number {

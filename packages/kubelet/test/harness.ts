@@ -2,6 +2,7 @@
 // Docker engine with a per-run node name, pod network and owner label, and helpers to create
 // pods bound to that node and wait for what the kubelet reports.
 import { randomBytes } from "node:crypto";
+import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -187,6 +188,26 @@ export async function startHarness(apiOpts: StartApiserverOptions = {}): Promise
     },
   };
   return h;
+}
+
+/**
+ * Registers, in the calling suite, a harness with a running kubelet and its podCIDR before the
+ * tests and its cleanup after them; the returned function gives the harness.
+ */
+export function useRunningKubelet(): () => Harness {
+  let h: Harness | undefined;
+  before(async () => {
+    h = await startHarness();
+    await h.startKubelet();
+    await assignPodCIDR(h);
+  });
+  after(async () => {
+    await h?.cleanup();
+  });
+  return () => {
+    if (!h) throw new Error("the harness is not started");
+    return h;
+  };
 }
 
 /** Sets the node's podCIDR as the controller-manager's IPAM would. */

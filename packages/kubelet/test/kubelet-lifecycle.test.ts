@@ -7,15 +7,14 @@ import { execFile } from "node:child_process";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { request } from "node:https";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readAll } from "../src/runtime/streams.js";
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from "../src/runtime/runtime.js";
 import {
   IMAGE,
-  assignPodCIDR,
   containerStatus,
-  startHarness,
+  useRunningKubelet,
   waitFor,
   type Harness,
   type Pod,
@@ -62,13 +61,9 @@ describe(
   "kubelet container lifecycle on the real engine",
   { timeout: 300_000, concurrency: true },
   () => {
-    before(async () => {
-      h = await startHarness();
-      await h.startKubelet();
-      await assignPodCIDR(h);
-    });
-    after(async () => {
-      await h?.cleanup();
+    const harness = useRunningKubelet();
+    before(() => {
+      h = harness();
     });
 
     test("liveness restarts go through CrashLoopBackOff: the second restart waits 10 s", async () => {

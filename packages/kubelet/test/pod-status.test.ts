@@ -292,3 +292,53 @@ test("the QoS class and host IPs are reported", () => {
   assert.deepEqual(s.hostIPs, [{ ip: NODE_IP }]);
   assert.equal(s.startTime, api(60));
 });
+
+test("readiness gates hold Ready back until their conditions are True, which are carried over", () => {
+  const gated = (conditions: { type: string; status: string }[]) =>
+    newPod(
+      {
+        readinessGates: [{ conditionType: "example.com/lb" }, { conditionType: "example.com/dns" }],
+      },
+      { conditions },
+    );
+  const ready = (s: PodStatus) => s.conditions?.find((c) => c.type === "Ready");
+  const none = computePodStatus(input(gated([]), { containers: [running("app")] }));
+  assert.deepEqual(
+    [ready(none)?.status, ready(none)?.reason, ready(none)?.message],
+    [
+      "False",
+      "ReadinessGatesNotReady",
+      'corresponding condition of pod readiness gate "example.com/lb" does not exist., corresponding condition of pod readiness gate "example.com/dns" does not exist.',
+    ],
+  );
+  assert.equal(none.conditions?.find((c) => c.type === "ContainersReady")?.status, "True");
+
+  const half = computePodStatus(
+    input(
+      gated([
+        { type: "example.com/lb", status: "True" },
+        { type: "example.com/dns", status: "False" },
+      ]),
+      { containers: [running("app")] },
+    ),
+  );
+  assert.equal(
+    ready(half)?.message,
+    'the status of pod readiness gate "example.com/dns" is not "True", but False',
+  );
+
+  const conditions = [
+    { type: "example.com/lb", status: "True" },
+    { type: "example.com/dns", status: "True" },
+    { type: "DisruptionTarget", status: "False" },
+  ];
+  const all = computePodStatus(input(gated(conditions), { containers: [running("app")] }));
+  assert.equal(ready(all)?.status, "True");
+  assert.deepEqual(
+    all.conditions?.slice(-3).map((c) => `${c.type}=${c.status}`),
+    ["example.com/lb=True", "example.com/dns=True", "DisruptionTarget=False"],
+  );
+  // A container that is not ready says so first, as in Kubernetes.
+  const notRunning = computePodStatus(input(gated(conditions), { containers: [exited("app", 1)] }));
+  assert.equal(ready(notRunning)?.reason, "ContainersNotReady");
+});

@@ -221,7 +221,10 @@ export class Scheduler {
       return;
     }
     if (!this.responsible(pod) || pod.metadata.deletionTimestamp) return;
-    if (old) this.queue.update(pod, old);
+    // Kubernetes' SchedulingGates pre-enqueue: a gated pod waits outside the queue until
+    // whoever set the gates removes the last one.
+    if (pod.spec.schedulingGates?.length) return this.queue.delete(pod);
+    if (old && !old.spec.schedulingGates?.length) this.queue.update(pod, old);
     else this.queue.add(pod);
   }
 

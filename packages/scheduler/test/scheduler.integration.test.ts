@@ -193,3 +193,40 @@ test("scores steer pods: preferred affinity, PreferNoSchedule taints, image loca
   await env.createPod(makePod("plain"));
   assert.notEqual(await env.boundNode("plain"), "spot");
 });
+
+test("a pod with scheduling gates waits, SchedulingGated, until its last gate is removed; gates cannot be added", async (t) => {
+  const env = await startEnv();
+  t.after(() => env.stop());
+  await env.createNode(makeNode("worker", { cpu: "4" }));
+  const scheduler = await env.startScheduler();
+  const gated = makePod("gated");
+  gated.spec.schedulingGates = [{ name: "example.com/quota" }, { name: "example.com/volume" }];
+  await env.createPod(gated);
+  await env.createPod(makePod("free"));
+  assert.equal(await env.boundNode("free"), "worker");
+
+  const pods = env.client.resource(podsInfo).namespace("default");
+  const waiting = await env.getPod("gated");
+  assert.equal(waiting.spec.nodeName, undefined);
+  const cond = waiting.status?.conditions?.find((c) => c.type === "PodScheduled");
+  assert.deepEqual(
+    [cond?.status, cond?.reason, cond?.message],
+    ["False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates"],
+  );
+  assert.deepEqual(scheduler.queue.lengths(), { active: 0, backoff: 0, unschedulable: 0 });
+
+  await assert.rejects(
+    pods.patch(
+      "gated",
+      [{ op: "add", path: "/spec/schedulingGates/-", value: { name: "example.com/late" } }],
+      "json",
+    ),
+    /spec\.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'example\.com\/late'/,
+  );
+  await pods.patch("gated", [{ op: "remove", path: "/spec/schedulingGates/0" }], "json");
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await env.getPod("gated")).spec.nodeName, undefined, "one gate left: still waits");
+
+  await pods.patch("gated", [{ op: "remove", path: "/spec/schedulingGates" }], "json");
+  assert.equal(await env.boundNode("gated"), "worker");
+});

@@ -798,6 +798,15 @@ export function validatePodSpecUpdate(
       break;
     }
   }
+  // Scheduling gates may only be removed (whoever added them lifts them, then the pod is scheduled).
+  const gates = new Set((old.schedulingGates ?? []).map((g) => g.name));
+  for (const g of spec.schedulingGates ?? []) {
+    if (!gates.has(g.name))
+      errs.forbidden(
+        "spec.schedulingGates",
+        `only deletion is allowed, but found new scheduling gate '${g.name}'`,
+      );
+  }
   // Everything else must be as it was.
   const munged: PodSpec = structuredClone(spec);
   for (const field of ["containers", "initContainers"] as const) {
@@ -810,6 +819,7 @@ export function validatePodSpecUpdate(
   }
   setOrDelete(munged, "activeDeadlineSeconds", old.activeDeadlineSeconds);
   setOrDelete(munged, "tolerations", old.tolerations);
+  setOrDelete(munged, "schedulingGates", old.schedulingGates);
   const oldGrace = old.terminationGracePeriodSeconds;
   if (oldGrace !== undefined && oldGrace < 0 && munged.terminationGracePeriodSeconds === 1) {
     munged.terminationGracePeriodSeconds = oldGrace;

@@ -1,4 +1,4 @@
-// Pods: Pending with their QoS class when created, the default not-ready/unreachable
+// Pods: Pending with their QoS class (and SchedulingGated while gated) when created, the default not-ready/unreachable
 // tolerations, a grace period on delete while a node runs them, and the binding to a node.
 import { qosClass } from "@skiff/api";
 import { ConflictError } from "../errors.js";
@@ -7,7 +7,27 @@ import type { Strategy } from "./strategy.js";
 
 export const podStrategy: Strategy = {
   prepareForCreate(pod) {
-    pod.status = { phase: "Pending", qosClass: qosClass(pod) };
+    // A pod created with scheduling gates says why it waits (the scheduler leaves it alone).
+    const gates = get(pod, "spec", "schedulingGates");
+    const gated = Array.isArray(gates) && gates.length > 0;
+    pod.status = {
+      phase: "Pending",
+      qosClass: qosClass(pod),
+      ...(gated
+        ? {
+            conditions: [
+              {
+                type: "PodScheduled",
+                status: "False",
+                lastProbeTime: null,
+                lastTransitionTime: now(),
+                reason: "SchedulingGated",
+                message: "Scheduling is blocked due to non-empty scheduling gates",
+              },
+            ],
+          }
+        : {}),
+    };
   },
   afterDefaults: addDefaultTolerations,
   finishesOnFinalize(pod) {

@@ -40,6 +40,11 @@ export function sandboxBody(
       DnsSearch: config.dns.searches,
       DnsOptions: config.dns.options,
       PortBindings: bindings,
+      // hostAliases: Docker adds these lines to the sandbox's /etc/hosts, which the pod's
+      // containers share through their container: network mode.
+      ExtraHosts: (config.hostAliases ?? []).flatMap((a) =>
+        (a.hostnames ?? []).map((name) => `${name}:${a.ip}`),
+      ),
       RestartPolicy: { Name: "no" },
       LogConfig: LOG_CONFIG,
     },
@@ -58,7 +63,7 @@ export function containerBody(config: ContainerConfig, labels: Record<string, st
     Cmd: c.command ? (c.args ?? []) : c.args,
     WorkingDir: c.workingDir ?? "",
     Env: config.env.map((e) => `${e.name}=${e.value}`),
-    User: userOf(c),
+    User: userOf(c, config.podSecurityContext),
     Tty: c.tty === true,
     OpenStdin: c.stdin === true,
     StdinOnce: c.stdinOnce === true,
@@ -79,6 +84,7 @@ export function containerBody(config: ContainerConfig, labels: Record<string, st
       LogConfig: LOG_CONFIG,
       ...resourcesOf(c),
       ...privilegesOf(c),
+      GroupAdd: groupsOf(c, config.podSecurityContext),
     },
   };
 }
@@ -119,10 +125,26 @@ function privilegesOf(c: Container): Record<string, unknown> {
   return { CapAdd: sc?.capabilities?.add ?? [], CapDrop: sc?.capabilities?.drop ?? [] };
 }
 
-function userOf(c: Container): string | undefined {
-  const sc = c.securityContext;
-  if (sc?.runAsUser === undefined) return undefined;
-  return sc.runAsGroup === undefined ? String(sc.runAsUser) : `${sc.runAsUser}:${sc.runAsGroup}`;
+/** runAsUser and runAsGroup: the container's own, else the pod's (Kubernetes' precedence). */
+function userOf(c: Container, pod: ContainerConfig["podSecurityContext"]): string | undefined {
+  const uid = c.securityContext?.runAsUser ?? pod?.runAsUser;
+  const gid = c.securityContext?.runAsGroup ?? pod?.runAsGroup;
+  if (uid === undefined) return undefined;
+  return gid === undefined ? String(uid) : `${uid}:${gid}`;
+}
+
+/**
+ * The supplementary groups: the pod's fsGroup and supplementalGroups, and, as containerd adds
+ * it, the primary group a runAsGroup names (the image's own memberships stay, as Docker keeps them).
+ */
+function groupsOf(c: Container, pod: ContainerConfig["podSecurityContext"]): string[] {
+  const extra = [pod?.fsGroup, ...(pod?.supplementalGroups ?? [])].filter(
+    (g): g is number => g !== undefined,
+  );
+  if (extra.length === 0) return [];
+  const gid = c.securityContext?.runAsGroup ?? pod?.runAsGroup;
+  if (gid !== undefined) extra.unshift(gid);
+  return [...new Set(extra)].map(String);
 }
 
 /** The pod network's subnet (normalized) and its gateway, the subnet's first address. */

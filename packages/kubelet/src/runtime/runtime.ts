@@ -9,7 +9,7 @@
 // - List results are newest first (by creation time, then attempt).
 // - Stopping, removing and listing are idempotent: an object already gone is not an error.
 import type { Readable, Writable } from "node:stream";
-import type { Container } from "@skiff/api";
+import type { Container, PodSpec } from "@skiff/api";
 
 export const LABEL_POD_UID = "io.skiff.pod.uid";
 export const LABEL_POD_NAMESPACE = "io.skiff.pod.namespace";
@@ -111,6 +111,8 @@ export interface SandboxConfig {
   /** Always set explicitly: an engine left to itself may pick a public DNS server. */
   dns: DNSConfig;
   portMappings: PortMapping[];
+  /** The pod's hostAliases: extra /etc/hosts entries its containers share. */
+  hostAliases?: { ip: string; hostnames?: string[] }[];
 }
 
 export type SandboxState = "ready" | "notready";
@@ -150,6 +152,8 @@ export interface ContainerConfig {
   shareProcessNamespace?: boolean;
   /** Join this running container's PID namespace (an ephemeral container's target). */
   pidOfContainerId?: string;
+  /** The pod's securityContext: its user, group and groups apply where the container sets none. */
+  podSecurityContext?: PodSpec["securityContext"];
 }
 
 export type ContainerState = "created" | "running" | "exited" | "unknown";
