@@ -37,7 +37,7 @@ describe("hostAliases", { timeout: 300_000 }, () => {
         ["127.0.0.1", "bar.local"],
         ["192.0.2.3", "foo.remote"],
         ["192.0.2.3", "bar.remote"],
-      ])
+      ] as const)
         assert.match(hosts.stdout, new RegExp(`^${ip.replaceAll(".", "\\.")}\\s+${name}$`, "m"));
     }
     // The resolver reads them: ping (one packet, to loopback) resolves foo.local.
