@@ -269,7 +269,11 @@ export interface ForResourceOptions {
  * in a process that watches pods shares one watch and one cache.
  */
 export class SharedInformerFactory {
-  private readonly informers = new Map<string, SharedInformer<KubeObject>>();
+  /** What the factory itself does with its informers; each holds the kind it was asked for. */
+  private readonly informers = new Map<
+    string,
+    Pick<SharedInformer, "start" | "stop" | "waitForSync">
+  >();
   private started = false;
 
   constructor(
@@ -278,8 +282,8 @@ export class SharedInformerFactory {
       resyncPeriodMs?: number;
       namespace?: string;
       logger?: Logger;
-      /** Given to every informer this factory makes (e.g. `stripManagedFields`). */
-      transform?: (obj: KubeObject) => KubeObject;
+      /** Given to every informer this factory makes (e.g. `stripManagedFields`): any kind in, the same kind out. */
+      transform?: <T extends KubeObject>(obj: T) => T;
     } = {},
   ) {}
 
@@ -296,21 +300,21 @@ export class SharedInformerFactory {
       opts.labelSelector ?? "",
       opts.fieldSelector ?? "",
     ].join("|");
-    let informer = this.informers.get(key);
-    if (!informer) {
-      const rc = this.client.resource<T>(info);
-      informer = new SharedInformer<T>(namespace ? rc.namespace(namespace) : rc, {
-        name: info.group ? `${info.resource}.${info.group}` : info.resource,
-        labelSelector: opts.labelSelector,
-        fieldSelector: opts.fieldSelector,
-        resyncPeriodMs: this.opts.resyncPeriodMs,
-        logger: this.opts.logger,
-        transform: this.opts.transform as ((obj: T) => T) | undefined,
-      }) as unknown as SharedInformer<KubeObject>;
-      this.informers.set(key, informer);
-      if (this.started) informer.start();
-    }
-    return informer as unknown as SharedInformer<T>;
+    const existing = this.informers.get(key);
+    // The first caller named the kind this resource holds, as with client.resource<T>(info).
+    if (existing) return existing as SharedInformer<T>;
+    const rc = this.client.resource<T>(info);
+    const informer = new SharedInformer<T>(namespace ? rc.namespace(namespace) : rc, {
+      name: info.group ? `${info.resource}.${info.group}` : info.resource,
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      resyncPeriodMs: this.opts.resyncPeriodMs,
+      logger: this.opts.logger,
+      transform: this.opts.transform,
+    });
+    this.informers.set(key, informer);
+    if (this.started) informer.start();
+    return informer;
   }
 
   /** Starts every informer asked for so far, and any asked for later. */

@@ -15,16 +15,19 @@
 //   leaders must write with compare-and-swap and keep syncs idempotent.
 // - `stop()` ends the election; with releaseOnCancel a leader first clears the holder so
 //   another candidate can take over at once instead of after leaseDurationSeconds.
-import { resourceInfo, rfc3339Micro, type LeaseSpec } from "@skiff/api/light";
+import {
+  resourceInfo,
+  rfc3339Micro,
+  type Lease as ApiLease,
+  type LeaseSpec,
+} from "@skiff/api/light";
 import { isAlreadyExists, isConflict, isNotFound } from "./errors.js";
 import { defaultLogger, type Logger } from "./log.js";
 import type { RestClient, ResourceClient } from "./rest.js";
 import type { KubeObject } from "./types.js";
 
 /** A coordination.k8s.io/v1 Lease: @skiff/api's kind with the client's metadata. */
-export interface Lease extends KubeObject {
-  spec?: LeaseSpec;
-}
+export type Lease = ApiLease & KubeObject;
 
 export interface LeaderCallbacks {
   /** We lead now; do the work until `signal` aborts. */

@@ -299,10 +299,11 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
         `list ${this.info.resource}: the server's answer is not a ${this.info.listKind}`,
       );
     }
-    const items = (v.items ?? []) as unknown[];
+    const items: unknown[] = v.items ?? [];
     if (!items.every(isKubeObject))
       throw new Error(`list ${this.info.resource}: an item has no metadata`);
-    return { ...(v as unknown as KubeList<T>), items: items as T[] };
+    // Like get's answer, each item is taken to be the T this client was made for.
+    return { ...v, metadata: v.metadata, items: items as T[] };
   }
 
   async get(name: string): Promise<T> {

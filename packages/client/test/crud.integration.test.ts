@@ -1,11 +1,9 @@
 // The REST client against a real apiserver on a real etcd: CRUD, typed errors, paging,
 // patches, subresources and watch.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { resourceInfo } from "@skiff/api";
+import { resourceInfo, type ConfigMap as ApiConfigMap } from "@skiff/api";
 import {
-  RestClient,
   loadKubeconfig,
   isNotFound,
   isConflict,
@@ -15,21 +13,11 @@ import {
   type KubeObject,
   type WatchEvent,
 } from "@skiff/client";
+import { useApiserver } from "./apiserver.js";
 
-interface ConfigMap extends KubeObject {
-  data?: Record<string, string>;
-}
+type ConfigMap = ApiConfigMap & KubeObject;
 
-let api: TestApiserver;
-let client: RestClient;
-before(async () => {
-  api = await startApiserver();
-  client = new RestClient(loadKubeconfig({ kubeconfig: api.kubeconfig, env: {} }));
-});
-after(async () => {
-  client?.close();
-  await api?.stop();
-});
+const env = useApiserver();
 
 const configmaps = resourceInfo("", "v1", "configmaps");
 const cm = (
@@ -42,15 +30,15 @@ const cm = (
 });
 
 test("the admin kubeconfig the harness writes is loaded and authenticates with its client certificate", async () => {
-  const c = loadKubeconfig({ kubeconfig: api.kubeconfig, env: {} });
-  assert.equal(c.server, api.url);
+  const c = loadKubeconfig({ kubeconfig: env.api.kubeconfig, env: {} });
+  assert.equal(c.server, env.api.url);
   assert.ok(c.ca && c.cert && c.key);
-  const v = await client.request("GET", "/version");
+  const v = await env.client.request("GET", "/version");
   assert.ok(typeof v === "object" && v !== null && "gitVersion" in v);
 });
 
 test("create, get, update, patch and delete a ConfigMap, with typed errors on the way", async () => {
-  const cms = client.resource<ConfigMap>(configmaps).namespace("default");
+  const cms = env.client.resource<ConfigMap>(configmaps).namespace("default");
   const created = await cms.create(cm("client-crud"));
   assert.equal(created.kind, "ConfigMap");
   assert.match(created.metadata.resourceVersion!, /^\d+$/);
@@ -85,7 +73,7 @@ test("create, get, update, patch and delete a ConfigMap, with typed errors on th
 });
 
 test("an invalid object is refused with 422 Invalid naming the field", async () => {
-  const cms = client.resource<ConfigMap>(configmaps).namespace("default");
+  const cms = env.client.resource<ConfigMap>(configmaps).namespace("default");
   await assert.rejects(
     cms.create(cm("Bad_Name")),
     (e) => e instanceof ApiError && e.reason === "Invalid" && e.code === 422,
@@ -93,8 +81,8 @@ test("an invalid object is refused with 422 Invalid naming the field", async () 
 });
 
 test("lists page with limit and continue, and filter by label selector", async () => {
-  const cms = client.resource<ConfigMap>(configmaps).namespace("paging");
-  await client
+  const cms = env.client.resource<ConfigMap>(configmaps).namespace("paging");
+  await env.client
     .resource(resourceInfo("", "v1", "namespaces"))
     .create({ metadata: { name: "paging" } });
   for (let i = 0; i < 7; i++)
@@ -115,12 +103,12 @@ test("lists page with limit and continue, and filter by label selector", async (
     even.items.map((x) => x.metadata.name),
     ["p-0", "p-2", "p-4", "p-6"],
   );
-  const all = await client.resource<ConfigMap>(configmaps).list({ labelSelector: "even" });
+  const all = await env.client.resource<ConfigMap>(configmaps).list({ labelSelector: "even" });
   assert.equal(all.items.length, 7, "all namespaces");
 });
 
 test("a watch from a list's resourceVersion sees ADDED, MODIFIED and DELETED in order", async () => {
-  const cms = client.resource<ConfigMap>(configmaps).namespace("default");
+  const cms = env.client.resource<ConfigMap>(configmaps).namespace("default");
   const start = await cms.list();
   const w = cms.watch({ resourceVersion: start.metadata.resourceVersion, labelSelector: "w=1" });
   const events: WatchEvent<ConfigMap>[] = [];
@@ -143,8 +131,8 @@ test("a watch from a list's resourceVersion sees ADDED, MODIFIED and DELETED in 
 });
 
 test("a watch from a resourceVersion older than the server keeps fails with 410 Gone", async () => {
-  await api.restart(); // the new watch cache starts at the current revision
-  const cms = client.resource<ConfigMap>(configmaps).namespace("default");
+  await env.api.restart(); // the new watch cache starts at the current revision
+  const cms = env.client.resource<ConfigMap>(configmaps).namespace("default");
   await cms.create(cm("client-gone"));
   const w = cms.watch({ resourceVersion: "2" });
   let gone = false;
@@ -163,14 +151,14 @@ test("a watch from a resourceVersion older than the server keeps fails with 410 
 });
 
 test("cluster-scoped resources are read and written without a namespace", async () => {
-  const nodes = client.resource(resourceInfo("", "v1", "nodes"));
+  const nodes = env.client.resource(resourceInfo("", "v1", "nodes"));
   await nodes.create({ metadata: { name: "client-node-1" } });
   assert.equal((await nodes.get("client-node-1")).metadata.name, "client-node-1");
   assert.ok((await nodes.list()).items.some((n) => n.metadata.name === "client-node-1"));
 });
 
 test("the scale subresource reads and sets a Deployment's replicas", async () => {
-  const deployments = client
+  const deployments = env.client
     .resource(resourceInfo("apps", "v1", "deployments"))
     .namespace("default");
   await deployments.create({
@@ -191,7 +179,7 @@ test("the scale subresource reads and sets a Deployment's replicas", async () =>
 });
 
 test("bind assigns a pending pod to a node through pods/binding", async () => {
-  const pods = client
+  const pods = env.client
     .resource<KubeObject & { spec: { nodeName?: string } }>(resourceInfo("", "v1", "pods"))
     .namespace("default");
   await pods.create({

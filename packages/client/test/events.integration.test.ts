@@ -1,31 +1,21 @@
 // The event recorder against a real apiserver: repeats fold into one Event with a count;
 // failures never reach the caller.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { resourceInfo } from "@skiff/api";
 import {
   RestClient,
   EventRecorder,
-  loadKubeconfig,
   silentLogger,
   type CoreEvent,
   type KubeObject,
 } from "@skiff/client";
+import { useApiserver } from "./apiserver.js";
 
-let api: TestApiserver;
-let client: RestClient;
-before(async () => {
-  api = await startApiserver();
-  client = new RestClient(loadKubeconfig({ kubeconfig: api.kubeconfig, env: {} }));
-});
-after(async () => {
-  client?.close();
-  await api?.stop();
-});
+const env = useApiserver();
 
 const events = () =>
-  client.resource<CoreEvent>(resourceInfo("", "v1", "events")).namespace("default");
+  env.client.resource<CoreEvent>(resourceInfo("", "v1", "events")).namespace("default");
 
 async function eventsAbout(name: string): Promise<CoreEvent[]> {
   const list = await events().list();
@@ -33,12 +23,12 @@ async function eventsAbout(name: string): Promise<CoreEvent[]> {
 }
 
 test("repeats of the same event are aggregated into one Event with count and lastTimestamp", async () => {
-  const pod = (await client
+  const pod = (await env.client
     .resource(resourceInfo("", "v1", "configmaps"))
     .namespace("default")
     .create({ metadata: { name: "ev-target" } })) as KubeObject;
   let now = Date.UTC(2024, 0, 1, 12, 0, 0);
-  const rec = new EventRecorder(client, {
+  const rec = new EventRecorder(env.client, {
     component: "test-controller",
     host: "node-1",
     logger: silentLogger,
@@ -87,7 +77,7 @@ test("an event whose Event was deleted meanwhile is created again", async () => 
     kind: "Pod",
     metadata: { namespace: "default", name: "ev-deleted", uid: "u-1" },
   };
-  const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
+  const rec = new EventRecorder(env.client, { component: "c", logger: silentLogger });
   rec.event(obj, "Normal", "Started", "started");
   await rec.flush();
   const [first] = await eventsAbout("ev-deleted");
@@ -115,7 +105,7 @@ test("recording never throws into the caller, even when the apiserver cannot be 
 });
 
 test("events about cluster-scoped objects go to the default namespace", async () => {
-  const rec = new EventRecorder(client, { component: "node-controller", logger: silentLogger });
+  const rec = new EventRecorder(env.client, { component: "node-controller", logger: silentLogger });
   rec.event(
     { apiVersion: "v1", kind: "Node", metadata: { name: "ev-node" } },
     "Normal",
@@ -134,7 +124,7 @@ test("events about one object and reason with many messages are combined into on
     kind: "Pod",
     metadata: { namespace: "default", name: "ev-similar", uid: "u-similar" },
   };
-  const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
+  const rec = new EventRecorder(env.client, { component: "c", logger: silentLogger });
   for (let i = 1; i <= 14; i++) {
     rec.event(obj, "Warning", "FailedMount", `volume v${i} is not ready`);
     await rec.flush();
@@ -156,7 +146,7 @@ test("a key that writes too often is still counted but written only at the spam 
     metadata: { namespace: "default", name: "ev-spam", uid: "u-spam" },
   };
   let now = Date.UTC(2024, 0, 1, 12, 0, 0);
-  const rec = new EventRecorder(client, {
+  const rec = new EventRecorder(env.client, {
     component: "c",
     logger: silentLogger,
     now: () => now,
@@ -176,10 +166,10 @@ test("a key that writes too often is still counted but written only at the spam 
 });
 
 test("a flood of events neither blocks the caller nor queues more than 1000 writes", async () => {
-  await client
+  await env.client
     .resource(resourceInfo("", "v1", "namespaces"))
     .create({ metadata: { name: "ev-flood" } });
-  const rec = new EventRecorder(client, { component: "c", logger: silentLogger });
+  const rec = new EventRecorder(env.client, { component: "c", logger: silentLogger });
   const flood = 50_000;
   const started = performance.now();
   for (let i = 0; i < flood; i++)
@@ -195,7 +185,7 @@ test("a flood of events neither blocks the caller nor queues more than 1000 writ
   assert.ok(queued <= 1000, `queued ${queued}`);
   assert.ok(dropped >= flood - 1004, `dropped ${dropped}`); // 1000 queued, 4 in flight
   await rec.flush();
-  const written = await client
+  const written = await env.client
     .resource<CoreEvent>(resourceInfo("", "v1", "events"))
     .namespace("ev-flood")
     .list();

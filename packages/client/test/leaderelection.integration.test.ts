@@ -1,25 +1,16 @@
 // Leader election on a real Lease: one leader among candidates, takeover after the leader
 // stops (by expiry, or at once when it releases), and a leader that cannot renew steps down.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { resourceInfo, rfc3339Micro } from "@skiff/api";
 import { RestClient, LeaderElector, loadKubeconfig, silentLogger, type Lease } from "@skiff/client";
+import { useApiserver } from "./apiserver.js";
 
-let api: TestApiserver;
-let client: RestClient;
-before(async () => {
-  api = await startApiserver();
-  client = new RestClient(loadKubeconfig({ kubeconfig: api.kubeconfig, env: {} }));
-});
-after(async () => {
-  client?.close();
-  await api?.stop();
-});
+const env = useApiserver();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leases = () =>
-  client
+  env.client
     .resource<Lease>(resourceInfo("coordination.k8s.io", "v1", "leases"))
     .namespace("kube-system");
 
@@ -30,7 +21,7 @@ function candidate(
   opts: { releaseOnCancel?: boolean; c?: RestClient } = {},
 ) {
   return new LeaderElector({
-    client: opts.c ?? client,
+    client: opts.c ?? env.client,
     namespace: "kube-system",
     name,
     identity,
@@ -135,18 +126,18 @@ test("a leader whose lease is taken by someone else steps down", async () => {
 
 test("a leader that cannot reach the apiserver stops leading within the renew deadline", async () => {
   const log: string[] = [];
-  const c = new RestClient(loadKubeconfig({ kubeconfig: api.kubeconfig, env: {} }), {
+  const c = new RestClient(loadKubeconfig({ kubeconfig: env.api.kubeconfig, env: {} }), {
     timeoutMs: 500,
   });
   const a = candidate("le-cut", "a", log, { c });
   const done = a.run();
   await until("a to lead", () => a.isLeader());
   const t0 = Date.now();
-  await api.server.stop();
+  await env.api.server.stop();
   await done;
   const took = Date.now() - t0;
   assert.ok(log.includes("a stopped"));
   assert.ok(took < 2000, `stepped down after ${took} ms (lease 2 s)`);
-  await api.restart();
+  await env.api.restart();
   c.close();
 });

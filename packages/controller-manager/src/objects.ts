@@ -29,6 +29,10 @@ export type DaemonSet = api.DaemonSet & KubeObject;
 export type Lease = api.Lease & KubeObject;
 export type Endpoints = api.Endpoints & KubeObject;
 export type EndpointSlice = api.EndpointSlice & KubeObject;
+export type ServiceAccount = api.ServiceAccount & KubeObject;
+export type ConfigMap = api.ConfigMap & KubeObject;
+export type ClusterRole = api.ClusterRole & KubeObject;
+export type HorizontalPodAutoscaler = api.HorizontalPodAutoscaler & KubeObject;
 
 type PodCondition = NonNullable<NonNullable<api.Pod["status"]>["conditions"]>[number];
 

@@ -13,10 +13,10 @@ import {
   emptyHistory,
   normalizeReplicas,
   recordScale,
-  type HPABehavior,
   type History,
 } from "../src/controllers/podautoscaler/behavior.js";
 import type { Pod } from "../src/objects.js";
+import type { HorizontalPodAutoscalerBehavior } from "@skiff/api";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 const LONG_AGO = new Date(NOW - 3600_000).toISOString();
@@ -179,7 +179,7 @@ function normalize(
   opts: {
     min?: number;
     max?: number;
-    behavior?: HPABehavior;
+    behavior?: HorizontalPodAutoscalerBehavior;
     history?: History;
     now?: number;
   } = {},
@@ -196,7 +196,7 @@ function normalize(
 }
 
 test("default scale-up: at most 4 pods or 100% per 15 s, whichever is more", () => {
-  const b: HPABehavior = {};
+  const b: HorizontalPodAutoscalerBehavior = {};
   assert.equal(normalize(2, 10, { behavior: b }).replicas, 6);
   assert.equal(normalize(10, 50, { behavior: b }).replicas, 20);
   const r = normalize(10, 50, { behavior: b });
@@ -249,7 +249,7 @@ test("scale-down stabilization: the highest recommendation of the last 300 s win
 });
 
 test("docs example: Pods 4/60s and Percent 10/60s — 80 replicas drop by 8, then 72 by 8", () => {
-  const behavior: HPABehavior = {
+  const behavior: HorizontalPodAutoscalerBehavior = {
     scaleDown: {
       stabilizationWindowSeconds: 0,
       policies: [

@@ -4,12 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { resourceInfo, rfc3339, type HorizontalPodAutoscaler } from "@skiff/api";
+import { resourceInfo, rfc3339, type HorizontalPodAutoscaler, type PodMetrics } from "@skiff/api";
 import type { KubeObject } from "@skiff/client";
-import {
-  HorizontalPodAutoscalerController,
-  type PodMetricsItem,
-} from "../src/controllers/podautoscaler/index.js";
+import { HorizontalPodAutoscalerController } from "../src/controllers/podautoscaler/index.js";
 import { create, startEnv, waitFor, type TestEnv } from "./endpoints-testenv.js";
 
 const hpaInfo = resourceInfo("autoscaling", "v2", "horizontalpodautoscalers");
@@ -38,7 +35,7 @@ async function makePod(env: TestEnv, name: string, app = "burn"): Promise<void> 
   } as KubeObject);
 }
 
-function usage(names: string[], cpu: string): PodMetricsItem[] {
+function usage(names: string[], cpu: string): PodMetrics[] {
   return names.map((name) => ({
     metadata: { name },
     timestamp: new Date().toISOString(),

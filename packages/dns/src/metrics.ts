@@ -142,6 +142,7 @@ export class DnsMetrics {
       ["cache"],
       [this.tallies.misses],
     );
+    // A library boundary: the registry reads only name and get(), but Metric is prom-client's class.
     this.registry.registerMetric(this.duration as unknown as Metric);
     this.forwardFailures = new Counter({
       name: "skiff_dns_forward_failures_total",

@@ -14,6 +14,9 @@ export interface Pod extends KubeObject {
 export type Node = api.Node & KubeObject;
 export type DisruptionBudget = api.PodDisruptionBudget & KubeObject;
 export type Service = api.Service & KubeObject;
+export type PersistentVolumeClaim = api.PersistentVolumeClaim & KubeObject;
+export type PersistentVolume = api.PersistentVolume & KubeObject;
+export type StorageClass = api.StorageClass & KubeObject;
 
 export type Affinity = NonNullable<PodSpec["affinity"]>;
 export type NodeSelectorTerm = NonNullable<

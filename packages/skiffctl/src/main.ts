@@ -266,7 +266,7 @@ const GLOBAL_FLAGS = [
  * refuses those ("unknown flag: --foo"). Arguments after `--` belong to the command run.
  */
 function unknownFlag(argv: string[], builder: (y: Argv) => Argv): string | undefined {
-  // yargs' runtime view of a command's declared options (getOptions is not in its typings).
+  // A library boundary: yargs has getOptions() at run time, but its typings do not declare it.
   const declared = (
     builder(yargs([])) as unknown as {
       getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> };

@@ -1,27 +1,13 @@
 // skiffctl's writing verbs against a real apiserver: apply, create, delete, scale, label,
 // annotate, rollout, describe, config — and the binary itself.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { kubectl, skiffctl, tempHome, type Result } from "./helpers.js";
+import { kubectl, skiffctl, useApiserver, type Result } from "./helpers.js";
 
-let api: TestApiserver;
-let home: ReturnType<typeof tempHome>;
-const sk = (...args: string[]): Promise<Result> => skiffctl(api.kubeconfig, home.home, args);
-const skIn = (stdin: string, ...args: string[]): Promise<Result> =>
-  skiffctl(api.kubeconfig, home.home, args, { stdin });
-
-before(async () => {
-  api = await startApiserver();
-  home = tempHome();
-});
-after(async () => {
-  await api?.stop();
-  home?.cleanup();
-});
+const { env, sk, skIn } = useApiserver();
 
 const deployment = (name: string, image: string, replicas = 2): string => `
 apiVersion: apps/v1
@@ -63,15 +49,19 @@ test("apply prints created, then unchanged, then configured, and kubectl agrees 
   assert.deepEqual(container.env, [{ name: "A", value: "1" }]);
   assert.equal(live.metadata.labels.team, "blue");
   // The last-applied annotation is written as kubectl writes it: kubectl sees no change.
-  const dir = join(home.home, "manifests");
+  const dir = join(env.home, "manifests");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "api.yaml"), changed);
-  const theirs = await kubectl(api.kubeconfig, home.home, ["apply", "-f", join(dir, "api.yaml")]);
+  const theirs = await kubectl(env.api.kubeconfig, env.home, [
+    "apply",
+    "-f",
+    join(dir, "api.yaml"),
+  ]);
   assert.equal(theirs.stdout, "deployment.apps/api unchanged\n", theirs.stderr);
 });
 
 test("apply reads directories, multi-document files, and applies server-side on request", async () => {
-  const dir = join(home.home, "dir");
+  const dir = join(env.home, "dir");
   mkdirSync(join(dir, "nested"), { recursive: true });
   writeFileSync(
     join(dir, "a.yaml"),
@@ -162,8 +152,8 @@ test("rollout status waits for the status a controller writes and says when it i
   await skIn(deployment("roll", "nginx", 2), "apply", "-f", "-");
   const path = "/apis/apps/v1/namespaces/default/deployments/roll";
   const writeStatus = async (status: Record<string, unknown>): Promise<void> => {
-    const d = (await api.request("GET", path)).json;
-    const r = await api.request("PUT", `${path}/status`, {
+    const d = (await env.api.request("GET", path)).json;
+    const r = await env.api.request("PUT", `${path}/status`, {
       ...d,
       status: { observedGeneration: d.metadata.generation, ...status },
     });
@@ -236,7 +226,10 @@ test("describe shows the key fields and the object's events", async () => {
     lastTimestamp: new Date().toISOString(),
     count: 1,
   };
-  assert.equal((await api.request("POST", "/api/v1/namespaces/default/events", event)).status, 201);
+  assert.equal(
+    (await env.api.request("POST", "/api/v1/namespaces/default/events", event)).status,
+    201,
+  );
   const r = await sk("describe", "pod", "described");
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Name:\s+described$/m);
@@ -252,7 +245,7 @@ test("describe shows the key fields and the object's events", async () => {
 
 test("config get-contexts, current-context and use-context work on the kubeconfig", async () => {
   const r = await sk("config", "get-contexts");
-  const theirs = await kubectl(api.kubeconfig, home.home, ["config", "get-contexts"]);
+  const theirs = await kubectl(env.api.kubeconfig, env.home, ["config", "get-contexts"]);
   assert.equal(r.stdout, theirs.stdout);
   const current = (await sk("config", "current-context")).stdout.trim();
   assert.ok(r.stdout.includes(`*         ${current}`), r.stdout);
@@ -276,7 +269,10 @@ test("the skiffctl program runs from the command line and exits non-zero on erro
       execFile(
         process.execPath,
         ["--conditions=source", "--import", "tsx", main, ...args],
-        { env: { ...process.env, KUBECONFIG: api.kubeconfig, HOME: home.home }, timeout: 60_000 },
+        {
+          env: { ...process.env, KUBECONFIG: env.api.kubeconfig, HOME: env.home },
+          timeout: 60_000,
+        },
         (err, stdout, stderr) => {
           const code = err ? (err as { code?: unknown }).code : 0;
           resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
@@ -300,7 +296,7 @@ test("edit opens the object in $EDITOR and saves what the editor wrote", async (
     "-",
   );
   const edit = (editor: string): Promise<Result> =>
-    skiffctl(api.kubeconfig, home.home, ["edit", "cm", "edited"], { env: { EDITOR: editor } });
+    skiffctl(env.api.kubeconfig, env.home, ["edit", "cm", "edited"], { env: { EDITOR: editor } });
   const r = await edit("sed -i s/red/blue/");
   assert.deepEqual([r.code, r.stdout], [0, "configmap/edited edited\n"], r.stderr);
   assert.equal((await json("get", "cm", "edited")).data.color, "blue");

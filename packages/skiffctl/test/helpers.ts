@@ -1,10 +1,12 @@
 // Shared by the skiffctl tests: run skiffctl in-process or the real kubectl against the same
 // test apiserver, and normalize AGE values before comparing their output.
 import { execFile } from "node:child_process";
+import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { run } from "../src/main.js";
 
 export interface Result {
@@ -17,6 +19,34 @@ export interface Result {
 export function tempHome(): { home: string; cleanup: () => void } {
   const home = mkdtempSync(join(tmpdir(), "skiffctl-home-"));
   return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+/**
+ * A test file's apiserver (started before its tests, stopped after) and HOME, with `sk` and
+ * `skIn` running skiffctl against them (`skIn` with stdin). The env's fields are set once
+ * `before` has run.
+ */
+export function useApiserver(): {
+  env: { api: TestApiserver; home: string };
+  sk: (...args: string[]) => Promise<Result>;
+  skIn: (stdin: string, ...args: string[]) => Promise<Result>;
+} {
+  const env = {} as { api: TestApiserver; home: string };
+  let home: ReturnType<typeof tempHome> | undefined;
+  before(async () => {
+    env.api = await startApiserver();
+    home = tempHome();
+    env.home = home.home;
+  });
+  after(async () => {
+    await env.api?.stop();
+    home?.cleanup();
+  });
+  return {
+    env,
+    sk: (...args) => skiffctl(env.api.kubeconfig, env.home, args),
+    skIn: (stdin, ...args) => skiffctl(env.api.kubeconfig, env.home, args, { stdin }),
+  };
 }
 
 export async function skiffctl(

@@ -1,24 +1,10 @@
 // skiffctl's cluster-operation verbs on a real apiserver: drain/cordon, wait, expose,
 // rollout history and undo (no controllers run, so the tests write what they would).
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startApiserver, type TestApiserver } from "@skiff/testing";
-import { skiffctl, tempHome, type Result } from "./helpers.js";
+import { useApiserver } from "./helpers.js";
 
-let api: TestApiserver;
-let home: ReturnType<typeof tempHome>;
-const sk = (...args: string[]): Promise<Result> => skiffctl(api.kubeconfig, home.home, args);
-const skIn = (stdin: string, ...args: string[]): Promise<Result> =>
-  skiffctl(api.kubeconfig, home.home, args, { stdin });
-
-before(async () => {
-  api = await startApiserver();
-  home = tempHome();
-});
-after(async () => {
-  await api?.stop();
-  home?.cleanup();
-});
+const { env, sk, skIn } = useApiserver();
 
 const podOn = (name: string, node: string, ownerKind: string): string => `
 apiVersion: v1
@@ -49,10 +35,10 @@ test("drain cordons the node, refuses DaemonSet pods without --ignore-daemonsets
   // Nothing deletes the pod's containers here, so let the evicted pod go at once.
   const drained = sk("drain", "worker-1", "--ignore-daemonsets", "--timeout=60s");
   for (let i = 0; i < 50; i++) {
-    const pod = await api.request("GET", "/api/v1/namespaces/default/pods/app-1");
+    const pod = await env.api.request("GET", "/api/v1/namespaces/default/pods/app-1");
     if (pod.status === 404) break;
     if (pod.json.metadata.deletionTimestamp) {
-      await api.request("DELETE", "/api/v1/namespaces/default/pods/app-1", {
+      await env.api.request("DELETE", "/api/v1/namespaces/default/pods/app-1", {
         gracePeriodSeconds: 0,
       });
     }
@@ -64,9 +50,12 @@ test("drain cordons the node, refuses DaemonSet pods without --ignore-daemonsets
     r.stdout,
     "node/worker-1 already cordoned\nevicting pod default/app-1\npod/app-1 evicted\nnode/worker-1 drained\n",
   );
-  assert.equal((await api.request("GET", "/api/v1/namespaces/default/pods/agent-1")).status, 200);
+  assert.equal(
+    (await env.api.request("GET", "/api/v1/namespaces/default/pods/agent-1")).status,
+    200,
+  );
   assert.equal((await sk("uncordon", "worker-1")).stdout, "node/worker-1 uncordoned\n");
-  const node = (await api.request("GET", "/api/v1/nodes/worker-1")).json;
+  const node = (await env.api.request("GET", "/api/v1/nodes/worker-1")).json;
   assert.equal(node.spec.unschedulable, undefined);
 });
 
@@ -82,17 +71,17 @@ test("drain waits while a disruption budget refuses the eviction (429) and retri
     "-",
   );
   const podPath = "/api/v1/namespaces/default/pods/guarded";
-  const pod = (await api.request("GET", podPath)).json;
+  const pod = (await env.api.request("GET", podPath)).json;
   pod.status = { phase: "Running", conditions: [{ type: "Ready", status: "True" }] };
-  assert.equal((await api.request("PUT", `${podPath}/status`, pod)).status, 200);
+  assert.equal((await env.api.request("PUT", `${podPath}/status`, pod)).status, 200);
   const pdbPath = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
-  await api.request("POST", pdbPath, {
+  await env.api.request("POST", pdbPath, {
     metadata: { name: "guard" },
     spec: { minAvailable: 1, selector: { matchLabels: { app: "guarded" } } },
   });
   // No disruption controller runs here: the test writes the status it would.
   const setAllowed = async (n: number) => {
-    const pdb = (await api.request("GET", `${pdbPath}/guard`)).json;
+    const pdb = (await env.api.request("GET", `${pdbPath}/guard`)).json;
     pdb.status = {
       observedGeneration: 1,
       disruptionsAllowed: n,
@@ -100,18 +89,18 @@ test("drain waits while a disruption budget refuses the eviction (429) and retri
       desiredHealthy: 1 - n,
       expectedPods: 1,
     };
-    assert.equal((await api.request("PUT", `${pdbPath}/guard/status`, pdb)).status, 200);
+    assert.equal((await env.api.request("PUT", `${pdbPath}/guard/status`, pdb)).status, 200);
   };
   await setAllowed(0);
   const drained = sk("drain", "worker-2", "--timeout=60s");
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal((await api.request("GET", podPath)).status, 200, "the budget holds the pod");
+  assert.equal((await env.api.request("GET", podPath)).status, 200, "the budget holds the pod");
   await setAllowed(1);
   for (let i = 0; i < 150; i++) {
-    const p = await api.request("GET", podPath);
+    const p = await env.api.request("GET", podPath);
     if (p.status === 404) break;
     if (p.json.metadata.deletionTimestamp)
-      await api.request("DELETE", podPath, { gracePeriodSeconds: 0 });
+      await env.api.request("DELETE", podPath, { gracePeriodSeconds: 0 });
     await new Promise((r) => setTimeout(r, 100));
   }
   const r = await drained;
@@ -146,11 +135,11 @@ test("wait --for=condition returns once the condition is true and times out othe
   );
   const waiting = sk("wait", "--for=condition=Available", "deploy/waited", "--timeout=30s");
   const path = "/apis/apps/v1/namespaces/default/deployments/waited";
-  const d = (await api.request("GET", path)).json;
+  const d = (await env.api.request("GET", path)).json;
   d.status = {
     conditions: [{ type: "Available", status: "True", reason: "MinimumReplicasAvailable" }],
   };
-  assert.equal((await api.request("PUT", `${path}/status`, d)).status, 200);
+  assert.equal((await env.api.request("PUT", `${path}/status`, d)).status, 200);
   const r = await waiting;
   assert.deepEqual([r.code, r.stdout], [0, "deployment.apps/waited condition met\n"]);
 });
@@ -159,7 +148,7 @@ test("expose makes a Service with the deployment's selector and port", async () 
   await skIn(deploymentYaml("exposed", "nginx"), "apply", "-f", "-");
   const r = await sk("expose", "deployment", "exposed", "--port=80", "--target-port=8080");
   assert.deepEqual([r.code, r.stdout], [0, "service/exposed exposed\n"]);
-  const svc = (await api.request("GET", "/api/v1/namespaces/default/services/exposed")).json;
+  const svc = (await env.api.request("GET", "/api/v1/namespaces/default/services/exposed")).json;
   assert.deepEqual(svc.spec.selector, { app: "exposed" });
   assert.equal(svc.spec.ports[0].port, 80);
   assert.equal(svc.spec.ports[0].targetPort, 8080);
@@ -167,7 +156,8 @@ test("expose makes a Service with the deployment's selector and port", async () 
 
 test("rollout history lists the ReplicaSets' revisions and undo restores the previous template", async () => {
   await skIn(deploymentYaml("hist", "app:v2"), "apply", "-f", "-");
-  const d = (await api.request("GET", "/apis/apps/v1/namespaces/default/deployments/hist")).json;
+  const d = (await env.api.request("GET", "/apis/apps/v1/namespaces/default/deployments/hist"))
+    .json;
   for (const [revision, image, hash] of [
     ["1", "app:v1", "aaa"],
     ["2", "app:v2", "bbb"],
@@ -197,7 +187,7 @@ test("rollout history lists the ReplicaSets' revisions and undo restores the pre
         },
       },
     };
-    const r = await api.request("POST", "/apis/apps/v1/namespaces/default/replicasets", rs);
+    const r = await env.api.request("POST", "/apis/apps/v1/namespaces/default/replicasets", rs);
     assert.equal(r.status, 201, r.text);
   }
   const history = await sk("rollout", "history", "deploy/hist");
@@ -211,7 +201,7 @@ test("rollout history lists the ReplicaSets' revisions and undo restores the pre
     [0, "deployment.apps/hist rolled back\n"],
     undo.stderr,
   );
-  const after = (await api.request("GET", "/apis/apps/v1/namespaces/default/deployments/hist"))
+  const after = (await env.api.request("GET", "/apis/apps/v1/namespaces/default/deployments/hist"))
     .json;
   assert.equal(after.spec.template.spec.containers[0].image, "app:v1");
   assert.deepEqual(after.spec.template.metadata.labels, { app: "hist" });

@@ -3,18 +3,15 @@
 // unbound claim of a WaitForFirstConsumer class is bound after the scheduler picks a node
 // (the scheduler marks the claim with that node); any other unbound claim, or a missing
 // one, keeps the pod pending.
-import type { KubeObject } from "@skiff/client";
-import type { NodeSelectorTerm, Pod } from "../types.js";
+import type {
+  NodeSelectorTerm,
+  PersistentVolume as Volume,
+  PersistentVolumeClaim as Claim,
+  Pod,
+  StorageClass as Class,
+} from "../types.js";
 
-export interface Claim extends KubeObject {
-  spec?: { volumeName?: string; storageClassName?: string };
-}
-export interface Volume extends KubeObject {
-  spec?: { nodeAffinity?: { required?: { nodeSelectorTerms: NodeSelectorTerm[] } } };
-}
-export interface Class extends KubeObject {
-  volumeBindingMode?: string;
-}
+export type { Claim, Class, Volume };
 
 export const SELECTED_NODE = "volume.kubernetes.io/selected-node";
 

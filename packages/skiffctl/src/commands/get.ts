@@ -24,7 +24,7 @@ export const tableAccept =
 export function printObjects(
   ctx: Ctx,
   output: string,
-  objects: { resource: ApiResource; object: Record<string, unknown> }[],
+  objects: { resource: ApiResource; object: KubeObject | Record<string, unknown> }[],
   single: boolean,
 ): void {
   const withType = objects.map(({ resource, object }) => {
@@ -229,12 +229,7 @@ async function watch(
           t.columnDefinitions = firstTable.columnDefinitions;
         printTable(t);
       } else {
-        printObjects(
-          ctx,
-          output || "name",
-          [{ resource, object: ev.object as unknown as Record<string, unknown> }],
-          true,
-        );
+        printObjects(ctx, output || "name", [{ resource, object: ev.object }], true);
       }
     }
   } finally {

@@ -1,5 +1,6 @@
 // `rollout status|history|undo|restart|pause|resume` for deployments, done client-side the
 // way kubectl 1.31 does it.
+import type { DaemonSet, Deployment } from "@skiff/api";
 import { ApiError, Watch } from "@skiff/client";
 import type { KubeObject } from "@skiff/client";
 import { durationMs, str, strings, type Ctx } from "../context.js";
@@ -12,23 +13,11 @@ type Obj = Record<string, unknown>;
 
 const revisionAnnotation = "deployment.kubernetes.io/revision";
 
-interface DeploymentLike {
-  metadata?: { name?: string; generation?: number; uid?: string };
-  spec?: { replicas?: number; selector?: unknown; template?: Obj; paused?: boolean };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    availableReplicas?: number;
-    conditions?: { type?: string; reason?: string }[];
-  };
-}
-
 /**
  * kubectl's DeploymentStatusViewer: the message to print and whether the rollout is done.
  * Throws when the deployment exceeded its progress deadline.
  */
-export function deploymentStatus(d: DeploymentLike): { message: string; done: boolean } {
+export function deploymentStatus(d: Deployment): { message: string; done: boolean } {
   const name = d.metadata?.name ?? "";
   const st = d.status ?? {};
   if ((d.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
@@ -64,21 +53,10 @@ export function deploymentStatus(d: DeploymentLike): { message: string; done: bo
   return { message: `deployment "${name}" successfully rolled out\n`, done: true };
 }
 
-interface DaemonSetLike {
-  metadata?: { name?: string; generation?: number };
-  spec?: { updateStrategy?: { type?: string } };
-  status?: {
-    observedGeneration?: number;
-    desiredNumberScheduled?: number;
-    updatedNumberScheduled?: number;
-    numberAvailable?: number;
-  };
-}
-
 /** kubectl's DaemonSetStatusViewer. */
-export function daemonSetStatus(ds: DaemonSetLike): { message: string; done: boolean } {
+export function daemonSetStatus(ds: DaemonSet): { message: string; done: boolean } {
   const name = ds.metadata?.name ?? "";
-  const st = ds.status ?? {};
+  const st: Partial<NonNullable<DaemonSet["status"]>> = ds.status ?? {};
   if ((ds.spec?.updateStrategy?.type ?? "RollingUpdate") !== "RollingUpdate") {
     throw new CommandError(
       "error: rollout status is only available for RollingUpdate strategy type",
@@ -129,16 +107,14 @@ async function status(ctx: Ctx, resource: ApiResource, name: string): Promise<vo
   const deadline = Date.now() + durationMs(ctx.args.timeout, 0);
   const hasDeadline = str(ctx.args.timeout) !== undefined && str(ctx.args.timeout) !== "0s";
   let last = "";
-  const show = (d: DeploymentLike): boolean => {
-    const s =
-      resource.kind === "DaemonSet" ? daemonSetStatus(d as DaemonSetLike) : deploymentStatus(d);
+  // The server answers with the kind `resource` names: a DaemonSet or a Deployment.
+  const show = (d: DaemonSet | Deployment): boolean => {
+    const s = resource.kind === "DaemonSet" ? daemonSetStatus(d as DaemonSet) : deploymentStatus(d);
     if (s.message !== last || s.done) ctx.out(s.message);
     last = s.message;
     return s.done;
   };
-  const d = (await ctx.rest.request("GET", path)) as DeploymentLike & {
-    metadata?: { resourceVersion?: string };
-  };
+  const d = (await ctx.rest.request("GET", path)) as DaemonSet | Deployment;
   if (show(d) || ctx.args.watch === false) return;
   let resourceVersion = d.metadata?.resourceVersion ?? "";
   for (;;) {
@@ -166,7 +142,7 @@ async function status(ctx: Ctx, resource: ApiResource, name: string): Promise<vo
         resourceVersion = ev.object.metadata.resourceVersion ?? resourceVersion;
         if (ev.type === "BOOKMARK") continue;
         if (ev.type === "DELETED") throw new CommandError(`error: object has been deleted`);
-        if (show(ev.object as DeploymentLike)) return;
+        if (show(ev.object)) return;
       }
     } finally {
       clearTimeout(timer);
@@ -182,7 +158,7 @@ async function status(ctx: Ctx, resource: ApiResource, name: string): Promise<vo
 async function replicaSetsOf(
   ctx: Ctx,
   ns: string | undefined,
-  d: DeploymentLike,
+  d: Deployment,
 ): Promise<{ revision: number; rs: Obj }[]> {
   const rsResource = await ctx.discovery.resolve("replicasets.apps");
   const { items } = await listObjects(ctx, rsResource, ns);
@@ -203,7 +179,7 @@ async function replicaSetsOf(
 
 async function history(ctx: Ctx, resource: ApiResource, name: string): Promise<void> {
   const ns = namespaceFor(ctx, resource, false);
-  const d = (await ctx.rest.request("GET", resourcePath(resource, ns, name))) as DeploymentLike;
+  const d = (await ctx.rest.request("GET", resourcePath(resource, ns, name))) as Deployment;
   const sets = await replicaSetsOf(ctx, ns, d);
   const wanted = ctx.args.revision;
   if (typeof wanted === "number" && wanted > 0) {
@@ -225,7 +201,7 @@ async function history(ctx: Ctx, resource: ApiResource, name: string): Promise<v
 async function undo(ctx: Ctx, resource: ApiResource, name: string): Promise<void> {
   const ns = namespaceFor(ctx, resource, false);
   const path = resourcePath(resource, ns, name);
-  const d = (await ctx.rest.request("GET", path)) as DeploymentLike;
+  const d = (await ctx.rest.request("GET", path)) as Deployment;
   if (d.spec?.paused) {
     throw new CommandError(
       `error: you cannot rollback a paused deployment; resume it first with 'skiffctl rollout resume' and try again`,

@@ -1,29 +1,24 @@
 // `top node` and `top pod`: usage from metrics.k8s.io/v1beta1, printed as kubectl top prints
 // it (cpu in millicores, memory in Mi, node percentages of allocatable).
-import { parseQuantity } from "@skiff/api";
-import { ApiError } from "@skiff/client";
+import {
+  parseQuantity,
+  type Node,
+  type NodeMetrics,
+  type PodMetrics,
+  type ResourceUsage,
+} from "@skiff/api";
+import { ApiError, type KubeObject } from "@skiff/client";
 import { str, type Ctx } from "../context.js";
 import { CommandError } from "../errors.js";
 import { tabwrite } from "../printers.js";
 
 const BASE = "/apis/metrics.k8s.io/v1beta1";
 
-interface Usage {
-  cpu?: string;
-  memory?: string;
-}
-interface NodeMetrics {
-  metadata: { name: string };
-  usage: Usage;
-}
-interface PodMetrics {
-  metadata: { name: string; namespace: string };
-  containers: { name: string; usage: Usage }[];
-}
+type NodeObject = Node & KubeObject;
 
-const milli = (q: string | undefined): number =>
+const milli = (q: string | number | undefined): number =>
   q ? Math.ceil(parseQuantity(q) * 1000 - 1e-6) : 0;
-const bytes = (q: string | undefined): number => (q ? Math.round(parseQuantity(q)) : 0);
+const bytes = (q: string | number | undefined): number => (q ? Math.round(parseQuantity(q)) : 0);
 const cpuText = (m: number): string => `${m}m`;
 const memText = (b: number): string => `${Math.floor(b / (1024 * 1024))}Mi`;
 
@@ -62,14 +57,15 @@ export async function topNode(ctx: Ctx): Promise<void> {
     ? [await get<NodeMetrics>(ctx, `${BASE}/nodes/${encodeURIComponent(name)}`, {})]
     : (await get<{ items: NodeMetrics[] }>(ctx, `${BASE}/nodes`, query)).items;
   const nodes = name
-    ? [(await ctx.rest.request("GET", `/api/v1/nodes/${encodeURIComponent(name)}`)) as NodeObj]
-    : ((await ctx.rest.request("GET", "/api/v1/nodes", { query })) as { items: NodeObj[] }).items;
+    ? [(await ctx.rest.request("GET", `/api/v1/nodes/${encodeURIComponent(name)}`)) as NodeObject]
+    : ((await ctx.rest.request("GET", "/api/v1/nodes", { query })) as { items: NodeObject[] })
+        .items;
   const byName = new Map(metrics.map((m) => [m.metadata.name, m]));
   const rows = nodes.map((n) => {
     const m = byName.get(n.metadata.name);
     const alloc = n.status?.allocatable ?? n.status?.capacity ?? {};
     return {
-      name: n.metadata.name,
+      name: n.metadata.name ?? "",
       m,
       cpu: milli(m?.usage.cpu),
       mem: bytes(m?.usage.memory),
@@ -91,11 +87,6 @@ export async function topNode(ctx: Ctx): Promise<void> {
   print(ctx, out);
 }
 
-interface NodeObj {
-  metadata: { name: string };
-  status?: { allocatable?: Usage; capacity?: Usage };
-}
-
 export async function topPod(ctx: Ctx): Promise<void> {
   const name = str(ctx.args.name);
   const selector = str(ctx.args.selector) ?? "";
@@ -112,7 +103,7 @@ export async function topPod(ctx: Ctx): Promise<void> {
     ctx.err(all ? "No resources found\n" : `No resources found in ${ns} namespace.\n`);
     return;
   }
-  const sum = (p: PodMetrics, f: (u: Usage) => number) =>
+  const sum = (p: PodMetrics, f: (u: ResourceUsage) => number) =>
     p.containers.reduce((n, c) => n + f(c.usage), 0);
   const rows = pods.map((p) => ({
     p,
@@ -130,15 +121,15 @@ export async function topPod(ctx: Ctx): Promise<void> {
   ];
   const out = [head];
   for (const { p, cpu, mem } of rows) {
-    const prefix = all ? [p.metadata.namespace] : [];
+    const prefix = all ? [p.metadata.namespace ?? ""] : [];
     if (!containers) {
-      out.push([...prefix, p.metadata.name, cpuText(cpu), memText(mem)]);
+      out.push([...prefix, p.metadata.name ?? "", cpuText(cpu), memText(mem)]);
       continue;
     }
     for (const c of p.containers) {
       out.push([
         ...prefix,
-        p.metadata.name,
+        p.metadata.name ?? "",
         c.name,
         cpuText(milli(c.usage.cpu)),
         memText(bytes(c.usage.memory)),

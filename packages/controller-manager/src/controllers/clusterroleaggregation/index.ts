@@ -2,12 +2,12 @@
 // rules, the union of the rules of every ClusterRole its selectors match (in name order,
 // without duplicates), kept up to date as those roles change — how admin, edit and view
 // pick up `rbac.authorization.k8s.io/aggregate-to-*` roles.
-import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
+import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
   labelSelectorToRequirements,
   matchesLabels,
   resourceInfo,
-  type LabelSelectorInput,
+  type PolicyRule,
 } from "@skiff/api/light";
 import {
   newQueue,
@@ -16,19 +16,15 @@ import {
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-
-type ClusterRole = KubeObject & {
-  rules?: object[] | null;
-  aggregationRule?: { clusterRoleSelectors?: LabelSelectorInput[] };
-};
+import type { ClusterRole } from "../../objects.js";
 
 /** The rules an aggregated role should have, given every ClusterRole. Pure. */
-export function aggregatedRules(role: ClusterRole, all: ClusterRole[]): object[] {
+export function aggregatedRules(role: ClusterRole, all: ClusterRole[]): PolicyRule[] {
   const selectors = (role.aggregationRule?.clusterRoleSelectors ?? []).map((s) =>
     labelSelectorToRequirements(s),
   );
   const seen = new Set<string>();
-  const rules: object[] = [];
+  const rules: PolicyRule[] = [];
   const sources = all
     .filter((r) => r.metadata.name !== role.metadata.name)
     .filter((r) => selectors.some((s) => matchesLabels(s, r.metadata.labels)))

@@ -91,6 +91,37 @@ export function revisionOf(rs: { metadata: { annotations?: Record<string, string
 
 export const specReplicas = (rs: ReplicaSet): number => rs.spec?.replicas ?? 0;
 
+/** Oldest first (by creation, then name): the order old ReplicaSets are scaled down in. */
+export const byCreation = (a: ReplicaSet, b: ReplicaSet): number =>
+  (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") ||
+  (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
+
+/** The replicas the new RS may have now: up to desired, within maxSurge (NewRSNewReplicas). */
+export function newReplicasCount(
+  d: Deployment,
+  all: ReplicaSet[],
+  newRS: ReplicaSet | undefined,
+): number {
+  const desired = d.spec?.replicas ?? 1;
+  if (d.spec?.strategy?.type === "Recreate") return desired;
+  const { maxSurge } = resolveFenceposts(d);
+  const current = all.reduce((n, rs) => n + specReplicas(rs), 0);
+  const have = newRS ? specReplicas(newRS) : 0;
+  const room = desired + maxSurge - current;
+  if (room <= 0) return have;
+  return have + Math.min(room, Math.max(0, desired - have));
+}
+
+/** The rollout is done: the new RS has every replica available and the old ones none. */
+export function isComplete(d: Deployment, newRS: ReplicaSet, oldRSs: ReplicaSet[]): boolean {
+  const desired = d.spec?.replicas ?? 1;
+  return (
+    specReplicas(newRS) === desired &&
+    (newRS.status?.availableReplicas ?? 0) >= desired &&
+    oldRSs.every((rs) => specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0)
+  );
+}
+
 export function getCondition(d: Deployment, type: string): DeploymentCondition | undefined {
   return d.status?.conditions?.find((c) => c.type === type);
 }

@@ -8,22 +8,7 @@
 // Without it: the highest recommendation of the last 5 minutes, then at most
 // max(2 × current, 4) and min/max replicas.
 
-export interface HPAScalingPolicy {
-  type: "Pods" | "Percent";
-  value: number;
-  periodSeconds: number;
-}
-
-export interface HPAScalingRules {
-  stabilizationWindowSeconds?: number;
-  selectPolicy?: "Max" | "Min" | "Disabled";
-  policies?: HPAScalingPolicy[];
-}
-
-export interface HPABehavior {
-  scaleUp?: HPAScalingRules;
-  scaleDown?: HPAScalingRules;
-}
+import type { HorizontalPodAutoscalerBehavior, HPAScalingRules } from "@skiff/api/light";
 
 /** --horizontal-pod-autoscaler-downscale-stabilization */
 export const DOWNSCALE_STABILIZATION_SECONDS = 300;
@@ -74,7 +59,7 @@ export interface NormalizeInput {
   desiredReplicas: number;
   minReplicas: number;
   maxReplicas: number;
-  behavior?: HPABehavior;
+  behavior?: HorizontalPodAutoscalerBehavior;
   history: History;
   now: number;
 }
@@ -168,7 +153,10 @@ function limited(isLimited: boolean, reason: LimitReason): Condition {
   return { status: isLimited ? "True" : "False", reason, message: LIMIT[reason] };
 }
 
-function withBehavior(input: NormalizeInput, behavior: HPABehavior): NormalizeResult {
+function withBehavior(
+  input: NormalizeInput,
+  behavior: HorizontalPodAutoscalerBehavior,
+): NormalizeResult {
   const { now, desiredReplicas, currentReplicas } = input;
   const up = defaultScaleUp(behavior.scaleUp);
   const down = defaultScaleDown(behavior.scaleDown);
@@ -286,7 +274,7 @@ export function recordScale(
   h: History,
   from: number,
   to: number,
-  behavior: HPABehavior | undefined,
+  behavior: HorizontalPodAutoscalerBehavior | undefined,
   now: number,
 ): History {
   const longest = (rules: Required<HPAScalingRules>): number =>

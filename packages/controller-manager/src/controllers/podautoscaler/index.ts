@@ -11,16 +11,15 @@ import {
   parseQuantity,
   resourceInfo,
   rfc3339,
-  type HorizontalPodAutoscaler as HPASpec,
   type HorizontalPodAutoscalerCondition,
   type MetricSpec,
   type MetricStatus,
+  type PodMetrics,
 } from "@skiff/api/light";
 import {
   isNotFound,
   splitMetaNamespaceKey,
   type EventRecorder,
-  type KubeObject,
   type Lister,
   type ResourceClient,
   type Scale,
@@ -34,14 +33,8 @@ import {
   type Controller,
   type ControllerContext,
 } from "../../controller.js";
-import { type Pod } from "../../objects.js";
-import {
-  emptyHistory,
-  normalizeReplicas,
-  recordScale,
-  type HPABehavior,
-  type History,
-} from "./behavior.js";
+import type { HorizontalPodAutoscaler, Pod } from "../../objects.js";
+import { emptyHistory, normalizeReplicas, recordScale, type History } from "./behavior.js";
 import {
   resourceReplicas,
   toUnits,
@@ -50,8 +43,6 @@ import {
   type Target,
 } from "./replicas.js";
 import { MetricError, ReplicaCalcError } from "../../errors.js";
-
-export type HorizontalPodAutoscaler = HPASpec & KubeObject;
 
 /** --horizontal-pod-autoscaler-sync-period */
 export const SYNC_PERIOD_MS = 15_000;
@@ -67,13 +58,6 @@ interface Proposal {
   description: string;
 }
 
-export interface PodMetricsItem {
-  metadata: { name: string };
-  timestamp: string;
-  window: string;
-  containers: { name: string; usage: Record<string, string> }[];
-}
-
 type Condition = { status: "True" | "False"; reason: string; message: string };
 
 export interface HPAControllerOptions {
@@ -83,7 +67,7 @@ export interface HPAControllerOptions {
    * Where PodMetrics come from; by default metrics.k8s.io through the apiserver. Tests of
    * the controller alone (no kubelets) pass a stand-in.
    */
-  podMetrics?: (namespace: string, selector: string) => Promise<PodMetricsItem[]>;
+  podMetrics?: (namespace: string, selector: string) => Promise<PodMetrics[]>;
 }
 
 export class HorizontalPodAutoscalerController extends QueueController {
@@ -99,7 +83,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
   private readonly histories = new Map<string, History>();
   private readonly syncPeriodMs: number;
   private readonly now: () => number;
-  private readonly fetchPodMetrics: (ns: string, selector: string) => Promise<PodMetricsItem[]>;
+  private readonly fetchPodMetrics: (ns: string, selector: string) => Promise<PodMetrics[]>;
 
   constructor(ctx: ControllerContext, opts: HPAControllerOptions = {}) {
     super(ctx);
@@ -254,7 +238,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
         desiredReplicas: proposed,
         minReplicas: min,
         maxReplicas: max,
-        behavior: spec.behavior as HPABehavior | undefined,
+        behavior: spec.behavior,
         history: this.histories.get(key) ?? emptyHistory(),
         now,
       });
@@ -305,7 +289,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
           this.histories.get(key) ?? emptyHistory(),
           current,
           desired,
-          spec.behavior as HPABehavior | undefined,
+          spec.behavior,
           now,
         ),
       );
@@ -405,7 +389,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
     resource: ResourceName,
     container: string | undefined,
   ): Promise<Map<string, PodMetric>> {
-    let items: PodMetricsItem[];
+    let items: PodMetrics[];
     try {
       items = await this.fetchPodMetrics(ns, selector);
     } catch (err) {
@@ -426,7 +410,7 @@ export class HorizontalPodAutoscalerController extends QueueController {
         found = true;
       }
       if (!found) continue;
-      out.set(item.metadata.name, {
+      out.set(item.metadata.name ?? "", {
         value,
         timestamp: Date.parse(item.timestamp) || this.now(),
         windowMs: (Number.parseFloat(item.window) || 15) * 1000,
@@ -436,11 +420,11 @@ export class HorizontalPodAutoscalerController extends QueueController {
   }
 
   /** GET metrics.k8s.io/v1beta1 PodMetrics in a namespace by label selector. */
-  private async metricsApi(ns: string, selector: string): Promise<PodMetricsItem[]> {
+  private async metricsApi(ns: string, selector: string): Promise<PodMetrics[]> {
     const path = `/apis/metrics.k8s.io/v1beta1/namespaces/${encodeURIComponent(ns)}/pods`;
     const list = (await this.ctx.client.request("GET", path, {
       query: { labelSelector: selector },
-    })) as { items?: PodMetricsItem[] } | undefined;
+    })) as { items?: PodMetrics[] } | undefined;
     return list?.items ?? [];
   }
 

@@ -3,7 +3,7 @@
 // CA (--root-ca-file), which pods' service account volumes mount. It is recreated when
 // deleted and put back when changed.
 import { isAlreadyExists, isForbidden, isNotFound } from "@skiff/client";
-import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
+import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
   enqueueHandler,
   newQueue,
@@ -11,7 +11,7 @@ import {
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-import type { Namespace } from "../../objects.js";
+import type { ConfigMap, Namespace } from "../../objects.js";
 import { resourceInfo } from "@skiff/api/light";
 import { ConfigError } from "../../errors.js";
 
@@ -19,8 +19,6 @@ export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
 const DESCRIPTION_ANNOTATION = "kubernetes.io/description";
 const DESCRIPTION =
   "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
-
-type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 /** The ConfigMap as it must be in a namespace (pure: tests build it without a cluster). */
 export function rootCAConfigMap(namespace: string, ca: string): ConfigMap {

@@ -1,7 +1,7 @@
 // The service account controller: every namespace that is not terminating has a `default`
 // ServiceAccount; it is recreated if deleted. Token signing lives in ./token.ts.
 import { isAlreadyExists, isForbidden, isNotFound, metaNamespaceKey } from "@skiff/client";
-import type { KubeObject, Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
+import type { Lister, ResourceClient, SharedInformer, WorkQueue } from "@skiff/client";
 import {
   enqueueHandler,
   newQueue,
@@ -10,10 +10,8 @@ import {
   type ControllerConstructor,
   type ControllerContext,
 } from "../../controller.js";
-import type { Namespace } from "../../objects.js";
+import type { Namespace, ServiceAccount } from "../../objects.js";
 import { resourceInfo } from "@skiff/api/light";
-
-export type ServiceAccount = KubeObject;
 
 export const defaultServiceAccountName = "default";
 

@@ -36,6 +36,7 @@ import {
   PROVISIONED_BY,
   SELECTED_NODE,
   claimRefMatches,
+  claimRefTo,
   classOf,
   cleanupPod,
   findVolume,
@@ -266,14 +267,7 @@ export class VolumeBinderController extends QueueController {
       const next = structuredClone(pv);
       next.spec = {
         ...next.spec,
-        claimRef: {
-          kind: "PersistentVolumeClaim",
-          apiVersion: "v1",
-          namespace: pvc.metadata.namespace,
-          name: pvc.metadata.name,
-          uid: pvc.metadata.uid,
-          resourceVersion: pvc.metadata.resourceVersion,
-        },
+        claimRef: { ...claimRefTo(pvc), resourceVersion: pvc.metadata.resourceVersion },
       };
       next.metadata.annotations = { ...next.metadata.annotations, [BOUND_BY_CONTROLLER]: "yes" };
       volume = await this.volumeClient.update(next);

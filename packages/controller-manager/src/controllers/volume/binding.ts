@@ -108,15 +108,17 @@ export function provisionLocalPath(
           ],
         },
       },
-      claimRef: {
-        kind: "PersistentVolumeClaim",
-        apiVersion: "v1",
-        namespace: pvc.metadata.namespace,
-        name: pvc.metadata.name,
-        uid: pvc.metadata.uid,
-      },
+      claimRef: claimRefTo(pvc),
     },
   } as PersistentVolume;
+}
+
+/** A volume's reference to the claim it is (or is to be) bound to. */
+export function claimRefTo(
+  pvc: PersistentVolumeClaim,
+): NonNullable<NonNullable<PersistentVolume["spec"]>["claimRef"]> {
+  const { namespace, name, uid } = pvc.metadata;
+  return { kind: "PersistentVolumeClaim", apiVersion: "v1", namespace, name, uid };
 }
 
 /** The node a local-path volume is pinned to. */
