@@ -1,6 +1,7 @@
 // Pure pieces: column alignment, JSONPath, the three-way apply patch, rollout messages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { DaemonSet, Deployment } from "@skiff/api";
 import {
   alignRows,
   daemonSetStatus,
@@ -97,9 +98,9 @@ test("the apply patch deletes only what the last apply set, merges containers by
 });
 
 test("rollout status messages follow kubectl's order of checks", () => {
-  const d = (status: object, generation = 1) => ({
+  const d = (status: Deployment["status"], generation = 1): Deployment => ({
     metadata: { name: "w", generation },
-    spec: { replicas: 3 },
+    spec: { replicas: 3, selector: {}, template: {} },
     status: { observedGeneration: 1, ...status },
   });
   assert.equal(
@@ -125,7 +126,16 @@ test("rollout status messages follow kubectl's order of checks", () => {
   assert.throws(
     () =>
       deploymentStatus(
-        d({ conditions: [{ type: "Progressing", reason: "ProgressDeadlineExceeded" }] }),
+        d({
+          conditions: [
+            {
+              type: "Progressing",
+              status: "False",
+              reason: "ProgressDeadlineExceeded",
+              lastUpdateTime: "2026-12-07T00:00:00Z",
+            },
+          ],
+        }),
       ),
     /exceeded its progress deadline/,
   );
@@ -147,9 +157,16 @@ test("jsonpath filters list elements and reads keys with escaped dots", () => {
 });
 
 test("daemon set rollout status counts updated and available pods", () => {
-  const ds = (status: object) => ({
+  const ds = (status: Partial<NonNullable<DaemonSet["status"]>>): DaemonSet => ({
     metadata: { name: "agent", generation: 1 },
-    status: { observedGeneration: 1, desiredNumberScheduled: 3, ...status },
+    status: {
+      observedGeneration: 1,
+      currentNumberScheduled: 3,
+      numberMisscheduled: 0,
+      numberReady: 0,
+      desiredNumberScheduled: 3,
+      ...status,
+    },
   });
   assert.equal(
     daemonSetStatus(ds({ updatedNumberScheduled: 1 })).message,
