@@ -19,7 +19,10 @@
 //   bindings  no scheduler: the load generator binds the backlog itself, 64 at a time with
 //             no client limit — the apiserver's capacity for bindings (the ceiling for any
 //             scheduler client limit).
+// The apiserver's flags are read from scripts/cluster.sh (lib.ts, clusterApiserverArgs): audit
+// policy and log (in a temporary directory), encryption config, service-account key…
 // SKIFF_BENCH_CPU_PROF=<dir>: the apiserver and scheduler also write V8 CPU profiles there.
+// SKIFF_BENCH_ROOT=<checkout>: run that checkout's built apiserver and scheduler (A/B).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -40,9 +43,10 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
-import { apiserverFlags, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
+import { benchRoot, clusterApiserverArgs, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
 
-const root = new URL("../../", import.meta.url).pathname;
+// The built components it runs (SKIFF_BENCH_ROOT: another checkout's, for A/B runs).
+const root = benchRoot();
 const arg = (name: string, def: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
 const nodeCounts = arg("nodes", "1000").split(",").map(Number);
@@ -85,6 +89,7 @@ function spawnUntil(
     ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
   ];
   const proc = spawn(process.execPath, [...nodeArgs, ...args], {
+    cwd: root,
     stdio: ["ignore", "pipe", "inherit"],
   });
   const ready = new Promise<void>((resolve, reject) => {
@@ -104,19 +109,15 @@ async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), "skiff-bench-sched-"));
-  execFileSync("bash", [join(root, "scripts/make-certs.sh"), certs, url], { stdio: "ignore" });
+  execFileSync("bash", [new URL("../make-certs.sh", import.meta.url).pathname, certs, url], {
+    stdio: "ignore",
+  });
   const kubeconfig = join(dir, "admin.kubeconfig");
   copyFileSync(join(certs, "admin.kubeconfig"), kubeconfig);
   const schedulerKubeconfig = join(dir, "scheduler.kubeconfig");
   copyFileSync(join(certs, "scheduler.kubeconfig"), schedulerKubeconfig);
   const apiserver = spawnUntil(
-    [
-      join(root, "packages/apiserver/dist/main.js"),
-      ...apiserverFlags(etcd.endpoints, port, certs),
-      `--service-account-signing-key-file=${join(certs, "sa.key")}`,
-      `--kubelet-client-certificate=${join(certs, "apiserver-kubelet-client.crt")}`,
-      `--kubelet-client-key=${join(certs, "apiserver-kubelet-client.key")}`,
-    ],
+    clusterApiserverArgs({ etcdEndpoints: etcd.endpoints, port, certs, logs: dir }),
     undefined,
   );
   const procs: ChildProcess[] = [apiserver.proc];
