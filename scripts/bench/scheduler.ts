@@ -92,14 +92,25 @@ function spawnUntil(
     cwd: root,
     stdio: ["ignore", "pipe", "inherit"],
   });
+  // Its last log lines, shown when it exits before the benchmark stops it (a scheduler that
+  // lost its lease on a loaded machine, an apiserver that failed).
+  const last: string[] = [];
+  const lines = createInterface({ input: proc.stdout! });
+  lines.on("line", (line) => {
+    last.push(line);
+    if (last.length > 20) last.shift();
+  });
+  proc.once("exit", (code, signal) => {
+    if (signal === "SIGTERM") return;
+    console.error(`${args[0]} exited (${code ?? signal}); its last log lines:\n${last.join("\n")}`);
+  });
   const ready = new Promise<void>((resolve, reject) => {
     proc.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}`)));
     if (!msg) return resolve();
-    createInterface({ input: proc.stdout! }).on("line", (line) => {
+    lines.on("line", (line) => {
       if (line.includes(`"msg":"${msg}"`)) resolve();
     });
   });
-  if (!msg) proc.stdout!.resume();
   return { proc, ready };
 }
 
