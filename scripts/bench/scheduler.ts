@@ -78,6 +78,9 @@ function ownCpu(): number {
   return (user + system) / 1e6;
 }
 
+/** Set once a run stops its processes: their exits from then on are expected. */
+let stopping = false;
+
 /** Runs a process and resolves once a JSON log line with `msg` appears on its stdout. */
 function spawnUntil(
   args: string[],
@@ -101,7 +104,7 @@ function spawnUntil(
     if (last.length > 20) last.shift();
   });
   proc.once("exit", (code, signal) => {
-    if (signal === "SIGTERM") return;
+    if (stopping) return;
     console.error(`${args[0]} exited (${code ?? signal}); its last log lines:\n${last.join("\n")}`);
   });
   const ready = new Promise<void>((resolve, reject) => {
@@ -115,6 +118,7 @@ function spawnUntil(
 }
 
 async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
+  stopping = false;
   const etcd = await startEtcd();
   const certs = testCerts();
   const port = await freePort();
@@ -135,6 +139,7 @@ async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
   try {
     return await measure(kubeconfig, schedulerKubeconfig, nodes, pods, shape, procs, etcd.pid);
   } finally {
+    stopping = true;
     for (const p of procs) p.kill("SIGTERM");
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -193,7 +198,12 @@ async function measure(
   const created = new Map<string, number>();
   const bound = new Map<string, number>();
   let allBound: () => void = () => {};
-  const done = new Promise<void>((r) => (allBound = r));
+  let gaveUp: (err: Error) => void = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    allBound = resolve;
+    gaveUp = reject;
+  });
+  done.catch(() => {}); // awaited below; a failure before then must not crash the run
   const factory = new SharedInformerFactory(client, { namespace: "bench", logger: silentLogger });
   const informer = factory.forResource<Pod>(resourceInfo("", "v1", "pods"));
   const seen = (p: Pod) => {
@@ -235,7 +245,11 @@ async function measure(
       "leading: scheduling starts",
     );
     procs.push(s.proc);
-    s.ready.catch(() => {}); // its exit at the end is expected; a failure shows as a timeout
+    s.ready.catch(() => {}); // its exit at the end is expected
+    // Exiting on its own (a lost lease) leaves pods no one binds: the run fails now.
+    s.proc.once("exit", (code, signal) => {
+      if (!stopping) gaveUp(new Error(`the scheduler exited (${code ?? signal})`));
+    });
     return s;
   };
 
