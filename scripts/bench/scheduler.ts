@@ -47,6 +47,9 @@ import { benchRoot, clusterApiserverArgs, clusterNodeFlags, cpuSeconds, pct, poo
 
 // The built components it runs (SKIFF_BENCH_ROOT: another checkout's, for A/B runs).
 const root = benchRoot();
+// SKIFF_BENCH_SCHEDULER_ROOT: the scheduler from yet another checkout (one apiserver A/B with
+// the same scheduler).
+const schedulerRoot = process.env.SKIFF_BENCH_SCHEDULER_ROOT ?? root;
 const arg = (name: string, def: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
 const nodeCounts = arg("nodes", "1000").split(",").map(Number);
@@ -237,7 +240,7 @@ async function measure(
   const startScheduler = () => {
     const s = spawnUntil(
       [
-        join(root, "packages/scheduler/dist/main.js"),
+        join(schedulerRoot, "packages/scheduler/dist/main.js"),
         `--kubeconfig=${schedulerKubeconfig}`,
         "--port=0",
         ...extraSchedulerFlags,
