@@ -3,16 +3,33 @@
 // 1. pod creates: p50/p99 latency and throughput, apiserver vs etcd3 puts, 1, 10 and 50 clients
 // 2. watch fan-out: 1,000 pod watchers, 100 updates, delivery latency after the write's ack
 // 3. LIST of 10,000 pods, and the apiserver's RSS with 10,000 pods and 1,000 watchers
-// The apiserver runs as its own process (dist/main.js) so that its RSS is its own.
+// The apiserver runs as its own process (dist/main.js) so that its RSS is its own, with the
+// Node.js flags and apiserver flags scripts/cluster.sh (`make up`) starts it with (lib.ts:
+// authorization Node,RBAC, audit policy and log, encryption config, service-account key,
+// ServiceAccount admission…), listening on 127.0.0.1.
+// --creates-only: section 1 only (for A/B runs and profiles).
+// BENCH_APISERVER_WORKERS=N: N apiserver processes sharing the port (node:cluster,
+// scripts/bench/apiserver-workers.mjs) — a measurement, not what ships; CPU and RSS are then
+// the sum over the processes.
+// SKIFF_BENCH_ROOT=<checkout>: run that checkout's built apiserver (A/B against another build;
+// the flags are still this checkout's cluster.sh's). BENCH_NODE_ARGS: extra Node.js flags.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "node:https";
 import { Etcd3 } from "etcd3";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
-import { apiserverFlags, clusterNodeFlags, pct } from "./lib.js";
+import {
+  benchRoot,
+  clusterApiserverArgs,
+  clusterNodeFlags,
+  pct,
+  treeCpuSeconds,
+  treeRssMiB,
+} from "./lib.js";
 
-const root = new URL("../../", import.meta.url).pathname;
+const root = benchRoot();
 const certs = testCerts();
 const ca = readFileSync(join(certs, "ca.crt"));
 const cert = readFileSync(join(certs, "admin.crt"));
@@ -34,20 +51,23 @@ async function main(): Promise<void> {
   const etcd = await startEtcd();
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
+  const logs = mkdtempSync(join(tmpdir(), "skiff-bench-apiserver-"));
+  const workers = process.env.BENCH_APISERVER_WORKERS;
   const server = spawn(
     process.execPath,
     [
       ...clusterNodeFlags(), // as scripts/cluster.sh runs it
       ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
-      join(root, "packages/apiserver/dist/main.js"),
-      ...apiserverFlags(etcd.endpoints, port, certs),
+      ...(workers ? [new URL("apiserver-workers.mjs", import.meta.url).pathname] : []),
+      ...clusterApiserverArgs({ etcdEndpoints: etcd.endpoints, port, certs, logs }),
     ],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, SKIFF_APISERVER_WORKERS: workers },
+    },
   );
-  const rss = (): number => {
-    const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-  };
+  const rss = (): number => treeRssMiB(server.pid);
   const agent = new Agent({ ca, cert, key, keepAlive: true, maxSockets: 64 });
   const call = (
     method: string,
@@ -99,10 +119,27 @@ async function main(): Promise<void> {
     lines.push(s);
   };
 
+  const stop = async (): Promise<void> => {
+    agent.destroy();
+    etcdClient.close();
+    // Let it exit by itself (a --cpu-prof profile is written on the way out).
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGTERM");
+    await exited;
+    await etcd.stop();
+    rmSync(logs, { recursive: true, force: true });
+    console.log("\n---\n" + lines.join("\n"));
+  };
+
   // 1. Creates.
+  say(
+    `apiserver: ${root}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
   say("## pod create: apiserver vs raw etcd put (same JSON), side by side");
-  say("| clients | target | creates | p50 | p99 | creates/s | p99 vs etcd |");
-  say("|---|---|---|---|---|---|---|");
+  say("| clients | target | creates | p50 | p99 | creates/s | p99 vs etcd | apiserver CPU s |");
+  say("|---|---|---|---|---|---|---|---|");
   let seq = 0;
   for (const clients of [1, 10, 50]) {
     const n = clients === 1 ? 500 : clients * 100;
@@ -110,6 +147,7 @@ async function main(): Promise<void> {
     for (const target of ["etcd put", "apiserver"]) {
       const lat: number[] = [];
       let next = 0;
+      const cpu0 = treeCpuSeconds(server.pid);
       const start = performance.now();
       await Promise.all(
         Array.from({ length: clients }, async () => {
@@ -131,10 +169,16 @@ async function main(): Promise<void> {
       const p99 = pct(lat, 99);
       if (target === "etcd put") etcdP99 = p99;
       const ratio = target === "etcd put" ? "" : `${(p99 / etcdP99).toFixed(1)}×`;
+      const cpu = target === "etcd put" ? "" : (treeCpuSeconds(server.pid) - cpu0).toFixed(2);
       say(
-        `| ${clients} | ${target} | ${n} | ${ms(pct(lat, 50))} | ${ms(p99)} | ${Math.round(n / secs)} | ${ratio} |`,
+        `| ${clients} | ${target} | ${n} | ${ms(pct(lat, 50))} | ${ms(p99)} | ${Math.round(n / secs)} | ${ratio} | ${cpu} |`,
       );
     }
+  }
+
+  if (process.argv.includes("--creates-only")) {
+    await stop();
+    return;
   }
 
   // Fill up to 10,000 pods for the LIST and RSS measurements.
@@ -261,11 +305,7 @@ async function main(): Promise<void> {
   );
   for (const r of reqs) r.destroy();
   watchAgent.destroy();
-  agent.destroy();
-  etcdClient.close();
-  server.kill("SIGTERM");
-  await etcd.stop();
-  console.log("\n---\n" + lines.join("\n"));
+  await stop();
 }
 
 main().catch((err: unknown) => {

@@ -45,6 +45,37 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds of a process and all its descendants (alive ones). */
+export function treeCpuSeconds(pid: number | undefined): number {
+  let total = cpuSeconds(pid);
+  for (const child of childrenOf(pid)) total += treeCpuSeconds(child);
+  return total;
+}
+
+/** Resident memory of a process and all its descendants, in MiB. */
+export function treeRssMiB(pid: number | undefined): number {
+  let kb = 0;
+  try {
+    kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    // gone
+  }
+  let total = kb / 1024;
+  for (const child of childrenOf(pid)) total += treeRssMiB(child);
+  return total;
+}
+
+function childrenOf(pid: number | undefined): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .split(" ")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The Node.js flags scripts/cluster.sh (`make up`) starts the apiserver, controller-manager and
  * scheduler with (its `node_flags`), so that benchmarks run what ships.
@@ -53,4 +84,54 @@ export function clusterNodeFlags(): string[] {
   const script = readFileSync(new URL("../cluster.sh", import.meta.url), "utf8");
   const m = /^node_flags=(.*)$/m.exec(script);
   return m?.[1] ? m[1].trim().replace(/^"|"$/g, "").split(/\s+/) : [];
+}
+
+/** Where a benchmark's apiserver writes and reads what `make up` keeps under .skiff/. */
+export interface ClusterApiserverPaths {
+  etcdEndpoints: string[];
+  port: number;
+  /** scripts/make-certs.sh's output (certificates, keys, encryption-config.yaml). */
+  certs: string;
+  /** Directory for the audit log (`make up`: .skiff/logs). */
+  logs: string;
+}
+
+/**
+ * The apiserver's arguments exactly as scripts/cluster.sh (`make up`) starts it — read from
+ * the script, so that a flag added there is benchmarked too — with its paths and ports
+ * replaced by the benchmark's, and one departure: it listens on 127.0.0.1, not 0.0.0.0 (a
+ * benchmark is not reachable from containers). The first argument is the entry point
+ * (`packages/apiserver/dist/main.js`, relative to the repository).
+ */
+export function clusterApiserverArgs(paths: ClusterApiserverPaths): string[] {
+  const script = readFileSync(new URL("../cluster.sh", import.meta.url), "utf8");
+  const m = /^\s*start apiserver node \$node_flags ((?:.*\\\n)*.*)$/m.exec(script);
+  if (!m) throw new Error("scripts/cluster.sh: no `start apiserver node $node_flags …` line");
+  const vars: Record<string, string> = {
+    "$(etcd_endpoints)": paths.etcdEndpoints.join(","),
+    $api_port: String(paths.port),
+    $certs: paths.certs,
+    $logs: paths.logs,
+  };
+  return m[1]!
+    .replace(/\\\n/g, " ")
+    .trim()
+    .split(/\s+/)
+    .map((word) => {
+      const arg = word.replace(/"/g, "").replace(/\$\(etcd_endpoints\)|\$[a-z_]+/g, (v) => {
+        const value = vars[v];
+        if (value === undefined) throw new Error(`scripts/cluster.sh: apiserver flag ${word}`);
+        return value;
+      });
+      return arg === "--bind-address=0.0.0.0" ? "--bind-address=127.0.0.1" : arg;
+    });
+}
+
+/**
+ * The checkout whose built components a benchmark runs: SKIFF_BENCH_ROOT (to compare another
+ * build side by side, A/B, in one session), else this one.
+ */
+export function benchRoot(): string {
+  const root = process.env.SKIFF_BENCH_ROOT ?? new URL("../../", import.meta.url).pathname;
+  return root.endsWith("/") ? root : `${root}/`;
 }

@@ -19,7 +19,10 @@
 //   bindings  no scheduler: the load generator binds the backlog itself, 64 at a time with
 //             no client limit — the apiserver's capacity for bindings (the ceiling for any
 //             scheduler client limit).
+// The apiserver's flags are read from scripts/cluster.sh (lib.ts, clusterApiserverArgs): audit
+// policy and log (in a temporary directory), encryption config, service-account key…
 // SKIFF_BENCH_CPU_PROF=<dir>: the apiserver and scheduler also write V8 CPU profiles there.
+// SKIFF_BENCH_ROOT=<checkout>: run that checkout's built apiserver and scheduler (A/B).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -40,9 +43,13 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
-import { apiserverFlags, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
+import { benchRoot, clusterApiserverArgs, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
 
-const root = new URL("../../", import.meta.url).pathname;
+// The built components it runs (SKIFF_BENCH_ROOT: another checkout's, for A/B runs).
+const root = benchRoot();
+// SKIFF_BENCH_SCHEDULER_ROOT: the scheduler from yet another checkout (one apiserver A/B with
+// the same scheduler).
+const schedulerRoot = process.env.SKIFF_BENCH_SCHEDULER_ROOT ?? root;
 const arg = (name: string, def: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
 const nodeCounts = arg("nodes", "1000").split(",").map(Number);
@@ -74,6 +81,9 @@ function ownCpu(): number {
   return (user + system) / 1e6;
 }
 
+/** Set once a run stops its processes: their exits from then on are expected. */
+let stopping = false;
+
 /** Runs a process and resolves once a JSON log line with `msg` appears on its stdout. */
 function spawnUntil(
   args: string[],
@@ -85,44 +95,54 @@ function spawnUntil(
     ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
   ];
   const proc = spawn(process.execPath, [...nodeArgs, ...args], {
+    cwd: root,
     stdio: ["ignore", "pipe", "inherit"],
+  });
+  // Its last log lines, shown when it exits before the benchmark stops it (a scheduler that
+  // lost its lease on a loaded machine, an apiserver that failed).
+  const last: string[] = [];
+  const lines = createInterface({ input: proc.stdout! });
+  lines.on("line", (line) => {
+    last.push(line);
+    if (last.length > 20) last.shift();
+  });
+  proc.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`${args[0]} exited (${code ?? signal}); its last log lines:\n${last.join("\n")}`);
   });
   const ready = new Promise<void>((resolve, reject) => {
     proc.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}`)));
     if (!msg) return resolve();
-    createInterface({ input: proc.stdout! }).on("line", (line) => {
+    lines.on("line", (line) => {
       if (line.includes(`"msg":"${msg}"`)) resolve();
     });
   });
-  if (!msg) proc.stdout!.resume();
   return { proc, ready };
 }
 
 async function run(nodes: number, pods: number, shape: Shape): Promise<string> {
+  stopping = false;
   const etcd = await startEtcd();
   const certs = testCerts();
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), "skiff-bench-sched-"));
-  execFileSync("bash", [join(root, "scripts/make-certs.sh"), certs, url], { stdio: "ignore" });
+  execFileSync("bash", [new URL("../make-certs.sh", import.meta.url).pathname, certs, url], {
+    stdio: "ignore",
+  });
   const kubeconfig = join(dir, "admin.kubeconfig");
   copyFileSync(join(certs, "admin.kubeconfig"), kubeconfig);
   const schedulerKubeconfig = join(dir, "scheduler.kubeconfig");
   copyFileSync(join(certs, "scheduler.kubeconfig"), schedulerKubeconfig);
   const apiserver = spawnUntil(
-    [
-      join(root, "packages/apiserver/dist/main.js"),
-      ...apiserverFlags(etcd.endpoints, port, certs),
-      `--service-account-signing-key-file=${join(certs, "sa.key")}`,
-      `--kubelet-client-certificate=${join(certs, "apiserver-kubelet-client.crt")}`,
-      `--kubelet-client-key=${join(certs, "apiserver-kubelet-client.key")}`,
-    ],
+    clusterApiserverArgs({ etcdEndpoints: etcd.endpoints, port, certs, logs: dir }),
     undefined,
   );
   const procs: ChildProcess[] = [apiserver.proc];
   try {
     return await measure(kubeconfig, schedulerKubeconfig, nodes, pods, shape, procs, etcd.pid);
   } finally {
+    stopping = true;
     for (const p of procs) p.kill("SIGTERM");
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -181,7 +201,12 @@ async function measure(
   const created = new Map<string, number>();
   const bound = new Map<string, number>();
   let allBound: () => void = () => {};
-  const done = new Promise<void>((r) => (allBound = r));
+  let gaveUp: (err: Error) => void = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    allBound = resolve;
+    gaveUp = reject;
+  });
+  done.catch(() => {}); // awaited below; a failure before then must not crash the run
   const factory = new SharedInformerFactory(client, { namespace: "bench", logger: silentLogger });
   const informer = factory.forResource<Pod>(resourceInfo("", "v1", "pods"));
   const seen = (p: Pod) => {
@@ -215,7 +240,7 @@ async function measure(
   const startScheduler = () => {
     const s = spawnUntil(
       [
-        join(root, "packages/scheduler/dist/main.js"),
+        join(schedulerRoot, "packages/scheduler/dist/main.js"),
         `--kubeconfig=${schedulerKubeconfig}`,
         "--port=0",
         ...extraSchedulerFlags,
@@ -223,7 +248,11 @@ async function measure(
       "leading: scheduling starts",
     );
     procs.push(s.proc);
-    s.ready.catch(() => {}); // its exit at the end is expected; a failure shows as a timeout
+    s.ready.catch(() => {}); // its exit at the end is expected
+    // Exiting on its own (a lost lease) leaves pods no one binds: the run fails now.
+    s.proc.once("exit", (code, signal) => {
+      if (!stopping) gaveUp(new Error(`the scheduler exited (${code ?? signal})`));
+    });
     return s;
   };
 

@@ -21,15 +21,15 @@ export function applyDefaults(info: Pick<ResourceInfo, "kind" | "custom">, obj: 
 export function defaultWithSchema(schema: TSchema, value: unknown): void {
   const node = classify(schema);
   if (node.is === "struct" && isObject(value)) {
-    for (const [name, prop] of Object.entries(node.properties)) {
-      if ("default" in prop && isUnset(value[name], prop.default)) {
-        value[name] = structuredClone(prop.default);
-      }
+    for (const [name, prop] of node.defaulted) {
+      if (isUnset(value[name], prop.default)) value[name] = structuredClone(prop.default);
     }
     const hook = typeof schema.$id === "string" ? hooks[schema.$id] : undefined;
     hook?.(value);
-    for (const [name, prop] of Object.entries(node.properties)) {
-      defaultWithSchema(prop, value[name]);
+    for (const [name, prop] of node.entries) {
+      const v = value[name];
+      // Only objects and arrays have anything inside to default.
+      if (typeof v === "object" && v !== null) defaultWithSchema(prop, v);
     }
   } else if (node.is === "array" && Array.isArray(value)) {
     for (const item of value) defaultWithSchema(node.items, item);

@@ -108,7 +108,14 @@ export function listSchemaFor(info: Pick<ResourceInfo, "kind">): TObject {
 
 /** How a walker sees one schema node. */
 export type SchemaNode =
-  | { is: "struct"; properties: Record<string, TSchema> }
+  | {
+      is: "struct";
+      properties: Record<string, TSchema>;
+      /** Object.entries(properties), once. */
+      entries: [string, TSchema][];
+      /** The entries whose schema has a `default`. */
+      defaulted: [string, TSchema][];
+    }
   | { is: "map"; values: TSchema }
   | { is: "array"; items: TSchema }
   | { is: "scalar"; types: ScalarType[] }
@@ -116,14 +123,29 @@ export type SchemaNode =
 
 export type ScalarType = "string" | "integer" | "number" | "boolean";
 
+// Schemas are constants: each is classified once (validation, defaulting and pruning walk
+// them for every write).
+const classified = new WeakMap<TSchema, SchemaNode>();
+
 export function classify(schema: TSchema): SchemaNode {
+  let node = classified.get(schema);
+  if (!node) classified.set(schema, (node = classifyOnce(schema)));
+  return node;
+}
+
+function classifyOnce(schema: TSchema): SchemaNode {
   if (Array.isArray(schema.anyOf)) {
     const types = (schema.anyOf as TSchema[]).map((s) => s.type as ScalarType);
     return { is: "scalar", types };
   }
   switch (schema.type) {
     case "object": {
-      if (schema.properties) return { is: "struct", properties: schema.properties };
+      if (schema.properties) {
+        const properties = schema.properties as Record<string, TSchema>;
+        const entries = Object.entries(properties);
+        const defaulted = entries.filter(([, prop]) => "default" in prop);
+        return { is: "struct", properties, entries, defaulted };
+      }
       const pattern = schema.patternProperties as Record<string, TSchema> | undefined;
       const values = pattern ? Object.values(pattern)[0] : undefined;
       if (values && !schema["x-kubernetes-preserve-unknown-fields"]) return { is: "map", values };

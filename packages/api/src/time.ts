@@ -8,7 +8,8 @@ export function rfc3339(at: Date | number = Date.now()): string {
 
 /** metav1.MicroTime: RFC 3339 with microseconds, "2024-05-01T10:00:00.123000Z". */
 export function rfc3339Micro(at: Date | number = Date.now()): string {
-  return new Date(at).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  const iso = new Date(at).toISOString(); // always …ss.mmmZ (years 0–9999)
+  return `${iso.slice(0, -1)}000Z`;
 }
 
 /**

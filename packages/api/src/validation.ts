@@ -190,8 +190,9 @@ function checkTypes(errs: FieldErrors, schema: TSchema, value: unknown, path: st
   switch (node.is) {
     case "struct":
       if (!isObject(value)) return errs.typeInvalid(path, jsonType(value), "object");
-      for (const [name, prop] of Object.entries(node.properties)) {
-        checkTypes(errs, prop, value[name], child(path, name));
+      for (const [name, prop] of node.entries) {
+        const v = value[name];
+        if (v !== undefined && v !== null) checkTypes(errs, prop, v, child(path, name));
       }
       return;
     case "map":
@@ -213,11 +214,25 @@ function checkTypes(errs: FieldErrors, schema: TSchema, value: unknown, path: st
   }
 }
 
+/** v without its JSON nulls: v itself when it has none (the checks only read it). */
 function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutNulls);
+  return hasNull(v) ? copyWithoutNulls(v) : v;
+}
+
+function hasNull(v: unknown): boolean {
+  if (v === null) return true;
+  if (Array.isArray(v)) return v.some(hasNull);
+  if (isObject(v)) {
+    for (const k in v) if (hasNull(v[k])) return true;
+  }
+  return false;
+}
+
+function copyWithoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyWithoutNulls);
   if (isObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = copyWithoutNulls(x);
     return out;
   }
   return v;

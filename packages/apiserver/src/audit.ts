@@ -423,11 +423,28 @@ export class AuditLog {
     return new AuditRecord(this, rule.level, omit, req, res, user, attrs);
   }
 
+  // Lines written in one turn of the event loop go to the file in one write (not one
+  // write, and one fs request, per request served).
+  private pending: string[] = [];
+  private flushScheduled = false;
+
   write(ev: object): void {
-    this.out.write(JSON.stringify(ev) + "\n");
+    this.pending.push(JSON.stringify(ev) + "\n");
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.pending.length) return;
+    const text = this.pending.join("");
+    this.pending = [];
+    this.out.write(text);
   }
 
   async close(): Promise<void> {
+    this.flush();
     if (this.out === process.stdout) return;
     await new Promise<void>((resolve) => this.out.end(() => resolve()));
   }

@@ -72,6 +72,26 @@ export interface RegistryDeps {
   webhooks?: WebhookAdmission;
 }
 
+/** Options of Registry.update. */
+export type UpdateOptions = WriteOptions & {
+  subresource?: WrittenSubresource;
+  /** When the object does not exist: the object to create instead (server-side apply). */
+  create?: () => KubeObject | Promise<KubeObject>;
+  /** The resourceVersion the client demanded (PUT body, or one named in a patch): must match. */
+  precondition?: string;
+  /** For server-internal writes that change immutable fields on purpose (pods/binding, namespace finalize). */
+  skipUpdateValidation?: boolean;
+  /** The mutation may change status along with the rest (pods/binding). */
+  withStatus?: boolean;
+  /** Write nothing when the object would not change (controllers' idempotent status writes). */
+  skipUnchanged?: boolean;
+  /**
+   * mutate changes the copy it is given and returns it (or objects of its own making): its
+   * result is not copied again (pods/binding).
+   */
+  mutatesInPlace?: boolean;
+};
+
 export class Registry {
   readonly cache: WatchCache;
   /** The rules of this resource's kind (strategies/). */
@@ -271,7 +291,26 @@ export class Registry {
   }
 
   /** Creates `obj`, which the registry then owns: it fills in server fields in place. */
-  async create(
+  /**
+   * Writes this server made to the resource, counted when each starts and when it ends:
+   * what is derived from the watch cache (authorization decisions) is recomputed after one.
+   */
+  writes = 0;
+
+  private async counted<T>(write: () => Promise<T>): Promise<T> {
+    this.writes++;
+    try {
+      return await write();
+    } finally {
+      this.writes++;
+    }
+  }
+
+  create(namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}) {
+    return this.counted(() => this.createObject(namespace, obj, opts));
+  }
+
+  private async createObject(
     namespace: string | undefined,
     obj: KubeObject,
     opts: WriteOptions = {},
@@ -311,23 +350,20 @@ export class Registry {
    * `mutate` (for PATCH and subresources) computes the new object from the stored one and
    * is retried on conflicts when the caller did not demand a resourceVersion.
    */
-  async update(
+  update(
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions & {
-      subresource?: WrittenSubresource;
-      /** When the object does not exist: the object to create instead (server-side apply). */
-      create?: () => KubeObject | Promise<KubeObject>;
-      /** The resourceVersion the client demanded (PUT body, or one named in a patch): must match. */
-      precondition?: string;
-      /** For server-internal writes that change immutable fields on purpose (pods/binding, namespace finalize). */
-      skipUpdateValidation?: boolean;
-      /** The mutation may change status along with the rest (pods/binding). */
-      withStatus?: boolean;
-      /** Write nothing when the object would not change (controllers' idempotent status writes). */
-      skipUnchanged?: boolean;
-    } = {},
+    opts: UpdateOptions = {},
+  ) {
+    return this.counted(() => this.updateObject(namespace, name, mutate, opts));
+  }
+
+  private async updateObject(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    opts: UpdateOptions = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.key(namespace, name);
     // The first try starts from the watch cache's copy, saving an etcd read (Kubernetes'
@@ -349,7 +385,8 @@ export class Registry {
         return { object: created, created: true };
       }
       const old = this.read(stored.value, stored.modRevision);
-      const next = clone(await mutate(clone(old)));
+      const mutated = await mutate(clone(old));
+      const next = opts.mutatesInPlace ? mutated : clone(mutated);
       if (!isObject(next.metadata)) next.metadata = {};
       if (opts.precondition && opts.precondition !== meta(old).resourceVersion) {
         if (cached) continue; // the cache may be behind the caller: ask etcd
@@ -487,7 +524,11 @@ export class Registry {
     return obj;
   }
 
-  async delete(
+  delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}) {
+    return this.counted(() => this.deleteObject(namespace, name, opts));
+  }
+
+  private async deleteObject(
     namespace: string | undefined,
     name: string,
     opts: DeleteOptions = {},

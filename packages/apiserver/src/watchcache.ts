@@ -72,6 +72,8 @@ export class WatchCache {
   private stopped = false;
   /** The state reflects a complete list plus the watch since (false while relisting). */
   private synced = false;
+  /** The objects sorted by key, until the next change (shared: callers must not modify it). */
+  private sorted: KubeObject[] | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -113,6 +115,7 @@ export class WatchCache {
       startKey = page.nextKey;
     }
     this.state = state;
+    this.sorted = undefined;
     this.synced = true;
     this.history = [];
     this.historyAt = [];
@@ -157,6 +160,7 @@ export class WatchCache {
       if (r.type === "put") {
         const object = this.decode(withVersion(r.value!, r.modRevision));
         this.state.set(r.key, object);
+        this.sorted = undefined;
         ev = {
           type: prev ? "MODIFIED" : "ADDED",
           key: r.key,
@@ -167,6 +171,7 @@ export class WatchCache {
       } else {
         if (!prev) continue;
         this.state.delete(r.key);
+        this.sorted = undefined;
         // A deleted object is reported in its last state, at the deletion's revision.
         const object = withVersion({ ...prev }, r.modRevision);
         ev = { type: "DELETED", key: r.key, object, prevObject: prev, revision: r.modRevision };
@@ -220,6 +225,11 @@ export class WatchCache {
     }
   }
 
+  /** Whether the cache holds the prefix's objects (listed, and watching). */
+  isSynced(): boolean {
+    return this.synced;
+  }
+
   currentRevision(): number {
     return this.revision;
   }
@@ -230,8 +240,12 @@ export class WatchCache {
    */
   async list<T extends ApiObject = KubeObject>(): Promise<{ items: T[]; revision: number }> {
     await this.start();
-    const keys = [...this.state.keys()].sort();
-    return { items: keys.map((k) => this.state.get(k)! as T), revision: this.revision };
+    // Sorted once per change, not once per LIST or admission lookup (several per pod create).
+    if (!this.sorted) {
+      const keys = [...this.state.keys()].sort();
+      this.sorted = keys.map((k) => this.state.get(k)!);
+    }
+    return { items: this.sorted as T[], revision: this.revision };
   }
 
   /** Registers a watcher; returns a function that removes it. */

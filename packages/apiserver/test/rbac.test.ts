@@ -22,6 +22,7 @@ writeFileSync(
     "bob-token,bob,uid-bob,",
     'carol-token,carol,uid-carol,"devs"',
     "dave-token,dave,uid-dave,",
+    'erin-token,erin,uid-erin,"auditors"',
   ].join("\n"),
 );
 
@@ -688,6 +689,42 @@ test("a binding to a role that does not exist is named in the denial", async () 
         `secrets is forbidden: User "dave" cannot list resource "secrets" in API group "" in the namespace "rbac-a": RBAC: role.rbac.authorization.k8s.io "gone" not found`
     );
   }, "the denial naming the missing role");
+});
+
+test("what a user may do follows every change of its roles and bindings, though decisions are kept between requests", async () => {
+  const ns = "rbac-cache";
+  await admin("POST", "/api/v1/namespaces", { metadata: { name: ns } });
+  const listMaps = () => asToken("erin-token", "GET", `/api/v1/namespaces/${ns}/configmaps`);
+  const allowed = async () => (await listMaps()).status === 200;
+  const denied = async () => (await listMaps()).status === 403;
+  // Asked twice, so that the second answer can come from what the first one kept.
+  assert.equal((await listMaps()).status, 403);
+  assert.equal((await listMaps()).status, 403);
+  const role = (verbs: string[]) => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: "maps" },
+    rules: [{ apiGroups: [""], resources: ["configmaps"], verbs }],
+  });
+  await admin("POST", `${RBAC}/namespaces/${ns}/roles`, role(["get", "list"]));
+  await admin("POST", `${RBAC}/namespaces/${ns}/rolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "maps" },
+    roleRef: ref("Role", "maps"),
+    subjects: [{ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "auditors" }],
+  });
+  await eventually(allowed, "the new binding to grant the list");
+  assert.equal((await listMaps()).status, 200);
+  // The role loses the verb: refused again.
+  await admin("PUT", `${RBAC}/namespaces/${ns}/roles/maps`, role(["get"]));
+  await eventually(denied, "the role's change to take the list away");
+  await admin("PUT", `${RBAC}/namespaces/${ns}/roles/maps`, role(["get", "list"]));
+  await eventually(allowed, "the role's change to give it back");
+  // The binding goes: refused again, and stays refused.
+  await admin("DELETE", `${RBAC}/namespaces/${ns}/rolebindings/maps`);
+  await eventually(denied, "the binding's deletion to take the list away");
+  assert.equal((await listMaps()).status, 403);
 });
 
 test("kubectl auth can-i answers for the bootstrap roles, and can-i --list lists the caller's rules", async () => {

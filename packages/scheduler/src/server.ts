@@ -69,6 +69,14 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     },
     { userAgent: "skiff-scheduler/0.1.0" },
   );
+  // So does the lease, as Kubernetes' scheduler builds a client for leader election: renewals
+  // must not queue behind thousands of bindings for a busy apiserver's sockets and rate
+  // limit (with one client a burst of 5,000 pods made the renewal miss its 10 s deadline,
+  // and the scheduler gave up leading in the middle of the burst).
+  const leaseClient = new RestClient(
+    { ...loaded, ...limits },
+    { userAgent: "skiff-scheduler/0.1.0 leader-election", maxSockets: 2 },
+  );
   const scheduler = new Scheduler({
     client,
     eventClient,
@@ -91,7 +99,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
   let elector: LeaderElector | undefined;
   if (opts.leaderElect ?? true) {
     elector = new LeaderElector({
-      client,
+      client: leaseClient,
       namespace: opts.leaseNamespace ?? "kube-system",
       name: opts.leaseName ?? "kube-scheduler",
       identity,
@@ -127,6 +135,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
       await new Promise<void>((r) => http.close(() => r()));
       client.close();
       eventClient.close();
+      leaseClient.close();
     },
   };
 }

@@ -38,7 +38,7 @@ import {
 } from "./bootstrap.js";
 import { compactRule, uncoveredRules } from "./escalation.js";
 import { NodeAuthorizer, nodeIdentity, NODE_LEASE_NAMESPACE, podReferences } from "./node.js";
-import { RbacAuthorizer, rulesFor, type RbacSource } from "./rbac.js";
+import { CachingRbacAuthorizer, rulesFor, type RbacSource } from "./rbac.js";
 
 export { requestAttributes, type Attributes } from "./attributes.js";
 export {
@@ -62,7 +62,7 @@ const NODE_RESTRICTION_PREFIX = "node-restriction.kubernetes.io/";
 export class Authorization {
   readonly chain: Authorizer;
   readonly rbacSource: RbacSource;
-  private readonly rbac: RbacAuthorizer;
+  private readonly rbac: CachingRbacAuthorizer;
 
   constructor(
     readonly modes: AuthorizationMode[],
@@ -89,7 +89,19 @@ export class Authorization {
       clusterRole: (name) => find<ClusterRole>("clusterroles", undefined, name),
       role: (ns, name) => find<Role>("roles", ns, name),
     };
-    this.rbac = new RbacAuthorizer(this.rbacSource);
+    // The rules of a subject are read again once a role or binding changed: a watch cache
+    // moved on, or this server wrote one (before its watch cache has the event).
+    const rbacRegistries = ["clusterroles", "roles", "clusterrolebindings", "rolebindings"];
+    const rbacStamp = (): string | undefined => {
+      let stamp = "";
+      for (const resource of rbacRegistries) {
+        const reg = registry(resource, RBAC_GROUP);
+        if (!reg.cache.isSynced()) return undefined;
+        stamp += `${reg.cache.currentRevision()}.${reg.writes},`;
+      }
+      return stamp;
+    };
+    this.rbac = new CachingRbacAuthorizer(this.rbacSource, rbacStamp);
     const pods = () => registry("pods");
     const node = new NodeAuthorizer({
       podsOnNode: async (n) => (await this.podsByNode(pods())).get(n) ?? [],

@@ -135,18 +135,52 @@ export async function rulesFor(
   return { rules, errors };
 }
 
-export class RbacAuthorizer implements Authorizer {
-  constructor(private readonly source: RbacSource) {}
+/**
+ * The RBAC authorizer with the rules of each (user, groups, namespace) kept between requests:
+ * a request then costs a scan of its subject's rules, not a walk of every binding and role.
+ * `stamp` names the state of the roles and bindings they were read from (their watch caches'
+ * revisions and this server's writes to them); the rules are read again once it changes, or
+ * each time while it is undefined (a cache not synced). Rules that named a missing role are
+ * not kept (it may be created in etcd before its cache sees it).
+ */
+export class CachingRbacAuthorizer implements Authorizer {
+  private readonly rules = new Map<string, PolicyRule[]>();
+  private stampOfRules: string | undefined;
+
+  constructor(
+    private readonly source: RbacSource,
+    private readonly stamp: () => string | undefined,
+    private readonly maxSubjects = 10_000,
+  ) {}
 
   async authorize(attrs: Attributes): Promise<Decision> {
-    const { stopped, errors } = await visitRules(this.source, attrs.user, attrs.namespace, (r) =>
-      ruleAllows(attrs, r),
-    );
-    if (stopped) return { decision: "allow", reason: "" };
-    // Bindings to roles that do not exist are named, as Kubernetes' RBAC does.
-    const reason = !errors.length
-      ? ""
-      : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`}`;
-    return { decision: "noopinion", reason };
+    const stamp = this.stamp();
+    if (stamp === undefined || stamp !== this.stampOfRules) {
+      this.rules.clear();
+      this.stampOfRules = stamp;
+    }
+    const { user, namespace } = attrs;
+    const key = `${user.name}\0${user.groups.join("\x01")}\0${namespace}`;
+    const kept = this.rules.get(key);
+    if (kept) return decide(attrs, kept, []);
+    const { rules, errors } = await rulesFor(this.source, user, namespace);
+    if (stamp !== undefined && !errors.length && this.stamp() === stamp) {
+      if (this.stampOfRules !== stamp) {
+        this.rules.clear();
+        this.stampOfRules = stamp;
+      }
+      if (this.rules.size >= this.maxSubjects) this.rules.clear();
+      this.rules.set(key, rules);
+    }
+    return decide(attrs, rules, errors);
   }
+}
+
+function decide(attrs: Attributes, rules: readonly PolicyRule[], errors: string[]): Decision {
+  if (rulesAllow(attrs, rules)) return { decision: "allow", reason: "" };
+  // Bindings to roles that do not exist are named, as Kubernetes' RBAC does.
+  const reason = !errors.length
+    ? ""
+    : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`}`;
+  return { decision: "noopinion", reason };
 }

@@ -32,6 +32,7 @@ export async function bind(r: RequestContext): Promise<void> {
     dryRun: dryRun(r.query),
     skipUpdateValidation: true,
     withStatus: true,
+    mutatesInPlace: true,
   });
   // The binding changes spec and status together, which the main resource alone cannot.
   sendCreated(r);

@@ -27,7 +27,7 @@ export async function create(r: RequestContext): Promise<void> {
   const mode = fieldValidation(r.query);
   const warnings = handleUnknownFields(r, obj, mode);
   const manager = fieldManager(r.req, r.query, false);
-  const tracked = trackedUpdate(info, undefined, obj, manager);
+  const tracked = trackedUpdate(info, undefined, obj, manager, true);
   const admission = admissionOf(r, "CreateOptions");
   const created = await r.ctx
     .registry(info)

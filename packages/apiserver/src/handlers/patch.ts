@@ -72,12 +72,16 @@ export function patchPrecondition(type: BodyType, patchBody: unknown): string | 
   return undefined;
 }
 
-/** `updated` with its managedFields entry for an Update by `manager` (create, PUT, patch). */
+/**
+ * `updated` with its managedFields entry for an Update by `manager` (create, PUT, patch).
+ * `owned`: obj is not used after (a create's decoded body), so it is not copied.
+ */
 export function trackedUpdate(
   info: ResourceInfo,
   old: KubeObject | undefined,
   obj: KubeObject,
   manager: string,
+  owned = false,
 ): KubeObject {
   return trackUpdate({
     old,
@@ -87,5 +91,6 @@ export function trackedUpdate(
     apiVersion: apiVersionOf(info),
     now: now(),
     kind: info,
+    owned,
   }) as KubeObject;
 }

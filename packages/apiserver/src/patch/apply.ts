@@ -122,6 +122,11 @@ export interface UpdateArgs {
   kind: Kind;
   /** "status" for writes through the status subresource. */
   subresource?: string;
+  /**
+   * `updated` is the caller's to give away (a create's freshly decoded body): the result may
+   * share its parts, so it is not copied first.
+   */
+  owned?: boolean;
 }
 
 /**
@@ -131,7 +136,7 @@ export interface UpdateArgs {
  */
 export function trackUpdate(args: UpdateArgs): JsonObject {
   const { kind } = args;
-  const updated = clone(args.updated) as JsonObject;
+  const updated = (args.owned ? args.updated : clone(args.updated)) as JsonObject;
   const old: JsonObject = isObject(args.old) ? args.old : {};
   let managers = readManagedFields(old);
 
