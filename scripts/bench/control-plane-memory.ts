@@ -29,6 +29,7 @@ import {
   benchDeployment,
   type BenchDeployment as Deployment,
   components,
+  describeConnections,
   log,
   memory,
   retry,
@@ -71,6 +72,14 @@ interface Node extends KubeObject {
   status?: NodeStatus;
 }
 
+const probes: string[] = [];
+/** Connections per process and the apiserver's heap and external memory, logged and kept. */
+async function probe(label: string): Promise<void> {
+  const line = `${label}: ${describeConnections(cluster.connections(), await cluster.apiserverMemory())}`;
+  log(line);
+  probes.push(`${line} (load ${loadavg()[0]!.toFixed(1)})`);
+}
+
 let apiErrors = 0;
 const counted = () => void apiErrors++;
 
@@ -83,6 +92,7 @@ async function main(): Promise<string> {
   await sleep(15_000);
   const idle = cluster.sample();
   log(`idle: ${row("idle", idle)}`);
+  await probe("idle");
 
   const t0 = performance.now();
   await cluster.startKubelets();
@@ -100,6 +110,7 @@ async function main(): Promise<string> {
   const nodesReady = (performance.now() - t0) / 1000;
   const withNodes = cluster.sample();
   log(`${kubeletCount} nodes Ready (with podCIDRs) in ${nodesReady.toFixed(1)} s`);
+  await probe(`${kubeletCount} nodes Ready`);
 
   await client
     .resource(resourceInfo("", "v1", "namespaces"))
@@ -118,7 +129,12 @@ async function main(): Promise<string> {
   const want = deployments * replicas;
   const peak = cluster.sample();
   let available: number;
+  let lastProbe = performance.now();
   for (;;) {
+    if (performance.now() - lastProbe > 30_000) {
+      lastProbe = performance.now();
+      await probe(`rollout, ${((lastProbe - c0) / 1000).toFixed(0)} s`);
+    }
     const s = cluster.sample();
     for (const c of components) peak[c] = { rss: Math.max(peak[c].rss, s[c].rss), hwm: s[c].hwm };
     available = (await retry(() => depApi.list(), counted)).items.reduce(
@@ -132,8 +148,10 @@ async function main(): Promise<string> {
   const toAvailable = (performance.now() - c0) / 1000;
   const atAvailable = cluster.sample();
   log(`${available}/${want} pods available after ${toAvailable.toFixed(1)} s`);
+  await probe("all available");
   await sleep(settleSeconds * 1000);
   const settled = cluster.sample();
+  await probe(`${settleSeconds} s later`);
   const kubeletRss = cluster.kubelets.map((k) => memory(k.pid!).rss);
   const kAvg = kubeletRss.reduce((a, b) => a + b, 0) / kubeletRss.length;
 
@@ -156,12 +174,13 @@ async function main(): Promise<string> {
     `${kubeletCount} simulated kubelets (own processes), ${deployments} Deployments × ${replicas} = ${want} pods; ${available} available after **${toAvailable.toFixed(1)} s**; nodes Ready in ${nodesReady.toFixed(1)} s; machine: ${cpus().length} cores, load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" / ")}`,
-    `bench reads retried after an error: ${apiErrors}; kubelet RSS: mean ${kAvg.toFixed(0)} MiB, max ${Math.max(...kubeletRss).toFixed(0)} MiB; error lines in logs: ${JSON.stringify(errors)}`,
+    `bench reads retried after an error: ${apiErrors}; restarts: ${JSON.stringify(cluster.restarts())}; kubelet RSS: mean ${kAvg.toFixed(0)} MiB, max ${Math.max(...kubeletRss).toFixed(0)} MiB; error lines in logs: ${JSON.stringify(errors)}`,
     header,
     row("idle (no nodes, 15 s after start)", idle),
     row(`${kubeletCount} nodes Ready, no pods`, withNodes),
     row(`all available (${toAvailable.toFixed(0)} s)`, atAvailable),
     row(`${settleSeconds} s later`, settled),
+    ...probes,
     `peak VmRSS sampled while pods rolled out: apiserver ${peak.apiserver.rss.toFixed(0)}, controller-manager ${peak["controller-manager"].rss.toFixed(0)}, scheduler ${peak.scheduler.rss.toFixed(0)}`,
   ].join("\n");
   return result;

@@ -44,6 +44,26 @@ export function memory(pid: number): { rss: number; hwm: number } {
 export const sumOfThree = (s: Sample, k: "rss" | "hwm") =>
   s.apiserver[k] + s["controller-manager"][k] + s.scheduler[k];
 
+export interface ConnectionCount {
+  total: number;
+  kubeletMean: number;
+  kubeletMax: number;
+  controllerManager: number;
+  scheduler: number;
+}
+
+export interface ApiserverMemory {
+  externalMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  watches: number;
+}
+
+/** One line: the apiserver's connections and where its memory is, for a benchmark's log. */
+export function describeConnections(c: ConnectionCount, m: ApiserverMemory): string {
+  return `connections to the apiserver: ${c.total} (per kubelet mean ${c.kubeletMean.toFixed(1)}, max ${c.kubeletMax}; controller-manager ${c.controllerManager}; scheduler ${c.scheduler}); open watches ${m.watches}; apiserver heap used ${m.heapUsedMiB.toFixed(0)} of ${m.heapTotalMiB.toFixed(0)} MiB, external ${m.externalMiB.toFixed(0)} MiB`;
+}
+
 export interface LocalClusterOptions {
   kubelets: number;
   /**
@@ -130,6 +150,68 @@ export class LocalCluster {
 
   sample(): Sample {
     return Object.fromEntries(components.map((c) => [c, memory(this.pidOf(c))])) as Sample;
+  }
+
+  /**
+   * Established TCP connections to the apiserver's port per local process (`ss -tnp`): the
+   * simulated kubelets (mean and max), each control-plane component, and the total.
+   */
+  connections(): ConnectionCount {
+    const port = this.env.SKIFF_API_PORT!;
+    const perPid = new Map<number, number>();
+    let total = 0;
+    try {
+      const out = execFileSync(
+        "ss",
+        ["-Htnp", "state", "established", "(", "dport", "=", `:${port}`, ")"],
+        { encoding: "utf8" },
+      );
+      for (const line of out.split("\n")) {
+        const pid = /pid=(\d+)/.exec(line)?.[1];
+        if (!pid) continue;
+        total++;
+        perPid.set(Number(pid), (perPid.get(Number(pid)) ?? 0) + 1);
+      }
+    } catch {
+      // ss missing or failed: report zeros rather than stop the benchmark
+    }
+    const kubelets = this.kubelets.map((k) => perPid.get(k.pid!) ?? 0);
+    const of = (c: Component) => {
+      try {
+        return perPid.get(this.pidOf(c)) ?? 0;
+      } catch {
+        return 0;
+      }
+    };
+    return {
+      total,
+      kubeletMean: kubelets.length ? kubelets.reduce((a, b) => a + b, 0) / kubelets.length : 0,
+      kubeletMax: kubelets.length ? Math.max(...kubelets) : 0,
+      controllerManager: of("controller-manager"),
+      scheduler: of("scheduler"),
+    };
+  }
+
+  /**
+   * From the apiserver's /metrics: external memory (Buffers outside the V8 heap), V8 heap used,
+   * and open watches, in MiB and counts; NaN when the apiserver does not answer.
+   */
+  async apiserverMemory(): Promise<ApiserverMemory> {
+    const text = await this.client
+      .requestText("GET", "/metrics", { accept: "text/plain" })
+      .catch(() => "");
+    const sum = (name: string) => {
+      let v = NaN;
+      for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "gm")))
+        v = (Number.isNaN(v) ? 0 : v) + Number(m[1]);
+      return v;
+    };
+    return {
+      externalMiB: sum("nodejs_external_memory_bytes") / 2 ** 20,
+      heapUsedMiB: sum("nodejs_heap_size_used_bytes") / 2 ** 20,
+      heapTotalMiB: sum("nodejs_heap_size_total_bytes") / 2 ** 20,
+      watches: sum("apiserver_longrunning_requests"),
+    };
   }
 
   /** Times each control-plane component was restarted by its supervisor. */

@@ -52,6 +52,10 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   const client = new RestClient(config);
   // Events get their own rate limit, as Kubernetes' kubelet gives them (50/s, burst 100).
   const eventClient = new RestClient(config);
+  // Node status and the node's Lease go through a client of their own (Kubernetes' kubelet has
+  // a heartbeat client), on a connection of their own: the request pool is shared by the other
+  // two clients and bounded, and a heartbeat must not wait behind a burst of pod status writes.
+  const heartbeatClient = new RestClient(config, { pool: "heartbeat", maxSockets: 2 });
   const nodeName = (opts.nodeName ?? hostname()).toLowerCase();
   const nodeIP = opts.nodeIP ?? primaryAddress();
   const rootDir = resolve(opts.rootDir ?? "/var/lib/skiff-kubelet");
@@ -90,7 +94,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     podManifestPath: opts.podManifestPath,
   });
   const node = new NodeAgent({
-    client,
+    client: heartbeatClient,
     nodeName,
     nodeIP,
     port,
@@ -134,6 +138,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
       await kubelet.stop();
       client.close();
       eventClient.close();
+      heartbeatClient.close();
     },
   };
 }

@@ -89,9 +89,20 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
 
   // 4. Schedule, while leading.
   let elector: LeaderElector | undefined;
+  let electionClient: RestClient | undefined;
   if (opts.leaderElect ?? true) {
+    // Its own client and connection, as kube-scheduler's leader-election client: a renewal
+    // never waits behind a burst of bindings in the shared, bounded request pool.
+    electionClient = new RestClient(
+      { ...loaded, qps: -1 },
+      {
+        userAgent: "skiff-scheduler/0.1.0 (leader-election)",
+        pool: "leader-election",
+        maxSockets: 1,
+      },
+    );
     elector = new LeaderElector({
-      client,
+      client: electionClient,
       namespace: opts.leaseNamespace ?? "kube-system",
       name: opts.leaseName ?? "kube-scheduler",
       identity,
@@ -127,6 +138,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
       await new Promise<void>((r) => http.close(() => r()));
       client.close();
       eventClient.close();
+      electionClient?.close();
     },
   };
 }
