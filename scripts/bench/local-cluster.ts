@@ -57,11 +57,31 @@ export interface ApiserverMemory {
   heapUsedMiB: number;
   heapTotalMiB: number;
   watches: number;
+  /** The watch caches holding most: "resource objects+history", largest first. */
+  caches: string;
+}
+
+function watchCaches(metrics: string): string {
+  const held = new Map<string, { objects: number; history: number }>();
+  for (const m of metrics.matchAll(
+    /^apiserver_(storage_objects|watch_cache_history_events)\{group="([^"]*)",resource="([^"]*)"\} (\S+)/gm,
+  )) {
+    const name = m[2] ? `${m[3]}.${m[2]}` : m[3]!;
+    const e = held.get(name) ?? { objects: 0, history: 0 };
+    if (m[1] === "storage_objects") e.objects += Number(m[4]);
+    else e.history += Number(m[4]);
+    held.set(name, e);
+  }
+  return [...held]
+    .sort((a, b) => b[1].objects + b[1].history - (a[1].objects + a[1].history))
+    .slice(0, 6)
+    .map(([n, e]) => `${n} ${e.objects}+${e.history}`)
+    .join(", ");
 }
 
 /** One line: the apiserver's connections and where its memory is, for a benchmark's log. */
 export function describeConnections(c: ConnectionCount, m: ApiserverMemory): string {
-  return `connections to the apiserver: ${c.total} (per kubelet mean ${c.kubeletMean.toFixed(1)}, max ${c.kubeletMax}; controller-manager ${c.controllerManager}; scheduler ${c.scheduler}); open watches ${m.watches}; apiserver heap used ${m.heapUsedMiB.toFixed(0)} of ${m.heapTotalMiB.toFixed(0)} MiB, external ${m.externalMiB.toFixed(0)} MiB`;
+  return `connections to the apiserver: ${c.total} (per kubelet mean ${c.kubeletMean.toFixed(1)}, max ${c.kubeletMax}; controller-manager ${c.controllerManager}; scheduler ${c.scheduler}); open watches ${m.watches}; apiserver heap used ${m.heapUsedMiB.toFixed(0)} of ${m.heapTotalMiB.toFixed(0)} MiB, external ${m.externalMiB.toFixed(0)} MiB; watch caches (objects+history): ${m.caches}`;
 }
 
 export interface LocalClusterOptions {
@@ -211,6 +231,7 @@ export class LocalCluster {
       heapUsedMiB: sum("nodejs_heap_size_used_bytes") / 2 ** 20,
       heapTotalMiB: sum("nodejs_heap_size_total_bytes") / 2 ** 20,
       watches: sum("apiserver_longrunning_requests"),
+      caches: watchCaches(text),
     };
   }
 
