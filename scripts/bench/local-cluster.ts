@@ -142,25 +142,44 @@ export class LocalCluster {
     this.cluster("up");
   }
 
-  /** Starts the simulated kubelets, a few at a time (each is a whole Node.js process). */
+  /**
+   * Starts the simulated kubelets, a few at a time (each is a whole Node.js process). A kubelet
+   * that exits is started again after 2 s, as cluster.sh's supervisor restarts its kubelet (on
+   * an overloaded machine one can exit at start when the apiserver answers 503).
+   */
   async startKubelets(): Promise<void> {
     await pool(this.nodeNames, 4, async (name) => {
-      const out = openSync(join(this.state, "logs", `kubelet-${name}.log`), "a");
-      const p = spawn(
-        process.execPath,
-        [
-          join(root, "packages/kubelet/dist/main.js"),
-          `--kubeconfig=${join(this.certs, `kubelet-${name}.kubeconfig`)}`,
-          `--node-name=${name}`,
-          `--root-dir=${join(this.state, "kubelets", name)}`,
-          "--runtime=simulated",
-          "--port=0",
-          "--node-ip=127.0.0.1",
-        ],
-        { stdio: ["ignore", out, out] },
-      );
-      this.kubelets.push(p);
+      this.spawnKubelet(name, this.nodeNames.indexOf(name));
       await sleep(300);
+    });
+  }
+
+  /** Kubelet restarts after an exit, in total. */
+  kubeletRestarts = 0;
+  private stopping = false;
+
+  private spawnKubelet(name: string, i: number): void {
+    const out = openSync(join(this.state, "logs", `kubelet-${name}.log`), "a");
+    const p = spawn(
+      process.execPath,
+      [
+        join(root, "packages/kubelet/dist/main.js"),
+        `--kubeconfig=${join(this.certs, `kubelet-${name}.kubeconfig`)}`,
+        `--node-name=${name}`,
+        `--root-dir=${join(this.state, "kubelets", name)}`,
+        "--runtime=simulated",
+        "--port=0",
+        "--node-ip=127.0.0.1",
+      ],
+      { stdio: ["ignore", out, out] },
+    );
+    this.kubelets[i] = p;
+    p.once("exit", () => {
+      if (this.stopping) return;
+      this.kubeletRestarts++;
+      setTimeout(() => {
+        if (!this.stopping) this.spawnKubelet(name, i);
+      }, 2000);
     });
   }
 
@@ -257,6 +276,7 @@ export class LocalCluster {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.client_?.close();
     for (const k of this.kubelets) k.kill("SIGTERM");
     await sleep(2000);

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { loadClientConfig, RestClient, type Logger } from "@skiff/client";
 import { Kubelet, ensureRootDir } from "./kubelet.js";
 import { NodeAgent, parseTaints, primaryAddress } from "./node.js";
-import { DockerRuntime } from "./runtime/docker.js";
+import type { DockerRuntime } from "./runtime/docker.js";
 import { LABEL_KUBELET, type ContainerRuntime } from "./runtime/runtime.js";
 import { SimulatedRuntime } from "./runtime/simulated.js";
 import { startKubeletServer, type KubeletServer } from "./server.js";
@@ -61,15 +61,19 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   const rootDir = resolve(opts.rootDir ?? "/var/lib/skiff-kubelet");
   const port = opts.port ?? 10250;
   await ensureRootDir(rootDir);
+  // The Docker runtime (dockerode and its dependencies, ~28 MB of RSS) is loaded only when it
+  // is used: a simulated kubelet never needs it.
   const runtime =
     opts.containerRuntime ??
     (opts.runtime === "simulated"
       ? new SimulatedRuntime()
-      : new DockerRuntime({ ownerLabels: { [LABEL_KUBELET]: rootDir } }));
+      : new (await import("./runtime/docker.js")).DockerRuntime({
+          ownerLabels: { [LABEL_KUBELET]: rootDir },
+        }));
   let runtimeVersion = "simulated://0.1.0";
   let storagePath = rootDir;
   let runtimeHealthy = () => Promise.resolve(true);
-  if (runtime instanceof DockerRuntime) {
+  if (isDocker(runtime)) {
     const info = (await runtime.docker.info()) as {
       ServerVersion?: string;
       DockerRootDir?: string;
@@ -141,4 +145,8 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
       heartbeatClient.close();
     },
   };
+}
+
+function isDocker(runtime: ContainerRuntime): runtime is DockerRuntime {
+  return runtime.type === "docker";
 }
