@@ -2,6 +2,7 @@
 //   npx tsc -b
 //   npx tsx --conditions=source scripts/bench/control-plane-memory.ts [--kubelets=100]
 //     [--deployments=30] [--replicas=100] [--settle=30] [--heap-snapshots] [--timeout=900]
+//     [--nodes-timeout=300] [--api-port=31443 --etcd-port=31379]
 //     [--keep-logs=DIR]
 // The control plane is started by `scripts/cluster.sh up` itself — the flags `make up` gives
 // etcd, the apiserver, the controller-manager and the scheduler, unchanged — from this
@@ -13,7 +14,9 @@
 // `node`), with the kubelet API off (--port=0: nothing here calls it). Then Deployments of
 // pods (10m CPU, 16Mi each) are created at once; the script reports the time from the first
 // create until every Deployment is available, and each component's RSS from /proc (VmRSS now
-// and VmHWM, the peak) idle, at available, and after --settle seconds. At the end everything
+// and VmHWM, the peak) idle, at available, and after --settle seconds, and at each stage (and
+// every 30 s of the rollout) the established connections to the apiserver per process, its open
+// watches, heap, external memory and what its watch caches hold (from its /metrics). At the end everything
 // it started is stopped (`cluster.sh down` with the same state dir) and the temp dir removed.
 // --heap-snapshots: the components also get --heapsnapshot-signal=SIGUSR2 (through
 // NODE_OPTIONS, for this run only) and write a heap snapshot each after the settle; the
@@ -29,6 +32,7 @@ import {
   benchDeployment,
   type BenchDeployment as Deployment,
   components,
+  describeConnections,
   log,
   memory,
   retry,
@@ -45,6 +49,7 @@ const deployments = Number(arg("deployments", "30"));
 const replicas = Number(arg("replicas", "100"));
 const settleSeconds = Number(arg("settle", "30"));
 const timeoutSeconds = Number(arg("timeout", "900"));
+const nodesTimeoutSeconds = Number(arg("nodes-timeout", "300"));
 const heapSnapshots = process.argv.includes("--heap-snapshots");
 const heapDir = arg("heap-dir", join(tmpdir(), `skiff-bench-heap-${Date.now()}`));
 
@@ -71,6 +76,14 @@ interface Node extends KubeObject {
   status?: NodeStatus;
 }
 
+const probes: string[] = [];
+/** Connections per process and the apiserver's heap and external memory, logged and kept. */
+async function probe(label: string): Promise<void> {
+  const line = `${label}: ${describeConnections(cluster.connections(), await cluster.apiserverMemory())}`;
+  log(line);
+  probes.push(`${line} (load ${loadavg()[0]!.toFixed(1)})`);
+}
+
 let apiErrors = 0;
 const counted = () => void apiErrors++;
 
@@ -83,6 +96,7 @@ async function main(): Promise<string> {
   await sleep(15_000);
   const idle = cluster.sample();
   log(`idle: ${row("idle", idle)}`);
+  await probe("idle");
 
   const t0 = performance.now();
   await cluster.startKubelets();
@@ -94,12 +108,14 @@ async function main(): Promise<string> {
         n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
     ).length;
     if (ready >= kubeletCount) break;
-    if (performance.now() - t0 > 300_000) throw new Error(`only ${ready} nodes Ready after 300 s`);
+    if (performance.now() - t0 > nodesTimeoutSeconds * 1000)
+      throw new Error(`only ${ready} nodes Ready after ${nodesTimeoutSeconds} s`);
     await sleep(2000);
   }
   const nodesReady = (performance.now() - t0) / 1000;
   const withNodes = cluster.sample();
   log(`${kubeletCount} nodes Ready (with podCIDRs) in ${nodesReady.toFixed(1)} s`);
+  await probe(`${kubeletCount} nodes Ready`);
 
   await client
     .resource(resourceInfo("", "v1", "namespaces"))
@@ -118,7 +134,12 @@ async function main(): Promise<string> {
   const want = deployments * replicas;
   const peak = cluster.sample();
   let available: number;
+  let lastProbe = performance.now();
   for (;;) {
+    if (performance.now() - lastProbe > 30_000) {
+      lastProbe = performance.now();
+      await probe(`rollout, ${((lastProbe - c0) / 1000).toFixed(0)} s`);
+    }
     const s = cluster.sample();
     for (const c of components) peak[c] = { rss: Math.max(peak[c].rss, s[c].rss), hwm: s[c].hwm };
     available = (await retry(() => depApi.list(), counted)).items.reduce(
@@ -132,8 +153,10 @@ async function main(): Promise<string> {
   const toAvailable = (performance.now() - c0) / 1000;
   const atAvailable = cluster.sample();
   log(`${available}/${want} pods available after ${toAvailable.toFixed(1)} s`);
+  await probe("all available");
   await sleep(settleSeconds * 1000);
   const settled = cluster.sample();
+  await probe(`${settleSeconds} s later`);
   const kubeletRss = cluster.kubelets.map((k) => memory(k.pid!).rss);
   const kAvg = kubeletRss.reduce((a, b) => a + b, 0) / kubeletRss.length;
 
@@ -156,12 +179,13 @@ async function main(): Promise<string> {
     `${kubeletCount} simulated kubelets (own processes), ${deployments} Deployments × ${replicas} = ${want} pods; ${available} available after **${toAvailable.toFixed(1)} s**; nodes Ready in ${nodesReady.toFixed(1)} s; machine: ${cpus().length} cores, load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" / ")}`,
-    `bench reads retried after an error: ${apiErrors}; kubelet RSS: mean ${kAvg.toFixed(0)} MiB, max ${Math.max(...kubeletRss).toFixed(0)} MiB; error lines in logs: ${JSON.stringify(errors)}`,
+    `bench reads retried after an error: ${apiErrors}; restarts: ${JSON.stringify(cluster.restarts())}, simulated kubelets ${cluster.kubeletRestarts}; kubelet RSS: mean ${kAvg.toFixed(0)} MiB, max ${Math.max(...kubeletRss).toFixed(0)} MiB; error lines in logs: ${JSON.stringify(errors)}`,
     header,
     row("idle (no nodes, 15 s after start)", idle),
     row(`${kubeletCount} nodes Ready, no pods`, withNodes),
     row(`all available (${toAvailable.toFixed(0)} s)`, atAvailable),
     row(`${settleSeconds} s later`, settled),
+    ...probes,
     `peak VmRSS sampled while pods rolled out: apiserver ${peak.apiserver.rss.toFixed(0)}, controller-manager ${peak["controller-manager"].rss.toFixed(0)}, scheduler ${peak.scheduler.rss.toFixed(0)}`,
   ].join("\n");
   return result;

@@ -44,6 +44,46 @@ export function memory(pid: number): { rss: number; hwm: number } {
 export const sumOfThree = (s: Sample, k: "rss" | "hwm") =>
   s.apiserver[k] + s["controller-manager"][k] + s.scheduler[k];
 
+export interface ConnectionCount {
+  total: number;
+  kubeletMean: number;
+  kubeletMax: number;
+  controllerManager: number;
+  scheduler: number;
+}
+
+export interface ApiserverMemory {
+  externalMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  watches: number;
+  /** The watch caches holding most: "resource objects+history", largest first. */
+  caches: string;
+}
+
+function watchCaches(metrics: string): string {
+  const held = new Map<string, { objects: number; history: number }>();
+  for (const m of metrics.matchAll(
+    /^apiserver_(storage_objects|watch_cache_history_events)\{group="([^"]*)",resource="([^"]*)"\} (\S+)/gm,
+  )) {
+    const name = m[2] ? `${m[3]}.${m[2]}` : m[3]!;
+    const e = held.get(name) ?? { objects: 0, history: 0 };
+    if (m[1] === "storage_objects") e.objects += Number(m[4]);
+    else e.history += Number(m[4]);
+    held.set(name, e);
+  }
+  return [...held]
+    .sort((a, b) => b[1].objects + b[1].history - (a[1].objects + a[1].history))
+    .slice(0, 6)
+    .map(([n, e]) => `${n} ${e.objects}+${e.history}`)
+    .join(", ");
+}
+
+/** One line: the apiserver's connections and where its memory is, for a benchmark's log. */
+export function describeConnections(c: ConnectionCount, m: ApiserverMemory): string {
+  return `connections to the apiserver: ${c.total} (per kubelet mean ${c.kubeletMean.toFixed(1)}, max ${c.kubeletMax}; controller-manager ${c.controllerManager}; scheduler ${c.scheduler}); open watches ${m.watches}; apiserver heap used ${m.heapUsedMiB.toFixed(0)} of ${m.heapTotalMiB.toFixed(0)} MiB, external ${m.externalMiB.toFixed(0)} MiB; watch caches (objects+history): ${m.caches}`;
+}
+
 export interface LocalClusterOptions {
   kubelets: number;
   /**
@@ -102,25 +142,44 @@ export class LocalCluster {
     this.cluster("up");
   }
 
-  /** Starts the simulated kubelets, a few at a time (each is a whole Node.js process). */
+  /**
+   * Starts the simulated kubelets, a few at a time (each is a whole Node.js process). A kubelet
+   * that exits is started again after 2 s, as cluster.sh's supervisor restarts its kubelet (on
+   * an overloaded machine one can exit at start when the apiserver answers 503).
+   */
   async startKubelets(): Promise<void> {
     await pool(this.nodeNames, 4, async (name) => {
-      const out = openSync(join(this.state, "logs", `kubelet-${name}.log`), "a");
-      const p = spawn(
-        process.execPath,
-        [
-          join(root, "packages/kubelet/dist/main.js"),
-          `--kubeconfig=${join(this.certs, `kubelet-${name}.kubeconfig`)}`,
-          `--node-name=${name}`,
-          `--root-dir=${join(this.state, "kubelets", name)}`,
-          "--runtime=simulated",
-          "--port=0",
-          "--node-ip=127.0.0.1",
-        ],
-        { stdio: ["ignore", out, out] },
-      );
-      this.kubelets.push(p);
+      this.spawnKubelet(name, this.nodeNames.indexOf(name));
       await sleep(300);
+    });
+  }
+
+  /** Kubelet restarts after an exit, in total. */
+  kubeletRestarts = 0;
+  private stopping = false;
+
+  private spawnKubelet(name: string, i: number): void {
+    const out = openSync(join(this.state, "logs", `kubelet-${name}.log`), "a");
+    const p = spawn(
+      process.execPath,
+      [
+        join(root, "packages/kubelet/dist/main.js"),
+        `--kubeconfig=${join(this.certs, `kubelet-${name}.kubeconfig`)}`,
+        `--node-name=${name}`,
+        `--root-dir=${join(this.state, "kubelets", name)}`,
+        "--runtime=simulated",
+        "--port=0",
+        "--node-ip=127.0.0.1",
+      ],
+      { stdio: ["ignore", out, out] },
+    );
+    this.kubelets[i] = p;
+    p.once("exit", () => {
+      if (this.stopping) return;
+      this.kubeletRestarts++;
+      setTimeout(() => {
+        if (!this.stopping) this.spawnKubelet(name, i);
+      }, 2000);
     });
   }
 
@@ -130,6 +189,69 @@ export class LocalCluster {
 
   sample(): Sample {
     return Object.fromEntries(components.map((c) => [c, memory(this.pidOf(c))])) as Sample;
+  }
+
+  /**
+   * Established TCP connections to the apiserver's port per local process (`ss -tnp`): the
+   * simulated kubelets (mean and max), each control-plane component, and the total.
+   */
+  connections(): ConnectionCount {
+    const port = this.env.SKIFF_API_PORT!;
+    const perPid = new Map<number, number>();
+    let total = 0;
+    try {
+      const out = execFileSync(
+        "ss",
+        ["-Htnp", "state", "established", "(", "dport", "=", `:${port}`, ")"],
+        { encoding: "utf8" },
+      );
+      for (const line of out.split("\n")) {
+        const pid = /pid=(\d+)/.exec(line)?.[1];
+        if (!pid) continue;
+        total++;
+        perPid.set(Number(pid), (perPid.get(Number(pid)) ?? 0) + 1);
+      }
+    } catch {
+      // ss missing or failed: report zeros rather than stop the benchmark
+    }
+    const kubelets = this.kubelets.map((k) => perPid.get(k.pid!) ?? 0);
+    const of = (c: Component) => {
+      try {
+        return perPid.get(this.pidOf(c)) ?? 0;
+      } catch {
+        return 0;
+      }
+    };
+    return {
+      total,
+      kubeletMean: kubelets.length ? kubelets.reduce((a, b) => a + b, 0) / kubelets.length : 0,
+      kubeletMax: kubelets.length ? Math.max(...kubelets) : 0,
+      controllerManager: of("controller-manager"),
+      scheduler: of("scheduler"),
+    };
+  }
+
+  /**
+   * From the apiserver's /metrics: external memory (Buffers outside the V8 heap), V8 heap used,
+   * and open watches, in MiB and counts; NaN when the apiserver does not answer.
+   */
+  async apiserverMemory(): Promise<ApiserverMemory> {
+    const text = await this.client
+      .requestText("GET", "/metrics", { accept: "text/plain" })
+      .catch(() => "");
+    const sum = (name: string) => {
+      let v = NaN;
+      for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "gm")))
+        v = (Number.isNaN(v) ? 0 : v) + Number(m[1]);
+      return v;
+    };
+    return {
+      externalMiB: sum("nodejs_external_memory_bytes") / 2 ** 20,
+      heapUsedMiB: sum("nodejs_heap_size_used_bytes") / 2 ** 20,
+      heapTotalMiB: sum("nodejs_heap_size_total_bytes") / 2 ** 20,
+      watches: sum("apiserver_longrunning_requests"),
+      caches: watchCaches(text),
+    };
   }
 
   /** Times each control-plane component was restarted by its supervisor. */
@@ -154,6 +276,7 @@ export class LocalCluster {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.client_?.close();
     for (const k of this.kubelets) k.kill("SIGTERM");
     await sleep(2000);

@@ -37,7 +37,44 @@ export class ApiserverMetrics {
     registers: [this.registry],
   });
 
+  /** What the watch caches hold, read when /metrics is scraped (see `observeWatchCaches`). */
+  private caches: () => Iterable<{
+    group: string;
+    resource: string;
+    objects: number;
+    history: number;
+  }> = () => [];
+  readonly storedObjects = new Gauge({
+    name: "apiserver_storage_objects",
+    help: "Objects in the watch cache (the current state) by resource.",
+    labelNames: ["group", "resource"],
+    registers: [this.registry],
+    collect: () => this.collectCaches(),
+  });
+  readonly historyEvents = new Gauge({
+    name: "apiserver_watch_cache_history_events",
+    help: "Events kept in the watch cache's history (for watches that resume) by resource.",
+    labelNames: ["group", "resource"],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  observeWatchCaches(
+    caches: () => Iterable<{ group: string; resource: string; objects: number; history: number }>,
+  ): void {
+    this.caches = caches;
+  }
+
+  private collectCaches(): void {
+    this.storedObjects.reset();
+    this.historyEvents.reset();
+    for (const c of this.caches()) {
+      const labels = { group: c.group, resource: c.resource };
+      this.storedObjects.inc(labels, c.objects);
+      this.historyEvents.inc(labels, c.history);
+    }
   }
 }

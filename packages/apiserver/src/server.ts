@@ -90,6 +90,13 @@ export class ApiServer {
       metrics: this.metrics,
     });
     for (const info of resources) this.registries.set(info, this.newRegistry(info));
+    this.metrics.observeWatchCaches(() =>
+      [...this.registries].map(([info, reg]) => ({
+        group: info.group,
+        resource: info.resource,
+        ...reg.cache.size(),
+      })),
+    );
     this.customResources = new CustomResources({
       crds: this.registry("customresourcedefinitions", "apiextensions.k8s.io"),
       newRegistry: (info) => this.newRegistry(info),

@@ -282,6 +282,11 @@ export class WatchCache {
     for (const entry of this.watchers) entry.w.bookmark(Math.max(this.revision, entry.after));
   }
 
+  /** Objects in the current state, and events in the history. */
+  size(): { objects: number; history: number } {
+    return { objects: this.state.size, history: this.history.length };
+  }
+
   watcherCount(): number {
     return this.watchers.size;
   }

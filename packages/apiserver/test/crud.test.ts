@@ -721,6 +721,14 @@ test("/metrics reports requests by verb, resource and code, latency, watches and
   );
   assert.match(res.text, /etcd_request_duration_seconds_count\{operation="create"\} \d+/);
   assert.match(res.text, /# TYPE apiserver_longrunning_requests gauge/);
+  // What the watch caches hold: the namespaces the server made itself at least, and a history.
+  const held = (name: string, resource: string) =>
+    Number(
+      new RegExp(`^${name}\\{group="",resource="${resource}"\\} (\\d+)`, "m").exec(res.text)?.[1],
+    );
+  assert.ok(held("apiserver_storage_objects", "namespaces") >= 3, res.text.slice(0, 200));
+  assert.ok(held("apiserver_storage_objects", "configmaps") >= 1);
+  assert.ok(held("apiserver_watch_cache_history_events", "configmaps") >= 1);
   assert.equal((await api.request("GET", "/metrics", undefined, { auth: "none" })).status, 401);
 });
 

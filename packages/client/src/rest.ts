@@ -8,7 +8,15 @@
 //   that gets no answer throws a ConnectionError. Requests are never retried here.
 // - Every request, watches included, first waits on a token bucket (qps 50, burst 100 by
 //   default; `qps: -1` disables it), so one process cannot flood the apiserver.
-// - Watches use their own connection pool, so long-running watches never hold up requests.
+// - Watches use their own connections (one each, closed with the watch), so long-running
+//   watches never hold up requests.
+// - Requests share a small keep-alive pool per server and TLS identity (clients of one process
+//   with the same server, CA and client certificate share it, as client-go's transports are
+//   shared by TLS config; a client can name a pool of its own, `pool`): at most `maxSockets` (default 10) at once, at most 2 kept idle (Go's
+//   DefaultMaxIdleConnsPerHost), each idle one closed after 15 s — before the apiserver's 30 s
+//   idle timeout, so a request never lands on a socket the server is closing. HTTP/1.1 has one
+//   request per socket, so a burst of parallel requests queues here instead of opening a
+//   socket (and a TLS session the apiserver has to keep) per request.
 // - Paths follow Kubernetes: /api/v1/... for the core group, /apis/{group}/{version}/...
 //   otherwise, /namespaces/{ns}/ before the resource when it is namespaced.
 import http from "node:http";
@@ -38,8 +46,15 @@ export interface RequestOptions {
 }
 
 export interface RestClientOptions {
-  /** Most connections kept open to the server for ordinary requests (default 100). */
+  /** Most connections open at once to the server for ordinary requests (default 10). */
   maxSockets?: number;
+  /**
+   * The request connection pool this client uses: clients of one process with the same server,
+   * TLS identity, pool name and `maxSockets` share their connections (default "default"). A
+   * heartbeat or leader-election client names its own, so that its requests never queue
+   * behind a burst of other requests (HTTP/1.1 sends one request per socket at a time).
+   */
+  pool?: string;
   userAgent?: string;
   /** Fail a (non-watch) request that has no answer after this long (default 60 s; 0: never). */
   timeoutMs?: number;
@@ -47,10 +62,34 @@ export interface RestClientOptions {
 
 const jsonType = "application/json";
 
+/** Idle request sockets kept per server (Go's http.DefaultMaxIdleConnsPerHost). */
+export const maxFreeSockets = 2;
+/** An idle request socket is closed after this long: shorter than the apiserver's idle timeout. */
+export const freeSocketTimeoutMs = 15_000;
+
+// Request agents shared by the clients of this process that talk to the same server with the
+// same TLS identity and pool size; closed when the last of them closes.
+const sharedAgents = new Map<string, { agent: http.Agent; users: number }>();
+
+function agentKey(config: ClientConfig, maxSockets: number, pool: string): string {
+  return JSON.stringify([
+    pool,
+    config.server,
+    config.ca ?? "",
+    config.cert ?? "",
+    config.key ?? "",
+    config.tlsServerName ?? "",
+    Boolean(config.insecure),
+    maxSockets,
+  ]);
+}
+
 export class RestClient {
   readonly config: ClientConfig;
   private readonly base: URL;
   private readonly agent: http.Agent;
+  private readonly agentKey: string;
+  private closed = false;
   private readonly watchAgent: http.Agent;
   private readonly limiter: TokenBucket | undefined;
   private readonly userAgent: string;
@@ -68,7 +107,26 @@ export class RestClient {
       rejectUnauthorized: !config.insecure,
     };
     const Agent = secure ? https.Agent : http.Agent;
-    this.agent = new Agent({ ...tls, maxSockets: opts.maxSockets ?? 100 });
+    const maxSockets = opts.maxSockets ?? 10;
+    this.agentKey = agentKey(config, maxSockets, opts.pool ?? "default");
+    let shared = sharedAgents.get(this.agentKey);
+    if (!shared) {
+      shared = {
+        agent: new Agent({
+          ...tls,
+          maxSockets,
+          maxFreeSockets,
+          // The agent applies this to idle sockets only: a request's own timeout (below)
+          // replaces it while the request is in flight.
+          timeout: freeSocketTimeoutMs,
+          scheduling: "lifo",
+        }),
+        users: 0,
+      };
+      sharedAgents.set(this.agentKey, shared);
+    }
+    shared.users++;
+    this.agent = shared.agent;
     this.watchAgent = new Agent({ ...tls, keepAlive: false });
     const qps = config.qps ?? 50;
     this.limiter = qps < 0 ? undefined : new TokenBucket(qps === 0 ? 50 : qps, config.burst ?? 100);
@@ -114,10 +172,19 @@ export class RestClient {
     return res;
   }
 
-  /** Closes idle connections; in-flight requests finish. */
+  /**
+   * Closes this client's watch connections, and the shared request connections once no other
+   * client of this process uses them.
+   */
   close(): void {
-    this.agent.destroy();
     this.watchAgent.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    const shared = sharedAgents.get(this.agentKey);
+    if (shared && shared.agent === this.agent && --shared.users === 0) {
+      sharedAgents.delete(this.agentKey);
+      this.agent.destroy();
+    }
   }
 
   private async send(

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { resourceInfo } from "@skiff/api";
 import { RestClient, isNotFound, isConflict, ApiError, ConnectionError } from "@skiff/client";
 
@@ -272,3 +272,39 @@ test("the client-side rate limit spaces requests beyond the burst", async () => 
   );
   c.close();
 });
+
+test("parallel requests share a bounded pool: at most 10 connections, 2 kept idle, shared by clients of one server", async () => {
+  const open = new Set<Socket>();
+  let opened = 0;
+  let peak = 0;
+  const onConnection = (s: Socket) => {
+    opened++;
+    open.add(s);
+    peak = Math.max(peak, open.size);
+    s.once("close", () => open.delete(s));
+  };
+  server.closeAllConnections();
+  server.on("connection", onConnection);
+  respond = (_req, res) => setTimeout(() => res.end(obj("x")), 30);
+  const a = client();
+  const b = client(); // the same server and identity: the kubelet's event client, say
+  try {
+    const gets = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).resource(nodes).get("n"));
+    assert.equal((await Promise.all(gets)).length, 40);
+    assert.ok(peak <= 10, `40 parallel requests from two clients opened ${peak} at once`);
+    assert.ok(opened <= 10, `${opened} connections opened for 40 requests`);
+    await waitFor(() => open.size <= 2, "idle connections kept beyond 2");
+    // Closing one client leaves the other's requests working on the shared pool.
+    a.close();
+    await b.resource(nodes).get("n");
+    b.close();
+    await waitFor(() => open.size === 0, "connections left open after both clients closed");
+  } finally {
+    server.off("connection", onConnection);
+  }
+});
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(cond(), what);
+}

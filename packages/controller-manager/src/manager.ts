@@ -172,6 +172,7 @@ export class ControllerManager {
   private readonly names: string[];
   private readonly registry: Record<string, ControllerConstructor>;
   private elector: LeaderElector | undefined;
+  private electionClient: RestClient | undefined;
   private term:
     | {
         abort: AbortController;
@@ -217,8 +218,18 @@ export class ControllerManager {
       this.lead(new AbortController().signal);
       return;
     }
+    // Its own client and connection, as kube-controller-manager's leader-election client: a
+    // renewal never waits behind the controllers' requests in the shared, bounded pool.
+    this.electionClient = new RestClient(
+      { ...this.client.config, qps: -1 },
+      {
+        userAgent: "skiff-controller-manager/0.1.0 (leader-election)",
+        pool: "leader-election",
+        maxSockets: 1,
+      },
+    );
     this.elector = new LeaderElector({
-      client: this.client,
+      client: this.electionClient,
       namespace: "kube-system",
       name: "kube-controller-manager",
       identity: this.identity,
@@ -344,5 +355,6 @@ export class ControllerManager {
     await this.stopLeading();
     await this.server?.close();
     this.client.close();
+    this.electionClient?.close();
   }
 }

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { loadClientConfig, RestClient, type Logger } from "@skiff/client";
 import { Kubelet, ensureRootDir } from "./kubelet.js";
 import { NodeAgent, parseTaints, primaryAddress } from "./node.js";
-import { DockerRuntime } from "./runtime/docker.js";
+import type { DockerRuntime } from "./runtime/docker.js";
 import { LABEL_KUBELET, type ContainerRuntime } from "./runtime/runtime.js";
 import { SimulatedRuntime } from "./runtime/simulated.js";
 import { startKubeletServer, type KubeletServer } from "./server.js";
@@ -52,20 +52,28 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
   const client = new RestClient(config);
   // Events get their own rate limit, as Kubernetes' kubelet gives them (50/s, burst 100).
   const eventClient = new RestClient(config);
+  // Node status and the node's Lease go through a client of their own (Kubernetes' kubelet has
+  // a heartbeat client), on a connection of their own: the request pool is shared by the other
+  // two clients and bounded, and a heartbeat must not wait behind a burst of pod status writes.
+  const heartbeatClient = new RestClient(config, { pool: "heartbeat", maxSockets: 2 });
   const nodeName = (opts.nodeName ?? hostname()).toLowerCase();
   const nodeIP = opts.nodeIP ?? primaryAddress();
   const rootDir = resolve(opts.rootDir ?? "/var/lib/skiff-kubelet");
   const port = opts.port ?? 10250;
   await ensureRootDir(rootDir);
+  // The Docker runtime (dockerode and its dependencies, ~28 MB of RSS) is loaded only when it
+  // is used: a simulated kubelet never needs it.
   const runtime =
     opts.containerRuntime ??
     (opts.runtime === "simulated"
       ? new SimulatedRuntime()
-      : new DockerRuntime({ ownerLabels: { [LABEL_KUBELET]: rootDir } }));
+      : new (await import("./runtime/docker.js")).DockerRuntime({
+          ownerLabels: { [LABEL_KUBELET]: rootDir },
+        }));
   let runtimeVersion = "simulated://0.1.0";
   let storagePath = rootDir;
   let runtimeHealthy = () => Promise.resolve(true);
-  if (runtime instanceof DockerRuntime) {
+  if (isDocker(runtime)) {
     const info = (await runtime.docker.info()) as {
       ServerVersion?: string;
       DockerRootDir?: string;
@@ -90,7 +98,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     podManifestPath: opts.podManifestPath,
   });
   const node = new NodeAgent({
-    client,
+    client: heartbeatClient,
     nodeName,
     nodeIP,
     port,
@@ -134,6 +142,11 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
       await kubelet.stop();
       client.close();
       eventClient.close();
+      heartbeatClient.close();
     },
   };
+}
+
+function isDocker(runtime: ContainerRuntime): runtime is DockerRuntime {
+  return runtime.type === "docker";
 }

@@ -69,14 +69,6 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
     },
     { userAgent: "skiff-scheduler/0.1.0" },
   );
-  // So does the lease, as Kubernetes' scheduler builds a client for leader election: renewals
-  // must not queue behind thousands of bindings for a busy apiserver's sockets and rate
-  // limit (with one client a burst of 5,000 pods made the renewal miss its 10 s deadline,
-  // and the scheduler gave up leading in the middle of the burst).
-  const leaseClient = new RestClient(
-    { ...loaded, ...limits },
-    { userAgent: "skiff-scheduler/0.1.0 leader-election", maxSockets: 2 },
-  );
   const scheduler = new Scheduler({
     client,
     eventClient,
@@ -97,9 +89,22 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
 
   // 4. Schedule, while leading.
   let elector: LeaderElector | undefined;
+  let electionClient: RestClient | undefined;
   if (opts.leaderElect ?? true) {
+    // Its own client and connection, as kube-scheduler's leader-election client: a renewal
+    // never waits behind a burst of bindings in the shared, bounded request pool or the rate
+    // limit (with one client a burst of 5,000 pods made a renewal miss its 10 s deadline, and
+    // the scheduler gave up leading in the middle of the burst).
+    electionClient = new RestClient(
+      { ...loaded, qps: -1 },
+      {
+        userAgent: "skiff-scheduler/0.1.0 (leader-election)",
+        pool: "leader-election",
+        maxSockets: 1,
+      },
+    );
     elector = new LeaderElector({
-      client: leaseClient,
+      client: electionClient,
       namespace: opts.leaseNamespace ?? "kube-system",
       name: opts.leaseName ?? "kube-scheduler",
       identity,
@@ -135,7 +140,7 @@ export async function startSchedulerServer(opts: SchedulerServerOptions): Promis
       await new Promise<void>((r) => http.close(() => r()));
       client.close();
       eventClient.close();
-      leaseClient.close();
+      electionClient?.close();
     },
   };
 }

@@ -24,7 +24,11 @@ export async function listenHttps(
       ca: o.clientCaFile ? readFileSync(o.clientCaFile) : undefined,
       requestCert: Boolean(o.clientCaFile),
       rejectUnauthorized: false,
-      keepAliveTimeout: 60_000,
+      // An idle keep-alive connection is closed after 30 s (it was 60): each open one holds a
+      // TLS session and buffers here, and a burst of parallel requests used to leave dozens
+      // per client. Long enough for a kubelet's 10 s heartbeats to reuse one; Skiff's client
+      // closes its idle sockets first (15 s) and Node's agent reads the Keep-Alive hint.
+      keepAliveTimeout: 30_000,
     },
     handle,
   );
