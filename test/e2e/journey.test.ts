@@ -318,13 +318,18 @@ test("security on by default: Secrets encrypted in etcd, an audit log, least-pri
   assert.ok(raw.out.startsWith("k8s:enc:aescbc:v1:key1:"), raw.out.slice(0, 40));
   assert.ok(!raw.out.includes(value), "the Secret's value is in etcd in the clear");
   assert.ok(!raw.out.includes(Buffer.from(value).toString("base64")), "base64 value in etcd");
-  // The audit log (deploy/audit-policy.yaml: Metadata for Secrets) recorded the create.
-  const audit = readFileSync(join(state, "logs", "audit.log"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { verb: string; objectRef?: { name?: string }; level: string });
-  const created = audit.find((e) => e.verb === "create" && e.objectRef?.name === "sealed");
-  assert.ok(created, `no audit event for the Secret's create in ${audit.length} lines`);
+  // The audit log (deploy/audit-policy.yaml: Metadata for Secrets) recorded the create; it is
+  // written just after the answer.
+  const created = await eventually(
+    "the audit event of the Secret's create",
+    async () =>
+      readFileSync(join(state, "logs", "audit.log"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { verb: string; objectRef?: { name?: string }; level: string })
+        .find((e) => e.verb === "create" && e.objectRef?.name === "sealed"),
+    5_000,
+  );
   assert.equal(created.level, "Metadata");
   // Each component has only its own role: the proxy's identity may not delete a namespace,
   // a kubelet's may not read a Secret its pods do not use; the admin may.

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { eventually } from "@skiff/testing";
 import { useKubectlEnv } from "./kubectl-env.js";
 
 const env = useKubectlEnv("vap", (dir) => {
@@ -101,20 +102,24 @@ test("a ValidatingAdmissionPolicy refuses a Deployment with too many replicas wi
     warned.stderr,
     /Warning: Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-warn': replicas 8 exceeds the limit of 5/,
   );
-  const events = readFileSync(join(env.dir, "audit.log"), "utf8")
-    .trim()
-    .split("\n")
-    .map(
-      (l) =>
-        JSON.parse(l) as {
-          stage: string;
-          objectRef?: { name?: string; namespace?: string };
-          annotations?: Record<string, string>;
-        },
-    )
-    .filter((e) => e.stage === "ResponseComplete" && e.objectRef?.namespace === "lenient");
-  const created = events.find((e) => e.annotations?.["replica-limit/replicas"] === "8");
-  assert.ok(created, "an audit event with the policy's auditAnnotation");
+  // The audit log is written after the answer (batched, as Kubernetes' buffered backend).
+  const created = await eventually(async () => {
+    const found = readFileSync(join(env.dir, "audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            stage: string;
+            objectRef?: { name?: string; namespace?: string };
+            annotations?: Record<string, string>;
+          },
+      )
+      .filter((e) => e.stage === "ResponseComplete" && e.objectRef?.namespace === "lenient")
+      .find((e) => e.annotations?.["replica-limit/replicas"] === "8");
+    assert.ok(found, "an audit event with the policy's auditAnnotation");
+    return found;
+  }, 5_000);
   assert.deepEqual(
     JSON.parse(created.annotations!["validation.policy.admission.k8s.io/validation_failure"]!),
     [
