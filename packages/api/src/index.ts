@@ -22,6 +22,7 @@ export * from "./apiextensions/crd.js";
 export * from "./apiextensions/jsonschema.js";
 export { celRuleErrors } from "./apiextensions/cel.js";
 export type * from "./metrics.js";
+export type * from "./stats.js";
 
 // The autoscaling/v2 behavior types, for the HPA controller's pure functions; derived from
 // the HorizontalPodAutoscaler schema (its named parts are not exported as types there).

@@ -16,6 +16,9 @@ import {
   resourceInfo,
   rfc3339,
   type APIResourceList,
+  type ContainerMetrics,
+  type ResourceUsage,
+  type Summary,
   type Requirement,
 } from "@skiff/api";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "./errors.js";
@@ -38,11 +41,6 @@ export interface MetricsOptions {
   log?: (msg: string, detail: object) => void;
 }
 
-interface Usage {
-  cpu: string;
-  memory: string;
-}
-
 interface Sample {
   timestamp: string;
   window: string;
@@ -50,30 +48,13 @@ interface Sample {
 
 interface NodeSample extends Sample {
   name: string;
-  usage: Usage;
+  usage: ResourceUsage;
 }
 
 interface PodSample extends Sample {
   namespace: string;
   name: string;
-  containers: { name: string; usage: Usage }[];
-}
-
-/** The stats/v1alpha1 fields read here. */
-interface Summary {
-  node?: { cpu?: StatCPU; memory?: StatMemory };
-  pods?: {
-    podRef?: { name?: string; namespace?: string };
-    containers?: { name: string; cpu?: StatCPU; memory?: StatMemory }[];
-  }[];
-}
-interface StatCPU {
-  time?: string;
-  usageNanoCores?: number;
-}
-interface StatMemory {
-  time?: string;
-  workingSetBytes?: number;
+  containers: ContainerMetrics[];
 }
 
 /** metrics-server's discovery: two read-only resources. */

@@ -6,81 +6,22 @@
 // runtime, so a rate is absent until a second request (metrics-server scrapes repeatedly).
 import { readFile, statfs } from "node:fs/promises";
 import os from "node:os";
-import { rfc3339 } from "@skiff/api";
+import {
+  rfc3339,
+  type CPUStats,
+  type ContainerStats,
+  type InterfaceStats,
+  type MemoryStats,
+  type NodeStats,
+  type PodStats,
+  type Summary,
+} from "@skiff/api";
 import type { Pod } from "./objects.js";
 import type {
   ContainerRuntime,
   ContainerStats as RuntimeStats,
   ContainerStatus,
 } from "./runtime/runtime.js";
-
-export interface CPUStats {
-  time: string;
-  usageNanoCores?: number;
-  usageCoreNanoSeconds?: number;
-}
-
-export interface MemoryStats {
-  time: string;
-  availableBytes?: number;
-  usageBytes?: number;
-  workingSetBytes?: number;
-  rssBytes?: number;
-}
-
-export interface InterfaceStats {
-  name: string;
-  rxBytes: number;
-  rxErrors: number;
-  txBytes: number;
-  txErrors: number;
-}
-
-/** The default interface's figures inline, as Kubernetes does, plus every interface. */
-export interface NetworkStats extends Partial<InterfaceStats> {
-  time: string;
-  interfaces: InterfaceStats[];
-}
-
-export interface FsStats {
-  time: string;
-  availableBytes: number;
-  capacityBytes: number;
-  usedBytes: number;
-  inodesFree: number;
-  inodes: number;
-  inodesUsed: number;
-}
-
-export interface ContainerStats {
-  name: string;
-  startTime: string;
-  cpu: CPUStats;
-  memory: MemoryStats;
-}
-
-export interface PodStats {
-  podRef: { name: string; namespace: string; uid: string };
-  startTime: string;
-  containers: ContainerStats[];
-  cpu: CPUStats;
-  memory: MemoryStats;
-  network?: NetworkStats;
-}
-
-export interface NodeStats {
-  nodeName: string;
-  startTime: string;
-  cpu: CPUStats;
-  memory: MemoryStats;
-  network?: NetworkStats;
-  fs?: FsStats;
-}
-
-export interface Summary {
-  node: NodeStats;
-  pods: PodStats[];
-}
 
 export interface SummaryProviderOptions {
   nodeName: string;
