@@ -237,6 +237,14 @@ export function withAuditRecord<T>(record: AuditRecord | undefined, fn: () => T)
   return record ? currentRecord.run(record, fn) : fn();
 }
 
+/**
+ * The object the current request carries: its name completes the audit events' objectRef
+ * when the URL has none (a create), as Kubernetes' LogRequestObject does.
+ */
+export function noteAuditObject(metadata: { name?: string } | undefined): void {
+  currentRecord.getStore()?.noteObject(metadata?.name);
+}
+
 /** Annotations for the current request's audit events (admission policies add theirs). */
 export function addAuditAnnotations(annotations: Record<string, string>): void {
   currentRecord.getStore()?.annotate(annotations);
@@ -249,6 +257,7 @@ export class AuditRecord {
   private readonly chunks: Buffer[] = [];
   private captured = 0;
   private impersonated: UserInfo | undefined;
+  private objectName: string | undefined;
 
   constructor(
     private readonly log: AuditLog,
@@ -292,6 +301,11 @@ export class AuditRecord {
     Object.assign(this.annotations, annotations);
   }
 
+  /** The name of the object in the request's body, for a request whose URL names none. */
+  noteObject(name: string | undefined): void {
+    if (name) this.objectName = name;
+  }
+
   /** The request acts as another user (impersonation): later stages record it. */
   impersonate(user: UserInfo): void {
     this.impersonated = user;
@@ -322,7 +336,7 @@ export class AuditRecord {
       ev.objectRef = {
         resource: r.resource,
         ...(r.namespace ? { namespace: r.namespace } : {}),
-        ...(r.name ? { name: r.name } : {}),
+        ...(r.name || this.objectName ? { name: r.name || this.objectName } : {}),
         ...(r.group ? { apiGroup: r.group } : {}),
         apiVersion: r.version,
         ...(r.subresource ? { subresource: r.subresource } : {}),

@@ -104,9 +104,11 @@ test("each request is written at its rule's level, one JSON line per stage not o
   assert.equal(cmEv.verb, "create");
   assert.equal(cmEv.user.username, "kubernetes-admin");
   assert.ok((cmEv.user.groups as string[]).includes("system:masters"));
+  // A create's URL names no object: the name comes from the body, as Kubernetes records it.
   assert.deepEqual(cmEv.objectRef, {
     resource: "configmaps",
     namespace: "audited",
+    name: "settings",
     apiVersion: "v1",
   });
   assert.deepEqual(cmEv.responseStatus, { metadata: {}, code: 201 });
@@ -115,6 +117,7 @@ test("each request is written at its rule's level, one JSON line per stage not o
 
   const secEv = evs.find((e) => e.objectRef?.resource === "secrets")!;
   assert.equal(secEv.level, "Metadata");
+  assert.equal(secEv.objectRef.name, "pw", "a Metadata-level create names its object too");
   assert.equal(secEv.requestObject, undefined);
 
   const nsEv = evs.find((e) => e.objectRef?.resource === "namespaces" && e.verb === "create")!;

@@ -1,5 +1,6 @@
 // POST of a new object: decode, check identity and unknown fields, record the field manager,
 // and hand it to the registry (which defaults, admits and validates).
+import { noteAuditObject } from "../audit.js";
 import { MethodNotAllowedError } from "../errors.js";
 import type { KubeObject } from "../objects.js";
 import { bodyType, decodeObject, readBody } from "../request.js";
@@ -24,6 +25,7 @@ export async function create(r: RequestContext): Promise<void> {
   const type = bodyType(r.req, ["json", "yaml", "protobuf"]);
   const obj = decodeObject(await readBody(r.req), type) as KubeObject;
   checkIdentity(r, obj);
+  noteAuditObject(obj.metadata);
   const mode = fieldValidation(r.query);
   const warnings = handleUnknownFields(r, obj, mode);
   const manager = fieldManager(r.req, r.query, false);
