@@ -1,6 +1,9 @@
 // The generic REST store: create, read, update, delete, list and watch of one resource
 // on etcd, with the Kubernetes rules every kind shares (uids, generation, status vs spec,
 // graceful deletion, finalizers) plus its kind's rules from strategies/ (one file per kind).
+// Past ~600 lines on purpose: it is one object, Kubernetes' generic registry Store, whose
+// verbs share the steps (admission, defaulting, validation, the guarded etcd write) read in
+// order; the list machinery is list.ts, each kind's rules its strategy.
 import type { ResourceInfo } from "@skiff/api";
 import { apiVersionOf, applyDefaults, rfc3339, validate } from "@skiff/api";
 import {
