@@ -33,3 +33,4 @@ export * from "./informer.js";
 export * from "./workqueue.js";
 export * from "./leaderelection.js";
 export * from "./events.js";
+export * from "./metrics-endpoint.js";

@@ -2,6 +2,7 @@
 // metrics every controller reports through its context. Plain HTTP: bind it to loopback.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { serveMetrics } from "@skiff/client";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ControllerMetrics } from "./controller.js";
 
@@ -84,10 +85,7 @@ export async function serve(
     if (path === "/healthz" || path === "/readyz" || path === "/livez") {
       res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
     } else if (path === "/metrics") {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { "Content-Type": metrics.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
+      serveMetrics(res, metrics.registry);
     } else {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("404 page not found\n");
     }

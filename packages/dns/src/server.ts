@@ -6,7 +6,13 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isIP } from "node:net";
 import { resourceInfo } from "@skiff/api";
-import { RestClient, SharedInformer, loadClientConfig, silentLogger } from "@skiff/client";
+import {
+  RestClient,
+  SharedInformer,
+  loadClientConfig,
+  serveMetrics,
+  silentLogger,
+} from "@skiff/client";
 import type { IndexFunc, KubeObject, Logger } from "@skiff/client";
 import { ClusterZone, endpointSliceIndexers, podIndexers, serviceIndexers } from "./records.js";
 import { slimEndpointSlice, slimPod, slimService, slimmed } from "./slim.js";
@@ -173,16 +179,7 @@ export class DnsServer {
       res.end("404 page not found\n");
       return;
     }
-    this.metrics.registry.metrics().then(
-      (text) => {
-        res.setHeader("Content-Type", this.metrics.registry.contentType);
-        res.end(text);
-      },
-      (err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      },
-    );
+    serveMetrics(res, this.metrics.registry);
   };
 }
 

@@ -12,6 +12,7 @@ import {
   RestClient,
   SharedInformerFactory,
   loadClientConfig,
+  serveMetrics,
   silentLogger,
 } from "@skiff/client";
 import type { KubeObject, Logger } from "@skiff/client";
@@ -358,16 +359,7 @@ export class ProxyServer {
       res.setHeader("Content-Type", "text/plain; charset=utf-8");
       res.end(this.mode);
     } else if (path === "/metrics") {
-      this.metrics.registry.metrics().then(
-        (text) => {
-          res.setHeader("Content-Type", this.metrics.registry.contentType);
-          res.end(text);
-        },
-        (err: unknown) => {
-          res.statusCode = 500;
-          res.end(String(err));
-        },
-      );
+      serveMetrics(res, this.metrics.registry);
     } else if (path === "/healthz") {
       this.serveHealthz(req, res);
     } else {

@@ -9,6 +9,7 @@ import {
   RestClient,
   defaultLogger,
   loadClientConfig,
+  serveMetrics,
   type Logger,
 } from "@skiff/client";
 import { Scheduler, defaultSchedulerName } from "./scheduler.js";
@@ -151,11 +152,7 @@ function serve(scheduler: Scheduler, host: string, port: number): Promise<Server
     if (path === "/healthz" || path === "/livez" || path === "/readyz") {
       res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
     } else if (path === "/metrics") {
-      scheduler.metrics.registry.metrics().then(
-        (text) =>
-          res.writeHead(200, { "Content-Type": scheduler.metrics.registry.contentType }).end(text),
-        (e: unknown) => res.writeHead(500).end(String(e)),
-      );
+      serveMetrics(res, scheduler.metrics.registry);
     } else {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("404 page not found\n");
     }
