@@ -11,7 +11,7 @@ import type { Writable } from "node:stream";
 import { createStream } from "rotating-file-stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
-import { rfc3339Micro } from "@skiff/api";
+import { isObject, rfc3339Micro } from "@skiff/api";
 import type { UserInfo } from "./auth.js";
 import { parseRoute } from "./handlers/router.js";
 import { isWatch } from "./query.js";
@@ -62,7 +62,6 @@ export interface AuditPolicy {
 export class AuditPolicyError extends Error {}
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function strings(v: unknown, where: string): string[] | undefined {
   if (v === undefined || v === null) return undefined;
@@ -82,12 +81,12 @@ function stages(v: unknown, where: string): AuditStage[] {
 /** Parses an audit Policy (YAML or JSON); throws AuditPolicyError naming the field. */
 export function parseAuditPolicy(text: string, file = "audit policy"): AuditPolicy {
   const doc: unknown = parseYaml(text);
-  if (!isObj(doc) || doc.kind !== "Policy" || doc.apiVersion !== "audit.k8s.io/v1")
+  if (!isObject(doc) || doc.kind !== "Policy" || doc.apiVersion !== "audit.k8s.io/v1")
     throw new AuditPolicyError(`${file}: want kind Policy, apiVersion audit.k8s.io/v1`);
   if (!Array.isArray(doc.rules)) throw new AuditPolicyError(`${file}: rules: must be a list`);
   const rules = doc.rules.map((r: unknown, i): PolicyRule => {
     const at = `${file}: rules[${i}]`;
-    if (!isObj(r)) throw new AuditPolicyError(`${at}: must be an object`);
+    if (!isObject(r)) throw new AuditPolicyError(`${at}: must be an object`);
     if (!LEVELS.includes(r.level as AuditLevel))
       throw new AuditPolicyError(`${at}.level: must be one of ${LEVELS.join(", ")}`);
     const resources = r.resources === undefined ? undefined : r.resources;
@@ -102,7 +101,7 @@ export function parseAuditPolicy(text: string, file = "audit policy"): AuditPoli
       nonResourceURLs: strings(r.nonResourceURLs, `${at}.nonResourceURLs`),
       omitStages: stages(r.omitStages, `${at}.omitStages`),
       resources: resources?.map((g: unknown, j): GroupResources => {
-        if (!isObj(g)) throw new AuditPolicyError(`${at}.resources[${j}]: must be an object`);
+        if (!isObject(g)) throw new AuditPolicyError(`${at}.resources[${j}]: must be an object`);
         return {
           group: typeof g.group === "string" ? g.group : undefined,
           resources: strings(g.resources, `${at}.resources[${j}].resources`),
@@ -347,7 +346,7 @@ export class AuditRecord {
       if ((code ?? 200) >= 400) {
         status.status = "Failure";
         const body = parseJson(Buffer.concat(this.chunks)) as Obj | undefined;
-        if (isObj(body) && body.kind === "Status") {
+        if (isObject(body) && body.kind === "Status") {
           if (body.message) status.message = body.message;
           if (body.reason) status.reason = body.reason;
         }

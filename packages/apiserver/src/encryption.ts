@@ -9,6 +9,7 @@
 // + NaCl secretbox (XSalsa20-Poly1305).
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isObject } from "@skiff/api";
 import nacl from "tweetnacl";
 import { parse as parseYaml } from "yaml";
 
@@ -27,16 +28,13 @@ interface Provider {
 
 export class EncryptionConfigError extends Error {}
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
 function keysOf(kind: string, cfg: unknown, where: string, sizes: number[]): Map<string, Buffer> {
-  const keys = isObj(cfg) && Array.isArray(cfg.keys) ? cfg.keys : undefined;
+  const keys = isObject(cfg) && Array.isArray(cfg.keys) ? cfg.keys : undefined;
   if (!keys?.length) throw new EncryptionConfigError(`${where}.keys: at least one key is needed`);
   const out = new Map<string, Buffer>();
   keys.forEach((k: unknown, i) => {
     const at = `${where}.keys[${i}]`;
-    if (!isObj(k) || typeof k.name !== "string" || k.name === "")
+    if (!isObject(k) || typeof k.name !== "string" || k.name === "")
       throw new EncryptionConfigError(`${at}.name: a key needs a name`);
     if (k.name.includes(":")) throw new EncryptionConfigError(`${at}.name: may not contain ":"`);
     if (out.has(k.name)) throw new EncryptionConfigError(`${at}.name: "${k.name}" is used twice`);
@@ -138,7 +136,7 @@ const identity: Provider = {
 };
 
 function provider(p: unknown, where: string): Provider {
-  if (!isObj(p) || Object.keys(p).length !== 1)
+  if (!isObject(p) || Object.keys(p).length !== 1)
     throw new EncryptionConfigError(`${where}: each provider names exactly one kind`);
   const [kind, cfg] = Object.entries(p)[0]!;
   switch (kind) {
@@ -199,7 +197,7 @@ export function loadEncryptionConfig(
 ): Transformer {
   const doc: unknown = parseYaml(readFileSync(file, "utf8"));
   if (
-    !isObj(doc) ||
+    !isObject(doc) ||
     doc.kind !== "EncryptionConfiguration" ||
     doc.apiVersion !== "apiserver.config.k8s.io/v1"
   )
@@ -210,7 +208,7 @@ export function loadEncryptionConfig(
   const entries = Array.isArray(doc.resources) ? doc.resources : [];
   entries.forEach((r: unknown, i) => {
     const where = `resources[${i}]`;
-    if (!isObj(r) || !Array.isArray(r.resources) || r.resources.length === 0)
+    if (!isObject(r) || !Array.isArray(r.resources) || r.resources.length === 0)
       throw new EncryptionConfigError(`${where}.resources: name at least one resource`);
     if (!Array.isArray(r.providers) || r.providers.length === 0)
       throw new EncryptionConfigError(`${where}.providers: name at least one provider`);

@@ -3,10 +3,10 @@
 // messages. The messages below are the part of that schema a Swagger 2.0 document from
 // openapi-v2.ts uses; the field numbers are gnostic's (github.com/google/gnostic-models,
 // openapiv2/OpenAPIv2.proto). Encoding is protobufjs'.
+import { isObject } from "@skiff/api";
 import protobuf from "protobufjs";
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const f = (type: string, id: number, repeated = false) =>
   repeated ? { type, id, rule: "repeated" } : { type, id };
@@ -166,7 +166,7 @@ const extensions = (o: Json) =>
     .map(([name, v]) => ({ name, value: any(v) }));
 
 function schema(s: unknown): Json {
-  if (!isObj(s)) return {};
+  if (!isObject(s)) return {};
   const out: Json = {};
   if (typeof s.$ref === "string") out._ref = s.$ref;
   if (typeof s.format === "string") out.format = s.format;
@@ -176,16 +176,16 @@ function schema(s: unknown): Json {
   if (Array.isArray(s.required)) out.required = s.required;
   if (Array.isArray(s.enum)) out.enum = s.enum.map(any);
   if (typeof s.type === "string") out.type = { value: [s.type] };
-  if (isObj(s.items)) out.items = { schema: [schema(s.items)] };
+  if (isObject(s.items)) out.items = { schema: [schema(s.items)] };
   if (Array.isArray(s.allOf)) out.allOf = s.allOf.map(schema);
-  if (isObj(s.properties))
+  if (isObject(s.properties))
     out.properties = {
       additionalProperties: Object.entries(s.properties).map(([name, p]) => ({
         name,
         value: schema(p),
       })),
     };
-  if (isObj(s.additionalProperties))
+  if (isObject(s.additionalProperties))
     out.additionalProperties = { schema: schema(s.additionalProperties) };
   else if (typeof s.additionalProperties === "boolean")
     out.additionalProperties = { boolean: s.additionalProperties };
@@ -195,7 +195,7 @@ function schema(s: unknown): Json {
 }
 
 function parameter(p: unknown): Json {
-  if (!isObj(p)) return {};
+  if (!isObject(p)) return {};
   if (p.in === "body") {
     return {
       parameter: {
@@ -220,7 +220,7 @@ function parameter(p: unknown): Json {
 }
 
 function operation(op: Json): Json {
-  const responses = isObj(op.responses) ? op.responses : {};
+  const responses = isObject(op.responses) ? op.responses : {};
   return {
     tags: op.tags,
     description: op.description,
@@ -234,8 +234,8 @@ function operation(op: Json): Json {
         name,
         value: {
           response: {
-            description: isObj(r) ? r.description : "",
-            ...(isObj(r) && r.schema ? { schema: { schema: schema(r.schema) } } : {}),
+            description: isObject(r) ? r.description : "",
+            ...(isObject(r) && r.schema ? { schema: { schema: schema(r.schema) } } : {}),
           },
         },
       })),
@@ -247,19 +247,19 @@ function operation(op: Json): Json {
 /** Encodes a Swagger 2.0 document (openapiV2Document()) as gnostic's openapi_v2.Document. */
 export function encodeOpenApiV2(doc: Json): Uint8Array {
   const Document = root.lookupType("Document");
-  const paths = Object.entries(isObj(doc.paths) ? doc.paths : {}).map(([name, item]) => {
+  const paths = Object.entries(isObject(doc.paths) ? doc.paths : {}).map(([name, item]) => {
     const value: Json = {};
-    for (const [k, v] of Object.entries(isObj(item) ? item : {})) {
+    for (const [k, v] of Object.entries(isObject(item) ? item : {})) {
       if (k === "parameters" && Array.isArray(v)) value.parameters = v.map(parameter);
-      else if (isObj(v)) value[k] = operation(v);
+      else if (isObject(v)) value[k] = operation(v);
     }
     return { name, value };
   });
-  const definitions = Object.entries(isObj(doc.definitions) ? doc.definitions : {}).map(
+  const definitions = Object.entries(isObject(doc.definitions) ? doc.definitions : {}).map(
     ([name, s]) => ({ name, value: schema(s) }),
   );
   const security = Object.entries(
-    isObj(doc.securityDefinitions) ? doc.securityDefinitions : {},
+    isObject(doc.securityDefinitions) ? doc.securityDefinitions : {},
   ).map(([name, d]) => ({ name, value: { apiKeySecurity: d } }));
   const message = Document.fromObject({
     swagger: doc.swagger,
