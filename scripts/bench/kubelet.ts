@@ -28,7 +28,7 @@ import { RestClient, loadClientConfig, type KubeObject } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { pino } from "pino";
 import { DockerRuntime, type ContainerRuntime } from "@skiff/kubelet";
-import { cpuSeconds, pct, apiserverFlags } from "./lib.js";
+import { cpuSeconds, pct, apiserverFlags, waitForApiserver } from "./lib.js";
 
 const IMAGE = "skiff.local/busybox:1.36";
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -193,15 +193,7 @@ async function main(): Promise<void> {
       ).proc,
     );
     const client = new RestClient({ ...loadClientConfig({ kubeconfig }), qps: -1 });
-    for (let i = 0; ; i++) {
-      try {
-        await client.requestText("GET", "/readyz");
-        break;
-      } catch {
-        if (i > 300) throw new Error("apiserver did not start");
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitForApiserver(client, 300);
     const nodes = client.resource(resourceInfo("", "v1", "nodes"));
     for (const [i, k] of kubelets.entries()) {
       const child: ChildConfig = {

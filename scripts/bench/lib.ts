@@ -135,3 +135,19 @@ export function benchRoot(): string {
   const root = process.env.SKIFF_BENCH_ROOT ?? new URL("../../", import.meta.url).pathname;
   return root.endsWith("/") ? root : `${root}/`;
 }
+
+/** Waits until the apiserver answers /readyz (100 ms apart, `tries` times at most). */
+export async function waitForApiserver(
+  client: { requestText(method: string, path: string): Promise<unknown> },
+  tries = 200,
+): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await client.requestText("GET", "/readyz");
+      return;
+    } catch {
+      if (i > tries) throw new Error("apiserver did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

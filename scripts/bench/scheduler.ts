@@ -43,7 +43,15 @@ import {
   newPodInfo,
   type Pod as FullPod,
 } from "../../packages/scheduler/src/index.js";
-import { benchRoot, clusterApiserverArgs, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
+import {
+  benchRoot,
+  clusterApiserverArgs,
+  clusterNodeFlags,
+  cpuSeconds,
+  pct,
+  pool,
+  waitForApiserver,
+} from "./lib.js";
 
 // The built components it runs (SKIFF_BENCH_ROOT: another checkout's, for A/B runs).
 const root = benchRoot();
@@ -162,15 +170,7 @@ async function measure(
     { ...loadClientConfig({ kubeconfig }), qps: -1 },
     { maxSockets: 100 },
   );
-  for (let i = 0; ; i++) {
-    try {
-      await client.requestText("GET", "/readyz");
-      break;
-    } catch {
-      if (i > 200) throw new Error("apiserver did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitForApiserver(client);
   const podsApi = client.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("bench");
   await client
     .resource(resourceInfo("", "v1", "namespaces"))

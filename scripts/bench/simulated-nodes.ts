@@ -23,7 +23,14 @@ import {
 } from "@skiff/client";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
 import { startKubelet, type RunningKubelet } from "@skiff/kubelet";
-import { apiserverFlags, clusterNodeFlags, cpuSeconds, pct, pool } from "./lib.js";
+import {
+  apiserverFlags,
+  clusterNodeFlags,
+  cpuSeconds,
+  pct,
+  pool,
+  waitForApiserver,
+} from "./lib.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const arg = (name: string, def: string) =>
@@ -56,15 +63,7 @@ const dir = mkdtempSync(join(tmpdir(), "skiff-bench-simnodes-"));
 const kubelets: RunningKubelet[] = [];
 const client = new RestClient({ ...loadClientConfig({ kubeconfig }), qps: -1 });
 try {
-  for (let i = 0; ; i++) {
-    try {
-      await client.requestText("GET", "/readyz");
-      break;
-    } catch {
-      if (i > 200) throw new Error("apiserver did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitForApiserver(client);
   const nodes = client.resource(resourceInfo("", "v1", "nodes"));
   const podsApi = client.resource<Pod>(resourceInfo("", "v1", "pods")).namespace("default");
   // No controller-manager runs here: create the account its serviceaccount controller would,

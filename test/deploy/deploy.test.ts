@@ -99,6 +99,11 @@ async function nodes(via: number): Promise<Record<string, string>> {
     "-o",
     'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}',
   );
+  return nameValues(out);
+}
+
+/** `a=x b=y ` (a jsonpath range of name=value pairs) → { a: "x", b: "y" }. */
+function nameValues(out: string): Record<string, string> {
   return Object.fromEntries(
     out
       .trim()
@@ -118,13 +123,7 @@ async function leaders(via: number): Promise<Record<string, string>> {
     "-o",
     "jsonpath={range .items[*]}{.metadata.name}={.spec.holderIdentity} {end}",
   );
-  return Object.fromEntries(
-    out
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((s) => s.split("=")),
-  );
+  return nameValues(out);
 }
 
 /** The web pods: name → node, of those Running and Ready (not terminating). */

@@ -134,36 +134,23 @@ test("the whole journey: deploy, serve, scale, roll, heal, refuse, and clean up"
   });
 
   // Change the image tag: a rolling update that rollout status sees through; then undo it.
+  const templateImage = async () =>
+    (
+      await kubectl(
+        "get",
+        "deploy/web",
+        "-n",
+        "journey",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+      )
+    ).trim();
   await kubectl("set", "image", "deploy/web", "-n", "journey", "web=skiff.local/busybox:1.36.1");
   await kubectl("rollout", "status", "deploy/web", "-n", "journey", "--timeout=90s");
-  assert.equal(
-    (
-      await kubectl(
-        "get",
-        "deploy/web",
-        "-n",
-        "journey",
-        "-o",
-        "jsonpath={.spec.template.spec.containers[0].image}",
-      )
-    ).trim(),
-    "skiff.local/busybox:1.36.1",
-  );
+  assert.equal(await templateImage(), "skiff.local/busybox:1.36.1");
   await kubectl("rollout", "undo", "deploy/web", "-n", "journey");
   await kubectl("rollout", "status", "deploy/web", "-n", "journey", "--timeout=90s");
-  assert.equal(
-    (
-      await kubectl(
-        "get",
-        "deploy/web",
-        "-n",
-        "journey",
-        "-o",
-        "jsonpath={.spec.template.spec.containers[0].image}",
-      )
-    ).trim(),
-    "skiff.local/busybox:1.36",
-  );
+  assert.equal(await templateImage(), "skiff.local/busybox:1.36");
 
   // `docker kill` one container: it restarts and its restartCount rises.
   const running = async () =>

@@ -322,3 +322,22 @@ export function groupVersions(): { group: string; version: string }[] {
   for (const r of resources) seen.set(apiVersionOf(r), { group: r.group, version: r.version });
   return [...seen.values()];
 }
+
+const METHOD_VERBS: Record<string, string> = {
+  POST: "create",
+  GET: "get",
+  HEAD: "get",
+  PUT: "update",
+  PATCH: "patch",
+  DELETE: "delete",
+};
+
+/**
+ * A request's authorization verb by its HTTP method, as Kubernetes' request info maps it
+ * (POST create, GET and HEAD get, PUT update, PATCH patch, DELETE delete; any other method in
+ * lower case). Whether a GET is a list or a watch, or a DELETE a deletecollection, the
+ * caller tells from the path and query.
+ */
+export function verbForMethod(method: string): string {
+  return METHOD_VERBS[method.toUpperCase()] ?? method.toLowerCase();
+}

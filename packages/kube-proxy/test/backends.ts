@@ -40,9 +40,10 @@ const serverScript = (name: string): string => `
   u.on("message", (m, from) => u.send(${JSON.stringify(name)} + ":" + m, from.port, from.address));
   u.bind(5353);`;
 
-function httpName(ip: string): Promise<string> {
+/** GET http://ip:port/ with no keep-alive: resolves with the body (a backend answers its name). */
+export function httpGet(ip: string, port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: ip, port: 8080, agent: false, timeout: 1000 }, (res) => {
+    const req = request({ host: ip, port, path: "/", agent: false, timeout: timeoutMs }, (res) => {
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString()));
       res.on("end", () => resolve(body));
@@ -95,7 +96,7 @@ export async function startBackends(net: BackendNet): Promise<() => Promise<void
     for (const b of net.backends) {
       for (let i = 0; ; i++) {
         try {
-          if ((await httpName(b.ip)) === b.name) break;
+          if ((await httpGet(b.ip, 8080, 1000)) === b.name) break;
         } catch (e) {
           if (i > 100) throw e;
         }

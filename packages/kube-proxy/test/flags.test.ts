@@ -2,14 +2,9 @@
 // anything is touched.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { runComponent } from "@skiff/testing";
 
-const run = (main: string, ...args: string[]) =>
-  spawnSync(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", new URL(main, import.meta.url).pathname, ...args],
-    { encoding: "utf8", timeout: 30_000 },
-  );
+const run = (main: string, ...args: string[]) => runComponent(new URL(main, import.meta.url), args);
 
 test("a duration flag that is not a duration is a one-line usage error naming the flag", () => {
   const proxy = run("../src/main.ts", "--sync-period=abc");

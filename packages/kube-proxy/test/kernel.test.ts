@@ -4,7 +4,6 @@
 // (All kernel tests live in this one file so that they never race each other.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import type { EndpointSlice, Service } from "../src/types.js";
@@ -12,7 +11,7 @@ import { exec, mustExec } from "../src/exec.js";
 import { IptablesProxier } from "../src/iptables/proxier.js";
 import { SafetyNet } from "../src/safety.js";
 import { lockKernel, othersRules, othersRulesLost } from "./kernel-lock.js";
-import { backendNet, startBackends } from "./backends.js";
+import { backendNet, httpGet, startBackends } from "./backends.js";
 
 const net = backendNet("skpt", 251, 3);
 const { bridge, backends } = net;
@@ -76,18 +75,7 @@ let othersBefore: string[] = [];
 let routeLocalnetBefore = "";
 let unlock = (): void => {};
 
-function get(ip: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: ip, port, path: "/", agent: false, timeout: 3000 }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve(body));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (ip: string, port: number): Promise<string> => httpGet(ip, port, 3000);
 
 async function names(ip: string, port: number, n: number): Promise<Set<string>> {
   const seen = new Set<string>();

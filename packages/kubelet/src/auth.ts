@@ -10,6 +10,7 @@
 // 5 min when allowed and 30 s when denied.
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
+import { verbForMethod } from "@skiff/api";
 import { isNotFound, type Logger, type RestClient } from "@skiff/client";
 
 export interface KubeletUser {
@@ -27,18 +28,9 @@ export interface NodeRequestAttributes {
   subresource: string;
 }
 
-const VERBS: Record<string, string> = {
-  POST: "create",
-  GET: "get",
-  HEAD: "get",
-  PUT: "update",
-  PATCH: "patch",
-  DELETE: "delete",
-};
-
 /** The verb and nodes subresource a kubelet request needs (Kubernetes' kubelet mapping). */
 export function nodeRequestAttributes(method: string, path: string): NodeRequestAttributes {
-  const verb = VERBS[method.toUpperCase()] ?? method.toLowerCase();
+  const verb = verbForMethod(method);
   const under = (p: string) => path === p || path.startsWith(`${p}/`);
   let subresource = "proxy";
   if (under("/stats")) subresource = "stats";

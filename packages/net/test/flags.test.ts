@@ -1,20 +1,9 @@
 // Bad flags of skiff-net: one line naming the flag, exit code 2, before anything is touched.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { runComponent } from "@skiff/testing";
 
-const run = (...args: string[]) =>
-  spawnSync(
-    process.execPath,
-    [
-      "--conditions=source",
-      "--import",
-      "tsx",
-      new URL("../src/main.ts", import.meta.url).pathname,
-      ...args,
-    ],
-    { encoding: "utf8", timeout: 30_000 },
-  );
+const run = (...args: string[]) => runComponent(new URL("../src/main.ts", import.meta.url), args);
 
 const cases: [string[], RegExp][] = [
   [

@@ -1,7 +1,7 @@
 // The request attributes an authorizer decides on, computed from the HTTP request the way
 // Kubernetes' RequestInfoFactory does: a resource request (verb, API group, resource,
 // subresource, namespace, name) or a non-resource one (verb and path).
-import { parseFieldSelector } from "@skiff/api";
+import { parseFieldSelector, verbForMethod } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
 import { isWatch } from "../query.js";
 
@@ -39,15 +39,6 @@ export function nonResourceAttributes(user: UserInfo, verb: string, path: string
 
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
-const METHOD_VERBS: Record<string, string> = {
-  POST: "create",
-  GET: "get",
-  HEAD: "get",
-  PUT: "update",
-  PATCH: "patch",
-  DELETE: "delete",
-};
-
 /** The attributes of one request; `path` is the URL path without the query. */
 export function requestAttributes(
   user: UserInfo,
@@ -64,7 +55,7 @@ export function requestAttributes(
   const attrs: Attributes = {
     ...base,
     resourceRequest: true,
-    verb: METHOD_VERBS[method] ?? method.toLowerCase(),
+    verb: verbForMethod(method),
     apiGroup: prefix === 3 ? segments[1]! : "",
     apiVersion: segments[prefix - 1]!,
   };
