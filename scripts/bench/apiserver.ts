@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       env: { ...process.env, SKIFF_APISERVER_WORKERS: workers },
     },
   );
+  // A run that fails part-way exits through process.exit: the apiserver goes with it.
+  process.once("exit", () => server.kill("SIGTERM"));
   const rss = (): number => treeRssMiB(server.pid);
   const agent = new Agent({ ca, cert, key, keepAlive: true, maxSockets: 64 });
   const call = (
