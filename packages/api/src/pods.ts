@@ -1,5 +1,6 @@
 // Facts Kubernetes derives from a Pod that several components need.
 import { parseQuantity } from "./quantity.js";
+import type { Pod } from "./index.js";
 
 interface ResourceList {
   [name: string]: string | number | undefined;
@@ -54,4 +55,49 @@ export function isPodReady(obj: object): boolean {
     (obj as PodParts).status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ??
     false
   );
+}
+
+/**
+ * What one pod references, by kind: secrets, configmaps, persistentvolumeclaims,
+ * serviceaccounts — what the Node authorizer lets its kubelet read, and what the kubelet watches.
+ */
+export function podReferences(pod: Pod): Record<string, Set<string>> {
+  const secrets = new Set<string>();
+  const configmaps = new Set<string>();
+  const claims = new Set<string>();
+  const add = (set: Set<string>, name: string | undefined) => {
+    if (name !== undefined) set.add(name);
+  };
+  const spec = pod.spec;
+  for (const s of spec?.imagePullSecrets ?? []) add(secrets, s.name);
+  for (const v of spec?.volumes ?? []) {
+    add(secrets, v.secret?.secretName);
+    add(configmaps, v.configMap?.name);
+    add(claims, v.persistentVolumeClaim?.claimName);
+    for (const src of v.projected?.sources ?? []) {
+      add(secrets, src.secret?.name);
+      add(configmaps, src.configMap?.name);
+    }
+  }
+  const containers = [
+    ...(spec?.initContainers ?? []),
+    ...(spec?.containers ?? []),
+    ...(spec?.ephemeralContainers ?? []),
+  ];
+  for (const c of containers) {
+    for (const e of c.env ?? []) {
+      add(secrets, e.valueFrom?.secretKeyRef?.name);
+      add(configmaps, e.valueFrom?.configMapKeyRef?.name);
+    }
+    for (const e of c.envFrom ?? []) {
+      add(secrets, e.secretRef?.name);
+      add(configmaps, e.configMapRef?.name);
+    }
+  }
+  return {
+    secrets,
+    configmaps,
+    persistentvolumeclaims: claims,
+    serviceaccounts: new Set([spec?.serviceAccountName || "default"]),
+  };
 }

@@ -17,6 +17,7 @@ import {
   type SharedInformer,
 } from "@skiff/client";
 import type { Node, Pod, Service } from "./objects.js";
+import { ObjectWatches } from "./object-watches.js";
 import { computePodActions, type ContainerToStart } from "./pod-actions.js";
 import {
   ConfigError,
@@ -79,6 +80,8 @@ export class Kubelet {
   private readonly recorder: EventRecorder;
   private readonly factory: SharedInformerFactory;
   private readonly staticPods: StaticPods | undefined;
+  /** The ConfigMaps and Secrets the pods use; a change syncs the pods using it. */
+  private readonly objects: ObjectWatches;
   private informer: SharedInformer<Pod> | undefined;
   /** Every Service, for the service environment variables of new containers. */
   private services: SharedInformer<Service> | undefined;
@@ -97,6 +100,13 @@ export class Kubelet {
       logger: opts.log,
     });
     this.factory = new SharedInformerFactory(opts.client, { logger: opts.log });
+    this.objects = new ObjectWatches(
+      opts.client,
+      (uids) => {
+        for (const uid of uids) this.enqueue(uid);
+      },
+      opts.log,
+    );
     this.workers = new PodWorkers((uid) => this.syncPod(uid), this.abort.signal, opts.log);
     this.executor = new PodExecutor({
       runtime: opts.runtime,
@@ -143,6 +153,7 @@ export class Kubelet {
         const uid = "metadata" in p ? p.metadata?.uid : undefined;
         if (uid) {
           this.pods.delete(uid);
+          this.objects.deletePod(uid);
           this.enqueue(uid);
         }
       },
@@ -165,6 +176,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.abort.abort();
     this.factory.stop();
+    this.objects.stop();
     for (const t of this.timers) clearInterval(t);
     // Let running syncs finish so nothing is left half-done, then stop what they started.
     await this.workers.drain();
@@ -255,6 +267,7 @@ export class Kubelet {
     // A mirror pod only shows a static pod; the manifest file is what runs.
     if (!uid || p.metadata.annotations?.[MIRROR_ANNOTATION]) return;
     this.pods.set(uid, p);
+    this.objects.setPod(p);
     // As Kubernetes' pod config: a change of status alone (mostly this kubelet's own writes)
     // is no reason to sync; without this every status write would cost a second sync.
     // A readiness gate's condition, set by another controller, changes the pod's Ready.
@@ -365,7 +378,7 @@ export class Kubelet {
     // 7. Write the volumes, on every sync while anything runs or will, so that configMap and
     //    secret contents follow updates. One that cannot be made yet leaves the pod waiting.
     let volumes: Map<string, string> | undefined;
-    const source = new ObjectSource(this.opts.client);
+    const source = new ObjectSource(this.opts.client, this.objects);
     const needsWork =
       plan.createSandbox ||
       plan.initContainerToStart ||

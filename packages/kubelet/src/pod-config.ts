@@ -15,6 +15,7 @@ import {
 } from "@skiff/api";
 import type { ConfigMap, Pod, Secret } from "./objects.js";
 import { isNotFound, type RestClient } from "@skiff/client";
+import type { ObjectWatches, WatchedResource } from "./object-watches.js";
 import type { Mount } from "./runtime/runtime.js";
 
 const run = promisify(execFile);
@@ -27,16 +28,27 @@ export function forgetTokens(podUid: string): void {
   for (const key of tokens.keys()) if (key.startsWith(`${podUid}/`)) tokens.delete(key);
 }
 
-/** Reads ConfigMaps, Secrets and tokens for one sync, each at most once. */
+/**
+ * Reads ConfigMaps, Secrets and tokens for one sync, each at most once: ConfigMaps and Secrets
+ * from their watches (object-watches.ts) when given, else from the apiserver.
+ */
 export class ObjectSource {
   private readonly cache = new Map<string, Promise<ConfigMap | Secret | undefined>>();
-  constructor(private readonly client: RestClient) {}
+  constructor(
+    private readonly client: RestClient,
+    private readonly watches?: ObjectWatches,
+  ) {}
 
   configMap(ns: string, name: string): Promise<ConfigMap | undefined> {
-    return this.read("configmaps", ns, name) as Promise<ConfigMap | undefined>;
+    return this.watched("configmaps", ns, name) as Promise<ConfigMap | undefined>;
   }
   secret(ns: string, name: string): Promise<Secret | undefined> {
-    return this.read("secrets", ns, name) as Promise<Secret | undefined>;
+    return this.watched("secrets", ns, name) as Promise<Secret | undefined>;
+  }
+
+  private watched(resource: WatchedResource, ns: string, name: string) {
+    if (!this.watches) return this.read(resource, ns, name);
+    return this.watches.get(resource, ns, name, () => this.read(resource, ns, name));
   }
 
   /**
@@ -358,9 +370,11 @@ async function prepareVolume(ctx: VolumeContext, v: Volume): Promise<string> {
 
 /**
  * Writes all files into a fresh directory and swaps it in with one rename of a symlink, as
- * Kubernetes' atomic writer does, so a container never sees half an update.
+ * Kubernetes' atomic writer does, so a container never sees half an update. As there, nothing
+ * is written when the files already hold exactly this (every sync of every pod comes here).
  */
 async function writeAtomically(path: string, files: Map<string, string>): Promise<void> {
+  if (await holds(join(path, "..data"), files)) return;
   await mkdir(path, { recursive: true });
   const stamp = `..data_${Date.now()}_${Math.random().toString(16).slice(2, 8)}`;
   const dataDir = join(path, stamp);
@@ -387,6 +401,19 @@ async function writeAtomically(path: string, files: Map<string, string>): Promis
       await rm(join(path, name), { recursive: true, force: true });
     }
   }
+}
+
+/** Whether a directory holds exactly these files with these contents (false if it is missing). */
+async function holds(dir: string, files: Map<string, string>): Promise<boolean> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => null);
+  if (!entries) return false;
+  const written = entries.filter((e) => e.isFile());
+  if (written.length !== files.size) return false;
+  for (const [rel, content] of files) {
+    const now = await readFile(join(dir, rel), "utf8").catch(() => null);
+    if (now !== content) return false;
+  }
+  return true;
 }
 
 /** The host's mount points, from /proc/mounts. */

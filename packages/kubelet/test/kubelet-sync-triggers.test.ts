@@ -2,7 +2,7 @@
 // status alone (mostly the kubelet's own writes coming back on the watch) does not. Real
 // apiserver, simulated runtime, each sync seen as a runtime list call for the pod.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -87,4 +87,77 @@ test("a status-only update starts no sync; a label change does", async () => {
   );
   assert.equal(labels.status, 200);
   await waitFor("a sync after the label change", async () => (syncs.get(uid) ?? 0) > before);
+});
+
+/** The apiserver's count of GETs of one resource, from its /metrics. */
+async function gets(resource: string): Promise<number> {
+  const text = (await api.request("GET", "/metrics")).text;
+  let n = 0;
+  for (const line of text.split("\n")) {
+    if (
+      line.startsWith("apiserver_request_total{") &&
+      line.includes('verb="GET"') &&
+      line.includes(`resource="${resource}"`) &&
+      line.includes('subresource=""')
+    )
+      n += Number(line.split(" ").at(-1));
+  }
+  return n;
+}
+
+test("a ConfigMap's change syncs the pods using it at once; their syncs read it from a watch", async () => {
+  await api.request("POST", "/api/v1/namespaces/default/configmaps", {
+    metadata: { name: "settings" },
+    data: { mode: "one" },
+  });
+  const created = await api.request("POST", "/api/v1/namespaces/default/pods", {
+    metadata: { name: "configured" },
+    spec: {
+      nodeName: "sync-node",
+      volumes: [{ name: "conf", configMap: { name: "settings" } }],
+      containers: [
+        {
+          name: "app",
+          image: "busybox:1.36",
+          volumeMounts: [{ name: "conf", mountPath: "/etc/conf" }],
+          env: [{ name: "MODE", valueFrom: { configMapKeyRef: { name: "settings", key: "mode" } } }],
+        },
+      ],
+    },
+  });
+  assert.equal(created.status, 201);
+  const uid: string = created.json.metadata.uid;
+  const file = join(rootDir, "pods", uid, "volumes", "conf", "mode");
+  await waitFor("the volume written", async () => readFileSync(file, "utf8") === "one");
+  await settle();
+  const dataLink = join(rootDir, "pods", uid, "volumes", "conf", "..data");
+  const generation = readlinkSync(dataLink);
+
+  // Syncs (woken by label changes) read the ConfigMap from the kubelet's watch of it, and
+  // leave the unchanged volume as it was written.
+  const getsBefore = await gets("configmaps");
+  const syncsBefore = syncs.get(uid) ?? 0;
+  for (const tier of ["a", "b", "c"]) {
+    await api.request(
+      "PATCH",
+      "/api/v1/namespaces/default/pods/configured",
+      { metadata: { labels: { tier } } },
+      { contentType: "application/merge-patch+json" },
+    );
+    await waitFor(`a sync after tier=${tier}`, async () => (syncs.get(uid) ?? 0) > syncsBefore);
+  }
+  await settle();
+  assert.ok((syncs.get(uid) ?? 0) >= syncsBefore + 1);
+  assert.equal(await gets("configmaps"), getsBefore, "a sync asked the apiserver for the ConfigMap");
+  assert.equal(readlinkSync(dataLink), generation, "an unchanged volume was written again");
+
+  // No periodic resync runs here: only the watch can bring the new contents.
+  await api.request(
+    "PATCH",
+    "/api/v1/namespaces/default/configmaps/settings",
+    { data: { mode: "two" } },
+    { contentType: "application/merge-patch+json" },
+  );
+  await waitFor("the volume follows the update", async () => readFileSync(file, "utf8") === "two");
+  assert.notEqual(readlinkSync(dataLink), generation);
 });

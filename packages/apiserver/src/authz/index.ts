@@ -11,6 +11,7 @@ import type {
   Role,
   RoleBinding,
 } from "@skiff/api";
+import { podReferences } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
 import { ApiError, ForbiddenError, NotFoundError } from "../errors.js";
 import { meta, type ApiObject, type KubeObject } from "../objects.js";
@@ -37,7 +38,7 @@ import {
   clusterRoleObject,
 } from "./bootstrap.js";
 import { compactRule, uncoveredRules } from "./escalation.js";
-import { NodeAuthorizer, nodeIdentity, NODE_LEASE_NAMESPACE, podReferences } from "./node.js";
+import { NodeAuthorizer, nodeIdentity, NODE_LEASE_NAMESPACE } from "./node.js";
 import { CachingRbacAuthorizer, rulesFor, type RbacSource } from "./rbac.js";
 
 export { requestAttributes, type Attributes } from "./attributes.js";

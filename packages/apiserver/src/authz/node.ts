@@ -6,7 +6,7 @@
 // Everything else a kubelet needs comes from the system:node role's static rules. Decisions
 // and reasons follow Kubernetes' Node authorizer (with AuthorizeNodeWithSelectors); where it
 // allows a write to any Node or Lease, NodeRestriction admission (index.ts) checks the name.
-import type { Pod, PolicyRule } from "@skiff/api";
+import { podReferences, type Pod, type PolicyRule } from "@skiff/api";
 import type { Attributes } from "./attributes.js";
 import { selectedValue } from "./attributes.js";
 import type { Authorizer, Decision } from "./authorizer.js";
@@ -46,48 +46,6 @@ const NODE_RULES: PolicyRule[] = [
 
 const allow: Decision = { decision: "allow", reason: "" };
 const noOpinion = (reason: string): Decision => ({ decision: "noopinion", reason });
-
-/** What one pod references, by kind: secrets, configmaps, persistentvolumeclaims, serviceaccounts. */
-export function podReferences(pod: Pod): Record<string, Set<string>> {
-  const secrets = new Set<string>();
-  const configmaps = new Set<string>();
-  const claims = new Set<string>();
-  const add = (set: Set<string>, name: string | undefined) => {
-    if (name !== undefined) set.add(name);
-  };
-  const spec = pod.spec;
-  for (const s of spec?.imagePullSecrets ?? []) add(secrets, s.name);
-  for (const v of spec?.volumes ?? []) {
-    add(secrets, v.secret?.secretName);
-    add(configmaps, v.configMap?.name);
-    add(claims, v.persistentVolumeClaim?.claimName);
-    for (const src of v.projected?.sources ?? []) {
-      add(secrets, src.secret?.name);
-      add(configmaps, src.configMap?.name);
-    }
-  }
-  const containers = [
-    ...(spec?.initContainers ?? []),
-    ...(spec?.containers ?? []),
-    ...(spec?.ephemeralContainers ?? []),
-  ];
-  for (const c of containers) {
-    for (const e of c.env ?? []) {
-      add(secrets, e.valueFrom?.secretKeyRef?.name);
-      add(configmaps, e.valueFrom?.configMapKeyRef?.name);
-    }
-    for (const e of c.envFrom ?? []) {
-      add(secrets, e.secretRef?.name);
-      add(configmaps, e.configMapRef?.name);
-    }
-  }
-  return {
-    secrets,
-    configmaps,
-    persistentvolumeclaims: claims,
-    serviceaccounts: new Set([spec?.serviceAccountName || "default"]),
-  };
-}
 
 /**
  * A kubelet reads only its own Node; it may create, update and patch Nodes and their status,
