@@ -1,6 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { humanDuration, qosClass, resourceInfo, rfc3339, rfc3339Micro } from "../src/index.js";
+import {
+  copyJson,
+  humanDuration,
+  qosClass,
+  resourceInfo,
+  rfc3339,
+  rfc3339Micro,
+} from "../src/index.js";
 
 test("ages read like kubectl's: exact seconds, then coarser units", () => {
   const s = 1000;
@@ -81,4 +88,23 @@ test("QoS class follows Kubernetes: cpu and memory only, sums compared, requests
 test("resourceInfo returns a served resource and throws, naming it, on one that is not", () => {
   assert.equal(resourceInfo("apps", "v1", "deployments").kind, "Deployment");
   assert.throws(() => resourceInfo("apps", "v1", "widgets"), /no resource widgets in apps\/v1/);
+});
+
+test("copyJson copies API objects deeply; a __proto__ key stays a field", () => {
+  const pod = JSON.parse(
+    '{"metadata":{"name":"p","labels":{"a":"1"},"__proto__":{"polluted":true}},' +
+      '"spec":{"containers":[{"name":"c","args":["x",null]}]},"n":1.5,"b":false}',
+  );
+  const copy = copyJson(pod);
+  assert.deepEqual(copy, pod);
+  copy.metadata.labels.a = "2";
+  copy.spec.containers[0].args.push("y");
+  assert.equal(pod.metadata.labels.a, "1");
+  assert.deepEqual(pod.spec.containers[0].args, ["x", null]);
+  assert.ok(Object.hasOwn(copy.metadata, "__proto__"));
+  assert.equal(Object.getPrototypeOf(copy.metadata), Object.prototype);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  // Not JSON: left to structuredClone.
+  const bytes = copyJson({ data: Buffer.from("hi") });
+  assert.ok(bytes.data instanceof Uint8Array);
 });

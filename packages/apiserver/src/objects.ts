@@ -1,6 +1,6 @@
 // The apiserver's view of a stored object (any kind, as JSON) and small helpers for reading
 // and writing it without a type per kind.
-import { isObject, rfc3339, type ObjectMeta } from "@skiff/api";
+import { copyJson, isObject, rfc3339, type ObjectMeta } from "@skiff/api";
 
 export { isObject };
 
@@ -62,7 +62,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 export function clone<T>(v: T): T {
-  return structuredClone(v);
+  return copyJson(v);
 }
 
 /** A copy without metadata.resourceVersion, as objects are written to etcd. */

@@ -73,14 +73,14 @@ export class NodeAgent {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    await this.renewLease();
-    await this.syncStatus();
+    // Registered: from here a failed lease renewal or status write (a 503 from a busy
+    // apiserver) is logged and tried again at the next tick, never the end of the kubelet.
+    const attempt = (fn: () => Promise<void>) =>
+      fn().catch((err: unknown) => this.opts.log.warn({ err }, "node update failed"));
+    await attempt(() => this.renewLease());
+    await attempt(() => this.syncStatus());
     const every = (ms: number, fn: () => Promise<void>) =>
-      this.timers.push(
-        setInterval(() => {
-          fn().catch((err: unknown) => this.opts.log.warn({ err }, "node update failed"));
-        }, ms),
-      );
+      this.timers.push(setInterval(() => void attempt(fn), ms));
     every(10_000, () => this.renewLease());
     every(10_000, () => this.syncStatus());
   }

@@ -2,6 +2,7 @@
 // templates of Deployments, ReplicaSets, DaemonSets and Jobs; and the rules of Pod updates.
 // Over 600 lines because it follows Kubernetes' one ValidatePodSpec walk (containers, volumes,
 // probes, scheduling) in its order; a split along containers/volumes is the next step.
+import { copyJson } from "../guards.js";
 import { parseQuantity } from "../quantity.js";
 import type {
   Container,
@@ -808,7 +809,7 @@ export function validatePodSpecUpdate(
       );
   }
   // Everything else must be as it was.
-  const munged: PodSpec = structuredClone(spec);
+  const munged: PodSpec = copyJson(spec);
   for (const field of ["containers", "initContainers"] as const) {
     const before = old[field];
     munged[field]?.forEach((c, i) => {

@@ -1,5 +1,6 @@
 // PersistentVolumeClaim (also a StatefulSet's claim templates), PersistentVolume and
 // StorageClass checks, as Kubernetes 1.31 words them.
+import { copyJson } from "../guards.js";
 import { parseQuantity } from "../quantity.js";
 import {
   ACCESS_MODES,
@@ -74,8 +75,8 @@ export function validatePersistentVolumeClaimUpdate(
   now: PersistentVolumeClaim,
   old: PersistentVolumeClaim,
 ): void {
-  const a = structuredClone(now.spec ?? {});
-  const b = structuredClone(old.spec ?? {});
+  const a = copyJson(now.spec ?? {});
+  const b = copyJson(old.spec ?? {});
   if (!b.volumeName) b.volumeName = a.volumeName;
   if (!b.volumeName) {
     delete a.volumeName;

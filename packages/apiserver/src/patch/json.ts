@@ -1,5 +1,5 @@
 // Small helpers for plain JSON values: type tests, deep equality, deep copy.
-import { isObject } from "@skiff/api";
+import { copyJson, isObject } from "@skiff/api";
 
 export { isObject };
 export type JsonObject = Record<string, unknown>;
@@ -20,7 +20,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 
 /** Deep copy, so that results never share structure with the caller's inputs. */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : structuredClone(v);
+  return copyJson(v);
 }
 
 /**
