@@ -13,7 +13,8 @@ import {
   type Claims,
   type Storage,
 } from "./storage.js";
-import { WatchCache } from "./watchcache.js";
+import { EtcdWatchSource } from "./uncached.js";
+import { WatchCache, type WatchSource } from "./watchcache.js";
 import {
   AlreadyExistsError,
   ConflictError,
@@ -96,7 +97,8 @@ export type UpdateOptions = WriteOptions & {
 };
 
 export class Registry {
-  readonly cache: WatchCache;
+  /** The watch cache, or etcd itself for Events (which Kubernetes does not cache either). */
+  readonly cache: WatchSource;
   /** The rules of this resource's kind (strategies/). */
   private readonly strategy: Strategy;
   private readonly base: string;
@@ -113,9 +115,11 @@ export class Registry {
       ? `${info.group}/${info.resource}`
       : (this.strategy.storageDir ?? info.resource);
     this.base = `/registry/${dir}/`;
-    this.cache = new WatchCache(deps.storage, this.base, 10_000, deps.log, (obj) =>
-      this.asServed(obj),
-    );
+    const decode = (obj: KubeObject) => this.asServed(obj);
+    this.cache =
+      info.resource === "events" && !info.custom
+        ? new EtcdWatchSource(deps.storage, this.base, decode)
+        : new WatchCache(deps.storage, this.base, 10_000, deps.log, decode);
   }
 
   /**

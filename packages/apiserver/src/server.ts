@@ -10,6 +10,7 @@ import { Compactor } from "./compactor.js";
 import { EtcdStorage, type Storage } from "./storage.js";
 import { loadEncryptionConfig } from "./encryption.js";
 import { AuditLog } from "./audit.js";
+import { WatchCache } from "./watchcache.js";
 import { Registry } from "./registry.js";
 import { ServiceAllocator } from "./allocator.js";
 import type { Authenticator } from "./auth.js";
@@ -90,12 +91,15 @@ export class ApiServer {
       metrics: this.metrics,
     });
     for (const info of resources) this.registries.set(info, this.newRegistry(info));
+    // Events have no watch cache (uncached.ts): nothing to report for them.
     this.metrics.observeWatchCaches(() =>
-      [...this.registries].map(([info, reg]) => ({
-        group: info.group,
-        resource: info.resource,
-        ...reg.cache.size(),
-      })),
+      [...this.registries]
+        .filter(([, reg]) => reg.cache instanceof WatchCache)
+        .map(([info, reg]) => ({
+          group: info.group,
+          resource: info.resource,
+          ...reg.cache.size(),
+        })),
     );
     this.customResources = new CustomResources({
       crds: this.registry("customresourcedefinitions", "apiextensions.k8s.io"),

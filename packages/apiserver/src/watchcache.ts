@@ -52,7 +52,28 @@ export interface WatchOptions {
   filter: (obj: KubeObject) => boolean;
 }
 
-export class WatchCache {
+/**
+ * What a registry serves watches and cached reads from: the watch cache, or for Events (which
+ * Kubernetes does not cache) etcd itself (uncached.ts).
+ */
+export interface WatchSource {
+  /** Whether watchers get bookmarks (the watch cache's; a watch straight from etcd has none). */
+  readonly bookmarks: boolean;
+  start(): Promise<void>;
+  peek(key: string): KubeObject | undefined;
+  reachable(rev: number, timeoutMs?: number): Promise<boolean>;
+  isSynced(): boolean;
+  currentRevision(): number;
+  list<T extends ApiObject = KubeObject>(): Promise<{ items: T[]; revision: number }>;
+  watch(w: Watcher, opts: WatchOptions): Promise<() => void>;
+  bookmarkAll(): void;
+  size(): { objects: number; history: number };
+  watcherCount(): number;
+  stop(): Promise<void>;
+}
+
+export class WatchCache implements WatchSource {
+  readonly bookmarks = true;
   private state = new Map<string, KubeObject>();
   private history: CacheEvent[] = [];
   /** When each history event arrived (Date.now()), parallel to `history`. */
@@ -99,22 +120,8 @@ export class WatchCache {
   }
 
   private async init(): Promise<void> {
-    const state = new Map<string, KubeObject>();
-    let startKey: string | undefined;
-    let revision = 0;
-    for (;;) {
-      const page = await this.storage.list(this.prefix, {
-        limit: 5000,
-        startKey,
-        revision: revision || undefined,
-      });
-      revision = page.revision;
-      for (const item of page.items)
-        state.set(item.key, this.decode(withVersion(item.value, item.modRevision)));
-      if (!page.nextKey) break;
-      startKey = page.nextKey;
-    }
-    this.state = state;
+    const { items, revision } = await listPrefix(this.storage, this.prefix, this.decode);
+    this.state = new Map(items);
     this.sorted = undefined;
     this.synced = true;
     this.history = [];
@@ -299,7 +306,32 @@ export class WatchCache {
   }
 }
 
-function deliver(w: Watcher, filter: (o: KubeObject) => boolean, ev: CacheEvent): void {
+/** Every object under a prefix as [key, object], sorted by key, read in pages at one revision. */
+export async function listPrefix(
+  storage: Storage,
+  prefix: string,
+  decode: (obj: KubeObject) => KubeObject,
+): Promise<{ items: [string, KubeObject][]; revision: number }> {
+  const items: [string, KubeObject][] = [];
+  let startKey: string | undefined;
+  let revision = 0;
+  for (;;) {
+    const page = await storage.list(prefix, {
+      limit: 5000,
+      startKey,
+      revision: revision || undefined,
+    });
+    revision = page.revision;
+    for (const item of page.items)
+      items.push([item.key, decode(withVersion(item.value, item.modRevision))]);
+    if (!page.nextKey) break;
+    startKey = page.nextKey;
+  }
+  return { items, revision };
+}
+
+/** Sends one event to a watcher as its filter sees it: leaving the filter is a DELETED. */
+export function deliver(w: Watcher, filter: (o: KubeObject) => boolean, ev: CacheEvent): void {
   const now = filter(ev.object);
   if (ev.type === "MODIFIED") {
     const before = ev.prevObject ? filter(ev.prevObject) : false;

@@ -5,6 +5,7 @@ import { request as httpsRequest, Agent } from "node:https";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
+import { Etcd3 } from "etcd3";
 
 let api: TestApiserver;
 let agent: Agent;
@@ -289,4 +290,97 @@ test("watch events are Tables when the client asks for them", async () => {
   w.close();
   assert.equal(w.events[0]!.object.kind, "Table");
   assert.equal(w.events[0]!.object.rows?.length, 1);
+});
+
+// Events are not in the watch cache (as in Kubernetes): lists and watches go to etcd.
+const ev = (name: string, pod: string, message: string) => ({
+  apiVersion: "v1",
+  kind: "Event",
+  metadata: { name },
+  involvedObject: { kind: "Pod", namespace: "w-events", name: pod },
+  reason: "Test",
+  message,
+  type: "Normal",
+});
+
+test("Events are served from etcd: lists, watches with selectors, and 410 for a compacted revision", async () => {
+  const events = "/api/v1/namespaces/w-events/events";
+  await api.request("POST", "/api/v1/namespaces", { metadata: { name: "w-events" } });
+  assert.equal((await api.request("POST", events, ev("e1", "web", "one"))).status, 201);
+  assert.equal((await api.request("POST", events, ev("e2", "db", "two"))).status, 201);
+
+  // resourceVersion=0 (the watch cache for other kinds) reads etcd.
+  const list = (await api.request("GET", `${events}?resourceVersion=0`)).json;
+  assert.deepEqual(
+    list.items.map((e: { metadata: { name: string } }) => e.metadata.name),
+    ["e1", "e2"],
+  );
+  const metrics = (await api.request("GET", "/metrics")).text;
+  // The watch caches reported: configmaps', none for events.
+  assert.match(metrics, /^apiserver_storage_objects\{group="",resource="configmaps"\} \d+$/m);
+  assert.doesNotMatch(metrics, /^apiserver_storage_objects\{group="",resource="events"\}/m);
+
+  // A watch without a version: the current Events first, then changes, filtered.
+  const all = openWatch(`${events}?watch=true`);
+  const web = openWatch(
+    `${events}?watch=true&resourceVersion=${list.metadata.resourceVersion}` +
+      `&fieldSelector=involvedObject.name%3Dweb&allowWatchBookmarks=true`,
+  );
+  await all.until((evs) => evs.length >= 2);
+  await api.request("POST", events, ev("e3", "web", "three"));
+  await api.request(
+    "PATCH",
+    `${events}/e1`,
+    { message: "one, again" },
+    { contentType: "application/merge-patch+json" },
+  );
+  // e2 moves to web (ADDED for the filtered watcher), e3 moves away (DELETED for it).
+  await api.request(
+    "PATCH",
+    `${events}/e2`,
+    { involvedObject: { name: "web" } },
+    { contentType: "application/merge-patch+json" },
+  );
+  await api.request(
+    "PATCH",
+    `${events}/e3`,
+    { involvedObject: { name: "db" } },
+    { contentType: "application/merge-patch+json" },
+  );
+  await api.request("DELETE", `${events}/e1`);
+  const seen = (w: typeof all) => w.events.map((e) => `${e.type} ${e.object.metadata.name}`);
+  await all.until((evs) => evs.length >= 7);
+  assert.deepEqual(seen(all), [
+    "ADDED e1",
+    "ADDED e2",
+    "ADDED e3",
+    "MODIFIED e1",
+    "MODIFIED e2",
+    "MODIFIED e3",
+    "DELETED e1",
+  ]);
+  await web.until((evs) => evs.length >= 5);
+  assert.deepEqual(seen(web), ["ADDED e3", "MODIFIED e1", "ADDED e2", "DELETED e3", "DELETED e1"]);
+  const versions = all.events.map((e) => Number(e.object.metadata.resourceVersion));
+  assert.deepEqual(
+    [...versions.slice(2)].sort((a, b) => a - b),
+    versions.slice(2),
+  );
+  all.close();
+  web.close();
+
+  // After etcd compacts past a version, a watch from it is refused with 410 Gone.
+  const etcd = new Etcd3({ hosts: api.etcdEndpoints });
+  try {
+    const rev = Number((await etcd.get("compact-probe").exec()).header.revision);
+    await etcd.put("compact-probe").value("x");
+    await etcd.kv.compact({ revision: String(rev + 1) });
+  } finally {
+    etcd.close();
+  }
+  const old = openWatch(`${events}?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
+  await old.until((evs) => evs.length >= 1);
+  old.close();
+  assert.equal(old.events[0]!.type, "ERROR");
+  assert.equal(old.events[0]!.object.code, 410);
 });

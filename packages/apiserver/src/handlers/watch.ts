@@ -43,6 +43,20 @@ export async function watch(r: RequestContext): Promise<void> {
   let lastSent = fromRevision ?? 0;
   let ended = false;
 
+  // Events are written together once per turn of the event loop, as Kubernetes' watch server
+  // flushes only when no further event is waiting: under a burst (a scheduler's bindings) one
+  // TLS record and one syscall carry many events instead of one each.
+  let pending: (string | Buffer)[] = [];
+  let flushing = false;
+  const flush = (): void => {
+    flushing = false;
+    if (pending.length === 0 || res.destroyed) return;
+    const chunks = pending;
+    pending = [];
+    if (chunks.length === 1) res.write(chunks[0]!);
+    else if (typeof chunks[0] === "string") res.write(chunks.join(""));
+    else res.write(Buffer.concat(chunks as Buffer[]));
+  };
   const write = (line: string | Buffer): void => {
     if (ended) return;
     // A watcher that does not read its stream is cut off rather than buffered forever.
@@ -50,7 +64,11 @@ export async function watch(r: RequestContext): Promise<void> {
       end();
       return;
     }
-    res.write(line);
+    pending.push(line);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
   };
   const watcher: Watcher = {
     send(type: EventType, object: KubeObject, ev: CacheEvent) {
@@ -93,6 +111,7 @@ export async function watch(r: RequestContext): Promise<void> {
     clearTimeout(timers.end);
     clearInterval(timers.bookmarks);
     r.ctx.onWatch(info, -1);
+    flush();
     res.end();
   };
   res.writeHead(200, {
@@ -136,10 +155,10 @@ export async function watch(r: RequestContext): Promise<void> {
   // Timers cannot run longer than about 24 days; no watch needs to.
   const seconds = Math.min(timeoutSeconds ?? r.ctx.watchTimeoutSeconds(), 2_000_000);
   timers.end = setTimeout(() => {
-    watcher.bookmark(reg.cache.currentRevision());
+    if (reg.cache.bookmarks) watcher.bookmark(reg.cache.currentRevision());
     end();
   }, seconds * 1000);
-  if (bookmarks)
+  if (bookmarks && reg.cache.bookmarks)
     timers.bookmarks = setInterval(
       () => watcher.bookmark(reg.cache.currentRevision()),
       r.ctx.bookmarkIntervalMs,
