@@ -120,7 +120,9 @@ test("a ConfigMap's change syncs the pods using it at once; their syncs read it 
           name: "app",
           image: "busybox:1.36",
           volumeMounts: [{ name: "conf", mountPath: "/etc/conf" }],
-          env: [{ name: "MODE", valueFrom: { configMapKeyRef: { name: "settings", key: "mode" } } }],
+          env: [
+            { name: "MODE", valueFrom: { configMapKeyRef: { name: "settings", key: "mode" } } },
+          ],
         },
       ],
     },
@@ -148,7 +150,11 @@ test("a ConfigMap's change syncs the pods using it at once; their syncs read it 
   }
   await settle();
   assert.ok((syncs.get(uid) ?? 0) >= syncsBefore + 1);
-  assert.equal(await gets("configmaps"), getsBefore, "a sync asked the apiserver for the ConfigMap");
+  assert.equal(
+    await gets("configmaps"),
+    getsBefore,
+    "a sync asked the apiserver for the ConfigMap",
+  );
   assert.equal(readlinkSync(dataLink), generation, "an unchanged volume was written again");
 
   // No periodic resync runs here: only the watch can bring the new contents.
