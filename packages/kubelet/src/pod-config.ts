@@ -267,7 +267,8 @@ export interface VolumeContext {
 
 /**
  * Makes every volume of the pod exist on disk and returns host paths by volume name. Files of
- * configMap/secret/downwardAPI volumes are rewritten on every call, so contents follow updates.
+ * configMap/secret/downwardAPI volumes are written when their contents differ from what is there,
+ * so contents follow updates.
  */
 export async function prepareVolumes(ctx: VolumeContext): Promise<Map<string, string>> {
   const out = new Map<string, string>();
