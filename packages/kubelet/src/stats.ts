@@ -32,11 +32,11 @@ export interface SummaryProviderOptions {
 }
 
 /** USER_HZ: /proc/stat counts in 1/100 s on every Linux architecture Skiff runs on. */
-const NS_PER_JIFFY = 10_000_000;
-const MIN_RATE_WINDOW_MS = 1000;
+const JIFFIES_PER_SECOND = 100;
+const NS_PER_JIFFY = 1e9 / JIFFIES_PER_SECOND;
 
 export class SummaryProvider {
-  private lastNodeCPU: { at: number; usage: number } | undefined;
+  private lastNodeCPU: CPUJiffies | undefined;
   private nodeNanoCores: number | undefined;
 
   constructor(private readonly opts: SummaryProviderOptions) {}
@@ -53,18 +53,20 @@ export class SummaryProvider {
         readFile(f, "utf8").catch(() => ""),
       ),
     );
-    const usage = cpuUsageNs(stat ?? "");
+    const jiffies = cpuJiffies(stat ?? "");
+    const usage = jiffies.busy * NS_PER_JIFFY;
     const cpu: CPUStats = { time, usageCoreNanoSeconds: usage };
-    const now = Date.now();
     const last = this.lastNodeCPU;
-    // /proc/stat ticks every 10 ms: a rate over less than a second would be mostly rounding,
-    // so a quicker request gets the last rate again.
-    if (!last || now - last.at >= MIN_RATE_WINDOW_MS) {
-      if (last) {
-        // ns of cpu per ms of wall time, times 1000: ns per second, i.e. nanocores.
-        this.nodeNanoCores = Math.round(((usage - last.usage) / (now - last.at)) * 1e3);
+    // The rate is busy jiffies over all jiffies (idle included) between two reads, times the
+    // cpus: /proc/stat is its own clock, so a read that waited on a busy event loop does not
+    // skew it as a wall-clock interval would. Ticks are 10 ms: under a second of them would be
+    // mostly rounding, so a quicker request gets the last rate again.
+    if (!last || jiffies.total - last.total >= jiffies.cpus * JIFFIES_PER_SECOND) {
+      if (last && jiffies.total > last.total) {
+        const share = (jiffies.busy - last.busy) / (jiffies.total - last.total);
+        this.nodeNanoCores = Math.round(share * jiffies.cpus * 1e9);
       }
-      this.lastNodeCPU = { at: now, usage };
+      this.lastNodeCPU = jiffies;
     }
     if (this.nodeNanoCores !== undefined) cpu.usageNanoCores = this.nodeNanoCores;
     const out: NodeStats = {
@@ -191,13 +193,29 @@ function sumMemory(list: ContainerStats[], time: string): MemoryStats {
 }
 
 /** Busy cpu time of all cores, in ns, from the first line of /proc/stat. */
-export function cpuUsageNs(procStat: string): number {
-  const line = procStat.split("\n").find((l) => l.startsWith("cpu "));
-  if (!line) return 0;
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already in user).
-  const busy = [0, 1, 2, 5, 6, 7].reduce((n, i) => n + (f[i] || 0), 0);
-  return busy * NS_PER_JIFFY;
+export interface CPUJiffies {
+  /** Jiffies spent on anything but idle and iowait, summed over every cpu. */
+  busy: number;
+  /** All jiffies, idle included, summed over every cpu. */
+  total: number;
+  /** The cpus /proc/stat lists (the online ones). */
+  cpus: number;
+}
+
+/** The all-cpu line of /proc/stat: user nice system idle iowait irq softirq steal guest… */
+export function cpuJiffies(procStat: string): CPUJiffies {
+  const lines = procStat.split("\n");
+  const line = lines.find((l) => l.startsWith("cpu "));
+  const cpus = lines.filter((l) => /^cpu\d/.test(l)).length || os.cpus().length;
+  if (!line) return { busy: 0, total: 0, cpus };
+  // Guest time is already counted in user (and guest_nice in nice), so neither is added.
+  const f = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map((n) => Number(n) || 0);
+  const busy = [0, 1, 2, 5, 6, 7].reduce((n, i) => n + (f[i] ?? 0), 0);
+  return { busy, total: busy + (f[3] ?? 0) + (f[4] ?? 0), cpus };
 }
 
 /** /proc/meminfo in bytes, by field name. */

@@ -6,12 +6,17 @@ import { test } from "node:test";
 import { startContainers } from "./harness.js";
 import type { Pod } from "../src/objects.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
-import { SummaryProvider, cpuUsageNs, parseMeminfo, parseNetDev } from "../src/stats.js";
+import { SummaryProvider, cpuJiffies, parseMeminfo, parseNetDev } from "../src/stats.js";
 
-test("node cpu time counts every busy jiffy of /proc/stat as 10 ms, not idle or iowait", () => {
-  const stat = "cpu  100 5 50 9000 40 3 2 1 7 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\n";
-  assert.equal(cpuUsageNs(stat), (100 + 5 + 50 + 3 + 2 + 1) * 10_000_000);
-  assert.equal(cpuUsageNs(""), 0);
+test("node cpu time counts every busy jiffy of /proc/stat, not idle or iowait", () => {
+  const stat =
+    "cpu  100 5 50 9000 40 3 2 1 7 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\ncpu1 50 3 25 4500 20 2 1 1 7 0\n";
+  assert.deepEqual(cpuJiffies(stat), {
+    busy: 100 + 5 + 50 + 3 + 2 + 1,
+    total: 100 + 5 + 50 + 3 + 2 + 1 + 9000 + 40,
+    cpus: 2,
+  });
+  assert.equal(cpuJiffies("").busy, 0);
 });
 
 test("/proc/meminfo values are read in bytes", () => {
