@@ -1,8 +1,8 @@
 // API Priority and Fairness' bootstrap configuration: the FlowSchemas and
 // PriorityLevelConfigurations a Kubernetes 1.31 apiserver creates at start (mandatory and
 // suggested), created when missing; the mandatory ones are put back when changed unless
-// annotated apf.kubernetes.io/autoupdate-spec: "false", as Kubernetes does. Skiff serves
-// them but does not enforce them (docs/kubectl.md).
+// annotated apf.kubernetes.io/autoupdate-spec: "false", as Kubernetes does. fairness.ts
+// enforces them.
 import { applyDefaults } from "@skiff/api";
 import { ApiError } from "./errors.js";
 import { jsonEqual, meta, type KubeObject } from "./objects.js";

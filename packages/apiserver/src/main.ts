@@ -3,8 +3,20 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { parseDuration } from "@skiff/api";
-import { ApiServer } from "./server.js";
+import {
+  ApiServer,
+  DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT,
+  DEFAULT_MAX_REQUESTS_INFLIGHT,
+} from "./server.js";
 import { parseAuthorizationModes } from "./authz/authorizer.js";
+
+function seats(flag: string): (v: number) => number {
+  return (v) => {
+    if (!Number.isInteger(v) || v < 0)
+      throw new Error(`${flag} must be a whole number ≥ 0, got ${v}`);
+    return v;
+  };
+}
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("skiff-apiserver")
@@ -120,6 +132,30 @@ const argv = yargs(hideBin(process.argv))
       }
     },
   })
+  .option("enable-priority-and-fairness", {
+    type: "boolean",
+    default: true,
+    describe: "classify requests by FlowSchema and give each priority level its seats",
+  })
+  .option("max-requests-inflight", {
+    type: "number",
+    default: DEFAULT_MAX_REQUESTS_INFLIGHT,
+    describe: "seats for requests that do not write (priority and fairness shares the sum)",
+    coerce: seats("--max-requests-inflight"),
+  })
+  .option("max-mutating-requests-inflight", {
+    type: "number",
+    default: DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT,
+    describe: "seats for requests that write",
+    coerce: seats("--max-mutating-requests-inflight"),
+  })
+  .check((a) => {
+    if (a["max-requests-inflight"] + a["max-mutating-requests-inflight"] < 1)
+      throw new Error(
+        "--max-requests-inflight plus --max-mutating-requests-inflight must be at least 1",
+      );
+    return true;
+  })
   .strict()
   .fail((msg, err) => {
     process.stderr.write(`skiff-apiserver: ${msg ?? err?.message}\n`);
@@ -161,6 +197,9 @@ async function main(): Promise<void> {
     auditLogPath: argv["audit-log-path"],
     auditLogMaxSizeMB: argv["audit-log-maxsize"],
     auditLogMaxBackups: argv["audit-log-maxbackup"],
+    enablePriorityAndFairness: argv["enable-priority-and-fairness"],
+    maxRequestsInflight: argv["max-requests-inflight"],
+    maxMutatingRequestsInflight: argv["max-mutating-requests-inflight"],
     disableAdmissionPlugins: argv["disable-admission-plugins"]
       .split(",")
       .map((s) => s.trim())

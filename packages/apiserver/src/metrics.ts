@@ -37,6 +37,38 @@ export class ApiserverMetrics {
     registers: [this.registry],
   });
 
+  readonly fairnessExecuting = new Gauge({
+    name: "apiserver_flowcontrol_current_executing_requests",
+    help: "Requests holding a seat of their priority level, by level and FlowSchema.",
+    labelNames: ["priority_level", "flow_schema"],
+    registers: [this.registry],
+  });
+  readonly fairnessInQueue = new Gauge({
+    name: "apiserver_flowcontrol_current_inqueue_requests",
+    help: "Requests waiting in a queue of their priority level, by level and FlowSchema.",
+    labelNames: ["priority_level", "flow_schema"],
+    registers: [this.registry],
+  });
+  readonly fairnessWait = new Histogram({
+    name: "apiserver_flowcontrol_request_wait_duration_seconds",
+    help: "Time requests waited for a seat, by level, FlowSchema and whether they then ran.",
+    labelNames: ["priority_level", "flow_schema", "execute"],
+    buckets: [0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30],
+    registers: [this.registry],
+  });
+  readonly fairnessRejected = new Counter({
+    name: "apiserver_flowcontrol_rejected_requests_total",
+    help: "Requests answered 429 by priority and fairness, by level, FlowSchema and reason (queue-full, concurrency-limit, time-out).",
+    labelNames: ["priority_level", "flow_schema", "reason"],
+    registers: [this.registry],
+  });
+  readonly fairnessNominalSeats = new Gauge({
+    name: "apiserver_flowcontrol_nominal_limit_seats",
+    help: "Each priority level's share of the server's seats (0 for exempt levels).",
+    labelNames: ["priority_level"],
+    registers: [this.registry],
+  });
+
   /** What the watch caches hold, read when /metrics is scraped (see `observeWatchCaches`). */
   private caches: () => Iterable<{
     group: string;

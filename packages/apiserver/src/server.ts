@@ -20,6 +20,7 @@ import { loadKubeletClient } from "./kubelet-client.js";
 import { UnknownResourceError } from "./errors.js";
 import { meta } from "./objects.js";
 import { Authorization } from "./authz/index.js";
+import { PriorityAndFairness } from "./fairness.js";
 import { CustomResources } from "./crd.js";
 import { admitCreate } from "./admission.js";
 import type { WebhookAdmission } from "./webhooks/dispatch.js";
@@ -36,6 +37,11 @@ import {
 } from "./server/system-objects.js";
 
 export type { ApiServerOptions };
+
+const FLOWCONTROL_GROUP = "flowcontrol.apiserver.k8s.io";
+/** kube-apiserver's defaults; priority and fairness shares their sum among its levels. */
+export const DEFAULT_MAX_REQUESTS_INFLIGHT = 400;
+export const DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT = 200;
 
 /** The resource an etcd key belongs to (`/registry/<resource>/...`), for encryption at rest. */
 function resourceOfKey(key: string): { resource: string; group: string } | undefined {
@@ -62,6 +68,7 @@ export class ApiServer {
   readonly webhooks: WebhookAdmission;
   private readonly customResources: CustomResources;
   private readonly audit: AuditLog | undefined;
+  private readonly fairness: PriorityAndFairness | undefined;
 
   constructor(readonly opts: ApiServerOptions) {
     this.log = opts.logger ?? pino({ name: "skiff-apiserver" });
@@ -110,6 +117,27 @@ export class ApiServer {
     this.authz = new Authorization(opts.authorizationModes ?? ["Node", "RBAC"], (r, g) =>
       this.registry(r, g),
     );
+    if (opts.enablePriorityAndFairness !== false) {
+      const flowRegistries = ["flowschemas", "prioritylevelconfigurations"].map((r) =>
+        this.registry(r, FLOWCONTROL_GROUP),
+      );
+      const [flows, levels] = flowRegistries as [Registry, Registry];
+      this.fairness = new PriorityAndFairness({
+        serverConcurrency:
+          (opts.maxRequestsInflight ?? DEFAULT_MAX_REQUESTS_INFLIGHT) +
+          (opts.maxMutatingRequestsInflight ?? DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT),
+        metrics: this.metrics,
+        source: {
+          flowSchemas: () => flows.cache.snapshot(),
+          priorityLevels: () => levels.cache.snapshot(),
+          // The objects change when a cache moves on or this server writes one of them.
+          stamp: () =>
+            flowRegistries.every((r) => r.cache.isSynced())
+              ? flowRegistries.map((r) => `${r.cache.currentRevision()}.${r.writes}`).join(",")
+              : undefined,
+        },
+      });
+    }
     this.ctx = {
       registries: this.registries,
       registry: (info) => {
@@ -224,6 +252,7 @@ export class ApiServer {
       storage: this.storage,
       audit: this.audit,
       log: this.log,
+      fairness: this.fairness,
     };
     const { server, port } = await listenHttps(
       this.opts,

@@ -43,6 +43,11 @@ export class EtcdWatchSource implements WatchSource {
     return undefined;
   }
 
+  /** Nothing is at hand: only a read of etcd (`list`) knows the objects. */
+  snapshot(): undefined {
+    return undefined;
+  }
+
   isSynced(): boolean {
     return true;
   }

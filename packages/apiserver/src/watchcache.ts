@@ -65,6 +65,8 @@ export interface WatchSource {
   isSynced(): boolean;
   currentRevision(): number;
   list<T extends ApiObject = KubeObject>(): Promise<{ items: T[]; revision: number }>;
+  /** The objects at hand without waiting, or undefined when only `list` can tell. */
+  snapshot<T extends ApiObject = KubeObject>(): T[] | undefined;
   watch(w: Watcher, opts: WatchOptions): Promise<() => void>;
   bookmarkAll(): void;
   size(): { objects: number; history: number };
@@ -248,11 +250,20 @@ export class WatchCache implements WatchSource {
   async list<T extends ApiObject = KubeObject>(): Promise<{ items: T[]; revision: number }> {
     await this.start();
     // Sorted once per change, not once per LIST or admission lookup (several per pod create).
+    return { items: this.sortedItems<T>(), revision: this.revision };
+  }
+
+  /** The cached objects sorted by key, as `list`, or undefined until the cache has synced. */
+  snapshot<T extends ApiObject = KubeObject>(): T[] | undefined {
+    return this.synced ? this.sortedItems<T>() : undefined;
+  }
+
+  private sortedItems<T extends ApiObject>(): T[] {
     if (!this.sorted) {
       const keys = [...this.state.keys()].sort();
       this.sorted = keys.map((k) => this.state.get(k)!);
     }
-    return { items: this.sorted as T[], revision: this.revision };
+    return this.sorted as T[];
   }
 
   /** Registers a watcher; returns a function that removes it. */

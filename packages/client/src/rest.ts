@@ -5,7 +5,8 @@
 // Contract:
 // - `request` resolves to the decoded JSON of a 2xx answer and otherwise throws an ApiError
 //   built from the Status body (any other body becomes a clear ApiError too); a request
-//   that gets no answer throws a ConnectionError. Requests are never retried here.
+//   that gets no answer throws a ConnectionError. The one retry here is client-go's: a 429
+//   with a Retry-After (priority and fairness had no seat) is sent again after that wait.
 // - Every request, watches included, first waits on a token bucket (qps 50, burst 100 by
 //   default; `qps: -1` disables it), so one process cannot flood the apiserver.
 // - Watches use their own connections (one each, closed with the watch), so long-running
@@ -187,7 +188,28 @@ export class RestClient {
     }
   }
 
+  /**
+   * Sends the request, again when the apiserver answers 429 with a Retry-After (priority and
+   * fairness turned it away before doing anything): after that many seconds, at most
+   * MAX_RETRIES times, as client-go does. Other answers are the caller's.
+   */
   private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    streaming: boolean,
+  ): Promise<IncomingMessage> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.sendOnce(method, path, opts, streaming);
+      const wait = Number(res.headers["retry-after"]);
+      if (res.statusCode !== 429 || !(wait >= 0) || attempt >= MAX_RETRIES) return res;
+      res.resume();
+      await new Promise((r) => setTimeout(r, Math.min(wait, MAX_RETRY_AFTER_SECONDS) * 1000));
+      if (opts.signal?.aborted) return res;
+    }
+  }
+
+  private async sendOnce(
     method: string,
     path: string,
     opts: RequestOptions,
@@ -239,6 +261,10 @@ export class RestClient {
     });
   }
 }
+
+/** client-go's maxRetries, and a cap on how long one Retry-After may make a request wait. */
+const MAX_RETRIES = 10;
+const MAX_RETRY_AFTER_SECONDS = 10;
 
 function ok(res: IncomingMessage): boolean {
   const code = res.statusCode ?? 0;

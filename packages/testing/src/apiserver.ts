@@ -94,6 +94,9 @@ export interface StartApiserverOptions {
   /** --audit-log-maxsize (MB; fractions allowed here) and --audit-log-maxbackup. */
   auditLogMaxSizeMB?: number;
   auditLogMaxBackups?: number;
+  /** --max-requests-inflight and --max-mutating-requests-inflight: the seats of priority and fairness. */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
 }
 
 export async function startApiserver(opts: StartApiserverOptions = {}): Promise<TestApiserver> {
@@ -130,6 +133,8 @@ export async function startApiserver(opts: StartApiserverOptions = {}): Promise<
       auditLogMaxBackups: opts.auditLogMaxBackups,
       serviceAccountSigningKeyFile: join(certs, "sa.key"),
       serviceAccountMinTokenExpirationSeconds: opts.serviceAccountMinTokenExpirationSeconds,
+      maxRequestsInflight: opts.maxRequestsInflight,
+      maxMutatingRequestsInflight: opts.maxMutatingRequestsInflight,
       logger: pino({ level: process.env.SKIFF_TEST_LOG ?? "silent" }),
     });
   let server = make();

@@ -1,6 +1,7 @@
 // What every request goes through before its handler, in kube-apiserver's filter order:
 // authentication (client certificate or bearer token; anonymous only on the public paths),
-// audit, impersonation, authorization — then the routing table (routes.ts). Errors become a
+// audit, impersonation, priority and fairness (fairness.ts: a seat of the request's priority
+// level, or a 429), authorization — then the routing table (routes.ts). Errors become a
 // Status body in one place (sendError), and every request is counted and timed.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
@@ -8,6 +9,7 @@ import { requestAttributes as auditAttributes, type AuditLog, type AuditRecord }
 import type { UserInfo } from "../auth.js";
 import { requestAttributes } from "../authz/index.js";
 import { UnauthorizedError } from "../errors.js";
+import type { PriorityAndFairness } from "../fairness.js";
 import { impersonatedUser, impersonates } from "../impersonation.js";
 import { sendError } from "../request.js";
 import { route, type Served, type ServedParts } from "./routes.js";
@@ -20,7 +22,12 @@ const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:unauthe
 export interface FilterParts extends ServedParts {
   audit: AuditLog | undefined;
   log: Logger;
+  /** Undefined with --enable-priority-and-fairness=false. */
+  fairness: PriorityAndFairness | undefined;
 }
+
+/** Kubernetes' long-running requests: they hold no seat of priority and fairness. */
+const LONG_RUNNING_SUBRESOURCES = new Set(["attach", "exec", "proxy", "log", "portforward"]);
 
 /** Serves one request: the filters above, then its handler; never throws. */
 export async function handleRequest(
@@ -32,6 +39,7 @@ export async function handleRequest(
   const served: Served = { verb: req.method ?? "GET", subresource: "" };
   let code = 200;
   let audit: AuditRecord | undefined;
+  let release: (() => void) | undefined;
   try {
     const url = new URL(req.url ?? "/", "https://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
@@ -51,12 +59,22 @@ export async function handleRequest(
         audit?.impersonate(as);
       }
     }
-    if (user) await parts.authz.check(requestAttributes(user, served.verb, path, url.searchParams));
+    const attrs = requestAttributes(user ?? ANONYMOUS, served.verb, path, url.searchParams);
+    if (parts.fairness) {
+      const longRunning =
+        attrs.verb === "watch" || LONG_RUNNING_SUBRESOURCES.has(attrs.subresource);
+      const seat = await parts.fairness.admit(attrs, longRunning, (cb) => res.once("close", cb));
+      release = seat.release;
+      res.setHeader("X-Kubernetes-PF-FlowSchema-UID", seat.flowSchemaUid);
+      res.setHeader("X-Kubernetes-PF-PriorityLevel-UID", seat.priorityLevelUid);
+    }
+    if (user) await parts.authz.check(attrs);
     await route(parts, { req, res, url, path, segments, user, audit }, served);
     code = res.statusCode;
   } catch (err) {
     code = sendError(res, err, (msg, e) => parts.log.error({ err: e, url: req.url }, msg));
   } finally {
+    release?.();
     audit?.complete(code);
     const labels = {
       verb: served.verb,

@@ -55,5 +55,13 @@ export interface ApiServerOptions {
   /** --audit-log-maxsize (MB) and --audit-log-maxbackup: size rotation of the audit log. */
   auditLogMaxSizeMB?: number;
   auditLogMaxBackups?: number;
+  /**
+   * API Priority and Fairness (--enable-priority-and-fairness, default on) and the server's
+   * seats it shares among the priority levels: --max-requests-inflight plus
+   * --max-mutating-requests-inflight (defaults in main.ts).
+   */
+  enablePriorityAndFairness?: boolean;
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
   logger?: Logger;
 }
