@@ -300,3 +300,34 @@ test("TokenReview: a token is required; only create is allowed", async () => {
     ),
   );
 });
+
+test("a token accepted before stops at its expiry, though its signature's check is kept", async () => {
+  const created = await api.request("POST", "/api/v1/namespaces/creds/serviceaccounts", {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "ticker" },
+  });
+  assert.equal(created.status, 201, created.text);
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({
+    "kubernetes.io": {
+      namespace: "creds",
+      serviceaccount: { name: "ticker", uid: created.json.metadata.uid as string },
+    },
+  })
+    .setProtectedHeader({ alg: "RS256" })
+    .setIssuer("https://kubernetes.default.svc.cluster.local")
+    .setSubject("system:serviceaccount:creds:ticker")
+    .setAudience("https://kubernetes.default.svc.cluster.local")
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3)
+    .sign(createPrivateKey(readFileSync(join(api.certDir, "sa.key"))));
+  assert.equal((await whoami(token)).status, 201);
+  assert.equal((await whoami(token)).status, 201);
+  await new Promise((r) => setTimeout(r, (now + 3) * 1000 - Date.now() + 200));
+  assert.equal((await whoami(token)).status, 401);
+  assert.equal(
+    (await review(token)).error,
+    "[invalid bearer token, service account token has expired]",
+  );
+});
