@@ -17,7 +17,8 @@
 // Differences from Kubernetes, for reading the code against it: a request is one seat (no
 // width estimate for large lists), queues are served in turn rather than by virtual finish
 // time, and borrowing is decided per request instead of by a periodic readjustment.
-// Every answer carries the X-Kubernetes-PF-FlowSchema-UID and -PriorityLevel-UID headers.
+// Every answer carries the X-Kubernetes-PF-FlowSchema-UID and -PriorityLevel-UID headers, and
+// each FlowSchema gets the Dangling condition (whether its priority level exists).
 import { createHash } from "node:crypto";
 import type { Attributes } from "./authz/attributes.js";
 import { ApiError } from "./errors.js";
@@ -42,6 +43,20 @@ export interface FairnessOptions {
   metrics?: ApiserverMetrics;
   /** How long a request may wait in a queue before a 429 (Kubernetes: 1/4 of 60 s). */
   queueWaitMs?: number;
+  /**
+   * Writes a FlowSchema's Dangling condition (whether its priority level exists) when it is
+   * not what the objects say, as Kubernetes' APF controller does; kubectl prints it as
+   * MISSINGPL. Called outside any request; failures are the writer's to log.
+   */
+  writeDangling?: (flowSchema: string, condition: DanglingCondition) => Promise<void>;
+}
+
+/** A FlowSchema's status condition of type Dangling. */
+export interface DanglingCondition {
+  type: "Dangling";
+  status: "True" | "False";
+  reason: "NotFound" | "Found";
+  message: string;
 }
 
 /** What a request was classified as, and how to give its seat back. */
@@ -175,6 +190,8 @@ export class PriorityAndFairness {
   private readonly levels = new Map<string, Level>();
   private flows: Flow[] = [];
   private stampOfConfig: string | undefined | null = null;
+  /** Dangling conditions being written, so that each is written once. */
+  private readonly danglingWrites = new Set<string>();
   private readonly queueWaitMs: number;
 
   constructor(private readonly opts: FairnessOptions) {
@@ -376,7 +393,41 @@ export class PriorityAndFairness {
       .sort(
         (a, b) => a.precedence - b.precedence || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
       );
+    if (stamp !== undefined) this.reportDangling(flows);
     this.dispatch();
+  }
+
+  /** Schedules a status write for each FlowSchema whose Dangling condition is out of date. */
+  private reportDangling(flows: readonly KubeObject[]): void {
+    const write = this.opts.writeDangling;
+    if (!write) return;
+    for (const f of flows) {
+      const name = meta(f).name ?? "";
+      const level: string = (f as Obj).spec?.priorityLevelConfiguration?.name ?? "";
+      const dangling = !this.levels.has(level);
+      const want: DanglingCondition = {
+        type: "Dangling",
+        status: dangling ? "True" : "False",
+        reason: dangling ? "NotFound" : "Found",
+        message: `This FlowSchema references the PriorityLevelConfiguration object named ${JSON.stringify(level)} ${
+          dangling ? "but there is no such object" : "and it exists"
+        }`,
+      };
+      const have = ((f as Obj).status?.conditions ?? []).find((c: Obj) => c.type === "Dangling") as
+        Obj | undefined;
+      if (
+        have?.status === want.status &&
+        have.reason === want.reason &&
+        have.message === want.message
+      )
+        continue;
+      const key = `${name}\0${want.status}\0${want.message}`;
+      if (this.danglingWrites.has(key)) continue;
+      this.danglingWrites.add(key);
+      setImmediate(() => {
+        void write(name, want).finally(() => this.danglingWrites.delete(key));
+      });
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 // audit, impersonation, authorization), routes.ts (the routing table), then the handlers.
 import type { Server } from "node:https";
 import { pino, type Logger } from "pino";
-import { resources, type ResourceInfo } from "@skiff/api";
+import { resources, rfc3339, type ResourceInfo } from "@skiff/api";
 import { MasterLeases } from "./master-leases.js";
 import { Compactor } from "./compactor.js";
 import { EtcdStorage, type Storage } from "./storage.js";
@@ -127,6 +127,34 @@ export class ApiServer {
           (opts.maxRequestsInflight ?? DEFAULT_MAX_REQUESTS_INFLIGHT) +
           (opts.maxMutatingRequestsInflight ?? DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT),
         metrics: this.metrics,
+        writeDangling: (name, condition) =>
+          flows
+            .update(
+              undefined,
+              name,
+              (current) => {
+                type Condition = { type: string; status?: string; message?: string };
+                const status = (current.status ?? {}) as { conditions?: Condition[] };
+                const now = (status.conditions ?? []).find((c) => c.type === "Dangling");
+                // Another apiserver may have written it first.
+                if (now?.status === condition.status && now.message === condition.message)
+                  return current;
+                const others = (status.conditions ?? []).filter((c) => c !== now);
+                const lastTransitionTime = rfc3339();
+                return {
+                  ...current,
+                  status: {
+                    ...status,
+                    conditions: [...others, { ...condition, lastTransitionTime }],
+                  },
+                };
+              },
+              { subresource: "status", skipUnchanged: true },
+            )
+            .then(
+              () => undefined,
+              (err: unknown) => this.log.info({ err, flowSchema: name }, "flow schema status"),
+            ),
         source: {
           flowSchemas: () => flows.cache.snapshot(),
           priorityLevels: () => levels.cache.snapshot(),

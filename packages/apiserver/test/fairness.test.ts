@@ -359,3 +359,34 @@ test("the client waits out a 429's Retry-After and sends the request again", asy
     client.close();
   }
 });
+
+test("a FlowSchema whose priority level does not exist is marked Dangling, and unmarked once it does", async () => {
+  const schema = floodSchema("not-yet");
+  (schema.metadata as { name: string }).name = "waiting";
+  const created = await api.request("POST", `${FLOWCONTROL}/flowschemas`, schema);
+  assert.equal(created.status, 201, created.text);
+  const dangling = async (want: string) => {
+    let last: unknown;
+    await waitFor(`the Dangling condition ${want}`, async () => {
+      const fs = (await api.request("GET", `${FLOWCONTROL}/flowschemas/waiting`)).json;
+      last = fs.status?.conditions?.find((c: { type: string }) => c.type === "Dangling");
+      return (last as { status?: string } | undefined)?.status === want;
+    });
+    return last as { reason: string; message: string; lastTransitionTime: string };
+  };
+  const before = await dangling("True");
+  assert.equal(before.reason, "NotFound");
+  assert.equal(
+    before.message,
+    'This FlowSchema references the PriorityLevelConfiguration object named "not-yet" but there is no such object',
+  );
+  assert.match(before.lastTransitionTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const made = await api.request(
+    "POST",
+    `${FLOWCONTROL}/prioritylevelconfigurations`,
+    level("not-yet", { nominalConcurrencyShares: 1, limitResponse: { type: "Reject" } }),
+  );
+  assert.equal(made.status, 201, made.text);
+  const after = await dangling("False");
+  assert.equal(after.reason, "Found");
+});
