@@ -14,6 +14,7 @@ import { requestAttributes } from "../src/authz/attributes.js";
 import type { UserInfo } from "../src/auth.js";
 import { PriorityAndFairness, dealHand, type Admitted } from "../src/fairness.js";
 import { bootstrapObjects } from "../src/flowcontrol.js";
+import { runKubectl, tokenKubeconfigFor } from "./kubectl-users.js";
 import type { KubeObject } from "../src/objects.js";
 
 const FLOWCONTROL = "/apis/flowcontrol.apiserver.k8s.io/v1";
@@ -358,6 +359,20 @@ test("the client waits out a 429's Retry-After and sends the request again", asy
   } finally {
     client.close();
   }
+});
+
+test("the real kubectl waits out a 429's Retry-After as well", async () => {
+  const held = slowCreate("held-3");
+  await waitFor("the held create to take the seat", async () => (await executing()) === 1);
+  const started = Date.now();
+  setTimeout(() => void held.finish(), 1500);
+  const got = await runKubectl(
+    ["get", "configmaps", "-n", "default", "-o", "name"],
+    tokenKubeconfigFor(api, dir, "flood-token"),
+  );
+  assert.equal(got.code, 0, got.err);
+  assert.match(got.out, /configmap\/held-3/);
+  assert.ok(Date.now() - started >= 1000, `answered after ${Date.now() - started} ms`);
 });
 
 test("a FlowSchema whose priority level does not exist is marked Dangling, and unmarked once it does", async () => {
