@@ -23,7 +23,14 @@ import { Agent, request } from "node:https";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startEtcd, testCerts } from "@skiff/testing";
-import { benchRoot, clusterApiserverArgs, clusterNodeFlags, pct, treeCpuSeconds } from "./lib.js";
+import {
+  benchRoot,
+  clusterApiserverArgs,
+  clusterNodeFlags,
+  pct,
+  treeCpuSeconds,
+  waitForApiserver,
+} from "./lib.js";
 
 const arg = (name: string, fallback: string): string =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -103,15 +110,7 @@ async function runVariant(variant: string): Promise<string> {
   process.once("exit", () => server.kill("SIGTERM"));
   const adminAgent = certAgent("admin", 4);
   const admin = caller(url, adminAgent);
-  for (let i = 0; ; i++) {
-    try {
-      if ((await admin("GET", "/readyz")).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 200) throw new Error("apiserver did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForApiserver({ requestText: (m, p) => must(admin(m, p), "readyz") });
   const ns = "/api/v1/namespaces/bench";
   await must(admin("POST", "/api/v1/namespaces", { metadata: { name: "bench" } }), "namespace");
   const tokens: string[] = [];

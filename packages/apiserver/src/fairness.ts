@@ -21,6 +21,7 @@
 // each FlowSchema gets the Dangling condition (whether its priority level exists).
 import { createHash } from "node:crypto";
 import type { Attributes } from "./authz/attributes.js";
+import { nonResourceURLMatches } from "./authz/rbac.js";
 import { ApiError } from "./errors.js";
 import { meta, type KubeObject } from "./objects.js";
 import { bootstrapObjects } from "./flowcontrol.js";
@@ -83,7 +84,6 @@ interface Waiter {
 class Level {
   uid = "";
   exempt = false;
-  shares = 0;
   nominal = 0;
   lendable = 0;
   borrowLimit = Infinity;
@@ -104,10 +104,9 @@ class Level {
     this.uid = meta(obj).uid ?? "";
     this.exempt = spec.type === "Exempt";
     const limited: Obj = spec.limited ?? {};
-    this.shares = this.exempt ? 0 : (limited.nominalConcurrencyShares ?? 30);
     this.nominal = this.exempt
       ? Infinity
-      : Math.ceil((serverConcurrency * this.shares) / Math.max(1, totalShares));
+      : Math.ceil((serverConcurrency * sharesOf(obj)) / Math.max(1, totalShares));
     this.lendable = this.exempt
       ? 0
       : Math.round((this.nominal * (limited.lendablePercent ?? 0)) / 100);
@@ -122,19 +121,19 @@ class Level {
       handSize: Math.max(1, q.handSize ?? 8),
       queueLengthLimit: Math.max(1, q.queueLengthLimit ?? 50),
     };
-    if (queuing?.queues !== this.queuing?.queues || queuing?.handSize !== this.queuing?.handSize) {
+    const before = this.queuing;
+    this.queuing = queuing;
+    if (queuing?.queues !== before?.queues || queuing?.handSize !== before?.handSize) {
       // Waiters already queued keep their order, spread over the new queues.
       const waiters = this.queues.flat().sort((a, b) => a.since - b.since);
       this.queues = Array.from({ length: queuing?.queues ?? 1 }, () => []);
       this.running = this.queues.map(() => 0);
       this.hands.clear();
-      this.queuing = queuing;
       for (const w of waiters) {
         w.queue = this.shortestOfHand(w.flow);
         this.queues[w.queue]!.push(w);
       }
     }
-    this.queuing = queuing;
   }
 
   /** The flow's hand of queues (shuffle sharding), dealt from a hash of the flow. */
@@ -309,7 +308,7 @@ export class PriorityAndFairness {
     return this.flows.find((f) => f.name === CATCH_ALL) ?? fallbackFlow;
   }
 
-  /** Seats per priority level, as kube-apiserver's nominal limit (for tests and metrics). */
+  /** Seats per priority level, as kube-apiserver's nominal limit. */
   nominalSeats(): Record<string, number> {
     return Object.fromEntries([...this.levels].map(([n, l]) => [n, l.nominal]));
   }
@@ -345,14 +344,7 @@ export class PriorityAndFairness {
     const levels =
       (stamp !== undefined && this.opts.source.priorityLevels()) ||
       bootstrap("PriorityLevelConfiguration");
-    const total = levels.reduce(
-      (n, l) =>
-        n +
-        ((l as Obj).spec?.type === "Exempt"
-          ? 0
-          : ((l as Obj).spec?.limited?.nominalConcurrencyShares ?? 30)),
-      0,
-    );
+    const total = levels.reduce((n, l) => n + sharesOf(l), 0);
     const seen = new Set<string>();
     for (const obj of levels) {
       const name = meta(obj).name ?? "";
@@ -447,6 +439,12 @@ export function dealHand(flow: string, queues: number, handSize: number): number
   return hand;
 }
 
+/** A level's nominalConcurrencyShares (Kubernetes' default 30; an exempt level has none). */
+function sharesOf(level: KubeObject): number {
+  const spec = (level as Obj).spec;
+  return spec?.type === "Exempt" ? 0 : (spec?.limited?.nominalConcurrencyShares ?? 30);
+}
+
 function bootstrap(kind: "FlowSchema" | "PriorityLevelConfiguration"): KubeObject[] {
   return bootstrapObjects(kind).map((o) => o.object);
 }
@@ -502,9 +500,5 @@ function resourceRuleMatches(r: Obj, attrs: Attributes): boolean {
 }
 
 function nonResourceRuleMatches(r: Obj, attrs: Attributes): boolean {
-  if (!has(r.verbs, attrs.verb)) return false;
-  return (r.nonResourceURLs ?? []).some(
-    (u: string) =>
-      u === "*" || u === attrs.path || (u.endsWith("/*") && attrs.path.startsWith(u.slice(0, -1))),
-  );
+  return has(r.verbs, attrs.verb) && nonResourceURLMatches(r.nonResourceURLs, attrs.path);
 }

@@ -192,7 +192,7 @@ function sumMemory(list: ContainerStats[], time: string): MemoryStats {
   return memory;
 }
 
-/** Busy cpu time of all cores, in ns, from the first line of /proc/stat. */
+/** The cpu time of /proc/stat, in jiffies (USER_HZ). */
 export interface CPUJiffies {
   /** Jiffies spent on anything but idle and iowait, summed over every cpu. */
   busy: number;

@@ -43,8 +43,12 @@ function nameMatches(rule: PolicyRule, name: string): boolean {
   return !rule.resourceNames?.length || (name !== "" && rule.resourceNames.includes(name));
 }
 
-function urlMatches(rule: PolicyRule, path: string): boolean {
-  return (rule.nonResourceURLs ?? []).some(
+/**
+ * Whether a path is one of the nonResourceURLs: "*" is every path, and one ending in "*" a
+ * prefix ("/healthz/*"), as both RBAC and priority and fairness read them.
+ */
+export function nonResourceURLMatches(urls: readonly string[] | undefined, path: string): boolean {
+  return (urls ?? []).some(
     (u) => u === "*" || u === path || (u.endsWith("*") && path.startsWith(u.slice(0, -1))),
   );
 }
@@ -52,7 +56,7 @@ function urlMatches(rule: PolicyRule, path: string): boolean {
 /** Whether one rule allows the request, by Kubernetes' matching. */
 export function ruleAllows(attrs: Attributes, rule: PolicyRule): boolean {
   if (!verbMatches(rule, attrs.verb)) return false;
-  if (!attrs.resourceRequest) return urlMatches(rule, attrs.path);
+  if (!attrs.resourceRequest) return nonResourceURLMatches(rule.nonResourceURLs, attrs.path);
   return (
     groupMatches(rule, attrs.apiGroup) &&
     resourceMatches(rule, attrs.resource, attrs.subresource) &&
