@@ -3,11 +3,11 @@
 // (None, Metadata, Request, RequestResponse); at each stage the policy does not omit
 // (RequestReceived, ResponseStarted for watches, ResponseComplete) one audit.k8s.io/v1
 // Event is written as a JSON line.
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, extname } from "node:path";
 import type { Writable } from "node:stream";
+import { currentRequest } from "./request-scope.js";
 import { createStream } from "rotating-file-stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
@@ -228,27 +228,20 @@ function parseJson(b: Buffer | undefined): unknown {
 
 const MAX_RESPONSE_CAPTURE = 1 << 20;
 
-/** One request being audited: emits its stages' events. */
-const currentRecord = new AsyncLocalStorage<AuditRecord>();
-
-/** Runs fn with `record` as the request's audit record (the one addAuditAnnotations reaches). */
-export function withAuditRecord<T>(record: AuditRecord | undefined, fn: () => T): T {
-  return record ? currentRecord.run(record, fn) : fn();
-}
-
 /**
  * The object the current request carries: its name completes the audit events' objectRef
  * when the URL has none (a create), as Kubernetes' LogRequestObject does.
  */
 export function noteAuditObject(metadata: { name?: string } | undefined): void {
-  currentRecord.getStore()?.noteObject(metadata?.name);
+  currentRequest()?.audit?.noteObject(metadata?.name);
 }
 
 /** Annotations for the current request's audit events (admission policies add theirs). */
 export function addAuditAnnotations(annotations: Record<string, string>): void {
-  currentRecord.getStore()?.annotate(annotations);
+  currentRequest()?.audit?.annotate(annotations);
 }
 
+/** One request being audited: emits its stages' events. */
 export class AuditRecord {
   private readonly id = randomUUID();
   private readonly annotations: Record<string, string> = {};

@@ -10,11 +10,12 @@ import {
 } from "./server.js";
 import { parseAuthorizationModes } from "./authz/authorizer.js";
 
-function seats(flag: string): (v: number) => number {
+// Read as text so that a bad value is quoted as given (a number option would say "NaN").
+function seats(flag: string): (v: string | number) => number {
   return (v) => {
-    if (!Number.isInteger(v) || v < 0)
-      throw new Error(`${flag} must be a whole number ≥ 0, got ${v}`);
-    return v;
+    if (!/^\d+$/.test(String(v).trim()))
+      throw new Error(`${flag}: invalid number of seats "${v}" (a whole number ≥ 0)`);
+    return Number(v);
   };
 }
 
@@ -138,13 +139,13 @@ const argv = yargs(hideBin(process.argv))
     describe: "classify requests by FlowSchema and give each priority level its seats",
   })
   .option("max-requests-inflight", {
-    type: "number",
+    type: "string",
     default: DEFAULT_MAX_REQUESTS_INFLIGHT,
     describe: "seats for requests that do not write (priority and fairness shares the sum)",
     coerce: seats("--max-requests-inflight"),
   })
   .option("max-mutating-requests-inflight", {
-    type: "number",
+    type: "string",
     default: DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT,
     describe: "seats for requests that write",
     coerce: seats("--max-mutating-requests-inflight"),

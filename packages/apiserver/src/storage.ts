@@ -98,11 +98,17 @@ export interface Storage {
     opts?: WriteOptions,
   ): Promise<number>;
   delete(key: string, expectedModRevision: number, claims?: Claims): Promise<number>;
+  /**
+   * Watches the keys under `prefix` from `fromRevision`. `withPrevious`: each event also
+   * carries the key's previous value (etcd reads, sends and this server decodes it, so only
+   * a watcher that needs it asks: the watch cache has the previous state itself).
+   */
   watch(
     prefix: string,
     fromRevision: number,
     onEvents: (events: WatchEventRaw[]) => void,
     onError: (err: Error) => void,
+    opts?: { withPrevious?: boolean },
   ): Promise<() => Promise<void>>;
   currentRevision(): Promise<number>;
   /**
@@ -433,13 +439,10 @@ export class EtcdStorage implements Storage {
     fromRevision: number,
     onEvents: (events: WatchEventRaw[]) => void,
     onError: (err: Error) => void,
+    opts: { withPrevious?: boolean } = {},
   ): Promise<() => Promise<void>> {
-    const watcher = await this.client
-      .watch()
-      .prefix(prefix)
-      .startRevision(String(fromRevision))
-      .withPreviousKV()
-      .create();
+    const builder = this.client.watch().prefix(prefix).startRevision(String(fromRevision));
+    const watcher = await (opts.withPrevious ? builder.withPreviousKV() : builder).create();
     // Values are decoded here; the previous value is only decoded when it can be (a key
     // rotated away since it was written must not break the watch of the new value).
     const object = (kv: IKeyValue, strict: boolean): Record<string, unknown> | undefined => {

@@ -105,6 +105,7 @@ export class EtcdWatchSource implements WatchSource {
         this.forget(w);
         w.terminate(`storage watch ended: ${err.message}`);
       },
+      { withPrevious: true },
     );
     this.watchers.set(w, cancel);
     return () => this.forget(w);

@@ -24,6 +24,20 @@ test("a bad --etcd-compaction-interval is a one-line usage error naming the flag
   );
 });
 
+test("a bad --max-requests-inflight is quoted as given, not as NaN", () => {
+  for (const [flag, value] of [
+    ["--max-requests-inflight", "abc"],
+    ["--max-mutating-requests-inflight", "-1"],
+  ]) {
+    const apiserver = run("../src/main.ts", `${flag}=${value}`, "--etcd-servers=x");
+    assert.equal(apiserver.status, 2);
+    assert.equal(
+      apiserver.stderr,
+      `skiff-apiserver: ${flag}: invalid number of seats "${value}" (a whole number ≥ 0)\n`,
+    );
+  }
+});
+
 test("a bad --authorization-mode is a one-line usage error naming the mode", () => {
   const unknown = run("../src/main.ts", "--authorization-mode=Node,ABAC", "--etcd-servers=x");
   assert.equal(unknown.status, 2);

@@ -22,6 +22,7 @@
 //   otherwise, /namespaces/{ns}/ before the resource when it is namespaced.
 import http from "node:http";
 import https from "node:https";
+import { createSecureContext, type SecureContext } from "node:tls";
 import type { IncomingMessage } from "node:http";
 import {
   apiVersionOf,
@@ -85,6 +86,21 @@ function agentKey(config: ClientConfig, maxSockets: number, pool: string): strin
   ]);
 }
 
+/** The CA and client identity of a client config as one TLS context; a clear error if unusable. */
+function tlsContext(config: ClientConfig): SecureContext {
+  try {
+    return createSecureContext({
+      ...(config.ca ? { ca: config.ca } : {}),
+      ...(config.cert && config.key ? { cert: config.cert, key: config.key } : {}),
+    });
+  } catch (err) {
+    throw new Error(
+      `the CA or client certificate for ${config.server} cannot be used: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 export class RestClient {
   readonly config: ClientConfig;
   private readonly base: URL;
@@ -100,10 +116,18 @@ export class RestClient {
     this.config = config;
     this.base = new URL(config.server);
     const secure = this.base.protocol === "https:";
-    const tls: https.AgentOptions = {
+    // One TLS context (CA, client certificate and key) for every connection of this client,
+    // rather than the PEM texts as agent options: Node's agent then builds each connection's
+    // context from them again, and names its socket pools by their concatenation (kilobytes
+    // of string built and hashed on every request).
+    const hasIdentity = config.ca !== undefined || (config.cert && config.key);
+    const tlsOptions: https.AgentOptions = {
       keepAlive: true,
-      ...(config.ca ? { ca: config.ca } : {}),
-      ...(config.cert && config.key ? { cert: config.cert, key: config.key } : {}),
+      ...(secure && hasIdentity
+        ? {
+            secureContext: tlsContext(config),
+          }
+        : {}),
       ...(config.tlsServerName ? { servername: config.tlsServerName } : {}),
       rejectUnauthorized: !config.insecure,
     };
@@ -114,7 +138,7 @@ export class RestClient {
     if (!shared) {
       shared = {
         agent: new Agent({
-          ...tls,
+          ...tlsOptions,
           maxSockets,
           maxFreeSockets,
           // The agent applies this to idle sockets only: a request's own timeout (below)
@@ -128,7 +152,7 @@ export class RestClient {
     }
     shared.users++;
     this.agent = shared.agent;
-    this.watchAgent = new Agent({ ...tls, keepAlive: false });
+    this.watchAgent = new Agent({ ...tlsOptions, keepAlive: false });
     const qps = config.qps ?? 50;
     this.limiter = qps < 0 ? undefined : new TokenBucket(qps === 0 ? 50 : qps, config.burst ?? 100);
     this.userAgent = opts.userAgent ?? `skiff-client/0.1.0 (node ${process.version})`;

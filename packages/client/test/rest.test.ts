@@ -195,6 +195,19 @@ test("a refused connection throws a ConnectionError", async () => {
   dead.close();
 });
 
+test("a client key that is no key is a clear error naming the server", () => {
+  assert.throws(
+    () =>
+      new RestClient({
+        server: "https://127.0.0.1:1",
+        namespace: "default",
+        cert: "not a PEM",
+        key: "not a PEM",
+      }),
+    /^Error: the CA or client certificate for https:\/\/127\.0\.0\.1:1 cannot be used: /,
+  );
+});
+
 test("a watch streams chunked events with the watch query and stops on request", async () => {
   const c = client();
   seen.length = 0;

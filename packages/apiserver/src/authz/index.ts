@@ -1,8 +1,7 @@
 // Authorization for the apiserver: the --authorization-mode chain (Node, RBAC, AlwaysAllow,
 // AlwaysDeny), the bootstrap policy reconciled at start, escalation prevention on RBAC
-// writes and NodeRestriction admission. The user of the request being served is kept in an
-// AsyncLocalStorage, so that the registries' write hooks see who is writing.
-import { AsyncLocalStorage } from "node:async_hooks";
+// writes and NodeRestriction admission. The user of the request being served reaches the
+// registries' write hooks through the request's scope (request-scope.ts).
 import type {
   ClusterRole,
   ClusterRoleBinding,
@@ -13,6 +12,7 @@ import type {
 } from "@skiff/api";
 import { podReferences } from "@skiff/api";
 import type { UserInfo } from "../auth.js";
+import { currentRequest } from "../request-scope.js";
 import { ApiError, ForbiddenError, NotFoundError } from "../errors.js";
 import { meta, type ApiObject, type KubeObject } from "../objects.js";
 import type { Registry } from "../registry.js";
@@ -47,13 +47,6 @@ export {
   AUTHORIZATION_MODES,
   type AuthorizationMode,
 } from "./authorizer.js";
-
-const requestUser = new AsyncLocalStorage<UserInfo>();
-
-/** Runs fn with `user` as the author of the writes it makes. */
-export function asUser<T>(user: UserInfo | undefined, fn: () => T): T {
-  return user ? requestUser.run(user, fn) : fn();
-}
 
 type RegistryOf = (resource: string, group?: string) => Registry;
 
@@ -213,7 +206,7 @@ export class Authorization {
    * NodeRestriction for kubelets. `old` is the stored object on updates.
    */
   async admitWrite(info: ResourceInfo, obj: KubeObject, old?: KubeObject): Promise<void> {
-    const user = requestUser.getStore();
+    const user = currentRequest()?.user;
     if (!user) return;
     if (info.group === RBAC_GROUP) await this.preventEscalation(user, info, obj, old);
     const node = nodeIdentity(user);

@@ -10,9 +10,10 @@
 //   /version, /healthz, /livez, /readyz, /metrics, /openapi/...       below
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ResourceInfo } from "@skiff/api";
-import { withAuditRecord, type AuditRecord } from "../audit.js";
+import type { AuditRecord } from "../audit.js";
 import type { Authenticator, UserInfo } from "../auth.js";
-import { asUser, type Authorization } from "../authz/index.js";
+import type { Authorization } from "../authz/index.js";
+import { inRequestScope } from "../request-scope.js";
 import { reviewRoute, serveReview } from "../authz/reviews.js";
 import type { CustomResources } from "../crd.js";
 import { versionInfo } from "../discovery.js";
@@ -118,17 +119,15 @@ export async function route(parts: ServedParts, r: RoutedRequest, served: Served
     const resource = parseRoute(group, version, rest, parts.ctx.resolve);
     served.info = resource.info;
     served.subresource = resource.subresource ?? "";
-    served.verb = await withAuditRecord(r.audit, () =>
-      asUser(user, () =>
-        handleResource({
-          ctx: parts.ctx,
-          req,
-          res,
-          route: resource,
-          query: url.searchParams,
-          user: user as UserInfo,
-        }),
-      ),
+    served.verb = await inRequestScope({ user, audit: r.audit }, () =>
+      handleResource({
+        ctx: parts.ctx,
+        req,
+        res,
+        route: resource,
+        query: url.searchParams,
+        user: user as UserInfo,
+      }),
     );
     return;
   }

@@ -117,7 +117,8 @@ export function nodeSelectorTermMatches(
 export const nodeAffinity: FilterFn = ({ pod }, node) => {
   const labels = node.labels();
   const spec = pod.pod.spec;
-  const selectorOk = Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v);
+  let selectorOk = true;
+  for (const k in spec.nodeSelector) if (labels[k] !== spec.nodeSelector[k]) selectorOk = false;
   const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   const affinityOk =
     !required ||
@@ -142,29 +143,32 @@ export const nodePorts: FilterFn = ({ pod }, node) => {
   return undefined;
 };
 
+/** Whether a request for `w` exceeds what is left of `alloc` after `req`. */
+const short = (w: number, alloc: number, req: number) => w > 0 && w > alloc - req;
+
+// Runs for every node considered for every pod: the common case (it fits) allocates nothing.
 export const nodeResourcesFit: FilterFn = ({ pod }, node) => {
-  const out: string[] = [];
-  if (node.pods.size + 1 > node.allowedPodNumber) out.push(reasons.tooManyPods);
   const want = pod.requests;
-  const free = (alloc: number, used: number) => alloc - used;
-  if (want.milliCPU > 0 && want.milliCPU > free(node.allocatable.milliCPU, node.requested.milliCPU))
-    out.push(reasons.insufficient("cpu"));
-  if (want.memory > 0 && want.memory > free(node.allocatable.memory, node.requested.memory))
-    out.push(reasons.insufficient("memory"));
-  if (
-    want.ephemeralStorage > 0 &&
-    want.ephemeralStorage > free(node.allocatable.ephemeralStorage, node.requested.ephemeralStorage)
-  ) {
-    out.push(reasons.insufficient("ephemeral-storage"));
-  }
-  for (const [name, q] of want.scalar) {
-    if (
-      q > 0 &&
-      q > free(node.allocatable.scalar.get(name) ?? 0, node.requested.scalar.get(name) ?? 0)
-    )
+  const have = node.allocatable;
+  const used = node.requested;
+  const tooMany = node.pods.size + 1 > node.allowedPodNumber;
+  const cpu = short(want.milliCPU, have.milliCPU, used.milliCPU);
+  const memory = short(want.memory, have.memory, used.memory);
+  const storage = short(want.ephemeralStorage, have.ephemeralStorage, used.ephemeralStorage);
+  let scalar = false;
+  if (want.scalar.size > 0)
+    for (const [name, q] of want.scalar)
+      if (short(q, have.scalar.get(name) ?? 0, used.scalar.get(name) ?? 0)) scalar = true;
+  if (!tooMany && !cpu && !memory && !storage && !scalar) return undefined;
+  const out: string[] = [];
+  if (tooMany) out.push(reasons.tooManyPods);
+  if (cpu) out.push(reasons.insufficient("cpu"));
+  if (memory) out.push(reasons.insufficient("memory"));
+  if (storage) out.push(reasons.insufficient("ephemeral-storage"));
+  for (const [name, q] of want.scalar)
+    if (short(q, have.scalar.get(name) ?? 0, used.scalar.get(name) ?? 0))
       out.push(reasons.insufficient(name));
-  }
-  return out.length > 0 ? fail("NodeResourcesFit", "Unschedulable", ...out) : undefined;
+  return fail("NodeResourcesFit", "Unschedulable", ...out);
 };
 
 export const interPodAffinity: FilterFn = (state, node) => {
