@@ -66,7 +66,7 @@ const tolerated = (tolerations: Toleration[] | undefined, taint: Taint): boolean
   (tolerations ?? []).some((t) => toleratesTaint(t, taint));
 
 export const nodeUnschedulable: FilterFn = ({ pod }, node) => {
-  if (!node.node?.spec?.unschedulable) return undefined;
+  if (!node.unschedulable) return undefined;
   const taint = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
   if (tolerated(pod.pod.spec.tolerations, taint)) return undefined;
   return fail("NodeUnschedulable", "UnschedulableAndUnresolvable", reasons.unschedulable);
@@ -79,7 +79,7 @@ export const nodeName: FilterFn = ({ pod }, node) => {
 };
 
 export const taintToleration: FilterFn = ({ pod }, node) => {
-  for (const taint of node.node?.spec?.taints ?? []) {
+  for (const taint of node.taints) {
     if (taint.effect !== "NoSchedule" && taint.effect !== "NoExecute") continue;
     if (!tolerated(pod.pod.spec.tolerations, taint)) {
       return fail(

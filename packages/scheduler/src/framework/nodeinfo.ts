@@ -8,6 +8,7 @@ import {
   type NodeSelectorTerm,
   type Pod,
   type PodAffinityTerm,
+  type Taint,
 } from "../types.js";
 
 /** Resource amounts in the units the scheduler compares: millicores and bytes. */
@@ -205,11 +206,21 @@ export class NodeInfo {
   podsWithRequiredAntiAffinity = 0;
   /** Normalized image name → size in bytes. */
   imageSizes = new Map<string, number>();
+  // What the filters read for every node of every cycle, taken from the Node once when it
+  // changes: fields of this class read faster than paths into a decoded Node object.
+  /** spec.unschedulable. */
+  unschedulable = false;
+  /** spec.taints. */
+  taints: Taint[] = [];
+  private nodeLabels: Record<string, string> = {};
 
   constructor(readonly name: string) {}
 
   setNode(node: Node | undefined): void {
     this.node = node;
+    this.unschedulable = node?.spec?.unschedulable === true;
+    this.taints = node?.spec?.taints ?? [];
+    this.nodeLabels = node?.metadata.labels ?? {};
     if (!node) return;
     const { res, pods } = toResources(node.status?.allocatable ?? node.status?.capacity);
     this.allocatable = res;
@@ -264,7 +275,7 @@ export class NodeInfo {
   }
 
   labels(): Record<string, string> {
-    return this.node?.metadata.labels ?? {};
+    return this.nodeLabels;
   }
 }
 

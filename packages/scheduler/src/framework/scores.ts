@@ -98,8 +98,8 @@ export const taintTolerationPreferred: ScorePlugin = {
   name: "TaintToleration",
   weight: 3,
   score({ state }, node) {
-    const taints = node.node?.spec?.taints;
-    if (!taints?.length) return 0;
+    const taints = node.taints;
+    if (!taints.length) return 0;
     const tolerations = (state.pod.pod.spec.tolerations ?? []).filter(
       (t) => !t.effect || t.effect === "PreferNoSchedule",
     );
