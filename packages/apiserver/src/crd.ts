@@ -17,8 +17,7 @@ import {
 import type { Registry } from "./registry.js";
 import type { Watcher } from "./watchcache.js";
 import { NotFoundError } from "./errors.js";
-import { meta, type KubeObject } from "./objects.js";
-import { setCondition } from "./crd-conditions.js";
+import { meta, setCondition, type KubeObject } from "./objects.js";
 
 interface Served {
   infos: ResourceInfo[];

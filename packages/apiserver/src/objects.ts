@@ -25,6 +25,29 @@ export function withVersion(value: Record<string, unknown>, rev: number): KubeOb
   return obj;
 }
 
+/** A status condition as every kind words it (type, status, reason, message, transition time). */
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** Sets a condition on obj.status.conditions; the transition time changes only with status. */
+export function setCondition(obj: Record<string, unknown>, c: Condition): void {
+  const status: Record<string, unknown> = isObject(obj.status) ? obj.status : {};
+  obj.status = status;
+  const list = Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
+  const old = list.find((x) => x.type === c.type);
+  const next = {
+    ...c,
+    lastTransitionTime:
+      old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : now(),
+  };
+  status.conditions = old ? list.map((x) => (x.type === c.type ? next : x)) : [...list, next];
+}
+
 export function meta(obj: KubeObject): Meta {
   return obj.metadata as Meta;
 }

@@ -4,7 +4,7 @@
 // audit, impersonation, authorization), routes.ts (the routing table), then the handlers.
 import type { Server } from "node:https";
 import { pino, type Logger } from "pino";
-import { resources, rfc3339, type ResourceInfo } from "@skiff/api";
+import { resources, type ResourceInfo } from "@skiff/api";
 import { MasterLeases } from "./master-leases.js";
 import { Compactor } from "./compactor.js";
 import { EtcdStorage, type Storage } from "./storage.js";
@@ -18,7 +18,7 @@ import { ApiserverMetrics } from "./metrics.js";
 import type { HandlerContext } from "./handlers/context.js";
 import { loadKubeletClient } from "./kubelet-client.js";
 import { UnknownResourceError } from "./errors.js";
-import { meta } from "./objects.js";
+import { meta, setCondition } from "./objects.js";
 import { Authorization } from "./authz/index.js";
 import { PriorityAndFairness } from "./fairness.js";
 import { CustomResources } from "./crd.js";
@@ -133,21 +133,9 @@ export class ApiServer {
               undefined,
               name,
               (current) => {
-                type Condition = { type: string; status?: string; message?: string };
-                const status = (current.status ?? {}) as { conditions?: Condition[] };
-                const now = (status.conditions ?? []).find((c) => c.type === "Dangling");
-                // Another apiserver may have written it first.
-                if (now?.status === condition.status && now.message === condition.message)
-                  return current;
-                const others = (status.conditions ?? []).filter((c) => c !== now);
-                const lastTransitionTime = rfc3339();
-                return {
-                  ...current,
-                  status: {
-                    ...status,
-                    conditions: [...others, { ...condition, lastTransitionTime }],
-                  },
-                };
+                // Unchanged (another apiserver wrote it first): skipUnchanged writes nothing.
+                setCondition(current, condition);
+                return current;
               },
               { subresource: "status", skipUnchanged: true },
             )

@@ -32,6 +32,7 @@ export interface WatchEventRaw {
   type: "put" | "delete";
   key: string;
   value?: Record<string, unknown>;
+  /** The value before this event: only on watches that ask `withPrevious`. */
   prev?: Record<string, unknown>;
   modRevision: number;
 }

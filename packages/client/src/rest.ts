@@ -123,11 +123,7 @@ export class RestClient {
     const hasIdentity = config.ca !== undefined || (config.cert && config.key);
     const tlsOptions: https.AgentOptions = {
       keepAlive: true,
-      ...(secure && hasIdentity
-        ? {
-            secureContext: tlsContext(config),
-          }
-        : {}),
+      ...(secure && hasIdentity ? { secureContext: tlsContext(config) } : {}),
       ...(config.tlsServerName ? { servername: config.tlsServerName } : {}),
       rejectUnauthorized: !config.insecure,
     };

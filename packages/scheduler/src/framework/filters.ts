@@ -118,7 +118,12 @@ export const nodeAffinity: FilterFn = ({ pod }, node) => {
   const labels = node.labels();
   const spec = pod.pod.spec;
   let selectorOk = true;
-  for (const k in spec.nodeSelector) if (labels[k] !== spec.nodeSelector[k]) selectorOk = false;
+  for (const k in spec.nodeSelector) {
+    if (labels[k] !== spec.nodeSelector[k]) {
+      selectorOk = false;
+      break;
+    }
+  }
   const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   const affinityOk =
     !required ||
