@@ -19,22 +19,63 @@ export function applyDefaults(info: Pick<ResourceInfo, "kind" | "custom">, obj: 
 
 /** Same, for any schema (Scale, DeleteOptions, a PodTemplateSpec...). */
 export function defaultWithSchema(schema: TSchema, value: unknown): void {
+  if (!mayDefault(schema)) return;
   const node = classify(schema);
   if (node.is === "struct" && isObject(value)) {
     for (const [name, prop] of node.defaulted) {
       if (isUnset(value[name], prop.default)) value[name] = structuredClone(prop.default);
     }
-    const hook = typeof schema.$id === "string" ? hooks[schema.$id] : undefined;
-    hook?.(value);
-    for (const [name, prop] of node.entries) {
+    hookOf(schema)?.(value);
+    // The fields the object has (a handful) rather than all its kind could have (a PodSpec's
+    // forty): only objects and arrays have anything inside to default.
+    for (const name in value) {
       const v = value[name];
-      // Only objects and arrays have anything inside to default.
-      if (typeof v === "object" && v !== null) defaultWithSchema(prop, v);
+      if (typeof v === "object" && v !== null && Object.hasOwn(node.properties, name)) {
+        defaultWithSchema(node.properties[name]!, v);
+      }
     }
   } else if (node.is === "array" && Array.isArray(value)) {
     for (const item of value) defaultWithSchema(node.items, item);
   } else if (node.is === "map" && isObject(value)) {
     for (const v of Object.values(value)) defaultWithSchema(node.values, v);
+  }
+}
+
+function hookOf(schema: TSchema): ((o: Obj) => void) | undefined {
+  const id = schema.$id;
+  return typeof id === "string" && Object.hasOwn(hooks, id) ? hooks[id] : undefined;
+}
+
+// Whether anything at or below a schema has a default or a SetDefaults hook, worked out once
+// per schema: most of an object (its metadata, a container's resources and env) has none, and
+// is not walked for every write.
+const defaultable = new WeakMap<TSchema, boolean>();
+
+function mayDefault(schema: TSchema): boolean {
+  let known = defaultable.get(schema);
+  if (known === undefined) {
+    defaultable.set(schema, true); // a schema inside itself: assume so while looking
+    known = findsDefaults(schema);
+    defaultable.set(schema, known);
+  }
+  return known;
+}
+
+function findsDefaults(schema: TSchema): boolean {
+  const node = classify(schema);
+  switch (node.is) {
+    case "struct":
+      return (
+        node.defaulted.length > 0 ||
+        hookOf(schema) !== undefined ||
+        node.entries.some(([, prop]) => mayDefault(prop))
+      );
+    case "array":
+      return mayDefault(node.items);
+    case "map":
+      return mayDefault(node.values);
+    default:
+      return false;
   }
 }
 

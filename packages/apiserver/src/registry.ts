@@ -94,7 +94,21 @@ export type UpdateOptions = WriteOptions & {
    * result is not copied again (pods/binding).
    */
   mutatesInPlace?: boolean;
+  /**
+   * mutate only sets fields on the stored object, which was defaulted when written: it is not
+   * defaulted again (pods/binding, which Kubernetes writes without decoding or defaulting).
+   */
+  defaulted?: boolean;
 };
+
+/** Metadata the server keeps from the stored object whatever an update sends. */
+const SERVER_OWNED = [
+  "uid",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "generation",
+] as const;
 
 export class Registry {
   /** The watch cache, or etcd itself for Events (which Kubernetes does not cache either). */
@@ -402,7 +416,14 @@ export class Registry {
           "the object has been modified; please apply your changes to the latest version and try again",
         );
       }
-      let obj = this.prepareUpdate(next, old, namespace, opts.subresource, opts.withStatus);
+      let obj = this.prepareUpdate(
+        next,
+        old,
+        namespace,
+        opts.subresource,
+        opts.withStatus,
+        opts.defaulted,
+      );
       const webhooks = this.webhookCall("UPDATE", opts, namespace, name, opts.subresource);
       if (webhooks) {
         const mutated = await webhooks.hooks.mutate(webhooks.attrs, obj, old);
@@ -479,6 +500,7 @@ export class Registry {
     namespace: string | undefined,
     subresource?: WrittenSubresource,
     withStatus = false,
+    defaulted = false,
   ): KubeObject {
     const oldMeta = meta(old);
     let obj: KubeObject;
@@ -502,19 +524,17 @@ export class Registry {
       }
       const m = meta(obj);
       // Fields the server owns.
-      m.uid = oldMeta.uid;
-      m.creationTimestamp = oldMeta.creationTimestamp;
-      m.deletionTimestamp = oldMeta.deletionTimestamp;
-      m.deletionGracePeriodSeconds = oldMeta.deletionGracePeriodSeconds;
-      m.generation = oldMeta.generation;
-      if (m.deletionTimestamp === undefined) delete m.deletionTimestamp;
-      if (m.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds;
-      if (m.generation === undefined) delete m.generation;
+      for (const field of SERVER_OWNED) {
+        // Added only when the stored object has it: a property added and then deleted would
+        // turn the metadata into a slow dictionary object for every later step of the write.
+        if (oldMeta[field] !== undefined) (m as Record<string, unknown>)[field] = oldMeta[field];
+        else if (Object.hasOwn(m, field)) delete m[field];
+      }
       if (m.name === undefined) m.name = oldMeta.name;
       if (this.info.namespaced) m.namespace = namespace;
       obj.apiVersion = apiVersionOf(this.info);
       obj.kind = this.info.kind;
-      applyDefaults(this.info, obj);
+      if (!defaulted) applyDefaults(this.info, obj);
       if (this.info.hasSpec && specChanged(obj, old)) m.generation = (oldMeta.generation ?? 0) + 1;
       // A terminating object may lose finalizers but gain none.
       if (oldMeta.deletionTimestamp && m.finalizers) {

@@ -33,6 +33,7 @@ export async function bind(r: RequestContext): Promise<void> {
     skipUpdateValidation: true,
     withStatus: true,
     mutatesInPlace: true,
+    defaulted: true,
   });
   // The binding changes spec and status together, which the main resource alone cannot.
   sendCreated(r);
