@@ -62,14 +62,27 @@ export interface KubeletOptions {
    */
   resolvConf?: string;
   log: Logger;
-  /** How often every pod is synced again regardless of events (default 10 s). */
+  /**
+   * How often every pod is synced again regardless of events (default 1 min, Kubernetes'
+   * syncFrequency).
+   */
   resyncPeriodMs?: number;
+  /**
+   * How often the runtime is listed to catch what its events missed (default 10 s, or the
+   * resync period when that is shorter): pods whose sandboxes or containers changed since
+   * the last list are synced (Kubernetes' generic PLEG relist).
+   */
+  relistPeriodMs?: number;
   /** A directory of static pod manifests. */
   podManifestPath?: string;
 }
 
 /** How soon a pod whose volumes cannot be made yet (a missing configMap, secret) is retried. */
 const VOLUME_RETRY_MS = 5000;
+/** Every pod is synced at least this often (Kubernetes' syncFrequency, 1 min). */
+const RESYNC_PERIOD_MS = 60_000;
+/** The runtime is listed at least this often, for changes its events did not bring. */
+const RELIST_PERIOD_MS = 10_000;
 
 export class Kubelet {
   private readonly pods = new Map<string, Pod>();
@@ -87,6 +100,8 @@ export class Kubelet {
   private services: SharedInformer<Service> | undefined;
   private readonly abort = new AbortController();
   private timers: NodeJS.Timeout[] = [];
+  /** What the runtime held of each pod at the last relist: its sandboxes' and containers' states. */
+  private relisted = new Map<string, string>();
   private podCIDR: string | undefined;
   private networkChain: Promise<void> = Promise.resolve();
   readonly log: Logger;
@@ -165,11 +180,14 @@ export class Kubelet {
     this.workers.open();
     void this.pleg();
     await this.relist();
+    this.resync();
+    const resyncMs = this.opts.resyncPeriodMs ?? RESYNC_PERIOD_MS;
     this.timers.push(
       setInterval(
         () => void this.relist().catch((err: unknown) => this.log.warn({ err }, "relist failed")),
-        this.opts.resyncPeriodMs ?? 10_000,
+        this.opts.relistPeriodMs ?? Math.min(RELIST_PERIOD_MS, resyncMs),
       ),
+      setInterval(() => this.resync(), resyncMs),
     );
   }
 
@@ -292,17 +310,37 @@ export class Kubelet {
     }
   }
 
-  /** Syncs every known pod, and every pod the runtime holds that the API no longer has. */
+  /** Syncs every pod (at start, and once per resync period). */
+  private resync(): void {
+    // A pod syncing right now is as fresh as a resync would make it.
+    for (const uid of this.pods.keys()) if (!this.workers.busy(uid)) this.enqueue(uid);
+  }
+
+  /**
+   * Lists the runtime and syncs the pods whose sandboxes or containers changed since the last
+   * list (a runtime event lost while the event stream reconnected), and every pod the runtime
+   * holds that the API no longer has.
+   */
   private async relist(): Promise<void> {
     await this.staticPods?.sync(this.pods, (uid) => {
       // A new mirror has no status yet: report it again.
       delete this.state(uid).lastStatus;
     });
-    const uids = new Set(this.pods.keys());
-    for (const s of await this.runtime.listPodSandboxes()) uids.add(s.pod.uid);
-    for (const c of await this.runtime.listContainers()) uids.add(c.pod.uid);
-    // A pod syncing right now is as fresh as a resync would make it.
-    for (const uid of uids) if (!this.workers.busy(uid)) this.enqueue(uid);
+    const held = new Map<string, string[]>();
+    const note = (uid: string, what: string): void => {
+      const list = held.get(uid);
+      if (list) list.push(what);
+      else held.set(uid, [what]);
+    };
+    for (const s of await this.runtime.listPodSandboxes()) note(s.pod.uid, `${s.id}=${s.state}`);
+    for (const c of await this.runtime.listContainers()) note(c.pod.uid, `${c.id}=${c.state}`);
+    const seen = new Map([...held].map(([uid, parts]) => [uid, parts.sort().join(",")]));
+    const changed = new Set<string>();
+    for (const uid of new Set([...seen.keys(), ...this.relisted.keys()])) {
+      if (seen.get(uid) !== this.relisted.get(uid) || !this.pods.has(uid)) changed.add(uid);
+    }
+    this.relisted = seen;
+    for (const uid of changed) this.enqueue(uid);
   }
 
   enqueue(uid: string): void {

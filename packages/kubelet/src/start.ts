@@ -33,6 +33,7 @@ export interface StartKubeletOptions {
   /** A ready runtime instead of one made from `runtime` (tests: owner labels, network name). */
   containerRuntime?: ContainerRuntime;
   resyncPeriodMs?: number;
+  relistPeriodMs?: number;
   podManifestPath?: string;
   /** Webhook (default: SubjectAccessReview) or AlwaysAllow, as the kubelet's --authorization-mode. */
   authorizationMode?: AuthorizationMode;
@@ -95,6 +96,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<RunningKu
     resolvConf: opts.resolvConf ?? "",
     log: opts.logger,
     resyncPeriodMs: opts.resyncPeriodMs,
+    relistPeriodMs: opts.relistPeriodMs,
     podManifestPath: opts.podManifestPath,
   });
   const node = new NodeAgent({

@@ -35,8 +35,9 @@ before(async () => {
     rootDir,
     port: 0,
     containerRuntime: new CountingRuntime(),
-    // No periodic resync during the test: every sync seen comes from an event.
+    // No periodic resync or relist during the test: every sync seen comes from an event.
     resyncPeriodMs: 600_000,
+    relistPeriodMs: 600_000,
     logger: pino({ level: "silent" }),
   });
   await api.request(
