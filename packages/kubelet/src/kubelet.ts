@@ -83,6 +83,11 @@ const VOLUME_RETRY_MS = 5000;
 const RESYNC_PERIOD_MS = 60_000;
 /** The runtime is listed at least this often, for changes its events did not bring. */
 const RELIST_PERIOD_MS = 10_000;
+/** Why a pod past spec.activeDeadlineSeconds failed, in Kubernetes' words. */
+const DEADLINE_EXCEEDED = {
+  reason: "DeadlineExceeded",
+  message: "Pod was active on the node longer than the specified deadline",
+};
 
 export class Kubelet {
   private readonly pods = new Map<string, Pod>();
@@ -390,7 +395,11 @@ export class Kubelet {
     st.waiting.delete("*");
     st.startTime ??= pod.status?.startTime ?? rfc3339();
 
-    // 5. Observe the runtime and decide (pod-actions.ts).
+    // 5. A pod active longer than spec.activeDeadlineSeconds is stopped and fails; one that
+    //    has a deadline is synced again when it comes (Kubernetes' active deadline handler).
+    if (this.pastDeadline(pod, st)) return this.failPod(pod, st, DEADLINE_EXCEEDED);
+
+    // 6. Observe the runtime and decide (pod-actions.ts).
     let [sandboxes, containers] = await Promise.all([
       this.runtime.listPodSandboxes({ podUid: uid }),
       this.runtime.listContainers({ podUid: uid }),
@@ -406,14 +415,14 @@ export class Kubelet {
     st.backoff = plan.backoff;
     const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
 
-    // 6. Kill the whole pod when the plan says so (its sandbox is gone or unusable).
+    // 7. Kill the whole pod when the plan says so (its sandbox is gone or unusable).
     if (plan.killPod) {
       await this.executor.killPod(pod, st, containers, sandboxes, grace, plan.killPodReason ?? "");
     }
     let sandboxId = plan.sandboxId;
     let podIP = sandboxes.find((s) => s.id === sandboxId)?.ip ?? "";
 
-    // 7. Write the volumes, on every sync while anything runs or will, so that configMap and
+    // 8. Write the volumes, on every sync while anything runs or will, so that configMap and
     //    secret contents follow updates. One that cannot be made yet leaves the pod waiting.
     let volumes: Map<string, string> | undefined;
     const source = new ObjectSource(this.opts.client, this.objects);
@@ -441,7 +450,7 @@ export class Kubelet {
       }
     }
 
-    // 8. Create the sandbox (after removing the old ones).
+    // 9. Create the sandbox (after removing the old ones).
     if (plan.createSandbox) {
       for (const s of sandboxes) await this.runtime.removePodSandbox(s.id);
       sandboxId = await this.executor.runSandbox(pod, plan.sandboxAttempt, this.dnsFor(pod));
@@ -449,14 +458,14 @@ export class Kubelet {
       podIP = sandboxes.find((s) => s.id === sandboxId)?.ip ?? "";
     }
 
-    // 9. Remove the init containers a new sandbox runs again; kill what the plan names.
+    // 10. Remove the init containers a new sandbox runs again; kill what the plan names.
     for (const id of plan.initContainersToRemove) await this.runtime.removeContainer(id);
     for (const k of plan.containersToKill) {
       this.event(pod, "Normal", "Killing", k.message);
       await this.executor.killContainer(pod, st, k.id, findContainer(pod, k.name), podIP, grace);
     }
 
-    // 10. Start the next init container or the app containers, then ephemeral containers.
+    // 11. Start the next init container or the app containers, then ephemeral containers.
     const starts: ContainerToStart[] = [];
     if (plan.initContainerToStart) starts.push(plan.initContainerToStart);
     starts.push(...plan.containersToStart);
@@ -477,7 +486,7 @@ export class Kubelet {
       }
     }
 
-    // 11. Record the restarts held back by CrashLoopBackOff; sync again when they are due.
+    // 12. Record the restarts held back by CrashLoopBackOff; sync again when they are due.
     for (const b of plan.backOff) {
       st.waiting.set(b.name, { reason: "CrashLoopBackOff", message: b.message });
       this.event(
@@ -489,7 +498,7 @@ export class Kubelet {
     }
     if (plan.requeueAt) this.workers.requeue(uid, plan.requeueAt);
 
-    // 12. Observe again: probes for what runs now, garbage collection, and the status.
+    // 13. Observe again: probes for what runs now, garbage collection, and the status.
     if (plan.killPod && !plan.createSandbox) {
       // The kill stopped the sandbox: the status must not show it ready.
       sandboxes = await this.runtime.listPodSandboxes({ podUid: uid });
@@ -498,6 +507,49 @@ export class Kubelet {
     syncProbes(this.probeContext(), pod, st, containers, podIP);
     await this.executor.collectGarbage(containers, sandboxes, sandboxId);
     await this.reportStatus(pod, st, sandboxes, containers);
+  }
+
+  /**
+   * Whether the pod has been active longer than spec.activeDeadlineSeconds (which may be
+   * shortened on a running pod); if not yet, a timer syncs it again when the deadline comes.
+   */
+  private pastDeadline(pod: Pod, st: PodState): boolean {
+    const seconds = pod.spec?.activeDeadlineSeconds;
+    if (seconds === undefined || !st.startTime) return false;
+    const at = Date.parse(st.startTime) + seconds * 1000;
+    if (Date.now() >= at) return true;
+    if (st.deadline?.at !== at) {
+      clearTimeout(st.deadline?.timer);
+      const uid = pod.metadata.uid ?? "";
+      const timer = setTimeout(() => this.enqueue(uid), at - Date.now() + 50);
+      timer.unref();
+      st.deadline = { at, timer };
+    }
+    return false;
+  }
+
+  /** Stops the pod's containers for good and reports it Failed, with the reason. */
+  private async failPod(
+    pod: Pod,
+    st: PodState,
+    why: { reason: string; message: string },
+  ): Promise<void> {
+    const uid = pod.metadata.uid ?? "";
+    if (!st.failed) {
+      st.failed = why;
+      this.event(pod, "Normal", why.reason, why.message);
+    }
+    stopAllProbes(st);
+    const sandboxes = await this.runtime.listPodSandboxes({ podUid: uid });
+    const containers = await this.runtime.listContainers({ podUid: uid });
+    const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+    await this.executor.killPod(pod, st, containers, sandboxes, grace, why.reason);
+    await this.reportStatus(
+      pod,
+      st,
+      await this.runtime.listPodSandboxes({ podUid: uid }),
+      await this.runtime.listContainers({ podUid: uid }),
+    );
   }
 
   /**
@@ -593,6 +645,7 @@ export class Kubelet {
       ready: st.ready,
       started: st.started,
       startTime: st.startTime,
+      failed: st.failed,
       nodeIP: this.opts.nodeIP,
       now: Date.now(),
     });

@@ -27,6 +27,10 @@ export interface PodState {
   lastStatus?: string;
   /** Deleted and stopped: a terminated pod never runs again. */
   terminated?: boolean;
+  /** Stopped and failed by the kubelet itself (DeadlineExceeded): the status says why. */
+  failed?: { reason: string; message: string };
+  /** When spec.activeDeadlineSeconds runs out, and the timer that syncs the pod then. */
+  deadline?: { at: number; timer: NodeJS.Timeout };
 }
 
 export function newPodState(): PodState {
@@ -104,6 +108,7 @@ export function stopProbes(st: PodState, id: string): void {
 
 export function stopAllProbes(st: PodState): void {
   for (const id of [...st.probes.keys()]) stopProbes(st, id);
+  clearTimeout(st.deadline?.timer);
 }
 
 function onProbe(

@@ -37,6 +37,8 @@ export interface PodStatusInput {
   started: ReadonlyMap<string, boolean>;
   /** When the kubelet first took the pod up (RFC 3339). */
   startTime?: string;
+  /** The kubelet stopped the pod for good (past its active deadline): phase Failed, and why. */
+  failed?: { reason: string; message: string };
   nodeIP: string;
   /** ms since the epoch: the lastTransitionTime of a condition that changes now. */
   now: number;
@@ -62,11 +64,13 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
       (s) => stateOf(s).running || stateOf(s).terminated || lastStateOf(s).terminated,
     );
   const initFailed = initStatuses.some((s) => (stateOf(s).terminated?.exitCode ?? 0) !== 0);
-  const phase = !initDone
-    ? initFailed && policy === "Never"
-      ? "Failed"
-      : "Pending"
-    : phaseOf(containerStatuses, policy);
+  const phase = input.failed
+    ? "Failed"
+    : !initDone
+      ? initFailed && policy === "Never"
+        ? "Failed"
+        : "Pending"
+      : phaseOf(containerStatuses, policy);
 
   const now = rfc3339(input.now);
   const old = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
@@ -122,6 +126,10 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
   }
   if (initStatuses.length) status.initContainerStatuses = initStatuses;
   if (ephemeralStatuses.length) status.ephemeralContainerStatuses = ephemeralStatuses;
+  if (input.failed) {
+    status.reason = input.failed.reason;
+    status.message = input.failed.message;
+  }
   return status as PodStatus;
 }
 

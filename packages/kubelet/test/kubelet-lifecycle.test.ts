@@ -113,6 +113,57 @@ describe(
       assert.ok(events.some((e) => e.reason === "Unhealthy"));
     });
 
+    test("a pod past spec.activeDeadlineSeconds is stopped and fails with DeadlineExceeded, for good", async () => {
+      const sleeper = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+      // The deadline runs out while the pod runs: nothing else wakes the pod's sync then.
+      await h.createPod("deadline", {
+        activeDeadlineSeconds: 3,
+        containers: [{ name: "app", image: IMAGE, command: sleeper }],
+      });
+      await h.waitPod("deadline", (p) => p.status?.phase === "Running", 60_000);
+      const failed = await h.waitPod("deadline", (p) => p.status?.phase === "Failed", 30_000);
+      assert.equal(failed.status.reason, "DeadlineExceeded");
+      assert.equal(
+        failed.status.message,
+        "Pod was active on the node longer than the specified deadline",
+      );
+      const cs = containerStatus(failed, "app");
+      assert.ok(cs.state.terminated, JSON.stringify(cs));
+      // Times are whole seconds: 3 s shows as at least 2.
+      const ran = seconds(cs.state.terminated.finishedAt) - seconds(failed.status.startTime);
+      assert.ok(ran >= 2 && ran <= 15, JSON.stringify(failed.status));
+      const events = await h.events("deadline");
+      assert.ok(
+        events.some(
+          (e) =>
+            e.type === "Normal" &&
+            e.reason === "DeadlineExceeded" &&
+            e.message === failed.status.message,
+        ),
+        JSON.stringify(events),
+      );
+      // restartPolicy Always does not bring it back.
+      await new Promise((r) => setTimeout(r, 3000));
+      const later = await h.getPod("deadline");
+      assert.equal(later.status.phase, "Failed");
+      assert.equal(containerStatus(later, "app").restartCount, 0);
+      assert.ok(containerStatus(later, "app").state.terminated);
+
+      // A deadline given to a running pod counts from the pod's start: one already past
+      // stops it at once.
+      await h.runningPod("late-deadline", sleeper);
+      await new Promise((r) => setTimeout(r, 1500));
+      const patched = await h.api.request(
+        "PATCH",
+        "/api/v1/namespaces/default/pods/late-deadline",
+        { spec: { activeDeadlineSeconds: 1 } },
+        { contentType: "application/merge-patch+json" },
+      );
+      assert.equal(patched.status, 200, patched.text);
+      const late = await h.waitPod("late-deadline", (p) => p.status?.phase === "Failed", 30_000);
+      assert.equal(late.status.reason, "DeadlineExceeded");
+    });
+
     test("an httpGet liveness probe restarts a real container on a 404; its postStart hook runs in each instance", async () => {
       await h.createPod("http-live", {
         containers: [
