@@ -1,8 +1,7 @@
 // What makes the kubelet sync a pod: a change to what the pod asks for does, a change to its
-// status alone (mostly the kubelet's own writes coming back on the watch) does not; between
-// full resyncs, a relist syncs only the pods whose containers changed, which is how an exit
-// the runtime's events did not bring is noticed. Real apiserver, simulated runtime whose
-// events can be held back, each sync seen as a runtime list call for the pod.
+// status alone (mostly the kubelet's own writes coming back on the watch) does not. Real
+// apiserver, simulated runtime, each sync seen as a runtime list call for the pod. (The
+// relist, on the real engine: kubelet-relist.test.ts.)
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startApiserver, type TestApiserver } from "@skiff/testing";
 import { pino } from "pino";
-import type { ListFilter, RuntimeEvent } from "../src/runtime/runtime.js";
+import type { ListFilter } from "../src/runtime/runtime.js";
 import { SimulatedRuntime } from "../src/runtime/simulated.js";
 import { startKubelet, type RunningKubelet } from "../src/start.js";
 import { waitFor } from "./harness.js";
@@ -22,21 +21,11 @@ const rootDir = mkdtempSync(join(tmpdir(), "skiff-kubelet-sync-"));
 const syncs = new Map<string, number>();
 
 class CountingRuntime extends SimulatedRuntime {
-  /** While set, runtime events are lost, as when the engine's event stream is down. */
-  muted = false;
-
   override listPodSandboxes(filter: ListFilter = {}) {
     if (filter.podUid) syncs.set(filter.podUid, (syncs.get(filter.podUid) ?? 0) + 1);
     return super.listPodSandboxes(filter);
   }
-
-  override async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
-    for await (const e of super.events(signal)) if (!this.muted) yield e;
-  }
 }
-
-const runtime = new CountingRuntime();
-const RELIST_MS = 300;
 
 before(async () => {
   api = await startApiserver();
@@ -46,10 +35,10 @@ before(async () => {
     nodeIP: "127.0.0.1",
     rootDir,
     port: 0,
-    containerRuntime: runtime,
-    // No periodic resync during the test: every sync seen comes from an event or a relist.
+    containerRuntime: new CountingRuntime(),
+    // No periodic resync or relist during the test: every sync seen comes from an event.
     resyncPeriodMs: 600_000,
-    relistPeriodMs: RELIST_MS,
+    relistPeriodMs: 600_000,
     logger: pino({ level: "silent" }),
   });
   await api.request(
@@ -185,32 +174,4 @@ test("a ConfigMap's change syncs the pods using it at once; their syncs read it 
   );
   await waitFor("the volume follows the update", async () => readFileSync(file, "utf8") === "two");
   assert.notEqual(readlinkSync(dataLink), generation);
-});
-
-test("relists sync an unchanged pod never, and a container that exited unseen at once", async () => {
-  const uid = await runningPod("relisted");
-  await settle();
-
-  // Over three relists of a pod whose runtime state did not change: no sync.
-  const before = syncs.get(uid) ?? 0;
-  await settle();
-  assert.equal(syncs.get(uid), before, "a relist synced a pod whose containers did not change");
-
-  // The container exits and no event says so: the next relist sees it, and the pod's sync
-  // restarts it (restartPolicy Always), with the full resync ten minutes away.
-  runtime.muted = true;
-  const [app] = await runtime.listContainers({ podUid: uid });
-  assert.ok(app, "the pod's container is in the runtime");
-  runtime.exitContainer(app.id, 3);
-  const status = await waitFor(
-    "the exited container restarted",
-    async () => {
-      const p = (await api.request("GET", "/api/v1/namespaces/default/pods/relisted")).json;
-      const c = p?.status?.containerStatuses?.[0];
-      return c?.restartCount >= 1 && c?.state?.running ? c : undefined;
-    },
-    10_000,
-  );
-  assert.equal(status.lastState?.terminated?.exitCode, 3);
-  runtime.muted = false;
 });
