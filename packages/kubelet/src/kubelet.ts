@@ -83,6 +83,8 @@ const VOLUME_RETRY_MS = 5000;
 const RESYNC_PERIOD_MS = 60_000;
 /** The runtime is listed at least this often, for changes its events did not bring. */
 const RELIST_PERIOD_MS = 10_000;
+/** The longest delay setTimeout takes (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Why a pod past spec.activeDeadlineSeconds failed, in Kubernetes' words. */
 const DEADLINE_EXCEEDED = {
   reason: "DeadlineExceeded",
@@ -521,7 +523,14 @@ export class Kubelet {
     if (st.deadline?.at !== at) {
       clearTimeout(st.deadline?.timer);
       const uid = pod.metadata.uid ?? "";
-      const timer = setTimeout(() => this.enqueue(uid), at - Date.now() + 50);
+      // A timer waits at most ~24.8 days: a longer deadline is timed again by the sync it wakes.
+      const timer = setTimeout(
+        () => {
+          if (st.deadline?.timer === timer) st.deadline = undefined;
+          this.enqueue(uid);
+        },
+        Math.min(at - Date.now() + 50, MAX_TIMER_MS),
+      );
       timer.unref();
       st.deadline = { at, timer };
     }
