@@ -384,7 +384,15 @@ export class Kubelet {
     if (st.terminated) return;
     if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed")
       return this.refreshFinishedStatus(pod, st);
-    // 4. No pod network yet: the pod waits.
+    // The pod is active on this node from its first sync (every status written carries the
+    // time, as Kubernetes' status manager sets it).
+    st.startTime ??= pod.status?.startTime ?? rfc3339();
+
+    // 4. A pod active longer than spec.activeDeadlineSeconds is stopped and fails; one that
+    //    has a deadline is synced again when it comes (Kubernetes' active deadline handler).
+    if (this.pastDeadline(pod, st)) return this.failPod(pod, st, DEADLINE_EXCEEDED);
+
+    // 5. No pod network yet: the pod waits.
     const hostNetwork = pod.spec?.hostNetwork === true;
     if (!hostNetwork && !this.podCIDR) {
       st.waiting.set("*", {
@@ -395,11 +403,6 @@ export class Kubelet {
       return;
     }
     st.waiting.delete("*");
-    st.startTime ??= pod.status?.startTime ?? rfc3339();
-
-    // 5. A pod active longer than spec.activeDeadlineSeconds is stopped and fails; one that
-    //    has a deadline is synced again when it comes (Kubernetes' active deadline handler).
-    if (this.pastDeadline(pod, st)) return this.failPod(pod, st, DEADLINE_EXCEEDED);
 
     // 6. Observe the runtime and decide (pod-actions.ts).
     let [sandboxes, containers] = await Promise.all([
