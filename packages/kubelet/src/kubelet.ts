@@ -334,13 +334,11 @@ export class Kubelet {
       delete this.state(uid).lastStatus;
     });
     const held = new Map<string, string[]>();
-    const note = (uid: string, what: string): void => {
-      const list = held.get(uid);
-      if (list) list.push(what);
-      else held.set(uid, [what]);
-    };
-    for (const s of await this.runtime.listPodSandboxes()) note(s.pod.uid, `${s.id}=${s.state}`);
-    for (const c of await this.runtime.listContainers()) note(c.pod.uid, `${c.id}=${c.state}`);
+    for (const o of await this.runtime.listStates()) {
+      const list = held.get(o.podUid);
+      if (list) list.push(`${o.id}=${o.state}`);
+      else held.set(o.podUid, [`${o.id}=${o.state}`]);
+    }
     const seen = new Map([...held].map(([uid, parts]) => [uid, parts.sort().join(",")]));
     const changed = new Set<string>();
     for (const uid of new Set([...seen.keys(), ...this.relisted.keys()])) {

@@ -237,6 +237,17 @@ describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
     const detail = await rt.docker.getContainer(appId).inspect();
     assert.equal(detail.Name, `/skiff_app_adopted_default_${pod.uid.slice(0, 8)}_3`);
 
+    // The relist's cheap list: both objects, their pod and the engine's state, no inspect.
+    const states = async () =>
+      (await fresh.listStates())
+        .filter((o) => o.podUid === pod.uid)
+        .sort((a, b) => a.id.localeCompare(b.id));
+    const both = [sandboxId, appId].sort();
+    assert.deepEqual(
+      await states(),
+      both.map((id) => ({ id, podUid: pod.uid, state: "running" })),
+    );
+
     // The sandbox stops at once: docker-init passes SIGTERM on to sleep.
     const started = Date.now();
     await rt.stopContainer(appId, 0);
@@ -245,6 +256,10 @@ describe("DockerRuntime on the real engine", { timeout: 180_000 }, () => {
     const [stopped] = await fresh.listPodSandboxes({ podUid: pod.uid });
     assert.equal(stopped?.state, "notready");
     assert.equal(stopped?.ip, undefined);
+    assert.deepEqual(
+      await states(),
+      both.map((id) => ({ id, podUid: pod.uid, state: "exited" })),
+    );
   });
 
   test("stop honours a SIGTERM handler and kills a container that ignores it after the grace period", async () => {

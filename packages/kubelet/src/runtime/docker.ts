@@ -33,6 +33,7 @@ import {
   type ExecOptions,
   type ExecSession,
   type ListFilter,
+  type ObjectState,
   type LogOptions,
   type PodNetwork,
   type PodNetworkConfig,
@@ -405,6 +406,16 @@ export class DockerRuntime implements ContainerRuntime {
       throw err;
     }
     return id;
+  }
+
+  async listStates(): Promise<ObjectState[]> {
+    const label = [LABEL_TYPE, ...Object.entries(this.ownerLabels).map(([k, v]) => `${k}=${v}`)];
+    const list = await call(() => this.docker.listContainers({ all: true, filters: { label } }));
+    return list.map((c) => ({
+      id: c.Id,
+      podUid: c.Labels?.[LABEL_POD_UID] ?? "",
+      state: c.State,
+    }));
   }
 
   private async inspectAll(type: "sandbox" | "container", filter: ListFilter): Promise<unknown[]> {

@@ -244,6 +244,14 @@ export interface ListFilter {
   podUid?: string;
 }
 
+/** A sandbox or container as one cheap list shows it: enough to tell that it changed. */
+export interface ObjectState {
+  id: string;
+  podUid: string;
+  /** The engine's own word for the state ("running", "exited", ...). */
+  state: string;
+}
+
 export interface ContainerRuntime {
   /** "docker" or "simulated". */
   readonly type: string;
@@ -263,6 +271,11 @@ export interface ContainerRuntime {
   stopContainer(id: string, gracePeriodSeconds: number): Promise<void>;
   removeContainer(id: string): Promise<void>;
   listContainers(filter?: ListFilter): Promise<ContainerStatus[]>;
+  /**
+   * Every sandbox and container with its pod and state, from one list and no inspect (the
+   * kubelet's relist compares these between lists).
+   */
+  listStates(): Promise<ObjectState[]>;
 
   /** Pulls without credentials; returns the image ID. Throws ImageNotFoundError / ImagePullError. */
   pullImage(image: string): Promise<string>;

@@ -17,6 +17,7 @@ import {
   type ExecOptions,
   type ExecSession,
   type ListFilter,
+  type ObjectState,
   type LogOptions,
   type PodNetwork,
   type PodNetworkConfig,
@@ -183,6 +184,13 @@ export class SimulatedRuntime implements ContainerRuntime {
       .filter((o) => !o.sandbox && (!filter.podUid || o.status.pod.uid === filter.podUid))
       .map((o) => structuredClone(o.status))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.attempt - a.attempt);
+  }
+
+  async listStates(): Promise<ObjectState[]> {
+    return [...this.objects.values()].map((o) => {
+      const { id, pod, state } = o.sandbox ?? o.status;
+      return { id, podUid: pod.uid, state };
+    });
   }
 
   async pullImage(image: string): Promise<string> {
