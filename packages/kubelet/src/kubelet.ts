@@ -335,6 +335,8 @@ export class Kubelet {
     });
     const held = new Map<string, string[]>();
     for (const o of await this.runtime.listStates()) {
+      // Not the kubelet's (no pod label): never a pod to sync, let alone to clean up.
+      if (!o.podUid) continue;
       const list = held.get(o.podUid);
       if (list) list.push(`${o.id}=${o.state}`);
       else held.set(o.podUid, [`${o.id}=${o.state}`]);
